@@ -1,0 +1,72 @@
+# SR-IOV NIC co-simulation: one entry point for set-up, simulation, tests,
+# lint, benchmarks and synthesis. Every target sets up what it needs itself.
+
+SHELL        := /bin/bash
+PYTHON       ?= python3
+VENV         := .venv
+VPY          := $(VENV)/bin/python
+# The stamp is named after the requirements' hash: a changed pin reinstalls,
+# an unchanged one installs nothing.
+REQ_HASH     := $(shell sha1sum requirements.txt | cut -c1-12)
+STAMP        := $(VENV)/.installed-$(REQ_HASH)
+SYS_PKGS     := liblz4-dev
+
+# Make variables (see README).
+SCENARIO     ?= basic
+WAVES        ?= 0
+PCAP         ?= 0
+SEED         ?= 1
+FRAMES       ?=
+JOBS         ?= auto
+PYTEST_ARGS  ?=
+
+RTL          := rtl/nic_pkg.sv $(filter-out rtl/nic_pkg.sv,$(sort $(wildcard rtl/*.sv)))
+
+.PHONY: all venv sim test lint bench waves clean distclean help
+
+all: test
+
+help:
+	@echo "make sim [SCENARIO=basic] [WAVES=1] [PCAP=1] [SEED=n]  run a scenario, print its report"
+	@echo "make test [JOBS=auto]                                  pytest regression (parallel)"
+	@echo "make lint                                              verilator -Wall + ruff"
+	@echo "make bench                                             cycle-counted performance -> reports/"
+	@echo "make waves                                             open the latest trace in GTKWave"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt sim/sysdeps.sh
+	@sim/sysdeps.sh $(SYS_PKGS)
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	@echo "venv: installing pinned Python dependencies into $(VENV)"
+	@$(VPY) -m pip install -q --disable-pip-version-check --upgrade pip
+	@$(VPY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+sim: $(STAMP)
+	$(VPY) -m sim.run --scenario $(SCENARIO) --seed $(SEED) \
+	  $(if $(filter 1,$(WAVES)),--waves) $(if $(filter 1,$(PCAP)),--pcap) \
+	  $(if $(FRAMES),--frames $(FRAMES))
+
+test: $(STAMP)
+	$(VPY) -m pytest -n $(JOBS) $(PYTEST_ARGS) tests
+
+lint: $(STAMP)
+	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module nic_top $(RTL)
+	$(VPY) -m ruff check sim tb tests
+	$(VPY) -m ruff format --check sim tb tests
+
+bench: $(STAMP)
+	$(VPY) -m sim.bench
+
+waves:
+	@sim/sysdeps.sh gtkwave
+	@test -f reports/waves/latest.fst || { echo "no trace yet: run 'WAVES=1 make sim' first" >&2; exit 1; }
+	gtkwave reports/waves/latest.fst sim/gtkw/nic_top.gtkw
+
+clean:
+	rm -rf build reports
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,236 @@
+// DMA arbiter: the AXI4 masters of all functions' DMA engines onto the one
+// host-bus master. Round-robin per burst on AR and on AW (+ its W beats), so a
+// saturating function cannot starve another; the source index is prepended to
+// the ID so R and B responses route back without a lookup table.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module dma_arbiter #(
+    // Number of upstream masters (functions).
+    parameter int N = 3,
+    parameter int DATA_W = 512,
+    parameter int ADDR_W = 64,
+    // ID width of one upstream master.
+    parameter int S_ID_W = 4,
+    parameter int USER_W = 8,
+    localparam int SEL_W = (N > 1) ? $clog2(N) : 1,
+    localparam int M_ID_W = S_ID_W + SEL_W,
+    localparam int STRB_W = DATA_W / 8
+) (
+    input  wire logic                       clk,
+    input  wire logic                       rst,
+
+    // Upstream masters (one per function), packed arrays indexed by function.
+    input  wire logic [N-1:0][S_ID_W-1:0]   s_axi_awid,
+    input  wire logic [N-1:0][ADDR_W-1:0]   s_axi_awaddr,
+    input  wire logic [N-1:0][7:0]          s_axi_awlen,
+    input  wire logic [N-1:0][2:0]          s_axi_awsize,
+    input  wire logic [N-1:0][1:0]          s_axi_awburst,
+    input  wire logic [N-1:0][USER_W-1:0]   s_axi_awuser,
+    input  wire logic [N-1:0]               s_axi_awvalid,
+    output logic      [N-1:0]               s_axi_awready,
+    input  wire logic [N-1:0][DATA_W-1:0]   s_axi_wdata,
+    input  wire logic [N-1:0][STRB_W-1:0]   s_axi_wstrb,
+    input  wire logic [N-1:0]               s_axi_wlast,
+    input  wire logic [N-1:0]               s_axi_wvalid,
+    output logic      [N-1:0]               s_axi_wready,
+    output logic      [N-1:0][S_ID_W-1:0]   s_axi_bid,
+    output logic      [N-1:0][1:0]          s_axi_bresp,
+    output logic      [N-1:0]               s_axi_bvalid,
+    input  wire logic [N-1:0]               s_axi_bready,
+    input  wire logic [N-1:0][S_ID_W-1:0]   s_axi_arid,
+    input  wire logic [N-1:0][ADDR_W-1:0]   s_axi_araddr,
+    input  wire logic [N-1:0][7:0]          s_axi_arlen,
+    input  wire logic [N-1:0][2:0]          s_axi_arsize,
+    input  wire logic [N-1:0][1:0]          s_axi_arburst,
+    input  wire logic [N-1:0][USER_W-1:0]   s_axi_aruser,
+    input  wire logic [N-1:0]               s_axi_arvalid,
+    output logic      [N-1:0]               s_axi_arready,
+    output logic      [N-1:0][S_ID_W-1:0]   s_axi_rid,
+    output logic      [N-1:0][DATA_W-1:0]   s_axi_rdata,
+    output logic      [N-1:0][1:0]          s_axi_rresp,
+    output logic      [N-1:0]               s_axi_rlast,
+    output logic      [N-1:0]               s_axi_rvalid,
+    input  wire logic [N-1:0]               s_axi_rready,
+
+    // Downstream host-bus master.
+    output logic [M_ID_W-1:0]               m_axi_awid,
+    output logic [ADDR_W-1:0]               m_axi_awaddr,
+    output logic [7:0]                      m_axi_awlen,
+    output logic [2:0]                      m_axi_awsize,
+    output logic [1:0]                      m_axi_awburst,
+    output logic [USER_W-1:0]               m_axi_awuser,
+    output logic                            m_axi_awvalid,
+    input  wire logic                       m_axi_awready,
+    output logic [DATA_W-1:0]               m_axi_wdata,
+    output logic [STRB_W-1:0]               m_axi_wstrb,
+    output logic                            m_axi_wlast,
+    output logic                            m_axi_wvalid,
+    input  wire logic                       m_axi_wready,
+    input  wire logic [M_ID_W-1:0]          m_axi_bid,
+    input  wire logic [1:0]                 m_axi_bresp,
+    input  wire logic                       m_axi_bvalid,
+    output logic                            m_axi_bready,
+    output logic [M_ID_W-1:0]               m_axi_arid,
+    output logic [ADDR_W-1:0]               m_axi_araddr,
+    output logic [7:0]                      m_axi_arlen,
+    output logic [2:0]                      m_axi_arsize,
+    output logic [1:0]                      m_axi_arburst,
+    output logic [USER_W-1:0]               m_axi_aruser,
+    output logic                            m_axi_arvalid,
+    input  wire logic                       m_axi_arready,
+    input  wire logic [M_ID_W-1:0]          m_axi_rid,
+    input  wire logic [DATA_W-1:0]          m_axi_rdata,
+    input  wire logic [1:0]                 m_axi_rresp,
+    input  wire logic                       m_axi_rlast,
+    input  wire logic                       m_axi_rvalid,
+    output logic                            m_axi_rready
+);
+
+  if (N < 1) begin : g_check_n
+    $fatal(1, "%m: dma_arbiter needs at least one upstream master (N=%0d)", N);
+  end
+
+  // ---------------------------------------------------------------- reads
+  logic             ar_grant_valid;
+  logic [SEL_W-1:0] ar_grant_idx;
+
+  rr_arbiter #(.N(N)) u_ar_arb (
+      .clk         (clk),
+      .rst         (rst),
+      .req         (s_axi_arvalid),
+      .advance     (m_axi_arvalid && m_axi_arready),
+      .grant_valid (ar_grant_valid),
+      .grant_idx   (ar_grant_idx)
+  );
+
+  always_comb begin
+    m_axi_arid    = {ar_grant_idx, s_axi_arid[ar_grant_idx]};
+    m_axi_araddr  = s_axi_araddr[ar_grant_idx];
+    m_axi_arlen   = s_axi_arlen[ar_grant_idx];
+    m_axi_arsize  = s_axi_arsize[ar_grant_idx];
+    m_axi_arburst = s_axi_arburst[ar_grant_idx];
+    m_axi_aruser  = s_axi_aruser[ar_grant_idx];
+    m_axi_arvalid = ar_grant_valid;
+    s_axi_arready = '0;
+    s_axi_arready[ar_grant_idx] = ar_grant_valid && m_axi_arready;
+  end
+
+  // R beats go back to the master named by the ID's top bits.
+  logic [SEL_W-1:0] r_sel;
+  assign r_sel = m_axi_rid[M_ID_W-1 -: SEL_W];
+
+  always_comb begin
+    for (int i = 0; i < N; i++) begin
+      s_axi_rid[i]   = m_axi_rid[S_ID_W-1:0];
+      s_axi_rdata[i] = m_axi_rdata;
+      s_axi_rresp[i] = m_axi_rresp;
+      s_axi_rlast[i] = m_axi_rlast;
+      s_axi_rvalid[i] = m_axi_rvalid && (r_sel == SEL_W'(i));
+    end
+    m_axi_rready = s_axi_rready[r_sel];
+  end
+
+  // --------------------------------------------------------------- writes
+  // One write burst at a time: the winner of the AW arbitration keeps the
+  // W channel until both its AW and its WLAST beat have been accepted, so W
+  // beats of different bursts never interleave (AXI4 has no WID). AW and W
+  // are forwarded in the same cycle, with no dependency of W on AWREADY, and
+  // the next burst can start the cycle after WLAST: no bubble between bursts.
+  logic             lock_reg;      // a burst owns the write channels
+  logic [SEL_W-1:0] lock_sel_reg;
+  logic             aw_done_reg;   // its AW was accepted
+  logic             w_done_reg;    // its WLAST was accepted
+  logic [N-1:0]     aw_req;
+  logic             aw_grant_valid;
+  logic [SEL_W-1:0] w_sel;
+  logic             aw_fire, wlast_fire, release_burst;
+
+  // While locked only the owner requests, so the grant stays on it.
+  always_comb begin
+    aw_req = s_axi_awvalid;
+    if (lock_reg) begin
+      aw_req = '0;
+      aw_req[lock_sel_reg] = 1'b1;
+    end
+  end
+
+  rr_arbiter #(.N(N)) u_aw_arb (
+      .clk         (clk),
+      .rst         (rst),
+      .req         (aw_req),
+      .advance     (release_burst),
+      .grant_valid (aw_grant_valid),
+      .grant_idx   (w_sel)
+  );
+
+  assign aw_fire       = m_axi_awvalid && m_axi_awready;
+  assign wlast_fire    = m_axi_wvalid && m_axi_wready && m_axi_wlast;
+  assign release_burst = aw_grant_valid && (aw_done_reg || aw_fire) && (w_done_reg || wlast_fire);
+
+  always_comb begin
+    m_axi_awid    = {w_sel, s_axi_awid[w_sel]};
+    m_axi_awaddr  = s_axi_awaddr[w_sel];
+    m_axi_awlen   = s_axi_awlen[w_sel];
+    m_axi_awsize  = s_axi_awsize[w_sel];
+    m_axi_awburst = s_axi_awburst[w_sel];
+    m_axi_awuser  = s_axi_awuser[w_sel];
+    m_axi_awvalid = aw_grant_valid && !aw_done_reg && s_axi_awvalid[w_sel];
+    s_axi_awready = '0;
+    s_axi_awready[w_sel] = aw_grant_valid && !aw_done_reg && m_axi_awready;
+
+    m_axi_wdata  = s_axi_wdata[w_sel];
+    m_axi_wstrb  = s_axi_wstrb[w_sel];
+    m_axi_wlast  = s_axi_wlast[w_sel];
+    m_axi_wvalid = aw_grant_valid && !w_done_reg && s_axi_wvalid[w_sel];
+    s_axi_wready = '0;
+    s_axi_wready[w_sel] = aw_grant_valid && !w_done_reg && m_axi_wready;
+  end
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      lock_reg     <= 1'b0;
+      lock_sel_reg <= '0;
+      aw_done_reg  <= 1'b0;
+      w_done_reg   <= 1'b0;
+    end else if (release_burst) begin
+      lock_reg    <= 1'b0;
+      aw_done_reg <= 1'b0;
+      w_done_reg  <= 1'b0;
+    end else if (aw_grant_valid) begin
+      lock_reg     <= 1'b1;
+      lock_sel_reg <= w_sel;
+      if (aw_fire) aw_done_reg <= 1'b1;
+      if (wlast_fire) w_done_reg <= 1'b1;
+    end
+  end
+
+  logic [SEL_W-1:0] b_sel;
+  assign b_sel = m_axi_bid[M_ID_W-1 -: SEL_W];
+
+  always_comb begin
+    for (int i = 0; i < N; i++) begin
+      s_axi_bid[i]    = m_axi_bid[S_ID_W-1:0];
+      s_axi_bresp[i]  = m_axi_bresp;
+      s_axi_bvalid[i] = m_axi_bvalid && (b_sel == SEL_W'(i));
+    end
+    m_axi_bready = s_axi_bready[b_sel];
+  end
+
+`ifndef SYNTHESIS
+  // A response naming a master that does not exist is a host-model bug.
+  always_ff @(posedge clk) begin
+    if (!rst && m_axi_rvalid && int'(r_sel) >= N) begin
+      $error("%m: R beat with ID 0x%0h routes to no master", m_axi_rid);
+    end
+    if (!rst && m_axi_bvalid && int'(b_sel) >= N) begin
+      $error("%m: B response with ID 0x%0h routes to no master", m_axi_bid);
+    end
+  end
+`endif
+
+endmodule
+
+`resetall

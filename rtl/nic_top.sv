@@ -1,0 +1,336 @@
+// SR-IOV NIC top: the PF's and NUM_VF VFs' DMA engines, the embedded switch,
+// the DMA arbiter onto the host bus and function-routed register access.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module nic_top import nic_pkg::*; #(
+    // Virtual functions implemented (SR-IOV TotalVFs).
+    parameter int NUM_VF = 2,
+    // Queue pairs per function.
+    parameter int NUM_QUEUES = 1,
+    // Data path width: host bus, streams and switch.
+    parameter int DATA_W = 512,
+    // Host (IOVA) address width.
+    parameter int ADDR_W = 64,
+    // AXI ID width of one function's DMA engine.
+    parameter int DMA_ID_W = 4,
+    // Exact-match (MAC, VLAN) forwarding entries.
+    parameter int MAC_TABLE_SIZE = 64,
+    localparam int NUM_FUNC = NUM_VF + 1,
+    localparam int SEL_W = (NUM_FUNC > 1) ? $clog2(NUM_FUNC) : 1,
+    localparam int M_ID_W = DMA_ID_W + SEL_W,
+    localparam int STRB_W = DATA_W / 8,
+    localparam int AXIL_ADDR_W = 20
+) (
+    input  wire logic                   clk,
+    input  wire logic                   rst,
+
+    // Register access; a*user carries the function number.
+    input  wire logic [AXIL_ADDR_W-1:0] s_axil_awaddr,
+    input  wire logic [FUNC_W-1:0]      s_axil_awuser,
+    input  wire logic                   s_axil_awvalid,
+    output logic                        s_axil_awready,
+    input  wire logic [31:0]            s_axil_wdata,
+    input  wire logic [3:0]             s_axil_wstrb,
+    input  wire logic                   s_axil_wvalid,
+    output logic                        s_axil_wready,
+    output logic [1:0]                  s_axil_bresp,
+    output logic                        s_axil_bvalid,
+    input  wire logic                   s_axil_bready,
+    input  wire logic [AXIL_ADDR_W-1:0] s_axil_araddr,
+    input  wire logic [FUNC_W-1:0]      s_axil_aruser,
+    input  wire logic                   s_axil_arvalid,
+    output logic                        s_axil_arready,
+    output logic [31:0]                 s_axil_rdata,
+    output logic [1:0]                  s_axil_rresp,
+    output logic                        s_axil_rvalid,
+    input  wire logic                   s_axil_rready,
+
+    // Host bus; a*user carries the function number for the IOMMU.
+    output logic [M_ID_W-1:0]           m_axi_awid,
+    output logic [ADDR_W-1:0]           m_axi_awaddr,
+    output logic [7:0]                  m_axi_awlen,
+    output logic [2:0]                  m_axi_awsize,
+    output logic [1:0]                  m_axi_awburst,
+    output logic [FUNC_W-1:0]           m_axi_awuser,
+    output logic                        m_axi_awvalid,
+    input  wire logic                   m_axi_awready,
+    output logic [DATA_W-1:0]           m_axi_wdata,
+    output logic [STRB_W-1:0]           m_axi_wstrb,
+    output logic                        m_axi_wlast,
+    output logic                        m_axi_wvalid,
+    input  wire logic                   m_axi_wready,
+    input  wire logic [M_ID_W-1:0]      m_axi_bid,
+    input  wire logic [1:0]             m_axi_bresp,
+    input  wire logic                   m_axi_bvalid,
+    output logic                        m_axi_bready,
+    output logic [M_ID_W-1:0]           m_axi_arid,
+    output logic [ADDR_W-1:0]           m_axi_araddr,
+    output logic [7:0]                  m_axi_arlen,
+    output logic [2:0]                  m_axi_arsize,
+    output logic [1:0]                  m_axi_arburst,
+    output logic [FUNC_W-1:0]           m_axi_aruser,
+    output logic                        m_axi_arvalid,
+    input  wire logic                   m_axi_arready,
+    input  wire logic [M_ID_W-1:0]      m_axi_rid,
+    input  wire logic [DATA_W-1:0]      m_axi_rdata,
+    input  wire logic [1:0]             m_axi_rresp,
+    input  wire logic                   m_axi_rlast,
+    input  wire logic                   m_axi_rvalid,
+    output logic                        m_axi_rready,
+
+    // Uplink: frames from the wire.
+    input  wire logic [DATA_W-1:0]      s_axis_uplink_tdata,
+    input  wire logic [STRB_W-1:0]      s_axis_uplink_tkeep,
+    input  wire logic                   s_axis_uplink_tlast,
+    input  wire logic                   s_axis_uplink_tvalid,
+    output logic                        s_axis_uplink_tready,
+    // Uplink: frames to the wire.
+    output logic [DATA_W-1:0]           m_axis_uplink_tdata,
+    output logic [STRB_W-1:0]           m_axis_uplink_tkeep,
+    output logic                        m_axis_uplink_tlast,
+    output logic                        m_axis_uplink_tvalid,
+    input  wire logic                   m_axis_uplink_tready
+);
+
+  if (NUM_VF < 1 || NUM_VF > 254) begin : g_check_vf
+    $fatal(1, "%m: NUM_VF=%0d outside 1..254", NUM_VF);
+  end
+
+  // ------------------------------------------------------- register access
+  // Windows of the PF's space (address bits [19:16]); a VF has only window 0.
+  localparam logic [3:0] WIN_FUNC = 4'h0;
+  localparam logic [3:0] WIN_ESW  = 4'h1;
+  localparam logic [3:0] WIN_PF   = 4'h2;
+  // Read value of a disabled or absent function: as PCIe answers an
+  // unsupported request, all ones.
+  localparam logic [31:0] ABSENT_READ = 32'hFFFF_FFFF;
+
+  logic                   reg_wr, reg_rd;
+  logic [AXIL_ADDR_W-1:0] reg_addr;
+  logic [FUNC_W-1:0]      reg_func;
+  logic [31:0]            reg_wdata, reg_rdata;
+
+  axil_regs #(.ADDR_W(AXIL_ADDR_W), .USER_W(FUNC_W)) u_axil_regs (
+      .clk, .rst,
+      .s_axil_awaddr, .s_axil_awuser, .s_axil_awvalid, .s_axil_awready,
+      .s_axil_wdata, .s_axil_wstrb, .s_axil_wvalid, .s_axil_wready,
+      .s_axil_bresp, .s_axil_bvalid, .s_axil_bready,
+      .s_axil_araddr, .s_axil_aruser, .s_axil_arvalid, .s_axil_arready,
+      .s_axil_rdata, .s_axil_rresp, .s_axil_rvalid, .s_axil_rready,
+      .reg_wr, .reg_rd, .reg_addr, .reg_func, .reg_wdata, .reg_rdata
+  );
+
+  logic [NUM_VF-1:0]   vf_enable;
+  logic [NUM_FUNC-1:0] func_enable;
+  assign func_enable = {vf_enable, 1'b1};
+
+  // Target selection.
+  typedef enum logic [2:0] {
+    T_NONE,     // unmapped: reads 0
+    T_ABSENT,   // disabled or absent function: reads all ones
+    T_FUNC,     // a function's DMA engine
+    T_ESW,      // the switch (PF only)
+    T_PF        // PF global control (PF only)
+  } target_e;
+
+  target_e          sel;
+  target_e          sel_reg;
+  logic [SEL_W-1:0] sel_func_reg;
+  logic [3:0]       win;
+  assign win = reg_addr[19:16];
+
+  always_comb begin
+    sel = T_NONE;
+    if (32'(reg_func) >= NUM_FUNC || !func_enable[reg_func[SEL_W-1:0]]) begin
+      sel = T_ABSENT;
+    end else if (win == WIN_FUNC) begin
+      sel = T_FUNC;
+    end else if (reg_func == '0 && win == WIN_ESW) begin
+      sel = T_ESW;
+    end else if (reg_func == '0 && win == WIN_PF) begin
+      sel = T_PF;
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      sel_reg      <= T_NONE;
+      sel_func_reg <= '0;
+    end else if (reg_rd) begin
+      sel_reg      <= sel;
+      sel_func_reg <= reg_func[SEL_W-1:0];
+    end
+  end
+
+  logic [NUM_FUNC-1:0][31:0] func_rdata;
+  logic [31:0]               esw_rdata, pf_rdata;
+
+  always_comb begin
+    unique case (sel_reg)
+      T_ABSENT: reg_rdata = ABSENT_READ;
+      T_FUNC:   reg_rdata = func_rdata[sel_func_reg];
+      T_ESW:    reg_rdata = esw_rdata;
+      T_PF:     reg_rdata = pf_rdata;
+      default:  reg_rdata = 32'h0;
+    endcase
+  end
+
+  pf_ctrl #(.NUM_VF(NUM_VF), .NUM_QUEUES(NUM_QUEUES)) u_pf_ctrl (
+      .clk, .rst,
+      .reg_wr    (reg_wr && sel == T_PF),
+      .reg_rd    (reg_rd && sel == T_PF),
+      .reg_addr  (reg_addr[15:0]),
+      .reg_wdata (reg_wdata),
+      .reg_rdata (pf_rdata),
+      .vf_enable (vf_enable)
+  );
+
+  // ------------------------------------------------------ function engines
+  logic [NUM_FUNC-1:0][DMA_ID_W-1:0] f_awid, f_bid, f_arid, f_rid;
+  logic [NUM_FUNC-1:0][ADDR_W-1:0]   f_awaddr, f_araddr;
+  logic [NUM_FUNC-1:0][7:0]          f_awlen, f_arlen;
+  logic [NUM_FUNC-1:0][2:0]          f_awsize, f_arsize;
+  logic [NUM_FUNC-1:0][1:0]          f_awburst, f_arburst, f_bresp, f_rresp;
+  logic [NUM_FUNC-1:0][FUNC_W-1:0]   f_awuser, f_aruser;
+  logic [NUM_FUNC-1:0]               f_awvalid, f_awready, f_wlast, f_wvalid, f_wready;
+  logic [NUM_FUNC-1:0]               f_bvalid, f_bready, f_arvalid, f_arready;
+  logic [NUM_FUNC-1:0]               f_rlast, f_rvalid, f_rready;
+  logic [NUM_FUNC-1:0][DATA_W-1:0]   f_wdata, f_rdata;
+  logic [NUM_FUNC-1:0][STRB_W-1:0]   f_wstrb;
+
+  // Function <-> switch streams.
+  logic [NUM_FUNC-1:0][DATA_W-1:0]    tx_tdata, rx_tdata;
+  logic [NUM_FUNC-1:0][STRB_W-1:0]    tx_tkeep, rx_tkeep;
+  logic [NUM_FUNC-1:0]                tx_tlast, tx_tvalid, tx_tready;
+  logic [NUM_FUNC-1:0]                rx_tlast, rx_tvalid, rx_tready;
+  logic [NUM_FUNC-1:0][TX_META_W-1:0] tx_tuser;
+  logic [NUM_FUNC-1:0][RX_META_W-1:0] rx_tuser;
+
+  for (genvar f = 0; f < NUM_FUNC; f++) begin : g_func
+    logic sel_me;
+    assign sel_me = (sel == T_FUNC) && (reg_func[SEL_W-1:0] == SEL_W'(f));
+
+    vf_dma #(
+        .DATA_W     (DATA_W),
+        .ADDR_W     (ADDR_W),
+        .ID_W       (DMA_ID_W),
+        .NUM_QUEUES (NUM_QUEUES)
+    ) u_dma (
+        .clk, .rst,
+        .func_num         (FUNC_W'(f)),
+        .func_enable      (func_enable[f]),
+        .reg_wr           (reg_wr && sel_me),
+        .reg_rd           (reg_rd && sel_me),
+        .reg_addr         (reg_addr[15:0]),
+        .reg_wdata        (reg_wdata),
+        .reg_rdata        (func_rdata[f]),
+        .m_axi_awid       (f_awid[f]),
+        .m_axi_awaddr     (f_awaddr[f]),
+        .m_axi_awlen      (f_awlen[f]),
+        .m_axi_awsize     (f_awsize[f]),
+        .m_axi_awburst    (f_awburst[f]),
+        .m_axi_awuser     (f_awuser[f]),
+        .m_axi_awvalid    (f_awvalid[f]),
+        .m_axi_awready    (f_awready[f]),
+        .m_axi_wdata      (f_wdata[f]),
+        .m_axi_wstrb      (f_wstrb[f]),
+        .m_axi_wlast      (f_wlast[f]),
+        .m_axi_wvalid     (f_wvalid[f]),
+        .m_axi_wready     (f_wready[f]),
+        .m_axi_bid        (f_bid[f]),
+        .m_axi_bresp      (f_bresp[f]),
+        .m_axi_bvalid     (f_bvalid[f]),
+        .m_axi_bready     (f_bready[f]),
+        .m_axi_arid       (f_arid[f]),
+        .m_axi_araddr     (f_araddr[f]),
+        .m_axi_arlen      (f_arlen[f]),
+        .m_axi_arsize     (f_arsize[f]),
+        .m_axi_arburst    (f_arburst[f]),
+        .m_axi_aruser     (f_aruser[f]),
+        .m_axi_arvalid    (f_arvalid[f]),
+        .m_axi_arready    (f_arready[f]),
+        .m_axi_rid        (f_rid[f]),
+        .m_axi_rdata      (f_rdata[f]),
+        .m_axi_rresp      (f_rresp[f]),
+        .m_axi_rlast      (f_rlast[f]),
+        .m_axi_rvalid     (f_rvalid[f]),
+        .m_axi_rready     (f_rready[f]),
+        .m_axis_tx_tdata  (tx_tdata[f]),
+        .m_axis_tx_tkeep  (tx_tkeep[f]),
+        .m_axis_tx_tlast  (tx_tlast[f]),
+        .m_axis_tx_tuser  (tx_tuser[f]),
+        .m_axis_tx_tvalid (tx_tvalid[f]),
+        .m_axis_tx_tready (tx_tready[f]),
+        .s_axis_rx_tdata  (rx_tdata[f]),
+        .s_axis_rx_tkeep  (rx_tkeep[f]),
+        .s_axis_rx_tlast  (rx_tlast[f]),
+        .s_axis_rx_tuser  (rx_tuser[f]),
+        .s_axis_rx_tvalid (rx_tvalid[f]),
+        .s_axis_rx_tready (rx_tready[f])
+    );
+  end
+
+  dma_arbiter #(
+      .N      (NUM_FUNC),
+      .DATA_W (DATA_W),
+      .ADDR_W (ADDR_W),
+      .S_ID_W (DMA_ID_W),
+      .USER_W (FUNC_W)
+  ) u_dma_arbiter (
+      .clk, .rst,
+      .s_axi_awid (f_awid), .s_axi_awaddr (f_awaddr), .s_axi_awlen (f_awlen),
+      .s_axi_awsize (f_awsize), .s_axi_awburst (f_awburst), .s_axi_awuser (f_awuser),
+      .s_axi_awvalid (f_awvalid), .s_axi_awready (f_awready),
+      .s_axi_wdata (f_wdata), .s_axi_wstrb (f_wstrb), .s_axi_wlast (f_wlast),
+      .s_axi_wvalid (f_wvalid), .s_axi_wready (f_wready),
+      .s_axi_bid (f_bid), .s_axi_bresp (f_bresp), .s_axi_bvalid (f_bvalid), .s_axi_bready (f_bready),
+      .s_axi_arid (f_arid), .s_axi_araddr (f_araddr), .s_axi_arlen (f_arlen),
+      .s_axi_arsize (f_arsize), .s_axi_arburst (f_arburst), .s_axi_aruser (f_aruser),
+      .s_axi_arvalid (f_arvalid), .s_axi_arready (f_arready),
+      .s_axi_rid (f_rid), .s_axi_rdata (f_rdata), .s_axi_rresp (f_rresp), .s_axi_rlast (f_rlast),
+      .s_axi_rvalid (f_rvalid), .s_axi_rready (f_rready),
+      .m_axi_awid, .m_axi_awaddr, .m_axi_awlen, .m_axi_awsize, .m_axi_awburst, .m_axi_awuser,
+      .m_axi_awvalid, .m_axi_awready,
+      .m_axi_wdata, .m_axi_wstrb, .m_axi_wlast, .m_axi_wvalid, .m_axi_wready,
+      .m_axi_bid, .m_axi_bresp, .m_axi_bvalid, .m_axi_bready,
+      .m_axi_arid, .m_axi_araddr, .m_axi_arlen, .m_axi_arsize, .m_axi_arburst, .m_axi_aruser,
+      .m_axi_arvalid, .m_axi_arready,
+      .m_axi_rid, .m_axi_rdata, .m_axi_rresp, .m_axi_rlast, .m_axi_rvalid, .m_axi_rready
+  );
+
+  // ------------------------------------------------------------------ switch
+  eswitch #(
+      .DATA_W         (DATA_W),
+      .NUM_FUNC       (NUM_FUNC),
+      .MAC_TABLE_SIZE (MAC_TABLE_SIZE)
+  ) u_eswitch (
+      .clk, .rst,
+      .reg_wr    (reg_wr && sel == T_ESW),
+      .reg_rd    (reg_rd && sel == T_ESW),
+      .reg_addr  (reg_addr[15:0]),
+      .reg_wdata (reg_wdata),
+      .reg_rdata (esw_rdata),
+      .s_axis_func_tdata  (tx_tdata),
+      .s_axis_func_tkeep  (tx_tkeep),
+      .s_axis_func_tlast  (tx_tlast),
+      .s_axis_func_tuser  (tx_tuser),
+      .s_axis_func_tvalid (tx_tvalid),
+      .s_axis_func_tready (tx_tready),
+      .m_axis_func_tdata  (rx_tdata),
+      .m_axis_func_tkeep  (rx_tkeep),
+      .m_axis_func_tlast  (rx_tlast),
+      .m_axis_func_tuser  (rx_tuser),
+      .m_axis_func_tvalid (rx_tvalid),
+      .m_axis_func_tready (rx_tready),
+      .s_axis_uplink_tdata, .s_axis_uplink_tkeep, .s_axis_uplink_tlast,
+      .s_axis_uplink_tvalid, .s_axis_uplink_tready,
+      .m_axis_uplink_tdata, .m_axis_uplink_tkeep, .m_axis_uplink_tlast,
+      .m_axis_uplink_tvalid, .m_axis_uplink_tready
+  );
+
+endmodule
+
+`resetall

@@ -1,0 +1,82 @@
+"""`make sim`: run one scenario on the NIC RTL and print its report.
+
+    python -m sim.run --scenario basic [--seed N] [--frames N] [--waves] [--pcap]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+from sim.runner import REPO_ROOT, SimTop, run
+from sim.scenarios.report import ScenarioReport
+
+REPORTS = REPO_ROOT / "reports"
+DEFAULT_PARAMS = {"NUM_VF": 2}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--scenario", default="basic")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--frames", type=int, default=32, help="frames per flow")
+    ap.add_argument("--waves", action="store_true", help="write an FST trace")
+    ap.add_argument("--pcap", action="store_true", help="write one pcap per switch port")
+    args = ap.parse_args(argv)
+
+    module = f"sim.scenarios.{args.scenario}"
+    if args.scenario == "report" or importlib.util.find_spec(module) is None:
+        names = sorted(
+            p.stem
+            for p in (REPO_ROOT / "sim" / "scenarios").glob("*.py")
+            if p.stem not in ("__init__", "report")
+        )
+        print(f"unknown scenario {args.scenario!r}; known: {', '.join(names)}", file=sys.stderr)
+        return 2
+
+    report_path = REPORTS / f"{args.scenario}.json"
+    report_path.unlink(missing_ok=True)
+    env = {
+        "SCENARIO_REPORT": str(report_path),
+        "SCENARIO_SEED": str(args.seed),
+        "SCENARIO_FRAMES": str(args.frames),
+    }
+    if args.pcap:
+        pcap_dir = REPORTS / "pcap"
+        for old in pcap_dir.glob("*.pcap"):
+            old.unlink()
+        env["SCENARIO_PCAP_DIR"] = str(pcap_dir)
+    trace = None
+    if args.waves:
+        trace = REPORTS / "waves" / f"{args.scenario}.fst"
+
+    top = SimTop("nic_top", DEFAULT_PARAMS, waves=args.waves)
+    t0 = time.monotonic()
+    tests, failed = run(
+        top, module, run_name=f"sim-{args.scenario}", env=env, seed=args.seed, trace_file=trace
+    )
+    wall = time.monotonic() - t0
+    if trace is not None and trace.exists():
+        latest = trace.parent / "latest.fst"
+        latest.unlink(missing_ok=True)
+        latest.symlink_to(trace.name)
+    if not report_path.exists():
+        print(f"scenario {args.scenario} left no report (simulation failed)", file=sys.stderr)
+        return 1
+    report = ScenarioReport.load(report_path)
+    print()
+    print(report.summary())
+    if trace is not None:
+        print(f"trace: {trace} (open with `make waves`)")
+    print(f"build + run wall time: {wall:.1f} s; report: {report_path}")
+    if tests == 0 or failed:
+        print(f"scenario {args.scenario} FAILED", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

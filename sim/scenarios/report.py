@@ -1,0 +1,87 @@
+"""Scenario configuration (from the environment the runner sets) and the report it leaves."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tb.env import TbConfig
+from tb.net.pcap import NS_PER_CYCLE
+
+
+@dataclass(frozen=True)
+class ScenarioConfig:
+    tb: TbConfig
+    frames: int
+    seed: int
+    report_path: Path
+
+
+def scenario_config() -> ScenarioConfig:
+    """Read what ``sim/run.py`` passed down; a missing report path is a usage error."""
+    report = os.environ.get("SCENARIO_REPORT")
+    if not report:
+        raise RuntimeError("SCENARIO_REPORT is not set: run scenarios through `make sim`")
+    seed = int(os.environ.get("SCENARIO_SEED", "1"))
+    pcap = os.environ.get("SCENARIO_PCAP_DIR")
+    return ScenarioConfig(
+        tb=TbConfig(seed=seed, pcap_dir=Path(pcap) if pcap else None),
+        frames=int(os.environ.get("SCENARIO_FRAMES", "32")),
+        seed=seed,
+        report_path=Path(report),
+    )
+
+
+@dataclass
+class ScenarioReport:
+    scenario: str
+    seed: int
+    cycles: int = 0
+    wall_seconds: float = 0.0
+    ports: dict[str, dict[str, int]] = field(default_factory=dict)
+    matched: dict[str, int] = field(default_factory=dict)
+    matched_bytes: dict[str, int] = field(default_factory=dict)
+    mismatches: list[str] = field(default_factory=list)
+    unexpected_on_wire: int = 0
+    pcaps: list[str] = field(default_factory=list)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> ScenarioReport:
+        return cls(**json.loads(path.read_text()))
+
+    def summary(self) -> str:
+        """Human-readable summary: per-port traffic, checks, time and speed."""
+        sim_us = self.cycles * NS_PER_CYCLE / 1000
+        speed = self.cycles / self.wall_seconds if self.wall_seconds else 0.0
+        lines = [
+            f"scenario {self.scenario} (seed {self.seed})",
+            "",
+            "switch port   to-switch frames/bytes      from-switch frames/bytes   no-route drops",
+        ]
+        for name, c in self.ports.items():
+            lines.append(
+                f"  {name:<10} {c['rx_packets']:>8} / {c['rx_bytes']:<14}"
+                f" {c['tx_packets']:>8} / {c['tx_bytes']:<14} {c['rx_dropped_no_route']:>8}"
+            )
+        lines.append("")
+        lines.append("checked byte for byte against what was sent:")
+        for dest in sorted(self.matched):
+            lines.append(
+                f"  to {dest:<8} {self.matched[dest]:>6} frames {self.matched_bytes[dest]:>9} bytes"
+            )
+        lines.append(f"  mismatches: {len(self.mismatches)}")
+        lines += [f"    {m}" for m in self.mismatches[:10]]
+        lines.append("")
+        lines.append(
+            f"simulated: {self.cycles} cycles = {sim_us:.2f} us at 250 MHz; "
+            f"wall {self.wall_seconds:.2f} s; {speed:,.0f} simulated cycles per wall second"
+        )
+        if self.pcaps:
+            lines.append(f"pcaps: {len(self.pcaps)} files under {Path(self.pcaps[0]).parent}")
+        return "\n".join(lines)

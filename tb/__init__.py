@@ -1,0 +1,1 @@
+"""Python models of everything around the NIC RTL: host, drivers, hypervisor, guests, network."""

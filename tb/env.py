@@ -1,0 +1,160 @@
+"""The testbench top for ``nic_top``: clock, reset, host, network and drivers, built once.
+
+Tests and scenarios both start from :class:`NicTb`, as verilog-axis tests start
+from their ``TB`` class: it starts the clock, builds the bus models from the
+port prefixes and offers ``reset()``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.handle import HierarchyObject
+from cocotb.triggers import ClockCycles
+from cocotb.utils import get_sim_time
+from cocotbext.axi import AxiStreamBus, AxiStreamSink, AxiStreamSource
+
+from tb.host.dma_responder import AxiDmaResponder
+from tb.host.iommu import Iommu
+from tb.host.memory import HostMemory
+from tb.host.mmio import AxiLiteMmio, FunctionBar
+from tb.net.pcap import NS_PER_CYCLE, PortCapture
+from tb.net.stream_tap import StreamSignals, StreamTap
+from tb.pf_driver.driver import PfDriver
+from tb.vf_driver.queues import RxQueue, TxQueue
+
+
+@dataclass(frozen=True)
+class TbConfig:
+    mem_bytes: int = 64 << 20
+    read_latency: int = 125
+    seed: int = 1
+    pcap_dir: Path | None = None
+
+
+class NicTb:
+    """Everything around one ``nic_top`` instance."""
+
+    def __init__(self, dut: HierarchyObject, cfg: TbConfig | None = None) -> None:
+        self.dut = dut
+        self.cfg = cfg or TbConfig()
+        self.rng = random.Random(self.cfg.seed)
+        self.num_vf = int(dut.NUM_VF.value)
+        self.num_func = self.num_vf + 1
+        self.data_bytes = len(dut.m_axis_uplink_tdata) // 8
+        cocotb.start_soon(Clock(dut.clk, NS_PER_CYCLE, unit="ns").start())
+
+        self.mem = HostMemory(self.cfg.mem_bytes)
+        self.iommu = Iommu()
+        # Host-side drivers (PF and, for now, the VFs' drivers) use bus
+        # addresses equal to host physical addresses: identity domains.
+        for f in range(self.num_func):
+            self.iommu.create_domain(f, passthrough=True)
+        self.host_bus = AxiDmaResponder(
+            dut,
+            "m_axi",
+            dut.clk,
+            dut.rst,
+            memory=self.mem,
+            iommu=self.iommu,
+            read_latency=self.cfg.read_latency,
+        )
+        self.mmio = AxiLiteMmio(dut, dut.clk)
+        self.wire_in = AxiStreamSource(
+            AxiStreamBus.from_prefix(dut, "s_axis_uplink"), dut.clk, dut.rst
+        )
+        self.wire_out = AxiStreamSink(
+            AxiStreamBus.from_prefix(dut, "m_axis_uplink"), dut.clk, dut.rst
+        )
+        self.pf = PfDriver(self.bar(0))
+        self.capture: PortCapture | None = None
+        self._taps: list[StreamTap] = []
+
+    def bar(self, func: int) -> FunctionBar:
+        return FunctionBar(self.mmio, func)
+
+    @staticmethod
+    def cycle() -> int:
+        return int(get_sim_time("ns")) // NS_PER_CYCLE
+
+    async def reset(self) -> None:
+        self.dut.rst.value = 1
+        await ClockCycles(self.dut.clk, 8)
+        self.dut.rst.value = 0
+        await ClockCycles(self.dut.clk, 4)
+
+    async def cycles(self, n: int) -> None:
+        await ClockCycles(self.dut.clk, n)
+
+    def queues(self, func: int, q: int = 0, size_log2: int = 8) -> tuple[TxQueue, RxQueue]:
+        bar = self.bar(func)
+        return TxQueue(bar, self.mem, q, size_log2), RxQueue(bar, self.mem, q, size_log2)
+
+    # -- capture -----------------------------------------------------------------------
+
+    def port_name(self, port: int) -> str:
+        if port == self.num_func:
+            return "uplink"
+        return "pf" if port == 0 else f"vf{port}"
+
+    def start_capture(self, folder: Path) -> None:
+        """One pcap per switch port and direction ("<port>-to-switch", "<port>-from-switch")."""
+        cap = PortCapture(folder)
+        self.capture = cap
+        d = self.dut
+        nb = self.data_bytes
+
+        def tap(name: str, sig: StreamSignals) -> None:
+            t = StreamTap(d.clk, sig, nb, lambda fr, cyc, n=name: cap.record(n, fr, cyc))
+            t.start()
+            self._taps.append(t)
+
+        up = self.port_name(self.num_func)
+        tap(
+            f"{up}-to-switch",
+            StreamSignals(
+                d.s_axis_uplink_tdata,
+                d.s_axis_uplink_tkeep,
+                d.s_axis_uplink_tlast,
+                d.s_axis_uplink_tvalid,
+                d.s_axis_uplink_tready,
+            ),
+        )
+        tap(
+            f"{up}-from-switch",
+            StreamSignals(
+                d.m_axis_uplink_tdata,
+                d.m_axis_uplink_tkeep,
+                d.m_axis_uplink_tlast,
+                d.m_axis_uplink_tvalid,
+                d.m_axis_uplink_tready,
+            ),
+        )
+        for f in range(self.num_func):
+            name = self.port_name(f)
+            tap(
+                f"{name}-to-switch",
+                StreamSignals(
+                    d.tx_tdata, d.tx_tkeep, d.tx_tlast, d.tx_tvalid, d.tx_tready, f, self.num_func
+                ),
+            )
+            tap(
+                f"{name}-from-switch",
+                StreamSignals(
+                    d.rx_tdata, d.rx_tkeep, d.rx_tlast, d.rx_tvalid, d.rx_tready, f, self.num_func
+                ),
+            )
+
+    def stop_capture(self) -> list[Path]:
+        for t in self._taps:
+            t.stop()
+        self._taps.clear()
+        return self.capture.close() if self.capture else []
+
+    async def settle(self, idle_cycles: int = 64) -> None:
+        """Let in-flight traffic drain: wait a fixed number of cycles."""
+        await ClockCycles(self.dut.clk, idle_cycles)

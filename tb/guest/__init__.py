@@ -1,0 +1,1 @@
+"""Guest network stack and applications."""

@@ -1,0 +1,1 @@
+"""The outside network: the wire behind the uplink, external hosts, pcap capture."""

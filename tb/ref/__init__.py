@@ -1,0 +1,1 @@
+"""Golden reference: documented layouts and models the scoreboards compare against."""

@@ -1,0 +1,296 @@
+"""Queue pairs of one PCIe function, as a driver owns them (ring format A).
+
+Read like a driver: ``open()`` allocates the rings in host memory, zeroes them
+and programs base, size and enable in a fixed order; ``close()`` undoes it.
+Indices are ring indices in ``0..size-1`` (one slot stays empty); completion
+entries are owned by the driver when their generation bit equals its phase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tb.host.memory import WriteWatch
+from tb.host.mmio import FunctionBar
+from tb.ref.layouts import ENTRY_BYTES, RxCompletion, RxDesc, TxCompletion, TxDesc, entry_gen
+from tb.ref.regmap import QCTRL_ENABLE, RX_OFFSET, Queue, queue_reg
+
+MAX_TX_BUFS = 16
+
+
+class DmaMemory(Protocol):
+    """What a driver needs from host memory: allocation and CPU-side access."""
+
+    def alloc(self, size: int, align: int = 64) -> int: ...
+    def read(self, addr: int, length: int) -> bytes: ...
+    def write(self, addr: int, data: bytes) -> None: ...
+    def watch(self, lo: int, hi: int) -> WriteWatch: ...
+
+
+class QueueError(RuntimeError):
+    """The driver was asked for something the ring cannot do."""
+
+
+@dataclass
+class _Ring:
+    """One descriptor ring plus its completion ring, and the driver's indices."""
+
+    bar: FunctionBar
+    mem: DmaMemory
+    base_reg: int  # offset of the *_BASE_LO register of this direction
+    size_log2: int
+    desc_base: int = 0
+    cpl_base: int = 0
+    prod: int = 0  # next descriptor slot the driver fills
+    clean: int = 0  # oldest descriptor slot not yet returned by a completion
+    cpl_idx: int = 0  # next completion slot to read
+    phase: int = 1
+    cpl_watch: WriteWatch | None = None
+
+    @property
+    def size(self) -> int:
+        return 1 << self.size_log2
+
+    @property
+    def mask(self) -> int:
+        return self.size - 1
+
+    def free_slots(self) -> int:
+        return (self.clean - self.prod - 1) & self.mask
+
+    def reg(self, reg: Queue) -> int:
+        return self.base_reg + (reg - Queue.TXQ_BASE_LO)
+
+    async def open(self) -> None:
+        if not 5 <= self.size_log2 <= 12:
+            raise QueueError(f"ring size 2**{self.size_log2} outside 32..4096 entries")
+        nbytes = self.size * ENTRY_BYTES
+        self.desc_base = self.mem.alloc(nbytes, 64)
+        self.cpl_base = self.mem.alloc(nbytes, 64)
+        self.mem.write(self.desc_base, bytes(nbytes))
+        self.mem.write(self.cpl_base, bytes(nbytes))
+        self.cpl_watch = self.mem.watch(self.cpl_base, self.cpl_base + nbytes)
+        self.prod = self.clean = self.cpl_idx = 0
+        self.phase = 1
+        b = self.bar
+        await b.write(self.reg(Queue.TXQ_CTRL), 0)
+        await b.write(self.reg(Queue.TXQ_BASE_LO), self.desc_base & 0xFFFF_FFFF)
+        await b.write(self.reg(Queue.TXQ_BASE_HI), self.desc_base >> 32)
+        await b.write(self.reg(Queue.TXQ_CPL_BASE_LO), self.cpl_base & 0xFFFF_FFFF)
+        await b.write(self.reg(Queue.TXQ_CPL_BASE_HI), self.cpl_base >> 32)
+        await b.write(self.reg(Queue.TXQ_SIZE), self.size_log2)
+        await b.write(self.reg(Queue.TXQ_PROD), 0)
+        await b.write(self.reg(Queue.TXQ_CTRL), QCTRL_ENABLE)
+
+    async def close(self) -> None:
+        await self.bar.write(self.reg(Queue.TXQ_CTRL), 0)
+        if self.cpl_watch is not None:
+            self.cpl_watch.close()
+            self.cpl_watch = None
+
+    async def wait_completion_write(self) -> None:
+        """Sleep until the device writes to the completion ring (no per-cycle polling)."""
+        if self.cpl_watch is None:
+            raise QueueError("queue is not open")
+        await self.cpl_watch.wait()
+
+    def put_desc(self, raw: bytes) -> None:
+        self.mem.write(self.desc_base + self.prod * ENTRY_BYTES, raw)
+        self.prod = (self.prod + 1) & self.mask
+
+    async def ring_doorbell(self) -> None:
+        await self.bar.write(self.reg(Queue.TXQ_PROD), self.prod)
+
+    def next_completion(self) -> bytes | None:
+        """The raw completion at the read index if the device has written it."""
+        addr = self.cpl_base + self.cpl_idx * ENTRY_BYTES
+        raw = self.mem.read(addr, ENTRY_BYTES)
+        if entry_gen(raw) != self.phase:
+            return None
+        self.cpl_idx = (self.cpl_idx + 1) & self.mask
+        if self.cpl_idx == 0:
+            self.phase ^= 1
+        return raw
+
+    async def status(self) -> int:
+        return await self.bar.read(self.reg(Queue.TXQ_STATUS))
+
+
+@dataclass
+class TxFrame:
+    """A frame handed to the TX ring and what became of it."""
+
+    data: bytes
+    first_slot: int
+    last_slot: int
+    vlan_tci: int | None = None
+    completion: TxCompletion | None = None
+
+
+@dataclass
+class TxQueue:
+    """The TX half of a queue pair."""
+
+    bar: FunctionBar
+    mem: DmaMemory
+    q: int = 0
+    size_log2: int = 8
+    buf_bytes: int = 9216 + 64  # one buffer area per slot, room for any alignment
+    ring: _Ring = field(init=False)
+    _bufs: list[int] = field(init=False, default_factory=list)
+    _in_flight: list[TxFrame] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.ring = _Ring(self.bar, self.mem, queue_reg(self.q, Queue.TXQ_BASE_LO), self.size_log2)
+
+    async def open(self) -> None:
+        await self.ring.open()
+        self._bufs = [self.mem.alloc(self.buf_bytes, 64) for _ in range(self.ring.size)]
+        self._in_flight = []
+
+    async def close(self) -> None:
+        await self.ring.close()
+
+    def post(
+        self,
+        frame: bytes,
+        *,
+        split: list[int] | None = None,
+        offsets: list[int] | None = None,
+        vlan_tci: int | None = None,
+    ) -> TxFrame:
+        """Place ``frame`` on the ring in buffers of the given sizes and alignments.
+
+        ``split`` lists buffer lengths (default: one buffer); ``offsets`` the
+        byte offset of each buffer inside its slot's area (any alignment).
+        The doorbell is rung separately, so several frames can share one.
+        """
+        split = split or [len(frame)]
+        offsets = offsets or [0] * len(split)
+        if sum(split) != len(frame) or len(offsets) != len(split):
+            raise QueueError("buffer split does not add up to the frame")
+        if len(split) > MAX_TX_BUFS:
+            raise QueueError(f"{len(split)} buffers exceed the {MAX_TX_BUFS}-buffer limit")
+        if len(split) > self.ring.free_slots():
+            raise QueueError("TX ring full")
+        first = self.ring.prod
+        pos = 0
+        for n, (length, off) in enumerate(zip(split, offsets, strict=True)):
+            slot = self.ring.prod
+            addr = self._bufs[slot] + off
+            self.mem.write(addr, frame[pos : pos + length])
+            pos += length
+            desc = TxDesc(
+                addr,
+                length,
+                sof=n == 0,
+                eof=n == len(split) - 1,
+                vlan_ins=vlan_tci is not None and n == 0,
+                vlan_tci=(vlan_tci or 0) if n == 0 else 0,
+            )
+            self.ring.put_desc(desc.pack())
+        last = (self.ring.prod - 1) & self.ring.mask
+        tx = TxFrame(frame, first, last, vlan_tci)
+        self._in_flight.append(tx)
+        return tx
+
+    def post_raw(self, desc: TxDesc) -> None:
+        """Place one descriptor exactly as given (for error-injection tests)."""
+        self.ring.put_desc(desc.pack())
+
+    async def ring_doorbell(self) -> None:
+        await self.ring.ring_doorbell()
+
+    def reap(self) -> list[TxFrame]:
+        """Frames whose completions the device has written, oldest first."""
+        done = []
+        while (raw := self.ring.next_completion()) is not None:
+            cpl = TxCompletion.unpack(raw)
+            if not self._in_flight:
+                raise QueueError(f"TX completion with no frame in flight: {cpl}")
+            tx = self._in_flight.pop(0)
+            tx.completion = cpl
+            self.ring.clean = (cpl.desc_idx + 1) & self.ring.mask
+            done.append(tx)
+        return done
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    async def wait_reaped(self) -> list[TxFrame]:
+        """Wait until at least one frame completes; return the completed frames."""
+        while not (done := self.reap()):
+            await self.ring.wait_completion_write()
+        return done
+
+
+@dataclass
+class RxFrame:
+    """A frame the device delivered into posted buffers."""
+
+    data: bytes
+    completion: RxCompletion
+
+
+@dataclass
+class RxQueue:
+    """The RX half of a queue pair: keeps the ring stocked with buffers."""
+
+    bar: FunctionBar
+    mem: DmaMemory
+    q: int = 0
+    size_log2: int = 8
+    buf_len: int = 2048
+    ring: _Ring = field(init=False)
+    _bufs: list[int] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.buf_len <= 0 or self.buf_len % 64:
+            raise QueueError(f"RX buffer length {self.buf_len} is not a nonzero multiple of 64")
+        self.ring = _Ring(
+            self.bar,
+            self.mem,
+            queue_reg(self.q, Queue.TXQ_BASE_LO) + RX_OFFSET,
+            self.size_log2,
+        )
+
+    async def open(self, post: int | None = None) -> None:
+        await self.ring.open()
+        self._bufs = [self.mem.alloc(self.buf_len, 64) for _ in range(self.ring.size)]
+        await self.refill(self.ring.size - 1 if post is None else post)
+
+    async def close(self) -> None:
+        await self.ring.close()
+
+    async def refill(self, count: int | None = None) -> None:
+        """Post up to ``count`` buffers (default: every free slot) and ring the doorbell."""
+        n = self.ring.free_slots() if count is None else min(count, self.ring.free_slots())
+        for _ in range(n):
+            self.ring.put_desc(RxDesc(self._bufs[self.ring.prod], self.buf_len).pack())
+        if n:
+            await self.ring.ring_doorbell()
+
+    def reap(self) -> list[RxFrame]:
+        """Frames the device has completed, with their bytes gathered from the buffers."""
+        frames = []
+        while (raw := self.ring.next_completion()) is not None:
+            cpl = RxCompletion.unpack(raw)
+            data = bytearray()
+            remaining = cpl.length
+            for k in range(cpl.num_bufs):
+                slot = (cpl.desc_idx + k) & self.ring.mask
+                take = min(remaining, self.buf_len)
+                data += self.mem.read(self._bufs[slot], take)
+                remaining -= take
+            self.ring.clean = (cpl.desc_idx + cpl.num_bufs) & self.ring.mask
+            frames.append(RxFrame(bytes(data), cpl))
+        return frames
+
+    async def wait_reaped(self) -> list[RxFrame]:
+        """Wait until at least one frame arrives; return the frames and repost their buffers."""
+        while not (frames := self.reap()):
+            await self.ring.wait_completion_write()
+        await self.refill()
+        return frames

@@ -1,0 +1,1 @@
+"""Shared pytest fixtures: simulation tops are built once per run (see sim/runner.py)."""

@@ -1,6 +1,6 @@
 """`make sim`: run one scenario on the NIC RTL and print its report.
 
-    python -m sim.run --scenario basic [--seed N] [--frames N] [--waves] [--pcap]
+python -m sim.run --scenario basic [--seed N] [--frames N] [--waves] [--pcap]
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import argparse
 import importlib.util
 import sys
 import time
-from pathlib import Path
 
 from sim.runner import REPO_ROOT, SimTop, run
 from sim.scenarios.report import ScenarioReport

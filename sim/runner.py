@@ -32,9 +32,12 @@ RTL_PACKAGES = ("nic_pkg.sv",)
 # (lint of our RTL is `make lint`, with no waivers of this kind).
 VERILATOR_BUILD_ARGS = (
     "-Wno-fatal",
-    "--x-assign", "unique",
-    "--x-initial", "unique",
-    "-CFLAGS", "-std=c++20 -O1",
+    "--x-assign",
+    "unique",
+    "--x-initial",
+    "unique",
+    "-CFLAGS",
+    "-std=c++20 -O1",
     "--no-assert-case",
 )
 

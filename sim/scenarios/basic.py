@@ -58,8 +58,7 @@ async def run_scenario(dut) -> None:
     }
     vf1_to_vf2 = UdpFlow(12, vf_mac(1), vf_mac(2), "10.0.0.1", "10.0.0.2", rng=rng)
     from_out = {
-        f: UdpFlow(100 + f, OUTSIDE_MAC, vf_mac(f), OUTSIDE_IP, f"10.0.0.{f}", rng=rng)
-        for f in vfs
+        f: UdpFlow(100 + f, OUTSIDE_MAC, vf_mac(f), OUTSIDE_IP, f"10.0.0.{f}", rng=rng) for f in vfs
     }
 
     async def vf_sender(f: int) -> None:

@@ -14,6 +14,27 @@ from cocotb.handle import HierarchyObject
 from cocotb.triggers import Lock, RisingEdge
 
 AXI_OKAY = 0
+_AXIL_SIGNALS = [
+    "awaddr",
+    "awuser",
+    "awvalid",
+    "awready",
+    "wdata",
+    "wstrb",
+    "wvalid",
+    "wready",
+    "bresp",
+    "bvalid",
+    "bready",
+    "araddr",
+    "aruser",
+    "arvalid",
+    "arready",
+    "rdata",
+    "rresp",
+    "rvalid",
+    "rready",
+]
 
 
 class MmioError(RuntimeError):
@@ -25,13 +46,7 @@ class AxiLiteMmio:
 
     def __init__(self, dut: HierarchyObject, clk, prefix: str = "s_axil") -> None:
         self._clk = clk
-        self._sig = {
-            name: getattr(dut, f"{prefix}_{name}")
-            for name in (
-                "awaddr awuser awvalid awready wdata wstrb wvalid wready bresp bvalid bready "
-                "araddr aruser arvalid arready rdata rresp rvalid rready"
-            ).split()
-        }
+        self._sig = {name: getattr(dut, f"{prefix}_{name}") for name in _AXIL_SIGNALS}
         self._lock = Lock()
         self.reads = 0
         self.writes = 0

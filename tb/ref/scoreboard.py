@@ -18,7 +18,11 @@ class Mismatch:
         if self.observed is None:
             return f"{self.dest}: expected frame of {len(self.expected)} bytes never arrived"
         diff = next(
-            (i for i, (a, b) in enumerate(zip(self.expected, self.observed, strict=False)) if a != b),
+            (
+                i
+                for i, (a, b) in enumerate(zip(self.expected, self.observed, strict=False))
+                if a != b
+            ),
             min(len(self.expected), len(self.observed)),
         )
         return (

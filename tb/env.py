@@ -18,7 +18,7 @@ from cocotb.triggers import ClockCycles
 from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiStreamBus, AxiStreamSink, AxiStreamSource
 
-from tb.host.dma_responder import AxiDmaResponder
+from tb.host.dma_responder import AxiDmaResponder, DmaResponderConfig
 from tb.host.iommu import Iommu
 from tb.host.memory import HostMemory
 from tb.host.mmio import AxiLiteMmio, FunctionBar
@@ -58,10 +58,10 @@ class NicTb:
             dut,
             "m_axi",
             dut.clk,
-            dut.rst,
-            memory=self.mem,
-            iommu=self.iommu,
-            read_latency=self.cfg.read_latency,
+            self.mem,
+            self.iommu,
+            DmaResponderConfig(read_latency=self.cfg.read_latency),
+            rng=random.Random(self.cfg.seed),
         )
         self.mmio = AxiLiteMmio(dut, dut.clk)
         self.wire_in = AxiStreamSource(

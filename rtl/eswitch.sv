@@ -1,0 +1,238 @@
+// Embedded switch (VEB): per-port store-and-forward ingress with table lookup and
+// policy, a frame-locked crossbar with replication, per-port counters and the
+// switch register window (docs/ARCHITECTURE.md §3.2).
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module eswitch import nic_pkg::*; #(
+  // Stream data width in bits (multiple of 64, >= 256).
+  parameter int DATA_W = 512,
+  // Number of PCIe functions attached (PF + VFs); the uplink is port NUM_FUNC.
+  parameter int NUM_FUNC = 3,
+  // Entries of the (MAC, VLAN) forwarding table, 1..256.
+  parameter int MAC_TABLE_SIZE = 64,
+  // Longest frame in bytes; longer frames are dropped (counted as DROP_BAD_LEN).
+  parameter int MAX_BYTES = MAX_FRAME_BYTES,
+  // Per-input frame buffer in beats; power of two, holds at least one longest frame.
+  parameter int FIFO_BEATS = 2 ** $clog2(2 * ((MAX_BYTES + DATA_W / 8 - 1) / (DATA_W / 8)))
+) (
+  input  wire logic                                 clk,
+  input  wire logic                                 rst,
+  // register port (docs §1): byte address inside the switch window
+  input  wire logic                                 reg_wr,
+  input  wire logic                                 reg_rd,
+  input  wire logic [15:0]                          reg_addr,
+  input  wire logic [31:0]                          reg_wdata,
+  output      logic [31:0]                          reg_rdata,
+  // frames from the functions (their TX)
+  input  wire logic [NUM_FUNC-1:0][DATA_W-1:0]      s_axis_func_tdata,
+  input  wire logic [NUM_FUNC-1:0][DATA_W/8-1:0]    s_axis_func_tkeep,
+  input  wire logic [NUM_FUNC-1:0]                  s_axis_func_tlast,
+  input  wire logic [NUM_FUNC-1:0][TX_META_W-1:0]   s_axis_func_tuser,
+  input  wire logic [NUM_FUNC-1:0]                  s_axis_func_tvalid,
+  output      logic [NUM_FUNC-1:0]                  s_axis_func_tready,
+  // frames to the functions (their RX)
+  output      logic [NUM_FUNC-1:0][DATA_W-1:0]      m_axis_func_tdata,
+  output      logic [NUM_FUNC-1:0][DATA_W/8-1:0]    m_axis_func_tkeep,
+  output      logic [NUM_FUNC-1:0]                  m_axis_func_tlast,
+  output      logic [NUM_FUNC-1:0][RX_META_W-1:0]   m_axis_func_tuser,
+  output      logic [NUM_FUNC-1:0]                  m_axis_func_tvalid,
+  input  wire logic [NUM_FUNC-1:0]                  m_axis_func_tready,
+  // uplink, from the wire
+  input  wire logic [DATA_W-1:0]                    s_axis_uplink_tdata,
+  input  wire logic [DATA_W/8-1:0]                  s_axis_uplink_tkeep,
+  input  wire logic                                 s_axis_uplink_tlast,
+  input  wire logic                                 s_axis_uplink_tvalid,
+  output      logic                                 s_axis_uplink_tready,
+  // uplink, to the wire
+  output      logic [DATA_W-1:0]                    m_axis_uplink_tdata,
+  output      logic [DATA_W/8-1:0]                  m_axis_uplink_tkeep,
+  output      logic                                 m_axis_uplink_tlast,
+  output      logic                                 m_axis_uplink_tvalid,
+  input  wire logic                                 m_axis_uplink_tready
+);
+
+  localparam int NUM_PORTS = NUM_FUNC + 1;
+  localparam int UPLINK    = NUM_FUNC;
+  localparam int KEEP_W    = DATA_W / 8;
+  localparam int TBL_IDX_W = (MAC_TABLE_SIZE > 1) ? $clog2(MAC_TABLE_SIZE) : 1;
+
+  // identification
+  localparam logic [15:0] ESW_BLOCK_ID = 16'hE5A1;
+  localparam logic [7:0]  ESW_VERSION  = 8'h01;
+
+  initial begin
+    if (NUM_FUNC < 1 || NUM_FUNC > 255) begin
+      $fatal(1, "%m: NUM_FUNC (%0d) must be 1..255", NUM_FUNC);
+    end
+    if (DATA_W < 256 || DATA_W % 64 != 0) begin
+      $fatal(1, "%m: DATA_W (%0d) must be a multiple of 64, >= 256", DATA_W);
+    end
+    if (MAC_TABLE_SIZE < 1 || MAC_TABLE_SIZE > 256) begin
+      $fatal(1, "%m: MAC_TABLE_SIZE (%0d) must be 1..256", MAC_TABLE_SIZE);
+    end
+    if (MAX_BYTES < 64 || MAX_BYTES > 65535) begin
+      $fatal(1, "%m: MAX_BYTES (%0d) must be 64..65535", MAX_BYTES);
+    end
+    if (FIFO_BEATS < (MAX_BYTES + KEEP_W - 1) / KEEP_W || FIFO_BEATS > 65536) begin
+      $fatal(1, "%m: FIFO_BEATS (%0d) must hold one longest frame", FIFO_BEATS);
+    end
+  end
+
+  // ---------------------------------------------------------------- port bundling
+  logic [NUM_PORTS-1:0][DATA_W-1:0]    in_tdata;
+  logic [NUM_PORTS-1:0][KEEP_W-1:0]    in_tkeep;
+  logic [NUM_PORTS-1:0]                in_tlast, in_tvalid, in_tready;
+  logic [NUM_PORTS-1:0][TX_META_W-1:0] in_tuser;
+  logic [NUM_PORTS-1:0][DATA_W-1:0]    out_tdata;
+  logic [NUM_PORTS-1:0][KEEP_W-1:0]    out_tkeep;
+  logic [NUM_PORTS-1:0]                out_tlast, out_tvalid, out_tready;
+  logic [NUM_PORTS-1:0][RX_META_W-1:0] out_tuser;
+
+  always_comb begin
+    for (int p = 0; p < NUM_FUNC; p++) begin
+      in_tdata[p]  = s_axis_func_tdata[p];
+      in_tkeep[p]  = s_axis_func_tkeep[p];
+      in_tlast[p]  = s_axis_func_tlast[p];
+      in_tuser[p]  = s_axis_func_tuser[p];
+      in_tvalid[p] = s_axis_func_tvalid[p];
+      out_tready[p] = m_axis_func_tready[p];
+    end
+    in_tdata[UPLINK]   = s_axis_uplink_tdata;
+    in_tkeep[UPLINK]   = s_axis_uplink_tkeep;
+    in_tlast[UPLINK]   = s_axis_uplink_tlast;
+    in_tuser[UPLINK]   = '0;
+    in_tvalid[UPLINK]  = s_axis_uplink_tvalid;
+    out_tready[UPLINK] = m_axis_uplink_tready;
+  end
+
+  always_comb begin
+    for (int p = 0; p < NUM_FUNC; p++) begin
+      s_axis_func_tready[p] = in_tready[p];
+      m_axis_func_tdata[p]  = out_tdata[p];
+      m_axis_func_tkeep[p]  = out_tkeep[p];
+      m_axis_func_tlast[p]  = out_tlast[p];
+      m_axis_func_tuser[p]  = out_tuser[p];
+      m_axis_func_tvalid[p] = out_tvalid[p];
+    end
+    s_axis_uplink_tready = in_tready[UPLINK];
+    m_axis_uplink_tdata  = out_tdata[UPLINK];
+    m_axis_uplink_tkeep  = out_tkeep[UPLINK];
+    m_axis_uplink_tlast  = out_tlast[UPLINK];
+    m_axis_uplink_tvalid = out_tvalid[UPLINK];
+  end
+
+  // ---------------------------------------------------------------- registers
+  logic                 tbl_wr;
+  logic [31:0]          tbl_rd_data;
+  logic                 cnt_rd, cnt_clear;
+  logic [31:0]          cnt_rd_data;
+  logic [15:0]          cnt_off;
+  logic [31:0]          rdata_reg, rdata_next;
+
+  always_comb begin
+    tbl_wr     = reg_wr && reg_addr[15:12] == 4'h1;
+    cnt_off    = reg_addr - 16'h4000;
+    cnt_rd     = reg_rd && reg_addr >= 16'h4000 && cnt_off[15:14] == 2'b00;
+    cnt_clear  = reg_wr && reg_addr == 16'h0008 && reg_wdata[0];
+  end
+
+  always_comb begin
+    rdata_next = rdata_reg;
+    if (reg_rd) begin
+      rdata_next = '0;
+      if (reg_addr == 16'h0000) begin
+        rdata_next = {ESW_BLOCK_ID, ESW_VERSION, 8'(NUM_PORTS)};
+      end else if (reg_addr == 16'h0004) begin
+        rdata_next = {16'(FIFO_BEATS), 16'(MAC_TABLE_SIZE)};
+      end else if (reg_addr[15:12] == 4'h1) begin
+        rdata_next = tbl_rd_data;
+      end else if (reg_addr >= 16'h4000 && cnt_off[15:14] == 2'b00) begin
+        rdata_next = cnt_rd_data;
+      end
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      rdata_reg <= '0;
+    end else begin
+      rdata_reg <= rdata_next;
+    end
+  end
+
+  assign reg_rdata = rdata_reg;
+
+  // ---------------------------------------------------------------- forwarding table
+  logic [NUM_PORTS-1:0][47:0] lk_mac;
+  logic [NUM_PORTS-1:0][11:0] lk_vid;
+  logic [NUM_PORTS-1:0]       lk_hit;
+  logic [NUM_PORTS-1:0][7:0]  lk_port;
+
+  eswitch_mac_table #(.SIZE(MAC_TABLE_SIZE), .NUM_LOOKUP(NUM_PORTS)) u_mac_table (
+    .clk, .rst,
+    .wr_en(tbl_wr), .wr_idx(TBL_IDX_W'(reg_addr[11:4])), .wr_word(reg_addr[3:2]),
+    .wr_data(reg_wdata),
+    .rd_idx(TBL_IDX_W'(reg_addr[11:4])), .rd_word(reg_addr[3:2]), .rd_data(tbl_rd_data),
+    .lk_mac, .lk_vid, .lk_hit, .lk_port
+  );
+
+  // ---------------------------------------------------------------- ingress ports
+  logic [NUM_PORTS-1:0]                fwd_req, fwd_tlast, fwd_tvalid, fwd_pop;
+  logic [NUM_PORTS-1:0][NUM_PORTS-1:0] fwd_mask;
+  logic [NUM_PORTS-1:0][DATA_W-1:0]    fwd_tdata;
+  logic [NUM_PORTS-1:0][KEEP_W-1:0]    fwd_tkeep;
+  logic [NUM_PORTS-1:0][RX_META_W-1:0] fwd_tuser;
+  logic [NUM_PORTS-1:0]                ev_rx, ev_tx;
+  logic [NUM_PORTS-1:0][15:0]          ev_rx_len, ev_tx_len;
+  logic [NUM_PORTS-1:0][2:0]           ev_rx_drop;
+
+  for (genvar p = 0; p < NUM_PORTS; p++) begin : g_ingress
+    eswitch_ingress #(
+      .DATA_W(DATA_W), .NUM_PORTS(NUM_PORTS), .PORT(p), .FIFO_BEATS(FIFO_BEATS),
+      .MAX_BYTES(MAX_BYTES)
+    ) u_ingress (
+      .clk, .rst,
+      .s_axis_tdata(in_tdata[p]), .s_axis_tkeep(in_tkeep[p]), .s_axis_tlast(in_tlast[p]),
+      .s_axis_tuser(in_tuser[p]), .s_axis_tvalid(in_tvalid[p]), .s_axis_tready(in_tready[p]),
+      .lk_mac(lk_mac[p]), .lk_vid(lk_vid[p]), .lk_hit(lk_hit[p]), .lk_port(lk_port[p]),
+      .fwd_req(fwd_req[p]), .fwd_mask(fwd_mask[p]), .fwd_tdata(fwd_tdata[p]),
+      .fwd_tkeep(fwd_tkeep[p]), .fwd_tlast(fwd_tlast[p]), .fwd_tuser(fwd_tuser[p]),
+      .fwd_tvalid(fwd_tvalid[p]), .fwd_pop(fwd_pop[p]),
+      .ev_rx(ev_rx[p]), .ev_len(ev_rx_len[p]), .ev_drop(ev_rx_drop[p])
+    );
+  end
+
+  // ---------------------------------------------------------------- crossbar
+  eswitch_xbar #(.DATA_W(DATA_W), .USER_W(RX_META_W), .NUM_PORTS(NUM_PORTS)) u_xbar (
+    .clk, .rst,
+    .in_req(fwd_req), .in_mask(fwd_mask), .in_tdata(fwd_tdata), .in_tkeep(fwd_tkeep),
+    .in_tlast(fwd_tlast), .in_tuser(fwd_tuser), .in_tvalid(fwd_tvalid), .in_pop(fwd_pop),
+    .m_axis_tdata(out_tdata), .m_axis_tkeep(out_tkeep), .m_axis_tlast(out_tlast),
+    .m_axis_tuser(out_tuser), .m_axis_tvalid(out_tvalid), .m_axis_tready(out_tready),
+    .ev_tx, .ev_tx_len
+  );
+
+  // ---------------------------------------------------------------- counters
+  eswitch_counters #(.NUM_PORTS(NUM_PORTS)) u_counters (
+    .clk, .rst, .clear(cnt_clear),
+    .ev_rx, .ev_rx_len, .ev_rx_drop, .ev_tx, .ev_tx_len, .ev_no_buf('0),
+    .rd(cnt_rd), .rd_port(cnt_off[13:6]), .rd_word(cnt_off[5:2]), .rd_data(cnt_rd_data)
+  );
+
+  logic unused_ok;
+  assign unused_ok = ^{cnt_off[1:0], reg_addr[1:0]};
+
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (!rst) begin
+      assert (!(reg_wr && reg_rd)) else $error("%m: register read and write in one cycle");
+    end
+  end
+`endif
+
+endmodule
+
+`resetall

@@ -1,0 +1,96 @@
+// Embedded switch: exact-match (destination MAC, VLAN id) forwarding table with one
+// lookup port per switch input and a word-wide register port.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module eswitch_mac_table #(
+  // Number of entries (1..256); the lowest matching index wins.
+  parameter int SIZE = 64,
+  // Number of independent lookup ports (one per switch input).
+  parameter int NUM_LOOKUP = 4,
+  // Width of the register index (derived; do not override).
+  parameter int IDX_W = (SIZE > 1) ? $clog2(SIZE) : 1
+) (
+  input  wire logic                            clk,
+  input  wire logic                            rst,
+  // register port: word w of entry idx (0 MACT_LO, 1 MACT_HI, 2 MACT_VLAN, 3 MACT_CTRL)
+  input  wire logic                            wr_en,
+  input  wire logic [IDX_W-1:0]                wr_idx,
+  input  wire logic [1:0]                      wr_word,
+  input  wire logic [31:0]                     wr_data,
+  input  wire logic [IDX_W-1:0]                rd_idx,
+  input  wire logic [1:0]                      rd_word,
+  output      logic [31:0]                     rd_data,
+  // lookups (combinational)
+  input  wire logic [NUM_LOOKUP-1:0][47:0]     lk_mac,
+  input  wire logic [NUM_LOOKUP-1:0][11:0]     lk_vid,
+  output      logic [NUM_LOOKUP-1:0]           lk_hit,
+  output      logic [NUM_LOOKUP-1:0][7:0]      lk_port
+);
+
+  initial begin
+    if (SIZE < 1 || SIZE > 256) begin
+      $fatal(1, "%m: SIZE (%0d) must be 1..256", SIZE);
+    end
+    if (NUM_LOOKUP < 1) begin
+      $fatal(1, "%m: NUM_LOOKUP (%0d) must be positive", NUM_LOOKUP);
+    end
+  end
+
+  logic [SIZE-1:0][47:0] mac_reg;
+  logic [SIZE-1:0][11:0] vid_reg;
+  logic [SIZE-1:0][7:0]  port_reg;
+  logic [SIZE-1:0]       valid_reg;
+
+  always_ff @(posedge clk) begin
+    if (wr_en && 32'(wr_idx) < SIZE) begin
+      unique case (wr_word)
+        2'd0: mac_reg[wr_idx][31:0]  <= wr_data;
+        2'd1: mac_reg[wr_idx][47:32] <= wr_data[15:0];
+        2'd2: vid_reg[wr_idx]        <= wr_data[11:0];
+        default: port_reg[wr_idx]    <= wr_data[7:0];
+      endcase
+    end
+    if (rst) begin
+      valid_reg <= '0;
+    end else if (wr_en && wr_word == 2'd3 && 32'(wr_idx) < SIZE) begin
+      valid_reg[wr_idx] <= wr_data[31];
+    end
+  end
+
+  always_comb begin
+    rd_data = '0;
+    if (32'(rd_idx) < SIZE) begin
+      unique case (rd_word)
+        2'd0: rd_data = mac_reg[rd_idx][31:0];
+        2'd1: rd_data = {16'h0, mac_reg[rd_idx][47:32]};
+        2'd2: rd_data = {20'h0, vid_reg[rd_idx]};
+        default: rd_data = {valid_reg[rd_idx], 23'h0, port_reg[rd_idx]};
+      endcase
+    end
+  end
+
+  for (genvar l = 0; l < NUM_LOOKUP; l++) begin : g_lookup
+    logic       hit;
+    logic [7:0] port;
+
+    always_comb begin
+      hit  = 1'b0;
+      port = '0;
+      for (int e = SIZE - 1; e >= 0; e--) begin
+        if (valid_reg[e] && mac_reg[e] == lk_mac[l] && vid_reg[e] == lk_vid[l]) begin
+          hit  = 1'b1;
+          port = port_reg[e];
+        end
+      end
+    end
+
+    assign lk_hit[l]  = hit;
+    assign lk_port[l] = port;
+  end
+
+endmodule
+
+`resetall

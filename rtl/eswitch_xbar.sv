@@ -1,0 +1,178 @@
+// Embedded switch: crossbar. Frame-locked allocation of outputs to input frames
+// (one input frame may take several outputs at once for replication), one beat
+// per cycle per output, disjoint input/output pairs in parallel, and a two-entry
+// output buffer per port so that tvalid never depends on tready.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module eswitch_xbar #(
+  // Stream data width in bits.
+  parameter int DATA_W = 512,
+  // Sideband width carried with every beat.
+  parameter int USER_W = 17,
+  // Number of switch ports (inputs = outputs).
+  parameter int NUM_PORTS = 4
+) (
+  input  wire logic                                  clk,
+  input  wire logic                                  rst,
+  // input frames (from eswitch_ingress); req and mask hold for the whole frame
+  input  wire logic [NUM_PORTS-1:0]                  in_req,
+  input  wire logic [NUM_PORTS-1:0][NUM_PORTS-1:0]   in_mask,
+  input  wire logic [NUM_PORTS-1:0][DATA_W-1:0]      in_tdata,
+  input  wire logic [NUM_PORTS-1:0][DATA_W/8-1:0]    in_tkeep,
+  input  wire logic [NUM_PORTS-1:0]                  in_tlast,
+  input  wire logic [NUM_PORTS-1:0][USER_W-1:0]      in_tuser,
+  input  wire logic [NUM_PORTS-1:0]                  in_tvalid,
+  output      logic [NUM_PORTS-1:0]                  in_pop,
+  // outputs
+  output      logic [NUM_PORTS-1:0][DATA_W-1:0]      m_axis_tdata,
+  output      logic [NUM_PORTS-1:0][DATA_W/8-1:0]    m_axis_tkeep,
+  output      logic [NUM_PORTS-1:0]                  m_axis_tlast,
+  output      logic [NUM_PORTS-1:0][USER_W-1:0]      m_axis_tuser,
+  output      logic [NUM_PORTS-1:0]                  m_axis_tvalid,
+  input  wire logic [NUM_PORTS-1:0]                  m_axis_tready,
+  // counter events: a frame left output p, with its length in bytes
+  output      logic [NUM_PORTS-1:0]                  ev_tx,
+  output      logic [NUM_PORTS-1:0][15:0]            ev_tx_len
+);
+
+  localparam int KEEP_W = DATA_W / 8;
+  localparam int PTR_W  = (NUM_PORTS > 1) ? $clog2(NUM_PORTS) : 1;
+  localparam int O_W    = DATA_W + KEEP_W + 1 + USER_W;
+
+  initial begin
+    if (NUM_PORTS < 2 || NUM_PORTS > 256) begin
+      $fatal(1, "%m: NUM_PORTS (%0d) must be 2..256", NUM_PORTS);
+    end
+  end
+
+  // ---------------------------------------------------------------- allocation
+  // Rotating priority over inputs. Walking from the priority pointer, a waiting
+  // input is granted when none of its outputs is locked or claimed; either way it
+  // claims its outputs, so a waiting multi-output frame is never starved by
+  // lower-priority frames. The pointer leaves an input only once it is served or
+  // idle, so every waiting frame reaches the top within NUM_PORTS grants.
+  logic [NUM_PORTS-1:0]                active_reg, active_next;
+  logic [NUM_PORTS-1:0][NUM_PORTS-1:0] amask_reg, amask_next;
+  logic [PTR_W-1:0]                    ptr_reg, ptr_next;
+  logic [NUM_PORTS-1:0]                grant, sel;
+  logic [NUM_PORTS-1:0][NUM_PORTS-1:0] cur_mask;
+  logic [NUM_PORTS-1:0]                locked, claimed, out_rdy, out_wr;
+  logic [NUM_PORTS-1:0][O_W-1:0]       out_data;
+
+  always_comb begin
+    locked = '0;
+    for (int i = 0; i < NUM_PORTS; i++) begin
+      if (active_reg[i]) begin
+        locked |= amask_reg[i];
+      end
+    end
+    claimed = locked;
+    grant   = '0;
+    for (int k = 0; k < NUM_PORTS; k++) begin
+      int i;
+      i = (int'(ptr_reg) + k) % NUM_PORTS;
+      if (in_req[i] && !active_reg[i]) begin
+        if ((in_mask[i] & claimed) == '0) begin
+          grant[i] = 1'b1;
+        end
+        claimed |= in_mask[i];
+      end
+    end
+
+    for (int i = 0; i < NUM_PORTS; i++) begin
+      sel[i]      = active_reg[i] || grant[i];
+      cur_mask[i] = active_reg[i] ? amask_reg[i] : in_mask[i];
+      in_pop[i]   = sel[i] && in_tvalid[i] && ((cur_mask[i] & ~out_rdy) == '0);
+      active_next[i] = sel[i] && !(in_pop[i] && in_tlast[i]);
+      amask_next[i]  = grant[i] ? in_mask[i] : amask_reg[i];
+    end
+
+    out_wr   = '0;
+    out_data = '0;
+    for (int o = 0; o < NUM_PORTS; o++) begin
+      for (int i = 0; i < NUM_PORTS; i++) begin
+        if (in_pop[i] && cur_mask[i][o]) begin
+          out_wr[o]   = 1'b1;
+          out_data[o] = {in_tuser[i], in_tlast[i], in_tkeep[i], in_tdata[i]};
+        end
+      end
+    end
+
+    ptr_next = ptr_reg;
+    if (grant[ptr_reg] || !in_req[ptr_reg] || active_reg[ptr_reg]) begin
+      ptr_next = (32'(ptr_reg) == NUM_PORTS - 1) ? '0 : ptr_reg + 1'b1;
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    amask_reg <= amask_next;
+    if (rst) begin
+      active_reg <= '0;
+      ptr_reg    <= '0;
+    end else begin
+      active_reg <= active_next;
+      ptr_reg    <= ptr_next;
+    end
+  end
+
+  // ---------------------------------------------------------------- output buffers
+  for (genvar o = 0; o < NUM_PORTS; o++) begin : g_out
+    logic           full, empty;
+    logic [O_W-1:0] head;
+    logic           hs;
+    logic [15:0]    acc_reg, acc_next;
+    logic [16:0]    sum;
+
+    eswitch_fifo #(.WIDTH(O_W), .DEPTH(2)) u_obuf (
+      .clk, .rst,
+      .push(out_wr[o]), .push_data(out_data[o]),
+      .pop(hs), .head(head), .empty(empty), .full(full)
+    );
+
+    always_comb begin
+      out_rdy[o]       = !full;
+      m_axis_tvalid[o] = !empty;
+      {m_axis_tuser[o], m_axis_tlast[o], m_axis_tkeep[o], m_axis_tdata[o]} = head;
+      hs               = m_axis_tvalid[o] && m_axis_tready[o];
+      sum              = {1'b0, acc_reg} + 17'($countones(m_axis_tkeep[o]));
+      acc_next         = acc_reg;
+      ev_tx[o]         = 1'b0;
+      ev_tx_len[o]     = sum[16] ? 16'hFFFF : sum[15:0];
+      if (hs) begin
+        acc_next = ev_tx_len[o];
+        if (m_axis_tlast[o]) begin
+          ev_tx[o] = 1'b1;
+          acc_next = '0;
+        end
+      end
+    end
+
+    always_ff @(posedge clk) begin
+      if (rst) begin
+        acc_reg <= '0;
+      end else begin
+        acc_reg <= acc_next;
+      end
+    end
+  end
+
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (!rst) begin
+      for (int i = 0; i < NUM_PORTS; i++) begin
+        for (int j = i + 1; j < NUM_PORTS; j++) begin
+          assert (!(sel[i] && sel[j] && (cur_mask[i] & cur_mask[j]) != '0))
+            else $error("%m: inputs %0d and %0d own the same output", i, j);
+        end
+        assert (!(sel[i] && cur_mask[i] == '0)) else $error("%m: input %0d with empty mask", i);
+      end
+    end
+  end
+`endif
+
+endmodule
+
+`resetall

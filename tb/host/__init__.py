@@ -1,0 +1,17 @@
+"""The host side of the bus: memory, IOMMU and DMA responder (see docs/HOST_MODEL.md)."""
+
+from tb.host.dma_responder import AxiDmaResponder, AxiResp, DmaResponderConfig
+from tb.host.iommu import FaultKind, Iommu, IommuFault, Perm
+from tb.host.memory import HostMemory, WriteWatch
+
+__all__ = [
+    "AxiDmaResponder",
+    "AxiResp",
+    "DmaResponderConfig",
+    "FaultKind",
+    "HostMemory",
+    "Iommu",
+    "IommuFault",
+    "Perm",
+    "WriteWatch",
+]

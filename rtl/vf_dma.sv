@@ -1,0 +1,296 @@
+// vf_dma: DMA engine of one PCIe function (PF or VF) — register block, TX and
+// RX descriptor rings in host memory, TX frames to the switch, RX frames from
+// it, completion rings. Ring format A (ring_fmt_a) is the only ring-layout
+// knowledge; see docs/ARCHITECTURE.md §3.1 and §4 for the contract.
+//
+// AXI IDs: {queue, kind[1:0]} with reads kind 0 TX descriptors, 1 RX
+// descriptors, 2 TX data (all TX data reads use queue 0's ID, so they return
+// in order); writes kind 0 TX completions, 1 RX data and RX completions.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module vf_dma import nic_pkg::*; #(
+  parameter int DATA_W        = 512,  // AXI and stream data width in bits
+  parameter int ADDR_W        = 64,   // host address width
+  parameter int ID_W          = 4,    // AXI ID width, >= 2 + log2(NUM_QUEUES)
+  parameter int NUM_QUEUES    = 1,    // queue pairs
+  parameter int RX_FIFO_BEATS = 512,  // RX store-and-forward FIFO, beats
+  parameter int TX_FIFO_BEATS = 512,  // TX store-and-forward FIFO, beats
+  parameter int DESC_DEPTH    = 32,   // prefetched descriptors per queue and direction
+  parameter int DESC_BEATS    = 8,    // descriptor read beats in flight per direction
+  parameter int MAX_TX_BUFS   = 16,   // buffers per TX frame at most (ERR_TOO_MANY_BUFS)
+  parameter int TX_INFLIGHT   = 32,   // TX data bursts and frames in flight at most
+  localparam int KEEP_W = DATA_W / 8,
+  localparam int QW     = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
+  localparam int ENTRY_W = DESC_BYTES * 8,
+  localparam int CPLR_W = 1 + QW + 16 + 16 + 8 + 1 + 16 + 8
+) (
+  input  logic                  clk,
+  input  logic                  rst,
+  input  logic [FUNC_W-1:0]     func_num,     // this function's number, static
+  input  logic                  func_enable,  // 0: DMA off, queues held in reset
+
+  input  logic                  reg_wr,
+  input  logic                  reg_rd,
+  input  logic [FUNC_SPACE_W-1:0] reg_addr,
+  input  logic [REG_W-1:0]      reg_wdata,
+  output logic [REG_W-1:0]      reg_rdata,
+
+  output logic [ID_W-1:0]       m_axi_awid,
+  output logic [ADDR_W-1:0]     m_axi_awaddr,
+  output logic [7:0]            m_axi_awlen,
+  output logic [2:0]            m_axi_awsize,
+  output logic [1:0]            m_axi_awburst,
+  output logic [FUNC_W-1:0]     m_axi_awuser,
+  output logic                  m_axi_awvalid,
+  input  logic                  m_axi_awready,
+  output logic [DATA_W-1:0]     m_axi_wdata,
+  output logic [KEEP_W-1:0]     m_axi_wstrb,
+  output logic                  m_axi_wlast,
+  output logic                  m_axi_wvalid,
+  input  logic                  m_axi_wready,
+  input  logic [ID_W-1:0]       m_axi_bid,
+  input  logic [1:0]            m_axi_bresp,
+  input  logic                  m_axi_bvalid,
+  output logic                  m_axi_bready,
+  output logic [ID_W-1:0]       m_axi_arid,
+  output logic [ADDR_W-1:0]     m_axi_araddr,
+  output logic [7:0]            m_axi_arlen,
+  output logic [2:0]            m_axi_arsize,
+  output logic [1:0]            m_axi_arburst,
+  output logic [FUNC_W-1:0]     m_axi_aruser,
+  output logic                  m_axi_arvalid,
+  input  logic                  m_axi_arready,
+  input  logic [ID_W-1:0]       m_axi_rid,
+  input  logic [DATA_W-1:0]     m_axi_rdata,
+  input  logic [1:0]            m_axi_rresp,
+  input  logic                  m_axi_rlast,
+  input  logic                  m_axi_rvalid,
+  output logic                  m_axi_rready,
+
+  output logic [DATA_W-1:0]     m_axis_tx_tdata,
+  output logic [KEEP_W-1:0]     m_axis_tx_tkeep,
+  output logic                  m_axis_tx_tlast,
+  output logic [TX_META_W-1:0]  m_axis_tx_tuser,
+  output logic                  m_axis_tx_tvalid,
+  input  logic                  m_axis_tx_tready,
+
+  input  logic [DATA_W-1:0]     s_axis_rx_tdata,
+  input  logic [KEEP_W-1:0]     s_axis_rx_tkeep,
+  input  logic                  s_axis_rx_tlast,
+  input  logic [RX_META_W-1:0]  s_axis_rx_tuser,
+  input  logic                  s_axis_rx_tvalid,
+  output logic                  s_axis_rx_tready
+);
+
+  localparam int BEAT_BYTES    = DATA_W / 8;
+  localparam int CNT_W         = $clog2(DESC_DEPTH) + 1;
+  // frames the RX FIFO can hold: one per beat of a minimum frame
+  localparam int RX_MAX_FRAMES = RX_FIFO_BEATS / ((MIN_FRAME_BYTES + BEAT_BYTES - 1) / BEAT_BYTES);
+
+  initial begin
+    if (DATA_W < 256 || (DATA_W & (DATA_W - 1)) != 0) $fatal(1, "%m: DATA_W must be a power of two >= 256");
+    if (ID_W < QW + 2) $fatal(1, "%m: ID_W (%0d) must be >= 2 + log2(NUM_QUEUES)", ID_W);
+    if (RX_FIFO_BEATS * BEAT_BYTES < MAX_FRAME_BYTES) $fatal(1, "%m: RX FIFO smaller than one frame");
+    if ((1 << FUNC_SPACE_W) > int'(ESW_WINDOW_BASE)) $fatal(1, "%m: function space overlaps the switch window");
+  end
+
+  // ---------------- registers ----------------
+  logic [NUM_QUEUES-1:0]             txq_en, txq_run, rxq_en, rxq_run;
+  logic [NUM_QUEUES-1:0][ADDR_W-1:0] txq_base, txq_cpl_base, rxq_base, rxq_cpl_base;
+  logic [NUM_QUEUES-1:0][3:0]        txq_size, rxq_size;
+  logic [NUM_QUEUES-1:0][15:0]       txq_prod, rxq_prod, txq_cons, rxq_cons;
+  logic [NUM_QUEUES-1:0]             txq_err, rxq_err, rxq_drop;
+  logic [NUM_QUEUES-1:0][7:0]        txq_err_code, rxq_err_code;
+
+  vf_dma_regs #(.NUM_QUEUES(NUM_QUEUES), .ADDR_W(ADDR_W)) regs (
+    .clk, .rst, .func_num, .func_enable,
+    .reg_wr, .reg_rd, .reg_addr, .reg_wdata, .reg_rdata,
+    .txq_en, .txq_run, .txq_base, .txq_cpl_base, .txq_size, .txq_prod, .txq_cons,
+    .txq_err, .txq_err_code,
+    .rxq_en, .rxq_run, .rxq_base, .rxq_cpl_base, .rxq_size, .rxq_prod, .rxq_cons,
+    .rxq_err, .rxq_err_code, .rxq_drop
+  );
+
+  // ---------------- ring format ----------------
+  logic [ENTRY_W-1:0] txd_raw, rxd_raw, cpl_raw;
+  logic [63:0]        txd_addr, rxd_addr;
+  logic [15:0]        txd_len, rxd_len, txd_vlan_tci;
+  logic               txd_sof, txd_eof, txd_vlan_ins;
+  logic               f_rx, f_gen, f_vlan_stripped;
+  logic [15:0]        f_idx, f_len, f_vlan_tci;
+  logic [7:0]         f_nbufs, f_status;
+
+  ring_fmt_a fmt (
+    .txd_raw, .txd_addr, .txd_len, .txd_sof, .txd_eof, .txd_vlan_ins, .txd_vlan_tci,
+    .rxd_raw, .rxd_addr, .rxd_len,
+    .cpl_rx(f_rx), .cpl_gen(f_gen), .cpl_idx(f_idx), .cpl_len(f_len), .cpl_nbufs(f_nbufs),
+    .cpl_vlan_stripped(f_vlan_stripped), .cpl_vlan_tci(f_vlan_tci), .cpl_status(f_status),
+    .cpl_raw
+  );
+
+  // ---------------- read channel ----------------
+  localparam int RD_TXD = 0, RD_RXD = 1, RD_TXDATA = 2;
+  logic [2:0][ID_W-1:0]   ar_id;
+  logic [2:0][ADDR_W-1:0] ar_addr;
+  logic [2:0][7:0]        ar_len;
+  logic [2:0]             ar_valid, ar_ready, r_valid, r_ready;
+
+  vf_dma_rd_arb #(.NS(3), .ADDR_W(ADDR_W), .ID_W(ID_W)) rd_arb (
+    .clk, .rst,
+    .s_arid(ar_id), .s_araddr(ar_addr), .s_arlen(ar_len), .s_arvalid(ar_valid), .s_arready(ar_ready),
+    .s_rvalid(r_valid), .s_rready(r_ready),
+    .m_arid(m_axi_arid), .m_araddr(m_axi_araddr), .m_arlen(m_axi_arlen),
+    .m_arvalid(m_axi_arvalid), .m_arready(m_axi_arready),
+    .m_rid(m_axi_rid), .m_rvalid(m_axi_rvalid), .m_rready(m_axi_rready)
+  );
+  assign m_axi_arsize  = 3'($clog2(BEAT_BYTES));
+  assign m_axi_arburst = 2'b01;  // INCR
+  assign m_axi_aruser  = func_num;
+
+  // ---------------- descriptor fetch ----------------
+  logic [NUM_QUEUES-1:0][CNT_W-1:0] txq_used, rxq_used;
+  logic [NUM_QUEUES-1:0]            txf_idle, rxf_idle, txf_quiet, rxf_quiet, txf_err, rxf_err;
+  logic [QW-1:0]                    txd_q, rxd_q;
+  logic [15:0]                      txd_idx, rxd_idx;
+  logic                             txd_valid, txd_ready, rxd_valid, rxd_ready;
+
+  vf_dma_desc_fetch #(
+    .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(RD_TXD),
+    .DEPTH(DESC_DEPTH), .BEATS(DESC_BEATS)
+  ) tx_fetch (
+    .clk, .rst,
+    .q_en(txq_en), .q_run(txq_run), .q_base(txq_base), .q_size(txq_size), .q_prod(txq_prod),
+    .q_used(txq_used), .q_cons(txq_cons), .q_idle(txf_idle), .q_quiet(txf_quiet), .q_rd_err(txf_err),
+    .m_arid(ar_id[RD_TXD]), .m_araddr(ar_addr[RD_TXD]), .m_arlen(ar_len[RD_TXD]),
+    .m_arvalid(ar_valid[RD_TXD]), .m_arready(ar_ready[RD_TXD]),
+    .s_rdata(m_axi_rdata), .s_rresp(m_axi_rresp), .s_rlast(m_axi_rlast),
+    .s_rvalid(r_valid[RD_TXD]), .s_rready(r_ready[RD_TXD]),
+    .ent_raw(txd_raw), .ent_q(txd_q), .ent_idx(txd_idx), .ent_valid(txd_valid), .ent_ready(txd_ready)
+  );
+
+  vf_dma_desc_fetch #(
+    .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(RD_RXD),
+    .DEPTH(DESC_DEPTH), .BEATS(DESC_BEATS)
+  ) rx_fetch (
+    .clk, .rst,
+    .q_en(rxq_en), .q_run(rxq_run), .q_base(rxq_base), .q_size(rxq_size), .q_prod(rxq_prod),
+    .q_used(rxq_used), .q_cons(rxq_cons), .q_idle(rxf_idle), .q_quiet(rxf_quiet), .q_rd_err(rxf_err),
+    .m_arid(ar_id[RD_RXD]), .m_araddr(ar_addr[RD_RXD]), .m_arlen(ar_len[RD_RXD]),
+    .m_arvalid(ar_valid[RD_RXD]), .m_arready(ar_ready[RD_RXD]),
+    .s_rdata(m_axi_rdata), .s_rresp(m_axi_rresp), .s_rlast(m_axi_rlast),
+    .s_rvalid(r_valid[RD_RXD]), .s_rready(r_ready[RD_RXD]),
+    .ent_raw(rxd_raw), .ent_q(rxd_q), .ent_idx(rxd_idx), .ent_valid(rxd_valid), .ent_ready(rxd_ready)
+  );
+
+  // ---------------- TX ----------------
+  logic [NUM_QUEUES-1:0]      txe_err;
+  logic [NUM_QUEUES-1:0][7:0] txe_code;
+  logic [CPLR_W-1:0]          txc_data, rxc_data;
+  logic                       txc_valid, txc_ready, rxc_valid, rxc_ready;
+
+  vf_dma_tx #(
+    .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(RD_TXDATA),
+    .DEPTH(DESC_DEPTH), .MAX_BUFS(MAX_TX_BUFS), .TXF_BEATS(TX_FIFO_BEATS), .INFLIGHT(TX_INFLIGHT)
+  ) tx (
+    .clk, .rst, .func_num,
+    .q_en(txq_en), .q_run(txq_run), .q_used(txq_used), .q_err(txe_err), .q_err_code(txe_code),
+    .d_addr(txd_addr), .d_len(txd_len), .d_sof(txd_sof), .d_eof(txd_eof),
+    .d_vlan_ins(txd_vlan_ins), .d_vlan_tci(txd_vlan_tci), .d_q(txd_q), .d_idx(txd_idx),
+    .d_valid(txd_valid), .d_ready(txd_ready),
+    .m_arid(ar_id[RD_TXDATA]), .m_araddr(ar_addr[RD_TXDATA]), .m_arlen(ar_len[RD_TXDATA]),
+    .m_arvalid(ar_valid[RD_TXDATA]), .m_arready(ar_ready[RD_TXDATA]),
+    .s_rdata(m_axi_rdata), .s_rresp(m_axi_rresp), .s_rlast(m_axi_rlast),
+    .s_rvalid(r_valid[RD_TXDATA]), .s_rready(r_ready[RD_TXDATA]),
+    .m_axis_tx_tdata, .m_axis_tx_tkeep, .m_axis_tx_tlast, .m_axis_tx_tuser,
+    .m_axis_tx_tvalid, .m_axis_tx_tready,
+    .cpl_data(txc_data), .cpl_valid(txc_valid), .cpl_ready(txc_ready)
+  );
+
+  // ---------------- write channel ----------------
+  localparam int WR_RX = 0, WR_CPL = 1;
+  logic [1:0][ID_W-1:0]   aw_id;
+  logic [1:0][ADDR_W-1:0] aw_addr;
+  logic [1:0][7:0]        aw_len;
+  logic [1:0]             aw_valid, aw_ready, w_last, w_valid, w_ready;
+  logic [1:0][DATA_W-1:0] w_data;
+  logic [1:0][KEEP_W-1:0] w_strb;
+  logic                   b_err, b_done;
+  logic [ID_W-1:0]        b_err_id;
+
+  vf_dma_wr_arb #(.NS(2), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W)) wr_arb (
+    .clk, .rst,
+    .s_awid(aw_id), .s_awaddr(aw_addr), .s_awlen(aw_len), .s_awvalid(aw_valid), .s_awready(aw_ready),
+    .s_wdata(w_data), .s_wstrb(w_strb), .s_wlast(w_last), .s_wvalid(w_valid), .s_wready(w_ready),
+    .m_awid(m_axi_awid), .m_awaddr(m_axi_awaddr), .m_awlen(m_axi_awlen),
+    .m_awvalid(m_axi_awvalid), .m_awready(m_axi_awready),
+    .m_wdata(m_axi_wdata), .m_wstrb(m_axi_wstrb), .m_wlast(m_axi_wlast),
+    .m_wvalid(m_axi_wvalid), .m_wready(m_axi_wready),
+    .m_bid(m_axi_bid), .m_bresp(m_axi_bresp), .m_bvalid(m_axi_bvalid), .m_bready(m_axi_bready),
+    .b_err, .b_err_id, .b_done
+  );
+  assign m_axi_awsize  = 3'($clog2(BEAT_BYTES));
+  assign m_axi_awburst = 2'b01;  // INCR
+  assign m_axi_awuser  = func_num;
+
+  // ---------------- RX ----------------
+  logic [NUM_QUEUES-1:0]      rxe_err;
+  logic [NUM_QUEUES-1:0][7:0] rxe_code;
+
+  vf_dma_rx #(
+    .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(1),
+    .DEPTH(DESC_DEPTH), .RX_FIFO_BEATS(RX_FIFO_BEATS), .RX_MAX_FRAMES(RX_MAX_FRAMES)
+  ) rx (
+    .clk, .rst,
+    .s_axis_rx_tdata, .s_axis_rx_tkeep, .s_axis_rx_tlast, .s_axis_rx_tuser,
+    .s_axis_rx_tvalid, .s_axis_rx_tready,
+    .q_en(rxq_en), .q_run(rxq_run), .q_idle(rxf_idle), .q_used(rxq_used),
+    .q_err(rxe_err), .q_err_code(rxe_code), .q_drop(rxq_drop),
+    .d_addr(rxd_addr), .d_len(rxd_len), .d_q(rxd_q), .d_idx(rxd_idx),
+    .d_valid(rxd_valid), .d_ready(rxd_ready),
+    .m_awid(aw_id[WR_RX]), .m_awaddr(aw_addr[WR_RX]), .m_awlen(aw_len[WR_RX]),
+    .m_awvalid(aw_valid[WR_RX]), .m_awready(aw_ready[WR_RX]),
+    .m_wdata(w_data[WR_RX]), .m_wstrb(w_strb[WR_RX]), .m_wlast(w_last[WR_RX]),
+    .m_wvalid(w_valid[WR_RX]), .m_wready(w_ready[WR_RX]),
+    .cpl_data(rxc_data), .cpl_valid(rxc_valid), .cpl_ready(rxc_ready)
+  );
+
+  // ---------------- completions ----------------
+  vf_dma_cpl_wr #(
+    .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .TX_KIND(0), .RX_KIND(1)
+  ) cpl_wr (
+    .clk, .rst,
+    .txq_en, .txq_cpl_base, .txq_size, .rxq_en, .rxq_cpl_base, .rxq_size,
+    .tx_data(txc_data), .tx_valid(txc_valid), .tx_ready(txc_ready),
+    .rx_data(rxc_data), .rx_valid(rxc_valid), .rx_ready(rxc_ready),
+    .f_rx, .f_gen, .f_idx, .f_len, .f_nbufs, .f_vlan_stripped, .f_vlan_tci, .f_status, .f_raw(cpl_raw),
+    .m_awid(aw_id[WR_CPL]), .m_awaddr(aw_addr[WR_CPL]), .m_awlen(aw_len[WR_CPL]),
+    .m_awvalid(aw_valid[WR_CPL]), .m_awready(aw_ready[WR_CPL]),
+    .m_wdata(w_data[WR_CPL]), .m_wstrb(w_strb[WR_CPL]), .m_wlast(w_last[WR_CPL]),
+    .m_wvalid(w_valid[WR_CPL]), .m_wready(w_ready[WR_CPL])
+  );
+
+  // ---------------- queue errors ----------------
+  wire [1:0]    b_kind = b_err_id[1:0];
+  wire [QW-1:0] b_q    = b_err_id[QW+1:2];
+  always_comb begin
+    for (int q = 0; q < NUM_QUEUES; q++) begin
+      logic bq_tx, bq_rx;
+      bq_tx = b_err && b_kind == 2'd0 && b_q == QW'(q);
+      bq_rx = b_err && b_kind == 2'd1 && b_q == QW'(q);
+      txq_err[q]      = txe_err[q] || txf_err[q] || bq_tx;
+      txq_err_code[q] = txe_err[q] ? txe_code[q] : (txf_err[q] ? ERR_BUS_READ : ERR_BUS_WRITE);
+      rxq_err[q]      = rxe_err[q] || rxf_err[q] || bq_rx;
+      rxq_err_code[q] = rxe_err[q] ? rxe_code[q] : (rxf_err[q] ? ERR_BUS_READ : ERR_BUS_WRITE);
+    end
+  end
+
+  // reserved for queue reset / FLR quiescing (phase B)
+  logic unused_quiet;
+  assign unused_quiet = ^{txf_idle, txf_quiet, rxf_quiet, b_done, b_err_id};
+
+endmodule
+
+`resetall

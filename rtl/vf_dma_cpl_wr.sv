@@ -1,0 +1,168 @@
+// vf_dma_cpl_wr: completion ring writer for the TX and RX queues of one function.
+//
+// Takes normalized completion requests from the TX and RX paths (round-robin),
+// keeps each completion ring's write index and generation bit (GEN starts at
+// 1 when the queue is enabled and flips at every wrap), has the ring format
+// encode the entry, and writes it as one beat with the entry's byte lanes
+// strobed. TX completions use AXI ID {q, TX_KIND}, RX ones {q, RX_KIND} (the
+// ID of the RX data writes, so they land after the data).
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module vf_dma_cpl_wr import nic_pkg::*; #(
+  parameter int NUM_QUEUES = 1,    // queue pairs
+  parameter int DATA_W     = 512,  // AXI data width
+  parameter int ADDR_W     = 64,   // AXI address width
+  parameter int ID_W       = 4,    // AXI ID width
+  parameter int TX_KIND    = 0,    // ID kind code of TX completion writes
+  parameter int RX_KIND    = 1,    // ID kind code of RX writes
+  localparam int QW      = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
+  localparam int ENTRY_W = DESC_BYTES * 8,
+  localparam int CPLR_W  = 1 + QW + 16 + 16 + 8 + 1 + 16 + 8
+) (
+  input  logic                              clk,
+  input  logic                              rst,
+
+  input  logic [NUM_QUEUES-1:0]             txq_en,
+  input  logic [NUM_QUEUES-1:0][ADDR_W-1:0] txq_cpl_base,
+  input  logic [NUM_QUEUES-1:0][3:0]        txq_size,
+  input  logic [NUM_QUEUES-1:0]             rxq_en,
+  input  logic [NUM_QUEUES-1:0][ADDR_W-1:0] rxq_cpl_base,
+  input  logic [NUM_QUEUES-1:0][3:0]        rxq_size,
+
+  input  logic [CPLR_W-1:0]                 tx_data,
+  input  logic                              tx_valid,
+  output logic                              tx_ready,
+  input  logic [CPLR_W-1:0]                 rx_data,
+  input  logic                              rx_valid,
+  output logic                              rx_ready,
+
+  // to / from the ring format
+  output logic                              f_rx,
+  output logic                              f_gen,
+  output logic [15:0]                       f_idx,
+  output logic [15:0]                       f_len,
+  output logic [7:0]                        f_nbufs,
+  output logic                              f_vlan_stripped,
+  output logic [15:0]                       f_vlan_tci,
+  output logic [7:0]                        f_status,
+  input  logic [ENTRY_W-1:0]                f_raw,
+
+  output logic [ID_W-1:0]                   m_awid,
+  output logic [ADDR_W-1:0]                 m_awaddr,
+  output logic [7:0]                        m_awlen,
+  output logic                              m_awvalid,
+  input  logic                              m_awready,
+  output logic [DATA_W-1:0]                 m_wdata,
+  output logic [DATA_W/8-1:0]               m_wstrb,
+  output logic                              m_wlast,
+  output logic                              m_wvalid,
+  input  logic                              m_wready
+);
+
+  localparam int EPB    = DATA_W / ENTRY_W;
+  localparam int SLOT_W = $clog2(EPB);
+  localparam int OFF_W  = $clog2(DATA_W / 8);
+  localparam int EB     = ENTRY_W / 8;
+
+  logic [NUM_QUEUES-1:0][15:0] tx_idx_reg, rx_idx_reg;
+  logic [NUM_QUEUES-1:0]       tx_gen_reg, rx_gen_reg;
+  logic                        last_rx_reg;  // round-robin: source served last
+
+  logic              aw_valid_reg, w_valid_reg;
+  logic [ADDR_W-1:0] aw_addr_reg;
+  logic [ID_W-1:0]   aw_id_reg;
+  logic [DATA_W-1:0] w_data_reg;
+  logic [DATA_W/8-1:0] w_strb_reg;
+
+  wire free    = (!aw_valid_reg || m_awready) && (!w_valid_reg || m_wready);
+  wire pick_rx = rx_valid && (!tx_valid || !last_rx_reg);
+  wire take    = free && (tx_valid || rx_valid);
+  assign tx_ready = free && !pick_rx;
+  assign rx_ready = free && pick_rx;
+
+  wire [CPLR_W-1:0] req = pick_rx ? rx_data : tx_data;
+  logic            r_rx;
+  logic [QW-1:0]   r_q;
+  assign {r_rx, r_q, f_idx, f_len, f_nbufs, f_vlan_stripped, f_vlan_tci, f_status} = req;
+
+  wire [15:0]        widx  = pick_rx ? rx_idx_reg[r_q] : tx_idx_reg[r_q];
+  wire [ADDR_W-1:0]  base  = pick_rx ? rxq_cpl_base[r_q] : txq_cpl_base[r_q];
+  wire [3:0]         size  = pick_rx ? rxq_size[r_q] : txq_size[r_q];
+  wire [ADDR_W-1:0]  eaddr = base + (ADDR_W'(widx) << $clog2(EB));
+  wire [SLOT_W-1:0]  lane  = widx[SLOT_W-1:0];
+  wire [16:0]        nidx  = (17'(widx) + 17'd1) & ((17'd1 << size) - 17'd1);
+
+  assign f_rx  = pick_rx;
+  assign f_gen = pick_rx ? rx_gen_reg[r_q] : tx_gen_reg[r_q];
+
+  always_ff @(posedge clk) begin
+    if (take) begin
+      aw_addr_reg <= {eaddr[ADDR_W-1:OFF_W], OFF_W'(0)};
+      aw_id_reg   <= ID_W'({r_q, pick_rx ? 2'(RX_KIND) : 2'(TX_KIND)});
+      w_data_reg  <= {EPB{f_raw}};
+      w_strb_reg  <= {{(DATA_W/8 - EB){1'b0}}, {EB{1'b1}}} << (32'(lane) * EB);
+    end
+    if (rst) begin
+      aw_valid_reg <= 1'b0;
+      w_valid_reg  <= 1'b0;
+      last_rx_reg  <= 1'b0;
+      tx_idx_reg   <= '0;
+      rx_idx_reg   <= '0;
+      tx_gen_reg   <= '1;
+      rx_gen_reg   <= '1;
+    end else begin
+      if (take) begin
+        aw_valid_reg <= 1'b1;
+        w_valid_reg  <= 1'b1;
+        last_rx_reg  <= pick_rx;
+      end else begin
+        if (m_awready) aw_valid_reg <= 1'b0;
+        if (m_wready)  w_valid_reg  <= 1'b0;
+      end
+      for (int q = 0; q < NUM_QUEUES; q++) begin
+        if (!txq_en[q]) begin
+          tx_idx_reg[q] <= '0;
+          tx_gen_reg[q] <= 1'b1;
+        end else if (take && !pick_rx && r_q == QW'(q)) begin
+          tx_idx_reg[q] <= 16'(nidx);
+          if (nidx == '0) tx_gen_reg[q] <= !tx_gen_reg[q];
+        end
+        if (!rxq_en[q]) begin
+          rx_idx_reg[q] <= '0;
+          rx_gen_reg[q] <= 1'b1;
+        end else if (take && pick_rx && r_q == QW'(q)) begin
+          rx_idx_reg[q] <= 16'(nidx);
+          if (nidx == '0) rx_gen_reg[q] <= !rx_gen_reg[q];
+        end
+      end
+    end
+  end
+
+  assign m_awid    = aw_id_reg;
+  assign m_awaddr  = aw_addr_reg;
+  assign m_awlen   = 8'd0;
+  assign m_awvalid = aw_valid_reg;
+  assign m_wdata   = w_data_reg;
+  assign m_wstrb   = w_strb_reg;
+  assign m_wlast   = 1'b1;
+  assign m_wvalid  = w_valid_reg;
+
+  logic unused_rx;
+  logic [OFF_W-1:0] unused_eaddr_lo;  // entries are addressed by beat and lane
+  assign unused_rx = r_rx;
+  assign unused_eaddr_lo = eaddr[OFF_W-1:0];
+
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (!rst && take) begin
+      assert (r_rx == pick_rx) else $error("%m: completion request on the wrong port");
+    end
+  end
+`endif
+
+endmodule
+
+`resetall

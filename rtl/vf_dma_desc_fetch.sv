@@ -1,0 +1,298 @@
+// vf_dma_desc_fetch: descriptor prefetch for the queues of one direction (TX or RX).
+//
+// Per queue, reads descriptors between its fetch index (the ring's CONS) and
+// PROD in bursts of up to MAX_DESC entries (several entries per beat), never
+// across the ring end or a 4 KiB boundary, and only as far as the downstream
+// per-queue FIFO has room (q_used + in flight <= DEPTH), so R is never
+// stalled. Returned beats are buffered (BEATS deep, reserved at issue) and
+// handed out one raw entry per cycle with its queue and ring index. Reads of
+// one engine share one AXI ID per queue; responses may interleave across IDs.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module vf_dma_desc_fetch import nic_pkg::*; #(
+  parameter int NUM_QUEUES = 1,    // queues of this direction
+  parameter int DATA_W     = 512,  // AXI data width in bits, >= 2 entries
+  parameter int ADDR_W     = 64,   // AXI address width
+  parameter int ID_W       = 4,    // AXI ID width: {queue, kind[1:0]}
+  parameter int KIND       = 0,    // ID kind code of this fetcher (arid[1:0])
+  parameter int DEPTH      = 32,   // downstream descriptor FIFO entries per queue
+  parameter int BEATS      = 8,    // returned beats buffered; bounds the beats in flight
+  parameter int MAX_DESC   = 16,   // descriptors per read at most (a multiple of entries per beat)
+  localparam int QW      = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
+  localparam int ENTRY_W = DESC_BYTES * 8,
+  localparam int CNT_W   = $clog2(DEPTH) + 1
+) (
+  input  logic                                clk,
+  input  logic                                rst,
+
+  input  logic [NUM_QUEUES-1:0]               q_en,     // queue enabled (0 resets the fetch index)
+  input  logic [NUM_QUEUES-1:0]               q_run,    // enabled and not in error: may fetch
+  input  logic [NUM_QUEUES-1:0][ADDR_W-1:0]   q_base,   // ring base
+  input  logic [NUM_QUEUES-1:0][3:0]          q_size,   // log2 entries
+  input  logic [NUM_QUEUES-1:0][15:0]         q_prod,   // producer index (< size, checked by regs)
+  input  logic [NUM_QUEUES-1:0][CNT_W-1:0]    q_used,   // downstream FIFO occupancy
+  output logic [NUM_QUEUES-1:0][15:0]         q_cons,   // fetch index (next entry to read)
+  output logic [NUM_QUEUES-1:0]               q_idle,   // all posted entries delivered, none in flight
+  output logic [NUM_QUEUES-1:0]               q_quiet,  // nothing in flight
+  output logic [NUM_QUEUES-1:0]               q_rd_err, // pulse: a descriptor read returned an error
+
+  output logic [ID_W-1:0]                     m_arid,
+  output logic [ADDR_W-1:0]                   m_araddr,
+  output logic [7:0]                          m_arlen,
+  output logic                                m_arvalid,
+  input  logic                                m_arready,
+
+  input  logic [DATA_W-1:0]                   s_rdata,
+  input  logic [1:0]                          s_rresp,
+  input  logic                                s_rlast,
+  input  logic                                s_rvalid,
+  output logic                                s_rready,
+
+  output logic [ENTRY_W-1:0]                  ent_raw,
+  output logic [QW-1:0]                       ent_q,
+  output logic [15:0]                         ent_idx,
+  output logic                                ent_valid,
+  input  logic                                ent_ready
+);
+
+  localparam int EPB    = DATA_W / ENTRY_W;          // entries per beat
+  localparam int SLOT_W = $clog2(EPB);
+  localparam int BEAT_B = $clog2(DATA_W / 8);        // byte offset bits of a beat
+  localparam int N_W    = $clog2(MAX_DESC) + 1;
+  localparam int BC_W   = $clog2(BEATS) + 1;
+  localparam int IN_W   = $clog2(DEPTH) + 2;          // in-flight entries per queue
+
+  initial begin
+    if (EPB < 2 || (1 << SLOT_W) != EPB) $fatal(1, "%m: DATA_W must hold a power of two >= 2 entries");
+    if (MAX_DESC % EPB != 0 || MAX_DESC < EPB) $fatal(1, "%m: MAX_DESC must be a multiple of %0d", EPB);
+    if (ID_W < QW + 2) $fatal(1, "%m: ID_W (%0d) too small for %0d queues", ID_W, NUM_QUEUES);
+    if (BEATS < MAX_DESC / EPB) $fatal(1, "%m: BEATS must hold one full read");
+  end
+
+  // ---------------- per-queue state ----------------
+  logic [NUM_QUEUES-1:0][15:0]   cons_reg;
+  logic [NUM_QUEUES-1:0][IN_W-1:0] inflight_reg;
+  logic [NUM_QUEUES-1:0]         active_reg;
+  logic [BC_W-1:0]               beats_out_reg;   // beats issued, not yet unpacked
+  logic [QW-1:0]                 rr_reg;
+
+  logic                          arvalid_reg;
+  logic [ADDR_W-1:0]             araddr_reg;
+  logic [7:0]                    arlen_reg;
+  logic [ID_W-1:0]               arid_reg;
+
+  // ---------------- issue ----------------
+  logic [NUM_QUEUES-1:0]         elig;
+  logic [NUM_QUEUES-1:0][16:0]   n_q;
+  logic [NUM_QUEUES-1:0][ADDR_W-1:0] addr_q;
+
+  // beats we may still reserve in the beat buffer, as entries from slot 0
+  wire [BC_W-1:0] beat_credit = BC_W'(BEATS) - beats_out_reg;
+
+  always_comb begin
+    for (int q = 0; q < NUM_QUEUES; q++) begin
+      logic [16:0] size_n, avail, to_end, free, lim, to_4k, by_cred;
+      logic [SLOT_W-1:0] slot;
+      size_n   = 17'd1 << q_size[q];
+      avail    = 17'(q_prod[q] - cons_reg[q]) & (size_n - 17'd1);
+      to_end   = size_n - 17'(cons_reg[q]);
+      free     = 17'(DEPTH) - 17'(q_used[q]) - 17'(inflight_reg[q]);
+      slot     = cons_reg[q][SLOT_W-1:0];
+      addr_q[q] = q_base[q] + (ADDR_W'(cons_reg[q]) << $clog2(DESC_BYTES));
+      to_4k    = (17'd4096 - 17'(addr_q[q][11:0])) >> $clog2(DESC_BYTES);
+      by_cred  = (17'(beat_credit) << SLOT_W) - 17'(slot);
+      lim      = 17'(MAX_DESC) - 17'(slot);
+      if (beat_credit == '0) by_cred = '0;
+      if (avail   < lim) lim = avail;
+      if (to_end  < lim) lim = to_end;
+      if (free    < lim) lim = free;
+      if (to_4k   < lim) lim = to_4k;
+      if (by_cred < lim) lim = by_cred;
+      // q_used + in flight never exceed DEPTH, so free does not wrap
+      n_q[q]  = lim;
+      elig[q] = active_reg[q] && q_run[q] && (lim != '0);
+    end
+  end
+
+  logic          trk_ready;
+  logic          sel_valid;
+  logic [QW-1:0] sel_q;
+  always_comb begin
+    sel_valid = 1'b0;
+    sel_q     = '0;
+    for (int i = 0; i < NUM_QUEUES; i++) begin
+      if (!sel_valid && elig[QW'((int'(rr_reg) + 1 + i) % NUM_QUEUES)]) begin
+        sel_valid = 1'b1;
+        sel_q     = QW'((int'(rr_reg) + 1 + i) % NUM_QUEUES);
+      end
+    end
+  end
+
+  wire ar_free = !arvalid_reg || m_arready;
+  wire issue   = sel_valid && ar_free && trk_ready;
+  wire [16:0]          sel_n     = n_q[sel_q];
+  wire [SLOT_W-1:0]    sel_slot  = cons_reg[sel_q][SLOT_W-1:0];
+  wire [16:0]          sel_beats = (17'(sel_slot) + sel_n + 17'(EPB - 1)) >> SLOT_W;
+
+  // ---------------- read tracking ----------------
+  typedef struct packed {
+    logic [QW-1:0]  q;
+    logic [15:0]    idx;
+    logic [N_W-1:0] n;
+  } trk_t;
+
+  trk_t trk_in, trk_head;
+  logic [BC_W-1:0] unused_trk_count, unused_beat_count;
+  logic trk_valid, trk_pop;
+  assign trk_in = '{q: sel_q, idx: cons_reg[sel_q], n: N_W'(sel_n)};
+
+  vf_dma_fifo #(.WIDTH($bits(trk_t)), .DEPTH(BEATS)) trk_fifo (
+    .clk, .rst, .clr(1'b0),
+    .s_data(trk_in), .s_valid(issue), .s_ready(trk_ready),
+    .m_data(trk_head), .m_valid(trk_valid), .m_ready(trk_pop),
+    .count(unused_trk_count)
+  );
+
+  // ---------------- R side: one beat -> beat buffer ----------------
+  typedef struct packed {
+    logic [DATA_W-1:0] data;
+    logic [QW-1:0]     q;
+    logic [SLOT_W-1:0] first;
+    logic [N_W-1:0]    cnt;
+    logic [15:0]       idx;
+    logic              err;
+  } beat_t;
+
+  logic              r_first_reg;
+  logic [15:0]       r_idx_reg;
+  logic [N_W-1:0]    r_left_reg;
+  beat_t             beat_in, beat_head;
+  logic              beat_ready, beat_valid, beat_pop;
+
+  always_comb begin
+    logic [N_W-1:0] left, room;
+    beat_in.data  = s_rdata;
+    beat_in.q     = trk_head.q;
+    beat_in.first = r_first_reg ? trk_head.idx[SLOT_W-1:0] : '0;
+    beat_in.idx   = r_first_reg ? trk_head.idx : r_idx_reg;
+    beat_in.err   = (s_rresp != 2'b00);
+    left          = r_first_reg ? trk_head.n : r_left_reg;
+    room          = N_W'(EPB) - N_W'(beat_in.first);
+    beat_in.cnt   = (left < room) ? left : room;
+  end
+
+  wire r_beat = s_rvalid && s_rready;
+  assign s_rready = beat_ready && trk_valid;
+  assign trk_pop  = r_beat && s_rlast;
+
+  vf_dma_fifo #(.WIDTH($bits(beat_t)), .DEPTH(BEATS)) beat_fifo (
+    .clk, .rst, .clr(1'b0),
+    .s_data(beat_in), .s_valid(r_beat), .s_ready(beat_ready),
+    .m_data(beat_head), .m_valid(beat_valid), .m_ready(beat_pop),
+    .count(unused_beat_count)
+  );
+
+  // ---------------- unpack: one entry per cycle ----------------
+  logic [N_W-1:0] k_reg;
+  wire            head_discard = beat_head.err || !active_reg[beat_head.q];
+  wire [SLOT_W-1:0] slot_now   = beat_head.first + SLOT_W'(k_reg);
+  wire            k_last       = (k_reg + 1'b1) == beat_head.cnt;
+
+  assign ent_raw   = beat_head.data[slot_now*ENTRY_W +: ENTRY_W];
+  assign ent_q     = beat_head.q;
+  assign ent_idx   = beat_head.idx + 16'(k_reg);
+  assign ent_valid = beat_valid && !head_discard;
+
+  wire ent_take = ent_valid && ent_ready;
+  wire discard  = beat_valid && head_discard;
+  assign beat_pop = discard || (ent_take && k_last);
+
+  always_comb begin
+    for (int q = 0; q < NUM_QUEUES; q++) begin
+      q_rd_err[q] = discard && beat_head.err && active_reg[q] && (beat_head.q == QW'(q));
+      q_cons[q]   = cons_reg[q];
+      q_quiet[q]  = (inflight_reg[q] == '0);
+      q_idle[q]   = (cons_reg[q] == q_prod[q]) && (inflight_reg[q] == '0);
+    end
+  end
+
+  // ---------------- state ----------------
+  always_ff @(posedge clk) begin
+    if (issue) begin
+      araddr_reg <= {addr_q[sel_q][ADDR_W-1:BEAT_B], BEAT_B'(0)};
+      arlen_reg  <= 8'(sel_beats - 17'd1);
+      arid_reg   <= ID_W'({sel_q, 2'(KIND)});
+    end
+    if (rst) begin
+      cons_reg      <= '0;
+      inflight_reg  <= '0;
+      active_reg    <= '0;
+      beats_out_reg <= '0;
+      rr_reg        <= '0;
+      arvalid_reg   <= 1'b0;
+      r_first_reg   <= 1'b1;
+      r_idx_reg     <= '0;
+      r_left_reg    <= '0;
+      k_reg         <= '0;
+    end else begin
+      if (issue) begin
+        arvalid_reg <= 1'b1;
+        rr_reg      <= sel_q;
+      end else if (m_arready) begin
+        arvalid_reg <= 1'b0;
+      end
+
+      beats_out_reg <= beats_out_reg + (issue ? BC_W'(sel_beats) : '0) - (beat_pop ? BC_W'(1) : '0);
+
+      if (r_beat) begin
+        r_first_reg <= s_rlast;
+        r_idx_reg   <= beat_in.idx + 16'(beat_in.cnt);
+        r_left_reg  <= (r_first_reg ? trk_head.n : r_left_reg) - beat_in.cnt;
+      end
+
+      if (discard || (ent_take && k_last)) k_reg <= '0;
+      else if (ent_take)                  k_reg <= k_reg + 1'b1;
+
+      for (int q = 0; q < NUM_QUEUES; q++) begin
+        logic [IN_W-1:0] inc, dec;
+        logic [16:0] mask;
+        inc  = (issue && sel_q == QW'(q)) ? IN_W'(sel_n) : '0;
+        dec  = '0;
+        if (beat_valid && beat_head.q == QW'(q)) begin
+          if (discard)       dec = IN_W'(beat_head.cnt - k_reg);
+          else if (ent_take) dec = IN_W'(1);
+        end
+        inflight_reg[q] <= inflight_reg[q] + inc - dec;
+        active_reg[q]   <= q_en[q] && (active_reg[q] || inflight_reg[q] == '0);
+        mask = (17'd1 << q_size[q]) - 17'd1;
+        if (!q_en[q]) begin
+          cons_reg[q] <= '0;
+        end else if (issue && sel_q == QW'(q)) begin
+          cons_reg[q] <= 16'((17'(cons_reg[q]) + sel_n) & mask);
+        end
+      end
+    end
+  end
+
+  assign m_arid    = arid_reg;
+  assign m_araddr  = araddr_reg;
+  assign m_arlen   = arlen_reg;
+  assign m_arvalid = arvalid_reg;
+
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (!rst) begin
+      assert (!(s_rvalid && !trk_valid)) else $error("%m: read data with no read outstanding");
+      assert (!(issue && sel_beats > 17'(BEATS))) else $error("%m: read larger than the beat buffer");
+      assert (!(m_arvalid && !m_arready && $past(m_arvalid && !m_arready) && $changed(m_araddr)))
+        else $error("%m: AR changed while waiting for ready");
+    end
+  end
+`endif
+
+endmodule
+
+`resetall

@@ -1,0 +1,327 @@
+// vf_dma_rx: RX path of one function — store-and-forward FIFO from the
+// switch, per-queue RX descriptor FIFOs, buffer writes and completions.
+//
+// s_axis_rx_tready is always 1: a frame that does not fit the FIFO is
+// dropped. At the FIFO head a frame is written only if the buffers already
+// fetched for its queue hold it; if its queue has no more posted buffers
+// (or is disabled or in error), it is dropped and counted (q_drop). A frame
+// spans as many 64-byte-multiple buffers as it needs, each buffer is used by
+// one frame, bursts stop at 4 KiB boundaries. The completion request is
+// released once the frame's last data AW is accepted; data and completion use
+// the same AXI ID, so the completion lands after the data.
+// Steering: every frame goes to queue 0.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module vf_dma_rx import nic_pkg::*; #(
+  parameter int NUM_QUEUES    = 1,    // RX queues
+  parameter int DATA_W        = 512,  // AXI and stream data width
+  parameter int ADDR_W        = 64,   // AXI address width
+  parameter int ID_W          = 4,    // AXI ID width
+  parameter int KIND          = 1,    // ID kind code of RX writes (awid[1:0])
+  parameter int DEPTH         = 32,   // descriptor FIFO entries per queue
+  parameter int RX_FIFO_BEATS = 512,  // store-and-forward FIFO in beats
+  parameter int RX_MAX_FRAMES = 128,  // frames the FIFO holds at most
+  localparam int QW     = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
+  localparam int CNT_W  = $clog2(DEPTH) + 1,
+  localparam int KEEP_W = DATA_W / 8,
+  localparam int CPLR_W = 1 + QW + 16 + 16 + 8 + 1 + 16 + 8
+) (
+  input  logic                              clk,
+  input  logic                              rst,
+
+  input  logic [DATA_W-1:0]                 s_axis_rx_tdata,
+  input  logic [KEEP_W-1:0]                 s_axis_rx_tkeep,
+  input  logic                              s_axis_rx_tlast,
+  input  logic [RX_META_W-1:0]              s_axis_rx_tuser,
+  input  logic                              s_axis_rx_tvalid,
+  output logic                              s_axis_rx_tready,
+
+  input  logic [NUM_QUEUES-1:0]             q_en,
+  input  logic [NUM_QUEUES-1:0]             q_run,
+  input  logic [NUM_QUEUES-1:0]             q_idle,     // fetcher: no more posted descriptors to come
+  output logic [NUM_QUEUES-1:0][CNT_W-1:0]  q_used,
+  output logic [NUM_QUEUES-1:0]             q_err,
+  output logic [NUM_QUEUES-1:0][7:0]        q_err_code,
+  output logic [NUM_QUEUES-1:0]             q_drop,     // pulse: a frame for the queue was dropped
+
+  input  logic [63:0]                       d_addr,
+  input  logic [15:0]                       d_len,
+  input  logic [QW-1:0]                     d_q,
+  input  logic [15:0]                       d_idx,
+  input  logic                              d_valid,
+  output logic                              d_ready,
+
+  output logic [ID_W-1:0]                   m_awid,
+  output logic [ADDR_W-1:0]                 m_awaddr,
+  output logic [7:0]                        m_awlen,
+  output logic                              m_awvalid,
+  input  logic                              m_awready,
+  output logic [DATA_W-1:0]                 m_wdata,
+  output logic [KEEP_W-1:0]                 m_wstrb,
+  output logic                              m_wlast,
+  output logic                              m_wvalid,
+  input  logic                              m_wready,
+
+  output logic [CPLR_W-1:0]                 cpl_data,
+  output logic                              cpl_valid,
+  input  logic                              cpl_ready
+);
+
+  localparam int OFF_W = $clog2(KEEP_W);
+  localparam int FB_W  = 16 + CNT_W;     // fetched bytes per queue
+  localparam int BT_W  = 13 - OFF_W + 1; // beats of one burst (<= 4 KiB)
+
+  assign d_ready = 1'b1;  // FIFO room is guaranteed by the fetcher's credit
+
+  // ---------------- store-and-forward FIFO ----------------
+  rx_meta_t          fi_meta;
+  logic [15:0]       fi_len;
+  logic              fi_valid, fi_pop;
+  logic [DATA_W-1:0] ff_data;
+  logic [KEEP_W-1:0] ff_keep;
+  logic              ff_last, ff_valid, ff_ready;
+  logic              ovf_drop;
+  rx_meta_t          unused_beat_meta;
+  logic [$clog2(RX_FIFO_BEATS):0] unused_used;
+
+  vf_dma_frame_fifo #(
+    .DATA_W(DATA_W), .USER_W(RX_META_W), .DEPTH(RX_FIFO_BEATS), .MAX_FRAMES(RX_MAX_FRAMES),
+    .DROP_WHEN_FULL(1'b1)
+  ) rxf (
+    .clk, .rst,
+    .s_tdata(s_axis_rx_tdata), .s_tkeep(s_axis_rx_tkeep), .s_tlast(s_axis_rx_tlast),
+    .s_tuser(s_axis_rx_tuser), .s_drop(1'b0), .s_tvalid(s_axis_rx_tvalid), .s_tready(s_axis_rx_tready),
+    .ovf_drop,
+    .m_tdata(ff_data), .m_tkeep(ff_keep), .m_tlast(ff_last), .m_tuser(unused_beat_meta),
+    .m_tvalid(ff_valid), .m_tready(ff_ready),
+    .m_info_user(fi_meta), .m_info_len(fi_len), .m_info_valid(fi_valid), .m_info_ready(fi_pop),
+    .used(unused_used)
+  );
+
+  // ---------------- per-queue descriptor FIFOs ----------------
+  logic [NUM_QUEUES-1:0][63:0]      dh_addr;
+  logic [NUM_QUEUES-1:0][15:0]      dh_len, dh_idx;
+  logic [NUM_QUEUES-1:0]            dh_valid, dh_pop;
+  logic [NUM_QUEUES-1:0][FB_W-1:0]  fetched_reg;
+  logic [NUM_QUEUES-1:0]            flush;
+
+  typedef enum logic [0:0] {S_IDLE, S_WRITE} state_e;
+  state_e        state_reg;
+  logic [QW-1:0] cur_q_reg;
+
+  for (genvar gq = 0; gq < NUM_QUEUES; gq++) begin : g_q
+    wire mine = d_valid && d_q == QW'(gq) && q_run[gq];
+    logic [7:0] code;
+    always_comb begin
+      code = ERR_NONE;
+      if (d_len == '0)                                            code = ERR_DESC_LEN_ZERO;
+      else if (d_addr[OFF_W-1:0] != '0 || d_len[OFF_W-1:0] != '0) code = ERR_DESC_ALIGN;
+    end
+    wire good = mine && code == ERR_NONE;
+
+    assign flush[gq]      = !q_en[gq] && !(state_reg == S_WRITE && cur_q_reg == QW'(gq));
+    assign q_err[gq]      = mine && code != ERR_NONE;
+    assign q_err_code[gq] = code;
+
+    logic unused_dready;
+    vf_dma_fifo #(.WIDTH(64 + 16 + 16), .DEPTH(DEPTH)) desc_fifo (
+      .clk, .rst, .clr(flush[gq]),
+      .s_data({d_addr, d_len, d_idx}), .s_valid(good), .s_ready(unused_dready),
+      .m_data({dh_addr[gq], dh_len[gq], dh_idx[gq]}), .m_valid(dh_valid[gq]), .m_ready(dh_pop[gq]),
+      .count(q_used[gq])
+    );
+
+    always_ff @(posedge clk) begin
+      if (rst || flush[gq]) begin
+        fetched_reg[gq] <= '0;
+      end else begin
+        fetched_reg[gq] <= fetched_reg[gq] + (good ? FB_W'(d_len) : '0)
+                           - (dh_pop[gq] ? FB_W'(dh_len[gq]) : '0);
+      end
+    end
+  end
+
+  // ---------------- frame decision and AW generation ----------------
+  localparam int WCMD_W = 1 + BT_W;           // {drop, beats}
+  localparam int PEND_W = QW + 16 + 8 + 16 + RX_META_W;
+
+  logic [15:0]     len_rem_reg, len_reg;
+  logic [15:0]     first_idx_reg;
+  logic [7:0]      nbufs_reg;
+  rx_meta_t        meta_reg;
+  logic            loaded_reg;
+  logic [63:0]     addr_reg;
+  logic [15:0]     rem_reg;
+
+  logic            aw_valid_reg, aw_fend_reg;
+  logic [ADDR_W-1:0] aw_addr_reg;
+  logic [7:0]      aw_len_reg;
+
+  logic              wcmd_ready, wcmd_push, wcmd_valid, wcmd_pop;
+  logic [WCMD_W-1:0] wcmd_in, wcmd_head;
+  logic              pend_ready, pend_push, pend_valid, pend_pop;
+  logic [PEND_W-1:0] pend_in, pend_head;
+
+  // steering: queue 0
+  wire [QW-1:0] steer_q = '0;
+
+  wire fit     = fetched_reg[steer_q] >= FB_W'(fi_len);
+  wire no_more = q_idle[steer_q] || q_used[steer_q] == CNT_W'(DEPTH) || !q_run[steer_q];
+  wire do_drop = state_reg == S_IDLE && fi_valid && (!q_run[steer_q] || (!fit && no_more)) && wcmd_ready;
+  wire do_go   = state_reg == S_IDLE && fi_valid && q_run[steer_q] && fit;
+
+  wire [63:0] eff_addr = loaded_reg ? addr_reg : dh_addr[cur_q_reg];
+  wire [15:0] eff_rem  = loaded_reg ? rem_reg  : dh_len[cur_q_reg];
+  wire [12:0] to_4k    = 13'd4096 - 13'(eff_addr[11:0]);
+  logic [15:0] bytes;
+  always_comb begin
+    bytes = len_rem_reg;
+    if (eff_rem < bytes)       bytes = eff_rem;
+    if (17'(to_4k) < 17'(bytes)) bytes = 16'(to_4k);
+  end
+  wire [BT_W-1:0] bbeats    = BT_W'((17'(bytes) + 17'(KEEP_W - 1)) >> OFF_W);
+  wire            frame_end = (bytes == len_rem_reg);
+  wire            buf_done  = (bytes == eff_rem);
+  wire            aw_free   = !aw_valid_reg || m_awready;
+  wire            issue     = state_reg == S_WRITE && aw_free && wcmd_ready && (!frame_end || pend_ready)
+                              && (loaded_reg || dh_valid[cur_q_reg]);
+  wire [7:0]      nbufs_new = nbufs_reg + (loaded_reg ? 8'd0 : 8'd1);
+
+  assign fi_pop    = do_drop || do_go;
+  assign wcmd_push = do_drop || issue;
+  assign wcmd_in   = do_drop ? {1'b1, BT_W'(0)} : {1'b0, bbeats};  // a drop runs to the frame's last beat
+  assign pend_push = issue && frame_end;
+  assign pend_in   = {cur_q_reg, first_idx_reg, nbufs_new, len_reg, meta_reg};
+
+  always_comb begin
+    for (int q = 0; q < NUM_QUEUES; q++) begin
+      dh_pop[q] = issue && !loaded_reg && cur_q_reg == QW'(q);
+      q_drop[q] = (do_drop && steer_q == QW'(q)) || (ovf_drop && q == 0);
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (issue) begin
+      aw_addr_reg <= {eff_addr[ADDR_W-1:OFF_W], OFF_W'(0)};
+      aw_len_reg  <= 8'(bbeats - 1'b1);
+      aw_fend_reg <= frame_end;
+    end
+    if (do_go) begin
+      len_rem_reg   <= fi_len;
+      len_reg       <= fi_len;
+      meta_reg      <= fi_meta;
+      first_idx_reg <= dh_idx[steer_q];
+    end
+    if (rst) begin
+      state_reg    <= S_IDLE;
+      cur_q_reg    <= '0;
+      nbufs_reg    <= '0;
+      loaded_reg   <= 1'b0;
+      addr_reg     <= '0;
+      rem_reg      <= '0;
+      aw_valid_reg <= 1'b0;
+    end else begin
+      if (issue)          aw_valid_reg <= 1'b1;
+      else if (m_awready) aw_valid_reg <= 1'b0;
+      unique case (state_reg)
+        S_IDLE: begin
+          if (do_go) begin
+            state_reg  <= S_WRITE;
+            cur_q_reg  <= steer_q;
+            nbufs_reg  <= '0;
+            loaded_reg <= 1'b0;
+          end
+        end
+        S_WRITE: begin
+          if (issue) begin
+            len_rem_reg <= len_rem_reg - bytes;
+            nbufs_reg   <= nbufs_new;
+            if (frame_end || buf_done) begin
+              loaded_reg <= 1'b0;
+            end else begin
+              loaded_reg <= 1'b1;
+              addr_reg   <= eff_addr + 64'(bytes);
+              rem_reg    <= eff_rem - bytes;
+            end
+            if (frame_end) state_reg <= S_IDLE;
+          end
+        end
+        default: state_reg <= S_IDLE;
+      endcase
+    end
+  end
+
+  assign m_awid    = ID_W'({cur_q_reg, 2'(KIND)});
+  assign m_awaddr  = aw_addr_reg;
+  assign m_awlen   = aw_len_reg;
+  assign m_awvalid = aw_valid_reg;
+
+  logic [$clog2(RX_MAX_FRAMES):0] unused_wcmd_count, unused_pend_count;
+  vf_dma_fifo #(.WIDTH(WCMD_W), .DEPTH(RX_MAX_FRAMES)) wcmd_fifo (
+    .clk, .rst, .clr(1'b0),
+    .s_data(wcmd_in), .s_valid(wcmd_push), .s_ready(wcmd_ready),
+    .m_data(wcmd_head), .m_valid(wcmd_valid), .m_ready(wcmd_pop),
+    .count(unused_wcmd_count)
+  );
+
+  vf_dma_fifo #(.WIDTH(PEND_W), .DEPTH(RX_MAX_FRAMES)) pend_fifo (
+    .clk, .rst, .clr(1'b0),
+    .s_data(pend_in), .s_valid(pend_push), .s_ready(pend_ready),
+    .m_data(pend_head), .m_valid(pend_valid), .m_ready(pend_pop),
+    .count(unused_pend_count)
+  );
+
+  // ---------------- completions: released by the frame's last data AW ----------------
+  logic [$clog2(RX_MAX_FRAMES):0] released_reg;
+  wire aw_fire_end = m_awvalid && m_awready && aw_fend_reg;
+  assign cpl_valid = pend_valid && released_reg != '0;
+  assign pend_pop  = cpl_valid && cpl_ready;
+
+  always_ff @(posedge clk) begin
+    if (rst) released_reg <= '0;
+    else     released_reg <= released_reg + $bits(released_reg)'(aw_fire_end) - $bits(released_reg)'(pend_pop);
+  end
+
+  logic [QW-1:0] p_q;
+  logic [15:0]   p_idx, p_len;
+  logic [7:0]    p_nbufs;
+  rx_meta_t      p_meta;
+  assign {p_q, p_idx, p_nbufs, p_len, p_meta} = pend_head;
+  assign cpl_data = {1'b1, p_q, p_idx, p_len, p_nbufs, p_meta.vlan_stripped, p_meta.vlan_tci, ERR_NONE};
+
+  // ---------------- W: frame beats per command ----------------
+  logic [BT_W-1:0] wcnt_reg;
+  wire             w_drop  = wcmd_head[WCMD_W-1];
+  wire [BT_W-1:0]  w_beats = wcmd_head[BT_W-1:0];
+  wire             w_last  = (wcnt_reg + 1'b1) == w_beats;
+
+  assign m_wdata  = ff_data;
+  assign m_wstrb  = ff_keep;
+  assign m_wlast  = w_last;
+  assign m_wvalid = wcmd_valid && !w_drop && ff_valid;
+  assign ff_ready = wcmd_valid && (w_drop || m_wready);
+  wire   w_beat   = ff_valid && ff_ready;
+  assign wcmd_pop = w_beat && (w_drop ? ff_last : w_last);
+
+  always_ff @(posedge clk) begin
+    if (rst)           wcnt_reg <= '0;
+    else if (wcmd_pop) wcnt_reg <= '0;
+    else if (w_beat)   wcnt_reg <= wcnt_reg + 1'b1;
+  end
+
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (!rst) begin
+      assert (!(state_reg == S_WRITE && !loaded_reg && !dh_valid[cur_q_reg]))
+        else $error("%m: frame accepted without its buffers");
+      assert (!(m_wvalid && m_wlast != ff_last && ff_last)) else $error("%m: frame ends inside a burst");
+    end
+  end
+`endif
+
+endmodule
+
+`resetall

@@ -1,0 +1,127 @@
+// vf_dma_wr_arb: AXI4 write-channel arbiter inside one vf_dma.
+//
+// NS write masters share AW round-robin (registered output); the order of
+// granted bursts is queued and W beats follow it, one whole burst at a time.
+// A master may present W before its AW is granted. B responses are always
+// accepted; an error response is reported with its ID.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module vf_dma_wr_arb #(
+  parameter int NS        = 2,    // write masters
+  parameter int DATA_W    = 512,  // AXI data width
+  parameter int ADDR_W    = 64,   // AXI address width
+  parameter int ID_W      = 4,    // AXI ID width
+  parameter int MAX_OUT   = 32,   // bursts granted whose W is not done yet (a power of two)
+  localparam int SW     = NS > 1 ? $clog2(NS) : 1,
+  localparam int STRB_W = DATA_W / 8
+) (
+  input  logic                       clk,
+  input  logic                       rst,
+
+  input  logic [NS-1:0][ID_W-1:0]    s_awid,
+  input  logic [NS-1:0][ADDR_W-1:0]  s_awaddr,
+  input  logic [NS-1:0][7:0]         s_awlen,
+  input  logic [NS-1:0]              s_awvalid,
+  output logic [NS-1:0]              s_awready,
+  input  logic [NS-1:0][DATA_W-1:0]  s_wdata,
+  input  logic [NS-1:0][STRB_W-1:0]  s_wstrb,
+  input  logic [NS-1:0]              s_wlast,
+  input  logic [NS-1:0]              s_wvalid,
+  output logic [NS-1:0]              s_wready,
+
+  output logic [ID_W-1:0]            m_awid,
+  output logic [ADDR_W-1:0]          m_awaddr,
+  output logic [7:0]                 m_awlen,
+  output logic                       m_awvalid,
+  input  logic                       m_awready,
+  output logic [DATA_W-1:0]          m_wdata,
+  output logic [STRB_W-1:0]          m_wstrb,
+  output logic                       m_wlast,
+  output logic                       m_wvalid,
+  input  logic                       m_wready,
+  input  logic [ID_W-1:0]            m_bid,
+  input  logic [1:0]                 m_bresp,
+  input  logic                       m_bvalid,
+  output logic                       m_bready,
+
+  output logic                       b_err,      // pulse: an error response
+  output logic [ID_W-1:0]            b_err_id,
+  output logic                       b_done      // pulse: a write response arrived
+);
+
+  logic              valid_reg;
+  logic [ID_W-1:0]   id_reg;
+  logic [ADDR_W-1:0] addr_reg;
+  logic [7:0]        len_reg;
+  logic [SW-1:0]     rr_reg;
+
+  logic          order_ready, order_valid;
+  logic [SW-1:0] order_head;
+
+  logic          sel_valid;
+  logic [SW-1:0] sel;
+  always_comb begin
+    sel_valid = 1'b0;
+    sel       = '0;
+    for (int i = 0; i < NS; i++) begin
+      if (!sel_valid && s_awvalid[SW'((int'(rr_reg) + 1 + i) % NS)]) begin
+        sel_valid = 1'b1;
+        sel       = SW'((int'(rr_reg) + 1 + i) % NS);
+      end
+    end
+  end
+
+  wire load = sel_valid && order_ready && (!valid_reg || m_awready);
+  always_comb begin
+    for (int i = 0; i < NS; i++) s_awready[i] = load && sel == SW'(i);
+  end
+
+  always_ff @(posedge clk) begin
+    if (load) begin
+      id_reg   <= s_awid[sel];
+      addr_reg <= s_awaddr[sel];
+      len_reg  <= s_awlen[sel];
+    end
+    if (rst) begin
+      valid_reg <= 1'b0;
+      rr_reg    <= '0;
+    end else if (load) begin
+      valid_reg <= 1'b1;
+      rr_reg    <= sel;
+    end else if (m_awready) begin
+      valid_reg <= 1'b0;
+    end
+  end
+
+  assign m_awid    = id_reg;
+  assign m_awaddr  = addr_reg;
+  assign m_awlen   = len_reg;
+  assign m_awvalid = valid_reg;
+
+  logic [$clog2(MAX_OUT):0] unused_order_count;
+  vf_dma_fifo #(.WIDTH(SW), .DEPTH(MAX_OUT)) order_fifo (
+    .clk, .rst, .clr(1'b0),
+    .s_data(sel), .s_valid(load), .s_ready(order_ready),
+    .m_data(order_head), .m_valid(order_valid), .m_ready(m_wvalid && m_wready && m_wlast),
+    .count(unused_order_count)
+  );
+
+  assign m_wdata  = s_wdata[order_head];
+  assign m_wstrb  = s_wstrb[order_head];
+  assign m_wlast  = s_wlast[order_head];
+  assign m_wvalid = order_valid && s_wvalid[order_head];
+  always_comb begin
+    for (int i = 0; i < NS; i++) s_wready[i] = order_valid && m_wready && order_head == SW'(i);
+  end
+
+  assign m_bready = 1'b1;
+  assign b_done   = m_bvalid;
+  assign b_err    = m_bvalid && m_bresp != 2'b00;
+  assign b_err_id = m_bid;
+
+endmodule
+
+`resetall

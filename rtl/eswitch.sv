@@ -16,7 +16,11 @@ module eswitch import nic_pkg::*; #(
   // Longest frame in bytes; longer frames are dropped (counted as DROP_BAD_LEN).
   parameter int MAX_BYTES = MAX_FRAME_BYTES,
   // Per-input frame buffer in beats; power of two, holds at least one longest frame.
-  parameter int FIFO_BEATS = 2 ** $clog2(2 * ((MAX_BYTES + DATA_W / 8 - 1) / (DATA_W / 8)))
+  parameter int FIFO_BEATS = 2 ** $clog2(2 * ((MAX_BYTES + DATA_W / 8 - 1) / (DATA_W / 8))),
+  // Per-port list sizes: allowed source MACs (1..4), allowed VLANs (1..8), multicast (1..4).
+  parameter int NUM_SMAC = 4,
+  parameter int NUM_VLAN = 8,
+  parameter int NUM_MC = 4
 ) (
   input  wire logic                                 clk,
   input  wire logic                                 rst,
@@ -57,15 +61,14 @@ module eswitch import nic_pkg::*; #(
   localparam int NUM_PORTS = NUM_FUNC + 1;
   localparam int UPLINK    = NUM_FUNC;
   localparam int KEEP_W    = DATA_W / 8;
-  localparam int TBL_IDX_W = (MAC_TABLE_SIZE > 1) ? $clog2(MAC_TABLE_SIZE) : 1;
 
   // identification
   localparam logic [15:0] ESW_BLOCK_ID = 16'hE5A1;
   localparam logic [7:0]  ESW_VERSION  = 8'h01;
 
   initial begin
-    if (NUM_FUNC < 1 || NUM_FUNC > 255) begin
-      $fatal(1, "%m: NUM_FUNC (%0d) must be 1..255", NUM_FUNC);
+    if (NUM_FUNC < 1 || NUM_FUNC > 63) begin
+      $fatal(1, "%m: NUM_FUNC (%0d) must be 1..63 (policy window)", NUM_FUNC);
     end
     if (DATA_W < 256 || DATA_W % 64 != 0) begin
       $fatal(1, "%m: DATA_W (%0d) must be a multiple of 64, >= 256", DATA_W);
@@ -129,14 +132,23 @@ module eswitch import nic_pkg::*; #(
   logic [31:0]          tbl_rd_data;
   logic                 cnt_rd, cnt_clear;
   logic [31:0]          cnt_rd_data;
-  logic [15:0]          cnt_off;
+  logic [15:0]          cnt_off, pol_off;
+  logic                 pol_sel;
   logic [31:0]          rdata_reg, rdata_next;
+  logic                 uplink_link_reg, uplink_link_next;
+  logic [NUM_PORTS-1:0][31:0] pol_rdata;
 
   always_comb begin
     tbl_wr     = reg_wr && reg_addr[15:12] == 4'h1;
     cnt_off    = reg_addr - 16'h4000;
     cnt_rd     = reg_rd && reg_addr >= 16'h4000 && cnt_off[15:14] == 2'b00;
     cnt_clear  = reg_wr && reg_addr == 16'h0008 && reg_wdata[0];
+    pol_off    = reg_addr - 16'h2000;
+    pol_sel    = reg_addr[15:13] == 3'b001 && 32'(pol_off[12:7]) < NUM_PORTS;
+    uplink_link_next = uplink_link_reg;
+    if (reg_wr && reg_addr == 16'h0008) begin
+      uplink_link_next = reg_wdata[1];
+    end
   end
 
   always_comb begin
@@ -147,8 +159,14 @@ module eswitch import nic_pkg::*; #(
         rdata_next = {ESW_BLOCK_ID, ESW_VERSION, 8'(NUM_PORTS)};
       end else if (reg_addr == 16'h0004) begin
         rdata_next = {16'(FIFO_BEATS), 16'(MAC_TABLE_SIZE)};
+      end else if (reg_addr == 16'h0008) begin
+        rdata_next = {30'h0, uplink_link_reg, 1'b0};
+      end else if (reg_addr == 16'h000C) begin
+        rdata_next = {8'(NUM_MC), 8'(NUM_VLAN), 8'(NUM_SMAC), 8'h00};
       end else if (reg_addr[15:12] == 4'h1) begin
         rdata_next = tbl_rd_data;
+      end else if (pol_sel) begin
+        rdata_next = pol_rdata[pol_off[12:7]];
       end else if (reg_addr >= 16'h4000 && cnt_off[15:14] == 2'b00) begin
         rdata_next = cnt_rd_data;
       end
@@ -157,13 +175,59 @@ module eswitch import nic_pkg::*; #(
 
   always_ff @(posedge clk) begin
     if (rst) begin
-      rdata_reg <= '0;
+      rdata_reg       <= '0;
+      uplink_link_reg <= 1'b1;
     end else begin
-      rdata_reg <= rdata_next;
+      rdata_reg       <= rdata_next;
+      uplink_link_reg <= uplink_link_next;
     end
   end
 
   assign reg_rdata = rdata_reg;
+
+  // ---------------------------------------------------------------- port policy
+  logic [NUM_PORTS-1:0][31:0]               port_ctrl, port_pvlan, rate_inc;
+  logic [NUM_PORTS-1:0][23:0]               rate_burst;
+  logic [NUM_PORTS-1:0]                     rate_load, port_link, port_promisc, port_allmulti;
+  logic [NUM_PORTS-1:0][NUM_SMAC-1:0][47:0] port_smac;
+  logic [NUM_PORTS-1:0][NUM_SMAC-1:0]       port_smac_valid;
+  logic [NUM_PORTS-1:0][NUM_VLAN-1:0][11:0] port_vlan;
+  logic [NUM_PORTS-1:0][NUM_VLAN-1:0]       port_vlan_valid;
+  logic [NUM_PORTS-1:0][NUM_MC-1:0][47:0]   port_mc;
+  logic [NUM_PORTS-1:0][NUM_MC-1:0]         port_mc_valid;
+
+  for (genvar p = 0; p < NUM_PORTS; p++) begin : g_policy
+    logic trust;
+
+    eswitch_port_regs #(.NUM_SMAC(NUM_SMAC), .NUM_VLAN(NUM_VLAN), .NUM_MC(NUM_MC)) u_regs (
+      .clk, .rst,
+      .wr(reg_wr && pol_sel && 32'(pol_off[12:7]) == p), .addr(pol_off[6:0]), .wdata(reg_wdata),
+      .rdata(pol_rdata[p]),
+      .status({29'h0, port_allmulti[p], port_promisc[p], port_link[p]}),
+      .ctrl(port_ctrl[p]), .pvlan(port_pvlan[p]), .rate_inc(rate_inc[p]),
+      .rate_burst(rate_burst[p]), .rate_load(rate_load[p]),
+      .smac(port_smac[p]), .smac_valid(port_smac_valid[p]),
+      .vlan(port_vlan[p]), .vlan_valid(port_vlan_valid[p]),
+      .mc(port_mc[p]), .mc_valid(port_mc_valid[p])
+    );
+
+    // effective state: the PF is always trusted; an untrusted port asking for
+    // promiscuous mode gets all-multicast instead
+    always_comb begin
+      trust            = p == 0 || port_ctrl[p][1];
+      port_promisc[p]  = port_ctrl[p][12] && trust;
+      port_allmulti[p] = port_ctrl[p][11] || (port_ctrl[p][12] && !trust);
+      unique case (port_ctrl[p][3:2])
+        2'd1:    port_link[p] = 1'b1;
+        2'd2,
+        2'd3:    port_link[p] = 1'b0;
+        default: port_link[p] = uplink_link_reg;
+      endcase
+      if (p == UPLINK) begin
+        port_link[p] = 1'b1;
+      end
+    end
+  end
 
   // ---------------------------------------------------------------- forwarding table
   logic [NUM_PORTS-1:0][47:0] lk_mac;
@@ -173,9 +237,9 @@ module eswitch import nic_pkg::*; #(
 
   eswitch_mac_table #(.SIZE(MAC_TABLE_SIZE), .NUM_LOOKUP(NUM_PORTS)) u_mac_table (
     .clk, .rst,
-    .wr_en(tbl_wr), .wr_idx(TBL_IDX_W'(reg_addr[11:4])), .wr_word(reg_addr[3:2]),
+    .wr_en(tbl_wr), .wr_idx(reg_addr[11:4]), .wr_word(reg_addr[3:2]),
     .wr_data(reg_wdata),
-    .rd_idx(TBL_IDX_W'(reg_addr[11:4])), .rd_word(reg_addr[3:2]), .rd_data(tbl_rd_data),
+    .rd_idx(reg_addr[11:4]), .rd_word(reg_addr[3:2]), .rd_data(tbl_rd_data),
     .lk_mac, .lk_vid, .lk_hit, .lk_port
   );
 
@@ -184,7 +248,7 @@ module eswitch import nic_pkg::*; #(
   logic [NUM_PORTS-1:0][NUM_PORTS-1:0] fwd_mask;
   logic [NUM_PORTS-1:0][DATA_W-1:0]    fwd_tdata;
   logic [NUM_PORTS-1:0][KEEP_W-1:0]    fwd_tkeep;
-  logic [NUM_PORTS-1:0][RX_META_W-1:0] fwd_tuser;
+  logic [NUM_PORTS-1:0][NUM_PORTS-1:0] fwd_tuser;
   logic [NUM_PORTS-1:0]                ev_rx, ev_tx;
   logic [NUM_PORTS-1:0][15:0]          ev_rx_len, ev_tx_len;
   logic [NUM_PORTS-1:0][2:0]           ev_rx_drop;
@@ -192,12 +256,16 @@ module eswitch import nic_pkg::*; #(
   for (genvar p = 0; p < NUM_PORTS; p++) begin : g_ingress
     eswitch_ingress #(
       .DATA_W(DATA_W), .NUM_PORTS(NUM_PORTS), .PORT(p), .FIFO_BEATS(FIFO_BEATS),
-      .MAX_BYTES(MAX_BYTES)
+      .MAX_BYTES(MAX_BYTES), .NUM_SMAC(NUM_SMAC), .NUM_VLAN(NUM_VLAN), .NUM_MC(NUM_MC)
     ) u_ingress (
       .clk, .rst,
       .s_axis_tdata(in_tdata[p]), .s_axis_tkeep(in_tkeep[p]), .s_axis_tlast(in_tlast[p]),
       .s_axis_tuser(in_tuser[p]), .s_axis_tvalid(in_tvalid[p]), .s_axis_tready(in_tready[p]),
       .lk_mac(lk_mac[p]), .lk_vid(lk_vid[p]), .lk_hit(lk_hit[p]), .lk_port(lk_port[p]),
+      .port_ctrl, .port_pvlan, .port_link, .port_promisc, .port_allmulti,
+      .port_vlan, .port_vlan_valid, .port_mc, .port_mc_valid,
+      .smac(port_smac[p]), .smac_valid(port_smac_valid[p]),
+      .rate_inc(rate_inc[p]), .rate_burst(rate_burst[p]), .rate_load(rate_load[p]),
       .fwd_req(fwd_req[p]), .fwd_mask(fwd_mask[p]), .fwd_tdata(fwd_tdata[p]),
       .fwd_tkeep(fwd_tkeep[p]), .fwd_tlast(fwd_tlast[p]), .fwd_tuser(fwd_tuser[p]),
       .fwd_tvalid(fwd_tvalid[p]), .fwd_pop(fwd_pop[p]),
@@ -206,14 +274,55 @@ module eswitch import nic_pkg::*; #(
   end
 
   // ---------------------------------------------------------------- crossbar
-  eswitch_xbar #(.DATA_W(DATA_W), .USER_W(RX_META_W), .NUM_PORTS(NUM_PORTS)) u_xbar (
+  logic [NUM_PORTS-1:0][DATA_W-1:0]    xb_tdata;
+  logic [NUM_PORTS-1:0][KEEP_W-1:0]    xb_tkeep;
+  logic [NUM_PORTS-1:0]                xb_tlast, xb_tvalid, xb_tready;
+  logic [NUM_PORTS-1:0][NUM_PORTS-1:0] xb_tuser;
+
+  eswitch_xbar #(.DATA_W(DATA_W), .USER_W(NUM_PORTS), .NUM_PORTS(NUM_PORTS)) u_xbar (
     .clk, .rst,
     .in_req(fwd_req), .in_mask(fwd_mask), .in_tdata(fwd_tdata), .in_tkeep(fwd_tkeep),
     .in_tlast(fwd_tlast), .in_tuser(fwd_tuser), .in_tvalid(fwd_tvalid), .in_pop(fwd_pop),
-    .m_axis_tdata(out_tdata), .m_axis_tkeep(out_tkeep), .m_axis_tlast(out_tlast),
-    .m_axis_tuser(out_tuser), .m_axis_tvalid(out_tvalid), .m_axis_tready(out_tready),
-    .ev_tx, .ev_tx_len
+    .m_axis_tdata(xb_tdata), .m_axis_tkeep(xb_tkeep), .m_axis_tlast(xb_tlast),
+    .m_axis_tuser(xb_tuser), .m_axis_tvalid(xb_tvalid), .m_axis_tready(xb_tready)
   );
+
+  // ---------------------------------------------------------------- egress: VLAN strip, TX count
+  for (genvar p = 0; p < NUM_PORTS; p++) begin : g_egress
+    logic [15:0] acc_reg, acc_next;
+    logic [16:0] sum;
+
+    eswitch_vlan_strip #(.DATA_W(DATA_W)) u_strip (
+      .clk, .rst,
+      .report(!port_pvlan[p][31]),
+      .s_tdata(xb_tdata[p]), .s_tkeep(xb_tkeep[p]), .s_tlast(xb_tlast[p]),
+      .s_strip(xb_tuser[p][p]), .s_tvalid(xb_tvalid[p]), .s_tready(xb_tready[p]),
+      .m_tdata(out_tdata[p]), .m_tkeep(out_tkeep[p]), .m_tlast(out_tlast[p]),
+      .m_tuser(out_tuser[p]), .m_tvalid(out_tvalid[p]), .m_tready(out_tready[p])
+    );
+
+    always_comb begin
+      sum          = {1'b0, acc_reg} + 17'($countones(out_tkeep[p]));
+      acc_next     = acc_reg;
+      ev_tx[p]     = 1'b0;
+      ev_tx_len[p] = sum[16] ? 16'hFFFF : sum[15:0];
+      if (out_tvalid[p] && out_tready[p]) begin
+        acc_next = ev_tx_len[p];
+        if (out_tlast[p]) begin
+          ev_tx[p] = 1'b1;
+          acc_next = '0;
+        end
+      end
+    end
+
+    always_ff @(posedge clk) begin
+      if (rst) begin
+        acc_reg <= '0;
+      end else begin
+        acc_reg <= acc_next;
+      end
+    end
+  end
 
   // ---------------------------------------------------------------- counters
   eswitch_counters #(.NUM_PORTS(NUM_PORTS)) u_counters (
@@ -223,7 +332,7 @@ module eswitch import nic_pkg::*; #(
   );
 
   logic unused_ok;
-  assign unused_ok = ^{cnt_off[1:0], reg_addr[1:0]};
+  assign unused_ok = ^{cnt_off[1:0], reg_addr[1:0], out_tuser[UPLINK], pol_off[15:13]};
 
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin

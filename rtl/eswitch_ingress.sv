@@ -18,7 +18,11 @@ module eswitch_ingress import nic_pkg::*; #(
   // Longest frame accepted in bytes; longer frames are dropped as oversize.
   parameter int MAX_BYTES = MAX_FRAME_BYTES,
   // Shortest frame accepted in bytes; shorter frames are dropped as runts.
-  parameter int MIN_BYTES = 14
+  parameter int MIN_BYTES = 14,
+  // Allowed source MACs, allowed VLANs and multicast list entries per port.
+  parameter int NUM_SMAC = 4,
+  parameter int NUM_VLAN = 8,
+  parameter int NUM_MC = 4
 ) (
   input  wire logic                  clk,
   input  wire logic                  rst,
@@ -34,13 +38,30 @@ module eswitch_ingress import nic_pkg::*; #(
   output      logic [11:0]           lk_vid,
   input  wire logic                  lk_hit,
   input  wire logic [7:0]            lk_port,
-  // frames to the crossbar: fwd_req and fwd_mask hold for the whole frame
+  // policy of every port (docs §3.2): PORT_CTRL, PORT_VLAN, effective link/promisc/allmulti
+  input  wire logic [NUM_PORTS-1:0][31:0]                port_ctrl,
+  input  wire logic [NUM_PORTS-1:0][31:0]                port_pvlan,
+  input  wire logic [NUM_PORTS-1:0]                      port_link,
+  input  wire logic [NUM_PORTS-1:0]                      port_promisc,
+  input  wire logic [NUM_PORTS-1:0]                      port_allmulti,
+  input  wire logic [NUM_PORTS-1:0][NUM_VLAN-1:0][11:0]  port_vlan,
+  input  wire logic [NUM_PORTS-1:0][NUM_VLAN-1:0]        port_vlan_valid,
+  input  wire logic [NUM_PORTS-1:0][NUM_MC-1:0][47:0]    port_mc,
+  input  wire logic [NUM_PORTS-1:0][NUM_MC-1:0]          port_mc_valid,
+  // this port's allowed source MACs and TX rate limit
+  input  wire logic [NUM_SMAC-1:0][47:0]                 smac,
+  input  wire logic [NUM_SMAC-1:0]                       smac_valid,
+  input  wire logic [31:0]                               rate_inc,
+  input  wire logic [23:0]                               rate_burst,
+  input  wire logic                                      rate_load,
+  // frames to the crossbar: fwd_req and fwd_mask hold for the whole frame;
+  // fwd_tuser is the per-output strip mask
   output      logic                  fwd_req,
   output      logic [NUM_PORTS-1:0]  fwd_mask,
   output      logic [DATA_W-1:0]     fwd_tdata,
   output      logic [DATA_W/8-1:0]   fwd_tkeep,
   output      logic                  fwd_tlast,
-  output      logic [RX_META_W-1:0]  fwd_tuser,
+  output      logic [NUM_PORTS-1:0]  fwd_tuser,
   output      logic                  fwd_tvalid,
   input  wire logic                  fwd_pop,
   // counter events: one per received frame, with its length and drop reason (0 = forwarded)
@@ -55,12 +76,25 @@ module eswitch_ingress import nic_pkg::*; #(
   localparam int BEAT_W    = $clog2(MAX_BEATS + 1);
   localparam int HDR_BYTES = 24;
   localparam int D_W       = DATA_W + KEEP_W + 1;
-  localparam int I_W       = NUM_PORTS + 3;
+  localparam int I_W       = 3 + 2 * NUM_PORTS + 17;  // {drop, strip, mask, ins, tci}
 
   // drop reasons (same codes in eswitch_counters and docs §3.2)
   localparam logic [2:0] DROP_NONE     = 3'd0;
-  localparam logic [2:0] DROP_NO_ROUTE = 3'd1;
-  localparam logic [2:0] DROP_BAD_LEN  = 3'd6;
+  localparam logic [2:0] DROP_NO_ROUTE    = 3'd1;
+  localparam logic [2:0] DROP_SPOOF_MAC   = 3'd2;
+  localparam logic [2:0] DROP_SPOOF_VLAN  = 3'd3;
+  localparam logic [2:0] DROP_RATE        = 3'd4;
+  localparam logic [2:0] DROP_LINK_DOWN   = 3'd5;
+  localparam logic [2:0] DROP_BAD_LEN     = 3'd6;
+  localparam logic [2:0] DROP_VLAN_POLICY = 3'd7;
+
+  // PORT_CTRL bits
+  localparam int C_SPOOFCHK    = 0;
+  localparam int C_VLAN_FILTER = 4;
+  localparam int C_VLAN_STRIP  = 5;
+  localparam int C_RX_UCAST    = 8;
+  localparam int C_RX_MCAST    = 9;
+  localparam int C_RX_BCAST    = 10;
 
   initial begin
     if (DATA_W < 256 || DATA_W % 64 != 0) begin
@@ -160,49 +194,183 @@ module eswitch_ingress import nic_pkg::*; #(
   );
 
   // ---------------------------------------------------------------- decision (frame end + 1)
-  logic [47:0]          dmac;
-  logic [15:0]          ethertype;
-  logic [11:0]          vid;
+  logic [47:0]          dmac, smac_f;
+  logic [15:0]          ethertype, inner_type;
+  logic [11:0]          vid_f;
   logic                 is_tagged, bcast, mcast;
-  logic [NUM_PORTS-1:0] mask;
-  logic [2:0]           drop;
+  tx_meta_t             meta;
 
   function automatic logic [7:0] hdr_byte(input logic [HDR_BYTES*8-1:0] h, input int b);
     return h[8*b +: 8];
   endfunction
 
-  always_comb begin
-    dmac      = {hdr_byte(evt_hdr_reg, 0), hdr_byte(evt_hdr_reg, 1), hdr_byte(evt_hdr_reg, 2),
-                 hdr_byte(evt_hdr_reg, 3), hdr_byte(evt_hdr_reg, 4), hdr_byte(evt_hdr_reg, 5)};
-    ethertype = {hdr_byte(evt_hdr_reg, 12), hdr_byte(evt_hdr_reg, 13)};
-    vid       = {evt_hdr_reg[8*14 +: 4], hdr_byte(evt_hdr_reg, 15)};
-    is_tagged    = ethertype == 16'h8100;
-    bcast     = dmac == 48'hFFFF_FFFF_FFFF;
-    mcast     = dmac[40];
-    lk_mac    = dmac;
-    lk_vid    = is_tagged ? vid : 12'h000;
-  end
+  function automatic logic [47:0] hdr_mac(input logic [HDR_BYTES*8-1:0] h, input int b);
+    return {h[8*b +: 8], h[8*(b+1) +: 8], h[8*(b+2) +: 8], h[8*(b+3) +: 8], h[8*(b+4) +: 8],
+            h[8*(b+5) +: 8]};
+  endfunction
+
+  // frame VLAN after ingress tagging, and the tag to insert
+  logic        pv_en, ins, tagged_out, vid_ok, smac_ok;
+  logic [11:0] vid;
+  logic [15:0] ins_tci;
+  logic [2:0]  pre_drop;
 
   always_comb begin
-    mask = '0;
-    drop = DROP_NONE;
+    dmac       = hdr_mac(evt_hdr_reg, 0);
+    smac_f     = hdr_mac(evt_hdr_reg, 6);
+    ethertype  = {hdr_byte(evt_hdr_reg, 12), hdr_byte(evt_hdr_reg, 13)};
+    inner_type = {hdr_byte(evt_hdr_reg, 16), hdr_byte(evt_hdr_reg, 17)};
+    vid_f      = {evt_hdr_reg[8*14 +: 4], hdr_byte(evt_hdr_reg, 15)};
+    meta       = evt_user_reg;
+    is_tagged  = ethertype == 16'h8100;
+    bcast      = dmac == 48'hFFFF_FFFF_FFFF;
+    mcast      = dmac[40];
+    pv_en      = PORT != UPLINK && port_pvlan[PORT][31];
+
+    smac_ok = 1'b0;
+    for (int k = 0; k < NUM_SMAC; k++) begin
+      if (smac_valid[k] && smac[k] == smac_f) smac_ok = 1'b1;
+    end
+
+    ins     = 1'b0;
+    ins_tci = '0;
+    vid     = is_tagged ? vid_f : 12'h000;
+    if (pv_en) begin
+      ins     = 1'b1;
+      ins_tci = {port_pvlan[PORT][15:13], 1'b0, port_pvlan[PORT][11:0]};
+      vid     = port_pvlan[PORT][11:0];
+    end else if (PORT != UPLINK && meta.vlan_ins) begin
+      ins     = 1'b1;
+      ins_tci = meta.vlan_tci;
+      vid     = meta.vlan_tci[11:0];
+    end
+    tagged_out = is_tagged || ins;
+
+    vid_ok = vid == 12'h000;
+    for (int k = 0; k < NUM_VLAN; k++) begin
+      if (port_vlan_valid[PORT][k] && port_vlan[PORT][k] == vid) vid_ok = 1'b1;
+    end
+
+    pre_drop = DROP_NONE;
     if (evt_len_reg < 16'(MIN_BYTES) || evt_len_reg > 16'(MAX_BYTES) ||
         (is_tagged && evt_len_reg < 16'(MIN_BYTES + 4))) begin
-      drop = DROP_BAD_LEN;
-    end else if (bcast || mcast) begin
-      mask = '1;
-      mask[PORT] = 1'b0;
-    end else if (lk_hit && 32'(lk_port) < NUM_PORTS && 32'(lk_port) != PORT) begin
-      mask[lk_port[$clog2(NUM_PORTS)-1:0]] = 1'b1;
-    end else if (PORT != UPLINK && !lk_hit) begin
-      mask[UPLINK] = 1'b1;
-    end else begin
-      drop = DROP_NO_ROUTE;
+      pre_drop = DROP_BAD_LEN;
+    end else if (PORT != UPLINK) begin
+      if (!port_link[PORT]) begin
+        pre_drop = DROP_LINK_DOWN;
+      end else if (port_ctrl[PORT][C_SPOOFCHK] && !smac_ok) begin
+        pre_drop = DROP_SPOOF_MAC;
+      end else if (ethertype == 16'h88A8 ||
+                   (pv_en && (is_tagged || meta.vlan_ins)) ||
+                   (is_tagged && (meta.vlan_ins || inner_type == 16'h8100 ||
+                                  inner_type == 16'h88A8))) begin
+        pre_drop = DROP_VLAN_POLICY;
+      end else if (!pv_en && port_ctrl[PORT][C_VLAN_FILTER] && !vid_ok) begin
+        pre_drop = DROP_SPOOF_VLAN;
+      end
     end
-    i_push_data = {drop, mask};
+    lk_mac = dmac;
+    lk_vid = vid;
+  end
+
+  // eligibility of every destination port for this frame
+  logic [NUM_PORTS-1:0] member, ok, bc_ok, mc_ok, uc_ok, prom_ok, strip;
+  logic [NUM_PORTS-1:0] mask;
+  logic [2:0]           drop;
+  logic [31:0]          tokens_reg, tokens_next, tokens_fill, cost;
+  logic                 rate_on;
+
+  always_comb begin
+    for (int q = 0; q < NUM_PORTS; q++) begin
+      logic in_list, mc_hit;
+      in_list = vid == 12'h000;
+      for (int k = 0; k < NUM_VLAN; k++) begin
+        if (port_vlan_valid[q][k] && port_vlan[q][k] == vid) in_list = 1'b1;
+      end
+      mc_hit = 1'b0;
+      for (int k = 0; k < NUM_MC; k++) begin
+        if (port_mc_valid[q][k] && port_mc[q][k] == dmac) mc_hit = 1'b1;
+      end
+      if (q == UPLINK) begin
+        member[q] = 1'b1;
+        ok[q]     = q != PORT;
+        bc_ok[q]  = ok[q];
+        mc_ok[q]  = ok[q];
+        uc_ok[q]  = ok[q];
+        prom_ok[q] = 1'b0;
+        strip[q]  = 1'b0;
+      end else begin
+        member[q]  = port_pvlan[q][31] ? (tagged_out && vid == port_pvlan[q][11:0]) :
+                     port_ctrl[q][C_VLAN_FILTER] ? in_list : 1'b1;
+        ok[q]      = q != PORT && port_link[q] && member[q];
+        bc_ok[q]   = ok[q] && port_ctrl[q][C_RX_BCAST];
+        mc_ok[q]   = ok[q] && (port_allmulti[q] || port_promisc[q] ||
+                               (port_ctrl[q][C_RX_MCAST] && mc_hit));
+        uc_ok[q]   = ok[q] && port_ctrl[q][C_RX_UCAST];
+        prom_ok[q] = ok[q] && port_promisc[q];
+        strip[q]   = tagged_out && (port_pvlan[q][31] || port_ctrl[q][C_VLAN_STRIP]);
+      end
+    end
+
+    mask = '0;
+    drop = pre_drop;
+    if (pre_drop == DROP_NONE) begin
+      if (bcast) begin
+        mask = bc_ok;
+      end else if (mcast) begin
+        mask = mc_ok;
+      end else if (lk_hit && 32'(lk_port) < NUM_PORTS && 32'(lk_port) != PORT) begin
+        if (uc_ok[lk_port[$clog2(NUM_PORTS)-1:0]]) begin
+          mask[lk_port[$clog2(NUM_PORTS)-1:0]] = 1'b1;
+        end else if (!port_link[lk_port[$clog2(NUM_PORTS)-1:0]]) begin
+          drop = DROP_LINK_DOWN;
+        end
+      end else if (!lk_hit) begin
+        mask = prom_ok;
+        if (PORT != UPLINK) begin
+          mask[UPLINK] = 1'b1;
+        end
+      end
+      if (mask == '0 && drop == DROP_NONE) begin
+        drop = DROP_NO_ROUTE;
+      end
+    end
+
+    // TX rate limit (functions only): token bucket in 1/256 bytes
+    rate_on     = PORT != UPLINK && rate_inc[31];
+    cost        = {8'h00, evt_len_reg, 8'h00};
+    tokens_fill = tokens_reg + {16'h0, rate_inc[15:0]};
+    if (tokens_fill < tokens_reg || tokens_fill > {rate_burst, 8'h00}) begin
+      tokens_fill = {rate_burst, 8'h00};
+    end
+    tokens_next = tokens_fill;
+    if (evt_valid_reg && drop == DROP_NONE && rate_on) begin
+      if (tokens_fill < cost) begin
+        drop = DROP_RATE;
+        mask = '0;
+      end else begin
+        tokens_next = tokens_fill - cost;
+      end
+    end
+    if (rate_load) begin
+      tokens_next = {rate_burst, 8'h00};
+    end
+    if (drop != DROP_NONE) begin
+      mask = '0;
+    end
+
+    i_push_data = {drop, strip & mask, mask, ins, ins_tci};
     ev_rx       = evt_valid_reg;
     ev_len      = evt_len_reg;
     ev_drop     = drop;
+  end
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      tokens_reg <= '0;
+    end else begin
+      tokens_reg <= tokens_next;
+    end
   end
 
   // Every stored frame has at least one beat, so the info FIFO cannot overflow.
@@ -212,23 +380,36 @@ module eswitch_ingress import nic_pkg::*; #(
     .pop(i_pop), .head(i_head), .empty(i_empty), .full(i_full)
   );
 
+  logic unused_ok;
+  assign unused_ok = ^{rate_inc[30:16], meta.src_func};
+
   // ---------------------------------------------------------------- read side
-  logic dropping;
+  logic                 dropping, h_ins, ins_ready, pop_now;
+  logic [15:0]          h_tci;
+  logic [2:0]           h_drop;
+  logic [NUM_PORTS-1:0] h_strip, h_mask;
 
   always_comb begin
-    dropping   = !i_empty && i_head[I_W-1 -: 3] != DROP_NONE;
-    fwd_req    = !i_empty && i_head[I_W-1 -: 3] == DROP_NONE;
-    fwd_mask   = i_head[NUM_PORTS-1:0];
-    fwd_tvalid = fwd_req && !d_empty;
-    fwd_tdata  = d_head[DATA_W-1:0];
-    fwd_tkeep  = d_head[DATA_W +: KEEP_W];
-    fwd_tlast  = d_head[D_W-1];
-    fwd_tuser  = '0;
+    {h_drop, h_strip, h_mask, h_ins, h_tci} = i_head;
+    dropping   = !i_empty && h_drop != DROP_NONE;
+    fwd_req    = !i_empty && h_drop == DROP_NONE;
+    fwd_mask   = h_mask;
+    fwd_tuser  = h_strip;
   end
 
+  eswitch_vlan_insert #(.DATA_W(DATA_W)) u_insert (
+    .clk, .rst,
+    .ins(h_ins), .tci(h_tci),
+    .s_tdata(d_head[DATA_W-1:0]), .s_tkeep(d_head[DATA_W +: KEEP_W]), .s_tlast(d_head[D_W-1]),
+    .s_tvalid(fwd_req && !d_empty), .s_tready(ins_ready),
+    .m_tdata(fwd_tdata), .m_tkeep(fwd_tkeep), .m_tlast(fwd_tlast), .m_tvalid(fwd_tvalid),
+    .m_tready(fwd_pop)
+  );
+
   always_comb begin
-    d_pop      = dropping ? !d_empty : (fwd_pop && fwd_tvalid);
-    i_pop      = d_pop && !d_empty && d_head[D_W-1];
+    pop_now = fwd_req && !d_empty && ins_ready;
+    d_pop   = dropping ? !d_empty : pop_now;
+    i_pop   = dropping ? (!d_empty && d_head[D_W-1]) : (fwd_pop && fwd_tvalid && fwd_tlast);
   end
 
 `ifndef SYNTHESIS

@@ -9,18 +9,16 @@ module eswitch_mac_table #(
   // Number of entries (1..256); the lowest matching index wins.
   parameter int SIZE = 64,
   // Number of independent lookup ports (one per switch input).
-  parameter int NUM_LOOKUP = 4,
-  // Width of the register index (derived; do not override).
-  parameter int IDX_W = (SIZE > 1) ? $clog2(SIZE) : 1
+  parameter int NUM_LOOKUP = 4
 ) (
   input  wire logic                            clk,
   input  wire logic                            rst,
   // register port: word w of entry idx (0 MACT_LO, 1 MACT_HI, 2 MACT_VLAN, 3 MACT_CTRL)
   input  wire logic                            wr_en,
-  input  wire logic [IDX_W-1:0]                wr_idx,
+  input  wire logic [7:0]                      wr_idx,
   input  wire logic [1:0]                      wr_word,
   input  wire logic [31:0]                     wr_data,
-  input  wire logic [IDX_W-1:0]                rd_idx,
+  input  wire logic [7:0]                      rd_idx,
   input  wire logic [1:0]                      rd_word,
   output      logic [31:0]                     rd_data,
   // lookups (combinational)
@@ -43,20 +41,25 @@ module eswitch_mac_table #(
   logic [SIZE-1:0][11:0] vid_reg;
   logic [SIZE-1:0][7:0]  port_reg;
   logic [SIZE-1:0]       valid_reg;
+  localparam int IDX_W = (SIZE > 1) ? $clog2(SIZE) : 1;
+  logic [IDX_W-1:0]      wi, ri;
+
+  assign wi = IDX_W'(wr_idx);
+  assign ri = IDX_W'(rd_idx);
 
   always_ff @(posedge clk) begin
     if (wr_en && 32'(wr_idx) < SIZE) begin
       unique case (wr_word)
-        2'd0: mac_reg[wr_idx][31:0]  <= wr_data;
-        2'd1: mac_reg[wr_idx][47:32] <= wr_data[15:0];
-        2'd2: vid_reg[wr_idx]        <= wr_data[11:0];
-        default: port_reg[wr_idx]    <= wr_data[7:0];
+        2'd0: mac_reg[wi][31:0]  <= wr_data;
+        2'd1: mac_reg[wi][47:32] <= wr_data[15:0];
+        2'd2: vid_reg[wi]        <= wr_data[11:0];
+        default: port_reg[wi]    <= wr_data[7:0];
       endcase
     end
     if (rst) begin
       valid_reg <= '0;
     end else if (wr_en && wr_word == 2'd3 && 32'(wr_idx) < SIZE) begin
-      valid_reg[wr_idx] <= wr_data[31];
+      valid_reg[wi] <= wr_data[31];
     end
   end
 
@@ -64,10 +67,10 @@ module eswitch_mac_table #(
     rd_data = '0;
     if (32'(rd_idx) < SIZE) begin
       unique case (rd_word)
-        2'd0: rd_data = mac_reg[rd_idx][31:0];
-        2'd1: rd_data = {16'h0, mac_reg[rd_idx][47:32]};
-        2'd2: rd_data = {20'h0, vid_reg[rd_idx]};
-        default: rd_data = {valid_reg[rd_idx], 23'h0, port_reg[rd_idx]};
+        2'd0: rd_data = mac_reg[ri][31:0];
+        2'd1: rd_data = {16'h0, mac_reg[ri][47:32]};
+        2'd2: rd_data = {20'h0, vid_reg[ri]};
+        default: rd_data = {valid_reg[ri], 23'h0, port_reg[ri]};
       endcase
     end
   end

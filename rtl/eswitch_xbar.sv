@@ -32,10 +32,7 @@ module eswitch_xbar #(
   output      logic [NUM_PORTS-1:0]                  m_axis_tlast,
   output      logic [NUM_PORTS-1:0][USER_W-1:0]      m_axis_tuser,
   output      logic [NUM_PORTS-1:0]                  m_axis_tvalid,
-  input  wire logic [NUM_PORTS-1:0]                  m_axis_tready,
-  // counter events: a frame left output p, with its length in bytes
-  output      logic [NUM_PORTS-1:0]                  ev_tx,
-  output      logic [NUM_PORTS-1:0][15:0]            ev_tx_len
+  input  wire logic [NUM_PORTS-1:0]                  m_axis_tready
 );
 
   localparam int KEEP_W = DATA_W / 8;
@@ -123,8 +120,6 @@ module eswitch_xbar #(
     logic           full, empty;
     logic [O_W-1:0] head;
     logic           hs;
-    logic [15:0]    acc_reg, acc_next;
-    logic [16:0]    sum;
 
     eswitch_fifo #(.WIDTH(O_W), .DEPTH(2)) u_obuf (
       .clk, .rst,
@@ -136,27 +131,9 @@ module eswitch_xbar #(
       out_rdy[o]       = !full;
       m_axis_tvalid[o] = !empty;
       {m_axis_tuser[o], m_axis_tlast[o], m_axis_tkeep[o], m_axis_tdata[o]} = head;
-      hs               = m_axis_tvalid[o] && m_axis_tready[o];
-      sum              = {1'b0, acc_reg} + 17'($countones(m_axis_tkeep[o]));
-      acc_next         = acc_reg;
-      ev_tx[o]         = 1'b0;
-      ev_tx_len[o]     = sum[16] ? 16'hFFFF : sum[15:0];
-      if (hs) begin
-        acc_next = ev_tx_len[o];
-        if (m_axis_tlast[o]) begin
-          ev_tx[o] = 1'b1;
-          acc_next = '0;
-        end
-      end
     end
 
-    always_ff @(posedge clk) begin
-      if (rst) begin
-        acc_reg <= '0;
-      end else begin
-        acc_reg <= acc_next;
-      end
-    end
+    assign hs = !empty && m_axis_tready[o];
   end
 
 `ifndef SYNTHESIS

@@ -326,7 +326,7 @@ async def test_registers(dut):
         assert await tb.reg_read(addr) == value, hex(addr)
     await tb.reg_write(MACT_BASE + MACT_STRIDE * (len(model.table) - 1) + 0xC, 0)
     assert await tb.reg_read(MACT_BASE + MACT_STRIDE * (len(model.table) - 1) + 0xC) == 0
-    for addr in (0x000C, 0x0100, 0x2000, 0x3FFC, counter_addr(tb.num_ports, Counter.RX_FRAMES)):
+    for addr in (0x0010, 0x0100, 0x1FF0, 0x3FFC, counter_addr(tb.num_ports, Counter.RX_FRAMES)):
         assert await tb.reg_read(addr) == 0, hex(addr)
 
 

@@ -1,0 +1,156 @@
+// Embedded switch: removes the 802.1Q tag (bytes 12..15) of frames marked strip
+// and reports its TCI in rx_meta when report is set; other frames pass through.
+// One held partial beat realigns the rest of the frame by 4 bytes.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module eswitch_vlan_strip import nic_pkg::*; #(
+  // Stream data width in bits (multiple of 64, >= 256).
+  parameter int DATA_W = 512
+) (
+  input  wire logic                  clk,
+  input  wire logic                  rst,
+  // report the stripped tag in rx_meta (else the strip is invisible: port VLAN)
+  input  wire logic                  report,
+  // input stream; s_strip is constant over a frame (tagged frames only, >= 18 bytes)
+  input  wire logic [DATA_W-1:0]     s_tdata,
+  input  wire logic [DATA_W/8-1:0]   s_tkeep,
+  input  wire logic                  s_tlast,
+  input  wire logic                  s_strip,
+  input  wire logic                  s_tvalid,
+  output      logic                  s_tready,
+  // output stream
+  output      logic [DATA_W-1:0]     m_tdata,
+  output      logic [DATA_W/8-1:0]   m_tkeep,
+  output      logic                  m_tlast,
+  output      logic [RX_META_W-1:0]  m_tuser,
+  output      logic                  m_tvalid,
+  input  wire logic                  m_tready
+);
+
+  localparam int KEEP_W = DATA_W / 8;
+
+  initial begin
+    if (DATA_W < 256 || DATA_W % 64 != 0) begin
+      $fatal(1, "%m: DATA_W (%0d) must be a multiple of 64, >= 256", DATA_W);
+    end
+  end
+
+  logic                   first_reg, first_next;
+  logic                   strip_reg, strip_next;   // current frame is being stripped
+  logic                   hold_reg, hold_next;     // a partial beat (W-4 bytes max) is held
+  logic                   hold_last_reg, hold_last_next;
+  logic [DATA_W-33:0]     hold_data_reg, hold_data_next;
+  logic [KEEP_W-5:0]      hold_keep_reg, hold_keep_next;
+  logic [RX_META_W-1:0]   meta_reg, meta_next;
+  logic                   strip_now;
+  logic [DATA_W-33:0]     first_stripped;
+  logic [KEEP_W-5:0]      first_keep;
+  logic [RX_META_W-1:0]   first_meta;
+  logic [1:0]             take_mode;
+
+  assign s_tready = take_mode == 2'd2 || (take_mode == 2'd0 && m_tready);
+
+  always_comb begin
+    strip_now      = first_reg ? s_strip : strip_reg;
+    first_stripped = {s_tdata[DATA_W-1:128], s_tdata[95:0]};
+    first_keep     = {s_tkeep[KEEP_W-1:16], s_tkeep[11:0]};
+    first_meta     = report ? {s_tdata[119:112], s_tdata[127:120], 1'b1} : '0;
+
+    first_next     = first_reg;
+    strip_next     = strip_reg;
+    hold_next      = hold_reg;
+    hold_last_next = hold_last_reg;
+    hold_data_next = hold_data_reg;
+    hold_keep_next = hold_keep_reg;
+    meta_next      = meta_reg;
+
+    m_tdata  = s_tdata;
+    m_tkeep  = s_tkeep;
+    m_tlast  = s_tlast;
+    m_tuser  = '0;
+    m_tvalid = s_tvalid;
+    take_mode = 2'd0;  // 0: s_tready = m_tready, 1: never, 2: always
+
+    if (!strip_now) begin
+      if (s_tvalid && m_tready) begin
+        first_next = s_tlast;
+        strip_next = 1'b0;
+      end
+    end else if (hold_reg && hold_last_reg) begin
+      // tail of the frame
+      m_tdata  = DATA_W'(hold_data_reg);
+      m_tkeep  = KEEP_W'(hold_keep_reg);
+      m_tlast  = 1'b1;
+      m_tuser  = meta_reg;
+      m_tvalid = 1'b1;
+      take_mode = 2'd1;
+      if (m_tready) begin
+        hold_next  = 1'b0;
+        first_next = 1'b1;
+      end
+    end else if (first_reg) begin
+      m_tdata  = DATA_W'(first_stripped);
+      m_tkeep  = KEEP_W'(first_keep);
+      m_tuser  = first_meta;
+      m_tvalid = s_tvalid && s_tlast;
+      take_mode = s_tlast ? 2'd0 : 2'd2;
+      if (s_tvalid && (s_tlast ? m_tready : 1'b1)) begin
+        meta_next  = first_meta;
+        strip_next = 1'b1;
+        if (!s_tlast) begin
+          first_next     = 1'b0;
+          hold_next      = 1'b1;
+          hold_last_next = 1'b0;
+          hold_data_next = first_stripped;
+          hold_keep_next = first_keep;
+        end
+      end
+    end else begin
+      // held W-4 bytes + the first 4 bytes of this beat
+      m_tdata  = {s_tdata[31:0], hold_data_reg};
+      m_tkeep  = {s_tkeep[3:0], hold_keep_reg};
+      m_tlast  = s_tlast && s_tkeep[KEEP_W-1:4] == '0;
+      m_tuser  = meta_reg;
+      m_tvalid = s_tvalid;
+      if (s_tvalid && m_tready) begin
+        hold_data_next = s_tdata[DATA_W-1:32];
+        hold_keep_next = s_tkeep[KEEP_W-1:4];
+        hold_last_next = s_tlast;
+        hold_next      = !m_tlast;
+        if (m_tlast) begin
+          first_next = 1'b1;
+        end
+      end
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    hold_data_reg <= hold_data_next;
+    hold_keep_reg <= hold_keep_next;
+    meta_reg      <= meta_next;
+    hold_last_reg <= hold_last_next;
+    strip_reg     <= strip_next;
+    if (rst) begin
+      first_reg <= 1'b1;
+      hold_reg  <= 1'b0;
+    end else begin
+      first_reg <= first_next;
+      hold_reg  <= hold_next;
+    end
+  end
+
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (!rst) begin
+      assert (!(s_tvalid && first_reg && s_strip && s_tdata[111:96] != 16'h0081))
+        else $error("%m: strip of an untagged frame");
+    end
+  end
+`endif
+
+endmodule
+
+`resetall

@@ -18,8 +18,8 @@ module vf_dma import nic_pkg::*; #(
   parameter int NUM_QUEUES    = 1,    // queue pairs
   parameter int RX_FIFO_BEATS = 512,  // RX store-and-forward FIFO, beats
   parameter int TX_FIFO_BEATS = 512,  // TX store-and-forward FIFO, beats
-  parameter int DESC_DEPTH    = 32,   // prefetched descriptors per queue and direction
-  parameter int DESC_BEATS    = 8,    // descriptor read beats in flight per direction
+  parameter int DESC_DEPTH    = 64,   // prefetched descriptors per queue and direction
+  parameter int DESC_BEATS    = 16,   // descriptor read beats in flight per direction
   parameter int MAX_TX_BUFS   = 16,   // buffers per TX frame at most (ERR_TOO_MANY_BUFS)
   parameter int TX_INFLIGHT   = 32,   // TX data bursts and frames in flight at most
   localparam int KEEP_W = DATA_W / 8,

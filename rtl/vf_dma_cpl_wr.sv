@@ -3,8 +3,11 @@
 // Takes normalized completion requests from the TX and RX paths (round-robin),
 // keeps each completion ring's write index and generation bit (GEN starts at
 // 1 when the queue is enabled and flips at every wrap), has the ring format
-// encode the entry, and writes it as one beat with the entry's byte lanes
-// strobed. TX completions use AXI ID {q, TX_KIND}, RX ones {q, RX_KIND} (the
+// encode the entry, and writes it as one beat with the entries' byte lanes
+// strobed. Consecutive entries of one ring that share a beat are coalesced
+// into one write: a partly filled beat is written when its last lane is
+// filled, when an entry for another beat comes, or HOLD cycles after it was
+// started. TX completions use AXI ID {q, TX_KIND}, RX ones {q, RX_KIND} (the
 // ID of the RX data writes, so they land after the data).
 
 `resetall
@@ -18,6 +21,7 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   parameter int ID_W       = 4,    // AXI ID width
   parameter int TX_KIND    = 0,    // ID kind code of TX completion writes
   parameter int RX_KIND    = 1,    // ID kind code of RX writes
+  parameter int HOLD       = 16,   // cycles a partly filled completion beat waits for more entries
   localparam int QW      = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
   localparam int ENTRY_W = DESC_BYTES * 8,
   localparam int CPLR_W  = 1 + QW + 16 + 16 + 8 + 1 + 16 + 8
@@ -66,27 +70,36 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   localparam int SLOT_W = $clog2(EPB);
   localparam int OFF_W  = $clog2(DATA_W / 8);
   localparam int EB     = ENTRY_W / 8;
+  localparam int HOLD_W = $clog2(HOLD + 1) + 1;
 
   logic [NUM_QUEUES-1:0][15:0] tx_idx_reg, rx_idx_reg;
   logic [NUM_QUEUES-1:0]       tx_gen_reg, rx_gen_reg;
   logic                        last_rx_reg;  // round-robin: source served last
 
+  // output registers (one beat write)
   logic              aw_valid_reg, w_valid_reg;
   logic [ADDR_W-1:0] aw_addr_reg;
   logic [ID_W-1:0]   aw_id_reg;
   logic [DATA_W-1:0] w_data_reg;
   logic [DATA_W/8-1:0] w_strb_reg;
 
-  wire free    = (!aw_valid_reg || m_awready) && (!w_valid_reg || m_wready);
-  wire pick_rx = rx_valid && (!tx_valid || !last_rx_reg);
-  wire take    = free && (tx_valid || rx_valid);
-  assign tx_ready = free && !pick_rx;
-  assign rx_ready = free && pick_rx;
+  // pending (coalescing) beat: entries of one ring that share a beat
+  logic                    pend_valid_reg, pend_rx_reg;
+  logic [QW-1:0]           pend_q_reg;
+  logic [ADDR_W-OFF_W-1:0] pend_beat_reg;
+  logic [DATA_W-1:0]       pend_data_reg;
+  logic [DATA_W/8-1:0]     pend_strb_reg;
+  logic                    pend_full_reg;   // the beat's last lane is filled
+  logic [HOLD_W-1:0]       pend_age_reg;
 
-  wire [CPLR_W-1:0] req = pick_rx ? rx_data : tx_data;
+  wire out_free = (!aw_valid_reg || m_awready) && (!w_valid_reg || m_wready);
+  wire pick_rx  = rx_valid && (!tx_valid || !last_rx_reg);
+  wire req      = tx_valid || rx_valid;
+
+  wire [CPLR_W-1:0] req_data = pick_rx ? rx_data : tx_data;
   logic            r_rx;
   logic [QW-1:0]   r_q;
-  assign {r_rx, r_q, f_idx, f_len, f_nbufs, f_vlan_stripped, f_vlan_tci, f_status} = req;
+  assign {r_rx, r_q, f_idx, f_len, f_nbufs, f_vlan_stripped, f_vlan_tci, f_status} = req_data;
 
   wire [15:0]        widx  = pick_rx ? rx_idx_reg[r_q] : tx_idx_reg[r_q];
   wire [ADDR_W-1:0]  base  = pick_rx ? rxq_cpl_base[r_q] : txq_cpl_base[r_q];
@@ -94,33 +107,69 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   wire [ADDR_W-1:0]  eaddr = base + (ADDR_W'(widx) << $clog2(EB));
   wire [SLOT_W-1:0]  lane  = widx[SLOT_W-1:0];
   wire [16:0]        nidx  = (17'(widx) + 17'd1) & ((17'd1 << size) - 17'd1);
+  wire [ADDR_W-OFF_W-1:0] beat = eaddr[ADDR_W-1:OFF_W];
+  wire [DATA_W/8-1:0] lane_strb = {{(DATA_W/8 - EB){1'b0}}, {EB{1'b1}}} << (32'(lane) * EB);
 
   assign f_rx  = pick_rx;
   assign f_gen = pick_rx ? rx_gen_reg[r_q] : tx_gen_reg[r_q];
 
+  wire same      = pend_valid_reg && pend_rx_reg == pick_rx && pend_q_reg == r_q && pend_beat_reg == beat;
+  wire flush_now = pend_valid_reg && out_free &&
+                   (pend_full_reg || pend_age_reg >= HOLD_W'(HOLD) || (req && !same));
+  wire take      = req && (!pend_valid_reg || flush_now || (same && !pend_full_reg));
+  wire merge     = take && pend_valid_reg && !flush_now;
+  assign tx_ready = take && !pick_rx;
+  assign rx_ready = take && pick_rx;
+
   always_ff @(posedge clk) begin
+    if (flush_now) begin
+      aw_addr_reg <= {pend_beat_reg, OFF_W'(0)};
+      aw_id_reg   <= ID_W'({pend_q_reg, pend_rx_reg ? 2'(RX_KIND) : 2'(TX_KIND)});
+      w_data_reg  <= pend_data_reg;
+      w_strb_reg  <= pend_strb_reg;
+    end
     if (take) begin
-      aw_addr_reg <= {eaddr[ADDR_W-1:OFF_W], OFF_W'(0)};
-      aw_id_reg   <= ID_W'({r_q, pick_rx ? 2'(RX_KIND) : 2'(TX_KIND)});
-      w_data_reg  <= {EPB{f_raw}};
-      w_strb_reg  <= {{(DATA_W/8 - EB){1'b0}}, {EB{1'b1}}} << (32'(lane) * EB);
+      pend_rx_reg   <= pick_rx;
+      pend_q_reg    <= r_q;
+      pend_beat_reg <= beat;
+      pend_full_reg <= lane == '1;
+      if (merge) begin
+        for (int i = 0; i < EPB; i++) begin
+          if (lane == SLOT_W'(i)) pend_data_reg[i*ENTRY_W +: ENTRY_W] <= f_raw;
+        end
+        pend_strb_reg <= pend_strb_reg | lane_strb;
+      end else begin
+        pend_data_reg <= {EPB{f_raw}};
+        pend_strb_reg <= lane_strb;
+      end
     end
     if (rst) begin
-      aw_valid_reg <= 1'b0;
-      w_valid_reg  <= 1'b0;
-      last_rx_reg  <= 1'b0;
-      tx_idx_reg   <= '0;
-      rx_idx_reg   <= '0;
-      tx_gen_reg   <= '1;
-      rx_gen_reg   <= '1;
+      aw_valid_reg   <= 1'b0;
+      w_valid_reg    <= 1'b0;
+      pend_valid_reg <= 1'b0;
+      pend_age_reg   <= '0;
+      last_rx_reg    <= 1'b0;
+      tx_idx_reg     <= '0;
+      rx_idx_reg     <= '0;
+      tx_gen_reg     <= '1;
+      rx_gen_reg     <= '1;
     end else begin
-      if (take) begin
+      if (flush_now) begin
         aw_valid_reg <= 1'b1;
         w_valid_reg  <= 1'b1;
-        last_rx_reg  <= pick_rx;
       end else begin
         if (m_awready) aw_valid_reg <= 1'b0;
         if (m_wready)  w_valid_reg  <= 1'b0;
+      end
+      if (take) begin
+        pend_valid_reg <= 1'b1;
+        last_rx_reg    <= pick_rx;
+        if (!merge) pend_age_reg <= '0;
+        else if (pend_age_reg != '1) pend_age_reg <= pend_age_reg + 1'b1;
+      end else if (flush_now) begin
+        pend_valid_reg <= 1'b0;
+      end else if (pend_valid_reg && pend_age_reg != '1) begin
+        pend_age_reg <= pend_age_reg + 1'b1;
       end
       for (int q = 0; q < NUM_QUEUES; q++) begin
         if (!txq_en[q]) begin

@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -41,7 +42,7 @@ import cocotb
 import numpy as np
 from cocotb.simtime import get_sim_time
 from cocotb.task import Task
-from cocotb.triggers import First, RisingEdge, Timer, Trigger
+from cocotb.triggers import Event, First, RisingEdge, Timer, Trigger
 
 from tb.host.iommu import FaultKind, Iommu, IommuFault
 from tb.host.memory import HostMemory
@@ -148,6 +149,46 @@ _REQUIRED = (
     "rid", "rdata", "rresp", "rlast", "rvalid", "rready",
 )  # fmt: skip
 _OPTIONAL = ("awuser", "aruser", "wstrb")
+# Signals the master drives: the ones the responder reads.
+_INPUTS = (
+    "awid", "awaddr", "awlen", "awsize", "awburst", "awuser", "awvalid",
+    "wdata", "wstrb", "wlast", "wvalid", "bready",
+    "arid", "araddr", "arlen", "arsize", "arburst", "aruser", "arvalid", "rready",
+)  # fmt: skip
+
+
+def int_reader(handle: Any) -> Callable[[], int]:
+    """A function returning ``handle``'s current value as an unsigned int, made for speed.
+
+    cocotb 2.1's ``handle.value`` builds a Logic/LogicArray object on every read
+    (about 1 us for one bit); the responder samples several signals on every busy
+    clock edge, so it reads through the GPI handle underneath (0.04 us), which is
+    what ``handle.value`` itself calls. The value is the same; Verilator is
+    two-state, so there is no X to lose. Without that handle (another cocotb), it
+    falls back to the public API.
+    """
+    raw = getattr(handle, "_handle", None)
+    if raw is None or not hasattr(raw, "get_signal_val_binstr"):
+        return lambda: handle.value.to_unsigned()
+    width = len(handle)
+    if width < 32:
+        return raw.get_signal_val_long  # type: ignore[no-any-return]
+    get_binstr = raw.get_signal_val_binstr
+    return lambda: int(get_binstr(), 2)
+
+
+class PortReaders:
+    """One fast reader per signal the master drives; absent optional ones read a default."""
+
+    __slots__ = _INPUTS
+
+    def __init__(self, sig: dict[str, Any], data_bytes: int) -> None:
+        defaults = {"awuser": 0, "aruser": 0, "wstrb": (1 << data_bytes) - 1}
+        for name in _INPUTS:
+            if name in sig:
+                setattr(self, name, int_reader(sig[name]))
+            else:
+                setattr(self, name, lambda v=defaults[name]: v)
 
 
 class AxiSlavePort:
@@ -174,6 +215,7 @@ class AxiSlavePort:
         self.data_bytes = len(self.sig["rdata"]) // 8
         if self.data_bytes * 8 != len(self.sig["rdata"]) or self.data_bytes & (self.data_bytes - 1):
             raise ValueError(f"{prefix}_rdata width {len(self.sig['rdata'])} is not 8 * 2**k bits")
+        self.get = PortReaders(self.sig, self.data_bytes)
 
     def __getattr__(self, name: str) -> Any:  # only reached for names that are not signals
         raise AttributeError(f"AXI4 port '{self.__dict__.get('prefix')}' has no signal '{name}'")
@@ -282,6 +324,42 @@ class DmaPath:
             off += ln
 
 
+class FirstOf:
+    """Wait for the first of several triggers, cheaply.
+
+    cocotb's ``First`` starts a Task per trigger: about 40 us per call here,
+    against 3 us for awaiting one trigger. This registers one plain callback per
+    trigger that sets an Event (about 6 us for three triggers), through
+    ``Trigger._register``, the cocotb 2.1 hook that Tasks themselves use to wait on
+    a trigger. Where that hook is missing (another cocotb) it falls back to ``First``.
+    """
+
+    def __init__(self) -> None:
+        self._event = Event()
+        self._fired: set[int] = set()
+        self._fast = hasattr(Trigger, "_register") and hasattr(Trigger, "_deregister")
+
+    def _fire(self, i: int) -> None:
+        self._fired.add(i)
+        self._event.set()
+
+    async def wait(self, triggers: list[Trigger]) -> None:
+        if len(triggers) == 1:
+            await triggers[0]
+            return
+        if not self._fast:
+            await First(*triggers)
+            return
+        self._event.clear()
+        self._fired.clear()
+        fire = self._fire
+        handles = [t._register(lambda i=i: fire(i)) for i, t in enumerate(triggers)]
+        await self._event.wait()
+        for i, h in enumerate(handles):
+            if i not in self._fired:
+                h.cancel()
+
+
 class AxiDmaResponder:
     """AXI4 slave answering a DUT's DMA master from host memory, through the IOMMU.
 
@@ -313,9 +391,8 @@ class AxiDmaResponder:
         self.protocol_violations: list[str] = []
         self._db = self.port.data_bytes
         self._strb_all = (1 << self._db) - 1
-        self._has_strb = self.port.has("wstrb")
-        self._has_aruser = self.port.has("aruser")
-        self._has_awuser = self.port.has("awuser")
+        self._get = self.port.get
+        self._first_of = FirstOf()
         self._t0 = 0
         self._period = 0
         self._clear()
@@ -397,20 +474,20 @@ class AxiDmaResponder:
 
     def _step(self, now: int) -> bool:
         """Process clock edge ``now``; returns whether the next edge needs attention too."""
-        p = self.port
+        g = self._get
         self.stats.edges += 1
         # Handshakes that happened at this edge.
-        if self._rvalid and p.rready.value:
+        if self._rvalid and g.rready():
             self._r_beat_taken(now)
-        if self._bvalid and p.bready.value:
+        if self._bvalid and g.bready():
             self._bvalid_taken()
-        ar_seen = bool(p.arvalid.value)
+        ar_seen = g.arvalid() == 1
         if ar_seen and self._arready:
             self._accept_ar(now)
-        aw_seen = bool(p.awvalid.value)
+        aw_seen = g.awvalid() == 1
         if aw_seen and self._awready:
             self._accept_aw(now)
-        w_seen = bool(p.wvalid.value)
+        w_seen = g.wvalid() == 1
         if w_seen and self._wready:
             self._take_w(now)
         # Outputs for the next edge.
@@ -432,9 +509,16 @@ class AxiDmaResponder:
             listen_ar = listen_ar and rnd() < prob
             listen_aw = listen_aw and rnd() < prob
             listen_w = listen_w and rnd() < prob
-        self._set_ready("arready", listen_ar)
-        self._set_ready("awready", listen_aw)
-        self._set_ready("wready", listen_w)
+        sig = self.port.sig
+        if listen_ar != self._arready:
+            self._arready = listen_ar
+            sig["arready"].value = listen_ar
+        if listen_aw != self._awready:
+            self._awready = listen_aw
+            sig["awready"].value = listen_aw
+        if listen_w != self._wready:
+            self._wready = listen_w
+            sig["wready"].value = listen_w
         return awake
 
     async def _sleep(self, now: int) -> None:
@@ -457,7 +541,7 @@ class AxiDmaResponder:
         if not triggers:  # cannot happen with consistent state; stay safe and tick
             await RisingEdge(self.clock)
             return
-        await (triggers[0] if len(triggers) == 1 else First(*triggers))
+        await self._first_of.wait(triggers)
         self.stats.wakeups += 1
         await RisingEdge(self.clock)
 
@@ -469,27 +553,21 @@ class AxiDmaResponder:
             dues.append(self._bq[0][0])
         return min(dues) if dues else None
 
-    def _set_ready(self, name: str, value: bool) -> None:
-        attr = "_" + name
-        if getattr(self, attr) != value:
-            setattr(self, attr, value)
-            self.port.sig[name].value = int(value)
-
     # -- read channel ---------------------------------------------------------------------
 
     def _accept_ar(self, now: int) -> None:
-        p = self.port
+        g = self._get
         cfg = self.config
         lat = cfg.read_latency
         if cfg.read_latency_jitter:
             lat += self.rng.randint(0, cfg.read_latency_jitter)
         b = _Burst(
-            axi_id=p.arid.value.to_unsigned(),
-            addr=p.araddr.value.to_unsigned(),
-            beats=p.arlen.value.to_unsigned() + 1,
-            size=p.arsize.value.to_unsigned(),
-            burst=p.arburst.value.to_unsigned(),
-            func=p.aruser.value.to_unsigned() if self._has_aruser else 0,
+            axi_id=g.arid(),
+            addr=g.araddr(),
+            beats=g.arlen() + 1,
+            size=g.arsize(),
+            burst=g.arburst(),
+            func=g.aruser(),
             accepted=now,
             due=now + lat - 1,
         )
@@ -584,14 +662,14 @@ class AxiDmaResponder:
     # -- write channels -------------------------------------------------------------------
 
     def _accept_aw(self, now: int) -> None:
-        p = self.port
+        g = self._get
         b = _Burst(
-            axi_id=p.awid.value.to_unsigned(),
-            addr=p.awaddr.value.to_unsigned(),
-            beats=p.awlen.value.to_unsigned() + 1,
-            size=p.awsize.value.to_unsigned(),
-            burst=p.awburst.value.to_unsigned(),
-            func=p.awuser.value.to_unsigned() if self._has_awuser else 0,
+            axi_id=g.awid(),
+            addr=g.awaddr(),
+            beats=g.awlen() + 1,
+            size=g.awsize(),
+            burst=g.awburst(),
+            func=g.awuser(),
             accepted=now,
         )
         self._check_burst(b, "AW")
@@ -599,11 +677,11 @@ class AxiDmaResponder:
         self._w_outstanding += 1
 
     def _take_w(self, now: int) -> None:
-        p = self.port
+        g = self._get
         b = self._writes[0]
-        b.data.append(p.wdata.value.to_unsigned())
-        b.strb.append(p.wstrb.value.to_unsigned() if self._has_strb else self._strb_all)
-        last = bool(p.wlast.value)
+        b.data.append(g.wdata())
+        b.strb.append(g.wstrb())
+        last = g.wlast() == 1
         n = len(b.data)
         if last != (n == b.beats):
             self._violation(

@@ -3,9 +3,10 @@
 // it, completion rings. Ring format A (ring_fmt_a) is the only ring-layout
 // knowledge; see docs/ARCHITECTURE.md §3.1 and §4 for the contract.
 //
-// AXI IDs: {queue, kind[1:0]} with reads kind 0 TX descriptors, 1 RX
-// descriptors, 2 TX data (all TX data reads use queue 0's ID, so they return
-// in order); writes kind 0 TX completions, 1 RX data and RX completions.
+// AXI IDs: {queue, kind[1:0]}. Reads: kind 0 TX descriptors, 1 RX
+// descriptors, 2 TX data, each kind with queue field 0 (reads of one kind
+// return in order). Writes: kind 0 TX completions, 1 RX data and RX
+// completions, with the queue number (B errors are charged to that queue).
 
 `resetall
 `timescale 1ns / 1ps
@@ -15,7 +16,7 @@ module vf_dma import nic_pkg::*; #(
   parameter int DATA_W        = 512,  // AXI and stream data width in bits
   parameter int ADDR_W        = 64,   // host address width
   parameter int ID_W          = 4,    // AXI ID width, >= 2 + log2(NUM_QUEUES)
-  parameter int NUM_QUEUES    = 1,    // queue pairs
+  parameter int NUM_QUEUES    = 2,    // queue pairs
   parameter int RX_FIFO_BEATS = 512,  // RX store-and-forward FIFO, beats
   parameter int TX_FIFO_BEATS = 512,  // TX store-and-forward FIFO, beats
   parameter int DESC_DEPTH    = 64,   // prefetched descriptors per queue and direction

@@ -5,8 +5,9 @@
 // across the ring end or a 4 KiB boundary, and only as far as the downstream
 // per-queue FIFO has room (q_used + in flight <= DEPTH), so R is never
 // stalled. Returned beats are buffered (BEATS deep, reserved at issue) and
-// handed out one raw entry per cycle with its queue and ring index. Reads of
-// one engine share one AXI ID per queue; responses may interleave across IDs.
+// handed out one raw entry per cycle with its queue and ring index. All reads
+// of one fetcher use one AXI ID (so they return in order); responses of other
+// IDs may come in between.
 
 `resetall
 `timescale 1ns / 1ps
@@ -16,7 +17,7 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
   parameter int NUM_QUEUES = 1,    // queues of this direction
   parameter int DATA_W     = 512,  // AXI data width in bits, >= 2 entries
   parameter int ADDR_W     = 64,   // AXI address width
-  parameter int ID_W       = 4,    // AXI ID width: {queue, kind[1:0]}
+  parameter int ID_W       = 4,    // AXI ID width
   parameter int KIND       = 0,    // ID kind code of this fetcher (arid[1:0])
   parameter int DEPTH      = 32,   // downstream descriptor FIFO entries per queue
   parameter int BEATS      = 8,    // returned beats buffered; bounds the beats in flight
@@ -82,7 +83,6 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
   logic                          arvalid_reg;
   logic [ADDR_W-1:0]             araddr_reg;
   logic [7:0]                    arlen_reg;
-  logic [ID_W-1:0]               arid_reg;
 
   // ---------------- issue ----------------
   logic [NUM_QUEUES-1:0]         elig;
@@ -224,7 +224,6 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
     if (issue) begin
       araddr_reg <= {addr_q[sel_q][ADDR_W-1:BEAT_B], BEAT_B'(0)};
       arlen_reg  <= 8'(sel_beats - 17'd1);
-      arid_reg   <= ID_W'({sel_q, 2'(KIND)});
     end
     if (rst) begin
       cons_reg      <= '0;
@@ -277,7 +276,7 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
     end
   end
 
-  assign m_arid    = arid_reg;
+  assign m_arid    = ID_W'(KIND);  // one ID per fetcher: its reads return in order
   assign m_araddr  = araddr_reg;
   assign m_arlen   = arlen_reg;
   assign m_arvalid = arvalid_reg;

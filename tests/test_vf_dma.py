@@ -13,6 +13,7 @@ os.environ.setdefault("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
 
 CONFIGS = {
     "q1": {"NUM_QUEUES": 1},
+    "q2": {"NUM_QUEUES": 2},
 }
 
 

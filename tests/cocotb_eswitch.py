@@ -31,10 +31,13 @@ from tb.ref.eswitch_model import (
     MACT_STRIDE,
     Counter,
     Delivery,
+    DropReason,
     EswitchModel,
+    PortPolicy,
     RxMeta,
     TxMeta,
     counter_addr,
+    mac_bytes,
 )
 
 
@@ -290,9 +293,13 @@ def udp_frame(
     return frame[:size] if len(frame) > size else frame
 
 
-def raw_frame(dst: str, src: str, seq: int, size: int) -> bytes:
+def raw_frame(dst: str, src: str, seq: int, size: int, etype: int = 0x88B5) -> bytes:
     """Arbitrary-length frame (runts included): header then a counting payload."""
-    base = bytes.fromhex(dst.replace(":", "")) + bytes.fromhex(src.replace(":", "")) + b"\x88\xb5"
+    base = (
+        bytes.fromhex(dst.replace(":", ""))
+        + bytes.fromhex(src.replace(":", ""))
+        + etype.to_bytes(2, "big")
+    )
     body = seq.to_bytes(4, "big") + bytes((seq * 7 + i) & 0xFF for i in range(max(0, size)))
     return (base + body)[:size]
 
@@ -391,54 +398,267 @@ async def test_length_checks(dut):
     await tb.check_counters(model)
 
 
+class Traffic:
+    """Sends frames to the DUT and the model together, and records coverage."""
+
+    def __init__(self, tb: TB, model: EswitchModel) -> None:
+        self.tb, self.model = tb, model
+        self.exp: list[Delivery] = []
+        self.cov: dict[str, int] = {}
+
+    def hit(self, name: str) -> None:
+        self.cov[name] = self.cov.get(name, 0) + 1
+
+    def send(self, port: int, frame: bytes, meta: TxMeta | None = None) -> list[Delivery]:
+        meta = meta or TxMeta(src_func=port)
+        self.tb.send(port, frame, meta)
+        out = self.model.ingress(port, frame, meta)
+        self.exp += out
+        self.hit(f"drop:{self.model.last_reason.name}")
+        if len(out) > 1:
+            self.hit("replicated")
+        for d in out:
+            self.hit(f"to:{'uplink' if d.port == self.tb.num_func else 'func'}")
+            if len(d.frame) != len(frame):
+                self.hit("tag inserted" if len(d.frame) > len(frame) else "tag stripped")
+            if d.meta.vlan_stripped:
+                self.hit("strip reported")
+        return out
+
+    async def run(self, **kw) -> None:
+        await self.tb.run_traffic(**kw)
+        try:
+            self.tb.check(self.exp)
+        except AssertionError:
+            d = self.tb.dut
+            for p in range(self.tb.num_ports):
+                ing = d.g_ingress[p].u_ingress
+                d._log.error(
+                    "ing %d req %s mask %s tvalid %s ins %s dropping %s",
+                    p,
+                    ing.fwd_req.value,
+                    ing.fwd_mask.value,
+                    ing.fwd_tvalid.value,
+                    ing.h_ins.value,
+                    ing.dropping.value,
+                )
+            d._log.error("xbar active %s ptr %s", d.u_xbar.active_reg.value, d.u_xbar.ptr_reg.value)
+            for p in range(self.tb.num_ports):
+                got = [await self.tb.reg_read(counter_addr(p, c)) for c in Counter]
+                exp = [self.model.counters[p].value(c) for c in Counter]
+                self.tb.dut._log.error("port %d policy %s", p, self.model.policy[p])
+                self.tb.dut._log.error("port %d counters got %s exp %s", p, got, exp)
+            raise
+        await self.tb.check_counters(self.model)
+        self.exp = []
+        for p in self.tb.received:
+            p.clear()
+
+
+@cocotb.test()
+async def test_policy(dut):
+    """Directed policy checks: anti-spoofing, port VLAN, Q-in-Q, link, RX modes, rate."""
+    tb, model = await setup(dut)
+    await program_functions(tb, model)
+    up = tb.num_func
+    await tb.apply(model.set_entry(10, mac_of(2), 10, 2))  # VF2 on its port VLAN
+    t = Traffic(tb, model)
+    vf1 = PortPolicy(spoofchk=True, smacs=[mac_bytes(mac_of(1))], vlan_filter=True, vlans=[100])
+    vf2 = PortPolicy(pvid=10, pcp=3)
+    await tb.apply(model.set_policy(1, vf1))
+    await tb.apply(model.set_policy(2, vf2))
+    for addr, value in vf2.writes(2):
+        assert await tb.reg_read(addr) == value, hex(addr)
+    seq = iter(range(1000))
+    # anti-spoofing (MAC, VLAN), Q-in-Q, per-frame insertion
+    t.send(1, udp_frame(ext_mac(1), mac_of(1), next(seq), 100))
+    t.send(1, udp_frame(ext_mac(1), "02:66:66:66:66:66", next(seq), 100))
+    t.send(1, udp_frame(ext_mac(1), mac_of(1), next(seq), 100, vid=100))
+    t.send(1, udp_frame(ext_mac(1), mac_of(1), next(seq), 100, vid=200))
+    t.send(1, raw_frame(ext_mac(1), mac_of(1), next(seq), 100, etype=0x88A8))
+    qinq = udp_frame(ext_mac(1), mac_of(1), next(seq), 100, vid=100)
+    t.send(1, qinq[:16] + b"\x81\x00\x00\x05" + qinq[16:])
+    t.send(1, udp_frame(ext_mac(1), mac_of(1), next(seq), 100), TxMeta(1, True, 0x2064))
+    t.send(1, udp_frame(ext_mac(1), mac_of(1), next(seq), 100), TxMeta(1, True, 0x012C))
+    # port VLAN: tagged on the way out, guest tags refused, stripped on the way in
+    t.send(2, udp_frame(ext_mac(2), mac_of(2), next(seq), 61))
+    t.send(2, udp_frame(ext_mac(2), mac_of(2), next(seq), 125))
+    t.send(2, udp_frame(ext_mac(2), mac_of(2), next(seq), 100, vid=10))
+    t.send(2, udp_frame(ext_mac(2), mac_of(2), next(seq), 100), TxMeta(2, True, 10))
+    t.send(2, udp_frame("ff:ff:ff:ff:ff:ff", mac_of(2), next(seq), 300))
+    for size in (64, 124, 125, 128, 300):
+        t.send(up, udp_frame(mac_of(2), ext_mac(3), next(seq), size, vid=10, pcp=3))
+    t.send(up, udp_frame(mac_of(2), ext_mac(3), next(seq), 100))  # untagged: no VF2 entry
+    t.send(up, udp_frame("ff:ff:ff:ff:ff:ff", ext_mac(3), next(seq), 100, vid=10))
+    t.send(up, udp_frame("ff:ff:ff:ff:ff:ff", ext_mac(3), next(seq), 100))
+    await t.run()
+    assert model.counters[1].drops == {
+        DropReason.SPOOF_MAC: 1,
+        DropReason.SPOOF_VLAN: 2,
+        DropReason.VLAN_POLICY: 2,
+    }, model.counters[1].drops
+
+    # RX modes, trust clamp, strip offload, link state
+    await tb.apply(
+        model.set_policy(1, PortPolicy(rx_bcast=False, rx_promisc=True, rx_allmulti=False))
+    )
+    await tb.apply(
+        model.set_policy(
+            2,
+            PortPolicy(
+                trust=True,
+                rx_promisc=True,
+                vlan_strip=True,
+                rx_allmulti=False,
+                rx_mcast=True,
+                mcs=[mac_bytes("01:00:5e:00:00:05")],
+            ),
+        )
+    )
+    for dst in ("ff:ff:ff:ff:ff:ff", "01:00:5e:00:00:05", "01:00:5e:00:00:06", ext_mac(9)):
+        t.send(up, udp_frame(dst, ext_mac(3), next(seq), 90))
+        t.send(0, udp_frame(dst, mac_of(0), next(seq), 90, vid=100))
+    t.send(up, udp_frame(mac_of(2), ext_mac(3), next(seq), 90, vid=100))
+    await t.run()
+    assert await tb.reg_read(0x2000 + 0x80 * 1 + 0x10) == 0b101  # link, allmulti (clamped)
+    assert await tb.reg_read(0x2000 + 0x80 * 2 + 0x10) == 0b011  # link, promisc
+
+    await tb.apply(model.set_policy(1, PortPolicy(link="disable")))
+    await tb.apply(model.set_policy(2, PortPolicy(link="enable")))
+    await tb.apply(model.set_uplink_link(False))
+    for src in (0, 1, 2, up):
+        for dst in ("ff:ff:ff:ff:ff:ff", mac_of(1), mac_of(2)):
+            t.send(src, udp_frame(dst, mac_of(src), next(seq), 80))
+    await t.run()
+    await tb.apply(model.set_uplink_link(True))
+
+    # rate limit: no refill, 1000-byte bucket
+    await tb.apply(model.set_policy(1, PortPolicy(rate_enable=True, rate_inc=0, rate_burst=1000)))
+    for size in (300, 300, 300, 300, 90, 64):
+        t.send(1, udp_frame(ext_mac(1), mac_of(1), next(seq), size))
+    await t.run()
+    assert model.counters[1].drops.get(DropReason.RATE) == 2
+    dut._log.info("policy coverage: %s", dict(sorted(t.cov.items())))
+
+
+@cocotb.test()
+async def test_rate(dut):
+    """Token bucket refill: sustained rate within the configured bound."""
+    tb, model = await setup(dut)
+    inc, burst, size = 64, 2000, 500  # 0.25 byte/cycle
+    await tb.apply(
+        model.set_policy(1, PortPolicy(rate_enable=True, rate_inc=inc, rate_burst=burst))
+    )
+    for i in range(60):
+        tb.send(1, udp_frame(ext_mac(1), mac_of(1), i, size))
+    await tb.run_traffic(drain_cycles=16)
+    passed = len(tb.received[tb.num_func])
+    cycles = tb.cycles
+    bound = (burst + inc * cycles / 256) / size
+    dut._log.info("rate: %d of 60 passed in %d cycles, bound %.1f", passed, cycles, bound)
+    assert burst // size <= passed <= bound + 1
+    assert passed < 60
+
+
+def random_policy(rng: random.Random, port: int) -> PortPolicy:
+    pol = PortPolicy(
+        spoofchk=rng.random() < 0.4,
+        trust=rng.random() < 0.5,
+        link=rng.choice(["auto"] * 6 + ["enable", "disable"]),
+        vlan_filter=rng.random() < 0.4,
+        vlan_strip=rng.random() < 0.3,
+        rx_ucast=rng.random() < 0.9,
+        rx_mcast=rng.random() < 0.5,
+        rx_bcast=rng.random() < 0.8,
+        rx_allmulti=rng.random() < 0.5,
+        rx_promisc=rng.random() < 0.3,
+        smacs=[mac_bytes(mac_of(port))],
+        vlans=rng.sample([7, 100, 200], rng.randrange(0, 3)),
+        mcs=[mac_bytes("01:00:5e:00:00:01")] if rng.random() < 0.5 else [],
+    )
+    if rng.random() < 0.3:
+        pol.pvid, pol.pcp = rng.choice([7, 100]), rng.randrange(8)
+    if rng.random() < 0.25:
+        pol.rate_enable, pol.rate_burst = True, rng.choice([3000, 20000])
+    return pol
+
+
 @cocotb.test()
 async def test_random(dut):
-    """Constrained-random mix on every port, random valid gaps and output backpressure."""
+    """Constrained-random policy and traffic on every port, random valid gaps and output
+    backpressure, checked against the model; coverage of decisions reported."""
     seed = int(os.environ.get("ESW_SEED", "7"))
-    frames = int(os.environ.get("ESW_FRAMES", "400"))
+    frames = int(os.environ.get("ESW_FRAMES", "600"))
     rng = random.Random(seed)
     tb, model = await setup(dut, out_ready_p=0.6, in_valid_p=0.8, seed=seed)
     await program_functions(tb, model)
-    exp: list[Delivery] = []
-    kinds: dict[str, int] = {}
-    for seq in range(frames):
-        src = rng.randrange(tb.num_ports)
-        kind = rng.choice(["local", "local", "unknown", "bcast", "mcast", "tagged", "runt", "big"])
-        kinds[kind] = kinds.get(kind, 0) + 1
-        size = rng.choice([60, 64, 65, 128, 200, 511, 512, 513, 1024, 1518])
-        dst = mac_of(rng.randrange(tb.num_func))
-        vid = None
-        if kind == "unknown":
-            dst = ext_mac(seq)
-        elif kind == "bcast":
-            dst = "ff:ff:ff:ff:ff:ff"
-        elif kind == "mcast":
-            dst = "33:33:00:00:00:01"
-        elif kind == "tagged":
-            vid = rng.choice([100, 100, 7])
-        elif kind == "big":
-            size = rng.choice([4000, 9018, 9019])
-        if kind == "runt":
-            f = raw_frame(dst, mac_of(src), seq, rng.randrange(1, 20))
-        elif size > 1518:
-            f = raw_frame(dst, mac_of(src), seq, size)
-        else:
-            f = udp_frame(dst, mac_of(src), seq, size, vid)
-        tb.send(src, f)
-        exp += model.ingress(src, f)
-    await tb.run_traffic(max_cycles=2_000_000)
-    tb.check(exp)
-    await tb.check_counters(model)
-    beats = sum(len(f) for p in tb.received for f, _ in p) / tb.keep_w
+    for f in range(tb.num_func):
+        await tb.apply(model.set_entry(2 * tb.num_func + f, mac_of(f), 7, f))
+    t = Traffic(tb, model)
+    for rnd in range(2):
+        for f in range(tb.num_func):
+            await tb.apply(model.set_policy(f, random_policy(rng, f)))
+        for seq in range(frames // 2):
+            seq += rnd * frames
+            src = rng.randrange(tb.num_ports)
+            kind = rng.choice(
+                [
+                    "local",
+                    "local",
+                    "unknown",
+                    "bcast",
+                    "mcast",
+                    "tagged",
+                    "tagged",
+                    "runt",
+                    "big",
+                    "spoof",
+                    "qinq",
+                    "meta",
+                ]
+            )
+            t.hit(f"kind:{kind}")
+            size = rng.choice([60, 64, 65, 128, 200, 511, 512, 513, 1024, 1518])
+            dst = mac_of(rng.randrange(tb.num_func))
+            smac = mac_of(src) if src < tb.num_func else ext_mac(seq)
+            vid = rng.choice([None, 7, 100, 200]) if kind in ("tagged", "bcast", "local") else None
+            meta = TxMeta(src_func=src)
+            if kind == "unknown":
+                dst = ext_mac(seq)
+            elif kind == "bcast":
+                dst = "ff:ff:ff:ff:ff:ff"
+            elif kind == "mcast":
+                dst = rng.choice(["01:00:5e:00:00:01", "33:33:00:00:00:01"])
+            elif kind == "spoof":
+                smac = "02:66:66:66:66:66"
+            elif kind == "meta":
+                meta = TxMeta(src, True, rng.randrange(8) << 13 | rng.choice([7, 100, 300]))
+            elif kind == "big":
+                size = rng.choice([4000, 9018, 9019])
+            if kind == "runt":
+                f = raw_frame(dst, smac, seq, rng.randrange(1, 20))
+            elif kind == "qinq":
+                f = raw_frame(dst, smac, seq, size, etype=0x88A8)
+            elif size > 1518:
+                f = raw_frame(dst, smac, seq, size)
+            else:
+                f = udp_frame(dst, smac, seq, size, vid)
+            t.send(src, f, meta)
+        await t.run(max_cycles=2_000_000)
     dut._log.info(
-        "random seed %d: %d frames in, %d out, %d cycles, %.2f output beats/cycle, kinds %s",
+        "random seed %d: %d frames, %d cycles; coverage %s",
         seed,
         frames,
-        len(exp),
         tb.cycles,
-        beats / max(tb.cycles, 1),
-        kinds,
+        dict(sorted(t.cov.items())),
     )
+    missing = [r.name for r in DropReason if f"drop:{r.name}" not in t.cov]
+    missing += [
+        k
+        for k in ("replicated", "tag inserted", "tag stripped", "strip reported")
+        if k not in t.cov
+    ]
+    assert not missing, f"coverage holes: {missing}"
 
 
 @cocotb.test()

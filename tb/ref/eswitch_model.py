@@ -32,10 +32,41 @@ MACT_VALID = 1 << 31
 CNT_BASE = 0x4000
 CNT_STRIDE = 0x40
 
+ESW_CTRL_UPLINK_LINK = 0x2
+ESW_LISTS = 0x000C
+
+POL_BASE = 0x2000
+POL_STRIDE = 0x80
+PORT_CTRL = 0x00
+PORT_VLAN = 0x04
+RATE_INC = 0x08
+RATE_BURST = 0x0C
+PORT_STATUS = 0x10
+SMAC_BASE = 0x20  # + 8*i: LO, HI (bit 31 VALID)
+VLAN_BASE = 0x40  # + 4*i: [11:0] VID, bit 31 VALID
+MC_BASE = 0x60  # + 8*i: LO, HI (bit 31 VALID)
+NUM_SMAC = 4
+NUM_VLAN = 8
+NUM_MC = 4
+
+# PORT_CTRL bits
+CTRL_SPOOFCHK = 1 << 0
+CTRL_TRUST = 1 << 1
+CTRL_LINK_SHIFT = 2  # [3:2]: 0 auto (follows ESW_CTRL.UPLINK_LINK), 1 up, 2/3 down
+CTRL_VLAN_FILTER = 1 << 4
+CTRL_VLAN_STRIP = 1 << 5
+CTRL_RX_UCAST = 1 << 8
+CTRL_RX_MCAST = 1 << 9
+CTRL_RX_BCAST = 1 << 10
+CTRL_RX_ALLMULTI = 1 << 11
+CTRL_RX_PROMISC = 1 << 12
+CTRL_RESET = CTRL_RX_UCAST | CTRL_RX_BCAST | CTRL_RX_ALLMULTI
+
 ESW_BLOCK_ID = 0xE5A1
 ESW_VERSION = 0x01
 
 ETH_P_8021Q = 0x8100
+ETH_P_8021AD = 0x88A8
 HEADER_BYTES = 14
 BROADCAST = b"\xff" * 6
 
@@ -100,6 +131,70 @@ def mac_bytes(mac: str | bytes) -> bytes:
 
 
 # ----------------------------------------------------------------- data types
+@dataclass
+class PortPolicy:
+    """The policy registers of one port, in the terms of ``ip link set … vf N``."""
+
+    spoofchk: bool = False
+    trust: bool = False
+    link: str = "auto"  # auto | enable | disable
+    vlan_filter: bool = False
+    vlan_strip: bool = False
+    rx_ucast: bool = True
+    rx_mcast: bool = False
+    rx_bcast: bool = True
+    rx_allmulti: bool = True
+    rx_promisc: bool = False
+    pvid: int | None = None
+    pcp: int = 0
+    rate_enable: bool = False
+    rate_inc: int = 0  # tokens per cycle in 1/256 byte
+    rate_burst: int = 0  # bucket size in bytes
+    smacs: list[bytes] = field(default_factory=list)
+    vlans: list[int] = field(default_factory=list)
+    mcs: list[bytes] = field(default_factory=list)
+
+    def ctrl(self) -> int:
+        link = {"auto": 0, "enable": 1, "disable": 2}[self.link]
+        return (
+            (CTRL_SPOOFCHK if self.spoofchk else 0)
+            | (CTRL_TRUST if self.trust else 0)
+            | link << CTRL_LINK_SHIFT
+            | (CTRL_VLAN_FILTER if self.vlan_filter else 0)
+            | (CTRL_VLAN_STRIP if self.vlan_strip else 0)
+            | (CTRL_RX_UCAST if self.rx_ucast else 0)
+            | (CTRL_RX_MCAST if self.rx_mcast else 0)
+            | (CTRL_RX_BCAST if self.rx_bcast else 0)
+            | (CTRL_RX_ALLMULTI if self.rx_allmulti else 0)
+            | (CTRL_RX_PROMISC if self.rx_promisc else 0)
+        )
+
+    def writes(self, port: int) -> list[tuple[int, int]]:
+        """Register writes that program this policy on ``port`` (every list slot)."""
+        b = POL_BASE + POL_STRIDE * port
+        pv = 0 if self.pvid is None else 1 << 31 | (self.pcp & 7) << 13 | (self.pvid & 0xFFF)
+        w = [
+            (b + PORT_CTRL, self.ctrl()),
+            (b + PORT_VLAN, pv),
+            (b + RATE_INC, (1 << 31 if self.rate_enable else 0) | (self.rate_inc & 0xFFFF)),
+            (b + RATE_BURST, self.rate_burst & 0xFFFFFF),
+        ]
+        for i in range(NUM_SMAC):
+            m = self.smacs[i] if i < len(self.smacs) else None
+            lo = int.from_bytes(m[2:], "big") if m else 0
+            hi = (1 << 31 | int.from_bytes(m[:2], "big")) if m else 0
+            w += [(b + SMAC_BASE + 8 * i, lo), (b + SMAC_BASE + 8 * i + 4, hi)]
+        for i in range(NUM_VLAN):
+            v = self.vlans[i] if i < len(self.vlans) else None
+            w.append((b + VLAN_BASE + 4 * i, 0 if v is None else 1 << 31 | (v & 0xFFF)))
+        for i in range(NUM_MC):
+            m = self.mcs[i] if i < len(self.mcs) else None
+            lo = int.from_bytes(m[2:], "big") if m else 0
+            hi = (1 << 31 | int.from_bytes(m[:2], "big")) if m else 0
+            w += [(b + MC_BASE + 8 * i, lo), (b + MC_BASE + 8 * i + 4, hi)]
+        return w
+
+
 @dataclass(frozen=True)
 class TxMeta:
     """Sideband of a frame from a function (``tx_meta_t``)."""
@@ -181,14 +276,28 @@ class PortCounters:
 class ParsedFrame:
     dmac: bytes
     smac: bytes
+    ethertype: int
+    inner_type: int
     tagged: bool
     vid: int
 
 
 def parse(frame: bytes) -> ParsedFrame:
-    tagged = len(frame) >= 16 and int.from_bytes(frame[12:14], "big") == ETH_P_8021Q
+    et = int.from_bytes(frame[12:14], "big") if len(frame) >= 14 else 0
+    tagged = et == ETH_P_8021Q
+    inner = int.from_bytes(frame[16:18], "big") if len(frame) >= 18 else 0
     vid = int.from_bytes(frame[14:16], "big") & 0xFFF if tagged else 0
-    return ParsedFrame(dmac=frame[0:6], smac=frame[6:12], tagged=tagged, vid=vid)
+    return ParsedFrame(frame[0:6], frame[6:12], et, inner, tagged, vid)
+
+
+def insert_tag(frame: bytes, tci: int) -> bytes:
+    return (
+        frame[:12] + ETH_P_8021Q.to_bytes(2, "big") + (tci & 0xFFFF).to_bytes(2, "big") + frame[12:]
+    )
+
+
+def strip_tag(frame: bytes) -> tuple[bytes, int]:
+    return frame[:12] + frame[16:], int.from_bytes(frame[14:16], "big")
 
 
 # ----------------------------------------------------------------- the model
@@ -209,6 +318,9 @@ class EswitchModel:
         self.min_bytes = min_bytes
         self.table = [MacTableEntry() for _ in range(mac_table_size)]
         self.counters = [PortCounters() for _ in range(self.num_ports)]
+        self.policy = [PortPolicy() for _ in range(self.num_ports)]
+        self.uplink_link = True
+        self.tokens = [0] * self.num_ports  # in 1/256 byte
 
     # ------------------------------------------------------------- policy
     def set_entry(
@@ -235,6 +347,33 @@ class EswitchModel:
                 return e.port
         return None
 
+    def set_policy(self, port: int, policy: PortPolicy) -> list[tuple[int, int]]:
+        """Set a port's policy; returns the register writes (they refill its bucket)."""
+        self.policy[port] = policy
+        self.tokens[port] = policy.rate_burst << 8
+        return policy.writes(port)
+
+    def set_uplink_link(self, up: bool) -> list[tuple[int, int]]:
+        self.uplink_link = up
+        return [(ESW_CTRL, ESW_CTRL_UPLINK_LINK if up else 0)]
+
+    # effective per-port state
+    def link_up(self, port: int) -> bool:
+        if port == self.uplink:
+            return True
+        link = self.policy[port].link
+        return link == "enable" or (link == "auto" and self.uplink_link)
+
+    def trusted(self, port: int) -> bool:
+        return port == 0 or self.policy[port].trust
+
+    def promisc(self, port: int) -> bool:
+        return self.policy[port].rx_promisc and self.trusted(port)
+
+    def allmulti(self, port: int) -> bool:
+        pol = self.policy[port]
+        return pol.rx_allmulti or (pol.rx_promisc and not self.trusted(port))
+
     def clear_counters(self) -> None:
         self.counters = [PortCounters() for _ in range(self.num_ports)]
 
@@ -242,23 +381,110 @@ class EswitchModel:
         return ESW_BLOCK_ID << 16 | ESW_VERSION << 8 | self.num_ports
 
     # ------------------------------------------------------------- forwarding
-    def destinations(
+    def decide(
         self, port: int, frame: bytes, meta: TxMeta | None = None
-    ) -> tuple[list[int], DropReason]:
-        """Output ports of a frame entering on ``port`` (empty with the drop reason)."""
-        del meta  # per-frame VLAN insertion is not modelled yet
+    ) -> tuple[list[int], DropReason, bytes]:
+        """Destinations of a frame entering on ``port`` and the frame after ingress
+        tagging; no destinations with the drop reason when it is dropped."""
+        meta = meta or TxMeta(src_func=port)
         p = parse(frame)
         n = len(frame)
         if n < self.min_bytes or n > self.max_bytes or (p.tagged and n < self.min_bytes + 4):
-            return [], DropReason.BAD_LEN
-        if p.dmac == BROADCAST or p.dmac[0] & 1:
-            return [q for q in range(self.num_ports) if q != port], DropReason.NONE
-        hit = self.lookup(p.dmac, p.vid)
-        if hit is not None and hit < self.num_ports and hit != port:
-            return [hit], DropReason.NONE
-        if hit is None and port != self.uplink:
-            return [self.uplink], DropReason.NONE
-        return [], DropReason.NO_ROUTE
+            return [], DropReason.BAD_LEN, frame
+        up = port == self.uplink
+        pol = self.policy[port]
+        pv_en = not up and pol.pvid is not None
+        vid = p.vid
+        tci = None
+        if pv_en:
+            tci = (pol.pcp & 7) << 13 | (pol.pvid & 0xFFF)
+        elif not up and meta.vlan_ins:
+            tci = meta.vlan_tci & 0xFFFF
+        if tci is not None:
+            vid = tci & 0xFFF
+        if not up:
+            qinq = p.ethertype == ETH_P_8021AD or (
+                p.tagged and (meta.vlan_ins or p.inner_type in (ETH_P_8021Q, ETH_P_8021AD))
+            )
+            if not self.link_up(port):
+                return [], DropReason.LINK_DOWN, frame
+            if pol.spoofchk and p.smac not in pol.smacs:
+                return [], DropReason.SPOOF_MAC, frame
+            if qinq or (pv_en and (p.tagged or meta.vlan_ins)):
+                return [], DropReason.VLAN_POLICY, frame
+            if not pv_en and pol.vlan_filter and vid != 0 and vid not in pol.vlans:
+                return [], DropReason.SPOOF_VLAN, frame
+        out = insert_tag(frame, tci) if tci is not None else frame
+        tagged_out = p.tagged or tci is not None
+
+        def ok(q: int) -> bool:
+            if q == port:
+                return False
+            if q == self.uplink:
+                return True
+            qp = self.policy[q]
+            if qp.pvid is not None:
+                member = tagged_out and vid == qp.pvid
+            elif qp.vlan_filter:
+                member = vid == 0 or vid in qp.vlans
+            else:
+                member = True
+            return self.link_up(q) and member
+
+        funcs = range(self.num_func)
+        if p.dmac == BROADCAST:
+            dests = [
+                q
+                for q in range(self.num_ports)
+                if ok(q) and (q == self.uplink or self.policy[q].rx_bcast)
+            ]
+        elif p.dmac[0] & 1:
+            dests = [
+                q
+                for q in range(self.num_ports)
+                if ok(q)
+                and (
+                    q == self.uplink
+                    or self.allmulti(q)
+                    or self.promisc(q)
+                    or (self.policy[q].rx_mcast and p.dmac in self.policy[q].mcs)
+                )
+            ]
+        else:
+            hit = self.lookup(p.dmac, vid)
+            if hit is None:
+                dests = [q for q in funcs if ok(q) and self.promisc(q)]
+                if not up:
+                    dests.append(self.uplink)
+            elif hit < self.num_ports and hit != port:
+                if ok(hit) and (hit == self.uplink or self.policy[hit].rx_ucast):
+                    dests = [hit]
+                elif not self.link_up(hit):
+                    return [], DropReason.LINK_DOWN, out
+                else:
+                    dests = []
+            else:
+                dests = []
+        if not dests:
+            return [], DropReason.NO_ROUTE, out
+        if not up and pol.rate_enable:
+            self.tokens[port] = min(self.tokens[port] + pol.rate_inc, pol.rate_burst << 8)
+            if self.tokens[port] < n << 8:
+                return [], DropReason.RATE, out
+            self.tokens[port] -= n << 8
+        return sorted(dests), DropReason.NONE, out
+
+    def egress(self, q: int, frame: bytes) -> tuple[bytes, RxMeta]:
+        """The frame as it leaves port ``q``: tag stripped for port-VLAN / strip ports."""
+        if q == self.uplink or not parse(frame).tagged:
+            return frame, RxMeta()
+        qp = self.policy[q]
+        if qp.pvid is not None:
+            return strip_tag(frame)[0], RxMeta()
+        if qp.vlan_strip:
+            stripped, tci = strip_tag(frame)
+            return stripped, RxMeta(vlan_stripped=True, vlan_tci=tci)
+        return frame, RxMeta()
 
     def ingress(self, port: int, frame: bytes, meta: TxMeta | None = None) -> list[Delivery]:
         """A frame enters on ``port``: update counters, return its deliveries."""
@@ -267,13 +493,15 @@ class EswitchModel:
         c = self.counters[port]
         c.rx_frames += 1
         c.rx_bytes += min(len(frame), 0xFFFF)
-        dests, reason = self.destinations(port, frame, meta)
+        dests, reason, out = self.decide(port, frame, meta)
+        self.last_reason = reason
         if reason != DropReason.NONE:
             c.drops[reason] = c.drops.get(reason, 0) + 1
             return []
-        out = []
+        deliveries = []
         for q in dests:
+            f, m = self.egress(q, out)
             self.counters[q].tx_frames += 1
-            self.counters[q].tx_bytes += len(frame)
-            out.append(Delivery(src=port, port=q, frame=frame, meta=RxMeta()))
-        return out
+            self.counters[q].tx_bytes += len(f)
+            deliveries.append(Delivery(src=port, port=q, frame=f, meta=m))
+        return deliveries

@@ -83,7 +83,13 @@ module vf_dma import nic_pkg::*; #(
   input  logic                  s_axis_rx_tlast,
   input  logic [RX_META_W-1:0]  s_axis_rx_tuser,
   input  logic                  s_axis_rx_tvalid,
-  output logic                  s_axis_rx_tready
+  output logic                  s_axis_rx_tready,
+
+  // interrupt requests: vector 2q = TX queue q, 2q+1 = RX queue q (§3.1)
+  output logic [FUNC_W-1:0]     m_irq_func,
+  output logic [7:0]            m_irq_vector,
+  output logic                  m_irq_valid,
+  input  logic                  m_irq_ready
 );
 
   localparam int BEAT_BYTES    = DATA_W / 8;
@@ -105,6 +111,9 @@ module vf_dma import nic_pkg::*; #(
   logic [NUM_QUEUES-1:0][15:0]       txq_prod, rxq_prod, txq_cons, rxq_cons;
   logic [NUM_QUEUES-1:0]             txq_err, rxq_err, rxq_drop;
   logic [NUM_QUEUES-1:0][7:0]        txq_err_code, rxq_err_code;
+  logic [2*NUM_QUEUES-1:0]           irq_mask;
+  logic [2*NUM_QUEUES-1:0][15:0]     irq_interval;
+  logic [2*NUM_QUEUES-1:0][7:0]      irq_thresh;
 
   vf_dma_regs #(.NUM_QUEUES(NUM_QUEUES), .ADDR_W(ADDR_W)) regs (
     .clk, .rst, .func_num, .func_enable,
@@ -112,7 +121,8 @@ module vf_dma import nic_pkg::*; #(
     .txq_en, .txq_run, .txq_base, .txq_cpl_base, .txq_size, .txq_prod, .txq_cons,
     .txq_err, .txq_err_code,
     .rxq_en, .rxq_run, .rxq_base, .rxq_cpl_base, .rxq_size, .rxq_prod, .rxq_cons,
-    .rxq_err, .rxq_err_code, .rxq_drop
+    .rxq_err, .rxq_err_code, .rxq_drop,
+    .irq_mask, .irq_interval, .irq_thresh
   );
 
   // ---------------- ring format ----------------
@@ -270,7 +280,29 @@ module vf_dma import nic_pkg::*; #(
     .m_awid(aw_id[WR_CPL]), .m_awaddr(aw_addr[WR_CPL]), .m_awlen(aw_len[WR_CPL]),
     .m_awvalid(aw_valid[WR_CPL]), .m_awready(aw_ready[WR_CPL]),
     .m_wdata(w_data[WR_CPL]), .m_wstrb(w_strb[WR_CPL]), .m_wlast(w_last[WR_CPL]),
-    .m_wvalid(w_valid[WR_CPL]), .m_wready(w_ready[WR_CPL])
+    .m_wvalid(w_valid[WR_CPL]), .m_wready(w_ready[WR_CPL]),
+    .ev_valid, .ev_rx, .ev_q, .ev_n
+  );
+
+  // ---------------- interrupts ----------------
+  localparam int SLOT_W = $clog2(DATA_W / ENTRY_W);
+  localparam int IRQ_VW = $clog2(2 * NUM_QUEUES);
+  logic              ev_valid, ev_rx;
+  logic [QW-1:0]     ev_q;
+  logic [SLOT_W:0]   ev_n;
+  logic [2*NUM_QUEUES-1:0] irq_en;
+  always_comb begin
+    for (int q = 0; q < NUM_QUEUES; q++) begin
+      irq_en[2*q]   = txq_en[q];
+      irq_en[2*q+1] = rxq_en[q];
+    end
+  end
+
+  vf_dma_irq #(.NUM_QUEUES(NUM_QUEUES), .VEC_W(8), .EV_W(SLOT_W + 1)) irq (
+    .clk, .rst, .func_num,
+    .v_en(irq_en), .v_mask(irq_mask), .v_interval(irq_interval), .v_thresh(irq_thresh),
+    .ev_valid, .ev_vec(IRQ_VW'({ev_q, ev_rx})), .ev_n,
+    .m_irq_func, .m_irq_vector, .m_irq_valid, .m_irq_ready
   );
 
   // ---------------- queue errors ----------------

@@ -24,7 +24,8 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   parameter int HOLD       = 16,   // cycles a partly filled completion beat waits for more entries
   localparam int QW      = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
   localparam int ENTRY_W = DESC_BYTES * 8,
-  localparam int CPLR_W  = 1 + QW + 16 + 16 + 8 + 1 + 16 + 8
+  localparam int CPLR_W  = 1 + QW + 16 + 16 + 8 + 1 + 16 + 8,
+  localparam int SLOT_W  = $clog2(DATA_W / ENTRY_W)
 ) (
   input  logic                              clk,
   input  logic                              rst,
@@ -63,11 +64,16 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   output logic [DATA_W/8-1:0]               m_wstrb,
   output logic                              m_wlast,
   output logic                              m_wvalid,
-  input  logic                              m_wready
+  input  logic                              m_wready,
+
+  // event: entries of one ring became visible (their W beat was accepted)
+  output logic                              ev_valid,
+  output logic                              ev_rx,
+  output logic [QW-1:0]                     ev_q,
+  output logic [SLOT_W:0]                   ev_n
 );
 
   localparam int EPB    = DATA_W / ENTRY_W;
-  localparam int SLOT_W = $clog2(EPB);
   localparam int OFF_W  = $clog2(DATA_W / 8);
   localparam int EB     = ENTRY_W / 8;
   localparam int HOLD_W = $clog2(HOLD + 1) + 1;
@@ -82,6 +88,9 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   logic [ID_W-1:0]   aw_id_reg;
   logic [DATA_W-1:0] w_data_reg;
   logic [DATA_W/8-1:0] w_strb_reg;
+  logic                w_rx_reg;
+  logic [QW-1:0]       w_q_reg;
+  logic [SLOT_W:0]     w_n_reg;
 
   // pending (coalescing) beat: entries of one ring that share a beat
   logic                    pend_valid_reg, pend_rx_reg;
@@ -127,6 +136,9 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
       aw_id_reg   <= ID_W'({pend_q_reg, pend_rx_reg ? 2'(RX_KIND) : 2'(TX_KIND)});
       w_data_reg  <= pend_data_reg;
       w_strb_reg  <= pend_strb_reg;
+      w_rx_reg    <= pend_rx_reg;
+      w_q_reg     <= pend_q_reg;
+      w_n_reg     <= (SLOT_W+1)'($countones(pend_strb_reg) / EB);
     end
     if (take) begin
       pend_rx_reg   <= pick_rx;
@@ -198,6 +210,10 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   assign m_wstrb   = w_strb_reg;
   assign m_wlast   = 1'b1;
   assign m_wvalid  = w_valid_reg;
+  assign ev_valid  = w_valid_reg && m_wready;
+  assign ev_rx     = w_rx_reg;
+  assign ev_q      = w_q_reg;
+  assign ev_n      = w_n_reg;
 
   logic unused_rx;
   logic [OFF_W-1:0] unused_eaddr_lo;  // entries are addressed by beat and lane

@@ -44,7 +44,12 @@ module vf_dma_regs import nic_pkg::*; #(
   input  logic [NUM_QUEUES-1:0][15:0]       rxq_cons,
   input  logic [NUM_QUEUES-1:0]             rxq_err,
   input  logic [NUM_QUEUES-1:0][7:0]        rxq_err_code,
-  input  logic [NUM_QUEUES-1:0]             rxq_drop       // pulse: one frame dropped
+  input  logic [NUM_QUEUES-1:0]             rxq_drop,      // pulse: one frame dropped
+
+  // interrupt vectors: 2q = TX queue q, 2q+1 = RX queue q
+  output logic [2*NUM_QUEUES-1:0]           irq_mask,
+  output logic [2*NUM_QUEUES-1:0][15:0]     irq_interval,
+  output logic [2*NUM_QUEUES-1:0][7:0]      irq_thresh
 );
 
   localparam logic [15:0] BLOCK_ID = 16'h5A01;
@@ -62,6 +67,8 @@ module vf_dma_regs import nic_pkg::*; #(
   logic [1:0][NUM_QUEUES-1:0][7:0]  code_reg;
   logic [1:0][NUM_QUEUES-1:0][15:0] prod_reg;
   logic [NUM_QUEUES-1:0][31:0]      drops_reg;
+  logic [1:0][NUM_QUEUES-1:0]       mask_reg;
+  logic [1:0][NUM_QUEUES-1:0][23:0] mod_reg;
 
   // decode
   wire       in_q  = reg_addr[15:12] == 4'h1;
@@ -85,6 +92,8 @@ module vf_dma_regs import nic_pkg::*; #(
       if (rst) begin
         base_reg  <= '0;
         cpl_reg   <= '0;
+        mask_reg  <= '0;
+        mod_reg   <= '0;
         size_reg  <= '0;
         drops_reg <= '0;
       end
@@ -137,6 +146,8 @@ module vf_dma_regs import nic_pkg::*; #(
               prod_reg[dir][qi] <= reg_wdata[15:0];
             end
           end
+          6'h28: mask_reg[dir][qi]        <= reg_wdata[0];
+          6'h2C: mod_reg[dir][qi]         <= reg_wdata[23:0];
           default: ;
         endcase
       end
@@ -163,6 +174,8 @@ module vf_dma_regs import nic_pkg::*; #(
           6'h1C: reg_rdata <= dir ? 32'(rxq_cons[qi]) : 32'(txq_cons[qi]);
           6'h20: reg_rdata <= {err_reg[dir][qi], 23'd0, code_reg[dir][qi]};
           6'h24: reg_rdata <= dir ? drops_reg[qi] : '0;
+          6'h28: reg_rdata <= 32'(mask_reg[dir][qi]);
+          6'h2C: reg_rdata <= 32'(mod_reg[dir][qi]);
           default: reg_rdata <= '0;
         endcase
       end
@@ -183,6 +196,11 @@ module vf_dma_regs import nic_pkg::*; #(
       rxq_cpl_base[q] = ADDR_W'(cpl_reg[1][q]);
       rxq_size[q]     = size_reg[1][q][3:0];
       rxq_prod[q]     = prod_reg[1][q];
+      for (int d = 0; d < 2; d++) begin
+        irq_mask[2*q+d]     = mask_reg[d][q];
+        irq_interval[2*q+d] = mod_reg[d][q][15:0];
+        irq_thresh[2*q+d]   = mod_reg[d][q][23:16];
+      end
     end
   end
 

@@ -1,0 +1,125 @@
+// vf_dma_irq: per-queue interrupt moderation and the interrupt request stream.
+//
+// Vector 2q is TX queue q, vector 2q+1 is RX queue q. An event is a
+// completion entry that has been written (its W beat accepted, so the entry
+// is ordered before the interrupt message). A vector fires when it has
+// pending entries, is not masked, at least MIN_INTERVAL cycles passed since
+// its last interrupt, and either COUNT_THRESH entries are pending or the
+// oldest pending entry waited MIN_INTERVAL cycles. A masked vector keeps
+// counting and fires once unmasked. One request per cycle at most leaves on
+// m_irq (valid held until ready), vectors served round-robin.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module vf_dma_irq import nic_pkg::*; #(
+  parameter int NUM_QUEUES = 2,   // queue pairs
+  parameter int VEC_W      = 8,   // width of the vector number
+  parameter int EV_W       = 3,   // width of the per-event entry count
+  localparam int NV = 2 * NUM_QUEUES,
+  localparam int VW = $clog2(NV)
+) (
+  input  logic                        clk,
+  input  logic                        rst,
+  input  logic [FUNC_W-1:0]           func_num,
+
+  input  logic [NV-1:0]               v_en,        // queue enabled (0 clears the vector)
+  input  logic [NV-1:0]               v_mask,
+  input  logic [NV-1:0][15:0]         v_interval,  // MIN_INTERVAL, cycles
+  input  logic [NV-1:0][7:0]          v_thresh,    // COUNT_THRESH, entries (0 = 1)
+
+  input  logic                        ev_valid,    // completion entries written
+  input  logic [VW-1:0]               ev_vec,
+  input  logic [EV_W-1:0]             ev_n,
+
+  output logic [FUNC_W-1:0]           m_irq_func,
+  output logic [VEC_W-1:0]            m_irq_vector,
+  output logic                        m_irq_valid,
+  input  logic                        m_irq_ready
+);
+
+  initial begin
+    if ((1 << VEC_W) < NV) $fatal(1, "%m: VEC_W too small for %0d vectors", NV);
+  end
+
+  logic [NV-1:0][15:0] count_reg;   // entries pending
+  logic [NV-1:0][15:0] since_reg;   // cycles since the last interrupt (saturating)
+  logic [NV-1:0][15:0] age_reg;     // cycles the oldest pending entry waited (saturating)
+  logic [VW-1:0]       rr_reg;
+  logic                valid_reg;
+  logic [VEC_W-1:0]    vec_reg;
+
+  logic [NV-1:0] ready_v;
+  always_comb begin
+    for (int v = 0; v < NV; v++) begin
+      logic [15:0] th;
+      th = (v_thresh[v] == '0) ? 16'd1 : 16'(v_thresh[v]);
+      ready_v[v] = v_en[v] && !v_mask[v] && count_reg[v] != '0 && since_reg[v] >= v_interval[v] &&
+                   (count_reg[v] >= th || age_reg[v] >= v_interval[v]);
+    end
+  end
+
+  logic          sel_valid;
+  logic [VW-1:0] sel;
+  always_comb begin
+    sel_valid = 1'b0;
+    sel       = '0;
+    for (int i = 0; i < NV; i++) begin
+      if (!sel_valid && ready_v[VW'((int'(rr_reg) + 1 + i) % NV)]) begin
+        sel_valid = 1'b1;
+        sel       = VW'((int'(rr_reg) + 1 + i) % NV);
+      end
+    end
+  end
+
+  wire fire = sel_valid && (!valid_reg || m_irq_ready);
+
+  always_ff @(posedge clk) begin
+    if (fire) vec_reg <= VEC_W'(sel);
+    if (rst) begin
+      count_reg <= '0;
+      since_reg <= '1;
+      age_reg   <= '0;
+      rr_reg    <= '0;
+      valid_reg <= 1'b0;
+    end else begin
+      if (fire)             valid_reg <= 1'b1;
+      else if (m_irq_ready) valid_reg <= 1'b0;
+      if (fire) rr_reg <= sel;
+      for (int v = 0; v < NV; v++) begin
+        logic [15:0] add;
+        add = (ev_valid && ev_vec == VW'(v)) ? 16'(ev_n) : 16'd0;
+        if (!v_en[v]) begin
+          count_reg[v] <= '0;
+          since_reg[v] <= '1;
+          age_reg[v]   <= '0;
+        end else if (fire && sel == VW'(v)) begin
+          count_reg[v] <= add;
+          since_reg[v] <= '0;
+          age_reg[v]   <= '0;
+        end else begin
+          count_reg[v] <= count_reg[v] + add;
+          if (since_reg[v] != '1) since_reg[v] <= since_reg[v] + 1'b1;
+          if (count_reg[v] == '0)      age_reg[v] <= '0;
+          else if (age_reg[v] != '1)   age_reg[v] <= age_reg[v] + 1'b1;
+        end
+      end
+    end
+  end
+
+  assign m_irq_func   = func_num;
+  assign m_irq_vector = vec_reg;
+  assign m_irq_valid  = valid_reg;
+
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (!rst && ev_valid) begin
+      assert (int'(ev_vec) < NV) else $error("%m: event for vector %0d of %0d", ev_vec, NV);
+    end
+  end
+`endif
+
+endmodule
+
+`resetall

@@ -66,8 +66,17 @@ class SimTop:
         return BUILD_ROOT / f"{self.toplevel}-{tag}{suffix}"
 
 
+# The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so g++ is handed the
+# precompiled header as an input file and fails ("Vtop__pch.h.fast: linker input
+# file not found") once a design is split into several files. A variable in
+# MAKEFLAGS counts as a command-line override of the makefile's value.
+PCH_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
+
+
 def _build(top: SimTop):
     apply_verilator_env()
+    if PCH_MAKEFLAGS not in os.environ.get("MAKEFLAGS", ""):
+        os.environ["MAKEFLAGS"] = f"{os.environ.get('MAKEFLAGS', '')} {PCH_MAKEFLAGS}".strip()
     runner = get_runner("verilator")
     top.build_dir.parent.mkdir(parents=True, exist_ok=True)
     build_args = list(VERILATOR_BUILD_ARGS)

@@ -189,6 +189,7 @@ RESPONDER_CASES = [
     "out_of_order_across_ids",
     "read_latency_is_respected",
     "write_watch_wakes_driver",
+    "reset_drops_bursts_in_flight",
 ]
 
 

@@ -110,6 +110,8 @@ module vf_dma import nic_pkg::*; #(
   logic [NUM_QUEUES-1:0][3:0]        txq_size, rxq_size;
   logic [NUM_QUEUES-1:0][15:0]       txq_prod, rxq_prod, txq_cons, rxq_cons;
   logic [NUM_QUEUES-1:0]             txq_err, rxq_err, rxq_drop;
+  logic [NUM_QUEUES-1:0]             txq_busy, rxq_busy, txq_abandon, rxq_abandon;
+  logic [NUM_QUEUES-1:0]             txe_busy, rxe_busy;
   logic [NUM_QUEUES-1:0][7:0]        txq_err_code, rxq_err_code;
   logic [2*NUM_QUEUES-1:0]           irq_mask;
   logic [2*NUM_QUEUES-1:0][15:0]     irq_interval;
@@ -122,6 +124,7 @@ module vf_dma import nic_pkg::*; #(
     .txq_err, .txq_err_code,
     .rxq_en, .rxq_run, .rxq_base, .rxq_cpl_base, .rxq_size, .rxq_prod, .rxq_cons,
     .rxq_err, .rxq_err_code, .rxq_drop,
+    .txq_busy, .rxq_busy, .txq_abandon, .rxq_abandon,
     .irq_mask, .irq_interval, .irq_thresh
   );
 
@@ -208,6 +211,7 @@ module vf_dma import nic_pkg::*; #(
   ) tx (
     .clk, .rst, .func_num,
     .q_en(txq_en), .q_run(txq_run), .q_used(txq_used), .q_err(txe_err), .q_err_code(txe_code),
+    .q_busy(txe_busy), .q_abandon(txq_abandon),
     .d_addr(txd_addr), .d_len(txd_len), .d_sof(txd_sof), .d_eof(txd_eof),
     .d_vlan_ins(txd_vlan_ins), .d_vlan_tci(txd_vlan_tci), .d_q(txd_q), .d_idx(txd_idx),
     .d_valid(txd_valid), .d_ready(txd_ready),
@@ -259,6 +263,7 @@ module vf_dma import nic_pkg::*; #(
     .s_axis_rx_tvalid, .s_axis_rx_tready,
     .q_en(rxq_en), .q_run(rxq_run), .q_idle(rxf_idle), .q_used(rxq_used),
     .q_err(rxe_err), .q_err_code(rxe_code), .q_drop(rxq_drop),
+    .q_busy(rxe_busy), .q_abandon(rxq_abandon),
     .d_addr(rxd_addr), .d_len(rxd_len), .d_q(rxd_q), .d_idx(rxd_idx),
     .d_valid(rxd_valid), .d_ready(rxd_ready),
     .m_awid(aw_id[WR_RX]), .m_awaddr(aw_addr[WR_RX]), .m_awlen(aw_len[WR_RX]),
@@ -320,9 +325,47 @@ module vf_dma import nic_pkg::*; #(
     end
   end
 
-  // reserved for queue reset / FLR quiescing (phase B)
-  logic unused_quiet;
-  assign unused_quiet = ^{txf_idle, txf_quiet, rxf_quiet, b_done, b_err_id};
+  // ---------------- outstanding DMA per queue (queue reset / FLR) ----------------
+  // writes: from acceptance by the write arbiter (or waiting in a source's AW
+  // register) to the B response; reads: descriptor reads in flight, TX frames
+  // whose data is in flight, an RX frame being written.
+  logic [1:0][NUM_QUEUES-1:0][7:0] wr_out_reg;
+  logic [1:0][NUM_QUEUES-1:0]      wr_busy;
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      wr_out_reg <= '0;
+    end else begin
+      for (int k = 0; k < 2; k++) begin
+        for (int q = 0; q < NUM_QUEUES; q++) begin
+          logic inc, dec;
+          inc = 1'b0;
+          for (int src = 0; src < 2; src++) begin
+            if (aw_valid[src] && aw_ready[src] && aw_id[src][1:0] == 2'(k) &&
+                aw_id[src][QW+1:2] == QW'(q)) inc = 1'b1;
+          end
+          dec = m_axi_bvalid && m_axi_bready && m_axi_bid[1:0] == 2'(k) && m_axi_bid[QW+1:2] == QW'(q);
+          wr_out_reg[k][q] <= wr_out_reg[k][q] + 8'(inc) - 8'(dec);
+        end
+      end
+    end
+  end
+  always_comb begin
+    for (int k = 0; k < 2; k++) begin
+      for (int q = 0; q < NUM_QUEUES; q++) begin
+        wr_busy[k][q] = wr_out_reg[k][q] != '0;
+        for (int src = 0; src < 2; src++) begin
+          if (aw_valid[src] && aw_id[src][1:0] == 2'(k) && aw_id[src][QW+1:2] == QW'(q)) wr_busy[k][q] = 1'b1;
+        end
+      end
+    end
+    for (int q = 0; q < NUM_QUEUES; q++) begin
+      txq_busy[q] = !txf_quiet[q] || txe_busy[q] || wr_busy[0][q];
+      rxq_busy[q] = !rxf_quiet[q] || rxe_busy[q] || wr_busy[1][q];
+    end
+  end
+
+  logic unused_misc;
+  assign unused_misc = ^{txf_idle, b_done, b_err_id};
 
 endmodule
 

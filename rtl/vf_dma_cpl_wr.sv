@@ -122,13 +122,18 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   assign f_rx  = pick_rx;
   assign f_gen = pick_rx ? rx_gen_reg[r_q] : tx_gen_reg[r_q];
 
+  // completions of a disabled queue are discarded (queue reset / FLR)
+  wire req_off   = pick_rx ? !rxq_en[r_q] : !txq_en[r_q];
+  wire pend_off  = pend_valid_reg && (pend_rx_reg ? !rxq_en[pend_q_reg] : !txq_en[pend_q_reg]);
   wire same      = pend_valid_reg && pend_rx_reg == pick_rx && pend_q_reg == r_q && pend_beat_reg == beat;
-  wire flush_now = pend_valid_reg && out_free &&
-                   (pend_full_reg || pend_age_reg >= HOLD_W'(HOLD) || (req && !same));
-  wire take      = req && (!pend_valid_reg || flush_now || (same && !pend_full_reg));
-  wire merge     = take && pend_valid_reg && !flush_now;
-  assign tx_ready = take && !pick_rx;
-  assign rx_ready = take && pick_rx;
+  wire flush_now = pend_valid_reg && !pend_off && out_free &&
+                   (pend_full_reg || pend_age_reg >= HOLD_W'(HOLD) || (req && !req_off && !same));
+  wire take      = req && !req_off &&
+                   (!pend_valid_reg || pend_off || flush_now || (same && !pend_full_reg));
+  wire merge     = take && pend_valid_reg && !pend_off && !flush_now;
+  wire discard   = req && req_off;
+  assign tx_ready = (take || discard) && !pick_rx;
+  assign rx_ready = (take || discard) && pick_rx;
 
   always_ff @(posedge clk) begin
     if (flush_now) begin
@@ -173,12 +178,12 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
         if (m_awready) aw_valid_reg <= 1'b0;
         if (m_wready)  w_valid_reg  <= 1'b0;
       end
+      if (take || discard) last_rx_reg <= pick_rx;
       if (take) begin
         pend_valid_reg <= 1'b1;
-        last_rx_reg    <= pick_rx;
         if (!merge) pend_age_reg <= '0;
         else if (pend_age_reg != '1) pend_age_reg <= pend_age_reg + 1'b1;
-      end else if (flush_now) begin
+      end else if (flush_now || pend_off) begin
         pend_valid_reg <= 1'b0;
       end else if (pend_valid_reg && pend_age_reg != '1) begin
         pend_age_reg <= pend_age_reg + 1'b1;
@@ -222,7 +227,7 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
 
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
-    if (!rst && take) begin
+    if (!rst && (take || discard)) begin
       assert (r_rx == pick_rx) else $error("%m: completion request on the wrong port");
     end
   end

@@ -4,7 +4,9 @@
 // Holds each queue's ENABLE bit and latched error state: run = enabled, not in
 // error, function enabled. Errors come from PROD writes out of range, from
 // enabling with a bad size or a misaligned base, and from the engine; the
-// first one is kept until ENABLE is written again.
+// first one is kept until ENABLE is written again. FUNC_CTRL.FLR (or
+// func_enable low) resets every queue register; FUNC_STATUS.BUSY and
+// *Q_STATUS.BUSY tell when the DMA of a disabled queue has drained.
 
 `resetall
 `timescale 1ns / 1ps
@@ -45,6 +47,10 @@ module vf_dma_regs import nic_pkg::*; #(
   input  logic [NUM_QUEUES-1:0]             rxq_err,
   input  logic [NUM_QUEUES-1:0][7:0]        rxq_err_code,
   input  logic [NUM_QUEUES-1:0]             rxq_drop,      // pulse: one frame dropped
+  input  logic [NUM_QUEUES-1:0]             txq_busy,      // DMA of the queue outstanding
+  input  logic [NUM_QUEUES-1:0]             rxq_busy,
+  input  logic [NUM_QUEUES-1:0]             txq_abandon,   // pulse: one frame abandoned by disable
+  input  logic [NUM_QUEUES-1:0]             rxq_abandon,
 
   // interrupt vectors: 2q = TX queue q, 2q+1 = RX queue q
   output logic [2*NUM_QUEUES-1:0]           irq_mask,
@@ -67,6 +73,7 @@ module vf_dma_regs import nic_pkg::*; #(
   logic [1:0][NUM_QUEUES-1:0][7:0]  code_reg;
   logic [1:0][NUM_QUEUES-1:0][15:0] prod_reg;
   logic [NUM_QUEUES-1:0][31:0]      drops_reg;
+  logic [1:0][NUM_QUEUES-1:0][31:0] aband_reg;
   logic [1:0][NUM_QUEUES-1:0]       mask_reg;
   logic [1:0][NUM_QUEUES-1:0][23:0] mod_reg;
 
@@ -83,20 +90,35 @@ module vf_dma_regs import nic_pkg::*; #(
     size_ok = int'(s) >= RING_SIZE_LOG2_MIN && int'(s) <= RING_SIZE_LOG2_MAX;
   endfunction
 
+  // function-level reset: FUNC_CTRL.FLR written 1, or the function disabled;
+  // every queue register returns to its reset value (counters are kept)
+  wire flr = !func_enable || (reg_wr && reg_addr == 16'h0004 && reg_wdata[0]);
+
+  // statistics, reset only by rst
   always_ff @(posedge clk) begin
-    if (rst || !func_enable) begin
+    if (rst) begin
+      drops_reg <= '0;
+      aband_reg <= '0;
+    end else begin
+      for (int q = 0; q < NUM_QUEUES; q++) begin
+        if (rxq_drop[q])    drops_reg[q]    <= drops_reg[q] + 1'b1;
+        if (txq_abandon[q]) aband_reg[0][q] <= aband_reg[0][q] + 1'b1;
+        if (rxq_abandon[q]) aband_reg[1][q] <= aband_reg[1][q] + 1'b1;
+      end
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (rst || flr) begin
       en_reg    <= '0;
       err_reg   <= '0;
       code_reg  <= '0;
       prod_reg  <= '0;
-      if (rst) begin
-        base_reg  <= '0;
-        cpl_reg   <= '0;
-        mask_reg  <= '0;
-        mod_reg   <= '0;
-        size_reg  <= '0;
-        drops_reg <= '0;
-      end
+      base_reg  <= '0;
+      cpl_reg   <= '0;
+      mask_reg  <= '0;
+      mod_reg   <= '0;
+      size_reg  <= '0;
     end else begin
       // engine errors: the first one is kept
       for (int q = 0; q < NUM_QUEUES; q++) begin
@@ -108,7 +130,6 @@ module vf_dma_regs import nic_pkg::*; #(
           err_reg[1][q]  <= 1'b1;
           code_reg[1][q] <= rxq_err_code[q];
         end
-        if (rxq_drop[q]) drops_reg[q] <= drops_reg[q] + 1'b1;
       end
       if (reg_wr && q_ok && hi_ok) begin
         unique case (sub)
@@ -162,6 +183,8 @@ module vf_dma_regs import nic_pkg::*; #(
       reg_rdata <= '0;
       if (reg_addr == '0) begin
         reg_rdata <= {BLOCK_ID, 8'(NUM_QUEUES), func_num};
+      end else if (reg_addr == 16'h0008) begin
+        reg_rdata <= 32'(|{txq_busy, rxq_busy});
       end else if (q_ok && hi_ok) begin
         unique case (sub)
           6'h00: reg_rdata <= base_reg[dir][qi][31:0];
@@ -172,10 +195,12 @@ module vf_dma_regs import nic_pkg::*; #(
           6'h14: reg_rdata <= 32'(en_reg[dir][qi]);
           6'h18: reg_rdata <= 32'(prod_reg[dir][qi]);
           6'h1C: reg_rdata <= dir ? 32'(rxq_cons[qi]) : 32'(txq_cons[qi]);
-          6'h20: reg_rdata <= {err_reg[dir][qi], 23'd0, code_reg[dir][qi]};
+          6'h20: reg_rdata <= {err_reg[dir][qi], dir ? rxq_busy[qi] : txq_busy[qi], 22'd0,
+                               code_reg[dir][qi]};
           6'h24: reg_rdata <= dir ? drops_reg[qi] : '0;
           6'h28: reg_rdata <= 32'(mask_reg[dir][qi]);
           6'h2C: reg_rdata <= 32'(mod_reg[dir][qi]);
+          6'h30: reg_rdata <= aband_reg[dir][qi];
           default: reg_rdata <= '0;
         endcase
       end

@@ -46,6 +46,8 @@ module vf_dma_rx import nic_pkg::*; #(
   output logic [NUM_QUEUES-1:0]             q_err,
   output logic [NUM_QUEUES-1:0][7:0]        q_err_code,
   output logic [NUM_QUEUES-1:0]             q_drop,     // pulse: a frame for the queue was dropped
+  output logic [NUM_QUEUES-1:0]             q_busy,     // a frame of the queue is being written
+  output logic [NUM_QUEUES-1:0]             q_abandon,  // pulse: a frame was cut short by disable
 
   input  logic [63:0]                       d_addr,
   input  logic [15:0]                       d_len,
@@ -186,13 +188,15 @@ module vf_dma_rx import nic_pkg::*; #(
   wire            frame_end = (bytes == len_rem_reg);
   wire            buf_done  = (bytes == eff_rem);
   wire            aw_free   = !aw_valid_reg || m_awready;
-  wire            issue     = state_reg == S_WRITE && aw_free && wcmd_ready && (!frame_end || pend_ready)
-                              && (loaded_reg || dh_valid[cur_q_reg]);
+  // queue disabled mid-frame: issue no more bursts, drop the rest of the frame
+  wire            cut       = state_reg == S_WRITE && !q_en[cur_q_reg] && wcmd_ready;
+  wire            issue     = state_reg == S_WRITE && q_en[cur_q_reg] && aw_free && wcmd_ready
+                              && (!frame_end || pend_ready) && (loaded_reg || dh_valid[cur_q_reg]);
   wire [7:0]      nbufs_new = nbufs_reg + (loaded_reg ? 8'd0 : 8'd1);
 
   assign fi_pop    = do_drop || do_go;
-  assign wcmd_push = do_drop || issue;
-  assign wcmd_in   = do_drop ? {1'b1, BT_W'(0)} : {1'b0, bbeats};  // a drop runs to the frame's last beat
+  assign wcmd_push = do_drop || issue || cut;
+  assign wcmd_in   = (do_drop || cut) ? {1'b1, BT_W'(0)} : {1'b0, bbeats};  // a drop runs to the frame's last beat
   assign pend_push = issue && frame_end;
   assign pend_in   = {cur_q_reg, first_idx_reg, nbufs_new, len_reg, meta_reg};
 
@@ -200,6 +204,8 @@ module vf_dma_rx import nic_pkg::*; #(
     for (int q = 0; q < NUM_QUEUES; q++) begin
       dh_pop[q] = issue && !loaded_reg && cur_q_reg == QW'(q);
       q_drop[q] = (do_drop && steer_q == QW'(q)) || (ovf_drop && q == 0);
+      q_busy[q] = state_reg == S_WRITE && cur_q_reg == QW'(q);
+      q_abandon[q] = cut && cur_q_reg == QW'(q);
     end
   end
 
@@ -236,7 +242,10 @@ module vf_dma_rx import nic_pkg::*; #(
           end
         end
         S_WRITE: begin
-          if (issue) begin
+          if (cut) begin
+            state_reg  <= S_IDLE;
+            loaded_reg <= 1'b0;
+          end else if (issue) begin
             len_rem_reg <= len_rem_reg - bytes;
             nbufs_reg   <= nbufs_new;
             if (frame_end || buf_done) begin

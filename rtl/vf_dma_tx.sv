@@ -34,6 +34,8 @@ module vf_dma_tx import nic_pkg::*; #(
   output logic [NUM_QUEUES-1:0][CNT_W-1:0]  q_used,
   output logic [NUM_QUEUES-1:0]             q_err,
   output logic [NUM_QUEUES-1:0][7:0]        q_err_code,
+  output logic [NUM_QUEUES-1:0]             q_busy,     // frames of the queue in flight
+  output logic [NUM_QUEUES-1:0]             q_abandon,  // pulse: a frame of a disabled queue was dropped
 
   input  logic [63:0]                       d_addr,
   input  logic [15:0]                       d_len,
@@ -79,14 +81,14 @@ module vf_dma_tx import nic_pkg::*; #(
   logic [INFO_W-1:0] info_in, info_head;
   logic              info_push, info_ready, info_valid, info_pop;
   logic              txf_drop;
-  logic [NUM_QUEUES-1:0] sched_err, q_busy;
+  logic [NUM_QUEUES-1:0] sched_err, sched_busy;
   logic [NUM_QUEUES-1:0][7:0] sched_code;
 
   vf_dma_tx_sched #(
     .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(KIND),
     .DEPTH(DEPTH), .MAX_BUFS(MAX_BUFS), .TXF_BEATS(TXF_BEATS)
   ) sched (
-    .clk, .rst, .q_en, .q_run, .q_used, .q_err(sched_err), .q_err_code(sched_code), .q_busy,
+    .clk, .rst, .q_en, .q_run, .q_used, .q_err(sched_err), .q_err_code(sched_code), .q_busy(sched_busy),
     .d_addr, .d_len, .d_sof, .d_eof, .d_vlan_ins, .d_vlan_tci, .d_q, .d_idx, .d_valid, .d_ready,
     .m_arid, .m_araddr, .m_arlen, .m_arvalid, .m_arready,
     .trk_data(trk_in), .trk_valid(trk_push), .trk_ready,
@@ -157,13 +159,17 @@ module vf_dma_tx import nic_pkg::*; #(
   logic  cpl_room;
   assign ra_ready_out = txf_ready && (!ra_last || cpl_room);
   wire   frame_end = ra_valid && ra_ready_out && ra_last;
+  // a frame whose queue was disabled while it was in flight is abandoned:
+  // dropped here, no completion
+  wire   abandon   = !q_en[info_q];
+  wire   bad       = ra_err || abandon;
   assign info_pop  = frame_end;
-  assign txf_drop  = frame_end && ra_err;
+  assign txf_drop  = frame_end && bad;
   logic [$clog2(INFLIGHT):0] unused_cplq_count;
   vf_dma_fifo #(.WIDTH(CPLR_W), .DEPTH(INFLIGHT)) cpl_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data({1'b0, info_q, info_idx, info_len, 8'd0, 1'b0, 16'd0, ra_err ? ERR_BUS_READ : ERR_NONE}),
-    .s_valid(frame_end), .s_ready(cpl_room),
+    .s_valid(frame_end && !abandon), .s_ready(cpl_room),
     .m_data(cpl_data), .m_valid(cpl_valid), .m_ready(cpl_ready),
     .count(unused_cplq_count)
   );
@@ -177,7 +183,7 @@ module vf_dma_tx import nic_pkg::*; #(
     .DATA_W(DATA_W), .USER_W(TX_META_W), .DEPTH(TXF_BEATS), .MAX_FRAMES(64), .DROP_WHEN_FULL(1'b0)
   ) txf (
     .clk, .rst,
-    .s_tdata(ra_data), .s_tkeep(ra_keep), .s_tlast(ra_last), .s_tuser(meta), .s_drop(ra_err),
+    .s_tdata(ra_data), .s_tkeep(ra_keep), .s_tlast(ra_last), .s_tuser(meta), .s_drop(bad),
     .s_tvalid(ra_valid && (!ra_last || cpl_room)), .s_tready(txf_ready), .ovf_drop(unused_ovf),
     .m_tdata(m_axis_tx_tdata), .m_tkeep(m_axis_tx_tkeep), .m_tlast(m_axis_tx_tlast),
     .m_tuser(m_axis_tx_tuser), .m_tvalid(m_axis_tx_tvalid), .m_tready(m_axis_tx_tready),
@@ -188,13 +194,30 @@ module vf_dma_tx import nic_pkg::*; #(
   // ---------------- errors ----------------
   always_comb begin
     for (int q = 0; q < NUM_QUEUES; q++) begin
-      q_err[q]      = sched_err[q] || (txf_drop && info_q == QW'(q));
+      q_err[q]      = sched_err[q] || (frame_end && ra_err && !abandon && info_q == QW'(q));
       q_err_code[q] = sched_err[q] ? sched_code[q] : ERR_BUS_READ;
     end
   end
 
-  logic [NUM_QUEUES-1:0] unused_busy;
-  assign unused_busy = q_busy;
+  // frames in flight per queue: from scheduling to their end in the frame FIFO
+  localparam int FW = $clog2(INFLIGHT) + 1;
+  logic [NUM_QUEUES-1:0][FW-1:0] flight_reg;
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      flight_reg <= '0;
+    end else begin
+      for (int q = 0; q < NUM_QUEUES; q++) begin
+        flight_reg[q] <= flight_reg[q] + FW'(info_push && info_in[INFO_W-1 -: QW] == QW'(q))
+                                       - FW'(frame_end && info_q == QW'(q));
+      end
+    end
+  end
+  always_comb begin
+    for (int q = 0; q < NUM_QUEUES; q++) begin
+      q_busy[q]    = sched_busy[q] || flight_reg[q] != '0;
+      q_abandon[q] = frame_end && abandon && info_q == QW'(q);
+    end
+  end
 
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin

@@ -125,6 +125,9 @@ class HostBus:
     fault_ranges: list = field(default_factory=list)  # [(lo, hi)] -> SLVERR
     reads: int = 0
     max_outstanding: int = 0
+    ar_log: list = field(default_factory=list)  # (cycle, id, addr)
+    aw_log: list = field(default_factory=list)
+    cycle: int = 0
     data_w: int = 512
 
     def __post_init__(self):
@@ -158,6 +161,7 @@ class HostBus:
         while True:
             await RisingEdge(d.clk)
             cycle += 1
+            self.cycle = cycle
             # --- sample (values from before the edge) ---
             if d.m_axi_arvalid.value:
                 addr = int(d.m_axi_araddr.value)
@@ -168,6 +172,7 @@ class HostBus:
                 r = _Rd(int(d.m_axi_arid.value), base, beats, cycle + self.read_latency)
                 r.err = self._fault(base, base + beats * nb)
                 reads.append(r)
+                self.ar_log.append((cycle, r.rid, addr))
                 self.reads += 1
             if cur is not None and d.m_axi_rready.value:
                 cur.sent += 1
@@ -182,6 +187,7 @@ class HostBus:
                 w = _Wr(int(d.m_axi_awid.value), addr & ~(nb - 1), beats)
                 w.err = self._fault(w.addr, w.addr + beats * nb)
                 aws.append(w)
+                self.aw_log.append((cycle, w.wid, addr))
             if d.m_axi_wvalid.value:
                 w = aws[0]
                 data = int(d.m_axi_wdata.value).to_bytes(nb, "little")
@@ -432,6 +438,7 @@ async def test_tx_frames(dut):
         sent.append((f, vlan, (ring.prod - 1) % ring.size))
     await ring.doorbell()
     await wait_tx(tb, ring, sent)
+    await ClockCycles(dut.clk, 20)  # the last completion's B response
     assert await ring.status() == 0
 
 
@@ -504,6 +511,7 @@ async def test_rx_frames(dut):
             a, n = bufs[(first + k) % ring.size]
             got += tb.host.read(a, n)
         assert got[: len(f)] == f
+    await ClockCycles(dut.clk, 20)
     assert await ring.status() == 0
     assert await tb.rd(ring.reg - RX_OFF + RXQ_DROPS) == 3
 
@@ -607,8 +615,15 @@ async def test_tx_rate(dut):
     k = len(stamps) // 4  # skip the pipeline fill
     fpc = (len(stamps) - 1 - k) / (stamps[-1] - stamps[k])
     ratio = fpc / line_rate_fpc(size)
-    dut._log.info("TX %dB: %.3f frames/cycle, line_rate_ratio %.2f", size, fpc, ratio)
+    dut._log.info(
+        "TX %dB: %.3f frames/cycle, line_rate_ratio %.2f, %d reads outstanding at most",
+        size,
+        fpc,
+        ratio,
+        tb.host.max_outstanding,
+    )
     assert ratio >= 1.0
+    assert tb.host.max_outstanding >= 8
 
 
 @cocotb.test()
@@ -759,3 +774,98 @@ async def test_irq(dut):
     await tb.wr(rxr.reg + IRQ_CTRL, 0)
     await ClockCycles(dut.clk, 10)
     assert [v for _, v in irq.log] == [1]
+
+
+FUNC_CTRL, FUNC_STATUS = 0x0004, 0x0008
+Q_ABANDONED = 0x30
+# bounds documented in docs/ARCHITECTURE.md §3.1
+STOP_NEW_DESC_READS = 4  # cycles from the CTRL / FUNC_CTRL write
+STOP_TX_DATA_READS = 64  # the rest of the frame being issued
+STOP_RX_WRITES = 4
+
+
+@cocotb.test()
+async def test_queue_reset(dut):
+    """Disabling a busy TX queue: DMA stops within the bound, BUSY drains, frames abandoned."""
+    tb = TB(dut, read_latency=125)
+    await tb.reset()
+    rng = random.Random(41)
+    ring = Ring(tb, 0, rx=False, size_log2=7)
+    await ring.open()
+    frames = [make_frame(rng, 1500) for _ in range(60)]
+    for f in frames:  # at most 120 descriptors in a 128-entry ring
+        await tx_send(tb, ring, f, rand_splits(rng, 1500, 2), rng)
+    await ring.doorbell()
+    await ClockCycles(dut.clk, 400)
+    t0 = tb.host.cycle
+    await tb.wr(ring.reg + Q_CTRL, 0)
+    for _n in range(2000):
+        await RisingEdge(dut.clk)
+        if not (await ring.status()) & (1 << 30):
+            break
+    drained = tb.host.cycle - t0
+    dut._log.info("TX queue drained %d cycles after disable", drained)
+    assert _n < 1999
+    late_desc = [c for c, i, _ in tb.host.ar_log if (i & 3) == 0 and c > t0 + STOP_NEW_DESC_READS]
+    late_data = [c for c, i, _ in tb.host.ar_log if (i & 3) == 2 and c > t0 + STOP_TX_DATA_READS]
+    late_cpl = [c for c, i, _ in tb.host.aw_log if c > t0 + STOP_RX_WRITES + 20]
+    assert not late_desc and not late_data and not late_cpl, (late_desc, late_data, late_cpl)
+    sent = []
+    while not tb.tx_sink.empty():
+        sent.append(bytes((await tb.tx_sink.recv()).tdata))
+    idx = [frames.index(f) if f in frames else -1 for f in sent]
+    assert idx == list(range(len(sent))), idx
+    ncpl = 0
+    while ring.poll() is not None:
+        ncpl += 1
+    abandoned = await tb.rd(ring.reg + Q_ABANDONED)
+    dut._log.info("sent %d, completions %d, abandoned %d", len(sent), ncpl, abandoned)
+    # a completion still being coalesced when the queue stops is discarded
+    assert abandoned > 0 and len(sent) - 1 <= ncpl <= len(sent)
+    # the queue restarts cleanly
+    await ring.open()
+    await tx_send(tb, ring, frames[0], [1500], rng)
+    await ring.doorbell()
+    c = TxCpl.parse((await ring.wait_cpls(1))[0])
+    assert c.idx == 0 and c.status == 0
+    assert bytes((await tb.tx_sink.recv()).tdata) == frames[0]
+
+
+@cocotb.test()
+async def test_flr(dut):
+    """FLR while RX frames stream in: writes stop within the bound, FUNC_STATUS.BUSY drains."""
+    tb = TB(dut, read_latency=125)
+    await tb.reset()
+    rng = random.Random(43)
+    ring = Ring(tb, 0, rx=True, size_log2=7)
+    txr = Ring(tb, 0, rx=False)
+    await ring.open()
+    await txr.open()
+    for _ in range(ring.size - 1):
+        ring.put(rxd(tb.alloc.get(512), 512))
+    await ring.doorbell()
+    frames = [make_frame(rng, 1500) for _ in range(60)]
+
+    async def feed():
+        for f in frames:
+            await tb.rx_src.send(AxiStreamFrame(f, tuser=0))
+
+    cocotb.start_soon(feed())
+    await ClockCycles(dut.clk, 300)
+    t0 = tb.host.cycle
+    await tb.wr(FUNC_CTRL, 1)
+    for _n in range(2000):
+        await RisingEdge(dut.clk)
+        if not (await tb.rd(FUNC_STATUS)) & 1:
+            break
+    assert _n < 1999
+    dut._log.info("function drained %d cycles after FLR", tb.host.cycle - t0)
+    late = [c for c, _, _ in tb.host.aw_log + tb.host.ar_log if c > t0 + STOP_RX_WRITES]
+    assert not late, late
+    # registers are back at reset values, statistics kept
+    assert await tb.rd(ring.reg + Q_CTRL) == 0
+    assert await tb.rd(ring.reg + Q_BASE_LO) == 0
+    assert await tb.rd(txr.reg + Q_CTRL) == 0
+    abandoned = await tb.rd(ring.reg + Q_ABANDONED)
+    drops = await tb.rd(ring.reg - RX_OFF + RXQ_DROPS)
+    dut._log.info("RX abandoned %d, dropped %d", abandoned, drops)

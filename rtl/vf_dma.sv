@@ -22,7 +22,7 @@ module vf_dma import nic_pkg::*; #(
   parameter int DESC_DEPTH    = 64,   // prefetched descriptors per queue and direction
   parameter int DESC_BEATS    = 16,   // descriptor read beats in flight per direction
   parameter int MAX_TX_BUFS   = 16,   // buffers per TX frame at most (ERR_TOO_MANY_BUFS)
-  parameter int TX_INFLIGHT   = 32,   // TX data bursts and frames in flight at most
+  parameter int TX_INFLIGHT   = 64,   // TX data bursts and frames in flight at most
   localparam int KEEP_W = DATA_W / 8,
   localparam int QW     = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
   localparam int ENTRY_W = DESC_BYTES * 8,

@@ -5,6 +5,8 @@
 // 1 when the queue is enabled and flips at every wrap), has the ring format
 // encode the entry, and writes it as one beat with the entries' byte lanes
 // strobed. Consecutive entries of one ring that share a beat are coalesced
+// (one pending beat per direction, so TX and RX completions do not break
+// each other's coalescing)
 // into one write: a partly filled beat is written when its last lane is
 // filled, when an entry for another beat comes, or HOLD cycles after it was
 // started. TX completions use AXI ID {q, TX_KIND}, RX ones {q, RX_KIND} (the
@@ -92,14 +94,14 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   logic [QW-1:0]       w_q_reg;
   logic [SLOT_W:0]     w_n_reg;
 
-  // pending (coalescing) beat: entries of one ring that share a beat
-  logic                    pend_valid_reg, pend_rx_reg;
-  logic [QW-1:0]           pend_q_reg;
-  logic [ADDR_W-OFF_W-1:0] pend_beat_reg;
-  logic [DATA_W-1:0]       pend_data_reg;
-  logic [DATA_W/8-1:0]     pend_strb_reg;
-  logic                    pend_full_reg;   // the beat's last lane is filled
-  logic [HOLD_W-1:0]       pend_age_reg;
+  // pending (coalescing) beats, one per direction (0 TX, 1 RX): entries of
+  // one ring that share a beat
+  logic [1:0]                         pv_reg, pfull_reg;
+  logic [1:0][QW-1:0]                 pq_reg;
+  logic [1:0][ADDR_W-OFF_W-1:0]       pbeat_reg;
+  logic [1:0][DATA_W-1:0]             pdata_reg;
+  logic [1:0][DATA_W/8-1:0]           pstrb_reg;
+  logic [1:0][HOLD_W-1:0]             page_reg;
 
   wire out_free = (!aw_valid_reg || m_awready) && (!w_valid_reg || m_wready);
   wire pick_rx  = rx_valid && (!tx_valid || !last_rx_reg);
@@ -123,53 +125,65 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   assign f_gen = pick_rx ? rx_gen_reg[r_q] : tx_gen_reg[r_q];
 
   // completions of a disabled queue are discarded (queue reset / FLR)
-  wire req_off   = pick_rx ? !rxq_en[r_q] : !txq_en[r_q];
-  wire pend_off  = pend_valid_reg && (pend_rx_reg ? !rxq_en[pend_q_reg] : !txq_en[pend_q_reg]);
-  wire same      = pend_valid_reg && pend_rx_reg == pick_rx && pend_q_reg == r_q && pend_beat_reg == beat;
-  wire flush_now = pend_valid_reg && !pend_off && out_free &&
-                   (pend_full_reg || pend_age_reg >= HOLD_W'(HOLD) || (req && !req_off && !same));
-  wire take      = req && !req_off &&
-                   (!pend_valid_reg || pend_off || flush_now || (same && !pend_full_reg));
-  wire merge     = take && pend_valid_reg && !pend_off && !flush_now;
-  wire discard   = req && req_off;
+  wire req_off = pick_rx ? !rxq_en[r_q] : !txq_en[r_q];
+  wire p       = pick_rx;
+  logic [1:0] off, want, flush;
+  logic       same, flush_sel;
+  always_comb begin
+    for (int d = 0; d < 2; d++) begin
+      off[d]  = pv_reg[d] && (d == 1 ? !rxq_en[pq_reg[d]] : !txq_en[pq_reg[d]]);
+    end
+    same = pv_reg[p] && pq_reg[p] == r_q && pbeat_reg[p] == beat;
+    for (int d = 0; d < 2; d++) begin
+      want[d] = pv_reg[d] && !off[d] &&
+                (pfull_reg[d] || page_reg[d] >= HOLD_W'(HOLD) ||
+                 (req && !req_off && p == 1'(d) && !same));
+    end
+    // the direction whose new entry waits goes first
+    flush_sel = want[p] ? p : want[1];
+    for (int d = 0; d < 2; d++) flush[d] = out_free && want[d] && flush_sel == 1'(d);
+  end
+  wire take    = req && !req_off && (!pv_reg[p] || off[p] || flush[p] || (same && !pfull_reg[p]));
+  wire merge   = take && pv_reg[p] && !off[p] && !flush[p];
+  wire discard = req && req_off;
+  wire flush_now = |flush;
   assign tx_ready = (take || discard) && !pick_rx;
   assign rx_ready = (take || discard) && pick_rx;
 
   always_ff @(posedge clk) begin
     if (flush_now) begin
-      aw_addr_reg <= {pend_beat_reg, OFF_W'(0)};
-      aw_id_reg   <= ID_W'({pend_q_reg, pend_rx_reg ? 2'(RX_KIND) : 2'(TX_KIND)});
-      w_data_reg  <= pend_data_reg;
-      w_strb_reg  <= pend_strb_reg;
-      w_rx_reg    <= pend_rx_reg;
-      w_q_reg     <= pend_q_reg;
-      w_n_reg     <= (SLOT_W+1)'($countones(pend_strb_reg) / EB);
+      aw_addr_reg <= {pbeat_reg[flush_sel], OFF_W'(0)};
+      aw_id_reg   <= ID_W'({pq_reg[flush_sel], flush_sel ? 2'(RX_KIND) : 2'(TX_KIND)});
+      w_data_reg  <= pdata_reg[flush_sel];
+      w_strb_reg  <= pstrb_reg[flush_sel];
+      w_rx_reg    <= flush_sel;
+      w_q_reg     <= pq_reg[flush_sel];
+      w_n_reg     <= (SLOT_W+1)'($countones(pstrb_reg[flush_sel]) / EB);
     end
     if (take) begin
-      pend_rx_reg   <= pick_rx;
-      pend_q_reg    <= r_q;
-      pend_beat_reg <= beat;
-      pend_full_reg <= lane == '1;
+      pq_reg[p]    <= r_q;
+      pbeat_reg[p] <= beat;
+      pfull_reg[p] <= lane == '1;
       if (merge) begin
         for (int i = 0; i < EPB; i++) begin
-          if (lane == SLOT_W'(i)) pend_data_reg[i*ENTRY_W +: ENTRY_W] <= f_raw;
+          if (lane == SLOT_W'(i)) pdata_reg[p][i*ENTRY_W +: ENTRY_W] <= f_raw;
         end
-        pend_strb_reg <= pend_strb_reg | lane_strb;
+        pstrb_reg[p] <= pstrb_reg[p] | lane_strb;
       end else begin
-        pend_data_reg <= {EPB{f_raw}};
-        pend_strb_reg <= lane_strb;
+        pdata_reg[p] <= {EPB{f_raw}};
+        pstrb_reg[p] <= lane_strb;
       end
     end
     if (rst) begin
-      aw_valid_reg   <= 1'b0;
-      w_valid_reg    <= 1'b0;
-      pend_valid_reg <= 1'b0;
-      pend_age_reg   <= '0;
-      last_rx_reg    <= 1'b0;
-      tx_idx_reg     <= '0;
-      rx_idx_reg     <= '0;
-      tx_gen_reg     <= '1;
-      rx_gen_reg     <= '1;
+      aw_valid_reg <= 1'b0;
+      w_valid_reg  <= 1'b0;
+      pv_reg       <= '0;
+      page_reg     <= '0;
+      last_rx_reg  <= 1'b0;
+      tx_idx_reg   <= '0;
+      rx_idx_reg   <= '0;
+      tx_gen_reg   <= '1;
+      rx_gen_reg   <= '1;
     end else begin
       if (flush_now) begin
         aw_valid_reg <= 1'b1;
@@ -179,14 +193,16 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
         if (m_wready)  w_valid_reg  <= 1'b0;
       end
       if (take || discard) last_rx_reg <= pick_rx;
-      if (take) begin
-        pend_valid_reg <= 1'b1;
-        if (!merge) pend_age_reg <= '0;
-        else if (pend_age_reg != '1) pend_age_reg <= pend_age_reg + 1'b1;
-      end else if (flush_now || pend_off) begin
-        pend_valid_reg <= 1'b0;
-      end else if (pend_valid_reg && pend_age_reg != '1) begin
-        pend_age_reg <= pend_age_reg + 1'b1;
+      for (int d = 0; d < 2; d++) begin
+        if (take && p == 1'(d)) begin
+          pv_reg[d] <= 1'b1;
+          if (!merge)                  page_reg[d] <= '0;
+          else if (page_reg[d] != '1)  page_reg[d] <= page_reg[d] + 1'b1;
+        end else if (flush[d] || off[d]) begin
+          pv_reg[d] <= 1'b0;
+        end else if (pv_reg[d] && page_reg[d] != '1) begin
+          page_reg[d] <= page_reg[d] + 1'b1;
+        end
       end
       for (int q = 0; q < NUM_QUEUES; q++) begin
         if (!txq_en[q]) begin

@@ -12,6 +12,7 @@ import random
 import numpy as np
 import pytest
 
+from sim.host_bench import TOP as TRAFFIC_TOP
 from sim.runner import SimTop, run
 from sim.toolchain import REPO_ROOT
 from tb.host.dma_responder import AxiBurst, burst_layout
@@ -204,3 +205,19 @@ def test_dma_responder(case: str, data_w: int) -> None:
     tests, failures = run(top, "tests.cocotb_host_model", case, seed=data_w)
     assert tests > 0, f"cocotb ran no test for {case}"
     assert failures == 0, f"{failures} of {tests} cocotb tests failed for {case}"
+
+
+def test_host_bench_traffic_smoke() -> None:
+    """The speed benchmark's SV master and its checks keep working (small job, responder)."""
+    env = {
+        "HOST_BENCH_MODEL": "responder",
+        "HOST_BENCH_READS": "70",
+        "HOST_BENCH_WRITES": "70",
+        "HOST_BENCH_LEN": "3",
+        "HOST_BENCH_MAX_OUT": "8",
+        "HOST_BENCH_LATENCY": "40",
+        "HOST_BENCH_IDLE": "1000",
+    }
+    tests, failures = run(TRAFFIC_TOP, "tests.cocotb_host_bench", "traffic", env=env)
+    assert tests == 1, f"expected 1 cocotb test, ran {tests}"
+    assert failures == 0

@@ -92,7 +92,13 @@ module nic_top import nic_pkg::*; #(
     output logic [STRB_W-1:0]           m_axis_uplink_tkeep,
     output logic                        m_axis_uplink_tlast,
     output logic                        m_axis_uplink_tvalid,
-    input  wire logic                   m_axis_uplink_tready
+    input  wire logic                   m_axis_uplink_tready,
+
+    // Interrupt messages {function, vector} to the host's interrupt controller.
+    output logic [FUNC_W-1:0]           m_irq_func,
+    output logic [7:0]                  m_irq_vector,
+    output logic                        m_irq_valid,
+    input  wire logic                   m_irq_ready
 );
 
   if (NUM_VF < 1 || NUM_VF > 254) begin : g_check_vf
@@ -209,6 +215,29 @@ module nic_top import nic_pkg::*; #(
   logic [NUM_FUNC-1:0][TX_META_W-1:0] tx_tuser;
   logic [NUM_FUNC-1:0][RX_META_W-1:0] rx_tuser;
 
+  // Interrupt messages of every function, merged round-robin.
+  logic [NUM_FUNC-1:0][FUNC_W-1:0] irq_func;
+  logic [NUM_FUNC-1:0][7:0]        irq_vector;
+  logic [NUM_FUNC-1:0]             irq_valid, irq_ready;
+  logic                            irq_grant_valid;
+  logic [SEL_W-1:0]                irq_grant;
+
+  rr_arbiter #(.N(NUM_FUNC)) u_irq_arb (
+      .clk, .rst,
+      .req         (irq_valid),
+      .advance     (m_irq_valid && m_irq_ready),
+      .grant_valid (irq_grant_valid),
+      .grant_idx   (irq_grant)
+  );
+
+  always_comb begin
+    m_irq_valid  = irq_grant_valid;
+    m_irq_func   = irq_func[irq_grant];
+    m_irq_vector = irq_vector[irq_grant];
+    irq_ready    = '0;
+    irq_ready[irq_grant] = irq_grant_valid && m_irq_ready;
+  end
+
   for (genvar f = 0; f < NUM_FUNC; f++) begin : g_func
     logic sel_me;
     assign sel_me = (sel == T_FUNC) && (reg_func[SEL_W-1:0] == SEL_W'(f));
@@ -269,7 +298,11 @@ module nic_top import nic_pkg::*; #(
         .s_axis_rx_tlast  (rx_tlast[f]),
         .s_axis_rx_tuser  (rx_tuser[f]),
         .s_axis_rx_tvalid (rx_tvalid[f]),
-        .s_axis_rx_tready (rx_tready[f])
+        .s_axis_rx_tready (rx_tready[f]),
+        .m_irq_func       (irq_func[f]),
+        .m_irq_vector     (irq_vector[f]),
+        .m_irq_valid      (irq_valid[f]),
+        .m_irq_ready      (irq_ready[f])
     );
   end
 

@@ -98,7 +98,9 @@ module vf_dma import nic_pkg::*; #(
   localparam int RX_MAX_FRAMES = RX_FIFO_BEATS / ((MIN_FRAME_BYTES + BEAT_BYTES - 1) / BEAT_BYTES);
 
   initial begin
-    if (DATA_W < 256 || (DATA_W & (DATA_W - 1)) != 0) $fatal(1, "%m: DATA_W must be a power of two >= 256");
+    // >= 2 ring entries per beat; <= 64-byte beats, the RX buffer granule of the contract
+    if (DATA_W < 256 || DATA_W > 512 || (DATA_W & (DATA_W - 1)) != 0)
+      $fatal(1, "%m: DATA_W must be 256 or 512");
     if (ID_W < QW + 2) $fatal(1, "%m: ID_W (%0d) must be >= 2 + log2(NUM_QUEUES)", ID_W);
     if (RX_FIFO_BEATS * BEAT_BYTES < MAX_FRAME_BYTES) $fatal(1, "%m: RX FIFO smaller than one frame");
     if ((1 << FUNC_SPACE_W) > int'(ESW_WINDOW_BASE)) $fatal(1, "%m: function space overlaps the switch window");

@@ -204,7 +204,8 @@ module vf_dma_rx import nic_pkg::*; #(
     for (int q = 0; q < NUM_QUEUES; q++) begin
       dh_pop[q] = issue && !loaded_reg && cur_q_reg == QW'(q);
       q_drop[q] = (do_drop && steer_q == QW'(q)) || (ovf_drop && q == 0);
-      q_busy[q] = state_reg == S_WRITE && cur_q_reg == QW'(q);
+      // completions waiting for release count for every queue (conservative)
+      q_busy[q] = (state_reg == S_WRITE && cur_q_reg == QW'(q)) || pend_count != '0;
       q_abandon[q] = cut && cur_q_reg == QW'(q);
     end
   end
@@ -268,7 +269,7 @@ module vf_dma_rx import nic_pkg::*; #(
   assign m_awlen   = aw_len_reg;
   assign m_awvalid = aw_valid_reg;
 
-  logic [$clog2(RX_MAX_FRAMES):0] unused_wcmd_count, unused_pend_count;
+  logic [$clog2(RX_MAX_FRAMES):0] unused_wcmd_count, pend_count;
   vf_dma_fifo #(.WIDTH(WCMD_W), .DEPTH(RX_MAX_FRAMES)) wcmd_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data(wcmd_in), .s_valid(wcmd_push), .s_ready(wcmd_ready),
@@ -280,7 +281,7 @@ module vf_dma_rx import nic_pkg::*; #(
     .clk, .rst, .clr(1'b0),
     .s_data(pend_in), .s_valid(pend_push), .s_ready(pend_ready),
     .m_data(pend_head), .m_valid(pend_valid), .m_ready(pend_pop),
-    .count(unused_pend_count)
+    .count(pend_count)
   );
 
   // ---------------- completions: released by the frame's last data AW ----------------

@@ -165,13 +165,13 @@ module vf_dma_tx import nic_pkg::*; #(
   wire   bad       = ra_err || abandon;
   assign info_pop  = frame_end;
   assign txf_drop  = frame_end && bad;
-  logic [$clog2(INFLIGHT):0] unused_cplq_count;
+  logic [$clog2(INFLIGHT):0] cplq_count;
   vf_dma_fifo #(.WIDTH(CPLR_W), .DEPTH(INFLIGHT)) cpl_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data({1'b0, info_q, info_idx, info_len, 8'd0, 1'b0, 16'd0, ra_err ? ERR_BUS_READ : ERR_NONE}),
     .s_valid(frame_end && !abandon), .s_ready(cpl_room),
     .m_data(cpl_data), .m_valid(cpl_valid), .m_ready(cpl_ready),
-    .count(unused_cplq_count)
+    .count(cplq_count)
   );
 
   logic [15:0]                  unused_len;
@@ -214,7 +214,8 @@ module vf_dma_tx import nic_pkg::*; #(
   end
   always_comb begin
     for (int q = 0; q < NUM_QUEUES; q++) begin
-      q_busy[q]    = sched_busy[q] || flight_reg[q] != '0;
+      // completions waiting to be written count for every queue (conservative)
+      q_busy[q]    = sched_busy[q] || flight_reg[q] != '0 || cplq_count != '0;
       q_abandon[q] = frame_end && abandon && info_q == QW'(q);
     end
   end

@@ -255,7 +255,8 @@ class Alloc:
 class TB:
     def __init__(self, dut, read_latency: int = 4, ooo: bool = False, backpressure: bool = False):
         self.dut = dut
-        self.host = HostBus(dut, read_latency=read_latency, ooo=ooo)
+        self.data_w = int(dut.DATA_W.value)
+        self.host = HostBus(dut, read_latency=read_latency, ooo=ooo, data_w=self.data_w)
         self.alloc = Alloc()
         cocotb.start_soon(Clock(dut.clk, 4, unit="ns").start())
         self.tx_sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_tx"), dut.clk, dut.rst)
@@ -622,8 +623,9 @@ async def test_tx_rate(dut):
         ratio,
         tb.host.max_outstanding,
     )
-    assert ratio >= 1.0
     assert tb.host.max_outstanding >= 8
+    if tb.data_w == 512:  # 100 GbE needs 46 B/cycle: only 64-byte beats can
+        assert ratio >= 1.0
 
 
 @cocotb.test()
@@ -663,7 +665,8 @@ async def test_rx_rate(dut):
     fpc = (len(stamps) - 1 - k) / (stamps[-1] - stamps[k])
     ratio = fpc / line_rate_fpc(size)
     dut._log.info("RX %dB: %.3f frames/cycle, line_rate_ratio %.2f", size, fpc, ratio)
-    assert ratio >= 1.0
+    if tb.data_w == 512:
+        assert ratio >= 1.0
 
 
 @cocotb.test()
@@ -920,4 +923,5 @@ async def test_duplex_rate(dut):
         fpc = (len(st) - 1 - k) / (st[-1] - st[k])
         ratio = fpc / line_rate_fpc(size)
         dut._log.info("duplex %s %dB: %.3f frames/cycle, line_rate %.2f", name, size, fpc, ratio)
-        assert ratio >= 1.0, name
+        if tb.data_w == 512:
+            assert ratio >= 1.0, name

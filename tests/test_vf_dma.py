@@ -14,6 +14,7 @@ os.environ.setdefault("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
 CONFIGS = {
     "q1": {"NUM_QUEUES": 1},
     "q2": {"NUM_QUEUES": 2},
+    "w256": {"NUM_QUEUES": 2, "DATA_W": 256, "TX_FIFO_BEATS": 1024},
 }
 
 

@@ -138,8 +138,15 @@ class TB:
         return out
 
     async def run_traffic(self, max_cycles: int = 200_000, drain_cycles: int = 64) -> None:
-        """Drive every queued frame, collect outputs until quiet for ``drain_cycles``."""
+        """Drive every queued frame, collect outputs until quiet for ``drain_cycles``.
+
+        Quiet means no input beat, no output beat and every ingress buffer empty: an
+        input discards a dropped frame one beat per cycle (up to a longest frame, and
+        several in a row), which shows on no port, so output silence alone is no sign
+        that the switch has finished. A switch that never empties fails the run.
+        """
         d = self.dut
+        ingress = [d.g_ingress[p].u_ingress for p in range(self.num_ports)]
         n, dw, kw = self.num_func, self.data_w, self.keep_w
         cur: list[list[tuple[int, int, bool]] | None] = [None] * self.num_ports
         cur_meta = [0] * self.num_ports
@@ -229,7 +236,8 @@ class TB:
                         self.received[p].append((bytes(partial[p]), user))
                         partial[p] = bytearray()
             pending = any(cur[p] is not None or self.inq[p] for p in range(self.num_ports))
-            quiet = 0 if (activity or pending) else quiet + 1
+            busy = any(not ing.d_empty.value or not ing.i_empty.value for ing in ingress)
+            quiet = 0 if (activity or pending or busy) else quiet + 1
             if quiet >= drain_cycles:
                 break
         else:
@@ -583,6 +591,31 @@ def random_policy(rng: random.Random, port: int) -> PortPolicy:
     return pol
 
 
+def close_policy_coverage(rng: random.Random, pols: list[PortPolicy]) -> None:
+    """Constrain one round's random policies so that the policy-dependent outcomes the
+    random test must cover can occur: a port sending into an exhausted rate bucket
+    (DROP_RATE), a port filtering its VLANs (DROP_SPOOF_VLAN), a port with its link
+    disabled (DROP_LINK_DOWN), and a port that strips and reports tags
+    (``strip reported``). Each is forced on a distinct port,
+    only when no port of the round already has it."""
+    order = rng.sample(range(len(pols)), len(pols))
+    if not any(p.rate_enable and p.rate_burst == 3000 and p.link != "disable" for p in pols):
+        pol = pols[order[0]]
+        pol.rate_enable, pol.rate_burst, pol.link = True, 3000, "auto"
+    if not any(
+        p.vlan_strip and p.pvid is None and not p.vlan_filter and p.link != "disable"
+        for p in pols
+    ):
+        pol = pols[order[1 % len(pols)]]
+        pol.vlan_strip, pol.pvid, pol.vlan_filter, pol.link = True, None, False, "auto"
+        pol.rx_ucast = pol.rx_bcast = True
+    if not any(p.vlan_filter and p.pvid is None and p.link != "disable" for p in pols):
+        pol = pols[order[0]]
+        pol.vlan_filter, pol.pvid, pol.link = True, None, "auto"
+    if not any(p.link == "disable" for p in pols):
+        pols[order[-1]].link = "disable"
+
+
 @cocotb.test()
 async def test_random(dut):
     """Constrained-random policy and traffic on every port, random valid gaps and output
@@ -596,8 +629,10 @@ async def test_random(dut):
         await tb.apply(model.set_entry(2 * tb.num_func + f, mac_of(f), 7, f))
     t = Traffic(tb, model)
     for rnd in range(2):
+        pols = [random_policy(rng, f) for f in range(tb.num_func)]
+        close_policy_coverage(rng, pols)
         for f in range(tb.num_func):
-            await tb.apply(model.set_policy(f, random_policy(rng, f)))
+            await tb.apply(model.set_policy(f, pols[f]))
         for seq in range(frames // 2):
             seq += rnd * frames
             src = rng.randrange(tb.num_ports)

@@ -34,18 +34,9 @@ TESTS = [
 ]
 
 
-KNOWN_FAIL = {
-    # Random policy + traffic (seed 7) leaves one ingress with frame info but no data
-    # (info/data FIFO desync) after ~300 frames; root cause not found yet.
-    "test_random": "known eswitch ingress desync under random policy, under investigation",
-}
-
-
 @pytest.mark.parametrize("testcase", TESTS)
 @pytest.mark.parametrize("config", list(CONFIGS))
 def test_eswitch(config: str, testcase: str) -> None:
     top = SimTop("eswitch", CONFIGS[config])
     tests, failures = run(top, "tests.cocotb_eswitch", testcase, run_name=f"{config}-{testcase}")
-    if failures and testcase in KNOWN_FAIL:
-        pytest.xfail(KNOWN_FAIL[testcase])
     assert tests == 1 and failures == 0

@@ -115,6 +115,7 @@ module vf_dma import nic_pkg::*; #(
   logic [NUM_QUEUES-1:0]             txq_busy, rxq_busy, txq_abandon, rxq_abandon;
   logic [NUM_QUEUES-1:0]             txe_busy, rxe_busy;
   logic [NUM_QUEUES-1:0][7:0]        txq_err_code, rxq_err_code;
+  logic                              rx_hash_en;
   logic [2*NUM_QUEUES-1:0]           irq_mask;
   logic [2*NUM_QUEUES-1:0][15:0]     irq_interval;
   logic [2*NUM_QUEUES-1:0][7:0]      irq_thresh;
@@ -127,7 +128,7 @@ module vf_dma import nic_pkg::*; #(
     .rxq_en, .rxq_run, .rxq_base, .rxq_cpl_base, .rxq_size, .rxq_prod, .rxq_cons,
     .rxq_err, .rxq_err_code, .rxq_drop,
     .txq_busy, .rxq_busy, .txq_abandon, .rxq_abandon,
-    .irq_mask, .irq_interval, .irq_thresh
+    .rx_hash_en, .irq_mask, .irq_interval, .irq_thresh
   );
 
   // ---------------- ring format ----------------
@@ -263,7 +264,7 @@ module vf_dma import nic_pkg::*; #(
     .clk, .rst,
     .s_axis_rx_tdata, .s_axis_rx_tkeep, .s_axis_rx_tlast, .s_axis_rx_tuser,
     .s_axis_rx_tvalid, .s_axis_rx_tready,
-    .q_en(rxq_en), .q_run(rxq_run), .q_idle(rxf_idle), .q_used(rxq_used),
+    .hash_en(rx_hash_en), .q_en(rxq_en), .q_run(rxq_run), .q_idle(rxf_idle), .q_used(rxq_used),
     .q_err(rxe_err), .q_err_code(rxe_code), .q_drop(rxq_drop),
     .q_busy(rxe_busy), .q_abandon(rxq_abandon),
     .d_addr(rxd_addr), .d_len(rxd_len), .d_q(rxd_q), .d_idx(rxd_idx),

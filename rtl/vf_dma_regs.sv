@@ -52,6 +52,8 @@ module vf_dma_regs import nic_pkg::*; #(
   input  logic [NUM_QUEUES-1:0]             txq_abandon,   // pulse: one frame abandoned by disable
   input  logic [NUM_QUEUES-1:0]             rxq_abandon,
 
+  output logic                              rx_hash_en,    // RX_STEER.HASH
+
   // interrupt vectors: 2q = TX queue q, 2q+1 = RX queue q
   output logic [2*NUM_QUEUES-1:0]           irq_mask,
   output logic [2*NUM_QUEUES-1:0][15:0]     irq_interval,
@@ -75,6 +77,7 @@ module vf_dma_regs import nic_pkg::*; #(
   logic [NUM_QUEUES-1:0][31:0]      drops_reg;
   logic [1:0][NUM_QUEUES-1:0][31:0] aband_reg;
   logic [1:0][NUM_QUEUES-1:0]       mask_reg;
+  logic                             hash_en_reg;
   logic [1:0][NUM_QUEUES-1:0][23:0] mod_reg;
 
   // decode
@@ -119,7 +122,9 @@ module vf_dma_regs import nic_pkg::*; #(
       mask_reg  <= '0;
       mod_reg   <= '0;
       size_reg  <= '0;
+      hash_en_reg <= 1'b0;
     end else begin
+      if (reg_wr && reg_addr == 16'h000C) hash_en_reg <= reg_wdata[0];
       // engine errors: the first one is kept
       for (int q = 0; q < NUM_QUEUES; q++) begin
         if (txq_err[q] && en_reg[0][q] && !err_reg[0][q]) begin
@@ -185,6 +190,8 @@ module vf_dma_regs import nic_pkg::*; #(
         reg_rdata <= {BLOCK_ID, 8'(NUM_QUEUES), func_num};
       end else if (reg_addr == 16'h0008) begin
         reg_rdata <= 32'(|{txq_busy, rxq_busy});
+      end else if (reg_addr == 16'h000C) begin
+        reg_rdata <= 32'(hash_en_reg);
       end else if (q_ok && hi_ok) begin
         unique case (sub)
           6'h00: reg_rdata <= base_reg[dir][qi][31:0];
@@ -206,6 +213,8 @@ module vf_dma_regs import nic_pkg::*; #(
       end
     end
   end
+
+  assign rx_hash_en = hash_en_reg;
 
   always_comb begin
     for (int q = 0; q < NUM_QUEUES; q++) begin

@@ -9,7 +9,10 @@
 // one frame, bursts stop at 4 KiB boundaries. The completion request is
 // released once the frame's last data AW is accepted; data and completion use
 // the same AXI ID, so the completion lands after the data.
-// Steering: every frame goes to queue 0.
+// Steering: with hash_en, IPv4 frames (optionally one VLAN tag) go to queue
+// fold8(src ^ dst ^ ports) % NUM_QUEUES (ports only for TCP/UDP without IP
+// options, see docs §3.1); other frames, and all frames without hash_en, to
+// queue 0.
 
 `resetall
 `timescale 1ns / 1ps
@@ -39,6 +42,7 @@ module vf_dma_rx import nic_pkg::*; #(
   input  logic                              s_axis_rx_tvalid,
   output logic                              s_axis_rx_tready,
 
+  input  logic                              hash_en,    // RX_STEER.HASH: steer by flow hash
   input  logic [NUM_QUEUES-1:0]             q_en,
   input  logic [NUM_QUEUES-1:0]             q_run,
   input  logic [NUM_QUEUES-1:0]             q_idle,     // fetcher: no more posted descriptors to come
@@ -78,28 +82,77 @@ module vf_dma_rx import nic_pkg::*; #(
 
   assign d_ready = 1'b1;  // FIFO room is guaranteed by the fetcher's credit
 
+  // ---------------- flow hash of the first beat ----------------
+  // byte i of the first beat (0 past the beat: no hash with beats < 42 bytes)
+  function automatic logic [7:0] byte_at(input logic [DATA_W-1:0] d, input int i);
+    byte_at = (i < KEEP_W) ? 8'(d >> (i * 8)) : 8'd0;
+  endfunction
+  function automatic logic [31:0] be32(input logic [DATA_W-1:0] d, input int i);
+    be32 = {byte_at(d, i), byte_at(d, i + 1), byte_at(d, i + 2), byte_at(d, i + 3)};
+  endfunction
+
+  logic [QW-1:0] hash_q;
+  always_comb begin
+    logic [15:0] etype;
+    logic [31:0] h;
+    logic [7:0]  f;
+    logic        vlan, ipv4, l4;
+    vlan  = {byte_at(s_axis_rx_tdata, 12), byte_at(s_axis_rx_tdata, 13)} == 16'h8100;
+    etype = vlan ? {byte_at(s_axis_rx_tdata, 16), byte_at(s_axis_rx_tdata, 17)}
+                 : {byte_at(s_axis_rx_tdata, 12), byte_at(s_axis_rx_tdata, 13)};
+    ipv4  = etype == 16'h0800;
+    h     = '0;
+    l4    = 1'b0;
+    if (!vlan) begin
+      l4 = byte_at(s_axis_rx_tdata, 14) == 8'h45 &&
+           (byte_at(s_axis_rx_tdata, 23) == 8'd6 || byte_at(s_axis_rx_tdata, 23) == 8'd17);
+      h  = be32(s_axis_rx_tdata, 26) ^ be32(s_axis_rx_tdata, 30) ^ (l4 ? be32(s_axis_rx_tdata, 34) : '0);
+    end else begin
+      l4 = byte_at(s_axis_rx_tdata, 18) == 8'h45 &&
+           (byte_at(s_axis_rx_tdata, 27) == 8'd6 || byte_at(s_axis_rx_tdata, 27) == 8'd17);
+      h  = be32(s_axis_rx_tdata, 30) ^ be32(s_axis_rx_tdata, 34) ^ (l4 ? be32(s_axis_rx_tdata, 38) : '0);
+    end
+    f      = h[31:24] ^ h[23:16] ^ h[15:8] ^ h[7:0];
+    hash_q = (hash_en && ipv4 && KEEP_W >= 42) ? QW'(int'(f) % NUM_QUEUES) : '0;
+  end
+
+  logic          first_reg;     // next input beat starts a frame
+  logic [QW-1:0] frame_q_reg;   // steering of the frame being received
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      first_reg   <= 1'b1;
+      frame_q_reg <= '0;
+    end else if (s_axis_rx_tvalid && s_axis_rx_tready) begin
+      first_reg <= s_axis_rx_tlast;
+      if (first_reg) frame_q_reg <= hash_q;
+    end
+  end
+  wire [QW-1:0] in_q = first_reg ? hash_q : frame_q_reg;
+
   // ---------------- store-and-forward FIFO ----------------
+  localparam int UW = QW + RX_META_W;
   rx_meta_t          fi_meta;
+  logic [QW-1:0]     fi_q;
   logic [15:0]       fi_len;
   logic              fi_valid, fi_pop;
   logic [DATA_W-1:0] ff_data;
   logic [KEEP_W-1:0] ff_keep;
   logic              ff_last, ff_valid, ff_ready;
   logic              ovf_drop;
-  rx_meta_t          unused_beat_meta;
+  logic [UW-1:0]     unused_beat_user;
   logic [$clog2(RX_FIFO_BEATS):0] unused_used;
 
   vf_dma_frame_fifo #(
-    .DATA_W(DATA_W), .USER_W(RX_META_W), .DEPTH(RX_FIFO_BEATS), .MAX_FRAMES(RX_MAX_FRAMES),
+    .DATA_W(DATA_W), .USER_W(UW), .DEPTH(RX_FIFO_BEATS), .MAX_FRAMES(RX_MAX_FRAMES),
     .DROP_WHEN_FULL(1'b1)
   ) rxf (
     .clk, .rst,
     .s_tdata(s_axis_rx_tdata), .s_tkeep(s_axis_rx_tkeep), .s_tlast(s_axis_rx_tlast),
-    .s_tuser(s_axis_rx_tuser), .s_drop(1'b0), .s_tvalid(s_axis_rx_tvalid), .s_tready(s_axis_rx_tready),
-    .ovf_drop,
-    .m_tdata(ff_data), .m_tkeep(ff_keep), .m_tlast(ff_last), .m_tuser(unused_beat_meta),
+    .s_tuser({in_q, s_axis_rx_tuser}), .s_drop(1'b0), .s_tvalid(s_axis_rx_tvalid),
+    .s_tready(s_axis_rx_tready), .ovf_drop,
+    .m_tdata(ff_data), .m_tkeep(ff_keep), .m_tlast(ff_last), .m_tuser(unused_beat_user),
     .m_tvalid(ff_valid), .m_tready(ff_ready),
-    .m_info_user(fi_meta), .m_info_len(fi_len), .m_info_valid(fi_valid), .m_info_ready(fi_pop),
+    .m_info_user({fi_q, fi_meta}), .m_info_len(fi_len), .m_info_valid(fi_valid), .m_info_ready(fi_pop),
     .used(unused_used)
   );
 
@@ -167,8 +220,7 @@ module vf_dma_rx import nic_pkg::*; #(
   logic              pend_ready, pend_push, pend_valid, pend_pop;
   logic [PEND_W-1:0] pend_in, pend_head;
 
-  // steering: queue 0
-  wire [QW-1:0] steer_q = '0;
+  wire [QW-1:0] steer_q = fi_q;
 
   wire fit     = fetched_reg[steer_q] >= FB_W'(fi_len);
   wire no_more = q_idle[steer_q] || q_used[steer_q] == CNT_W'(DEPTH) || !q_run[steer_q];

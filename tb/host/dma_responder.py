@@ -336,12 +336,7 @@ class FirstOf:
 
     def __init__(self) -> None:
         self._event = Event()
-        self._fired: set[int] = set()
         self._fast = hasattr(Trigger, "_register") and hasattr(Trigger, "_deregister")
-
-    def _fire(self, i: int) -> None:
-        self._fired.add(i)
-        self._event.set()
 
     async def wait(self, triggers: list[Trigger]) -> None:
         if len(triggers) == 1:
@@ -350,14 +345,21 @@ class FirstOf:
         if not self._fast:
             await First(*triggers)
             return
-        self._event.clear()
-        self._fired.clear()
-        fire = self._fire
+        event = self._event
+        event.clear()
+        fired: set[int] = set()
+
+        def fire(i: int) -> None:
+            fired.add(i)
+            event.set()
+
         handles = [t._register(lambda i=i: fire(i)) for i, t in enumerate(triggers)]
-        await self._event.wait()
-        for i, h in enumerate(handles):
-            if i not in self._fired:
-                h.cancel()
+        try:
+            await event.wait()
+        finally:  # also when the waiting task is cancelled: leave no callback behind
+            for i, h in enumerate(handles):
+                if i not in fired:
+                    h.cancel()
 
 
 class AxiDmaResponder:
@@ -431,7 +433,6 @@ class AxiDmaResponder:
         self._r_cur: _Burst | None = None  # burst being returned
         self._r_beats: list[int] = []
         self._r_idx = 0  # beat of _r_cur currently presented
-        self._r_resp = AxiResp.OKAY
         self._writes: deque[_Burst] = deque()  # accepted AW; head is receiving data
         self._w_outstanding = 0
         self._bq: deque[tuple[int, int, AxiResp]] = deque()  # (due edge, bid, bresp)

@@ -49,6 +49,8 @@ def test_memory_bounds_and_views() -> None:
     assert mem.read(16, 4) == b"\x01\x02\x03\x04"
     mem.fill(16, 2, 0xFF)
     assert mem.read(16, 4) == b"\xff\xff\x03\x04"
+    mem.write(32, np.array([0x11223344, 0x55667788], dtype="<u4"))  # any dtype: its bytes
+    assert mem.read(32, 8) == bytes.fromhex("4433221188776655")
 
 
 def test_memory_masked_write() -> None:

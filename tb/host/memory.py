@@ -199,12 +199,14 @@ class HostMemory:
         return self.array[addr : addr + n].tobytes()
 
     def write(self, addr: int, data: bytes | bytearray | memoryview | np.ndarray) -> None:
-        n = len(data)
-        self._check(addr, n)
+        """Write bytes; a numpy array of any dtype is written as its little-endian bytes."""
         if isinstance(data, np.ndarray):
-            self.array[addr : addr + n] = data
+            src = np.ascontiguousarray(data).reshape(-1).view(np.uint8)
         else:
-            self.array[addr : addr + n] = np.frombuffer(data, dtype=np.uint8)
+            src = np.frombuffer(data, dtype=np.uint8)
+        n = src.size
+        self._check(addr, n)
+        self.array[addr : addr + n] = src
         if self._watches and n:
             self.notify(addr, addr + n)
 

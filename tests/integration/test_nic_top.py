@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from sim.runner import SimTop, run
+from sim.runner import nic_top, run
 
 CASES = ["register_routing", "tx_to_uplink", "rx_from_uplink", "vf_to_vf_stays_local"]
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_nic_top(case: str) -> None:
-    tests, failed = run(SimTop("nic_top", {"NUM_VF": 2}), "tests.integration.cocotb_nic_top", case)
+    tests, failed = run(nic_top({"NUM_VF": 2}), "tests.integration.cocotb_nic_top", case)
     assert tests == 1, f"expected to run 1 cocotb test, ran {tests}"
     assert failed == 0

@@ -1,0 +1,68 @@
+"""Cycle-counted benchmarks, one module per block; `make bench` runs them all.
+
+Each module exposes ``collect(work: Path) -> list[BenchRecord]``: it builds and
+runs its cocotb bench through :mod:`sim.runner` and returns one record per
+measured point. :mod:`sim.bench` merges them into ``reports/bench.json`` and
+``reports/bench.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+# 100 Gb/s at a 250 MHz clock (design brief §6).
+LINE_RATE_BPS = 100e9
+CLOCK_HZ = 250e6
+# Preamble + start-of-frame delimiter (8) + minimum inter-frame gap (12).
+WIRE_OVERHEAD_BYTES = 20
+
+RFC2544_SIZES = (64, 128, 256, 512, 1024, 1280, 1518)
+BENCH_SIZES = (*RFC2544_SIZES, 9000)
+
+
+def line_rate_frames_per_cycle(frame_size: int) -> float:
+    """Frames per clock cycle that 100 GbE needs at ``frame_size`` bytes (FCS included)."""
+    return LINE_RATE_BPS / ((frame_size + WIRE_OVERHEAD_BYTES) * 8) / CLOCK_HZ
+
+
+@dataclass(frozen=True)
+class BenchRecord:
+    """One measured point. ``extra`` holds block-specific figures (bytes/cycle, shares...)."""
+
+    block: str
+    path: str
+    frame_size: int
+    frames: int
+    cycles: int
+    latency_cycles: float
+    queues: int | None = None
+    extra: dict[str, float | int | str] = field(default_factory=dict)
+
+    @property
+    def frames_per_cycle(self) -> float:
+        return self.frames / self.cycles
+
+    @property
+    def line_rate_ratio(self) -> float:
+        return self.frames_per_cycle / line_rate_frames_per_cycle(self.frame_size)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["frames_per_cycle"] = self.frames_per_cycle
+        d["line_rate_ratio"] = self.line_rate_ratio
+        return d
+
+
+def write_measurements(path: Path, rows: list[dict]) -> None:
+    """Cocotb side: the bench test dumps its raw measurements as JSON rows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows, indent=1))
+
+
+def read_measurements(path: Path) -> list[dict]:
+    """pytest/bench side: read what the cocotb bench wrote; missing file = failed run."""
+    if not path.exists():
+        raise RuntimeError(f"bench left no measurements at {path}")
+    return json.loads(path.read_text())

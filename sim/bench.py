@@ -13,7 +13,6 @@ import importlib
 import json
 import sys
 import time
-from pathlib import Path
 
 from sim.benches import BenchRecord
 from sim.toolchain import REPO_ROOT

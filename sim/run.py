@@ -9,6 +9,7 @@ import argparse
 import importlib.util
 import sys
 import time
+from pathlib import Path
 
 from sim.runner import REPO_ROOT, nic_top, run
 from sim.scenarios.report import ScenarioReport
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=32, help="frames per flow")
     ap.add_argument("--waves", action="store_true", help="write an FST trace")
     ap.add_argument("--pcap", action="store_true", help="write one pcap per switch port")
+    ap.add_argument("--out", type=Path, default=REPORTS, help="reports folder (default reports/)")
     args = ap.parse_args(argv)
 
     module = f"sim.scenarios.{args.scenario}"
@@ -36,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown scenario {args.scenario!r}; known: {', '.join(names)}", file=sys.stderr)
         return 2
 
-    report_path = REPORTS / f"{args.scenario}.json"
+    report_path = args.out / f"{args.scenario}.json"
     report_path.unlink(missing_ok=True)
     env = {
         "SCENARIO_REPORT": str(report_path),
@@ -44,13 +46,13 @@ def main(argv: list[str] | None = None) -> int:
         "SCENARIO_FRAMES": str(args.frames),
     }
     if args.pcap:
-        pcap_dir = REPORTS / "pcap"
-        for old in pcap_dir.glob("*.pcap"):
+        pcap_dir = args.out / "pcap"
+        for old in [*pcap_dir.glob("*.pcap"), *pcap_dir.glob("*.pcapng")]:
             old.unlink()
         env["SCENARIO_PCAP_DIR"] = str(pcap_dir)
     trace = None
     if args.waves:
-        trace = REPORTS / "waves" / f"{args.scenario}.fst"
+        trace = args.out / "waves" / f"{args.scenario}.fst"
 
     top = nic_top(DEFAULT_PARAMS, waves=args.waves)
     t0 = time.monotonic()

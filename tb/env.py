@@ -8,7 +8,6 @@ port prefixes and offers ``reset()``.
 from __future__ import annotations
 
 import logging
-
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from tb.host.dma_responder import AxiDmaResponder, DmaResponderConfig
 from tb.host.iommu import Iommu
 from tb.host.memory import HostMemory
 from tb.host.mmio import AxiLiteMmio, FunctionBar
-from tb.net.pcap import NS_PER_CYCLE, PortCapture
+from tb.net.pcap import NS_PER_CYCLE, Direction, PortCapture
 from tb.net.stream_tap import StreamSignals, StreamTap
 from tb.pf_driver.driver import PfDriver
 from tb.vf_driver.queues import RxQueue, TxQueue
@@ -111,20 +110,22 @@ class NicTb:
         return "pf" if port == 0 else f"vf{port}"
 
     def start_capture(self, folder: Path) -> None:
-        """One pcap per switch port and direction ("<port>-to-switch", "<port>-from-switch")."""
+        """One pcapng per switch port (``<port>.pcapng``), both directions, flagged."""
         cap = PortCapture(folder)
         self.capture = cap
         d = self.dut
         nb = self.data_bytes
 
-        def tap(name: str, sig: StreamSignals) -> None:
-            t = StreamTap(d.clk, sig, nb, lambda fr, cyc, n=name: cap.record(n, fr, cyc))
+        def tap(port: str, direction: Direction, sig: StreamSignals) -> None:
+            t = StreamTap(d.clk, sig, nb, lambda fr, cyc: cap.record(port, direction, fr, cyc))
             t.start()
             self._taps.append(t)
 
         up = self.port_name(self.num_func)
+        cap.open(up)
         tap(
-            f"{up}-to-switch",
+            up,
+            Direction.INTO_SWITCH,
             StreamSignals(
                 d.s_axis_uplink_tdata,
                 d.s_axis_uplink_tkeep,
@@ -134,7 +135,8 @@ class NicTb:
             ),
         )
         tap(
-            f"{up}-from-switch",
+            up,
+            Direction.OUT_OF_SWITCH,
             StreamSignals(
                 d.m_axis_uplink_tdata,
                 d.m_axis_uplink_tkeep,
@@ -145,14 +147,18 @@ class NicTb:
         )
         for f in range(self.num_func):
             name = self.port_name(f)
+            cap.open(name)
+            # Function f's TX stream goes into the switch, its RX stream comes out.
             tap(
-                f"{name}-to-switch",
+                name,
+                Direction.INTO_SWITCH,
                 StreamSignals(
                     d.tx_tdata, d.tx_tkeep, d.tx_tlast, d.tx_tvalid, d.tx_tready, f, self.num_func
                 ),
             )
             tap(
-                f"{name}-from-switch",
+                name,
+                Direction.OUT_OF_SWITCH,
                 StreamSignals(
                     d.rx_tdata, d.rx_tkeep, d.rx_tlast, d.rx_tvalid, d.rx_tready, f, self.num_func
                 ),

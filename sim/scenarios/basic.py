@@ -67,10 +67,10 @@ async def run_scenario(dut) -> None:
             size = sizes[k % len(sizes)]
             if f == 1 and k % 4 == 3:
                 frame = vf1_to_vf2.frame(size)
-                sb.expect("vf2", frame)
+                sb.expect("vf2", frame, source="vf1")
             else:
                 frame = to_out[f].frame(size)
-                sb.expect("uplink", frame)
+                sb.expect("uplink", frame, source=f"vf{f}")
             # Any byte alignment, up to three buffers per frame.
             nbufs = 1 + (k % 3)
             cuts = sorted(rng.sample(range(1, size), nbufs - 1))
@@ -88,7 +88,7 @@ async def run_scenario(dut) -> None:
         for k in range(n):
             for f in vfs:
                 frame = from_out[f].frame(sizes[(k + f) % len(sizes)])
-                sb.expect(f"vf{f}", frame)
+                sb.expect(f"vf{f}", frame, source="uplink")
                 await tb.wire_in.send(frame)
 
     expected_rx = {1: n, 2: n + n // 4}

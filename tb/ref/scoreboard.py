@@ -33,35 +33,48 @@ class Mismatch:
 
 @dataclass
 class FrameScoreboard:
-    """Per-destination FIFOs of expected frames; order is preserved per destination."""
+    """Expected frames per destination, one FIFO per source feeding it.
 
-    expected: dict[str, deque[bytes]] = field(default_factory=lambda: defaultdict(deque))
+    A switch keeps order within a (source, destination) flow but interleaves
+    sources freely, so an observed frame must equal the oldest outstanding
+    frame of one of the sources feeding that destination.
+    """
+
+    expected: dict[str, dict[str, deque[bytes]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(deque))
+    )
     matched: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     matched_bytes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     mismatches: list[Mismatch] = field(default_factory=list)
 
-    def expect(self, dest: str, frame: bytes) -> None:
-        self.expected[dest].append(frame)
+    def expect(self, dest: str, frame: bytes, source: str = "") -> None:
+        self.expected[dest][source].append(frame)
 
     def observe(self, dest: str, frame: bytes) -> bool:
-        q = self.expected[dest]
-        if not q:
+        heads = [q for q in self.expected[dest].values() if q]
+        if not heads:
             self.mismatches.append(Mismatch(dest, None, frame))
             return False
-        want = q.popleft()
-        if want != frame:
-            self.mismatches.append(Mismatch(dest, want, frame))
-            return False
-        self.matched[dest] += 1
-        self.matched_bytes[dest] += len(frame)
-        return True
+        for q in heads:
+            if q[0] == frame:
+                q.popleft()
+                self.matched[dest] += 1
+                self.matched_bytes[dest] += len(frame)
+                return True
+        # No source's next frame matches: report against the head of the same
+        # length if there is one (most informative diff), and consume it so one
+        # corrupted frame is one mismatch, not a cascade.
+        q = next((q for q in heads if len(q[0]) == len(frame)), heads[0])
+        self.mismatches.append(Mismatch(dest, q.popleft(), frame))
+        return False
 
     def outstanding(self) -> int:
-        return sum(len(q) for q in self.expected.values())
+        return sum(len(q) for per_src in self.expected.values() for q in per_src.values())
 
     def finish(self) -> list[Mismatch]:
         """Mismatches, counting every expected frame that never arrived."""
-        for dest, q in self.expected.items():
-            while q:
-                self.mismatches.append(Mismatch(dest, q.popleft(), None))
+        for dest, per_src in self.expected.items():
+            for q in per_src.values():
+                while q:
+                    self.mismatches.append(Mismatch(dest, q.popleft(), None))
         return self.mismatches

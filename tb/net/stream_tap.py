@@ -60,7 +60,12 @@ class StreamTap:
         buf = bytearray()
         while True:
             await RisingEdge(self._clk)
-            if not (self._bit(s.tvalid) and self._bit(s.tready)):
+            if not self._bit(s.tvalid):
+                # Idle: sleep until a producer raises valid (for a packed
+                # per-function vector any lane's change wakes us; we re-check).
+                await s.tvalid.value_change
+                continue
+            if not self._bit(s.tready):
                 continue
             data = int(s.tdata.value)
             keep = int(s.tkeep.value)

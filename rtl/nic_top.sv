@@ -1,5 +1,6 @@
 // SR-IOV NIC top: the PF's and NUM_VF VFs' DMA engines, the embedded switch,
-// the DMA arbiter onto the host bus and function-routed register access.
+// the DMA arbiter onto the host bus, function-routed register access, the PF's
+// control block and one VF<->PF mailbox per VF.
 
 `resetall
 `timescale 1ns / 1ps
@@ -21,6 +22,8 @@ module nic_top import nic_pkg::*; #(
     localparam int NUM_FUNC = NUM_VF + 1,
     localparam int SEL_W = (NUM_FUNC > 1) ? $clog2(NUM_FUNC) : 1,
     localparam int M_ID_W = DMA_ID_W + SEL_W,
+    // Interrupt vector of the mailbox (misc) cause, after the queue vectors.
+    localparam int MBX_VECTOR = 2 * NUM_QUEUES,
     localparam int STRB_W = DATA_W / 8,
     localparam int AXIL_ADDR_W = 20
 ) (
@@ -106,10 +109,14 @@ module nic_top import nic_pkg::*; #(
   end
 
   // ------------------------------------------------------- register access
-  // Windows of the PF's space (address bits [19:16]); a VF has only window 0.
-  localparam logic [3:0] WIN_FUNC = 4'h0;
-  localparam logic [3:0] WIN_ESW  = 4'h1;
-  localparam logic [3:0] WIN_PF   = 4'h2;
+  // Windows (address bits [19:16]). PF: 0 its DMA engine, 1 the switch, 2 PF
+  // control, 3 the PF side of every VF's mailbox (0x100 per VF, VF n at n).
+  // VF: 0 its DMA engine, 1 its side of its mailbox; nothing else.
+  localparam logic [3:0] WIN_FUNC   = 4'h0;
+  localparam logic [3:0] WIN_ESW    = 4'h1;
+  localparam logic [3:0] WIN_PF     = 4'h2;
+  localparam logic [3:0] WIN_PF_MBX = 4'h3;
+  localparam logic [3:0] WIN_VF_MBX = 4'h1;
   // Read value of a disabled or absent function: as PCIe answers an
   // unsupported request, all ones.
   localparam logic [31:0] ABSENT_READ = 32'hFFFF_FFFF;
@@ -130,8 +137,11 @@ module nic_top import nic_pkg::*; #(
   );
 
   logic [NUM_VF-1:0]   vf_enable;
-  logic [NUM_FUNC-1:0] func_enable;
+  logic [NUM_VF-1:0]   vf_flr;       // the PF resets VF n at bit n-1 (pulse)
+  logic [NUM_FUNC-1:0] func_enable;  // register space present
+  logic [NUM_FUNC-1:0] dma_enable;   // DMA engine out of reset (0 for one cycle = FLR by the PF)
   assign func_enable = {vf_enable, 1'b1};
+  assign dma_enable  = {vf_enable & ~vf_flr, 1'b1};
 
   // Target selection.
   typedef enum logic [2:0] {
@@ -139,14 +149,21 @@ module nic_top import nic_pkg::*; #(
     T_ABSENT,   // disabled or absent function: reads all ones
     T_FUNC,     // a function's DMA engine
     T_ESW,      // the switch (PF only)
-    T_PF        // PF global control (PF only)
+    T_PF,       // PF global control (PF only)
+    T_MBX_PF,   // PF side of a VF's mailbox (PF only)
+    T_MBX_VF    // the VF's side of its own mailbox (VF only)
   } target_e;
 
   target_e          sel;
   target_e          sel_reg;
   logic [SEL_W-1:0] sel_func_reg;
+  logic [SEL_W-1:0] sel_mbx_reg;
   logic [3:0]       win;
-  assign win = reg_addr[19:16];
+  logic             is_pf;
+  logic [7:0]       mbx_vf;      // PF mailbox window: VF number, address bits [15:8]
+  assign win    = reg_addr[19:16];
+  assign is_pf  = reg_func == '0;
+  assign mbx_vf = reg_addr[15:8];
 
   always_comb begin
     sel = T_NONE;
@@ -154,10 +171,14 @@ module nic_top import nic_pkg::*; #(
       sel = T_ABSENT;
     end else if (win == WIN_FUNC) begin
       sel = T_FUNC;
-    end else if (reg_func == '0 && win == WIN_ESW) begin
+    end else if (!is_pf && win == WIN_VF_MBX) begin
+      sel = T_MBX_VF;
+    end else if (is_pf && win == WIN_ESW) begin
       sel = T_ESW;
-    end else if (reg_func == '0 && win == WIN_PF) begin
+    end else if (is_pf && win == WIN_PF) begin
       sel = T_PF;
+    end else if (is_pf && win == WIN_PF_MBX && mbx_vf != 8'h0 && 32'(mbx_vf) <= NUM_VF) begin
+      sel = T_MBX_PF;
     end
   end
 
@@ -165,13 +186,16 @@ module nic_top import nic_pkg::*; #(
     if (rst) begin
       sel_reg      <= T_NONE;
       sel_func_reg <= '0;
+      sel_mbx_reg  <= '0;
     end else if (reg_rd) begin
       sel_reg      <= sel;
       sel_func_reg <= reg_func[SEL_W-1:0];
+      sel_mbx_reg  <= SEL_W'(mbx_vf);
     end
   end
 
   logic [NUM_FUNC-1:0][31:0] func_rdata;
+  logic [NUM_FUNC-1:0][31:0] mbx_vf_rdata, mbx_pf_rdata;  // index 0 unused (no mailbox)
   logic [31:0]               esw_rdata, pf_rdata;
 
   always_comb begin
@@ -180,19 +204,75 @@ module nic_top import nic_pkg::*; #(
       T_FUNC:   reg_rdata = func_rdata[sel_func_reg];
       T_ESW:    reg_rdata = esw_rdata;
       T_PF:     reg_rdata = pf_rdata;
+      T_MBX_PF: reg_rdata = mbx_pf_rdata[sel_mbx_reg];
+      T_MBX_VF: reg_rdata = mbx_vf_rdata[sel_func_reg];
       default:  reg_rdata = 32'h0;
     endcase
   end
 
-  pf_ctrl #(.NUM_VF(NUM_VF), .NUM_QUEUES(NUM_QUEUES)) u_pf_ctrl (
+  // FLR. A VF resets itself by writing FUNC_CTRL.FLR (offset 0x0004 bit 0 of
+  // its DMA window, decoded by vf_dma too); the PF resets VF n through its admin
+  // block, which drops the VF's func_enable for one cycle (vf_dma treats that as
+  // an FLR). Either one also resets the VF's mailbox.
+  logic [NUM_VF-1:0] vf_self_flr, vf_bad_access;
+  logic [NUM_VF-1:0] mbx_req, mbx_ack, mbx_event;
+  logic              pf_irq_valid, pf_irq_ready;
+
+  always_comb begin
+    for (int n = 1; n <= NUM_VF; n++) begin
+      vf_self_flr[n-1] = reg_wr && sel == T_FUNC && 32'(reg_func) == n
+                         && reg_addr[15:0] == 16'h0004 && reg_wdata[0];
+      // A VF's access outside its two windows: answered 0 / ignored, and counted.
+      vf_bad_access[n-1] = (reg_wr || reg_rd) && sel == T_NONE && 32'(reg_func) == n;
+    end
+  end
+
+  pf_ctrl #(.NUM_VF(NUM_VF), .NUM_QUEUES(NUM_QUEUES), .MBX_VECTOR(MBX_VECTOR)) u_pf_ctrl (
       .clk, .rst,
-      .reg_wr    (reg_wr && sel == T_PF),
-      .reg_rd    (reg_rd && sel == T_PF),
-      .reg_addr  (reg_addr[15:0]),
-      .reg_wdata (reg_wdata),
-      .reg_rdata (pf_rdata),
-      .vf_enable (vf_enable)
+      .reg_wr        (reg_wr && sel == T_PF),
+      .reg_rd        (reg_rd && sel == T_PF),
+      .reg_addr      (reg_addr[15:0]),
+      .reg_wdata     (reg_wdata),
+      .reg_rdata     (pf_rdata),
+      .vf_enable     (vf_enable),
+      .vf_flr        (vf_flr),
+      .vf_self_flr   (vf_self_flr),
+      .vf_bad_access (vf_bad_access),
+      .mbx_req       (mbx_req),
+      .mbx_ack       (mbx_ack),
+      .mbx_event     (mbx_event),
+      .irq_valid     (pf_irq_valid),
+      .irq_ready     (pf_irq_ready)
   );
+
+  // ---------------------------------------------------------------- mailboxes
+  logic [NUM_FUNC-1:0] mbx_irq_valid, mbx_irq_ready;  // per function; 0 = the PF's cause
+  assign mbx_irq_valid[0] = pf_irq_valid;
+  assign pf_irq_ready     = mbx_irq_ready[0];
+  assign mbx_vf_rdata[0]  = '0;
+  assign mbx_pf_rdata[0]  = '0;
+
+  for (genvar n = 1; n <= NUM_VF; n++) begin : g_mbx
+    mailbox #(.VECTOR(MBX_VECTOR)) u_mbx (
+        .clk, .rst,
+        .flr          (!vf_enable[n-1] || vf_flr[n-1] || vf_self_flr[n-1]),
+        .vf_reg_wr    (reg_wr && sel == T_MBX_VF && reg_func[SEL_W-1:0] == SEL_W'(n)),
+        .vf_reg_rd    (reg_rd && sel == T_MBX_VF && reg_func[SEL_W-1:0] == SEL_W'(n)),
+        .vf_reg_addr  (reg_addr[15:0]),
+        .vf_reg_wdata (reg_wdata),
+        .vf_reg_rdata (mbx_vf_rdata[n]),
+        .pf_reg_wr    (reg_wr && sel == T_MBX_PF && mbx_vf == 8'(n)),
+        .pf_reg_rd    (reg_rd && sel == T_MBX_PF && mbx_vf == 8'(n)),
+        .pf_reg_addr  (reg_addr[7:0]),
+        .pf_reg_wdata (reg_wdata),
+        .pf_reg_rdata (mbx_pf_rdata[n]),
+        .vf_req       (mbx_req[n-1]),
+        .vf_ack       (mbx_ack[n-1]),
+        .pf_event     (mbx_event[n-1]),
+        .vf_irq_valid (mbx_irq_valid[n]),
+        .vf_irq_ready (mbx_irq_ready[n])
+    );
+  end
 
   // ------------------------------------------------------ function engines
   logic [NUM_FUNC-1:0][DMA_ID_W-1:0] f_awid, f_bid, f_arid, f_rid;
@@ -215,27 +295,40 @@ module nic_top import nic_pkg::*; #(
   logic [NUM_FUNC-1:0][TX_META_W-1:0] tx_tuser;
   logic [NUM_FUNC-1:0][RX_META_W-1:0] rx_tuser;
 
-  // Interrupt messages of every function, merged round-robin.
+  // Interrupt messages merged round-robin: source f < NUM_FUNC is function f's
+  // DMA engine, source NUM_FUNC + f its mailbox cause (vector MBX_VECTOR; for
+  // the PF the mailbox/VFLR cause of pf_ctrl).
+  localparam int IRQ_SRC = 2 * NUM_FUNC;
+  localparam int IRQ_SEL_W = $clog2(IRQ_SRC);
   logic [NUM_FUNC-1:0][FUNC_W-1:0] irq_func;
   logic [NUM_FUNC-1:0][7:0]        irq_vector;
   logic [NUM_FUNC-1:0]             irq_valid, irq_ready;
+  logic [IRQ_SRC-1:0]              irq_req;
   logic                            irq_grant_valid;
-  logic [SEL_W-1:0]                irq_grant;
+  logic [IRQ_SEL_W-1:0]            irq_grant;
+  logic                            irq_grant_mbx;
+  logic [SEL_W-1:0]                irq_grant_func;
 
-  rr_arbiter #(.N(NUM_FUNC)) u_irq_arb (
+  assign irq_req = {mbx_irq_valid, irq_valid};
+
+  rr_arbiter #(.N(IRQ_SRC)) u_irq_arb (
       .clk, .rst,
-      .req         (irq_valid),
+      .req         (irq_req),
       .advance     (m_irq_valid && m_irq_ready),
       .grant_valid (irq_grant_valid),
       .grant_idx   (irq_grant)
   );
 
   always_comb begin
-    m_irq_valid  = irq_grant_valid;
-    m_irq_func   = irq_func[irq_grant];
-    m_irq_vector = irq_vector[irq_grant];
-    irq_ready    = '0;
-    irq_ready[irq_grant] = irq_grant_valid && m_irq_ready;
+    irq_grant_mbx  = 32'(irq_grant) >= NUM_FUNC;
+    irq_grant_func = irq_grant_mbx ? SEL_W'(32'(irq_grant) - NUM_FUNC) : SEL_W'(irq_grant);
+    m_irq_valid    = irq_grant_valid;
+    m_irq_func     = irq_grant_mbx ? FUNC_W'(irq_grant_func) : irq_func[irq_grant_func];
+    m_irq_vector   = irq_grant_mbx ? 8'(MBX_VECTOR) : irq_vector[irq_grant_func];
+    irq_ready      = '0;
+    mbx_irq_ready  = '0;
+    if (irq_grant_mbx) mbx_irq_ready[irq_grant_func] = irq_grant_valid && m_irq_ready;
+    else irq_ready[irq_grant_func] = irq_grant_valid && m_irq_ready;
   end
 
   for (genvar f = 0; f < NUM_FUNC; f++) begin : g_func
@@ -250,7 +343,7 @@ module nic_top import nic_pkg::*; #(
     ) u_dma (
         .clk, .rst,
         .func_num         (FUNC_W'(f)),
-        .func_enable      (func_enable[f]),
+        .func_enable      (dma_enable[f]),
         .reg_wr           (reg_wr && sel_me),
         .reg_rd           (reg_rd && sel_me),
         .reg_addr         (reg_addr[15:0]),

@@ -1,5 +1,7 @@
-// PF global control: the SR-IOV capability's NumVFs, which enables VFs 1..NumVFs.
-// Reachable only through the PF's register space.
+// PF global control: the SR-IOV capability's NumVFs (enables VFs 1..NumVFs),
+// per-VF administration (function-level reset, status, out-of-space access
+// counter), the mailbox request/acknowledge bitmaps, VF-initiated FLR events and
+// the PF's mailbox interrupt. Reachable only through the PF's register space.
 
 `resetall
 `timescale 1ns / 1ps
@@ -9,46 +11,152 @@ module pf_ctrl #(
     // VFs the hardware implements (SR-IOV TotalVFs).
     parameter int NUM_VF = 2,
     // Queue pairs per function, reported to the driver.
-    parameter int NUM_QUEUES = 1
+    parameter int NUM_QUEUES = 1,
+    // Interrupt vector of the mailbox/misc cause on every function.
+    parameter int MBX_VECTOR = 2
 ) (
-    input  wire logic          clk,
-    input  wire logic          rst,
+    input  wire logic              clk,
+    input  wire logic              rst,
 
-    input  wire logic          reg_wr,
-    input  wire logic          reg_rd,
-    input  wire logic [15:0]   reg_addr,
-    input  wire logic [31:0]   reg_wdata,
-    output logic [31:0]        reg_rdata,
+    input  wire logic              reg_wr,
+    input  wire logic              reg_rd,
+    input  wire logic [15:0]       reg_addr,
+    input  wire logic [31:0]       reg_wdata,
+    output logic      [31:0]       reg_rdata,
 
     // Bit n-1 enables VF n.
-    output logic [NUM_VF-1:0]  vf_enable
+    output logic      [NUM_VF-1:0] vf_enable,
+    // Bit n-1: the PF resets VF n (one-cycle pulse).
+    output logic      [NUM_VF-1:0] vf_flr,
+    // Bit n-1: VF n reset itself (FUNC_CTRL.FLR written by the VF), pulse.
+    input  wire logic [NUM_VF-1:0] vf_self_flr,
+    // Bit n-1: VF n accessed an offset outside its register space, pulse.
+    input  wire logic [NUM_VF-1:0] vf_bad_access,
+    // Mailbox state of VF n at bit n-1.
+    input  wire logic [NUM_VF-1:0] mbx_req,
+    input  wire logic [NUM_VF-1:0] mbx_ack,
+    input  wire logic [NUM_VF-1:0] mbx_event,
+
+    // Interrupt request on the PF's function, vector MBX_VECTOR.
+    output logic                   irq_valid,
+    input  wire logic              irq_ready
 );
 
-  localparam logic [15:0] PF_ID_OFF   = 16'h0000;
-  localparam logic [15:0] NUM_VFS_OFF = 16'h0004;
+  localparam logic [15:0] PF_ID_OFF    = 16'h0000;
+  localparam logic [15:0] NUM_VFS_OFF  = 16'h0004;
+  localparam logic [15:0] IRQ_CTRL_OFF = 16'h0008;
+  localparam logic [15:0] CAPS_OFF     = 16'h000C;
+  // Bitmaps, bit b of word w = VF 32w+b (bit 0 of word 0 is the PF: 0).
+  localparam logic [7:0]  MBX_REQ_PAGE = 8'h01;  // 0x0100 + 4w
+  localparam logic [7:0]  MBX_ACK_PAGE = 8'h02;  // 0x0200 + 4w
+  localparam logic [7:0]  VFLR_PAGE    = 8'h03;  // 0x0300 + 4w, W1C
+  // Per-VF admin block of VF n: 0x1000 + 0x10 n.
+  localparam logic [3:0]  ADMIN_PAGE   = 4'h1;
+  localparam logic [3:0]  VF_CTRL_OFF  = 4'h0;
+  localparam logic [3:0]  VF_STAT_OFF  = 4'h4;
+  localparam logic [3:0]  VF_BAD_OFF   = 4'h8;
+
   localparam int NVF_W = $clog2(NUM_VF + 1);
+  localparam int NBITS = NUM_VF + 1;
+  localparam int NWORDS = (NBITS + 31) / 32;
+  localparam int WSEL_W = (NWORDS > 1) ? $clog2(NWORDS) : 1;
+  localparam int VI_W = (NUM_VF > 1) ? $clog2(NUM_VF) : 1;
 
   if (NUM_VF < 1 || NUM_VF > 254) begin : g_check
     $fatal(1, "%m: NUM_VF=%0d outside 1..254", NUM_VF);
   end
 
-  logic [NVF_W-1:0] num_vfs_reg;
+  logic [NVF_W-1:0]              num_vfs_reg;
+  logic [NUM_VF-1:0]             vflr_reg;
+  logic [NUM_VF-1:0]             vf_flr_reg;
+  logic [NUM_VF-1:0][31:0]       bad_reg;
+  logic                          mask_reg;
+  logic                          irq_pend_reg;
+
+  // Bitmaps padded to whole words, VF n at bit n.
+  logic [NWORDS*32-1:0] req_map, ack_map, vflr_map;
+  always_comb begin
+    req_map  = '0;
+    ack_map  = '0;
+    vflr_map = '0;
+    req_map[NBITS-1:1]  = mbx_req;
+    ack_map[NBITS-1:1]  = mbx_ack;
+    vflr_map[NBITS-1:1] = vflr_reg;
+  end
+
+  // Address decode.
+  logic             in_word_page, word_ok;
+  logic [WSEL_W-1:0] wsel;
+  logic             admin_ok;
+  logic [7:0]       admin_vf;   // VF number of the admin block
+  logic [VI_W-1:0]  vi;         // its bit index (VF number - 1)
+  assign in_word_page = reg_addr[15:10] == 6'h0 && reg_addr[1:0] == 2'b00;
+  assign wsel         = WSEL_W'(reg_addr[7:2]);
+  assign word_ok      = 32'(reg_addr[7:2]) < NWORDS;
+  assign admin_vf     = reg_addr[11:4];
+  assign vi           = VI_W'(admin_vf - 8'd1);
+  assign admin_ok     = reg_addr[15:12] == ADMIN_PAGE && admin_vf != 8'h0
+                        && 32'(admin_vf) <= NUM_VF;
 
   always_ff @(posedge clk) begin
     if (rst) begin
-      num_vfs_reg <= '0;
-      reg_rdata   <= '0;
+      num_vfs_reg  <= '0;
+      vflr_reg     <= '0;
+      vf_flr_reg   <= '0;
+      bad_reg      <= '0;
+      mask_reg     <= 1'b0;
+      irq_pend_reg <= 1'b0;
+      reg_rdata    <= '0;
     end else begin
+      vf_flr_reg <= '0;
       // A NumVFs above TotalVFs is refused: the old value stays.
       if (reg_wr && reg_addr == NUM_VFS_OFF && reg_wdata <= 32'(NUM_VF)) begin
         num_vfs_reg <= NVF_W'(reg_wdata);
       end
+      if (reg_wr && reg_addr == IRQ_CTRL_OFF) mask_reg <= reg_wdata[0];
+      // Per-VF admin: FLR of an enabled VF.
+      if (reg_wr && admin_ok && reg_addr[3:0] == VF_CTRL_OFF && reg_wdata[0]
+          && vf_enable[vi]) begin
+        vf_flr_reg[vi] <= 1'b1;
+      end
+      for (int n = 0; n < NUM_VF; n++) begin
+        // VF-initiated FLR events, write 1 to clear; cleared when the VF is disabled.
+        if (!vf_enable[n]) begin
+          vflr_reg[n] <= 1'b0;
+        end else if (vf_self_flr[n]) begin
+          vflr_reg[n] <= 1'b1;
+        end else if (reg_wr && in_word_page && reg_addr[9:8] == VFLR_PAGE[1:0] && word_ok
+                     && 32'(wsel) == (n + 1) / 32 && reg_wdata[(n + 1) % 32]) begin
+          vflr_reg[n] <= 1'b0;
+        end
+        if (vf_bad_access[n] && bad_reg[n] != 32'hFFFF_FFFF) bad_reg[n] <= bad_reg[n] + 32'd1;
+      end
+      // The PF's mailbox interrupt: any VF doorbell or acknowledge, or a VF's own FLR.
+      if (|(mbx_event & vf_enable) || |(vf_self_flr & vf_enable)) irq_pend_reg <= 1'b1;
+      else if (irq_valid && irq_ready) irq_pend_reg <= 1'b0;
+
       if (reg_rd) begin
-        unique case (reg_addr)
-          PF_ID_OFF:   reg_rdata <= {16'h5A00, 8'(NUM_QUEUES), 8'(NUM_VF)};
-          NUM_VFS_OFF: reg_rdata <= 32'(num_vfs_reg);
-          default:     reg_rdata <= 32'h0;
-        endcase
+        reg_rdata <= 32'h0;
+        if (reg_addr == PF_ID_OFF) begin
+          reg_rdata <= {16'h5A00, 8'(NUM_QUEUES), 8'(NUM_VF)};
+        end else if (reg_addr == NUM_VFS_OFF) begin
+          reg_rdata <= 32'(num_vfs_reg);
+        end else if (reg_addr == IRQ_CTRL_OFF) begin
+          reg_rdata <= {31'h0, mask_reg};
+        end else if (reg_addr == CAPS_OFF) begin
+          reg_rdata <= {16'h0, 8'(MBX_VECTOR), 8'd16};
+        end else if (in_word_page && word_ok && reg_addr[9:8] == MBX_REQ_PAGE[1:0]) begin
+          reg_rdata <= req_map[32*wsel +: 32];
+        end else if (in_word_page && word_ok && reg_addr[9:8] == MBX_ACK_PAGE[1:0]) begin
+          reg_rdata <= ack_map[32*wsel +: 32];
+        end else if (in_word_page && word_ok && reg_addr[9:8] == VFLR_PAGE[1:0]) begin
+          reg_rdata <= vflr_map[32*wsel +: 32];
+        end else if (admin_ok && reg_addr[3:0] == VF_STAT_OFF) begin
+          reg_rdata <= {28'h0, mbx_ack[vi], mbx_req[vi],
+                        vflr_reg[vi], vf_enable[vi]};
+        end else if (admin_ok && reg_addr[3:0] == VF_BAD_OFF) begin
+          reg_rdata <= bad_reg[vi];
+        end
       end
     end
   end
@@ -58,6 +166,9 @@ module pf_ctrl #(
       vf_enable[n-1] = (NVF_W'(n) <= num_vfs_reg);
     end
   end
+
+  assign vf_flr    = vf_flr_reg;
+  assign irq_valid = irq_pend_reg && !mask_reg;
 
 endmodule
 

@@ -13,6 +13,9 @@ class Func(IntEnum):
     """Function space (every function), window 0x00000."""
 
     FUNC_ID = 0x0000
+    FUNC_CTRL = 0x0004  # WO, bit 0 FLR
+    FUNC_STATUS = 0x0008  # RO, bit 0 BUSY
+    RX_STEER = 0x000C  # RW, bit 0 HASH
     QUEUE_BASE = 0x1000
     QUEUE_STRIDE = 0x100
 
@@ -32,6 +35,9 @@ class Queue(IntEnum):
     TXQ_PROD = 0x18
     TXQ_CONS = 0x1C
     TXQ_STATUS = 0x20
+    TXQ_IRQ_CTRL = 0x28
+    TXQ_IRQ_MOD = 0x2C
+    TXQ_ABANDONED = 0x30
     RXQ_BASE_LO = 0x40
     RXQ_BASE_HI = 0x44
     RXQ_CPL_BASE_LO = 0x48
@@ -42,11 +48,42 @@ class Queue(IntEnum):
     RXQ_CONS = 0x5C
     RXQ_STATUS = 0x60
     RXQ_DROPS = 0x64
+    RXQ_IRQ_CTRL = 0x68
+    RXQ_IRQ_MOD = 0x6C
+    RXQ_ABANDONED = 0x70
 
 
 RX_OFFSET = Queue.RXQ_BASE_LO - Queue.TXQ_BASE_LO  # RX block mirrors the TX block
 QCTRL_ENABLE = 0x1
 QSTATUS_ERROR = 1 << 31
+QSTATUS_BUSY = 1 << 30
+QSTATUS_CODE_MASK = 0xFF
+FUNC_CTRL_FLR = 0x1
+FUNC_STATUS_BUSY = 0x1
+RX_STEER_HASH = 0x1
+IRQ_CTRL_MASK = 0x1
+FUNC_ID_QUEUES_SHIFT = 8  # FUNC_ID [15:8] queue pairs, [7:0] function number
+
+
+class QErr(IntEnum):
+    """*Q_STATUS [7:0] error codes (ARCHITECTURE.md §3.1, nic_pkg q_err_e)."""
+
+    NONE = 0x00
+    DESC_LEN_ZERO = 0x01
+    DESC_LEN_MAX = 0x02
+    TOO_MANY_BUFS = 0x03
+    PROD_RANGE = 0x04
+    BUS_READ = 0x05
+    BUS_WRITE = 0x06
+    DESC_ALIGN = 0x07
+    RING_SIZE = 0x08
+
+
+def irq_mod(min_interval: int, count_thresh: int) -> int:
+    """*Q_IRQ_MOD value: [15:0] MIN_INTERVAL cycles, [23:16] COUNT_THRESH entries."""
+    if not (0 <= min_interval < 1 << 16 and 0 <= count_thresh < 1 << 8):
+        raise ValueError(f"IRQ moderation ({min_interval}, {count_thresh}) out of range")
+    return (count_thresh << 16) | min_interval
 
 
 def queue_reg(q: int, reg: Queue) -> int:
@@ -85,10 +122,75 @@ class PortCounter(IntEnum):
 
 
 class Pf(IntEnum):
-    """PF global control window (PF only)."""
+    """PF global control window (PF only), docs/ARCHITECTURE.md "PF control window"."""
 
     PF_ID = 0x20000
     NUM_VFS = 0x20004
+    IRQ_CTRL = 0x20008  # bit 0 MASK of the PF's mailbox/VFLR interrupt
+    CAPS = 0x2000C  # [7:0] mailbox words, [15:8] mailbox interrupt vector
+    MBX_VFREQ = 0x20100  # + 4w: bit b = VF 32w+b has an unacknowledged request
+    MBX_VFACK = 0x20200  # + 4w: bit b = VF 32w+b acknowledged the PF's message
+    VFLR = 0x20300  # + 4w, W1C: VF 32w+b reset itself (FUNC_CTRL.FLR)
+    VF_ADMIN_BASE = 0x21000  # + 0x10 n: admin block of VF n (n >= 1)
+    VF_ADMIN_STRIDE = 0x10
+    MBX_BASE = 0x30000  # + 0x100 n: PF side of VF n's mailbox (n >= 1)
+    MBX_STRIDE = 0x100
+
+
+PF_ID_MAGIC = 0x5A00
+
+
+class VfAdmin(IntEnum):
+    """Per-VF admin block in the PF window, relative to Pf.VF_ADMIN_BASE + n * stride."""
+
+    CTRL = 0x0  # W: bit 0 FLR (function-level reset of VF n)
+    STATUS = 0x4  # RO: bit 0 enabled, 1 VFLR pending, 2 mailbox request, 3 mailbox ack
+    BAD_ACCESS = 0x8  # RO: accesses of VF n outside its register space
+
+
+VF_ADMIN_FLR = 0x1
+VF_STATUS_ENABLED = 0x1
+VF_STATUS_VFLR = 0x2
+VF_STATUS_MBX_REQ = 0x4
+VF_STATUS_MBX_ACK = 0x8
+
+
+def vf_admin_reg(vf: int, reg: VfAdmin) -> int:
+    return Pf.VF_ADMIN_BASE + vf * Pf.VF_ADMIN_STRIDE + reg
+
+
+class PfMbx(IntEnum):
+    """PF side of VF n's mailbox, relative to Pf.MBX_BASE + n * Pf.MBX_STRIDE."""
+
+    CTRL = 0x00  # W1 bit 0 REQ (doorbell), bit 1 ACK, bit 5 VFACK W1C; R see MBX_*
+    ERRS = 0x04  # RO [15:0] VF accesses the mailbox refused (saturating)
+    VF_MSG = 0x40  # + 4i, RO: the VF's message
+    PF_MSG = 0x80  # + 4i, RW: the PF's message
+
+
+class VfMbx(IntEnum):
+    """The VF's side of its mailbox: window 1 of the VF's own space."""
+
+    CTRL = 0x10000  # W1 bit 0 REQ, bit 1 ACK, bits 5 PFACK / 7 RSTD W1C; R see MBX_*
+    IRQ = 0x10004  # bit 0 MASK of the mailbox interrupt
+    INFO = 0x10008  # RO [7:0] words (16), [15:8] interrupt vector
+    VF_MSG = 0x10040  # + 4i, RW (refused while REQ is pending): the VF's message
+    PF_MSG = 0x10080  # + 4i, RO: the PF's message
+
+
+MBX_WORDS = 16
+# Mailbox control bits, read on either side: REQ = own message unacknowledged,
+# STS = the other side's message waiting, OACK = the other side acknowledged
+# ours (W1C), RSTD = the VF was reset (VF side W1C). ACK is write-only.
+MBX_REQ = 1 << 0
+MBX_ACK = 1 << 1
+MBX_STS = 1 << 4
+MBX_OACK = 1 << 5
+MBX_RSTD = 1 << 7
+
+
+def pf_mbx_reg(vf: int, reg: int) -> int:
+    return Pf.MBX_BASE + vf * Pf.MBX_STRIDE + reg
 
 
 ABSENT_READ = 0xFFFF_FFFF

@@ -1,0 +1,237 @@
+"""Hypervisor model: VM memory, VF assignment through the IOMMU, isolation, teardown order."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tb.host.iommu import FaultKind, Iommu, IommuFault
+from tb.host.memory import HostMemory
+from tb.host.mmio import FunctionBar
+from tb.hypervisor import (
+    GuestMemoryError,
+    Hypervisor,
+    NoSuchVmError,
+    VfAbsentError,
+    VfAlreadyAssignedError,
+    VfDomainInUseError,
+    VfNotAssignedError,
+    VfNotEnabledError,
+    VfResetError,
+    VmExistsError,
+    VmSizeError,
+)
+from tb.pf_driver.driver import PfDriver
+from tb.ref.regmap import PF_ID_MAGIC, Pf
+
+TOTAL_VFS = 4
+MiB = 1 << 20
+
+
+class FakePfRegisters:
+    """The two PF registers PfDriver.probe/enable_sriov touch, as the RTL documents them."""
+
+    def __init__(self, total_vfs: int) -> None:
+        self.total_vfs = total_vfs
+        self.num_vfs = 0
+
+    async def read32(self, func: int, addr: int) -> int:
+        assert func == 0
+        if addr == Pf.PF_ID:
+            return (PF_ID_MAGIC << 16) | self.total_vfs
+        if addr == Pf.NUM_VFS:
+            return self.num_vfs
+        raise AssertionError(f"unexpected read {addr:#x}")
+
+    async def write32(self, func: int, addr: int, value: int) -> None:
+        assert func == 0 and addr == Pf.NUM_VFS
+        self.num_vfs = value
+
+
+def make_host(num_vfs: int = 2) -> tuple[HostMemory, Iommu, PfDriver, Hypervisor]:
+    mem = HostMemory(8 * MiB)
+    iommu = Iommu()
+    pf = PfDriver(FunctionBar(FakePfRegisters(TOTAL_VFS), 0))  # type: ignore[arg-type]
+
+    async def bring_up() -> None:
+        await pf.probe()
+        await pf.enable_sriov(num_vfs)
+
+    asyncio.run(bring_up())
+    return mem, iommu, pf, Hypervisor(mem, iommu, pf)
+
+
+def test_guest_memory_round_trip_lands_at_host_base_plus_gpa() -> None:
+    mem, _, _, hv = make_host()
+    vm = hv.create_vm("a", 1 * MiB)
+    assert vm.host_base % 4096 == 0
+    vm.memory.write(0x2345, b"guest bytes")
+    assert mem.read(vm.host_base + 0x2345, 11) == b"guest bytes"
+    mem.write(vm.host_base + 0x10, b"\xaa\xbb\xcc\xdd")
+    assert vm.memory.read_u32(0x10) == 0xDDCCBBAA
+    vm.memory.write_u32(0x20, 0x01020304)
+    assert mem.read(vm.host_base + 0x20, 4) == b"\x04\x03\x02\x01"
+
+
+def test_guest_alloc_is_zeroed_inside_the_vm_and_never_at_gpa_zero() -> None:
+    mem, _, _, hv = make_host()
+    vm = hv.create_vm("a", 64 * 1024)
+    mem.fill(vm.host_base, vm.mem_size, 0x5A)
+    gpas = [vm.memory.alloc(4096, 4096) for _ in range(15)]
+    assert min(gpas) >= 4096 and max(gpas) + 4096 <= vm.mem_size
+    assert len(set(gpas)) == 15
+    assert vm.memory.read(gpas[3], 4096) == bytes(4096)
+    with pytest.raises(MemoryError):
+        vm.memory.alloc(4096, 4096)  # the 16th page is GPA 0, reserved
+    vm.memory.free(gpas[0])
+    assert vm.memory.alloc(4096, 4096) == gpas[0]
+
+
+def test_guest_access_outside_the_vm_is_refused() -> None:
+    _, _, _, hv = make_host()
+    vm = hv.create_vm("a", 64 * 1024)
+    with pytest.raises(GuestMemoryError, match="outside guest memory"):
+        vm.memory.read(vm.mem_size - 2, 4)
+    with pytest.raises(GuestMemoryError):
+        vm.memory.write(-1, b"x")
+
+
+def test_assigned_vf_translates_gpa_to_its_vm_region_only() -> None:
+    _, iommu, _, hv = make_host()
+    vm = hv.create_vm("a", 1 * MiB)
+    func = hv.assign_vf("a", 1)
+    assert func == 1 and hv.owner_of(1) == "a" and vm.vfs == {1}
+    assert iommu.translate(func, 0x3000, 0x2000, True) == [(vm.host_base + 0x3000, 0x2000)]
+    assert iommu.domain(func).mapped_pages == vm.mem_size // 4096
+    with pytest.raises(IommuFault) as exc:
+        iommu.translate(func, vm.mem_size - 8, 16, False)
+    assert exc.value.record.kind is FaultKind.UNMAPPED
+    assert exc.value.record.iova == vm.mem_size
+
+
+def test_vm_a_vf_cannot_reach_vm_b_memory() -> None:
+    mem, iommu, _, hv = make_host()
+    a = hv.create_vm("a", 256 * 1024)
+    b = hv.create_vm("b", 256 * 1024)
+    fa = hv.assign_vf("a", 1)
+    fb = hv.assign_vf("b", 2)
+    b_lo, b_hi = b.host_base, b.host_base + b.mem_size
+    a_lo, a_hi = a.host_base, a.host_base + a.mem_size
+    # Every page VF1 could name, up to the top of host memory, either faults or lands in A.
+    faults_before = len(iommu.faults_of(fa))
+    reached = 0
+    for iova in range(0, mem.size, 4096):
+        try:
+            segs = iommu.translate(fa, iova, 64, write=True)
+        except IommuFault as fault:
+            assert fault.record.kind is FaultKind.UNMAPPED
+            continue
+        for pa, n in segs:
+            assert a_lo <= pa and pa + n <= a_hi
+            assert not (pa < b_hi and b_lo < pa + n)
+            reached += 1
+    assert reached == a.mem_size // 4096
+    assert len(iommu.faults_of(fa)) - faults_before == mem.size // 4096 - reached
+    # B's own host-physical address used as an IOVA by A's VF: refused and logged.
+    with pytest.raises(IommuFault):
+        iommu.translate(fa, b.host_base, 64, write=False)
+    assert iommu.faults_of(fa)[-1].iova == b.host_base
+    assert iommu.faults_of(fb) == []
+    # The same GPA from the two VFs reaches the two different VMs.
+    assert iommu.translate(fa, 0x1000, 4, False) == [(a.host_base + 0x1000, 4)]
+    assert iommu.translate(fb, 0x1000, 4, False) == [(b.host_base + 0x1000, 4)]
+
+
+def test_assignment_refusals_are_specific_and_counted() -> None:
+    _, iommu, _, hv = make_host(num_vfs=2)
+    hv.create_vm("a", 64 * 1024)
+    hv.create_vm("b", 64 * 1024)
+    with pytest.raises(VfAbsentError, match="VF 5 does not exist"):
+        hv.assign_vf("a", 5)
+    with pytest.raises(VfAbsentError):
+        hv.assign_vf("a", 0)  # function 0 is the PF, not a VF
+    with pytest.raises(VfNotEnabledError, match="VF 3 is not enabled"):
+        hv.assign_vf("a", 3)
+    hv.assign_vf("a", 1)
+    with pytest.raises(VfAlreadyAssignedError, match="already assigned to VM 'a'"):
+        hv.assign_vf("b", 1)
+    with pytest.raises(VfAlreadyAssignedError):
+        hv.assign_vf("a", 1)
+    iommu.create_domain(2, passthrough=True)  # e.g. the testbench's host-side identity domain
+    with pytest.raises(VfDomainInUseError):
+        hv.assign_vf("b", 2)
+    assert iommu.domain(2).passthrough  # the foreign domain was left alone
+    with pytest.raises(NoSuchVmError):
+        hv.assign_vf("c", 2)
+    with pytest.raises(VmExistsError):
+        hv.create_vm("a", 4096)
+    with pytest.raises(VmSizeError):
+        hv.create_vm("d", 4097)
+    assert hv.refusals == {
+        "vf_absent": 2,
+        "vf_not_enabled": 1,
+        "vf_already_assigned": 2,
+        "vf_domain_in_use": 1,
+        "no_such_vm": 1,
+        "vm_exists": 1,
+        "bad_vm_size": 1,
+    }
+    assert hv.owner_of(1) == "a" and hv.owner_of(2) is None
+
+
+def test_teardown_resets_vf_before_unmapping_then_frees_memory() -> None:
+    mem, iommu, _, hv = make_host()
+    free_before = mem.allocator.free_bytes
+    vm = hv.create_vm("a", 128 * 1024)
+    hv.assign_vf("a", 1)
+    hv.assign_vf("a", 2)
+    events: list[tuple[str, int, bool]] = []
+
+    async def flr(func: int) -> None:
+        # DMA is stopped while the mappings still exist ...
+        events.append(("flr_start", func, iommu.has_domain(func)))
+        await asyncio.sleep(0)
+        assert iommu.translate(func, 0x1000, 4, True) == [(vm.host_base + 0x1000, 4)]
+        events.append(("flr_done", func, iommu.has_domain(func)))
+
+    asyncio.run(hv.destroy_vm("a", flr))
+    assert events == [
+        ("flr_start", 1, True),
+        ("flr_done", 1, True),
+        ("flr_start", 2, True),
+        ("flr_done", 2, True),
+    ]
+    # ... and only afterwards do they go.
+    for func in (1, 2):
+        assert not iommu.has_domain(func)
+        with pytest.raises(IommuFault) as exc:
+            iommu.translate(func, 0x1000, 4, True)
+        assert exc.value.record.kind is FaultKind.NO_DOMAIN
+    assert mem.allocator.free_bytes == free_before
+    assert hv.vms == () and hv.owner_of(1) is None
+    # The freed VFs can be given to a new VM.
+    hv.create_vm("b", 64 * 1024)
+    assert hv.assign_vf("b", 1) == 1
+
+
+def test_failed_flr_keeps_the_vf_mapped_and_assigned() -> None:
+    _, iommu, _, hv = make_host()
+    vm = hv.create_vm("a", 64 * 1024)
+    hv.assign_vf("a", 1)
+
+    async def broken_flr(func: int) -> None:
+        raise TimeoutError(f"function {func} still busy")
+
+    with pytest.raises(VfResetError, match="still busy"):
+        asyncio.run(hv.release_vf("a", 1, broken_flr))
+    assert hv.owner_of(1) == "a" and vm.vfs == {1}
+    assert iommu.translate(1, 0, 4, False) == [(vm.host_base, 4)]
+    with pytest.raises(VfResetError):
+        asyncio.run(hv.destroy_vm("a", broken_flr))
+    assert hv.vm("a") is vm  # not half torn down
+    with pytest.raises(VfNotAssignedError):
+        asyncio.run(hv.release_vf("a", 2))
+    assert hv.refusals["vf_reset_failed"] == 2 and hv.refusals["vf_not_assigned"] == 1
+    asyncio.run(hv.destroy_vm("a"))  # without an FLR callable: unmapped directly
+    assert not iommu.has_domain(1)

@@ -51,7 +51,11 @@ module eswitch_vlan_strip import nic_pkg::*; #(
   logic [RX_META_W-1:0]   first_meta;
   logic [1:0]             take_mode;
 
-  assign s_tready = take_mode == 2'd2 || (take_mode == 2'd0 && m_tready);
+  // take_mode 3: the tail beat goes out and, in the same cycle, the first beat of
+  // a following multi-beat strip frame is taken into the hold register, so back to
+  // back stripped frames lose no cycle to the 4-byte realignment
+  assign s_tready = take_mode == 2'd2 || (take_mode == 2'd0 && m_tready) ||
+                    (take_mode == 2'd3 && m_tready && s_strip && !s_tlast);
 
   always_comb begin
     strip_now      = first_reg ? s_strip : strip_reg;
@@ -72,7 +76,7 @@ module eswitch_vlan_strip import nic_pkg::*; #(
     m_tlast  = s_tlast;
     m_tuser  = '0;
     m_tvalid = s_tvalid;
-    take_mode = 2'd0;  // 0: s_tready = m_tready, 1: never, 2: always
+    take_mode = 2'd0;  // 0: s_tready = m_tready, 2: always, 3: tail (see s_tready)
 
     if (!strip_now) begin
       if (s_tvalid && m_tready) begin
@@ -86,10 +90,20 @@ module eswitch_vlan_strip import nic_pkg::*; #(
       m_tlast  = 1'b1;
       m_tuser  = meta_reg;
       m_tvalid = 1'b1;
-      take_mode = 2'd1;
+      take_mode = 2'd3;
       if (m_tready) begin
         hold_next  = 1'b0;
         first_next = 1'b1;
+        if (s_tvalid && s_strip && !s_tlast) begin
+          // next frame's first beat, as in the first-beat branch below
+          meta_next      = first_meta;
+          strip_next     = 1'b1;
+          first_next     = 1'b0;
+          hold_next      = 1'b1;
+          hold_last_next = 1'b0;
+          hold_data_next = first_stripped;
+          hold_keep_next = first_keep;
+        end
       end
     end else if (first_reg) begin
       m_tdata  = DATA_W'(first_stripped);
@@ -145,7 +159,8 @@ module eswitch_vlan_strip import nic_pkg::*; #(
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
     if (!rst) begin
-      assert (!(s_tvalid && first_reg && s_strip && s_tdata[111:96] != 16'h0081))
+      assert (!(s_tvalid && (first_reg || (hold_reg && hold_last_reg)) && s_strip &&
+                s_tdata[111:96] != 16'h0081))
         else $error("%m: strip of an untagged frame");
     end
   end

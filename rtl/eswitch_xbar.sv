@@ -49,12 +49,16 @@ module eswitch_xbar #(
   // Rotating priority over inputs. Walking from the priority pointer, a waiting
   // input is granted when none of its outputs is locked or claimed; either way it
   // claims its outputs, so a waiting multi-output frame is never starved by
-  // lower-priority frames. The pointer leaves an input only once it is served or
-  // idle, so every waiting frame reaches the top within NUM_PORTS grants.
+  // lower-priority frames. The pointer goes to the first waiting input of the walk
+  // and passes it (to the input after it) only once it is granted: the oldest
+  // waiter keeps top priority until served, and after it the next input in turn
+  // gets it, so inputs contending for one output alternate frame by frame (a
+  // pointer that stepped by one would serve the input after an idle one twice).
   logic [NUM_PORTS-1:0]                active_reg, active_next;
   logic [NUM_PORTS-1:0][NUM_PORTS-1:0] amask_reg, amask_next;
   logic [PTR_W-1:0]                    ptr_reg, ptr_next;
   logic [NUM_PORTS-1:0]                grant, sel;
+  logic                                waiter;  // first waiting input of the walk seen
   logic [NUM_PORTS-1:0][NUM_PORTS-1:0] cur_mask;
   logic [NUM_PORTS-1:0]                locked, claimed, out_rdy, out_wr;
   logic [NUM_PORTS-1:0][O_W-1:0]       out_data;
@@ -66,8 +70,10 @@ module eswitch_xbar #(
         locked |= amask_reg[i];
       end
     end
-    claimed = locked;
-    grant   = '0;
+    claimed  = locked;
+    grant    = '0;
+    waiter   = 1'b0;
+    ptr_next = ptr_reg;
     for (int k = 0; k < NUM_PORTS; k++) begin
       int i;
       i = (int'(ptr_reg) + k) % NUM_PORTS;
@@ -76,6 +82,10 @@ module eswitch_xbar #(
           grant[i] = 1'b1;
         end
         claimed |= in_mask[i];
+        if (!waiter) begin
+          waiter   = 1'b1;
+          ptr_next = grant[i] ? PTR_W'((i + 1) % NUM_PORTS) : PTR_W'(i);
+        end
       end
     end
 
@@ -98,10 +108,6 @@ module eswitch_xbar #(
       end
     end
 
-    ptr_next = ptr_reg;
-    if (grant[ptr_reg] || !in_req[ptr_reg] || active_reg[ptr_reg]) begin
-      ptr_next = (32'(ptr_reg) == NUM_PORTS - 1) ? '0 : ptr_reg + 1'b1;
-    end
   end
 
   always_ff @(posedge clk) begin

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import cocotb
 from cocotb.clock import Clock
+from cocotb.simtime import get_sim_time
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Dot1Q, Ether
@@ -49,6 +50,9 @@ def ext_mac(i: int) -> str:
     return f"0a:00:00:00:{(i >> 8) & 0xFF:02x}:{i & 0xFF:02x}"
 
 
+CLK_NS = 4  # 250 MHz nominal clock (design brief §2)
+
+
 @dataclass
 class InFrame:
     port: int
@@ -72,9 +76,23 @@ class TB:
         self.rng = random.Random(seed)
         self.inq: list[deque[InFrame]] = [deque() for _ in range(self.num_ports)]
         self.received: list[list[tuple[bytes, int]]] = [[] for _ in range(self.num_ports)]
+        # (first beat, last beat) handshake edges of every frame, per port, in order
+        self.in_times: list[list[tuple[int, int]]] = [[] for _ in range(self.num_ports)]
+        self.out_times: list[list[tuple[int, int]]] = [[] for _ in range(self.num_ports)]
         self.cycles = 0
         self.busy_out = [0] * self.num_ports
-        cocotb.start_soon(Clock(dut.clk, 4, unit="ns").start())
+        cocotb.start_soon(Clock(dut.clk, CLK_NS, unit="ns").start())
+
+    def edge(self) -> int:
+        """Index of the next rising clock edge (the one that completes a handshake
+        driven now); edge k is at k * CLK_NS ns."""
+        return int(get_sim_time("ns")) // CLK_NS + 1
+
+    def clear_received(self) -> None:
+        for p in range(self.num_ports):
+            self.received[p].clear()
+            self.in_times[p].clear()
+            self.out_times[p].clear()
 
     # ------------------------------------------------------------- basics
     def _idle_inputs(self) -> None:
@@ -152,10 +170,13 @@ class TB:
         cur_meta = [0] * self.num_ports
         idx = [0] * self.num_ports
         partial: list[bytearray] = [bytearray() for _ in range(self.num_ports)]
+        in_start = [0] * self.num_ports
+        out_start = [0] * self.num_ports
         quiet = 0
         for _ in range(max_cycles):
             await FallingEdge(d.clk)
             self.cycles += 1
+            edge = self.edge()
             valid = [False] * self.num_ports
             tdata = tkeep = tlast = tuser = tvalid = 0
             for p in range(self.num_ports):
@@ -198,9 +219,12 @@ class TB:
             for p in range(self.num_ports):
                 if valid[p] and (in_ready >> p) & 1:
                     activity = True
+                    if idx[p] == 0:
+                        in_start[p] = edge
                     idx[p] += 1
                     if idx[p] == len(cur[p]):
                         cur[p] = None
+                        self.in_times[p].append((in_start[p], edge))
             out_valid = d.m_axis_func_tvalid.value.to_unsigned() | (
                 int(d.m_axis_uplink_tvalid.value) << n
             )
@@ -231,9 +255,12 @@ class TB:
                     nbytes = keep.bit_length()
                     assert keep == (1 << nbytes) - 1, f"port {p}: non-contiguous tkeep {keep:x}"
                     assert last or nbytes == kw, f"port {p}: partial beat before tlast"
+                    if not partial[p]:
+                        out_start[p] = edge
                     partial[p] += (data & ((1 << (8 * nbytes)) - 1)).to_bytes(nbytes, "little")
                     if last:
                         self.received[p].append((bytes(partial[p]), user))
+                        self.out_times[p].append((out_start[p], edge))
                         partial[p] = bytearray()
             pending = any(cur[p] is not None or self.inq[p] for p in range(self.num_ports))
             busy = any(not ing.d_empty.value or not ing.i_empty.value for ing in ingress)
@@ -603,8 +630,7 @@ def close_policy_coverage(rng: random.Random, pols: list[PortPolicy]) -> None:
         pol = pols[order[0]]
         pol.rate_enable, pol.rate_burst, pol.link = True, 3000, "auto"
     if not any(
-        p.vlan_strip and p.pvid is None and not p.vlan_filter and p.link != "disable"
-        for p in pols
+        p.vlan_strip and p.pvid is None and not p.vlan_filter and p.link != "disable" for p in pols
     ):
         pol = pols[order[1 % len(pols)]]
         pol.vlan_strip, pol.pvid, pol.vlan_filter, pol.link = True, None, False, "auto"

@@ -1,0 +1,54 @@
+"""eswitch benchmark: builds the default switch, runs tests/cocotb_eswitch_bench.py.
+
+Paths (docs/ARCHITECTURE.md §3.2, "Bench and verification"):
+
+- single paths ``vf_to_uplink``, ``uplink_to_vf``, ``vf_to_vf``, ``pf_to_vf`` and,
+  with a port VLAN on the VF, ``vf_to_uplink_vlan_insert`` / ``uplink_to_vf_vlan_strip``:
+  one source driving back to back, destination never backpressured;
+- ``disjoint_pairs``: every port sends to the next one at once (a permutation);
+  the record is the slowest pair, ``extra.pair_cycles`` has every pair's span;
+- ``all_to_uplink``: every function sends to the uplink at once; ``frames`` are the
+  uplink's, ``extra.shares`` each source's share while all were backlogged and
+  ``extra.max_share_error`` the largest |share - fair| / fair.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim.benches import BenchRecord, read_measurements
+from sim.runner import SimTop, run
+
+TOP = SimTop("eswitch", {})
+EXTRA_KEYS = ("src", "dst", "latency_min", "out_bytes", "pairs", "sources", "share_window_frames")
+
+
+def record(row: dict) -> BenchRecord:
+    extra: dict[str, float | int | str] = {k: row[k] for k in EXTRA_KEYS if k in row}
+    if "pair_cycles" in row:
+        extra["pair_cycles"] = ",".join(str(c) for c in row["pair_cycles"])
+    if "shares" in row:
+        fair = 1.0 / len(row["shares"])
+        for src, share in row["shares"].items():
+            extra[f"share_src{src}"] = share
+        extra["max_share_error"] = max(abs(v - fair) / fair for v in row["shares"].values())
+    return BenchRecord(
+        block="eswitch",
+        path=row["path"],
+        frame_size=row["frame_size"],
+        frames=row["frames"],
+        cycles=row["cycles"],
+        latency_cycles=row["latency_cycles"],
+        extra=extra,
+    )
+
+
+def collect(work: Path) -> list[BenchRecord]:
+    out = work / "eswitch_bench.json"
+    out.unlink(missing_ok=True)
+    tests, failures = run(
+        TOP, "tests.cocotb_eswitch_bench", "bench_eswitch", env={"ESW_BENCH_OUT": str(out)}
+    )
+    if tests != 1 or failures:
+        raise RuntimeError(f"eswitch bench failed ({failures} of {tests} tests)")
+    return [record(r) for r in read_measurements(out)]

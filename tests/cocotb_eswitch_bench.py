@@ -1,0 +1,173 @@
+"""Cycle-counted benchmark of the embedded switch (``make bench``, sim/benches/eswitch.py).
+
+Every measured frame is also checked against tb/ref/eswitch_model, so a bench run
+that loses or corrupts frames fails instead of reporting a rate. Times are clock
+edges recorded by the all-ports BFM of tests/cocotb_eswitch.py at each handshake:
+
+- throughput of a path: frames / (last beat out - first beat out + 1) at the
+  destination, sources driving back to back with no output backpressure;
+- latency: first beat in to first beat out of the same frame, mean over frames.
+
+Raw rows go to the JSON file named by ``ESW_BENCH_OUT``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cocotb
+
+from sim.benches import BENCH_SIZES, write_measurements
+from tb.ref.eswitch_model import Delivery, EswitchModel, PortPolicy
+from tests.cocotb_eswitch import TB, ext_mac, mac_of, program_functions, setup, udp_frame
+
+# Bytes sent per source and measurement: long enough that pipeline fill is a small
+# part of the span at every size, and at least MIN_FRAMES frames per source.
+BYTES_PER_SOURCE = 24_000
+MIN_FRAMES = 40
+
+
+def frames_for(size: int) -> int:
+    return max(MIN_FRAMES, BYTES_PER_SOURCE // size)
+
+
+@dataclass(frozen=True)
+class Flow:
+    src: int
+    dst_port: int
+    dst_mac: str
+    vid: int | None = None  # 802.1Q tag on the frames as sent
+
+    def frame(self, tb: TB, seq: int, size: int) -> bytes:
+        """Frame ``seq`` of this flow; the sequence field carries ``1000 * src + seq``."""
+        smac = mac_of(self.src) if self.src < tb.num_func else ext_mac(seq & 0xFFF)
+        return udp_frame(self.dst_mac, smac, SRC_TAG * self.src + seq, size, self.vid, pcp=5)
+
+
+SRC_TAG = 1000  # sequence numbers of source p are SRC_TAG * p + i, i < SRC_TAG
+
+
+def parse_src(frame: bytes) -> int:
+    """Source port of a bench frame, from its sequence number (after the UDP header)."""
+    off = 46 if frame[12:14] == b"\x81\x00" else 42
+    return int.from_bytes(frame[off : off + 4], "big") // SRC_TAG
+
+
+async def measure(tb: TB, model: EswitchModel, flows: list[Flow], size: int, n: int) -> list[dict]:
+    """Send ``n`` frames per flow at once; per flow: span at its output and latency."""
+    assert n < SRC_TAG
+    tb.clear_received()
+    exp: list[Delivery] = []
+    for seq in range(n):
+        for flow in flows:
+            fr = flow.frame(tb, seq, size)
+            tb.send(flow.src, fr)
+            exp += model.ingress(flow.src, fr)
+    await tb.run_traffic(drain_cycles=16, max_cycles=400_000)
+    tb.check(exp)
+    rows = []
+    for flow in flows:
+        outs = [
+            (t, fr)
+            for t, (fr, _) in zip(
+                tb.out_times[flow.dst_port], tb.received[flow.dst_port], strict=True
+            )
+            if parse_src(fr) == flow.src
+        ]
+        assert len(outs) == n, f"flow {flow}: {len(outs)} of {n} frames out"
+        lat = [o[0][0] - i[0] for o, i in zip(outs, tb.in_times[flow.src], strict=True)]
+        rows.append(
+            {
+                "src": flow.src,
+                "dst": flow.dst_port,
+                "frames": n,
+                "cycles": outs[-1][0][1] - outs[0][0][0] + 1,
+                "latency_cycles": sum(lat) / len(lat),
+                "latency_min": min(lat),
+                "out_bytes": len(outs[0][1]),
+            }
+        )
+    return rows
+
+
+def shares(tb: TB, out_port: int, sources: list[int]) -> tuple[dict[int, float], int]:
+    """Per-source share of the frames ``out_port`` sent while every source still had
+    frames waiting: up to the last frame of the first source to finish."""
+    order = [parse_src(fr) for fr, _ in tb.received[out_port]]
+    last = {s: max(i for i, o in enumerate(order) if o == s) for s in sources}
+    window = order[: min(last.values()) + 1]
+    return {s: window.count(s) / len(window) for s in sources}, len(window)
+
+
+@cocotb.test()
+async def bench_eswitch(dut):
+    """Single paths, disjoint pairs at once, all functions to the uplink; every size."""
+    out = Path(os.environ["ESW_BENCH_OUT"])
+    tb, model = await setup(dut)
+    await program_functions(tb, model)
+    up = tb.num_func
+    vf1, vf2 = 1, 2 % tb.num_func
+    ext = ext_mac(0xFFE)  # not in the table: unknown unicast from a function -> uplink
+    singles = {
+        "vf_to_uplink": Flow(vf1, up, ext),
+        "uplink_to_vf": Flow(up, vf1, mac_of(vf1)),
+        "vf_to_vf": Flow(vf1, vf2, mac_of(vf2)),
+        "pf_to_vf": Flow(0, vf1, mac_of(vf1)),
+    }
+    # with a port VLAN on VF1: tag inserted towards the uplink, stripped towards VF1
+    vlan_paths = {
+        "vf_to_uplink_vlan_insert": Flow(vf1, up, ext),
+        "uplink_to_vf_vlan_strip": Flow(up, vf1, mac_of(vf1), vid=100),
+    }
+    # a permutation: every input and every output carries exactly one flow
+    disjoint = [
+        Flow(p, (p + 1) % tb.num_ports, ext if p + 1 == up else mac_of((p + 1) % tb.num_ports))
+        for p in range(tb.num_ports)
+    ]
+    all_up = [Flow(p, up, ext) for p in range(tb.num_func)]
+    rows: list[dict] = []
+    for size in BENCH_SIZES:
+        n = frames_for(size)
+        for path, flow in singles.items():
+            (r,) = await measure(tb, model, [flow], size, n)
+            rows.append({"path": path, "frame_size": size, **r})
+        await tb.apply(model.set_policy(vf1, PortPolicy(pvid=100, pcp=5)))
+        for path, flow in vlan_paths.items():
+            (r,) = await measure(tb, model, [flow], size, n)
+            rows.append({"path": path, "frame_size": size, **r})
+        await tb.apply(model.set_policy(vf1, PortPolicy()))
+
+        pair_rows = await measure(tb, model, disjoint, size, n)
+        worst = max(pair_rows, key=lambda r: r["cycles"])
+        rows.append(
+            {
+                "path": "disjoint_pairs",
+                "frame_size": size,
+                **worst,
+                "pairs": len(pair_rows),
+                "pair_cycles": [r["cycles"] for r in pair_rows],
+            }
+        )
+
+        src_rows = await measure(tb, model, all_up, size, n)
+        got, window = shares(tb, up, [f.src for f in all_up])
+        o = tb.out_times[up]
+        rows.append(
+            {
+                "path": "all_to_uplink",
+                "frame_size": size,
+                "src": -1,
+                "dst": up,
+                "frames": len(o),
+                "cycles": o[-1][1] - o[0][0] + 1,
+                "latency_cycles": sum(r["latency_cycles"] for r in src_rows) / len(src_rows),
+                "latency_min": min(r["latency_min"] for r in src_rows),
+                "sources": len(all_up),
+                "share_window_frames": window,
+                "shares": {str(s): v for s, v in got.items()},
+            }
+        )
+        dut._log.info("size %d done at %d cycles", size, tb.cycles)
+    write_measurements(out, rows)

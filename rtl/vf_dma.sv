@@ -103,6 +103,8 @@ module vf_dma import nic_pkg::*; #(
       $fatal(1, "%m: DATA_W must be 256 or 512");
     if (ID_W < QW + 2) $fatal(1, "%m: ID_W (%0d) must be >= 2 + log2(NUM_QUEUES)", ID_W);
     if (RX_FIFO_BEATS * BEAT_BYTES < MAX_FRAME_BYTES) $fatal(1, "%m: RX FIFO smaller than one frame");
+    // the batched TX prefetch (16 entries) must fit beside a partial frame (MAX_TX_BUFS)
+    if (DESC_DEPTH < MAX_TX_BUFS + 16) $fatal(1, "%m: DESC_DEPTH must be >= MAX_TX_BUFS + 16");
     if ((1 << FUNC_SPACE_W) > int'(ESW_WINDOW_BASE)) $fatal(1, "%m: function space overlaps the switch window");
   end
 
@@ -176,7 +178,7 @@ module vf_dma import nic_pkg::*; #(
 
   vf_dma_desc_fetch #(
     .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(RD_TXD),
-    .DEPTH(DESC_DEPTH), .BEATS(DESC_BEATS)
+    .DEPTH(DESC_DEPTH), .BEATS(DESC_BEATS), .BATCH(1'b1)
   ) tx_fetch (
     .clk, .rst,
     .q_en(txq_en), .q_run(txq_run), .q_base(txq_base), .q_size(txq_size), .q_prod(txq_prod),
@@ -190,7 +192,7 @@ module vf_dma import nic_pkg::*; #(
 
   vf_dma_desc_fetch #(
     .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(RD_RXD),
-    .DEPTH(DESC_DEPTH), .BEATS(DESC_BEATS)
+    .DEPTH(DESC_DEPTH), .BEATS(DESC_BEATS), .BATCH(1'b0)
   ) rx_fetch (
     .clk, .rst,
     .q_en(rxq_en), .q_run(rxq_run), .q_base(rxq_base), .q_size(rxq_size), .q_prod(rxq_prod),

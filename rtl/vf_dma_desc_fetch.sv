@@ -22,6 +22,12 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
   parameter int DEPTH      = 32,   // downstream descriptor FIFO entries per queue
   parameter int BEATS      = 8,    // returned beats buffered; bounds the beats in flight
   parameter int MAX_DESC   = 16,   // descriptors per read at most (a multiple of entries per beat)
+  // Prefetch batch: a read waits until the downstream FIFO and the beat buffer
+  // have room for the whole read the ring allows (up to MAX_DESC entries)
+  // instead of refilling one freed entry at a time, which would spend one host
+  // read slot per descriptor. 1 = refill as soon as any entry is free (needed
+  // where the consumer may wait on the next entry with the FIFO nearly full).
+  parameter bit  BATCH      = 1'b0,
   localparam int QW      = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
   localparam int ENTRY_W = DESC_BYTES * 8,
   localparam int CNT_W   = $clog2(DEPTH) + 1
@@ -94,7 +100,7 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
 
   always_comb begin
     for (int q = 0; q < NUM_QUEUES; q++) begin
-      logic [16:0] size_n, avail, to_end, free, lim, to_4k, by_cred;
+      logic [16:0] size_n, avail, to_end, free, lim, lim_ring, to_4k, by_cred;
       logic [SLOT_W-1:0] slot;
       size_n   = 17'd1 << q_size[q];
       avail    = 17'(q_prod[q] - cons_reg[q]) & (size_n - 17'd1);
@@ -108,12 +114,13 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
       if (beat_credit == '0) by_cred = '0;
       if (avail   < lim) lim = avail;
       if (to_end  < lim) lim = to_end;
-      if (free    < lim) lim = free;
       if (to_4k   < lim) lim = to_4k;
+      lim_ring = lim;  // what the ring allows now, before FIFO room and beat credit
+      if (free    < lim) lim = free;
       if (by_cred < lim) lim = by_cred;
       // q_used + in flight never exceed DEPTH, so free does not wrap
       n_q[q]  = lim;
-      elig[q] = active_reg[q] && q_run[q] && (lim != '0);
+      elig[q] = active_reg[q] && q_run[q] && (lim != '0) && (!BATCH || lim == lim_ring);
     end
   end
 

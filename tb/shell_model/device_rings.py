@@ -1,0 +1,207 @@
+"""The device end of the shell's vmxnet3 rings: what any backend does to serve them.
+
+Models the device side of the paravirtual data path, shared by the two
+backends the design has: the hypervisor's emulated vmxnet3 device and an NPA
+plugin driving a VF. It fetches TX frames up to the shell's TXPROD (checking
+each descriptor's gen bit, so a descriptor the shell has not handed over is
+refused), writes TX completions, takes posted RX buffers whose gen says they
+are the device's, and delivers received frames into them with one RX
+completion per buffer (SOP on the first, EOP on the last).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass
+from typing import NoReturn
+
+from tb.shell_model.rings import GuestMemoryLike, RingConf, RingCursor
+from tb.shell_model.vmxnet3_defs import (
+    DESC_BYTES,
+    MAX_TXD_PER_PKT,
+    RxCompDesc,
+    RxDesc,
+    TxCompDesc,
+    TxDesc,
+    Vmxnet3FormatError,
+    desc_gen,
+)
+
+
+class DeviceRingError(RuntimeError):
+    """Base of what the device side refuses in the shell's rings."""
+
+    reason = "error"
+
+
+class DescriptorOwnershipError(DeviceRingError):
+    """A descriptor below TXPROD still carries the previous lap's gen."""
+
+    reason = "not_owned"
+
+
+class MissingEopError(DeviceRingError):
+    """A frame spans more descriptors than allowed, or TXPROD cuts it before its EOP."""
+
+    reason = "no_eop"
+
+
+class DoorbellError(DeviceRingError):
+    reason = "bad_doorbell"
+
+
+class BadDescriptorError(DeviceRingError):
+    """A posted descriptor that does not decode (e.g. an RX buffer of length 0)."""
+
+    reason = "bad_descriptor"
+
+
+@dataclass(frozen=True)
+class TxRequest:
+    """One frame the shell asked to send: its buffers in guest-physical addresses."""
+
+    frags: tuple[tuple[int, int], ...]  # (gpa, length)
+    sop_idx: int
+    eop_idx: int
+    vlan_tci: int | None
+
+    @property
+    def length(self) -> int:
+        return sum(n for _, n in self.frags)
+
+
+@dataclass(frozen=True)
+class RxBuffer:
+    """One receive buffer the shell posted."""
+
+    idx: int
+    gpa: int
+    length: int
+
+
+class Vmxnet3DeviceRings:
+    """Device-side cursors over one queue pair of shell rings."""
+
+    def __init__(self, mem: GuestMemoryLike, conf: RingConf) -> None:
+        self.mem = mem
+        self.conf = conf
+        self._tx = RingCursor(conf.tx_ring, conf.tx_size)
+        self._tx_comp = RingCursor(conf.tx_comp, conf.tx_comp_size)
+        self._rx = RingCursor(conf.rx_ring, conf.rx_size)
+        self._rx_comp = RingCursor(conf.rx_comp, conf.rx_comp_size)
+        self._rx_avail: deque[RxBuffer] = deque()
+        self._tx_fetched: list[TxRequest] = []
+        self.errors: Counter[str] = Counter()
+        self.stats: Counter[str] = Counter()
+
+    # -- TX --------------------------------------------------------------------------------
+
+    def fetch_tx(self, prod: int) -> list[TxRequest]:
+        """Whole frames in descriptors ``[next, prod)``; a partial frame at the end waits."""
+        if not 0 <= prod < self._tx.size:
+            self._refuse(DoorbellError(f"TXPROD {prod} outside ring of {self._tx.size}"))
+        frames = self._tx_fetched  # survives a refusal: the next call returns them
+        scan = RingCursor(self._tx.base, self._tx.size, self._tx.index, self._tx.gen)
+        frags: list[tuple[int, int]] = []
+        sop: TxDesc | None = None
+        sop_idx = scan.index
+        while scan.index != prod:
+            desc = TxDesc.unpack(self.mem.read(scan.addr(), DESC_BYTES))
+            if desc.gen != scan.gen:
+                self._refuse(
+                    DescriptorOwnershipError(
+                        f"TX descriptor {scan.index} has gen {desc.gen}, device expects "
+                        f"{scan.gen}: below TXPROD {prod} but not handed over"
+                    )
+                )
+            if sop is None:
+                sop, sop_idx = desc, scan.index
+            frags.append((desc.addr, desc.length))
+            if len(frags) > MAX_TXD_PER_PKT:
+                self._refuse(
+                    MissingEopError(
+                        f"frame at descriptor {sop_idx} has no EOP within {MAX_TXD_PER_PKT}"
+                    )
+                )
+            eop_idx = scan.index
+            scan.advance()
+            if desc.eop:
+                frames.append(
+                    TxRequest(tuple(frags), sop_idx, eop_idx, sop.tci if sop.ti else None)
+                )
+                self._tx.index, self._tx.gen = scan.index, scan.gen
+                frags, sop = [], None
+        self._tx_fetched = []
+        self.stats["tx_fetched"] += len(frames)
+        return frames
+
+    def read_frame(self, req: TxRequest) -> bytes:
+        return b"".join(self.mem.read(gpa, n) for gpa, n in req.frags)
+
+    def complete_tx(self, req: TxRequest) -> None:
+        """Write the TX completion for ``req`` (its EOP index) with the completion ring's gen."""
+        cpl = TxCompDesc(txd_idx=req.eop_idx, gen=self._tx_comp.gen)
+        self.mem.write(self._tx_comp.addr(), cpl.pack())
+        self._tx_comp.advance()
+        self.stats["tx_completed"] += 1
+
+    # -- RX --------------------------------------------------------------------------------
+
+    def take_rx_buffers(self) -> int:
+        """Collect every posted buffer whose gen says it is the device's; returns the count."""
+        n = 0
+        while len(self._rx_avail) < self._rx.size - 1:
+            raw = self.mem.read(self._rx.addr(), DESC_BYTES)
+            if desc_gen(raw, 2) != self._rx.gen:
+                break
+            try:
+                desc = RxDesc.unpack(raw)
+            except Vmxnet3FormatError as exc:
+                self._refuse(BadDescriptorError(f"RX descriptor {self._rx.index}: {exc}"))
+            self._rx_avail.append(RxBuffer(self._rx.index, desc.addr, desc.length))
+            self._rx.advance()
+            n += 1
+        return n
+
+    @property
+    def rx_buffers(self) -> int:
+        return len(self._rx_avail)
+
+    def deliver_rx(self, frame: bytes, *, vlan_tci: int | None = None, err: bool = False) -> bool:
+        """Write ``frame`` across posted buffers with one completion each; False = no room."""
+        self.take_rx_buffers()
+        need: list[RxBuffer] = []
+        left = len(frame)
+        for buf in self._rx_avail:
+            if left <= 0:
+                break
+            need.append(buf)
+            left -= buf.length
+        if left > 0 or not frame:
+            self.stats["rx_no_buffer"] += 1
+            return False
+        pos = 0
+        for k, buf in enumerate(need):
+            self._rx_avail.popleft()
+            chunk = frame[pos : pos + buf.length]
+            self.mem.write(buf.gpa, chunk)
+            pos += len(chunk)
+            cpl = RxCompDesc(
+                rxd_idx=buf.idx,
+                length=len(chunk),
+                gen=self._rx_comp.gen,
+                sop=k == 0,
+                eop=k == len(need) - 1,
+                rq_id=self.conf.rx_qid,
+                err=err,
+                ts=vlan_tci is not None,
+                tci=vlan_tci or 0,
+            )
+            self.mem.write(self._rx_comp.addr(), cpl.pack())
+            self._rx_comp.advance()
+        self.stats["rx_delivered"] += 1
+        return True
+
+    def _refuse(self, error: DeviceRingError) -> NoReturn:
+        self.errors[error.reason] += 1
+        raise error

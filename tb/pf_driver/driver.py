@@ -1,26 +1,65 @@
 """PF driver model: owns the PF's register space, and through it the switch.
 
 Only the PF may touch the switch and the SR-IOV control; a VF driver never
-gets a handle on anything here.
+gets a handle on anything here. The ``set_vf_*`` methods are the knobs of
+``ip link set DEV vf N ...`` (VF index N is 0-based, function N+1), validated
+as the kernel validates them (:mod:`tb.pf_driver.knobs`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tb.host.interrupts import IrqMonitor
 from tb.host.mmio import FunctionBar
+from tb.pf_driver.knobs import ETH_P_8021Q, KnobValidator, VfConfigError
+from tb.pf_driver.mailbox import MailboxService, PfMailboxPort
+from tb.pf_driver.stats import VfStatsReader
+from tb.pf_driver.vf_state import VfAdminConfig, VfGuest, VfState
+from tb.ref.eswitch_model import POL_BASE, POL_STRIDE, PORT_STATUS
+from tb.ref.mailbox import MbxMessage, MsgType, XcastMode, format_mac
 from tb.ref.regmap import (
     MACT_VALID,
+    VF_ADMIN_FLR,
     Esw,
     MacEntry,
     Pf,
     PortCounter,
+    VfAdmin,
     mac_words,
+    vf_admin_reg,
 )
+
+__all__ = ["PfDriver", "PfDriverError", "VfConfigError", "VfInfo"]
 
 
 class PfDriverError(ValueError):
     """A request the PF driver refuses, with the reason."""
+
+
+@dataclass(frozen=True)
+class VfInfo:
+    """One VF as ``ip link show DEV`` lists it."""
+
+    vf: int
+    mac: str
+    vlan: int
+    qos: int
+    spoofchk: bool
+    link_state: str
+    trust: bool
+    max_tx_rate: int
+
+    def line(self) -> str:
+        parts = [f"vf {self.vf}     link/ether {self.mac} brd ff:ff:ff:ff:ff:ff"]
+        if self.vlan:
+            parts.append(f"vlan {self.vlan}" + (f", qos {self.qos}" if self.qos else ""))
+        if self.max_tx_rate:
+            parts.append(f"max_tx_rate {self.max_tx_rate}Mbps")
+        parts.append(f"spoof checking {'on' if self.spoofchk else 'off'}")
+        parts.append(f"link-state {self.link_state}")
+        parts.append(f"trust {'on' if self.trust else 'off'}")
+        return ", ".join(parts)
 
 
 @dataclass
@@ -29,15 +68,23 @@ class PfDriver:
     total_vfs: int = 0
     num_vfs: int = 0
     mac_table_size: int = 64
+    mbx_vector: int = 0
     _mac_slots: dict[tuple[str, int], int] = field(default_factory=dict)
+    vfs: dict[int, VfState] = field(default_factory=dict)  # by function number
+    _vf_fdb: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
+    mailbox: MailboxService | None = None
 
     async def probe(self) -> None:
         pf_id = await self.bar.read(Pf.PF_ID)
         if pf_id >> 16 != 0x5A00:
             raise PfDriverError(f"PF_ID {pf_id:#010x}: not this NIC")
         self.total_vfs = pf_id & 0xFF
+        self.mbx_vector = (await self.bar.read(Pf.CAPS) >> 8) & 0xFF
 
-    async def enable_sriov(self, num_vfs: int) -> None:
+    async def enable_sriov(self, num_vfs: int, *, apply_policy: bool = False) -> None:
+        """Set NumVFs. With ``apply_policy`` every VF's switch port gets ixgbe's
+        defaults (spoof checking on, no MAC until one is assigned); without it
+        the driver's view starts from the switch's reset policy."""
         if not 0 <= num_vfs <= self.total_vfs:
             raise PfDriverError(f"num_vfs {num_vfs} outside 0..{self.total_vfs} (TotalVFs)")
         await self.bar.write(Pf.NUM_VFS, num_vfs)
@@ -45,6 +92,139 @@ class PfDriver:
         if readback != num_vfs:
             raise PfDriverError(f"NumVFs reads back {readback}, wrote {num_vfs}")
         self.num_vfs = num_vfs
+        for f in list(self.vfs):
+            if f > num_vfs:
+                await self._clear_fdb(f)
+                del self.vfs[f]
+        for f in range(1, num_vfs + 1):
+            if f not in self.vfs:
+                if apply_policy:
+                    self.vfs[f] = VfState()
+                    await self.apply_vf(f)
+                else:  # the switch's reset policy: no spoof checking, all-multicast
+                    self.vfs[f] = VfState(
+                        VfAdminConfig(spoofchk=False), VfGuest(xcast=XcastMode.ALLMULTI)
+                    )
+
+    # -------------------------------------------------------------- VF knobs
+    def _knobs(self) -> KnobValidator:
+        return KnobValidator(self.num_vfs)
+
+    async def set_vf_mac(self, vf: int, mac: str) -> None:
+        """``ip link set DEV vf N mac MAC``."""
+        f = self._knobs().vf(vf)
+        self.vfs[f].admin.mac = KnobValidator.mac(mac)
+        await self.apply_vf(f)
+        await self._notify_vf(f)
+
+    async def set_vf_vlan(self, vf: int, vlan: int, qos: int = 0, proto: int = ETH_P_8021Q) -> None:
+        """``ip link set DEV vf N vlan VLAN [qos QOS] [proto 802.1Q]``; vlan 0 clears it."""
+        f = self._knobs().vf(vf)
+        KnobValidator.vlan(vlan, qos, proto)
+        st = self.vfs[f]
+        st.admin.pvid, st.admin.qos = (vlan, qos) if vlan or qos else (0, 0)
+        if vlan:
+            st.guest.vlans = []  # ixgbe drops the VF's own VLANs under a port VLAN
+        await self.apply_vf(f)
+        await self._notify_vf(f)
+
+    async def set_vf_spoofchk(self, vf: int, on: bool) -> None:
+        f = self._knobs().vf(vf)
+        self.vfs[f].admin.spoofchk = on
+        await self.apply_vf(f)
+
+    async def set_vf_trust(self, vf: int, on: bool) -> None:
+        f = self._knobs().vf(vf)
+        st = self.vfs[f]
+        st.admin.trust = on
+        if not on and st.guest.xcast > XcastMode.MULTI:
+            st.guest.xcast = XcastMode.MULTI  # privileges go with the trust
+        await self.apply_vf(f)
+
+    async def set_vf_link_state(self, vf: int, state: str) -> None:
+        """``ip link set DEV vf N state auto|enable|disable``."""
+        f = self._knobs().vf(vf)
+        self.vfs[f].admin.link_state = KnobValidator.link_state(state)
+        await self.apply_vf(f)
+        await self._notify_vf(f)
+
+    async def set_vf_rate(self, vf: int, max_tx_rate: int, min_tx_rate: int = 0) -> None:
+        """``ip link set DEV vf N max_tx_rate RATE`` (Mbit/s, 0 = unlimited)."""
+        f = self._knobs().vf(vf)
+        KnobValidator.tx_rate(min_tx_rate, max_tx_rate)
+        self.vfs[f].admin.max_tx_rate = max_tx_rate
+        await self.apply_vf(f)
+
+    def vf_info(self, vf: int) -> VfInfo:
+        f = self._knobs().vf(vf)
+        st = self.vfs[f]
+        a = st.admin
+        return VfInfo(
+            vf,
+            format_mac(st.mac),
+            a.pvid,
+            a.qos,
+            a.spoofchk,
+            a.link_state,
+            a.trust,
+            a.max_tx_rate,
+        )
+
+    async def vf_stats(self, vf: int) -> dict[str, int]:
+        """Per-VF counters named like ``ethtool -S`` (all read from the hardware)."""
+        return await VfStatsReader(self.bar).read(self._knobs().vf(vf))
+
+    async def reset_vf(self, vf: int) -> None:
+        """Function-level reset of a VF from the PF (its DMA engine and mailbox)."""
+        f = self._knobs().vf(vf)
+        await self.bar.write(vf_admin_reg(f, VfAdmin.CTRL), VF_ADMIN_FLR)
+        self.vfs[f].reset_guest()
+        await self.apply_vf(f)
+        await self._notify_vf(f)
+
+    async def _notify_vf(self, f: int) -> None:
+        """Tell a VF whose driver talks to us that its configuration changed (ixgbe's
+        IXGBE_PF_CONTROL_MSG); the VF driver answers with a reset."""
+        if self.mailbox is not None and self.vfs[f].guest.clear_to_send:
+            await PfMailboxPort(self.bar, f).send(MbxMessage(MsgType.PF_CONTROL_MSG, cts=True))
+            self.vfs[f].guest.clear_to_send = False
+
+    # ------------------------------------------------------- policy to switch
+    async def apply_vf(self, f: int) -> None:
+        """Write VF ``f``'s switch policy and forwarding entries from its state."""
+        st = self.vfs[f]
+        for off, value in st.policy().writes(f):
+            await self.bar.write(Esw.BASE + off, value)
+        await self._clear_fdb(f)
+        if st.mac != bytes(6):
+            entries = [(format_mac(st.mac), v) for v in st.fdb_vlans()]
+            for mac, v in entries:
+                await self.add_fdb(mac, f, v)
+            self._vf_fdb[f] = entries
+
+    async def _clear_fdb(self, f: int) -> None:
+        for mac, v in self._vf_fdb.pop(f, []):
+            if (mac, v) in self._mac_slots:
+                await self.del_fdb(mac, v)
+
+    async def vf_link_up(self, f: int) -> bool:
+        return bool(await self.bar.read(Esw.BASE + POL_BASE + POL_STRIDE * f + PORT_STATUS) & 1)
+
+    # ---------------------------------------------------------------- mailbox
+    def start_mailbox(self, irq: IrqMonitor) -> MailboxService:
+        """Start answering VF mailbox requests (after ``enable_sriov``)."""
+        if self.mailbox is None:
+            self.mailbox = MailboxService(
+                self.bar,
+                irq,
+                self.mbx_vector,
+                self.total_vfs,
+                self.vfs,
+                self.apply_vf,
+                self.vf_link_up,
+            )
+            self.mailbox.start()
+        return self.mailbox
 
     async def add_fdb(self, mac: str, port: int, vlan: int = 0) -> int:
         """Forward frames to ``mac`` (on ``vlan``) to switch port ``port``."""

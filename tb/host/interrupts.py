@@ -1,0 +1,49 @@
+"""Interrupt delivery: the NIC's interrupt messages ``{function, vector}`` as the host sees them.
+
+The monitor sleeps on ``m_irq_valid`` and wakes per clock only while messages
+are being accepted; drivers wait for a given (function, vector) without polling.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from cocotb.handle import HierarchyObject
+from cocotb.triggers import Event, RisingEdge
+
+
+class IrqMonitor:
+    """Counts accepted interrupt messages per (function, vector) and wakes waiters."""
+
+    def __init__(self, dut: HierarchyObject, prefix: str = "m_irq") -> None:
+        self._clk = dut.clk
+        self._valid = getattr(dut, f"{prefix}_valid")
+        self._ready = getattr(dut, f"{prefix}_ready")
+        self._func = getattr(dut, f"{prefix}_func")
+        self._vector = getattr(dut, f"{prefix}_vector")
+        self._counts: defaultdict[tuple[int, int], int] = defaultdict(int)
+        self._events: defaultdict[tuple[int, int], Event] = defaultdict(Event)
+
+    async def run(self) -> None:
+        while True:
+            if not self._valid.value:
+                await RisingEdge(self._valid)
+            await RisingEdge(self._clk)
+            # Sampled at the edge where the handshake completes.
+            while self._valid.value and self._ready.value:
+                key = (int(self._func.value), int(self._vector.value))
+                self._counts[key] += 1
+                self._events[key].set()
+                await RisingEdge(self._clk)
+
+    def count(self, func: int, vector: int) -> int:
+        return self._counts[(func, vector)]
+
+    async def wait_beyond(self, func: int, vector: int, seen: int) -> int:
+        """Return once more than ``seen`` interrupts of (func, vector) were delivered."""
+        key = (func, vector)
+        while self._counts[key] <= seen:
+            ev = self._events[key]
+            ev.clear()
+            await ev.wait()
+        return self._counts[key]

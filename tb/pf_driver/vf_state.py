@@ -1,0 +1,94 @@
+"""What the PF driver knows about one VF: the administrator's settings and the
+VF's own requests, and how they become the switch port's policy registers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tb.ref.eswitch_model import NUM_MC, NUM_VLAN, PortPolicy
+from tb.ref.mailbox import MboxApi, XcastMode
+
+# Token-bucket scale: RATE_INC counts 1/256 byte per cycle at 250 MHz.
+CLOCK_HZ = 250_000_000
+RATE_BURST_BYTES = 2 * 9018  # two jumbo frames
+
+
+def rate_inc(max_tx_rate_mbps: int) -> int:
+    """Tokens per cycle (1/256 byte) for a rate in Mbit/s, at least 1."""
+    return max(1, round(max_tx_rate_mbps * 1_000_000 / 8 / CLOCK_HZ * 256))
+
+
+@dataclass
+class VfAdminConfig:
+    """``ip link set DEV vf N ...``: survives the VF's resets."""
+
+    mac: bytes = bytes(6)  # admin MAC (pf_set_mac when nonzero)
+    spoofchk: bool = True  # ixgbe's default
+    trust: bool = False
+    link_state: str = "auto"
+    pvid: int = 0  # 0: no port VLAN
+    qos: int = 0
+    max_tx_rate: int = 0  # Mbit/s, 0 = unlimited
+
+    @property
+    def pf_set_mac(self) -> bool:
+        return self.mac != bytes(6)
+
+
+@dataclass
+class VfGuest:
+    """What the VF asked for over the mailbox; cleared by a VF reset."""
+
+    mac: bytes = bytes(6)
+    vlans: list[int] = field(default_factory=list)
+    mcs: list[bytes] = field(default_factory=list)
+    xcast: XcastMode = XcastMode.MULTI
+    api: MboxApi = MboxApi.API_10
+    clear_to_send: bool = False
+
+
+@dataclass
+class VfState:
+    admin: VfAdminConfig = field(default_factory=VfAdminConfig)
+    guest: VfGuest = field(default_factory=VfGuest)
+
+    @property
+    def mac(self) -> bytes:
+        """The VF's MAC address in effect: the admin's when set, else the VF's own."""
+        return self.admin.mac if self.admin.pf_set_mac else self.guest.mac
+
+    def reset_guest(self) -> None:
+        """ixgbe_vf_reset_event: forget the VF's requests (its own MAC is kept)."""
+        self.guest = VfGuest(mac=self.guest.mac)
+
+    def policy(self) -> PortPolicy:
+        """The switch port policy that enforces this state."""
+        a, g = self.admin, self.guest
+        mac = self.mac
+        x = g.xcast
+        return PortPolicy(
+            spoofchk=a.spoofchk,
+            trust=a.trust,
+            link=a.link_state,
+            # ixgbe's spoofchk covers MAC and VLAN anti-spoofing.
+            vlan_filter=a.spoofchk,
+            rx_ucast=True,
+            rx_mcast=x >= XcastMode.MULTI,
+            rx_bcast=x >= XcastMode.MULTI,
+            rx_allmulti=x >= XcastMode.ALLMULTI,
+            rx_promisc=x >= XcastMode.PROMISC,
+            pvid=a.pvid or None,
+            pcp=a.qos,
+            rate_enable=a.max_tx_rate > 0,
+            rate_inc=rate_inc(a.max_tx_rate) if a.max_tx_rate else 0,
+            rate_burst=RATE_BURST_BYTES if a.max_tx_rate else 0,
+            smacs=[mac] if mac != bytes(6) else [],
+            vlans=[] if a.pvid else list(g.vlans[:NUM_VLAN]),
+            mcs=list(g.mcs[:NUM_MC]),
+        )
+
+    def fdb_vlans(self) -> list[int]:
+        """VLANs on which frames to the VF's MAC are forwarded to it."""
+        if self.admin.pvid:
+            return [self.admin.pvid]
+        return [0, *self.guest.vlans]

@@ -519,18 +519,26 @@ async def test_rx_frames(dut):
 
 @cocotb.test()
 async def test_tx_errors(dut):
-    """Length-0 / over-max descriptors and PROD >= size: queue error, nothing bad is sent."""
+    """Length 0, frame over the limit, 17 buffers, PROD >= size: queue error, nothing bad sent."""
     tb = TB(dut)
     await tb.reset()
     rng = random.Random(3)
     ring = Ring(tb, 0, rx=False)
-    for bad, code in ((0, ERR_DESC_LEN_ZERO), (MAX_FRAME_BYTES + 1, ERR_DESC_LEN_MAX)):
+    max_bufs = 16  # MAX_TX_BUFS
+    # (buffer lengths of the bad frame, code): its last buffer is the bad one
+    cases = (
+        ([100, 0], ERR_DESC_LEN_ZERO),
+        ([100, MAX_FRAME_BYTES + 1 - 100], ERR_DESC_LEN_MAX),
+        ([10] * (max_bufs + 1), ERR_TOO_MANY_BUFS),
+    )
+    for lens, code in cases:
         await ring.open()
         good = make_frame(rng, 200)
         await tx_send(tb, ring, good, [200], rng)
         a = tb.alloc.get(256)
-        ring.put(txd(a, 100, TXD_SOF))  # a frame whose second buffer is bad
-        ring.put(txd(a, bad, TXD_EOF))
+        for i, n in enumerate(lens):
+            last = i == len(lens) - 1
+            ring.put(txd(a, n, (TXD_SOF if i == 0 else 0) | (TXD_EOF if last else 0)))
         await tx_send(tb, ring, make_frame(rng, 100), [100], rng)
         await ring.doorbell()
         c = TxCpl.parse((await ring.wait_cpls(1))[0])

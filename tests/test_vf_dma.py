@@ -17,3 +17,25 @@ def test_vf_dma(cfg):
     tests, fails = run(top, "tests.cocotb_vf_dma", run_name=f"vf_dma-{cfg}")
     assert tests > 0
     assert fails == 0
+
+
+# constrained-random regression (pyuvm, tests/cocotb_vf_dma_uvm.py): 10,000 frames per seed
+RANDOM_RUNS = [("q1", 11), ("q2", 12), ("w256", 13)]
+RANDOM_FRAMES = 10_000
+
+
+@pytest.mark.parametrize(("cfg", "seed"), RANDOM_RUNS)
+def test_vf_dma_random(cfg, seed, tmp_path):
+    top = SimTop("vf_dma", CONFIGS[cfg])
+    cov = tmp_path / "coverage.txt"
+    env = {
+        "VF_DMA_SEED": str(seed),
+        "VF_DMA_FRAMES": str(RANDOM_FRAMES),
+        "VF_DMA_COVERAGE": str(cov),
+    }
+    tests, fails = run(
+        top, "tests.cocotb_vf_dma_uvm", "VfDmaRandomTest", run_name=f"vf_dma-random-{cfg}", env=env
+    )
+    assert tests == 1
+    assert fails == 0
+    print(cov.read_text())

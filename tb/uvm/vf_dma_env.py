@@ -1,0 +1,636 @@
+"""pyuvm environment of vf_dma: agents, a ring-owning driver model, scoreboard, coverage.
+
+::
+
+    VfDmaEnv
+     +- HostBusAgent      tb/host: numpy HostMemory, per-function IOMMU, AxiDmaResponder
+     |                    (random latency, jitter, reordering across IDs, a*ready stalls)
+     +- TxStreamAgent     monitor of m_axis_tx with random tready backpressure
+     +- RxStreamAgent     uvm_driver of s_axis_rx (RxFrameItem), random gaps
+     +- DriverModel       uvm_driver of TxFrameItem: tb/vf_driver TxQueue/RxQueue per queue,
+     |                    posts, doorbells, reaps completions, reposts RX buffers
+     +- VfDmaScoreboard   tb/ref FrameScoreboard: TX frames + sideband byte for byte per
+     |                    queue, RX frames + completion fields per queue, TX completions
+     +- VfDmaCoverage     bins over the random dimensions, reported and checked
+
+The actor models (host, driver queues, reference layouts, flow hash) are the
+plain classes under ``tb/``; this module only wires them into UVM components.
+Configuration travels through the ConfigDB as one :class:`VfDmaEnvConfig`
+(key ``"cfg"``) and the DUT handle (key ``"dut"``).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import cocotb
+from cocotb.triggers import Event
+from pyuvm import (
+    ConfigDB,
+    uvm_analysis_port,
+    uvm_component,
+    uvm_driver,
+    uvm_env,
+    uvm_sequence_item,
+    uvm_sequencer,
+    uvm_subscriber,
+)
+
+from tb.host import AxiDmaResponder, DmaResponderConfig, HostMemory, Iommu, Perm
+from tb.host.mmio import FunctionBar
+from tb.ref.regmap import RX_STEER_HASH, Func
+from tb.ref.scoreboard import FrameScoreboard, Mismatch
+from tb.ref.vf_dma_model import rx_flow_queue
+from tb.uvm.axis import StreamFrame, StreamSink, StreamSource
+from tb.uvm.regport import RegPortMaster
+from tb.vf_driver.queues import MAX_TX_BUFS, RxFrame, RxQueue, TxFrame, TxQueue
+
+MIN_FRAME, MAX_FRAME = 60, 9018
+TX_META_FUNC_BITS = 8
+
+
+@dataclass(frozen=True)
+class VfDmaEnvConfig:
+    """Knobs of one run; every random choice comes from ``seed``."""
+
+    func: int
+    num_queues: int
+    seed: int = 1
+    period_ns: int = 4
+    mem_bytes: int = 64 << 20
+    tx_ring_log2: int = 6  # small rings: the random run wraps them many times
+    rx_ring_log2: int = 6
+    rx_buf_len: int = 2048
+    read_latency: int = 30
+    read_latency_jitter: int = 120  # so host read latency is uniform in 30..150
+    out_of_order: bool = True
+    bus_ready_probability: float = 0.85
+    tx_pause_probability: float = 0.25  # m_axis_tx tready low
+    rx_gap_probability: float = 0.2  # idle cycles between RX beats
+    # IOMMU page tables instead of a passthrough domain: identity-mapped RW,
+    # except the page at fault_ro (read-only: writes answer SLVERR) and the
+    # page at fault_hole (never mapped: DECERR)
+    iommu_paged: bool = False
+    rx_hash: bool = True  # RX_STEER.HASH on (only with >= 2 queues and 64-byte beats)
+
+
+PAGE = 4096
+
+
+# ------------------------------------------------------------------ sequence items
+
+
+@dataclass
+class TxFrameItemData:
+    queue: int
+    data: bytes
+    split: list[int]
+    offsets: list[int]
+    vlan_tci: int | None
+
+
+class TxFrameItem(uvm_sequence_item):
+    """One TX frame: bytes, its buffer split and the byte offset (alignment) of each buffer."""
+
+    def __init__(self, name: str = "tx_frame") -> None:
+        super().__init__(name)
+        self.d = TxFrameItemData(0, b"", [], [], None)
+
+    def randomize_with(self, rng: random.Random, num_queues: int, queue: int | None = None) -> None:
+        size = random_frame_size(rng)
+        nbufs = rng.choice([1, 1, 1, 2, 3, 4, rng.randint(1, MAX_TX_BUFS), MAX_TX_BUFS])
+        nbufs = min(nbufs, size)
+        cuts = sorted(rng.sample(range(1, size), nbufs - 1)) if nbufs > 1 else []
+        edges = [0, *cuts, size]
+        split = [edges[i + 1] - edges[i] for i in range(nbufs)]
+        offsets = [rng.randrange(64) for _ in split]
+        vlan = rng.randrange(1 << 16) if rng.random() < 0.3 else None
+        q = rng.randrange(num_queues) if queue is None else queue
+        self.d = TxFrameItemData(q, rng.randbytes(size), split, offsets, vlan)
+
+
+@dataclass
+class RxFrameItemData:
+    data: bytes
+    meta: int  # rx_meta_t {vlan_tci[15:0], vlan_stripped}
+
+
+class RxFrameItem(uvm_sequence_item):
+    def __init__(self, name: str = "rx_frame") -> None:
+        super().__init__(name)
+        self.d = RxFrameItemData(b"", 0)
+
+    def randomize_with(self, rng: random.Random) -> None:
+        size = random_frame_size(rng)
+        # an IPv4/UDP header with random addresses and ports so RX_STEER.HASH spreads flows
+        hdr = (
+            rng.randbytes(12) + b"\x08\x00\x45\x00" + rng.randbytes(5) + b"\x11" + rng.randbytes(14)
+        )
+        data = (hdr + rng.randbytes(size))[:size]
+        meta = ((rng.randrange(1 << 16) << 1) | 1) if rng.random() < 0.3 else 0
+        self.d = RxFrameItemData(data, meta)
+
+
+def random_frame_size(rng: random.Random) -> int:
+    """60..9018 bytes, weighted towards the sizes that matter: minimum, MTU, beat edges, jumbo."""
+    r = rng.random()
+    if r < 0.08:
+        return rng.choice([60, 63, 64, 65, 127, 128, 1514, 1518, 4096, 9017, 9018])
+    if r < 0.40:
+        return rng.randint(60, 256)
+    if r < 0.75:
+        return rng.randint(257, 1518)
+    if r < 0.90:
+        return rng.randint(1519, 4200)
+    return rng.randint(4201, 9018)
+
+
+# ------------------------------------------------------------------ agents
+
+
+class CountingResponder(AxiDmaResponder):
+    """The host responder, counting read bursts returned ahead of an older one (reordering)."""
+
+    reordered: int = 0
+    latencies: list[int] | None = None  # drawn latency of every read burst served
+
+    def _pick_read(self, now: int):  # type: ignore[override]
+        oldest = self._reads[0] if self._reads else None
+        b = super()._pick_read(now)
+        if b is not None:
+            if self.latencies is None:
+                self.latencies = []
+            self.latencies.append(b.due + 1 - b.accepted)
+            if b is not oldest:
+                self.reordered += 1
+        return b
+
+
+class HostBusAgent(uvm_component):
+    """Host memory + IOMMU + AXI4 responder on m_axi (only the DUT's function has a domain)."""
+
+    def build_phase(self) -> None:
+        self.cfg: VfDmaEnvConfig = ConfigDB().get(self, "", "cfg")
+        dut = ConfigDB().get(self, "", "dut")
+        c = self.cfg
+        self.mem = HostMemory(c.mem_bytes)
+        self.iommu = Iommu()
+        if c.iommu_paged:
+            # pages 1 and 2 are kept from the allocator: page 1 read-only, page 2 unmapped
+            self.mem = HostMemory(c.mem_bytes, reserve_low=3 * PAGE)
+            self.fault_ro, self.fault_hole = PAGE, 2 * PAGE
+            self.iommu.create_domain(c.func)
+            self.iommu.map(c.func, 3 * PAGE, 3 * PAGE, c.mem_bytes - 3 * PAGE)
+            self.iommu.map(c.func, self.fault_ro, self.fault_ro, PAGE, Perm.R)
+        else:
+            self.iommu.create_domain(c.func, passthrough=True, limit=c.mem_bytes)
+        rcfg = DmaResponderConfig(
+            read_latency=c.read_latency,
+            read_latency_jitter=c.read_latency_jitter,
+            out_of_order=c.out_of_order,
+            ready_probability=c.bus_ready_probability,
+        )
+        self.responder = CountingResponder(
+            dut, "m_axi", dut.clk, self.mem, self.iommu, rcfg, rng=random.Random(c.seed * 7 + 1)
+        )
+
+
+def _bernoulli(rng: random.Random, p: float) -> Iterator[bool]:
+    while True:
+        yield rng.random() < p
+
+
+class TxStreamAgent(uvm_component):
+    """Monitor of the TX stream; applies random backpressure; publishes every frame."""
+
+    def build_phase(self) -> None:
+        self.cfg: VfDmaEnvConfig = ConfigDB().get(self, "", "cfg")
+        self.ap = uvm_analysis_port("ap", self)
+        self.stalled_frames = 0
+
+    def connect_phase(self) -> None:
+        dut = ConfigDB().get(self, "", "dut")
+        rng = random.Random(self.cfg.seed * 7 + 2)
+        self.sink = StreamSink(
+            dut, "m_axis_tx", self.cfg.period_ns, _bernoulli(rng, self.cfg.tx_pause_probability)
+        )
+        self.sink.on_frame.append(self._publish)
+
+    def _publish(self, f: StreamFrame) -> None:
+        self.sink.frames.clear()  # the analysis port is the consumer
+        beats = -(-len(f.data) // len(self.sink._keep))
+        if f.last_cycle - f.first_cycle + 1 > beats:
+            self.stalled_frames += 1
+        self.ap.write(f)
+
+
+class RxStreamAgent(uvm_driver):
+    """Drives RxFrameItems into s_axis_rx with random idle gaps; publishes what it sent."""
+
+    def build_phase(self) -> None:
+        self.cfg: VfDmaEnvConfig = ConfigDB().get(self, "", "cfg")
+        self.ap = uvm_analysis_port("ap", self)
+        self.seqr = uvm_sequencer("seqr", self)
+
+    def connect_phase(self) -> None:
+        dut = ConfigDB().get(self, "", "dut")
+        rng = random.Random(self.cfg.seed * 7 + 3)
+        self.src = StreamSource(
+            dut, "s_axis_rx", self.cfg.period_ns, _bernoulli(rng, self.cfg.rx_gap_probability)
+        )
+        self.seq_item_port.connect(self.seqr.seq_item_export)
+        self.credit: Any = None  # set by the env: the DriverModel's RX buffer credit
+
+    async def run_phase(self) -> None:
+        while True:
+            item = await self.seq_item_port.get_next_item()
+            await self.credit.acquire(item.d.data)
+            self.ap.write(item.d)
+            self.src.send_nowait(item.d.data, item.d.meta)
+            self.seq_item_port.item_done()
+
+
+# ------------------------------------------------------------------ driver model
+
+
+@dataclass
+class RxCredit:
+    """RX buffers the driver has posted and no frame in flight claims yet, per queue.
+
+    The random test must not lose frames for lack of buffers (that case has
+    its own directed test), so a frame is sent only when its queue has enough
+    unclaimed posted buffers; reaping a frame returns its buffers.
+    """
+
+    num_queues: int
+    slots: int  # buffers a full ring holds (size - 1)
+    buf_len: int
+    hash_en: bool
+    claimed: list[int] = field(default_factory=list)
+    changed: Event = field(default_factory=Event)
+
+    def __post_init__(self) -> None:
+        self.claimed = [0] * self.num_queues
+
+    def bufs(self, frame: bytes) -> int:
+        return -(-len(frame) // self.buf_len)
+
+    async def acquire(self, frame: bytes) -> None:
+        q = rx_flow_queue(frame, self.num_queues, self.hash_en)
+        while self.claimed[q] + self.bufs(frame) > self.slots:
+            self.changed.clear()
+            await self.changed.wait()
+        self.claimed[q] += self.bufs(frame)
+
+    def release(self, q: int, nbufs: int) -> None:
+        self.claimed[q] -= nbufs
+        self.changed.set()
+
+
+class DriverModel(uvm_driver):
+    """The function's driver: owns every ring (tb/vf_driver/queues.py) through the register port."""
+
+    def build_phase(self) -> None:
+        self.cfg: VfDmaEnvConfig = ConfigDB().get(self, "", "cfg")
+        self.seqr = uvm_sequencer("seqr", self)
+        self.tx_posted = uvm_analysis_port("tx_posted", self)
+        self.tx_done = uvm_analysis_port("tx_done", self)
+        self.rx_done = uvm_analysis_port("rx_done", self)
+        self.rng = random.Random(self.cfg.seed * 7 + 4)
+
+    def connect_phase(self) -> None:
+        dut = ConfigDB().get(self, "", "dut")
+        host: HostBusAgent = ConfigDB().get(self, "", "host")
+        c = self.cfg
+        self.regs = RegPortMaster(dut, c.func, c.period_ns)
+        self.bar = FunctionBar(self.regs, c.func)  # type: ignore[arg-type]
+        self.mem = host.mem
+        self.txq = [TxQueue(self.bar, self.mem, q, c.tx_ring_log2) for q in range(c.num_queues)]
+        self.rxq = [
+            RxQueue(self.bar, self.mem, q, c.rx_ring_log2, c.rx_buf_len)
+            for q in range(c.num_queues)
+        ]
+        self.rx_credit = RxCredit(c.num_queues, (1 << c.rx_ring_log2) - 1, c.rx_buf_len, c.rx_hash)
+        self.seq_item_port.connect(self.seqr.seq_item_export)
+        self.unrung = [0] * c.num_queues
+        self.tx_wraps = [0] * c.num_queues
+        self.rx_wraps = [0] * c.num_queues
+        self.tx_space = [Event() for _ in range(c.num_queues)]
+        self._tasks: list[Any] = []
+
+    async def open(self, hash_en: bool) -> None:
+        for q in range(self.cfg.num_queues):
+            await self.txq[q].open()
+            await self.rxq[q].open()
+        if hash_en:
+            await self.bar.write(Func.RX_STEER, RX_STEER_HASH)
+        for q in range(self.cfg.num_queues):
+            self._tasks.append(cocotb.start_soon(self._tx_reaper(q)))
+            self._tasks.append(cocotb.start_soon(self._rx_reaper(q)))
+
+    async def _tx_reaper(self, q: int) -> None:
+        txq = self.txq[q]
+        prev = 0
+        while True:
+            for tx in await txq.wait_reaped():
+                self.tx_done.write((q, tx))
+            if txq.ring.cpl_idx < prev:
+                self.tx_wraps[q] += 1
+            prev = txq.ring.cpl_idx
+            self.tx_space[q].set()
+
+    async def _rx_reaper(self, q: int) -> None:
+        rxq = self.rxq[q]
+        prev = 0
+        while True:
+            frames: list[RxFrame] = await rxq.wait_reaped()
+            for fr in frames:
+                self.rx_credit.release(q, fr.completion.num_bufs)
+                self.rx_done.write((q, fr))
+            if rxq.ring.cpl_idx < prev:
+                self.rx_wraps[q] += 1
+            prev = rxq.ring.cpl_idx
+
+    async def run_phase(self) -> None:
+        while True:
+            item = await self.seq_item_port.get_next_item()
+            d: TxFrameItemData = item.d
+            txq = self.txq[d.queue]
+            while txq.ring.free_slots() < len(d.split):
+                if self.unrung[d.queue]:
+                    await self._doorbell(d.queue)
+                self.tx_space[d.queue].clear()
+                await self.tx_space[d.queue].wait()
+            tx = txq.post(d.data, split=d.split, offsets=d.offsets, vlan_tci=d.vlan_tci)
+            self.tx_posted.write((d, tx))
+            self.unrung[d.queue] += 1
+            # doorbells batch a random number of frames, as a driver under load does
+            if self.unrung[d.queue] >= self.rng.randint(1, 8):
+                await self._doorbell(d.queue)
+            self.seq_item_port.item_done()
+
+    async def _doorbell(self, q: int) -> None:
+        self.unrung[q] = 0
+        await self.txq[q].ring_doorbell()
+
+    async def flush(self) -> None:
+        for q in range(self.cfg.num_queues):
+            if self.unrung[q]:
+                await self._doorbell(q)
+
+    def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+
+
+# ------------------------------------------------------------------ scoreboard
+
+
+def tx_user(func: int, vlan_tci: int | None) -> int:
+    """tx_meta_t {vlan_tci, vlan_ins, src_func} (ARCHITECTURE.md §1)."""
+    ins = vlan_tci is not None
+    return ((vlan_tci or 0) << (TX_META_FUNC_BITS + 1)) | (int(ins) << TX_META_FUNC_BITS) | func
+
+
+def _with_side(data: bytes, side: int) -> bytes:
+    """Frame bytes plus its sideband as trailing bytes, so one byte-for-byte compare covers both."""
+    return data + b"|" + side.to_bytes(8, "little")
+
+
+class VfDmaScoreboard(uvm_component):
+    """Byte-for-byte check of everything the engine delivers against what was posted or sent.
+
+    TX: the stream is compared with the frames the driver posted, in order per
+    queue (queues interleave), sideband included; every TX completion must say
+    sent, with the frame's length and EOF slot. RX: the frames the driver
+    reaps are compared with the frames sent, in order per steered queue, with
+    the completion's length and VLAN fields checked against the sent sideband.
+    """
+
+    def build_phase(self) -> None:
+        self.cfg: VfDmaEnvConfig = ConfigDB().get(self, "", "cfg")
+        self.sb = FrameScoreboard()
+        self.errors: list[str] = []
+        self.tx_cpls = 0
+        self.rx_hash_en = self.cfg.rx_hash
+        self.tx_posted = _Sub("tx_posted", self, self._tx_posted)
+        self.tx_seen = _Sub("tx_seen", self, self._tx_seen)
+        self.tx_done = _Sub("tx_done", self, self._tx_done)
+        self.rx_sent = _Sub("rx_sent", self, self._rx_sent)
+        self.rx_done = _Sub("rx_done", self, self._rx_done)
+        self.expected_drop: set[bytes] = set()  # frames a directed test wants not delivered
+
+    def _tx_posted(self, t: tuple[TxFrameItemData, TxFrame]) -> None:
+        d, _ = t
+        if d.data in self.expected_drop:
+            return
+        self.sb.expect("tx", _with_side(d.data, tx_user(self.cfg.func, d.vlan_tci)), f"q{d.queue}")
+
+    def _tx_seen(self, f: StreamFrame) -> None:
+        self.sb.observe("tx", _with_side(f.data, f.user))
+
+    def _tx_done(self, t: tuple[int, TxFrame]) -> None:
+        q, tx = t
+        c = tx.completion
+        assert c is not None
+        self.tx_cpls += 1
+        if tx.data in self.expected_drop:
+            return
+        if (c.status, c.length, c.desc_idx) != (0, len(tx.data), tx.last_slot):
+            self.errors.append(f"TX q{q} completion {c} for a {len(tx.data)}-byte frame")
+
+    def _rx_sent(self, d: RxFrameItemData) -> None:
+        q = rx_flow_queue(d.data, self.cfg.num_queues, self.rx_hash_en)
+        self.sb.expect(f"rx{q}", _with_side(d.data, d.meta))
+
+    def _rx_done(self, t: tuple[int, RxFrame]) -> None:
+        q, fr = t
+        c = fr.completion
+        if c.status != 0 or c.length != len(fr.data):
+            self.errors.append(f"RX q{q} completion {c}")
+        meta = (c.vlan_tci << 1) | 1 if c.vlan_stripped else 0
+        self.sb.observe(f"rx{q}", _with_side(fr.data, meta))
+
+    def mismatches(self) -> list[Mismatch]:
+        return self.sb.finish()
+
+    def report_phase(self) -> None:
+        self.logger.info(
+            "scoreboard: %s matched, %d frames outstanding, %d mismatches, %d completion errors",
+            dict(self.sb.matched),
+            self.sb.outstanding(),
+            len(self.sb.mismatches),
+            len(self.errors),
+        )
+
+
+class _Sub(uvm_subscriber):
+    """A subscriber that forwards to a method of its parent (one per analysis stream)."""
+
+    def __init__(self, name: str, parent: uvm_component, fn: Any) -> None:
+        super().__init__(name, parent)
+        self._fn = fn
+
+    def write(self, tt: Any) -> None:
+        self._fn(tt)
+
+
+# ------------------------------------------------------------------ coverage
+
+
+@dataclass
+class CoverPoint:
+    """Named bins; ``hit`` counts samples per bin; every bin is reachable unless ``optional``."""
+
+    name: str
+    bins: list[str]
+    hit: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def sample(self, b: str) -> None:
+        if b not in self.bins:
+            raise KeyError(f"{self.name}: no bin {b!r}")
+        self.hit[b] += 1
+
+    @property
+    def covered(self) -> int:
+        return sum(1 for b in self.bins if self.hit[b])
+
+    def holes(self) -> list[str]:
+        return [b for b in self.bins if not self.hit[b]]
+
+
+SIZE_BINS = [
+    ("60", 60, 60),
+    ("61-63", 61, 63),
+    ("64", 64, 64),
+    ("65-127", 65, 127),
+    ("128-255", 128, 255),
+    ("256-511", 256, 511),
+    ("512-1023", 512, 1023),
+    ("1024-1518", 1024, 1518),
+    ("1519-4096", 1519, 4096),
+    ("4097-9017", 4097, 9017),
+    ("9018", 9018, 9018),
+]
+NBUF_BINS = [
+    ("1", 1, 1),
+    ("2", 2, 2),
+    ("3-4", 3, 4),
+    ("5-8", 5, 8),
+    ("9-15", 9, 15),
+    ("16", 16, 16),
+]
+
+
+def _bin(table: list[tuple[str, int, int]], v: int) -> str:
+    return next(name for name, lo, hi in table if lo <= v <= hi)
+
+
+class VfDmaCoverage(uvm_component):
+    """Functional coverage of the random dimensions (issue #3): printed and checked complete."""
+
+    def build_phase(self) -> None:
+        self.cfg: VfDmaEnvConfig = ConfigDB().get(self, "", "cfg")
+        nq = self.cfg.num_queues
+        # without RX_STEER.HASH every RX frame goes to queue 0: other RX queue bins are unreachable
+        rxq = range(nq) if self.cfg.rx_hash else range(1)
+        self.points = {
+            "tx_size": CoverPoint("tx_size", [b for b, _, _ in SIZE_BINS]),
+            "tx_bufs": CoverPoint("tx_bufs", [b for b, _, _ in NBUF_BINS]),
+            "tx_buf_align": CoverPoint("tx_buf_align", ["0", "1-15", "16-31", "32-47", "48-63"]),
+            "tx_vlan_ins": CoverPoint("tx_vlan_ins", ["no", "yes"]),
+            "tx_queue": CoverPoint("tx_queue", [str(q) for q in range(nq)]),
+            "rx_size": CoverPoint("rx_size", [b for b, _, _ in SIZE_BINS]),
+            "rx_bufs_used": CoverPoint("rx_bufs_used", ["1", "2", "3-4", "5"]),
+            "rx_queue": CoverPoint("rx_queue", [str(q) for q in rxq]),
+            "rx_vlan_stripped": CoverPoint("rx_vlan_stripped", ["no", "yes"]),
+            "tx_ring_wrap": CoverPoint("tx_ring_wrap", [f"q{q}" for q in range(nq)]),
+            "rx_ring_wrap": CoverPoint("rx_ring_wrap", [f"q{q}" for q in rxq]),
+            "tx_backpressure": CoverPoint("tx_backpressure", ["frame stalled"]),
+            "host_reorder": CoverPoint("host_reorder", ["read returned ahead of older"]),
+            "host_latency": CoverPoint("host_latency", ["30-69", "70-109", "110-150"]),
+        }
+        self.tx_posted = _Sub("cov_tx", self, self._tx)
+        self.rx_done = _Sub("cov_rx", self, self._rx)
+
+    def _tx(self, t: tuple[TxFrameItemData, TxFrame]) -> None:
+        d, _ = t
+        p = self.points
+        p["tx_size"].sample(_bin(SIZE_BINS, len(d.data)))
+        p["tx_bufs"].sample(_bin(NBUF_BINS, len(d.split)))
+        for off in d.offsets:
+            p["tx_buf_align"].sample(
+                "0"
+                if off == 0
+                else _bin(
+                    [("1-15", 1, 15), ("16-31", 16, 31), ("32-47", 32, 47), ("48-63", 48, 63)], off
+                )
+            )
+        p["tx_vlan_ins"].sample("yes" if d.vlan_tci is not None else "no")
+        p["tx_queue"].sample(str(d.queue))
+
+    def _rx(self, t: tuple[int, RxFrame]) -> None:
+        q, fr = t
+        p = self.points
+        p["rx_size"].sample(_bin(SIZE_BINS, len(fr.data)))
+        n = fr.completion.num_bufs
+        p["rx_bufs_used"].sample(str(n) if n <= 2 or n == 5 else "3-4")
+        p["rx_queue"].sample(str(q))
+        p["rx_vlan_stripped"].sample("yes" if fr.completion.vlan_stripped else "no")
+
+    def sample_run(self, driver: DriverModel, tx: TxStreamAgent, host: HostBusAgent) -> None:
+        p = self.points
+        rxq_bins = range(self.cfg.num_queues) if self.cfg.rx_hash else range(1)
+        for q in range(self.cfg.num_queues):
+            for _ in range(driver.tx_wraps[q]):
+                p["tx_ring_wrap"].sample(f"q{q}")
+            for _ in range(driver.rx_wraps[q] if q in rxq_bins else 0):
+                p["rx_ring_wrap"].sample(f"q{q}")
+        for _ in range(tx.stalled_frames):
+            p["tx_backpressure"].sample("frame stalled")
+        for _ in range(host.responder.reordered):
+            p["host_reorder"].sample("read returned ahead of older")
+        for lat in host.responder.latencies or []:
+            p["host_latency"].sample("30-69" if lat < 70 else "70-109" if lat < 110 else "110-150")
+
+    def summary(self) -> str:
+        lines = ["functional coverage (vf_dma random):"]
+        for cp in self.points.values():
+            hits = ", ".join(f"{b}:{cp.hit[b]}" for b in cp.bins)
+            lines.append(f"  {cp.name:18s} {cp.covered}/{len(cp.bins)}  [{hits}]")
+        total = sum(len(cp.bins) for cp in self.points.values())
+        got = sum(cp.covered for cp in self.points.values())
+        lines.append(f"  total {got}/{total} bins ({100.0 * got / total:.1f} %)")
+        return "\n".join(lines)
+
+    def holes(self) -> dict[str, list[str]]:
+        return {n: cp.holes() for n, cp in self.points.items() if cp.holes()}
+
+
+# ------------------------------------------------------------------ environment
+
+
+class VfDmaEnv(uvm_env):
+    def build_phase(self) -> None:
+        self.host = HostBusAgent("host", self)
+        ConfigDB().set(None, "*", "host", self.host)
+        self.tx_mon = TxStreamAgent("tx_mon", self)
+        self.rx_agent = RxStreamAgent("rx_agent", self)
+        self.driver = DriverModel("driver", self)
+        self.scoreboard = VfDmaScoreboard("scoreboard", self)
+        self.coverage = VfDmaCoverage("coverage", self)
+
+    def connect_phase(self) -> None:
+        sb, cov = self.scoreboard, self.coverage
+        self.driver.tx_posted.connect(sb.tx_posted.analysis_export)
+        self.driver.tx_posted.connect(cov.tx_posted.analysis_export)
+        self.driver.tx_done.connect(sb.tx_done.analysis_export)
+        self.driver.rx_done.connect(sb.rx_done.analysis_export)
+        self.driver.rx_done.connect(cov.rx_done.analysis_export)
+        self.tx_mon.ap.connect(sb.tx_seen.analysis_export)
+        self.rx_agent.ap.connect(sb.rx_sent.analysis_export)
+        self.rx_agent.credit = self.driver.rx_credit

@@ -30,23 +30,22 @@ MiB = 1 << 20
 
 
 class FakePfRegisters:
-    """The two PF registers PfDriver.probe/enable_sriov touch, as the RTL documents them."""
+    """The PF's register space as a plain register file, PF_ID as the RTL reports it.
+
+    PfDriver.probe/enable_sriov read PF_ID and read back NUM_VFS; any other
+    register reads what was last written (0 after reset).
+    """
 
     def __init__(self, total_vfs: int) -> None:
-        self.total_vfs = total_vfs
-        self.num_vfs = 0
+        self.regs = {int(Pf.PF_ID): (PF_ID_MAGIC << 16) | total_vfs}
 
     async def read32(self, func: int, addr: int) -> int:
         assert func == 0
-        if addr == Pf.PF_ID:
-            return (PF_ID_MAGIC << 16) | self.total_vfs
-        if addr == Pf.NUM_VFS:
-            return self.num_vfs
-        raise AssertionError(f"unexpected read {addr:#x}")
+        return self.regs.get(addr, 0)
 
     async def write32(self, func: int, addr: int, value: int) -> None:
-        assert func == 0 and addr == Pf.NUM_VFS
-        self.num_vfs = value
+        assert func == 0 and addr != Pf.PF_ID
+        self.regs[addr] = value
 
 
 def make_host(num_vfs: int = 2) -> tuple[HostMemory, Iommu, PfDriver, Hypervisor]:

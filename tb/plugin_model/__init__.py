@@ -1,0 +1,61 @@
+"""NPA plugins: image format, loader, the shell<->plugin interface, vendor plugins."""
+
+from tb.plugin_model.image import (
+    ABI_MAJOR,
+    MAGIC,
+    REQUIRED_ENTRY_POINTS,
+    BadMagicError,
+    DeviceMismatchError,
+    EntryOffsetError,
+    EntryPoint,
+    HeaderCrcError,
+    MalformedEntryError,
+    MalformedImageError,
+    MissingEntryPointError,
+    PayloadCrcError,
+    PluginImage,
+    PluginImageError,
+    TruncatedImageError,
+    UnknownPluginError,
+    UnsupportedAbiError,
+)
+from tb.plugin_model.loader import LoadedPlugin, PluginFactory, PluginLoader, PluginLoadError
+from tb.plugin_model.plugin import Plugin, PluginStateError, QuiesceResult, ReapResult
+from tb.plugin_model.ring_a import (
+    RING_A_PLUGIN_ID,
+    RING_A_VENDOR_ID,
+    RING_A_VF_DEVICE_ID,
+    RingAPlugin,
+)
+
+__all__ = [
+    "ABI_MAJOR",
+    "MAGIC",
+    "REQUIRED_ENTRY_POINTS",
+    "RING_A_PLUGIN_ID",
+    "RING_A_VENDOR_ID",
+    "RING_A_VF_DEVICE_ID",
+    "BadMagicError",
+    "DeviceMismatchError",
+    "EntryOffsetError",
+    "EntryPoint",
+    "HeaderCrcError",
+    "LoadedPlugin",
+    "MalformedEntryError",
+    "MalformedImageError",
+    "MissingEntryPointError",
+    "PayloadCrcError",
+    "Plugin",
+    "PluginFactory",
+    "PluginImage",
+    "PluginImageError",
+    "PluginLoadError",
+    "PluginLoader",
+    "PluginStateError",
+    "QuiesceResult",
+    "ReapResult",
+    "RingAPlugin",
+    "TruncatedImageError",
+    "UnknownPluginError",
+    "UnsupportedAbiError",
+]

@@ -1,0 +1,63 @@
+"""The shell<->plugin interface of NPA: the calls a vmxnet3 shell makes into a loaded plugin.
+
+Models the contract between the guest's vmxnet3 shell and an IHV plugin. The
+shell keeps its vmxnet3 rings (tb.shell_model) and calls the plugin's entry
+points; the plugin serves those rings from the VF's hardware rings:
+
+- ``init(mem, conf)``: the shell's guest memory and ring geometry; bring the VF's queues up.
+- ``tx(prod)``: the shell's TXPROD doorbell; hand the new frames to the hardware.
+- ``rx_refill(prod)``: the shell's RXPROD doorbell; take the newly posted receive buffers.
+- ``reap()``: move hardware completions into the shell's completion rings.
+- ``quiesce()``: stop the hardware queues so the hypervisor can switch the shell back to
+  emulation; returns what was abandoned.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from tb.plugin_model.image import REQUIRED_ENTRY_POINTS
+from tb.shell_model.rings import GuestMemoryLike, RingConf
+
+
+class PluginStateError(RuntimeError):
+    """An entry point called out of order (before init, after quiesce)."""
+
+
+@dataclass(frozen=True)
+class ReapResult:
+    """What one ``reap()`` moved into the shell's rings."""
+
+    tx_completed: int
+    rx_delivered: int
+    rx_dropped: int
+
+
+@dataclass(frozen=True)
+class QuiesceResult:
+    """Frames the hardware still held when the plugin stopped it."""
+
+    tx_abandoned: int
+    tx_backlog: int
+
+
+class Plugin(ABC):
+    """Base of every vendor plugin; subclasses implement the five entry points."""
+
+    ENTRY_POINTS: tuple[str, ...] = REQUIRED_ENTRY_POINTS
+
+    @abstractmethod
+    async def init(self, mem: GuestMemoryLike, conf: RingConf) -> None: ...
+
+    @abstractmethod
+    async def tx(self, prod: int) -> int: ...
+
+    @abstractmethod
+    async def rx_refill(self, prod: int) -> int: ...
+
+    @abstractmethod
+    async def reap(self) -> ReapResult: ...
+
+    @abstractmethod
+    async def quiesce(self) -> QuiesceResult: ...

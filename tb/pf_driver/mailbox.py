@@ -120,8 +120,8 @@ class MailboxService:
         for vf in range(1, self.num_vf + 1):
             if vflr >> vf & 1 and vf in self.states:
                 await self.bar.write(Pf.VFLR + 4 * (vf // 32), 1 << (vf % 32))
-                self.vf_stats(vf).vflr_events += 1
                 await self.reset_event(vf)
+                self.vf_stats(vf).vflr_events += 1
         for vf in range(1, self.num_vf + 1):
             if req >> vf & 1 and vf in self.states:
                 await self.handle(vf)

@@ -99,7 +99,7 @@ def mbx_vector(tb: NicTb) -> int:
 
 
 # ------------------------------------------------------------- mailbox hardware
-@cocotb.test()
+@cocotb.test(timeout_time=2, timeout_unit="ms")
 async def mailbox_hw_protocol(dut) -> None:
     """Doorbells, acknowledges, interrupts both ways, masks, refused writes, FLR state."""
     tb, irq = await make_tb(dut)
@@ -212,7 +212,7 @@ async def raw_request(vfd: IxgbeVf, msg: MbxMessage) -> MbxMessage:
     return reply
 
 
-@cocotb.test()
+@cocotb.test(timeout_time=2, timeout_unit="ms")
 async def mailbox_policy(dut) -> None:
     """Every outcome of the PF's mailbox service, checked against ixgbe's policy and
     against the switch registers it must (or must not) have written."""
@@ -331,7 +331,7 @@ async def mailbox_policy(dut) -> None:
 
 
 # ------------------------------------------------------------------- PF knobs
-@cocotb.test()
+@cocotb.test(timeout_time=2, timeout_unit="ms")
 async def pf_knobs(dut) -> None:
     """Kernel-style validation of every knob, then the knobs enforced on traffic."""
     tb, _irq = await make_tb(dut, seed=6)
@@ -428,7 +428,7 @@ async def pf_knobs(dut) -> None:
 
 
 # ------------------------------------------------------------------------ FLR
-@cocotb.test()
+@cocotb.test(timeout_time=2, timeout_unit="ms")
 async def flr_pf_and_vf(dut) -> None:
     """FLR from the PF and from the VF: queues, mailbox and the VF's requested policy
     are reset; the administrator's settings stay; other VFs are untouched."""
@@ -493,7 +493,7 @@ async def flr_pf_and_vf(dut) -> None:
 
 
 # ---------------------------------------------------------------- disabled VF
-@cocotb.test()
+@cocotb.test(timeout_time=2, timeout_unit="ms")
 async def disabled_vf(dut) -> None:
     """A disabled VF reads all ones, ignores writes and moves no data."""
     tb, irq = await make_tb(dut, seed=8)
@@ -536,7 +536,7 @@ async def disabled_vf(dut) -> None:
 
 
 # ------------------------------------------------------------------- fairness
-@cocotb.test()
+@cocotb.test(timeout_time=2, timeout_unit="ms")
 async def dma_fairness(dut) -> None:
     """All functions saturate TX; each gets its share of the host bus within 5 %."""
     tb, _irq = await make_tb(dut, seed=9)
@@ -660,7 +660,7 @@ class IsolationChecker:
         return outside
 
 
-@cocotb.test()
+@cocotb.test(timeout_time=20, timeout_unit="ms")
 async def isolation(dut) -> None:
     """>= 100,000 random accesses from every VF's space leave PF, switch and other
     VFs' state unchanged; reads outside the VF's registers return 0; every

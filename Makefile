@@ -19,10 +19,11 @@ SEED         ?= 1
 FRAMES       ?=
 JOBS         ?= auto
 PYTEST_ARGS  ?=
+NUM_VF       ?= 4
 
 RTL          := rtl/nic_pkg.sv $(filter-out rtl/nic_pkg.sv,$(sort $(wildcard rtl/*.sv)))
 
-.PHONY: all venv sim test lint bench waves clean distclean help
+.PHONY: all venv sim test lint bench synth waves clean distclean help
 
 all: test
 
@@ -31,6 +32,7 @@ help:
 	@echo "make test [JOBS=auto]                                  pytest regression (parallel)"
 	@echo "make lint                                              verilator -Wall + ruff"
 	@echo "make bench                                             cycle-counted performance -> reports/"
+	@echo "make synth [NUM_VF=4]                                  Yosys (Xilinx) resources per module -> reports/synth.md"
 	@echo "make waves                                             open the latest trace in GTKWave"
 
 venv: $(STAMP)
@@ -59,6 +61,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(VPY) -m sim.bench
+
+synth: $(STAMP)
+	$(VPY) -m sim.synth --num-vf $(NUM_VF)
 
 waves:
 	@sim/sysdeps.sh gtkwave

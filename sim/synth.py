@@ -45,7 +45,8 @@ RTL_PACKAGES = ("nic_pkg.sv",)
 REDUCED_PARAMS: Mapping[str, int] = MappingProxyType({"NUM_VF": 1, "MAC_TABLE_SIZE": 4})
 
 # Xilinx primitive classes, by cell-type prefix (7-series and UltraScale names).
-LUT_CELLS = ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6")
+# INV is a LUT1 in the device (Vivado reports it as one).
+LUT_CELLS = ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6", "INV")
 FF_PREFIXES = ("FD",)
 LATCH_PREFIXES = ("LD",)
 BRAM36_CELLS = ("RAMB36E1", "RAMB36E2")

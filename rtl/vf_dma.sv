@@ -85,7 +85,7 @@ module vf_dma import nic_pkg::*; #(
   input  logic                  s_axis_rx_tvalid,
   output logic                  s_axis_rx_tready,
 
-  // interrupt requests: vector 2q = TX queue q, 2q+1 = RX queue q (§3.1)
+  // interrupt requests: vector 2q = TX queue q, 2q+1 = RX queue q, 2*NUM_QUEUES+1 = error (§3.1)
   output logic [FUNC_W-1:0]     m_irq_func,
   output logic [7:0]            m_irq_vector,
   output logic                  m_irq_valid,
@@ -114,7 +114,8 @@ module vf_dma import nic_pkg::*; #(
   logic [NUM_QUEUES-1:0][3:0]        txq_size, rxq_size;
   logic [NUM_QUEUES-1:0][15:0]       txq_prod, rxq_prod, txq_cons, rxq_cons;
   logic [NUM_QUEUES-1:0]             txq_err, rxq_err, rxq_drop;
-  logic [NUM_QUEUES-1:0]             txq_busy, rxq_busy, txq_abandon, rxq_abandon;
+  logic [NUM_QUEUES-1:0]             txq_busy, rxq_busy;
+  logic [NUM_QUEUES-1:0][7:0]        txq_abandon, rxq_abandon;  // frames abandoned this cycle
   logic [NUM_QUEUES-1:0]             txe_busy, rxe_busy;
   logic [NUM_QUEUES-1:0][7:0]        txq_err_code, rxq_err_code;
   logic                              rx_hash_en;
@@ -206,9 +207,11 @@ module vf_dma import nic_pkg::*; #(
 
   // ---------------- TX ----------------
   logic [NUM_QUEUES-1:0]      txe_err;
+  logic [NUM_QUEUES-1:0][7:0] txe_abandon;
   logic [NUM_QUEUES-1:0][7:0] txe_code;
   logic [CPLR_W-1:0]          txc_data, rxc_data;
   logic                       txc_valid, txc_ready, rxc_valid, rxc_ready;
+  logic [NUM_QUEUES-1:0]      txc_discard, rxc_discard, txc_pend, rxc_pend;
 
   vf_dma_tx #(
     .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(RD_TXDATA),
@@ -216,7 +219,7 @@ module vf_dma import nic_pkg::*; #(
   ) tx (
     .clk, .rst, .func_num,
     .q_en(txq_en), .q_run(txq_run), .q_used(txq_used), .q_err(txe_err), .q_err_code(txe_code),
-    .q_busy(txe_busy), .q_abandon(txq_abandon),
+    .q_busy(txe_busy), .q_abandon(txe_abandon),
     .d_addr(txd_addr), .d_len(txd_len), .d_sof(txd_sof), .d_eof(txd_eof),
     .d_vlan_ins(txd_vlan_ins), .d_vlan_tci(txd_vlan_tci), .d_q(txd_q), .d_idx(txd_idx),
     .d_valid(txd_valid), .d_ready(txd_ready),
@@ -256,7 +259,7 @@ module vf_dma import nic_pkg::*; #(
   assign m_axi_awuser  = func_num;
 
   // ---------------- RX ----------------
-  logic [NUM_QUEUES-1:0]      rxe_err;
+  logic [NUM_QUEUES-1:0]      rxe_err, rxe_abandon;
   logic [NUM_QUEUES-1:0][7:0] rxe_code;
 
   vf_dma_rx #(
@@ -268,7 +271,7 @@ module vf_dma import nic_pkg::*; #(
     .s_axis_rx_tvalid, .s_axis_rx_tready,
     .hash_en(rx_hash_en), .q_en(rxq_en), .q_run(rxq_run), .q_idle(rxf_idle), .q_used(rxq_used),
     .q_err(rxe_err), .q_err_code(rxe_code), .q_drop(rxq_drop),
-    .q_busy(rxe_busy), .q_abandon(rxq_abandon),
+    .q_busy(rxe_busy), .q_abandon(rxe_abandon),
     .d_addr(rxd_addr), .d_len(rxd_len), .d_q(rxd_q), .d_idx(rxd_idx),
     .d_valid(rxd_valid), .d_ready(rxd_ready),
     .m_awid(aw_id[WR_RX]), .m_awaddr(aw_addr[WR_RX]), .m_awlen(aw_len[WR_RX]),
@@ -291,8 +294,17 @@ module vf_dma import nic_pkg::*; #(
     .m_awvalid(aw_valid[WR_CPL]), .m_awready(aw_ready[WR_CPL]),
     .m_wdata(w_data[WR_CPL]), .m_wstrb(w_strb[WR_CPL]), .m_wlast(w_last[WR_CPL]),
     .m_wvalid(w_valid[WR_CPL]), .m_wready(w_ready[WR_CPL]),
-    .ev_valid, .ev_rx, .ev_q, .ev_n
+    .ev_valid, .ev_rx, .ev_q, .ev_n,
+    .tx_discard(txc_discard), .rx_discard(rxc_discard), .tx_pend(txc_pend), .rx_pend(rxc_pend)
   );
+
+  // completions discarded (queue disabled before they were taken) count their frames as abandoned
+  always_comb begin
+    for (int q = 0; q < NUM_QUEUES; q++) begin
+      txq_abandon[q] = txe_abandon[q] + 8'(txc_discard[q]);
+      rxq_abandon[q] = 8'(rxe_abandon[q]) + 8'(rxc_discard[q]);
+    end
+  end
 
   // ---------------- interrupts ----------------
   localparam int SLOT_W = $clog2(DATA_W / ENTRY_W);
@@ -300,17 +312,22 @@ module vf_dma import nic_pkg::*; #(
   logic              ev_valid, ev_rx;
   logic [QW-1:0]     ev_q;
   logic [SLOT_W:0]   ev_n;
-  logic [2*NUM_QUEUES-1:0] irq_en;
+  logic [2*NUM_QUEUES-1:0] irq_en, irq_err;
   always_comb begin
     for (int q = 0; q < NUM_QUEUES; q++) begin
-      irq_en[2*q]   = txq_en[q];
-      irq_en[2*q+1] = rxq_en[q];
+      irq_en[2*q]    = txq_en[q];
+      irq_en[2*q+1]  = rxq_en[q];
+      irq_err[2*q]   = txq_en[q] && !txq_run[q];  // enabled, not running: error state
+      irq_err[2*q+1] = rxq_en[q] && !rxq_run[q];
     end
   end
 
-  vf_dma_irq #(.NUM_QUEUES(NUM_QUEUES), .VEC_W(8), .EV_W(SLOT_W + 1)) irq (
+  vf_dma_irq #(
+    .NUM_QUEUES(NUM_QUEUES), .VEC_W(8), .EV_W(SLOT_W + 1), .ERR_VEC(2 * NUM_QUEUES + 1)
+  ) irq (
     .clk, .rst, .func_num,
     .v_en(irq_en), .v_mask(irq_mask), .v_interval(irq_interval), .v_thresh(irq_thresh),
+    .v_err(irq_err),
     .ev_valid, .ev_vec(IRQ_VW'({ev_q, ev_rx})), .ev_n,
     .m_irq_func, .m_irq_vector, .m_irq_valid, .m_irq_ready
   );
@@ -364,8 +381,8 @@ module vf_dma import nic_pkg::*; #(
       end
     end
     for (int q = 0; q < NUM_QUEUES; q++) begin
-      txq_busy[q] = !txf_quiet[q] || txe_busy[q] || wr_busy[0][q];
-      rxq_busy[q] = !rxf_quiet[q] || rxe_busy[q] || wr_busy[1][q];
+      txq_busy[q] = !txf_quiet[q] || txe_busy[q] || wr_busy[0][q] || txc_pend[q];
+      rxq_busy[q] = !rxf_quiet[q] || rxe_busy[q] || wr_busy[1][q] || rxc_pend[q];
     end
   end
 

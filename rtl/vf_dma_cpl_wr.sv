@@ -11,6 +11,10 @@
 // filled, when an entry for another beat comes, or HOLD cycles after it was
 // started. TX completions use AXI ID {q, TX_KIND}, RX ones {q, RX_KIND} (the
 // ID of the RX data writes, so they land after the data).
+// Queue reset / FLR: a beat being coalesced for a disabled queue is written
+// at once (its address was fixed when its first entry was taken, and its
+// frames were done); a request of a disabled queue not yet taken is
+// discarded and reported (tx_discard / rx_discard: its frame is abandoned).
 
 `resetall
 `timescale 1ns / 1ps
@@ -24,6 +28,7 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   parameter int TX_KIND    = 0,    // ID kind code of TX completion writes
   parameter int RX_KIND    = 1,    // ID kind code of RX writes
   parameter int HOLD       = 16,   // cycles a partly filled completion beat waits for more entries
+  parameter int W_DEPTH    = 4,    // completion beats whose AW went ahead of their W beat
   localparam int QW      = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
   localparam int ENTRY_W = DESC_BYTES * 8,
   localparam int CPLR_W  = 1 + QW + 16 + 16 + 8 + 1 + 16 + 8,
@@ -72,7 +77,13 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   output logic                              ev_valid,
   output logic                              ev_rx,
   output logic [QW-1:0]                     ev_q,
-  output logic [SLOT_W:0]                   ev_n
+  output logic [SLOT_W:0]                   ev_n,
+
+  // queue reset / FLR accounting
+  output logic [NUM_QUEUES-1:0]             tx_discard,  // pulse: a completion of the queue discarded
+  output logic [NUM_QUEUES-1:0]             rx_discard,
+  output logic [NUM_QUEUES-1:0]             tx_pend,     // a beat of the queue is being coalesced
+  output logic [NUM_QUEUES-1:0]             rx_pend
 );
 
   localparam int EPB    = DATA_W / ENTRY_W;
@@ -84,15 +95,19 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   logic [NUM_QUEUES-1:0]       tx_gen_reg, rx_gen_reg;
   logic                        last_rx_reg;  // round-robin: source served last
 
-  // output registers (one beat write)
-  logic              aw_valid_reg, w_valid_reg;
+  // output: AW register, and a small W FIFO so that a beat's AW can go out
+  // while earlier W beats wait behind RX data on the write channel
+  logic              aw_valid_reg;
   logic [ADDR_W-1:0] aw_addr_reg;
   logic [ID_W-1:0]   aw_id_reg;
-  logic [DATA_W-1:0] w_data_reg;
-  logic [DATA_W/8-1:0] w_strb_reg;
-  logic                w_rx_reg;
-  logic [QW-1:0]       w_q_reg;
-  logic [SLOT_W:0]     w_n_reg;
+  localparam int WF_W = DATA_W + DATA_W / 8 + 1 + QW + SLOT_W + 1;
+  logic [WF_W-1:0]   wf_in, wf_head;
+  logic              wf_ready, wf_valid;
+  logic [DATA_W-1:0] w_data;
+  logic [DATA_W/8-1:0] w_strb;
+  logic              w_rx;
+  logic [QW-1:0]     w_q;
+  logic [SLOT_W:0]   w_n;
 
   // pending (coalescing) beats, one per direction (0 TX, 1 RX): entries of
   // one ring that share a beat
@@ -103,7 +118,7 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   logic [1:0][DATA_W/8-1:0]           pstrb_reg;
   logic [1:0][HOLD_W-1:0]             page_reg;
 
-  wire out_free = (!aw_valid_reg || m_awready) && (!w_valid_reg || m_wready);
+  wire out_free = (!aw_valid_reg || m_awready) && wf_ready;
   wire pick_rx  = rx_valid && (!tx_valid || !last_rx_reg);
   wire req      = tx_valid || rx_valid;
 
@@ -124,7 +139,7 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   assign f_rx  = pick_rx;
   assign f_gen = pick_rx ? rx_gen_reg[r_q] : tx_gen_reg[r_q];
 
-  // completions of a disabled queue are discarded (queue reset / FLR)
+  // requests of a disabled queue are discarded; its pending beat is flushed (queue reset / FLR)
   wire req_off = pick_rx ? !rxq_en[r_q] : !txq_en[r_q];
   wire p       = pick_rx;
   logic [1:0] off, want, flush;
@@ -135,16 +150,16 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
     end
     same = pv_reg[p] && pq_reg[p] == r_q && pbeat_reg[p] == beat;
     for (int d = 0; d < 2; d++) begin
-      want[d] = pv_reg[d] && !off[d] &&
-                (pfull_reg[d] || page_reg[d] >= HOLD_W'(HOLD) ||
+      want[d] = pv_reg[d] &&
+                (off[d] || pfull_reg[d] || page_reg[d] >= HOLD_W'(HOLD) ||
                  (req && !req_off && p == 1'(d) && !same));
     end
     // the direction whose new entry waits goes first
     flush_sel = want[p] ? p : want[1];
     for (int d = 0; d < 2; d++) flush[d] = out_free && want[d] && flush_sel == 1'(d);
   end
-  wire take    = req && !req_off && (!pv_reg[p] || off[p] || flush[p] || (same && !pfull_reg[p]));
-  wire merge   = take && pv_reg[p] && !off[p] && !flush[p];
+  wire take    = req && !req_off && (!pv_reg[p] || flush[p] || (same && !pfull_reg[p] && !off[p]));
+  wire merge   = take && pv_reg[p] && !flush[p];
   wire discard = req && req_off;
   wire flush_now = |flush;
   assign tx_ready = (take || discard) && !pick_rx;
@@ -154,11 +169,6 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
     if (flush_now) begin
       aw_addr_reg <= {pbeat_reg[flush_sel], OFF_W'(0)};
       aw_id_reg   <= ID_W'({pq_reg[flush_sel], flush_sel ? 2'(RX_KIND) : 2'(TX_KIND)});
-      w_data_reg  <= pdata_reg[flush_sel];
-      w_strb_reg  <= pstrb_reg[flush_sel];
-      w_rx_reg    <= flush_sel;
-      w_q_reg     <= pq_reg[flush_sel];
-      w_n_reg     <= (SLOT_W+1)'($countones(pstrb_reg[flush_sel]) / EB);
     end
     if (take) begin
       pq_reg[p]    <= r_q;
@@ -176,7 +186,6 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
     end
     if (rst) begin
       aw_valid_reg <= 1'b0;
-      w_valid_reg  <= 1'b0;
       pv_reg       <= '0;
       page_reg     <= '0;
       last_rx_reg  <= 1'b0;
@@ -185,20 +194,15 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
       tx_gen_reg   <= '1;
       rx_gen_reg   <= '1;
     end else begin
-      if (flush_now) begin
-        aw_valid_reg <= 1'b1;
-        w_valid_reg  <= 1'b1;
-      end else begin
-        if (m_awready) aw_valid_reg <= 1'b0;
-        if (m_wready)  w_valid_reg  <= 1'b0;
-      end
+      if (flush_now)      aw_valid_reg <= 1'b1;
+      else if (m_awready) aw_valid_reg <= 1'b0;
       if (take || discard) last_rx_reg <= pick_rx;
       for (int d = 0; d < 2; d++) begin
         if (take && p == 1'(d)) begin
           pv_reg[d] <= 1'b1;
           if (!merge)                  page_reg[d] <= '0;
           else if (page_reg[d] != '1)  page_reg[d] <= page_reg[d] + 1'b1;
-        end else if (flush[d] || off[d]) begin
+        end else if (flush[d]) begin
           pv_reg[d] <= 1'b0;
         end else if (pv_reg[d] && page_reg[d] != '1) begin
           page_reg[d] <= page_reg[d] + 1'b1;
@@ -227,14 +231,34 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   assign m_awaddr  = aw_addr_reg;
   assign m_awlen   = 8'd0;
   assign m_awvalid = aw_valid_reg;
-  assign m_wdata   = w_data_reg;
-  assign m_wstrb   = w_strb_reg;
+  assign wf_in = {pdata_reg[flush_sel], pstrb_reg[flush_sel], flush_sel, pq_reg[flush_sel],
+                  (SLOT_W+1)'($countones(pstrb_reg[flush_sel]) / EB)};
+  logic [$clog2(W_DEPTH):0] unused_wf_count;
+  vf_dma_fifo #(.WIDTH(WF_W), .DEPTH(W_DEPTH)) w_fifo (
+    .clk, .rst, .clr(1'b0),
+    .s_data(wf_in), .s_valid(flush_now), .s_ready(wf_ready),
+    .m_data(wf_head), .m_valid(wf_valid), .m_ready(m_wready),
+    .count(unused_wf_count)
+  );
+  assign {w_data, w_strb, w_rx, w_q, w_n} = wf_head;
+
+  assign m_wdata   = w_data;
+  assign m_wstrb   = w_strb;
   assign m_wlast   = 1'b1;
-  assign m_wvalid  = w_valid_reg;
-  assign ev_valid  = w_valid_reg && m_wready;
-  assign ev_rx     = w_rx_reg;
-  assign ev_q      = w_q_reg;
-  assign ev_n      = w_n_reg;
+  assign m_wvalid  = wf_valid;
+  assign ev_valid  = wf_valid && m_wready;
+  assign ev_rx     = w_rx;
+  assign ev_q      = w_q;
+  assign ev_n      = w_n;
+
+  always_comb begin
+    for (int q = 0; q < NUM_QUEUES; q++) begin
+      tx_discard[q] = discard && !pick_rx && r_q == QW'(q);
+      rx_discard[q] = discard && pick_rx && r_q == QW'(q);
+      tx_pend[q]    = pv_reg[0] && pq_reg[0] == QW'(q);
+      rx_pend[q]    = pv_reg[1] && pq_reg[1] == QW'(q);
+    end
+  end
 
   logic unused_rx;
   logic [OFF_W-1:0] unused_eaddr_lo;  // entries are addressed by beat and lane

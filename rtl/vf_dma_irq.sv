@@ -8,6 +8,12 @@
 // oldest pending entry waited MIN_INTERVAL cycles. A masked vector keeps
 // counting and fires once unmasked. One request per cycle at most leaves on
 // m_irq (valid held until ready), vectors served round-robin.
+//
+// Error interrupt: a queue entering the error state (v_err rising) raises one
+// message on vector ERR_VEC, with no moderation and ahead of the queue
+// vectors. It is masked by that queue's own mask bit (pending while masked,
+// sent once unmasked) and forgotten when the queue leaves the error state
+// (queue reset / FLR) before it was sent.
 
 `resetall
 `timescale 1ns / 1ps
@@ -17,6 +23,7 @@ module vf_dma_irq import nic_pkg::*; #(
   parameter int NUM_QUEUES = 2,   // queue pairs
   parameter int VEC_W      = 8,   // width of the vector number
   parameter int EV_W       = 3,   // width of the per-event entry count
+  parameter int ERR_VEC    = 2 * NUM_QUEUES + 1,  // vector of the error interrupt
   localparam int NV = 2 * NUM_QUEUES,
   localparam int VW = $clog2(NV)
 ) (
@@ -28,6 +35,7 @@ module vf_dma_irq import nic_pkg::*; #(
   input  logic [NV-1:0]               v_mask,
   input  logic [NV-1:0][15:0]         v_interval,  // MIN_INTERVAL, cycles
   input  logic [NV-1:0][7:0]          v_thresh,    // COUNT_THRESH, entries (0 = 1)
+  input  logic [NV-1:0]               v_err,       // queue in the error state
 
   input  logic                        ev_valid,    // completion entries written
   input  logic [VW-1:0]               ev_vec,
@@ -40,7 +48,8 @@ module vf_dma_irq import nic_pkg::*; #(
 );
 
   initial begin
-    if ((1 << VEC_W) < NV) $fatal(1, "%m: VEC_W too small for %0d vectors", NV);
+    if ((1 << VEC_W) <= ERR_VEC) $fatal(1, "%m: VEC_W too small for vector %0d", ERR_VEC);
+    if (ERR_VEC < NV) $fatal(1, "%m: ERR_VEC (%0d) collides with a queue vector", ERR_VEC);
   end
 
   logic [NV-1:0][15:0] count_reg;   // entries pending
@@ -49,6 +58,23 @@ module vf_dma_irq import nic_pkg::*; #(
   logic [VW-1:0]       rr_reg;
   logic                valid_reg;
   logic [VEC_W-1:0]    vec_reg;
+  logic [NV-1:0]       err_prev_reg;  // v_err last cycle
+  logic [NV-1:0]       err_pend_reg;  // error interrupt owed, per source
+
+  // error messages first: the lowest pending unmasked source
+  wire [NV-1:0] err_ready = err_pend_reg & v_err & ~v_mask;
+  logic          err_sel_valid;
+  logic [VW-1:0] err_sel;
+  always_comb begin
+    err_sel_valid = 1'b0;
+    err_sel       = '0;
+    for (int i = NV - 1; i >= 0; i--) begin
+      if (err_ready[i]) begin
+        err_sel_valid = 1'b1;
+        err_sel       = VW'(i);
+      end
+    end
+  end
 
   logic [NV-1:0] ready_v;
   always_comb begin
@@ -73,20 +99,31 @@ module vf_dma_irq import nic_pkg::*; #(
     end
   end
 
-  wire fire = sel_valid && (!valid_reg || m_irq_ready);
+  wire out_free = !valid_reg || m_irq_ready;
+  wire err_fire = err_sel_valid && out_free;
+  wire fire     = sel_valid && out_free && !err_sel_valid;
 
   always_ff @(posedge clk) begin
-    if (fire) vec_reg <= VEC_W'(sel);
+    if (err_fire)  vec_reg <= VEC_W'(ERR_VEC);
+    else if (fire) vec_reg <= VEC_W'(sel);
     if (rst) begin
-      count_reg <= '0;
-      since_reg <= '1;
-      age_reg   <= '0;
-      rr_reg    <= '0;
-      valid_reg <= 1'b0;
+      count_reg    <= '0;
+      since_reg    <= '1;
+      age_reg      <= '0;
+      rr_reg       <= '0;
+      valid_reg    <= 1'b0;
+      err_prev_reg <= '0;
+      err_pend_reg <= '0;
     end else begin
-      if (fire)             valid_reg <= 1'b1;
+      if (fire || err_fire) valid_reg <= 1'b1;
       else if (m_irq_ready) valid_reg <= 1'b0;
       if (fire) rr_reg <= sel;
+      err_prev_reg <= v_err;
+      for (int v = 0; v < NV; v++) begin
+        if (!v_err[v])                         err_pend_reg[v] <= 1'b0;
+        else if (!err_prev_reg[v])             err_pend_reg[v] <= 1'b1;
+        else if (err_fire && err_sel == VW'(v)) err_pend_reg[v] <= 1'b0;
+      end
       for (int v = 0; v < NV; v++) begin
         logic [15:0] add;
         add = (ev_valid && ev_vec == VW'(v)) ? 16'(ev_n) : 16'd0;

@@ -5,8 +5,9 @@
 // error, function enabled. Errors come from PROD writes out of range, from
 // enabling with a bad size or a misaligned base, and from the engine; the
 // first one is kept until ENABLE is written again. FUNC_CTRL.FLR (or
-// func_enable low) resets every queue register; FUNC_STATUS.BUSY and
-// *Q_STATUS.BUSY tell when the DMA of a disabled queue has drained.
+// func_enable low) resets every register of the function, the statistics
+// included (frames the FLR abandons are counted after it); FUNC_STATUS.BUSY
+// and *Q_STATUS.BUSY tell when the DMA of a disabled queue has drained.
 
 `resetall
 `timescale 1ns / 1ps
@@ -49,8 +50,8 @@ module vf_dma_regs import nic_pkg::*; #(
   input  logic [NUM_QUEUES-1:0]             rxq_drop,      // pulse: one frame dropped
   input  logic [NUM_QUEUES-1:0]             txq_busy,      // DMA of the queue outstanding
   input  logic [NUM_QUEUES-1:0]             rxq_busy,
-  input  logic [NUM_QUEUES-1:0]             txq_abandon,   // pulse: one frame abandoned by disable
-  input  logic [NUM_QUEUES-1:0]             rxq_abandon,
+  input  logic [NUM_QUEUES-1:0][7:0]        txq_abandon,   // frames abandoned by disable, this cycle
+  input  logic [NUM_QUEUES-1:0][7:0]        rxq_abandon,
 
   output logic                              rx_hash_en,    // RX_STEER.HASH
 
@@ -97,16 +98,16 @@ module vf_dma_regs import nic_pkg::*; #(
   // every queue register returns to its reset value (counters are kept)
   wire flr = !func_enable || (reg_wr && reg_addr == 16'h0004 && reg_wdata[0]);
 
-  // statistics, reset only by rst
+  // statistics: reset by rst and FLR
   always_ff @(posedge clk) begin
-    if (rst) begin
+    if (rst || flr) begin
       drops_reg <= '0;
       aband_reg <= '0;
     end else begin
       for (int q = 0; q < NUM_QUEUES; q++) begin
         if (rxq_drop[q])    drops_reg[q]    <= drops_reg[q] + 1'b1;
-        if (txq_abandon[q]) aband_reg[0][q] <= aband_reg[0][q] + 1'b1;
-        if (rxq_abandon[q]) aband_reg[1][q] <= aband_reg[1][q] + 1'b1;
+        aband_reg[0][q] <= aband_reg[0][q] + 32'(txq_abandon[q]);
+        aband_reg[1][q] <= aband_reg[1][q] + 32'(rxq_abandon[q]);
       end
     end
   end
@@ -189,7 +190,8 @@ module vf_dma_regs import nic_pkg::*; #(
       if (reg_addr == '0) begin
         reg_rdata <= {BLOCK_ID, 8'(NUM_QUEUES), func_num};
       end else if (reg_addr == 16'h0008) begin
-        reg_rdata <= 32'(|{txq_busy, rxq_busy});
+        // bit 1 ERROR: some queue is in the error state (the error interrupt's cause)
+        reg_rdata <= {30'd0, |(err_reg & en_reg), |{txq_busy, rxq_busy}};
       end else if (reg_addr == 16'h000C) begin
         reg_rdata <= 32'(hash_en_reg);
       end else if (q_ok && hi_ok) begin

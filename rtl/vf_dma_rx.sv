@@ -256,8 +256,7 @@ module vf_dma_rx import nic_pkg::*; #(
     for (int q = 0; q < NUM_QUEUES; q++) begin
       dh_pop[q] = issue && !loaded_reg && cur_q_reg == QW'(q);
       q_drop[q] = (do_drop && steer_q == QW'(q)) || (ovf_drop && q == 0);
-      // completions waiting for release count for every queue (conservative)
-      q_busy[q] = (state_reg == S_WRITE && cur_q_reg == QW'(q)) || pend_count != '0;
+      q_busy[q] = (state_reg == S_WRITE && cur_q_reg == QW'(q)) || pendq_reg[q] != '0;
       q_abandon[q] = cut && cur_q_reg == QW'(q);
     end
   end
@@ -321,7 +320,7 @@ module vf_dma_rx import nic_pkg::*; #(
   assign m_awlen   = aw_len_reg;
   assign m_awvalid = aw_valid_reg;
 
-  logic [$clog2(RX_MAX_FRAMES):0] unused_wcmd_count, pend_count;
+  logic [$clog2(RX_MAX_FRAMES):0] unused_wcmd_count, unused_pend_count;
   vf_dma_fifo #(.WIDTH(WCMD_W), .DEPTH(RX_MAX_FRAMES)) wcmd_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data(wcmd_in), .s_valid(wcmd_push), .s_ready(wcmd_ready),
@@ -333,7 +332,7 @@ module vf_dma_rx import nic_pkg::*; #(
     .clk, .rst, .clr(1'b0),
     .s_data(pend_in), .s_valid(pend_push), .s_ready(pend_ready),
     .m_data(pend_head), .m_valid(pend_valid), .m_ready(pend_pop),
-    .count(pend_count)
+    .count(unused_pend_count)
   );
 
   // ---------------- completions: released by the frame's last data AW ----------------
@@ -353,6 +352,20 @@ module vf_dma_rx import nic_pkg::*; #(
   rx_meta_t      p_meta;
   assign {p_q, p_idx, p_nbufs, p_len, p_meta} = pend_head;
   assign cpl_data = {1'b1, p_q, p_idx, p_len, p_nbufs, p_meta.vlan_stripped, p_meta.vlan_tci, ERR_NONE};
+
+  // completions per queue waiting for release or for the completion writer
+  localparam int PQ_W = $clog2(RX_MAX_FRAMES) + 1;
+  logic [NUM_QUEUES-1:0][PQ_W-1:0] pendq_reg;
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      pendq_reg <= '0;
+    end else begin
+      for (int q = 0; q < NUM_QUEUES; q++) begin
+        pendq_reg[q] <= pendq_reg[q] + PQ_W'(pend_push && pend_ready && cur_q_reg == QW'(q))
+                                     - PQ_W'(pend_pop && p_q == QW'(q));
+      end
+    end
+  end
 
   // ---------------- W: frame beats per command ----------------
   logic [BT_W-1:0] wcnt_reg;

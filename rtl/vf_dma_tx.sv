@@ -35,7 +35,7 @@ module vf_dma_tx import nic_pkg::*; #(
   output logic [NUM_QUEUES-1:0]             q_err,
   output logic [NUM_QUEUES-1:0][7:0]        q_err_code,
   output logic [NUM_QUEUES-1:0]             q_busy,     // frames of the queue in flight
-  output logic [NUM_QUEUES-1:0]             q_abandon,  // pulse: a frame of a disabled queue was dropped
+  output logic [NUM_QUEUES-1:0][7:0]        q_abandon,  // frames of a disabled queue dropped this cycle
 
   input  logic [63:0]                       d_addr,
   input  logic [15:0]                       d_len,
@@ -82,13 +82,14 @@ module vf_dma_tx import nic_pkg::*; #(
   logic              info_push, info_ready, info_valid, info_pop;
   logic              txf_drop;
   logic [NUM_QUEUES-1:0] sched_err, sched_busy;
-  logic [NUM_QUEUES-1:0][7:0] sched_code;
+  logic [NUM_QUEUES-1:0][7:0] sched_code, sched_flushed;
 
   vf_dma_tx_sched #(
     .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(KIND),
     .DEPTH(DEPTH), .MAX_BUFS(MAX_BUFS), .TXF_BEATS(TXF_BEATS)
   ) sched (
     .clk, .rst, .q_en, .q_run, .q_used, .q_err(sched_err), .q_err_code(sched_code), .q_busy(sched_busy),
+    .q_flushed(sched_flushed),
     .d_addr, .d_len, .d_sof, .d_eof, .d_vlan_ins, .d_vlan_tci, .d_q, .d_idx, .d_valid, .d_ready,
     .m_arid, .m_araddr, .m_arlen, .m_arvalid, .m_arready,
     .trk_data(trk_in), .trk_valid(trk_push), .trk_ready,
@@ -165,13 +166,13 @@ module vf_dma_tx import nic_pkg::*; #(
   wire   bad       = ra_err || abandon;
   assign info_pop  = frame_end;
   assign txf_drop  = frame_end && bad;
-  logic [$clog2(INFLIGHT):0] cplq_count;
+  logic [$clog2(INFLIGHT):0] unused_cplq_count;
   vf_dma_fifo #(.WIDTH(CPLR_W), .DEPTH(INFLIGHT)) cpl_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data({1'b0, info_q, info_idx, info_len, 8'd0, 1'b0, 16'd0, ra_err ? ERR_BUS_READ : ERR_NONE}),
     .s_valid(frame_end && !abandon), .s_ready(cpl_room),
     .m_data(cpl_data), .m_valid(cpl_valid), .m_ready(cpl_ready),
-    .count(cplq_count)
+    .count(unused_cplq_count)
   );
 
   logic [15:0]                  unused_len;
@@ -199,24 +200,28 @@ module vf_dma_tx import nic_pkg::*; #(
     end
   end
 
-  // frames in flight per queue: from scheduling to their end in the frame FIFO
+  // frames in flight per queue: from scheduling to their end in the frame FIFO;
+  // completions per queue waiting in the completion FIFO
   localparam int FW = $clog2(INFLIGHT) + 1;
-  logic [NUM_QUEUES-1:0][FW-1:0] flight_reg;
+  logic [NUM_QUEUES-1:0][FW-1:0] flight_reg, cplq_reg;
+  wire [QW-1:0] cpl_out_q = cpl_data[CPLR_W-2 -: QW];
   always_ff @(posedge clk) begin
     if (rst) begin
       flight_reg <= '0;
+      cplq_reg   <= '0;
     end else begin
       for (int q = 0; q < NUM_QUEUES; q++) begin
         flight_reg[q] <= flight_reg[q] + FW'(info_push && info_in[INFO_W-1 -: QW] == QW'(q))
                                        - FW'(frame_end && info_q == QW'(q));
+        cplq_reg[q]   <= cplq_reg[q] + FW'(frame_end && !abandon && cpl_room && info_q == QW'(q))
+                                     - FW'(cpl_valid && cpl_ready && cpl_out_q == QW'(q));
       end
     end
   end
   always_comb begin
     for (int q = 0; q < NUM_QUEUES; q++) begin
-      // completions waiting to be written count for every queue (conservative)
-      q_busy[q]    = sched_busy[q] || flight_reg[q] != '0 || cplq_count != '0;
-      q_abandon[q] = frame_end && abandon && info_q == QW'(q);
+      q_busy[q]    = sched_busy[q] || flight_reg[q] != '0 || cplq_reg[q] != '0;
+      q_abandon[q] = sched_flushed[q] + 8'(frame_end && abandon && info_q == QW'(q));
     end
   end
 

@@ -39,6 +39,7 @@ module vf_dma_tx_sched import nic_pkg::*; #(
   output logic [NUM_QUEUES-1:0]             q_err,      // pulse: descriptor error
   output logic [NUM_QUEUES-1:0][7:0]        q_err_code,
   output logic [NUM_QUEUES-1:0]             q_busy,     // a frame of the queue is being issued
+  output logic [NUM_QUEUES-1:0][7:0]        q_flushed,  // frames dropped by a disable this cycle
 
   // normalized descriptors from the fetcher
   input  logic [63:0]                       d_addr,
@@ -81,6 +82,7 @@ module vf_dma_tx_sched import nic_pkg::*; #(
 
   initial begin
     if (MAX_BUFS > DEPTH) $fatal(1, "%m: MAX_BUFS must fit the descriptor FIFO");
+    if (DEPTH > 254) $fatal(1, "%m: DEPTH must be < 255 (abandoned frames counted in 8 bits)");
     if (TXF_BEATS * BEAT_BYTES < 2 * MAX_FRAME_BYTES) $fatal(1, "%m: TXF_BEATS too small for two frames");
   end
 
@@ -124,6 +126,9 @@ module vf_dma_tx_sched import nic_pkg::*; #(
     assign q_err[gq]      = mine && code != ERR_NONE;
     assign q_err_code[gq] = code;
     assign q_busy[gq]     = busy_reg && cur_q_reg == QW'(gq);
+    // a disabled queue's checked frames and its partly fetched one are abandoned (counted once:
+    // the flush empties them)
+    assign q_flushed[gq]  = flush[gq] ? 8'(fcount) + 8'(in_frame_reg) : 8'd0;
 
     always_ff @(posedge clk) begin
       if (rst || flush[gq]) begin
@@ -151,14 +156,14 @@ module vf_dma_tx_sched import nic_pkg::*; #(
       .count(q_used[gq])
     );
 
-    logic [CNT_W-1:0] unused_fcount;
+    logic [CNT_W-1:0] fcount;
     logic unused_dready, unused_fready;
     vf_dma_fifo #(.WIDTH(16 + NB_W + 16 + 1 + 16), .DEPTH(DEPTH)) frame_fifo (
       .clk, .rst, .clr(flush[gq]),
       .s_data({16'(fl_new), nb_new, d_idx, sof_vlan, sof_tci}), .s_valid(good && d_eof), .s_ready(unused_fready),
       .m_data({fh_len[gq], fh_nbufs[gq], fh_idx[gq], fh_vlan_ins[gq], fh_tci[gq]}),
       .m_valid(fh_valid[gq]), .m_ready(fh_pop[gq]),
-      .count(unused_fcount)
+      .count(fcount)
     );
   end
 

@@ -34,8 +34,6 @@ RXQ_DROPS = 0x64
 RX_OFF = 0x40
 
 TXD_SOF, TXD_EOF, TXD_VLAN = 1, 2, 4
-ERR_DESC_LEN_ZERO, ERR_DESC_LEN_MAX, ERR_TOO_MANY_BUFS = 1, 2, 3
-ERR_PROD_RANGE, ERR_BUS_READ, ERR_BUS_WRITE, ERR_DESC_ALIGN = 4, 5, 6, 7
 MAX_FRAME_BYTES = 9018
 FUNC = 5  # function number driven on func_num
 
@@ -517,70 +515,6 @@ async def test_rx_frames(dut):
     assert await tb.rd(ring.reg - RX_OFF + RXQ_DROPS) == 3
 
 
-@cocotb.test()
-async def test_tx_errors(dut):
-    """Length 0, frame over the limit, 17 buffers, PROD >= size: queue error, nothing bad sent."""
-    tb = TB(dut)
-    await tb.reset()
-    rng = random.Random(3)
-    ring = Ring(tb, 0, rx=False)
-    max_bufs = 16  # MAX_TX_BUFS
-    # (buffer lengths of the bad frame, code): its last buffer is the bad one
-    cases = (
-        ([100, 0], ERR_DESC_LEN_ZERO),
-        ([100, MAX_FRAME_BYTES + 1 - 100], ERR_DESC_LEN_MAX),
-        ([10] * (max_bufs + 1), ERR_TOO_MANY_BUFS),
-    )
-    for lens, code in cases:
-        await ring.open()
-        good = make_frame(rng, 200)
-        await tx_send(tb, ring, good, [200], rng)
-        a = tb.alloc.get(256)
-        for i, n in enumerate(lens):
-            last = i == len(lens) - 1
-            ring.put(txd(a, n, (TXD_SOF if i == 0 else 0) | (TXD_EOF if last else 0)))
-        await tx_send(tb, ring, make_frame(rng, 100), [100], rng)
-        await ring.doorbell()
-        c = TxCpl.parse((await ring.wait_cpls(1))[0])
-        assert c.idx == 0 and c.status == 0
-        f = await tb.tx_sink.recv()
-        assert bytes(f.tdata) == good
-        await ClockCycles(dut.clk, 200)
-        st = await ring.status()
-        assert st == (1 << 31) | code, hex(st)
-        assert tb.tx_sink.empty()
-        await ring.close()
-    # PROD out of range
-    await ring.open()
-    await tb.wr(ring.reg + Q_PROD, ring.size)
-    assert await ring.status() == (1 << 31) | ERR_PROD_RANGE
-    await ring.close()
-    assert await ring.status() == 0
-
-
-@cocotb.test()
-async def test_tx_bus_error(dut):
-    """AXI error on a buffer read: frame not sent, completion ERR_BUS_READ, queue in error."""
-    tb = TB(dut)
-    await tb.reset()
-    rng = random.Random(4)
-    ring = Ring(tb, 0, rx=False)
-    await ring.open()
-    good = make_frame(rng, 300)
-    await tx_send(tb, ring, good, [150, 150], rng)
-    a = tb.alloc.get(4096, 4096)
-    tb.host.fault_ranges.append((a, a + 4096))
-    ring.put(txd(a + 3, 500, TXD_SOF | TXD_EOF))
-    await ring.doorbell()
-    cpls = [TxCpl.parse(e) for e in await ring.wait_cpls(2)]
-    assert cpls[0].status == 0 and cpls[1].status == ERR_BUS_READ
-    f = await tb.tx_sink.recv()
-    assert bytes(f.tdata) == good
-    await ClockCycles(dut.clk, 100)
-    assert tb.tx_sink.empty()
-    assert await ring.status() == (1 << 31) | ERR_BUS_READ
-
-
 def line_rate_fpc(size: int) -> float:
     """Frames per cycle that 100 GbE needs at 250 MHz for frames of ``size`` bytes."""
     return 100e9 / ((size + 20) * 8) / 250e6
@@ -787,104 +721,25 @@ async def test_irq(dut):
     assert [v for _, v in irq.log] == [1]
 
 
-FUNC_CTRL, FUNC_STATUS = 0x0004, 0x0008
-Q_ABANDONED = 0x30
-# bounds documented in docs/ARCHITECTURE.md §3.1
-STOP_NEW_DESC_READS = 4  # cycles from the CTRL / FUNC_CTRL write
-STOP_TX_DATA_READS = 64  # the rest of the frame being issued
-STOP_RX_WRITES = 4
-
-
-@cocotb.test()
-async def test_queue_reset(dut):
-    """Disabling a busy TX queue: DMA stops within the bound, BUSY drains, frames abandoned."""
-    tb = TB(dut, read_latency=125)
-    await tb.reset()
-    rng = random.Random(41)
-    ring = Ring(tb, 0, rx=False, size_log2=7)
-    await ring.open()
-    frames = [make_frame(rng, 1500) for _ in range(60)]
-    for f in frames:  # at most 120 descriptors in a 128-entry ring
-        await tx_send(tb, ring, f, rand_splits(rng, 1500, 2), rng)
-    await ring.doorbell()
-    await ClockCycles(dut.clk, 400)
-    t0 = tb.host.cycle
-    await tb.wr(ring.reg + Q_CTRL, 0)
-    for _n in range(2000):
-        await RisingEdge(dut.clk)
-        if not (await ring.status()) & (1 << 30):
-            break
-    drained = tb.host.cycle - t0
-    dut._log.info("TX queue drained %d cycles after disable", drained)
-    assert _n < 1999
-    late_desc = [c for c, i, _ in tb.host.ar_log if (i & 3) == 0 and c > t0 + STOP_NEW_DESC_READS]
-    late_data = [c for c, i, _ in tb.host.ar_log if (i & 3) == 2 and c > t0 + STOP_TX_DATA_READS]
-    late_cpl = [c for c, i, _ in tb.host.aw_log if c > t0 + STOP_RX_WRITES + 20]
-    assert not late_desc and not late_data and not late_cpl, (late_desc, late_data, late_cpl)
-    sent = []
-    while not tb.tx_sink.empty():
-        sent.append(bytes((await tb.tx_sink.recv()).tdata))
-    idx = [frames.index(f) if f in frames else -1 for f in sent]
-    assert idx == list(range(len(sent))), idx
-    ncpl = 0
-    while ring.poll() is not None:
-        ncpl += 1
-    abandoned = await tb.rd(ring.reg + Q_ABANDONED)
-    dut._log.info("sent %d, completions %d, abandoned %d", len(sent), ncpl, abandoned)
-    # a completion still being coalesced when the queue stops is discarded
-    assert abandoned > 0 and len(sent) - 1 <= ncpl <= len(sent)
-    # the queue restarts cleanly
-    await ring.open()
-    await tx_send(tb, ring, frames[0], [1500], rng)
-    await ring.doorbell()
-    c = TxCpl.parse((await ring.wait_cpls(1))[0])
-    assert c.idx == 0 and c.status == 0
-    assert bytes((await tb.tx_sink.recv()).tdata) == frames[0]
-
-
-@cocotb.test()
-async def test_flr(dut):
-    """FLR while RX frames stream in: writes stop within the bound, FUNC_STATUS.BUSY drains."""
-    tb = TB(dut, read_latency=125)
-    await tb.reset()
-    rng = random.Random(43)
-    ring = Ring(tb, 0, rx=True, size_log2=7)
-    txr = Ring(tb, 0, rx=False)
-    await ring.open()
-    await txr.open()
-    for _ in range(ring.size - 1):
-        ring.put(rxd(tb.alloc.get(512), 512))
-    await ring.doorbell()
-    frames = [make_frame(rng, 1500) for _ in range(60)]
-
-    async def feed():
-        for f in frames:
-            await tb.rx_src.send(AxiStreamFrame(f, tuser=0))
-
-    cocotb.start_soon(feed())
-    await ClockCycles(dut.clk, 300)
-    t0 = tb.host.cycle
-    await tb.wr(FUNC_CTRL, 1)
-    for _n in range(2000):
-        await RisingEdge(dut.clk)
-        if not (await tb.rd(FUNC_STATUS)) & 1:
-            break
-    assert _n < 1999
-    dut._log.info("function drained %d cycles after FLR", tb.host.cycle - t0)
-    late = [c for c, _, _ in tb.host.aw_log + tb.host.ar_log if c > t0 + STOP_RX_WRITES]
-    assert not late, late
-    # registers are back at reset values, statistics kept
-    assert await tb.rd(ring.reg + Q_CTRL) == 0
-    assert await tb.rd(ring.reg + Q_BASE_LO) == 0
-    assert await tb.rd(txr.reg + Q_CTRL) == 0
-    abandoned = await tb.rd(ring.reg + Q_ABANDONED)
-    drops = await tb.rd(ring.reg - RX_OFF + RXQ_DROPS)
-    dut._log.info("RX abandoned %d, dropped %d", abandoned, drops)
-
-
 @cocotb.test()
 async def test_duplex_rate(dut):
     """TX and RX of one queue pair at the same time, 256-byte frames, 125-cycle latency."""
+    ratios = await _duplex(dut, offset=0)
+    if int(dut.DATA_W.value) == 512:
+        assert all(r >= 1.0 for r in ratios.values()), ratios
+
+
+@cocotb.test()
+async def test_duplex_rate_unaligned(dut):
+    """As test_duplex_rate with every TX buffer at byte offset 5 (five read beats per frame).
+
+    Measured and logged (ARCHITECTURE.md §3.1 "Known limits"), not held to line
+    rate: the frames must still arrive byte for byte with no RX drop.
+    """
+    await _duplex(dut, offset=5)
+
+
+async def _duplex(dut, offset: int) -> dict[str, float]:
     tb = TB(dut, read_latency=125, ooo=True)
     await tb.reset()
     rng = random.Random(12)
@@ -897,8 +752,8 @@ async def test_duplex_rate(dut):
         rxr.put(rxd(tb.alloc.get(2048), 2048))
     await rxr.doorbell()
     txf = [make_frame(rng, size) for _ in range(n)]
-    for f in txf:  # 64-byte aligned: unaligned 256 B buffers + RX fill the read channel
-        await tx_send(tb, txr, f, [size], rng, offset=0)
+    for f in txf:
+        await tx_send(tb, txr, f, [size], rng, offset=offset)
     rxf = [make_frame(rng, size) for _ in range(n)]
     await ClockCycles(dut.clk, 300)
     tx_stamps: list[int] = []
@@ -926,13 +781,20 @@ async def test_duplex_rate(dut):
     for f in txf:
         assert bytes((await tb.tx_sink.recv()).tdata) == f
     assert await tb.rd(rxr.reg - RX_OFF + RXQ_DROPS) == 0
+    ratios = {}
     for name, st in (("TX", tx_stamps), ("RX", rx_stamps)):
         k = len(st) // 4
         fpc = (len(st) - 1 - k) / (st[-1] - st[k])
-        ratio = fpc / line_rate_fpc(size)
-        dut._log.info("duplex %s %dB: %.3f frames/cycle, line_rate %.2f", name, size, fpc, ratio)
-        if tb.data_w == 512:
-            assert ratio >= 1.0, name
+        ratios[name] = fpc / line_rate_fpc(size)
+        dut._log.info(
+            "duplex %s %dB, TX buffer offset %d: %.3f frames/cycle, line_rate %.2f",
+            name,
+            size,
+            offset,
+            fpc,
+            ratios[name],
+        )
+    return ratios
 
 
 @cocotb.test()

@@ -39,3 +39,15 @@ def test_vf_dma_random(cfg, seed, tmp_path):
     assert tests == 1
     assert fails == 0
     print(cov.read_text())
+
+
+# directed error, queue reset and FLR tests (pyuvm, tests/cocotb_vf_dma_directed.py)
+DIRECTED_TESTS = ["VfDmaErrorTest", "VfDmaQueueResetTest", "VfDmaFlrTest"]
+
+
+@pytest.mark.parametrize("cfg", ["q2", "w256"])
+def test_vf_dma_directed(cfg):
+    top = SimTop("vf_dma", CONFIGS[cfg])
+    tests, fails = run(top, "tests.cocotb_vf_dma_directed", run_name=f"vf_dma-directed-{cfg}")
+    assert tests == len(DIRECTED_TESTS)
+    assert fails == 0

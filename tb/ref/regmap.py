@@ -60,6 +60,7 @@ QSTATUS_BUSY = 1 << 30
 QSTATUS_CODE_MASK = 0xFF
 FUNC_CTRL_FLR = 0x1
 FUNC_STATUS_BUSY = 0x1
+FUNC_STATUS_ERROR = 0x2  # some queue of the function is in the error state
 RX_STEER_HASH = 0x1
 IRQ_CTRL_MASK = 0x1
 FUNC_ID_QUEUES_SHIFT = 8  # FUNC_ID [15:8] queue pairs, [7:0] function number
@@ -77,6 +78,35 @@ class QErr(IntEnum):
     BUS_WRITE = 0x06
     DESC_ALIGN = 0x07
     RING_SIZE = 0x08
+
+
+def irq_vector(q: int, rx: bool) -> int:
+    """Completion interrupt vector of queue ``q``: 2q (TX), 2q+1 (RX)."""
+    return 2 * q + int(rx)
+
+
+def err_vector(num_queues: int) -> int:
+    """The function's error interrupt vector: after the queue vectors and the mailbox (2Q)."""
+    return 2 * num_queues + 1
+
+
+def func_reset_values(func: int, num_queues: int) -> dict[int, int]:
+    """Documented reset value of every register of the function space (§3.1 "reset" column).
+
+    Keys are byte offsets; every queue block of the ``num_queues`` pairs is listed
+    whole (its unmapped words read 0). ``*_ABANDONED`` and ``RXQ_DROPS`` reset to 0
+    too, but count again right after an FLR (frames the FLR abandoned or dropped).
+    """
+    vals = {
+        Func.FUNC_ID: (FUNC_ID_MAGIC << 16) | (num_queues << FUNC_ID_QUEUES_SHIFT) | func,
+        Func.FUNC_CTRL: 0,
+        Func.FUNC_STATUS: 0,
+        Func.RX_STEER: 0,
+    }
+    for q in range(num_queues):
+        for off in range(0, Func.QUEUE_STRIDE, 4):
+            vals[Func.QUEUE_BASE + q * Func.QUEUE_STRIDE + off] = 0
+    return vals
 
 
 def irq_mod(min_interval: int, count_thresh: int) -> int:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import cocotb
+from cocotb.simtime import get_sim_time
 from cocotb.triggers import Event
 from pyuvm import (
     ConfigDB,
@@ -72,9 +73,11 @@ class VfDmaEnvConfig:
     tx_pause_probability: float = 0.25  # m_axis_tx tready low
     rx_gap_probability: float = 0.2  # idle cycles between RX beats
     # IOMMU page tables instead of a passthrough domain: identity-mapped RW,
-    # except the page at fault_ro (read-only: writes answer SLVERR) and the
-    # page at fault_hole (never mapped: DECERR)
+    # except the pages at fault_ro (read-only: writes answer SLVERR), fault_wo
+    # (write-only: reads answer SLVERR) and fault_hole (never mapped: DECERR)
     iommu_paged: bool = False
+    access_log: bool = False  # record every AR/AW request (HostBusAgent.responder.access)
+    max_outstanding_reads: int = 32
     rx_hash: bool = True  # RX_STEER.HASH on (only with >= 2 queues and 64-byte beats)
 
 
@@ -152,11 +155,46 @@ def random_frame_size(rng: random.Random) -> int:
 # ------------------------------------------------------------------ agents
 
 
+@dataclass(frozen=True)
+class Access:
+    """One request the DUT put on the host bus: cycle of its address handshake, range, ID."""
+
+    cycle: int
+    write: bool
+    axi_id: int
+    addr: int
+    nbytes: int
+
+    def overlaps(self, lo: int, hi: int) -> bool:
+        return self.addr < hi and lo < self.addr + self.nbytes
+
+
 class CountingResponder(AxiDmaResponder):
-    """The host responder, counting read bursts returned ahead of an older one (reordering)."""
+    """The host responder, counting read bursts returned ahead of an older one (reordering).
+
+    With ``access`` set to a list, every accepted AR/AW is appended to it as an
+    :class:`Access` stamped with the cycle number of the simulation time (the
+    same clock count as :meth:`RegPortMaster.cycle`).
+    """
 
     reordered: int = 0
     latencies: list[int] | None = None  # drawn latency of every read burst served
+    access: list[Access] | None = None
+    period_ns: int = 4
+
+    def _log_access(self, write: bool, b: Any) -> None:
+        if self.access is not None:
+            cycle = int(get_sim_time("ns")) // self.period_ns
+            nbytes = b.beats << b.size
+            self.access.append(Access(cycle, write, b.axi_id, b.addr, nbytes))
+
+    def _accept_ar(self, now: int) -> None:  # type: ignore[override]
+        super()._accept_ar(now)
+        self._log_access(False, self._reads[-1])
+
+    def _accept_aw(self, now: int) -> None:  # type: ignore[override]
+        super()._accept_aw(now)
+        self._log_access(True, self._writes[-1])
 
     def _pick_read(self, now: int):  # type: ignore[override]
         oldest = self._reads[0] if self._reads else None
@@ -180,12 +218,14 @@ class HostBusAgent(uvm_component):
         self.mem = HostMemory(c.mem_bytes)
         self.iommu = Iommu()
         if c.iommu_paged:
-            # pages 1 and 2 are kept from the allocator: page 1 read-only, page 2 unmapped
-            self.mem = HostMemory(c.mem_bytes, reserve_low=3 * PAGE)
-            self.fault_ro, self.fault_hole = PAGE, 2 * PAGE
+            # pages 1..3 are kept from the allocator: page 1 read-only, page 2 unmapped,
+            # page 3 write-only
+            self.mem = HostMemory(c.mem_bytes, reserve_low=4 * PAGE)
+            self.fault_ro, self.fault_hole, self.fault_wo = PAGE, 2 * PAGE, 3 * PAGE
             self.iommu.create_domain(c.func)
-            self.iommu.map(c.func, 3 * PAGE, 3 * PAGE, c.mem_bytes - 3 * PAGE)
+            self.iommu.map(c.func, 4 * PAGE, 4 * PAGE, c.mem_bytes - 4 * PAGE)
             self.iommu.map(c.func, self.fault_ro, self.fault_ro, PAGE, Perm.R)
+            self.iommu.map(c.func, self.fault_wo, self.fault_wo, PAGE, Perm.W)
         else:
             self.iommu.create_domain(c.func, passthrough=True, limit=c.mem_bytes)
         rcfg = DmaResponderConfig(
@@ -193,10 +233,14 @@ class HostBusAgent(uvm_component):
             read_latency_jitter=c.read_latency_jitter,
             out_of_order=c.out_of_order,
             ready_probability=c.bus_ready_probability,
+            max_outstanding_reads=c.max_outstanding_reads,
         )
         self.responder = CountingResponder(
             dut, "m_axi", dut.clk, self.mem, self.iommu, rcfg, rng=random.Random(c.seed * 7 + 1)
         )
+        self.responder.period_ns = c.period_ns
+        if c.access_log:
+            self.responder.access = []
 
 
 def _bernoulli(rng: random.Random, p: float) -> Iterator[bool]:
@@ -322,13 +366,15 @@ class DriverModel(uvm_driver):
         self.tx_space = [Event() for _ in range(c.num_queues)]
         self._tasks: list[Any] = []
 
-    async def open(self, hash_en: bool) -> None:
-        for q in range(self.cfg.num_queues):
+    async def open(self, hash_en: bool, queues: list[int] | None = None) -> None:
+        """Open ``queues`` (default all) and reap them; a directed test drives the others."""
+        queues = list(range(self.cfg.num_queues)) if queues is None else queues
+        for q in queues:
             await self.txq[q].open()
             await self.rxq[q].open()
         if hash_en:
             await self.bar.write(Func.RX_STEER, RX_STEER_HASH)
-        for q in range(self.cfg.num_queues):
+        for q in queues:
             self._tasks.append(cocotb.start_soon(self._tx_reaper(q)))
             self._tasks.append(cocotb.start_soon(self._rx_reaper(q)))
 
@@ -422,15 +468,20 @@ class VfDmaScoreboard(uvm_component):
         self.tx_done = _Sub("tx_done", self, self._tx_done)
         self.rx_sent = _Sub("rx_sent", self, self._rx_sent)
         self.rx_done = _Sub("rx_done", self, self._rx_done)
-        self.expected_drop: set[bytes] = set()  # frames a directed test wants not delivered
+        # frames a directed test accounts for itself (e.g. of a queue it resets): kept out
+        # of the scoreboard, recorded in the order the engine delivered them
+        self.aside: set[bytes] = set()
+        self.aside_tx_seen: list[bytes] = []
+        self.aside_rx_sent: list[bytes] = []
 
     def _tx_posted(self, t: tuple[TxFrameItemData, TxFrame]) -> None:
         d, _ = t
-        if d.data in self.expected_drop:
-            return
         self.sb.expect("tx", _with_side(d.data, tx_user(self.cfg.func, d.vlan_tci)), f"q{d.queue}")
 
     def _tx_seen(self, f: StreamFrame) -> None:
+        if f.data in self.aside:
+            self.aside_tx_seen.append(f.data)
+            return
         self.sb.observe("tx", _with_side(f.data, f.user))
 
     def _tx_done(self, t: tuple[int, TxFrame]) -> None:
@@ -438,12 +489,13 @@ class VfDmaScoreboard(uvm_component):
         c = tx.completion
         assert c is not None
         self.tx_cpls += 1
-        if tx.data in self.expected_drop:
-            return
         if (c.status, c.length, c.desc_idx) != (0, len(tx.data), tx.last_slot):
             self.errors.append(f"TX q{q} completion {c} for a {len(tx.data)}-byte frame")
 
     def _rx_sent(self, d: RxFrameItemData) -> None:
+        if d.data in self.aside:
+            self.aside_rx_sent.append(d.data)
+            return
         q = rx_flow_queue(d.data, self.cfg.num_queues, self.rx_hash_en)
         self.sb.expect(f"rx{q}", _with_side(d.data, d.meta))
 

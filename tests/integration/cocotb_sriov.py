@@ -48,6 +48,7 @@ from tb.ref.mailbox import (
     MsgType,
     XcastMode,
     format_mac,
+    mac_to_words,
     parse_mac,
 )
 from tb.ref.regmap import (
@@ -249,13 +250,18 @@ async def mailbox_policy(dut) -> None:
     assert (await vfd.negotiate_api()) == MboxApi.API_13
 
     # SET_MAC_ADDR: invalid addresses refused; an untrusted VF cannot override the admin MAC.
-    for bad in ("01:00:5e:00:00:01", "00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"):
-        assert not await vfd.set_mac(parse_mac(bad)), bad
     assert not await vfd.set_mac(parse_mac("02:99:99:99:99:99"))
     assert pf.vf_info(0).mac == "02:11:22:33:44:55"
     assert await bar0.read(pol(1, SMAC_BASE)) == 0x22334455
     assert await vfd.set_mac(parse_mac("02:11:22:33:44:55"))  # the same MAC is fine
     await pf.set_vf_trust(0, True)
+    # Invalid addresses are refused even from a trusted VF.
+    for bad in ("01:00:5e:00:00:01", "00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"):
+        r = await raw_request(
+            vfd, MbxMessage(MsgType.SET_MAC_ADDR, payload=mac_to_words(parse_mac(bad)))
+        )
+        assert r.nack and r.cts, bad
+        assert await bar0.read(pol(1, SMAC_BASE)) == 0x22334455, bad
     assert await vfd.set_mac(parse_mac("02:99:99:99:99:98"))
     assert pf.vf_info(0).mac == "02:99:99:99:99:98"
     assert await bar0.read(pol(1, SMAC_BASE)) == 0x99999998
@@ -297,8 +303,14 @@ async def mailbox_policy(dut) -> None:
     assert await vfd.set_vlan(100, add=False)
     assert await vfd.set_vlan(0, add=False)  # removing VLAN 0 is a no-op success
     await pf.set_vf_vlan(0, 42, qos=3)
-    assert not await vfd.set_vlan(101)
     assert await bar0.read(pol(1, PORT_VLAN)) == (1 << 31) | (3 << 13) | 42
+    assert await bar0.read(pol(1, VLAN_BASE + 4)) == 0  # guest VLANs dropped
+    # Even after a proper reset (CTS), SET_VLAN is refused under the port VLAN.
+    await vfd.reset()
+    await vfd.negotiate_api()
+    r = await raw_request(vfd, MbxMessage(MsgType.SET_VLAN, info=1, payload=[101]))
+    assert r.nack and r.cts
+    assert await bar0.read(pol(1, VLAN_BASE)) == 0
     await pf.set_vf_vlan(0, 0)
     # Port VLAN changes were announced (PF_CONTROL_MSG): the VF must reset first.
     r = await raw_request(vfd, MbxMessage(MsgType.SET_VLAN, info=1, payload=[5]))

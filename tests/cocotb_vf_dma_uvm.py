@@ -8,8 +8,8 @@ and seed come from ``VF_DMA_FRAMES`` (TX + RX, default 10,000) and
 ``VF_DMA_SEED``. Passes only with zero scoreboard mismatches, every frame
 accounted for, no IOMMU fault, and every reachable coverage bin hit.
 
-``VfDmaErrorIsolationTest``: every descriptor and bus error of §3.1 injected
-on queue 0 while queue 1 carries random traffic through the scoreboard.
+The directed error, queue reset and FLR tests build on ``VfDmaBaseTest`` in
+``tests/cocotb_vf_dma_directed.py``.
 """
 
 from __future__ import annotations

@@ -639,32 +639,33 @@ class IsolationChecker:
     """Random accesses from one VF's space; documented reads checked on the fly,
     PF-owned, switch and other VFs' state compared by snapshot."""
 
-    SNAPSHOT_ESW = (
-        [Esw.BASE + 0x0008]
-        + [pol(p, off) for p in range(4) for off in range(0, 0x80, 4) if off != 0x10]
-        + [Esw.BASE + 0x1000 + 0x10 * e + o for e in range(64) for o in range(0, 16, 4)]
-    )
-
     def __init__(self, tb: NicTb, rng: random.Random) -> None:
         self.tb = tb
         self.rng = rng
+        ports = tb.num_func + 1
+        # Switch state: control, every port's policy block, the MAC table.
+        self.esw = (
+            [Esw.BASE + 0x0008]
+            + [pol(p, off) for p in range(ports) for off in range(0, 0x80, 4) if off != 0x10]
+            + [Esw.BASE + 0x1000 + 0x10 * e + o for e in range(64) for o in range(0, 16, 4)]
+        )
         # PF addresses a hostile VF might try (its own space holds none of them).
-        self.targets = [a & 0xFFFFC for a in self.SNAPSHOT_ESW[:140]] + [
+        self.targets = [a & 0xFFFFC for a in self.esw[: 1 + 31 * ports]] + [
             Pf.NUM_VFS,
             Pf.IRQ_CTRL,
             Pf.VFLR,
-            vf_admin_reg(1, VfAdmin.CTRL),
-            vf_admin_reg(2, VfAdmin.CTRL),
-            pf_mbx_reg(1, PfMbx.CTRL),
-            pf_mbx_reg(2, PfMbx.CTRL),
-            pf_mbx_reg(1, PfMbx.PF_MSG),
-            pf_mbx_reg(2, PfMbx.PF_MSG),
         ]
+        for f in range(1, tb.num_func):
+            self.targets += [
+                vf_admin_reg(f, VfAdmin.CTRL),
+                pf_mbx_reg(f, PfMbx.CTRL),
+                pf_mbx_reg(f, PfMbx.PF_MSG),
+            ]
 
     async def snapshot(self, attacker: int) -> list[int]:
         tb = self.tb
         pf = tb.bar(0)
-        vals = [await pf.read(a) for a in self.SNAPSHOT_ESW]
+        vals = [await pf.read(a) for a in self.esw]
         vals += [await pf.read(a) for a in (Pf.NUM_VFS, Pf.IRQ_CTRL)]
         vals += [await pf.read(queue_reg(0, Queue(o))) for o in (0x00, 0x04, 0x10, 0x14, 0x40)]
         for f in range(1, tb.num_func):

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import cocotb
 import pyuvm
-from cocotb.triggers import ClockCycles, SimTimeoutError, Timer, with_timeout
+from cocotb.triggers import ClockCycles, RisingEdge, SimTimeoutError, Timer, with_timeout
 from pyuvm import uvm_sequence
 
 from tb.host.interrupts import IrqMonitor
@@ -500,6 +500,14 @@ class VfDmaErrorTest(DirectedBase):
             self.GOOD_Q,
         )
 
+    async def relocate(self, ctrl: Queue, base_lo: Queue, addr: int) -> None:
+        """Move one ring of the errored queue (``*_BASE_LO``/``_HI``) to ``addr`` and enable."""
+        q = self.ERR_Q
+        await self.bar.write(queue_reg(q, ctrl), 0)
+        await self.bar.write(queue_reg(q, base_lo), addr)
+        await self.bar.write(queue_reg(q, base_lo) + 4, 0)
+        await self.bar.write(queue_reg(q, ctrl), 1)
+
     def check_accesses(self, acc0: int, faults0: int) -> None:
         c = self.case
         for a in self.access[acc0:]:
@@ -595,18 +603,12 @@ class VfDmaErrorTest(DirectedBase):
 
     async def tx_desc_fault(self) -> None:
         q, h = self.ERR_Q, self.env.host
-        await self.bar.write(queue_reg(q, Queue.TXQ_CTRL), 0)
-        await self.bar.write(queue_reg(q, Queue.TXQ_BASE_LO), h.fault_hole)
-        await self.bar.write(queue_reg(q, Queue.TXQ_BASE_HI), 0)
-        await self.bar.write(queue_reg(q, Queue.TXQ_CTRL), 1)
+        await self.relocate(Queue.TXQ_CTRL, Queue.TXQ_BASE_LO, h.fault_hole)
         await self.bar.write(queue_reg(q, Queue.TXQ_PROD), 3)
 
     async def tx_cpl_fault(self) -> None:
-        q, h = self.ERR_Q, self.env.host
-        await self.bar.write(queue_reg(q, Queue.TXQ_CTRL), 0)
-        await self.bar.write(queue_reg(q, Queue.TXQ_CPL_BASE_LO), h.fault_ro)
-        await self.bar.write(queue_reg(q, Queue.TXQ_CPL_BASE_HI), 0)
-        await self.bar.write(queue_reg(q, Queue.TXQ_CTRL), 1)
+        h = self.env.host
+        await self.relocate(Queue.TXQ_CTRL, Queue.TXQ_CPL_BASE_LO, h.fault_ro)
         ro = self.mem.read(h.fault_ro, 4096)
         err0 = len(h.responder.errors)
         await self.tx_good(wait=False)  # its data is good, it is sent; its completion faults
@@ -635,10 +637,7 @@ class VfDmaErrorTest(DirectedBase):
 
     async def rx_desc_fault(self) -> None:
         q, h = self.ERR_Q, self.env.host
-        await self.bar.write(queue_reg(q, Queue.RXQ_CTRL), 0)
-        await self.bar.write(queue_reg(q, Queue.RXQ_BASE_LO), h.fault_wo)
-        await self.bar.write(queue_reg(q, Queue.RXQ_BASE_HI), 0)
-        await self.bar.write(queue_reg(q, Queue.RXQ_CTRL), 1)
+        await self.relocate(Queue.RXQ_CTRL, Queue.RXQ_BASE_LO, h.fault_wo)
         await self.bar.write(queue_reg(q, Queue.RXQ_PROD), 2)
 
     async def send_q1_rx(self, n: int, size: int) -> list[bytes]:
@@ -660,11 +659,8 @@ class VfDmaErrorTest(DirectedBase):
         assert self.mem.read(h.fault_ro, 4096) == ro, "a refused write changed memory"
 
     async def rx_cpl_fault(self) -> None:
-        q, h = self.ERR_Q, self.env.host
-        await self.bar.write(queue_reg(q, Queue.RXQ_CTRL), 0)
-        await self.bar.write(queue_reg(q, Queue.RXQ_CPL_BASE_LO), h.fault_hole)
-        await self.bar.write(queue_reg(q, Queue.RXQ_CPL_BASE_HI), 0)
-        await self.bar.write(queue_reg(q, Queue.RXQ_CTRL), 1)
+        h = self.env.host
+        await self.relocate(Queue.RXQ_CTRL, Queue.RXQ_CPL_BASE_LO, h.fault_hole)
         buf = self.mem.alloc(2048, 64)
         self.allowed.add(buf, 2048)
         self.rxq.ring.put_desc(RxDesc(buf, 2048).pack())
@@ -696,7 +692,46 @@ class VfDmaQueueResetTest(DirectedBase):
             await self.rx_reset()
             await self.good_progress("after the RX queue reset")
         await self.stop_background()
+        await self.tx_reset_coalescing()
         self.drop_objection()
+
+    async def tx_reset_coalescing(self) -> None:
+        """Queue reset while a TX completion is being coalesced: it is still written.
+
+        Alone on the bus (queue 0 stopped), so a frame's first beat on the stream
+        follows the end of its data in the TX FIFO, where its completion is
+        requested; the completion waits up to 16 cycles for company in its beat,
+        and the reset is written 1-2 cycles after that first beat.
+        """
+        q, env, dut = self.ERR_Q, self.env, self.dut
+        txq = TxQueue(self.bar, self.mem, q, 6)
+        await txq.open()
+        frames = [self.rng.randbytes(self.rng.randint(200, 1500)) for _ in range(3)]
+        for f in frames:
+            env.scoreboard.aside.add(f)
+            txq.post(f)
+        first = int.from_bytes(frames[0][:8], "little")
+        ab0 = await self.qreg(q, Queue.TXQ_ABANDONED)  # the counter survives queue resets
+        await txq.ring_doorbell()
+        for _ in range(WAIT):
+            await RisingEdge(self.clk)
+            if dut.m_axis_tx_tvalid.value and int(dut.m_axis_tx_tdata.value) & (2**64 - 1) == first:
+                break
+        else:
+            raise HangError("the first frame never reached the TX stream")
+        await self.bar.write(queue_reg(q, Queue.TXQ_CTRL), 0)
+        await self.wait_idle(q, rx=False)
+        await ClockCycles(self.clk, 100)
+        done = txq.reap()
+        abandoned = await self.qreg(q, Queue.TXQ_ABANDONED) - ab0
+        self.logger.info(
+            "TX reset while coalescing: posted %d, completed %d, abandoned %d",
+            len(frames),
+            len(done),
+            abandoned,
+        )
+        assert done and done[0].data == frames[0], "the completion being coalesced was dropped"
+        assert abandoned == len(frames) - len(done), (abandoned, len(frames), len(done))
 
     async def tx_reset(self) -> None:
         q, env = self.ERR_Q, self.env
@@ -920,6 +955,8 @@ class VfDmaFlrTest(DirectedBase):
             raise HangError(f"FUNC_STATUS.BUSY stuck after FLR: {fs:#x}")
         await bounded(all_in, self.clk, "RX frames into the engine")
         await ClockCycles(self.clk, 500)
+        # every outstanding transaction completed (read data, write responses taken)
+        assert env.host.responder.idle, "host bus transactions still outstanding after BUSY fell"
         acc = self.access
         d_desc = bound_report(acc, t0, lambda a: not a.write and (a.axi_id & 3) in (0, 1))
         d_data = bound_report(acc, t0, lambda a: not a.write and (a.axi_id & 3) == 2)

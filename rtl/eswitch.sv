@@ -211,12 +211,13 @@ module eswitch import nic_pkg::*; #(
       .mc(port_mc[p]), .mc_valid(port_mc_valid[p])
     );
 
-    // effective state: the PF is always trusted; an untrusted port asking for
-    // promiscuous mode gets all-multicast instead
+    // effective state: the PF is always trusted; an untrusted port is neither
+    // promiscuous nor all-multicast whatever PORT_CTRL asks (the guest cannot get
+    // there through the PF driver either), so it keeps only its multicast list
     always_comb begin
       trust            = p == 0 || port_ctrl[p][1];
       port_promisc[p]  = port_ctrl[p][12] && trust;
-      port_allmulti[p] = port_ctrl[p][11] || (port_ctrl[p][12] && !trust);
+      port_allmulti[p] = port_ctrl[p][11] && trust;
       unique case (port_ctrl[p][3:2])
         2'd1:    port_link[p] = 1'b1;
         2'd2,

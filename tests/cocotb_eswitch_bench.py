@@ -19,7 +19,7 @@ from pathlib import Path
 
 import cocotb
 
-from sim.benches import BENCH_SIZES, write_measurements
+from sim.benches import BENCH_SIZES, line_rate_frames_per_cycle, write_measurements
 from tb.ref.eswitch_model import Delivery, EswitchModel, PortPolicy
 from tests.cocotb_eswitch import TB, ext_mac, mac_of, program_functions, setup, udp_frame
 
@@ -101,12 +101,8 @@ def shares(tb: TB, out_port: int, sources: list[int]) -> tuple[dict[int, float],
     return {s: window.count(s) / len(window) for s in sources}, len(window)
 
 
-@cocotb.test()
-async def bench_eswitch(dut):
-    """Single paths, disjoint pairs at once, all functions to the uplink; every size."""
-    out = Path(os.environ["ESW_BENCH_OUT"])
-    tb, model = await setup(dut)
-    await program_functions(tb, model)
+async def run_size(tb: TB, model: EswitchModel, size: int) -> list[dict]:
+    """Every bench path at one frame size (the switch programmed by program_functions)."""
     up = tb.num_func
     vf1, vf2 = 1, 2 % tb.num_func
     ext = ext_mac(0xFFE)  # not in the table: unknown unicast from a function -> uplink
@@ -128,46 +124,82 @@ async def bench_eswitch(dut):
     ]
     all_up = [Flow(p, up, ext) for p in range(tb.num_func)]
     rows: list[dict] = []
+    n = frames_for(size)
+    for path, flow in singles.items():
+        (r,) = await measure(tb, model, [flow], size, n)
+        rows.append({"path": path, "frame_size": size, **r})
+    await tb.apply(model.set_policy(vf1, PortPolicy(pvid=100, pcp=5)))
+    for path, flow in vlan_paths.items():
+        (r,) = await measure(tb, model, [flow], size, n)
+        rows.append({"path": path, "frame_size": size, **r})
+    await tb.apply(model.set_policy(vf1, PortPolicy()))
+
+    pair_rows = await measure(tb, model, disjoint, size, n)
+    worst = max(pair_rows, key=lambda r: r["cycles"])
+    rows.append(
+        {
+            "path": "disjoint_pairs",
+            "frame_size": size,
+            **worst,
+            "pairs": len(pair_rows),
+            "pair_cycles": [r["cycles"] for r in pair_rows],
+        }
+    )
+
+    src_rows = await measure(tb, model, all_up, size, n)
+    got, window = shares(tb, up, [f.src for f in all_up])
+    o = tb.out_times[up]
+    rows.append(
+        {
+            "path": "all_to_uplink",
+            "frame_size": size,
+            "src": -1,
+            "dst": up,
+            "frames": len(o),
+            "cycles": o[-1][1] - o[0][0] + 1,
+            "latency_cycles": sum(r["latency_cycles"] for r in src_rows) / len(src_rows),
+            "latency_min": min(r["latency_min"] for r in src_rows),
+            "out_bytes": size,
+            "sources": len(all_up),
+            "share_window_frames": window,
+            "shares": {str(s): v for s, v in got.items()},
+        }
+    )
+    return rows
+
+
+@cocotb.test()
+async def bench_eswitch(dut):
+    """Single paths, disjoint pairs at once, all functions to the uplink; every size."""
+    out = Path(os.environ["ESW_BENCH_OUT"])
+    tb, model = await setup(dut)
+    await program_functions(tb, model)
+    rows: list[dict] = []
     for size in BENCH_SIZES:
-        n = frames_for(size)
-        for path, flow in singles.items():
-            (r,) = await measure(tb, model, [flow], size, n)
-            rows.append({"path": path, "frame_size": size, **r})
-        await tb.apply(model.set_policy(vf1, PortPolicy(pvid=100, pcp=5)))
-        for path, flow in vlan_paths.items():
-            (r,) = await measure(tb, model, [flow], size, n)
-            rows.append({"path": path, "frame_size": size, **r})
-        await tb.apply(model.set_policy(vf1, PortPolicy()))
-
-        pair_rows = await measure(tb, model, disjoint, size, n)
-        worst = max(pair_rows, key=lambda r: r["cycles"])
-        rows.append(
-            {
-                "path": "disjoint_pairs",
-                "frame_size": size,
-                **worst,
-                "pairs": len(pair_rows),
-                "pair_cycles": [r["cycles"] for r in pair_rows],
-            }
-        )
-
-        src_rows = await measure(tb, model, all_up, size, n)
-        got, window = shares(tb, up, [f.src for f in all_up])
-        o = tb.out_times[up]
-        rows.append(
-            {
-                "path": "all_to_uplink",
-                "frame_size": size,
-                "src": -1,
-                "dst": up,
-                "frames": len(o),
-                "cycles": o[-1][1] - o[0][0] + 1,
-                "latency_cycles": sum(r["latency_cycles"] for r in src_rows) / len(src_rows),
-                "latency_min": min(r["latency_min"] for r in src_rows),
-                "sources": len(all_up),
-                "share_window_frames": window,
-                "shares": {str(s): v for s, v in got.items()},
-            }
-        )
+        rows += await run_size(tb, model, size)
         dut._log.info("size %d done at %d cycles", size, tb.cycles)
     write_measurements(out, rows)
+
+
+@cocotb.test()
+async def test_line_rate(dut):
+    """The acceptance of issue #4 in CI, at two sizes: every path's output is gapless
+    (one beat per cycle: span == frames x beats), which is line rate from 256 bytes up;
+    disjoint pairs all at once; each source's share of a contended uplink within 5%."""
+    tb, model = await setup(dut)
+    await program_functions(tb, model)
+    for size in (256, 1518, 64):
+        for r in await run_size(tb, model, size):
+            beats = -(-r["out_bytes"] // tb.keep_w)
+            dut._log.info(
+                "%s %d B: %d frames in %d cycles", r["path"], size, r["frames"], r["cycles"]
+            )
+            assert r["cycles"] == r["frames"] * beats, f"{r['path']} {size} B: gaps at the output"
+            ratio = r["frames"] / r["cycles"] / line_rate_frames_per_cycle(size)
+            if size >= 256 and tb.keep_w >= 64:
+                assert ratio >= 1.0, f"{r['path']} {size} B: line-rate ratio {ratio:.3f}"
+            if "shares" in r:
+                fair = 1 / r["sources"]
+                for src, share in r["shares"].items():
+                    err = abs(share - fair) / fair
+                    assert err <= 0.05, f"{size} B: source {src} share {share:.3f}, fair {fair:.3f}"

@@ -1,32 +1,71 @@
 """Block test of the embedded switch: pytest builds each configuration and runs
-the cocotb tests in tests/cocotb_eswitch.py against tb/ref/eswitch_model."""
+the cocotb tests in tests/cocotb_eswitch.py (and the line-rate checks of
+tests/cocotb_eswitch_bench.py) against tb/ref/eswitch_model.
+
+Every block test runs on the default build (2 VFs, 512-bit) and on the 8-VF
+256-bit build with a small table; the 16-VF build runs the tests whose value
+grows with the port count (registers of every port, broadcast to all, every port
+busy at once, the random regression). Line rate needs the 512-bit datapath, so
+it runs on the default build. Three builds in all keep CI time small.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from sim.runner import SimTop, run
+from sim.toolchain import REPO_ROOT
+
+VISIBILITY = REPO_ROOT / "sim" / "verilator" / "eswitch.vlt"
+
+
+def eswitch_top(parameters: dict[str, int]) -> SimTop:
+    """The switch with VPI visibility limited to what the tests read (eswitch.vlt)."""
+    return SimTop("eswitch", dict(parameters), visibility=VISIBILITY)
+
 
 CONFIGS = {
     "default": {},
-    "f5_w256": {"NUM_FUNC": 5, "DATA_W": 256, "MAC_TABLE_SIZE": 16},
+    # 8 VFs on the narrow datapath with a small table (3 entries per function + 3)
+    "vf8_w256": {"NUM_FUNC": 9, "DATA_W": 256, "MAC_TABLE_SIZE": 32},
+    "vf16_w256": {"NUM_FUNC": 17, "DATA_W": 256},
 }
 
-TESTS = [
+BLOCK_TESTS = [
     "test_registers",
     "test_unicast",
     "test_broadcast",
     "test_length_checks",
     "test_policy",
     "test_rate",
-    "test_random",
+    "test_rate_window",
     "test_throughput",
+]
+BIG_TESTS = ["test_registers", "test_broadcast", "test_throughput"]
+LINE_RATE = "tests.cocotb_eswitch_bench"
+RANDOM = "tests.cocotb_eswitch"
+
+# (config, cocotb module, test, random seed or None, frames)
+CASES = [
+    *((c, RANDOM, t, None, 0) for c in ("default", "vf8_w256") for t in BLOCK_TESTS),
+    *(("vf16_w256", RANDOM, t, None, 0) for t in BIG_TESTS),
+    ("default", LINE_RATE, "test_line_rate", None, 0),
+    # random regression: >= 10,000 frames per seed, every reachable coverage bin hit
+    ("default", RANDOM, "test_random", 1, 16_000),
+    ("default", RANDOM, "test_random", 2, 16_000),
+    ("vf8_w256", RANDOM, "test_random", 3, 10_000),
+    ("vf16_w256", RANDOM, "test_random", 4, 10_000),
 ]
 
 
-@pytest.mark.parametrize("testcase", TESTS)
-@pytest.mark.parametrize("config", list(CONFIGS))
-def test_eswitch(config: str, testcase: str) -> None:
-    top = SimTop("eswitch", CONFIGS[config])
-    tests, failures = run(top, "tests.cocotb_eswitch", testcase, run_name=f"{config}-{testcase}")
+@pytest.mark.parametrize(
+    ("config", "module", "testcase", "seed", "frames"),
+    CASES,
+    ids=[f"{c}-{t}" + (f"-seed{s}" if s is not None else "") for c, _, t, s, _ in CASES],
+)
+def test_eswitch(config: str, module: str, testcase: str, seed: int | None, frames: int) -> None:
+    top = eswitch_top(CONFIGS[config])
+    env = {} if seed is None else {"ESW_SEED": str(seed), "ESW_FRAMES": str(frames)}
+    name = f"{config}-{testcase}" + ("" if seed is None else f"-{seed}")
+    tests, failures = run(top, module, testcase, run_name=name, env=env)
     assert tests == 1 and failures == 0

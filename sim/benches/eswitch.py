@@ -17,9 +17,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.benches import BenchRecord, read_measurements
-from sim.runner import SimTop, run
+from sim.runner import run
+from tests.test_eswitch import eswitch_top
 
-TOP = SimTop("eswitch", {})
+TOP = eswitch_top({})  # the default build, shared with the block tests
 EXTRA_KEYS = ("src", "dst", "latency_min", "out_bytes", "pairs", "sources", "share_window_frames")
 
 

@@ -232,6 +232,20 @@ class Delivery:
     meta: RxMeta = RxMeta()
 
 
+@dataclass(frozen=True)
+class Decision:
+    """How the switch classified and decided one input frame (for coverage)."""
+
+    reason: DropReason
+    dests: tuple[int, ...]
+    vid: int  # VLAN after ingress tagging (0 = untagged)
+    hit: int | None  # table hit of (dest MAC, vid); None on a miss
+    tagged: bool  # 802.1Q tag as received
+    qinq: bool  # 802.1ad, stacked tag, or a tag request on a tagged frame
+    pvid: bool  # port VLAN tag inserted
+    meta_ins: bool  # tx_meta tag request
+
+
 @dataclass
 class MacTableEntry:
     mac: bytes = b"\x00" * 6
@@ -320,7 +334,10 @@ class EswitchModel:
         self.counters = [PortCounters() for _ in range(self.num_ports)]
         self.policy = [PortPolicy() for _ in range(self.num_ports)]
         self.uplink_link = True
-        self.tokens = [0] * self.num_ports  # in 1/256 byte
+        # token bucket per port in 1/256 byte, and the clock edge it was last brought to
+        self.tokens = [0] * self.num_ports
+        self.token_edge = [0] * self.num_ports
+        self.last: Decision | None = None
 
     # ------------------------------------------------------------- policy
     def set_entry(
@@ -350,7 +367,10 @@ class EswitchModel:
     def set_policy(self, port: int, policy: PortPolicy) -> list[tuple[int, int]]:
         """Set a port's policy; returns the register writes (they refill its bucket)."""
         self.policy[port] = policy
+        # the writes refill the bucket; a full bucket stays full, so the edge of the
+        # write does not matter
         self.tokens[port] = policy.rate_burst << 8
+        self.token_edge[port] = 0
         return policy.writes(port)
 
     def set_uplink_link(self, up: bool) -> list[tuple[int, int]]:
@@ -371,8 +391,8 @@ class EswitchModel:
         return self.policy[port].rx_promisc and self.trusted(port)
 
     def allmulti(self, port: int) -> bool:
-        pol = self.policy[port]
-        return pol.rx_allmulti or (pol.rx_promisc and not self.trusted(port))
+        # clamped in hardware: an untrusted port is never all-multicast
+        return self.policy[port].rx_allmulti and self.trusted(port)
 
     def clear_counters(self) -> None:
         self.counters = [PortCounters() for _ in range(self.num_ports)]
@@ -382,15 +402,17 @@ class EswitchModel:
 
     # ------------------------------------------------------------- forwarding
     def decide(
-        self, port: int, frame: bytes, meta: TxMeta | None = None
+        self, port: int, frame: bytes, meta: TxMeta | None = None, edge: int | None = None
     ) -> tuple[list[int], DropReason, bytes]:
         """Destinations of a frame entering on ``port`` and the frame after ingress
-        tagging; no destinations with the drop reason when it is dropped."""
+        tagging; no destinations with the drop reason when it is dropped.
+
+        ``edge`` is the clock edge of the decision (the edge after the frame's last
+        beat is accepted); the rate limit's bucket gains ``RATE_INC`` per edge, so
+        it is needed when a refilling rate limit is on."""
         meta = meta or TxMeta(src_func=port)
         p = parse(frame)
         n = len(frame)
-        if n < self.min_bytes or n > self.max_bytes or (p.tagged and n < self.min_bytes + 4):
-            return [], DropReason.BAD_LEN, frame
         up = port == self.uplink
         pol = self.policy[port]
         pv_en = not up and pol.pvid is not None
@@ -402,18 +424,30 @@ class EswitchModel:
             tci = meta.vlan_tci & 0xFFFF
         if tci is not None:
             vid = tci & 0xFFF
-        if not up:
-            qinq = p.ethertype == ETH_P_8021AD or (
-                p.tagged and (meta.vlan_ins or p.inner_type in (ETH_P_8021Q, ETH_P_8021AD))
+        stacked = p.ethertype == ETH_P_8021AD or (
+            p.tagged and p.inner_type in (ETH_P_8021Q, ETH_P_8021AD)
+        )
+        qinq = stacked or (not up and p.tagged and meta.vlan_ins)
+        unicast = len(p.dmac) == 6 and not p.dmac[0] & 1
+        hit = self.lookup(p.dmac, vid) if unicast else None
+
+        def done(dests: list[int], reason: DropReason, out: bytes):
+            self.last = Decision(
+                reason, tuple(dests), vid, hit, p.tagged, qinq, pv_en, not up and meta.vlan_ins
             )
+            return dests, reason, out
+
+        if n < self.min_bytes or n > self.max_bytes or (p.tagged and n < self.min_bytes + 4):
+            return done([], DropReason.BAD_LEN, frame)
+        if not up:
             if not self.link_up(port):
-                return [], DropReason.LINK_DOWN, frame
+                return done([], DropReason.LINK_DOWN, frame)
             if pol.spoofchk and p.smac not in pol.smacs:
-                return [], DropReason.SPOOF_MAC, frame
+                return done([], DropReason.SPOOF_MAC, frame)
             if qinq or (pv_en and (p.tagged or meta.vlan_ins)):
-                return [], DropReason.VLAN_POLICY, frame
+                return done([], DropReason.VLAN_POLICY, frame)
             if not pv_en and pol.vlan_filter and vid != 0 and vid not in pol.vlans:
-                return [], DropReason.SPOOF_VLAN, frame
+                return done([], DropReason.SPOOF_VLAN, frame)
         out = insert_tag(frame, tci) if tci is not None else frame
         tagged_out = p.tagged or tci is not None
 
@@ -450,29 +484,33 @@ class EswitchModel:
                     or (self.policy[q].rx_mcast and p.dmac in self.policy[q].mcs)
                 )
             ]
-        else:
-            hit = self.lookup(p.dmac, vid)
-            if hit is None:
-                dests = [q for q in funcs if ok(q) and self.promisc(q)]
-                if not up:
-                    dests.append(self.uplink)
-            elif hit < self.num_ports and hit != port:
-                if ok(hit) and (hit == self.uplink or self.policy[hit].rx_ucast):
-                    dests = [hit]
-                elif not self.link_up(hit):
-                    return [], DropReason.LINK_DOWN, out
-                else:
-                    dests = []
+        elif hit is None:
+            dests = [q for q in funcs if ok(q) and self.promisc(q)]
+            if not up:
+                dests.append(self.uplink)
+        elif hit < self.num_ports and hit != port:
+            if ok(hit) and (hit == self.uplink or self.policy[hit].rx_ucast):
+                dests = [hit]
+            elif not self.link_up(hit):
+                return done([], DropReason.LINK_DOWN, out)
             else:
                 dests = []
+        else:
+            dests = []
         if not dests:
-            return [], DropReason.NO_ROUTE, out
+            return done([], DropReason.NO_ROUTE, out)
         if not up and pol.rate_enable:
-            self.tokens[port] = min(self.tokens[port] + pol.rate_inc, pol.rate_burst << 8)
+            cap = pol.rate_burst << 8
+            if pol.rate_inc:
+                if edge is None:
+                    raise ValueError(f"port {port}: a refilling rate limit needs the edge")
+                gained = pol.rate_inc * (edge - self.token_edge[port])
+                self.tokens[port] = min(self.tokens[port] + gained, cap)
+                self.token_edge[port] = edge
             if self.tokens[port] < n << 8:
-                return [], DropReason.RATE, out
+                return done([], DropReason.RATE, out)
             self.tokens[port] -= n << 8
-        return sorted(dests), DropReason.NONE, out
+        return done(sorted(dests), DropReason.NONE, out)
 
     def egress(self, q: int, frame: bytes) -> tuple[bytes, RxMeta]:
         """The frame as it leaves port ``q``: tag stripped for port-VLAN / strip ports."""
@@ -486,15 +524,17 @@ class EswitchModel:
             return stripped, RxMeta(vlan_stripped=True, vlan_tci=tci)
         return frame, RxMeta()
 
-    def ingress(self, port: int, frame: bytes, meta: TxMeta | None = None) -> list[Delivery]:
-        """A frame enters on ``port``: update counters, return its deliveries."""
+    def ingress(
+        self, port: int, frame: bytes, meta: TxMeta | None = None, edge: int | None = None
+    ) -> list[Delivery]:
+        """A frame enters on ``port``: update counters, return its deliveries
+        (``edge``: see :meth:`decide`)."""
         if not 0 <= port < self.num_ports:
             raise ValueError(f"no port {port}")
         c = self.counters[port]
         c.rx_frames += 1
         c.rx_bytes += min(len(frame), 0xFFFF)
-        dests, reason, out = self.decide(port, frame, meta)
-        self.last_reason = reason
+        dests, reason, out = self.decide(port, frame, meta, edge)
         if reason != DropReason.NONE:
             c.drops[reason] = c.drops.get(reason, 0) + 1
             return []

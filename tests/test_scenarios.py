@@ -72,3 +72,14 @@ def test_gtkw_save_file_is_current() -> None:
         cwd=REPO_ROOT,
     ).stdout
     assert (REPO_ROOT / "sim" / "gtkw" / "nic_top.gtkw").read_text() == fresh
+
+
+def test_sriov_scenario(tmp_path: Path) -> None:
+    """PF policy set like `ip link`, VFs up over the mailbox, the switch enforcing it."""
+    rc = main(["--scenario", "sriov", "--frames", "16", "--out", str(tmp_path)])
+    assert rc == 0
+    report = ScenarioReport.load(tmp_path / "sriov.json")
+    assert report.mismatches == []
+    assert report.matched.get("uplink", 0) > 0 and report.matched.get("vf2", 0) > 0
+    st0 = report.vf_stats["vf 0 (port vf1)"]
+    assert st0["tx_dropped_spoof"] == 16 // 4, "every forged frame is dropped and counted"

@@ -46,6 +46,10 @@ class ScenarioReport:
     mismatches: list[str] = field(default_factory=list)
     unexpected_on_wire: int = 0
     pcaps: list[str] = field(default_factory=list)
+    # Scenario-specific lines (configuration shown like the tools a user knows).
+    notes: list[str] = field(default_factory=list)
+    # Per-VF counters named like `ethtool -S`, when the scenario reads them.
+    vf_stats: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,6 +81,12 @@ class ScenarioReport:
             )
         lines.append(f"  mismatches: {len(self.mismatches)}")
         lines += [f"    {m}" for m in self.mismatches[:10]]
+        for vf, st in self.vf_stats.items():
+            shown = ", ".join(f"{k} {v}" for k, v in st.items() if v)
+            lines.append(f"  ethtool -S {vf}: {shown or 'all zero'}")
+        if self.notes:
+            lines.append("")
+            lines += [f"  {n}" for n in self.notes]
         lines.append("")
         lines.append(
             f"simulated: {self.cycles} cycles = {sim_us:.2f} us at 250 MHz; "

@@ -14,11 +14,14 @@ two queues (or the case's fault page), queue 0 moving frames during and after
 the case, and a clean queue reset. Bounded waits fail with a message. One case
 checks that the queue's mask holds the error interrupt back until unmasked.
 
-``VfDmaQueueResetTest``: TX queue 1 (then RX queue 1, with the flow hash)
-disabled with frames in flight: no new request of the queue later than the
-documented bound after the ``CTRL`` write, ``BUSY`` drains, abandoned =
-posted (sent) - completed (- dropped), the queue's documented registers at
-their reset values, the queue runs again; queue 0 unaffected throughout.
+``VfDmaQueueResetTest``: TX queue 1 disabled while its last frame's reads are
+being issued (then RX queue 1 inside a jumbo frame, with the flow hash): no
+descriptor read or write of the queue later than 4 cycles after the ``CTRL``
+write and TX buffer reads only of the frame being issued (<= 19 bursts),
+``BUSY`` drains, abandoned = posted - completed (RX: sent = completed +
+abandoned + dropped), the queue's reset registers at 0, the queue runs again;
+queue 0 moves frames throughout. Then, alone, a TX reset while a completion
+is being coalesced: that completion is written, the rest counted abandoned.
 
 ``VfDmaFlrTest``: FLR with both queue pairs loaded: the same bounds for every
 request, abandoned/dropped accounting per queue, then the whole function space
@@ -304,6 +307,22 @@ class DirectedBase(VfDmaBaseTest):
         self.env.driver.stop()
         self.check_clean()
 
+    def check_stop(
+        self, what: str, d_desc: int | None, d_wr: int | None, d_data: tuple[int, int]
+    ) -> None:
+        """Log and check the stop bounds measured after a queue reset / FLR write."""
+        self.logger.info(
+            "%s: last request after the register write: descriptor read %s, write %s cycles; "
+            "TX buffer reads after it: %d bursts of the frame being issued, the last %d cycles "
+            "after",
+            what,
+            d_desc,
+            d_wr,
+            *d_data,
+        )
+        assert d_desc is None or d_desc <= STOP_DESC_READS, f"{what}: descriptor read +{d_desc}"
+        assert d_wr is None or d_wr <= STOP_WRITES, f"{what}: write +{d_wr}"
+
     async def wait_access(self, start: int, pred: Callable[[Access], bool], what: str) -> None:
         """Return on the cycle after a bus request from index ``start`` on matches ``pred``."""
         i = start
@@ -354,66 +373,25 @@ class VfDmaErrorTest(DirectedBase):
         await self.setup()
         h = self.env.host
         q = self.ERR_Q
+        ro, wo, hole = h.fault_ro, h.fault_wo, h.fault_hole
+        rd, wr = QErr.BUS_READ, QErr.BUS_WRITE
+        tx, rx = False, True
         cases = [
-            ErrCase("tx_len_zero", False, QErr.DESC_LEN_ZERO, self.tx_bad([100, 0])),
-            ErrCase("tx_len_max", False, QErr.DESC_LEN_MAX, self.tx_bad([5000, 9019 - 5000])),
-            ErrCase("tx_too_many_bufs", False, QErr.TOO_MANY_BUFS, self.tx_bad([10] * 17)),
-            ErrCase("tx_prod_range", False, QErr.PROD_RANGE, self.tx_prod_range),
-            ErrCase(
-                "tx_data_read_slverr",
-                False,
-                QErr.BUS_READ,
-                self.tx_bus(h.fault_wo + 5, 300),
-                fault_page=h.fault_wo,
-            ),
-            ErrCase(
-                "tx_data_read_decerr",
-                False,
-                QErr.BUS_READ,
-                self.tx_bus(h.fault_hole + 64, 200),
-                fault_page=h.fault_hole,
-            ),
-            ErrCase(
-                "tx_desc_read_decerr",
-                False,
-                QErr.BUS_READ,
-                self.tx_desc_fault,
-                fault_page=h.fault_hole,
-            ),
-            ErrCase(
-                "tx_cpl_write_slverr",
-                False,
-                QErr.BUS_WRITE,
-                self.tx_cpl_fault,
-                fault_page=h.fault_ro,
-            ),
-            ErrCase("rx_len_zero", True, QErr.DESC_LEN_ZERO, self.rx_bad(0, 0)),
-            ErrCase("rx_addr_align", True, QErr.DESC_ALIGN, self.rx_bad(8, 2048)),
-            ErrCase("rx_len_align", True, QErr.DESC_ALIGN, self.rx_bad(0, 100)),
-            ErrCase("rx_prod_range", True, QErr.PROD_RANGE, self.rx_prod_range, masked=True),
-            ErrCase(
-                "rx_desc_read_slverr",
-                True,
-                QErr.BUS_READ,
-                self.rx_desc_fault,
-                fault_page=h.fault_wo,
-            ),
-            ErrCase(
-                "rx_data_write_slverr",
-                True,
-                QErr.BUS_WRITE,
-                self.rx_data_fault,
-                fault_page=h.fault_ro,
-                needs_hash=True,
-            ),
-            ErrCase(
-                "rx_cpl_write_decerr",
-                True,
-                QErr.BUS_WRITE,
-                self.rx_cpl_fault,
-                fault_page=h.fault_hole,
-                needs_hash=True,
-            ),
+            ErrCase("tx_len_zero", tx, QErr.DESC_LEN_ZERO, self.tx_bad([100, 0])),
+            ErrCase("tx_len_max", tx, QErr.DESC_LEN_MAX, self.tx_bad([5000, 9019 - 5000])),
+            ErrCase("tx_too_many_bufs", tx, QErr.TOO_MANY_BUFS, self.tx_bad([10] * 17)),
+            ErrCase("tx_prod_range", tx, QErr.PROD_RANGE, self.tx_prod_range),
+            ErrCase("tx_data_read_slverr", tx, rd, self.tx_bus(wo + 5, 300), fault_page=wo),
+            ErrCase("tx_data_read_decerr", tx, rd, self.tx_bus(hole + 64, 200), fault_page=hole),
+            ErrCase("tx_desc_read_decerr", tx, rd, self.tx_desc_fault, fault_page=hole),
+            ErrCase("tx_cpl_write_slverr", tx, wr, self.tx_cpl_fault, fault_page=ro),
+            ErrCase("rx_len_zero", rx, QErr.DESC_LEN_ZERO, self.rx_bad(0, 0)),
+            ErrCase("rx_addr_align", rx, QErr.DESC_ALIGN, self.rx_bad(8, 2048)),
+            ErrCase("rx_len_align", rx, QErr.DESC_ALIGN, self.rx_bad(0, 100)),
+            ErrCase("rx_prod_range", rx, QErr.PROD_RANGE, self.rx_prod_range, masked=True),
+            ErrCase("rx_desc_read_slverr", rx, rd, self.rx_desc_fault, fault_page=wo),
+            ErrCase("rx_data_write_slverr", rx, wr, self.rx_data_fault, ro, needs_hash=True),
+            ErrCase("rx_cpl_write_decerr", rx, wr, self.rx_cpl_fault, hole, needs_hash=True),
         ]
         ran = []
         for c in cases:
@@ -805,16 +783,7 @@ class VfDmaQueueResetTest(DirectedBase):
         d_cpl = bound_report(
             acc, t0, lambda a: a.write and a.overlaps(ring.cpl_base, ring.cpl_base + ring.size * 16)
         )
-        self.logger.info(
-            "TX queue reset: last request after the CTRL write: descriptor %s, completion %s "
-            "cycles; TX buffer reads after it: %d bursts of the frame being issued, the last "
-            "%d cycles after",
-            d_desc,
-            d_cpl,
-            *d_data,
-        )
-        assert d_desc is None or d_desc <= STOP_DESC_READS, d_desc
-        assert d_cpl is None or d_cpl <= STOP_WRITES, d_cpl
+        self.check_stop("TX queue reset", d_desc, d_cpl, d_data)
         done = txq.reap()
         completed = len(done)
         for tx in done:
@@ -976,15 +945,7 @@ class VfDmaFlrTest(DirectedBase):
             acc, t0, [r for q in range(nq) for r in frame_regions(txqs[q], tx_posted[q])]
         )
         d_wr = bound_report(acc, t0, lambda a: a.write)
-        self.logger.info(
-            "FLR: last request after the FUNC_CTRL write: descriptor %s, write %s cycles; TX "
-            "buffer reads after it: %d bursts of one frame, the last %d cycles after",
-            d_desc,
-            d_wr,
-            *d_data,
-        )
-        assert d_desc is None or d_desc <= STOP_DESC_READS, d_desc
-        assert d_wr is None or d_wr <= STOP_WRITES, d_wr
+        self.check_stop("FLR", d_desc, d_wr, d_data)
         # accounting per queue, against what the driver posted / the switch sent
         reap_rx()
         any_abandoned = 0

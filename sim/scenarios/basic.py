@@ -13,7 +13,7 @@ import time
 import cocotb
 from cocotb.triggers import Combine
 
-from sim.scenarios.report import ScenarioReport, scenario_config
+from sim.scenarios.report import conclude, gather, scenario_config
 from tb.env import NicTb
 from tb.guest.flows import UdpFlow
 from tb.ref.scoreboard import FrameScoreboard
@@ -114,17 +114,5 @@ async def run_scenario(dut) -> None:
     await Combine(*tasks)
     await tb.settle(200)
 
-    report = ScenarioReport("basic", cfg.seed)
-    report.cycles = tb.cycle() - cycle0
-    for port in range(tb.num_func + 1):
-        report.ports[tb.port_name(port)] = await tb.pf.port_stats(port)
-    report.matched = dict(sb.matched)
-    report.matched_bytes = dict(sb.matched_bytes)
-    report.mismatches = [str(m) for m in sb.finish()]
-    report.unexpected_on_wire = tb.wire_out.count()
-    report.wall_seconds = time.monotonic() - wall0
-    if cfg.tb.pcap_dir is not None:
-        report.pcaps = [str(p) for p in tb.stop_capture()]
-    report.save(cfg.report_path)
-    assert not report.mismatches, "\n".join(report.mismatches)
-    assert report.unexpected_on_wire == 0, "frames left the uplink that no one sent there"
+    report = await gather("basic", cfg, tb, sb, cycle0)
+    conclude(report, cfg, tb, wall0)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tb.env import TbConfig
+from tb.env import NicTb, TbConfig
 from tb.net.pcap import NS_PER_CYCLE
+from tb.ref.scoreboard import FrameScoreboard
 
 
 @dataclass(frozen=True)
@@ -95,3 +97,28 @@ class ScenarioReport:
         if self.pcaps:
             lines.append(f"pcaps: {len(self.pcaps)} files under {Path(self.pcaps[0]).parent}")
         return "\n".join(lines)
+
+
+async def gather(
+    name: str, cfg: ScenarioConfig, tb: NicTb, sb: FrameScoreboard, cycle0: int
+) -> ScenarioReport:
+    """What every scenario reports: cycles, the switch's counters, the scoreboard's verdict."""
+    report = ScenarioReport(name, cfg.seed)
+    report.cycles = tb.cycle() - cycle0
+    for port in range(tb.num_func + 1):
+        report.ports[tb.port_name(port)] = await tb.pf.port_stats(port)
+    report.matched = dict(sb.matched)
+    report.matched_bytes = dict(sb.matched_bytes)
+    report.mismatches = [str(m) for m in sb.finish()]
+    report.unexpected_on_wire = tb.wire_out.count()
+    return report
+
+
+def conclude(report: ScenarioReport, cfg: ScenarioConfig, tb: NicTb, wall0: float) -> None:
+    """Close the captures, save the report for `make sim`, fail on any mismatch."""
+    report.wall_seconds = time.monotonic() - wall0
+    if cfg.tb.pcap_dir is not None:
+        report.pcaps = [str(p) for p in tb.stop_capture()]
+    report.save(cfg.report_path)
+    assert not report.mismatches, "\n".join(report.mismatches)
+    assert report.unexpected_on_wire == 0, "frames left the uplink that no one sent there"

@@ -24,7 +24,7 @@ import cocotb
 from cocotb.triggers import Combine
 from scapy.layers.l2 import Dot1Q, Ether
 
-from sim.scenarios.report import ScenarioReport, scenario_config
+from sim.scenarios.report import conclude, gather, scenario_config
 from tb.env import NicTb
 from tb.guest.flows import UdpFlow
 from tb.host.interrupts import IrqMonitor
@@ -134,18 +134,11 @@ async def run_scenario(dut) -> None:
     await Combine(*tasks)
     await tb.settle(300)
 
-    report = ScenarioReport("sriov", cfg.seed)
-    report.cycles = tb.cycle() - cycle0
-    for port in range(tb.num_func + 1):
-        report.ports[tb.port_name(port)] = await tb.pf.port_stats(port)
+    report = await gather("sriov", cfg, tb, sb, cycle0)
     for vf in (0, 1):
         # `ip link`/`ethtool` count VFs from 0; switch ports are named by function.
         report.vf_stats[f"vf {vf} (port vf{vf + 1})"] = await pf.vf_stats(vf)
     report.notes = [f"ip link show: {pf.vf_info(vf).line()}" for vf in (0, 1)]
-    report.matched = dict(sb.matched)
-    report.matched_bytes = dict(sb.matched_bytes)
-    report.mismatches = [str(m) for m in sb.finish()]
-    report.unexpected_on_wire = tb.wire_out.count()
     st0, st1 = (await pf.vf_stats(0)), (await pf.vf_stats(1))
     expect = {
         "vf 0 tx_packets": (st0["tx_packets"], sent["vf0"]),
@@ -161,9 +154,4 @@ async def run_scenario(dut) -> None:
         f"forged frames dropped by the switch: {st0['tx_dropped_spoof']} of "
         f"{sent['vf0_forged']} sent; port VLAN {PORT_VLAN} qos {PORT_QOS} on vf 1"
     )
-    report.wall_seconds = time.monotonic() - wall0
-    if cfg.tb.pcap_dir is not None:
-        report.pcaps = [str(p) for p in tb.stop_capture()]
-    report.save(cfg.report_path)
-    assert not report.mismatches, "\n".join(report.mismatches)
-    assert report.unexpected_on_wire == 0, "frames left the uplink that no one sent there"
+    conclude(report, cfg, tb, wall0)

@@ -282,6 +282,13 @@ module vf_dma import nic_pkg::*; #(
   );
 
   // ---------------- completions ----------------
+  // Completion-writer events feed the interrupt block below.
+  localparam int SLOT_W = $clog2(DATA_W / ENTRY_W);
+  localparam int IRQ_VW = $clog2(2 * NUM_QUEUES);
+  logic              ev_valid, ev_rx;
+  logic [QW-1:0]     ev_q;
+  logic [SLOT_W:0]   ev_n;
+
   vf_dma_cpl_wr #(
     .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .TX_KIND(0), .RX_KIND(1)
   ) cpl_wr (
@@ -307,11 +314,6 @@ module vf_dma import nic_pkg::*; #(
   end
 
   // ---------------- interrupts ----------------
-  localparam int SLOT_W = $clog2(DATA_W / ENTRY_W);
-  localparam int IRQ_VW = $clog2(2 * NUM_QUEUES);
-  logic              ev_valid, ev_rx;
-  logic [QW-1:0]     ev_q;
-  logic [SLOT_W:0]   ev_n;
   logic [2*NUM_QUEUES-1:0] irq_en, irq_err;
   always_comb begin
     for (int q = 0; q < NUM_QUEUES; q++) begin

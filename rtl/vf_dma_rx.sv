@@ -252,6 +252,8 @@ module vf_dma_rx import nic_pkg::*; #(
   assign pend_push = issue && frame_end;
   assign pend_in   = {cur_q_reg, first_idx_reg, nbufs_new, len_reg, meta_reg};
 
+  localparam int PQ_W = $clog2(RX_MAX_FRAMES) + 1;
+  logic [NUM_QUEUES-1:0][PQ_W-1:0] pendq_reg;
   always_comb begin
     for (int q = 0; q < NUM_QUEUES; q++) begin
       dh_pop[q] = issue && !loaded_reg && cur_q_reg == QW'(q);
@@ -354,8 +356,7 @@ module vf_dma_rx import nic_pkg::*; #(
   assign cpl_data = {1'b1, p_q, p_idx, p_len, p_nbufs, p_meta.vlan_stripped, p_meta.vlan_tci, ERR_NONE};
 
   // completions per queue waiting for release or for the completion writer
-  localparam int PQ_W = $clog2(RX_MAX_FRAMES) + 1;
-  logic [NUM_QUEUES-1:0][PQ_W-1:0] pendq_reg;
+  // (pendq_reg is declared with q_busy, which reads it)
   always_ff @(posedge clk) begin
     if (rst) begin
       pendq_reg <= '0;

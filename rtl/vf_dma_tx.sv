@@ -83,6 +83,11 @@ module vf_dma_tx import nic_pkg::*; #(
   logic              txf_drop;
   logic [NUM_QUEUES-1:0] sched_err, sched_busy;
   logic [NUM_QUEUES-1:0][7:0] sched_code, sched_flushed;
+  // Fields of the frame at the head of the info FIFO (unpacked below); the
+  // scheduler needs the length of a frame it drops.
+  logic [QW-1:0] info_q;
+  logic [15:0]   info_idx, info_len, info_tci;
+  logic          info_vlan_ins;
 
   vf_dma_tx_sched #(
     .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(KIND),
@@ -113,9 +118,6 @@ module vf_dma_tx import nic_pkg::*; #(
     .count(unused_info_count)
   );
 
-  logic [QW-1:0] info_q;
-  logic [15:0]   info_idx, info_len, info_tci;
-  logic          info_vlan_ins;
   assign {info_q, info_idx, info_len, info_vlan_ins, info_tci} = info_head;
 
   // ---------------- read data -> realign ----------------

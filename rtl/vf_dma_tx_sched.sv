@@ -122,6 +122,7 @@ module vf_dma_tx_sched import nic_pkg::*; #(
     wire sof_vlan = in_frame_reg ? vlan_ins_reg : d_vlan_ins;
     wire [15:0] sof_tci = in_frame_reg ? vlan_tci_reg : d_vlan_tci;
 
+    logic [CNT_W-1:0] fcount;  // checked frames waiting in this queue's frame FIFO
     assign flush[gq]      = !q_en[gq] && !(busy_reg && cur_q_reg == QW'(gq));
     assign q_err[gq]      = mine && code != ERR_NONE;
     assign q_err_code[gq] = code;
@@ -149,6 +150,7 @@ module vf_dma_tx_sched import nic_pkg::*; #(
     logic unused_sof;
     assign unused_sof = d_sof;
 
+    logic unused_dready, unused_fready;
     vf_dma_fifo #(.WIDTH(64 + 16), .DEPTH(DEPTH)) desc_fifo (
       .clk, .rst, .clr(flush[gq]),
       .s_data({d_addr, d_len}), .s_valid(good), .s_ready(unused_dready),
@@ -156,8 +158,6 @@ module vf_dma_tx_sched import nic_pkg::*; #(
       .count(q_used[gq])
     );
 
-    logic [CNT_W-1:0] fcount;
-    logic unused_dready, unused_fready;
     vf_dma_fifo #(.WIDTH(16 + NB_W + 16 + 1 + 16), .DEPTH(DEPTH)) frame_fifo (
       .clk, .rst, .clr(flush[gq]),
       .s_data({16'(fl_new), nb_new, d_idx, sof_vlan, sof_tci}), .s_valid(good && d_eof), .s_ready(unused_fready),

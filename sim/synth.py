@@ -168,10 +168,9 @@ def yosys_script(config: SynthConfig, sources: Sequence[Path], stat_json: Path) 
     stop = "" if config.map_luts else " -run begin:map_luts"
     return "\n".join(
         [
-            # -j 1: the WASI build cannot start threads. Use-before-declare is
-            # accepted as Verilator accepts it (see docs/SYNTHESIS.md).
-            f"read_slang -j 1 --keep-hierarchy --allow-use-before-declare "
-            f"--top {TOP} {gparams} {files}",
+            # -j 1: the WASI build cannot start threads. Strict IEEE 1800 otherwise
+            # (no use-before-declare), as Vivado reads it (see docs/SYNTHESIS.md).
+            f"read_slang -j 1 --keep-hierarchy --top {TOP} {gparams} {files}",
             f"hierarchy -check -top {TOP}",
             "proc",
             # Anything here is a design error, not a tool limitation.

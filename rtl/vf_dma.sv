@@ -17,8 +17,10 @@ module vf_dma import nic_pkg::*; #(
   parameter int ADDR_W        = 64,   // host address width
   parameter int ID_W          = 4,    // AXI ID width, >= 2 + log2(NUM_QUEUES)
   parameter int NUM_QUEUES    = 2,    // queue pairs
-  parameter int RX_FIFO_BEATS = 512,  // RX store-and-forward FIFO, beats
-  parameter int TX_FIFO_BEATS = 512,  // TX store-and-forward FIFO, beats
+  // Store-and-forward FIFOs, in beats; the defaults are 32 KiB at any DATA_W
+  // (TX must hold two jumbo frames, RX one).
+  parameter int RX_FIFO_BEATS = 32768 / (DATA_W / 8),
+  parameter int TX_FIFO_BEATS = 32768 / (DATA_W / 8),
   parameter int DESC_DEPTH    = 64,   // prefetched descriptors per queue and direction
   parameter int DESC_BEATS    = 16,   // descriptor read beats in flight per direction
   parameter int MAX_TX_BUFS   = 16,   // buffers per TX frame at most (ERR_TOO_MANY_BUFS)

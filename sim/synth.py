@@ -31,13 +31,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from sim.runner import rtl_sources
 from sim.toolchain import REPO_ROOT
 
-RTL_DIR = REPO_ROOT / "rtl"
 BUILD_DIR = REPO_ROOT / "build" / "synth"
 REPORTS = REPO_ROOT / "reports"
 TOP = "nic_top"
-RTL_PACKAGES = ("nic_pkg.sv",)
 
 # The reduced configuration CI synthesizes: one VF and a small MAC table. DATA_W
 # stays 512: nic_top keeps vf_dma's default TX FIFO depth, which is too small
@@ -127,13 +126,6 @@ class SynthResult:
     wall_s: float
     cpu_s: float  # CPU time of the Yosys process: its cost on an otherwise idle core
     modules: dict[str, ModuleStat]
-
-
-def rtl_sources() -> list[Path]:
-    """All RTL, packages first (same order as the Makefile's lint)."""
-    pkgs = [RTL_DIR / p for p in RTL_PACKAGES]
-    rest = sorted(p for p in RTL_DIR.glob("*.sv") if p.name not in RTL_PACKAGES)
-    return pkgs + rest
 
 
 def classify(cell_type: str) -> str:
@@ -287,6 +279,26 @@ def top_subtrees(modules: Mapping[str, ModuleStat]) -> dict[str, Resources]:
     return rows
 
 
+def _relative_sources() -> list[Path]:
+    # Paths relative to the repository (Yosys runs there): readable diagnostics.
+    return [Path(os.path.relpath(p, REPO_ROOT)) for p in rtl_sources()]
+
+
+def elaborate(params: Mapping[str, int], work: Path) -> None:
+    """Read and elaborate only: every parameter check (``$fatal``) runs, nothing is mapped.
+
+    Cheap (about a second), so CI can elaborate configurations it does not synthesize.
+    """
+    work.mkdir(parents=True, exist_ok=True)
+    gparams = " ".join(f"-G {k}={v}" for k, v in sorted(params.items()))
+    files = " ".join(str(p) for p in _relative_sources())
+    script = work / "elaborate.ys"
+    script.write_text(
+        f"read_slang -j 1 --top {TOP} {gparams} {files}\nhierarchy -check -top {TOP}\n"
+    )
+    run_yosys(script, work / "elaborate.log")
+
+
 def synthesize(config: SynthConfig, work: Path | None = None) -> SynthResult:
     """Run the flow for one configuration; artefacts land in build/synth/<config>/."""
     work = work or BUILD_DIR / config.name
@@ -295,8 +307,7 @@ def synthesize(config: SynthConfig, work: Path | None = None) -> SynthResult:
     log = work / "yosys.log"
     stat_json = work / "stat.json"
     stat_json.unlink(missing_ok=True)
-    # Paths relative to the repository (Yosys runs there): readable diagnostics.
-    sources = [Path(os.path.relpath(p, REPO_ROOT)) for p in rtl_sources()]
+    sources = _relative_sources()
     stat_rel = Path(os.path.relpath(stat_json, REPO_ROOT))
     script.write_text(yosys_script(config, sources, stat_rel))
     wall, cpu = run_yosys(script, log)

@@ -10,7 +10,24 @@ from __future__ import annotations
 
 import pytest
 
-from sim.synth import BUILD_DIR, REDUCED_PARAMS, TOP, SynthConfig, SynthError, subtree, synthesize
+from sim.synth import (
+    BUILD_DIR,
+    REDUCED_PARAMS,
+    TOP,
+    SynthConfig,
+    SynthError,
+    elaborate,
+    subtree,
+    synthesize,
+)
+
+# Configurations CI only elaborates: the parameter checks ($fatal) of every
+# block run for them, as a synthesis tool would run them, in about a second.
+ELABORATED = {
+    "w256": {"NUM_VF": 1, "DATA_W": 256},
+    "vf8_q2": {"NUM_VF": 8, "NUM_QUEUES": 2},
+    "vf16": {"NUM_VF": 16},
+}
 
 
 def test_synth_reduced() -> None:
@@ -27,3 +44,11 @@ def test_synth_reduced() -> None:
     assert total.ff > 1000, f"netlist nearly empty: {total.ff} flip-flops"
     assert total.bram36_eq + total.lutram > 0, "no RAM inferred: FIFOs became flip-flops?"
     assert any(m.base == "vf_dma" for m in result.modules.values()), "hierarchy lost"
+
+
+@pytest.mark.parametrize("name", sorted(ELABORATED))
+def test_elaborates(name: str) -> None:
+    try:
+        elaborate(ELABORATED[name], BUILD_DIR / f"elaborate-{name}")
+    except SynthError as err:
+        pytest.fail(str(err), pytrace=False)

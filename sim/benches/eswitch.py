@@ -33,15 +33,7 @@ def record(row: dict) -> BenchRecord:
         for src, share in row["shares"].items():
             extra[f"share_src{src}"] = share
         extra["max_share_error"] = max(abs(v - fair) / fair for v in row["shares"].values())
-    return BenchRecord(
-        block="eswitch",
-        path=row["path"],
-        frame_size=row["frame_size"],
-        frames=row["frames"],
-        cycles=row["cycles"],
-        latency_cycles=row["latency_cycles"],
-        extra=extra,
-    )
+    return BenchRecord.from_row("eswitch", row, extra)
 
 
 def collect(work: Path) -> list[BenchRecord]:

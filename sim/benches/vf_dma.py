@@ -30,16 +30,4 @@ def collect(work: Path, sizes: tuple[int, ...] = BENCH_SIZES) -> list[BenchRecor
     tests, fails = run(TOP, "tests.cocotb_vf_dma_bench", run_name="vf_dma-bench", env=env)
     if tests != 1 or fails:
         raise RuntimeError(f"vf_dma bench failed ({fails} of {tests} cocotb tests)")
-    return [
-        BenchRecord(
-            block="vf_dma",
-            path=row["path"],
-            frame_size=row["frame_size"],
-            frames=row["frames"],
-            cycles=row["cycles"],
-            latency_cycles=row["latency_cycles"],
-            queues=row["queues"],
-            extra=row["extra"],
-        )
-        for row in read_measurements(out)
-    ]
+    return [BenchRecord.from_row("vf_dma", row) for row in read_measurements(out)]

@@ -39,8 +39,26 @@ def _cycle(period_ns: int) -> int:
     return int(get_sim_time("ns")) // period_ns
 
 
+class _StreamPort:
+    """Binds ``<prefix>_t*`` handles of an AXI-Stream port (sink or source side)."""
+
+    dut: Any
+    prefix: str
+
+    def _bind_signals(self) -> None:
+        d, p = self.dut, self.prefix
+        self._clk = d.clk
+        self._valid = getattr(d, f"{p}_tvalid")
+        self._ready = getattr(d, f"{p}_tready")
+        self._data = getattr(d, f"{p}_tdata")
+        self._keep = getattr(d, f"{p}_tkeep")
+        self._last = getattr(d, f"{p}_tlast")
+        self._user = getattr(d, f"{p}_tuser")
+        self._nb = len(self._keep)
+
+
 @dataclass
-class StreamSink:
+class StreamSink(_StreamPort):
     """Takes frames from ``{prefix}_t*``; ``pause`` yields True for cycles with ``tready`` low."""
 
     dut: Any
@@ -53,15 +71,7 @@ class StreamSink:
     on_frame: list[Callable[[StreamFrame], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        d, p = self.dut, self.prefix
-        self._clk = d.clk
-        self._valid = getattr(d, f"{p}_tvalid")
-        self._ready = getattr(d, f"{p}_tready")
-        self._data = getattr(d, f"{p}_tdata")
-        self._keep = getattr(d, f"{p}_tkeep")
-        self._last = getattr(d, f"{p}_tlast")
-        self._user = getattr(d, f"{p}_tuser")
-        self._nb = len(self._keep)
+        self._bind_signals()
         self._full = (1 << self._nb) - 1
         self._event = Event()
         self._ready.value = 1 if self.pause is None else 0
@@ -125,7 +135,7 @@ class StreamSink:
 
 
 @dataclass
-class StreamSource:
+class StreamSource(_StreamPort):
     """Sends frames on ``{prefix}_t*``, one beat per cycle; ``gaps`` yields True for idle cycles."""
 
     dut: Any
@@ -136,15 +146,7 @@ class StreamSource:
     _queue: deque[StreamFrame] = field(default_factory=deque, init=False)
 
     def __post_init__(self) -> None:
-        d, p = self.dut, self.prefix
-        self._clk = d.clk
-        self._valid = getattr(d, f"{p}_tvalid")
-        self._ready = getattr(d, f"{p}_tready")
-        self._data = getattr(d, f"{p}_tdata")
-        self._keep = getattr(d, f"{p}_tkeep")
-        self._last = getattr(d, f"{p}_tlast")
-        self._user = getattr(d, f"{p}_tuser")
-        self._nb = len(self._keep)
+        self._bind_signals()
         self._valid.value = 0
         self._event = Event()
         self._idle = Event()

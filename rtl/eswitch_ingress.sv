@@ -277,7 +277,7 @@ module eswitch_ingress import nic_pkg::*; #(
   logic [NUM_PORTS-1:0] member, ok, bc_ok, mc_ok, uc_ok, prom_ok, strip;
   logic [NUM_PORTS-1:0] mask;
   logic [2:0]           drop;
-  logic [31:0]          tokens_reg, tokens_next, tokens_fill, cost;
+  logic [39:0]          tokens_reg, tokens_next, tokens_fill, cost;  // 1/65536 byte
   logic                 rate_on;
 
   always_comb begin
@@ -336,12 +336,13 @@ module eswitch_ingress import nic_pkg::*; #(
       end
     end
 
-    // TX rate limit (functions only): token bucket in 1/256 bytes
+    // TX rate limit (functions only): token bucket in 1/65536 bytes; a sum that
+    // wraps 40 bits (burst near 16 MiB) is over the cap too
     rate_on     = PORT != UPLINK && rate_inc[31];
-    cost        = {8'h00, evt_len_reg, 8'h00};
-    tokens_fill = tokens_reg + {16'h0, rate_inc[15:0]};
-    if (tokens_fill < tokens_reg || tokens_fill > {rate_burst, 8'h00}) begin
-      tokens_fill = {rate_burst, 8'h00};
+    cost        = {8'h00, evt_len_reg, 16'h0000};
+    tokens_fill = tokens_reg + {16'h0, rate_inc[23:0]};
+    if (tokens_fill < tokens_reg || tokens_fill > {rate_burst, 16'h0000}) begin
+      tokens_fill = {rate_burst, 16'h0000};
     end
     tokens_next = tokens_fill;
     if (evt_valid_reg && drop == DROP_NONE && rate_on) begin
@@ -353,7 +354,7 @@ module eswitch_ingress import nic_pkg::*; #(
       end
     end
     if (rate_load) begin
-      tokens_next = {rate_burst, 8'h00};
+      tokens_next = {rate_burst, 16'h0000};
     end
     if (drop != DROP_NONE) begin
       mask = '0;
@@ -381,7 +382,7 @@ module eswitch_ingress import nic_pkg::*; #(
   );
 
   logic unused_ok;
-  assign unused_ok = ^{rate_inc[30:16], meta.src_func};
+  assign unused_ok = ^{rate_inc[30:24], meta.src_func};
 
   // ---------------------------------------------------------------- read side
   logic                 dropping, h_ins, ins_ready, pop_now;

@@ -52,7 +52,7 @@ module eswitch_port_regs #(
       unique casez (addr)
         7'h00: ctrl <= wdata;
         7'h04: pvlan <= wdata & 32'h8000_FFFF;
-        7'h08: begin rate_inc <= wdata & 32'h8000_FFFF; rate_load <= 1'b1; end
+        7'h08: begin rate_inc <= wdata & 32'h80FF_FFFF; rate_load <= 1'b1; end
         7'h0C: begin rate_burst <= wdata[23:0]; rate_load <= 1'b1; end
         default: ;
       endcase

@@ -180,13 +180,13 @@ MUTANTS = (
     Mutant(
         "rate limit: refill rate",
         ING,
-        "tokens_fill = tokens_reg + {16'h0, rate_inc[15:0]};",
-        "tokens_fill = tokens_reg + {15'h0, rate_inc[15:0], 1'b0};",
+        "tokens_fill = tokens_reg + {16'h0, rate_inc[23:0]};",
+        "tokens_fill = tokens_reg + {15'h0, rate_inc[23:0], 1'b0};",
     ),
     Mutant(
         "rate limit: burst cap",
         ING,
-        "if (tokens_fill < tokens_reg || tokens_fill > {rate_burst, 8'h00}) begin",
+        "if (tokens_fill < tokens_reg || tokens_fill > {rate_burst, 16'h0000}) begin",
         "if (tokens_fill < tokens_reg) begin",
     ),
     Mutant(

@@ -614,7 +614,7 @@ async def test_policy(dut):
 async def test_rate(dut):
     """Token bucket refill: sustained rate within the configured bound."""
     tb, model = await setup(dut)
-    inc, burst, size = 64, 2000, 500  # 0.25 byte/cycle
+    inc, burst, size = 64 * 256, 2000, 500  # 0.25 byte/cycle
     await tb.apply(
         model.set_policy(1, PortPolicy(rate_enable=True, rate_inc=inc, rate_burst=burst))
     )
@@ -623,7 +623,7 @@ async def test_rate(dut):
     await tb.run_traffic(drain_cycles=16)
     passed = len(tb.received[tb.num_func])
     cycles = tb.cycles
-    bound = (burst + inc * cycles / 256) / size
+    bound = (burst + inc * cycles / 65536) / size
     dut._log.info("rate: %d of 60 passed in %d cycles, bound %.1f", passed, cycles, bound)
     assert burst // size <= passed <= bound + 1
     assert passed < 60
@@ -682,7 +682,7 @@ async def test_rate_window(dut):
     idle = 20_000
     for burst in (2048, 8192):
         await tb.apply(
-            model.set_policy(1, PortPolicy(rate_enable=True, rate_inc=256, rate_burst=burst))
+            model.set_policy(1, PortPolicy(rate_enable=True, rate_inc=65536, rate_burst=burst))
         )
         await ClockCycles(dut.clk, idle)
         # frame k (one per cycle) passes while burst + k bytes earned >= k * size
@@ -694,8 +694,8 @@ async def test_rate_window(dut):
         dut._log.info("burst %d B: %d frames back to back, %d in all", burst, run, len(out))
         assert n - 1 <= run <= n + 1, f"burst {burst}: {run} frames back to back, want {n}"
         assert len(out) <= n + 2, f"burst {burst}: {len(out)} frames in {n + 32} cycles"
-    # long run: 5 bytes per cycle (RATE_INC = 5 * 256), bucket 4096 bytes
-    inc, burst = 5 * 256, 4096
+    # long run: 5 bytes per cycle (RATE_INC = 5 * 65536), bucket 4096 bytes
+    inc, burst = 5 * 65536, 4096
     await tb.apply(
         model.set_policy(1, PortPolicy(rate_enable=True, rate_inc=inc, rate_burst=burst))
     )
@@ -703,10 +703,10 @@ async def test_rate_window(dut):
     total = 3 * window
     out = await saturate(tb, 1, frame, total)
     lo, hi = window_extremes(out, t0, t0 + total, window)
-    want = inc / 256 * window
+    want = inc / 65536 * window
     dut._log.info(
         "rate %.2f B/cycle: %d frames in %d cycles; per %d-cycle window %d..%d bytes, want %d",
-        inc / 256,
+        inc / 65536,
         len(out),
         total,
         window,
@@ -784,7 +784,7 @@ def random_policy(rng: random.Random, port: int, strict: bool) -> PortPolicy:
     if rng.random() < 0.35:
         # refilling at 1/16 or 1 byte per cycle, or not at all (bucket runs dry)
         pol.rate_enable, pol.rate_burst = True, rng.choice([1500, 3000, 20000])
-        pol.rate_inc = rng.choice([0, 16, 256])
+        pol.rate_inc = rng.choice([0, 16 * 256, 256 * 256])
     return pol
 
 

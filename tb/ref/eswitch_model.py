@@ -39,12 +39,14 @@ POL_BASE = 0x2000
 POL_STRIDE = 0x80
 PORT_CTRL = 0x00
 PORT_VLAN = 0x04
-RATE_INC = 0x08
+RATE_INC = 0x08  # [23:0] tokens per cycle in 1/65536 byte, bit 31 enable
 RATE_BURST = 0x0C
 PORT_STATUS = 0x10
 SMAC_BASE = 0x20  # + 8*i: LO, HI (bit 31 VALID)
 VLAN_BASE = 0x40  # + 4*i: [11:0] VID, bit 31 VALID
 MC_BASE = 0x60  # + 8*i: LO, HI (bit 31 VALID)
+RATE_FRAC_BITS = 16  # RATE_INC and the bucket count 1/65536 byte
+RATE_INC_MASK = 0xFFFFFF
 NUM_SMAC = 4
 NUM_VLAN = 8
 NUM_MC = 4
@@ -148,7 +150,7 @@ class PortPolicy:
     pvid: int | None = None
     pcp: int = 0
     rate_enable: bool = False
-    rate_inc: int = 0  # tokens per cycle in 1/256 byte
+    rate_inc: int = 0  # tokens per cycle in 1/65536 byte (RATE_FRAC_BITS)
     rate_burst: int = 0  # bucket size in bytes
     smacs: list[bytes] = field(default_factory=list)
     vlans: list[int] = field(default_factory=list)
@@ -176,7 +178,7 @@ class PortPolicy:
         w = [
             (b + PORT_CTRL, self.ctrl()),
             (b + PORT_VLAN, pv),
-            (b + RATE_INC, (1 << 31 if self.rate_enable else 0) | (self.rate_inc & 0xFFFF)),
+            (b + RATE_INC, (1 << 31 if self.rate_enable else 0) | (self.rate_inc & RATE_INC_MASK)),
             (b + RATE_BURST, self.rate_burst & 0xFFFFFF),
         ]
         for i in range(NUM_SMAC):
@@ -334,7 +336,7 @@ class EswitchModel:
         self.counters = [PortCounters() for _ in range(self.num_ports)]
         self.policy = [PortPolicy() for _ in range(self.num_ports)]
         self.uplink_link = True
-        # token bucket per port in 1/256 byte, and the clock edge it was last brought to
+        # token bucket per port in 1/65536 byte, and the clock edge it was last brought to
         self.tokens = [0] * self.num_ports
         self.token_edge = [0] * self.num_ports
         self.last: Decision | None = None
@@ -369,7 +371,7 @@ class EswitchModel:
         self.policy[port] = policy
         # the writes refill the bucket; a full bucket stays full, so the edge of the
         # write does not matter
-        self.tokens[port] = policy.rate_burst << 8
+        self.tokens[port] = policy.rate_burst << RATE_FRAC_BITS
         self.token_edge[port] = 0
         return policy.writes(port)
 
@@ -500,16 +502,16 @@ class EswitchModel:
         if not dests:
             return done([], DropReason.NO_ROUTE, out)
         if not up and pol.rate_enable:
-            cap = pol.rate_burst << 8
+            cap = pol.rate_burst << RATE_FRAC_BITS
             if pol.rate_inc:
                 if edge is None:
                     raise ValueError(f"port {port}: a refilling rate limit needs the edge")
                 gained = pol.rate_inc * (edge - self.token_edge[port])
                 self.tokens[port] = min(self.tokens[port] + gained, cap)
                 self.token_edge[port] = edge
-            if self.tokens[port] < n << 8:
+            if self.tokens[port] < n << RATE_FRAC_BITS:
                 return done([], DropReason.RATE, out)
-            self.tokens[port] -= n << 8
+            self.tokens[port] -= n << RATE_FRAC_BITS
         return done(sorted(dests), DropReason.NONE, out)
 
     def egress(self, q: int, frame: bytes) -> tuple[bytes, RxMeta]:

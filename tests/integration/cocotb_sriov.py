@@ -386,9 +386,9 @@ async def pf_knobs(dut) -> None:
         f"vf 0     link/ether {vf_mac(1)} brd ff:ff:ff:ff:ff:ff, max_tx_rate 5000Mbps, "
         "spoof checking on, link-state auto, trust off"
     )
-    # 5000 Mbit/s at 250 MHz = 2.5 bytes/cycle = 640/256.
-    assert rate_inc(5000) == 640
-    assert await tb.bar(0).read(pol(1, RATE_INC)) == (1 << 31) | 640
+    # 5000 Mbit/s at 250 MHz = 2.5 bytes/cycle = 163840/65536.
+    assert rate_inc(5000) == 163840
+    assert await tb.bar(0).read(pol(1, RATE_INC)) == (1 << 31) | 163840
     ctrl = await tb.bar(0).read(pol(1, PORT_CTRL))
     assert ctrl & (CTRL_SPOOFCHK | CTRL_VLAN_FILTER) == CTRL_SPOOFCHK | CTRL_VLAN_FILTER
     assert ctrl & CTRL_TRUST == 0

@@ -12,6 +12,8 @@ import hashlib
 import json
 import os
 import re
+import signal
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,6 +122,27 @@ def _build(top: SimTop):
     return runner
 
 
+class RunTerminated(SystemExit):
+    """SIGTERM arrived while a simulation ran; raised so that the simulator is killed too."""
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    raise RunTerminated(128 + signum)
+
+
+def _kill_simulator_on_sigterm() -> None:
+    """Turn SIGTERM into an exception in this process.
+
+    cocotb's runner waits for the simulator in ``subprocess.run``, which kills
+    its child when an exception interrupts the wait; Python's default SIGTERM
+    action would instead end this process and leave the simulator running.
+    (SIGINT already arrives as KeyboardInterrupt; pytest-timeout raises too.)
+    """
+    main = threading.current_thread() is threading.main_thread()
+    if main and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _sigterm)
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:120]
 
@@ -139,6 +162,7 @@ def run(
     Returns ``(tests, failures)`` read from the results file. The caller
     asserts on them; this function does not decide what a pass is.
     """
+    _kill_simulator_on_sigterm()
     runner = _build(top)
     name = _safe(run_name or f"{test_module}-{testcase or 'all'}")
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from cocotb.triggers import Event
+from cocotb.triggers import Event, First, Trigger
 
 PAGE_SIZE = 4096
 
@@ -148,10 +148,17 @@ class WriteWatch:
         """A write happened that no ``wait()`` has consumed yet."""
         return self._event.is_set()
 
-    async def wait(self) -> Region:
-        """Wait for (or consume an already-seen) write to the range; returns its range."""
+    async def wait(self, timeout: Trigger | None = None) -> Region | None:
+        """Wait for (or consume an already-seen) write to the range; returns its range.
+
+        With ``timeout`` (a trigger, e.g. ``Timer``), returns None if it fires first.
+        Only triggers are awaited, so a cancelled waiter leaves nothing behind.
+        """
         if not self._event.is_set():
-            await self._event.wait()
+            if timeout is None:
+                await self._event.wait()
+            elif await First(self._event.wait(), timeout) is timeout:
+                return None
         self._event.clear()
         assert self.last is not None
         return self.last

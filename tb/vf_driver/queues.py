@@ -4,6 +4,11 @@ Read like a driver: ``open()`` allocates the rings in host memory, zeroes them
 and programs base, size and enable in a fixed order; ``close()`` undoes it.
 Indices are ring indices in ``0..size-1`` (one slot stays empty); completion
 entries are owned by the driver when their generation bit equals its phase.
+
+Every wait has a watchdog in simulated cycles (``stall_cycles``): a ring that
+gets no completion for that long while the driver waits raises
+:class:`QueueStall` naming the function, queue, direction and ring indices, so
+a lost frame fails a run with a reason instead of hanging it.
 """
 
 from __future__ import annotations
@@ -11,12 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from cocotb.triggers import Timer
+
 from tb.host.memory import WriteWatch
 from tb.host.mmio import FunctionBar
 from tb.ref.layouts import ENTRY_BYTES, RxCompletion, RxDesc, TxCompletion, TxDesc, entry_gen
 from tb.ref.regmap import QCTRL_ENABLE, RX_OFFSET, Queue, queue_reg
 
 MAX_TX_BUFS = 16
+NS_PER_CYCLE = 4  # 250 MHz nominal clock
+# Longest quiet spell a waiting driver accepts: far above any frame's latency
+# through the NIC (tens to a few thousand cycles, ARCHITECTURE §3), far below
+# a run that would look hung to a person (about a second of wall time).
+DEFAULT_STALL_CYCLES = 100_000
 
 
 class DmaMemory(Protocol):
@@ -30,6 +42,10 @@ class DmaMemory(Protocol):
 
 class QueueError(RuntimeError):
     """The driver was asked for something the ring cannot do."""
+
+
+class QueueStall(AssertionError):
+    """The device wrote no completion for ``stall_cycles`` while the driver waited for one."""
 
 
 @dataclass
@@ -47,6 +63,8 @@ class _Ring:
     cpl_idx: int = 0  # next completion slot to read
     phase: int = 1
     cpl_watch: WriteWatch | None = None
+    name: str = "ring"
+    stall_cycles: int = DEFAULT_STALL_CYCLES
 
     @property
     def size(self) -> int:
@@ -89,11 +107,20 @@ class _Ring:
             self.cpl_watch.close()
             self.cpl_watch = None
 
-    async def wait_completion_write(self) -> None:
-        """Sleep until the device writes to the completion ring (no per-cycle polling)."""
+    async def wait_completion_write(self, waiting_for: str) -> None:
+        """Sleep until the device writes to the completion ring (no per-cycle polling).
+
+        Raises :class:`QueueStall` after ``stall_cycles`` without such a write.
+        """
         if self.cpl_watch is None:
             raise QueueError("queue is not open")
-        await self.cpl_watch.wait()
+        if await self.cpl_watch.wait(Timer(self.stall_cycles * NS_PER_CYCLE, "ns")) is None:
+            raise QueueStall(
+                f"function {self.bar.func} {self.name}: no completion for "
+                f"{self.stall_cycles} cycles while waiting for {waiting_for}; driver "
+                f"prod={self.prod} clean={self.clean} cpl_idx={self.cpl_idx} "
+                f"phase={self.phase} (ring of {self.size})"
+            )
 
     def put_desc(self, raw: bytes) -> None:
         self.mem.write(self.desc_base + self.prod * ENTRY_BYTES, raw)
@@ -142,7 +169,13 @@ class TxQueue:
     _in_flight: list[TxFrame] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        self.ring = _Ring(self.bar, self.mem, queue_reg(self.q, Queue.TXQ_BASE_LO), self.size_log2)
+        self.ring = _Ring(
+            self.bar,
+            self.mem,
+            queue_reg(self.q, Queue.TXQ_BASE_LO),
+            self.size_log2,
+            name=f"TX queue {self.q}",
+        )
 
     async def open(self) -> None:
         await self.ring.open()
@@ -222,7 +255,7 @@ class TxQueue:
     async def wait_reaped(self) -> list[TxFrame]:
         """Wait until at least one frame completes; return the completed frames."""
         while not (done := self.reap()):
-            await self.ring.wait_completion_write()
+            await self.ring.wait_completion_write(f"{self.in_flight} frames in flight")
         return done
 
 
@@ -243,6 +276,7 @@ class RxQueue:
     q: int = 0
     size_log2: int = 8
     buf_len: int = 2048
+    frames_seen: int = field(init=False, default=0)
     ring: _Ring = field(init=False)
     _bufs: list[int] = field(init=False, default_factory=list)
 
@@ -254,6 +288,7 @@ class RxQueue:
             self.mem,
             queue_reg(self.q, Queue.TXQ_BASE_LO) + RX_OFFSET,
             self.size_log2,
+            name=f"RX queue {self.q}",
         )
 
     async def open(self, post: int | None = None) -> None:
@@ -286,11 +321,12 @@ class RxQueue:
                 remaining -= take
             self.ring.clean = (cpl.desc_idx + cpl.num_bufs) & self.ring.mask
             frames.append(RxFrame(bytes(data), cpl))
+        self.frames_seen += len(frames)
         return frames
 
     async def wait_reaped(self) -> list[RxFrame]:
         """Wait until at least one frame arrives; return the frames and repost their buffers."""
         while not (frames := self.reap()):
-            await self.ring.wait_completion_write()
+            await self.ring.wait_completion_write(f"a frame ({self.frames_seen} received so far)")
         await self.refill()
         return frames

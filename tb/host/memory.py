@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from cocotb.triggers import Event, First, Trigger
+from cocotb.triggers import Event
 
 PAGE_SIZE = 4096
 
@@ -135,6 +135,7 @@ class WriteWatch:
         self.hi = hi
         self.writes = 0  # writes seen since creation
         self.last: Region | None = None  # range of the most recent write
+        self.woken = False  # wake() was called: a waiter was released without a write
         self._event = Event()
 
     def __enter__(self) -> WriteWatch:
@@ -148,20 +149,18 @@ class WriteWatch:
         """A write happened that no ``wait()`` has consumed yet."""
         return self._event.is_set()
 
-    async def wait(self, timeout: Trigger | None = None) -> Region | None:
-        """Wait for (or consume an already-seen) write to the range; returns its range.
-
-        With ``timeout`` (a trigger, e.g. ``Timer``), returns None if it fires first.
-        Only triggers are awaited, so a cancelled waiter leaves nothing behind.
-        """
+    async def wait(self) -> Region | None:
+        """Wait for (or consume an already-seen) write to the range; returns its range."""
         if not self._event.is_set():
-            if timeout is None:
-                await self._event.wait()
-            elif await First(self._event.wait(), timeout) is timeout:
-                return None
+            await self._event.wait()
         self._event.clear()
-        assert self.last is not None
+        assert self.last is not None or self.woken
         return self.last
+
+    def wake(self) -> None:
+        """Release a waiter without a write (a watchdog giving up on it); sets ``woken``."""
+        self.woken = True
+        self._event.set()
 
     def close(self) -> None:
         self._memory._unwatch(self)

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import cocotb
+from cocotb.task import Task
 from cocotb.triggers import Timer
 
 from tb.host.memory import WriteWatch
@@ -65,6 +67,8 @@ class _Ring:
     cpl_watch: WriteWatch | None = None
     name: str = "ring"
     stall_cycles: int = DEFAULT_STALL_CYCLES
+    _waiting_for: str | None = None
+    _watchdog: Task | None = None
 
     @property
     def size(self) -> int:
@@ -103,6 +107,9 @@ class _Ring:
 
     async def close(self) -> None:
         await self.bar.write(self.reg(Queue.TXQ_CTRL), 0)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         if self.cpl_watch is not None:
             self.cpl_watch.close()
             self.cpl_watch = None
@@ -110,17 +117,33 @@ class _Ring:
     async def wait_completion_write(self, waiting_for: str) -> None:
         """Sleep until the device writes to the completion ring (no per-cycle polling).
 
-        Raises :class:`QueueStall` after ``stall_cycles`` without such a write.
+        Raises :class:`QueueStall` when the ring's watchdog finds no such write
+        for ``stall_cycles`` (detected within twice that).
         """
         if self.cpl_watch is None:
             raise QueueError("queue is not open")
-        if await self.cpl_watch.wait(Timer(self.stall_cycles * NS_PER_CYCLE, "ns")) is None:
+        if self._watchdog is None:
+            self._watchdog = cocotb.start_soon(self._watch_for_stall(self.cpl_watch))
+        self._waiting_for = waiting_for
+        await self.cpl_watch.wait()
+        self._waiting_for = None
+        if self.cpl_watch.woken:
+            self.cpl_watch.woken = False
             raise QueueStall(
                 f"function {self.bar.func} {self.name}: no completion for "
                 f"{self.stall_cycles} cycles while waiting for {waiting_for}; driver "
                 f"prod={self.prod} clean={self.clean} cpl_idx={self.cpl_idx} "
                 f"phase={self.phase} (ring of {self.size})"
             )
+
+    async def _watch_for_stall(self, watch: WriteWatch) -> None:
+        """One task per ring: awaits only a timer, so ending a test cancels it cleanly."""
+        seen = watch.writes
+        while True:
+            await Timer(self.stall_cycles * NS_PER_CYCLE, "ns")
+            if self._waiting_for is not None and watch.writes == seen:
+                watch.wake()
+            seen = watch.writes
 
     def put_desc(self, raw: bytes) -> None:
         self.mem.write(self.desc_base + self.prod * ENTRY_BYTES, raw)

@@ -16,7 +16,7 @@ import cocotb
 from tb.env import NicTb, TbConfig
 from tb.guest.flows import UdpFlow
 from tb.ref.regmap import Queue, queue_reg
-from tb.vf_driver.queues import RxFrame
+from tb.vf_driver.queues import QueueStall, RxFrame
 
 EXT_MAC = "02:00:00:00:ff:01"
 VF_MAC = "02:00:00:00:00:01"
@@ -57,3 +57,25 @@ async def rx_overload_every_frame_accounted(dut) -> None:
         assert fr.completion.status == 0
         assert any(fr.data == want for want in it), "a delivered frame is not one that was sent"
     dut._log.info("%d delivered, %d dropped and counted", len(got), drops)
+
+
+@cocotb.test()
+async def rx_wait_watchdog_names_the_queue(dut) -> None:
+    """A driver waiting for a frame that never comes fails with the queue and its indices."""
+    tb = NicTb(dut, TbConfig(seed=6))
+    await tb.reset()
+    await tb.pf.probe()
+    await tb.pf.enable_sriov(tb.num_vf)
+    _, rxq = tb.queues(1)
+    await rxq.open()
+    rxq.ring.stall_cycles = 2000
+    t0 = tb.cycle()
+    try:
+        await rxq.wait_reaped()
+    except QueueStall as stall:
+        msg = str(stall)
+    else:
+        raise AssertionError("wait_reaped returned without a frame")
+    waited = tb.cycle() - t0
+    assert 2000 <= waited <= 4000, waited
+    assert "function 1 RX queue 0" in msg and "prod=255 clean=0 cpl_idx=0" in msg, msg

@@ -17,6 +17,7 @@ WAVES        ?= 0
 PCAP         ?= 0
 SEED         ?= 1
 FRAMES       ?=
+VERBOSE      ?= 0
 JOBS         ?= auto
 PYTEST_ARGS  ?=
 NUM_VF       ?= 4
@@ -49,7 +50,7 @@ $(STAMP): requirements.txt sim/sysdeps.sh
 sim: $(STAMP)
 	$(VPY) -m sim.run --scenario $(SCENARIO) --seed $(SEED) \
 	  $(if $(filter 1,$(WAVES)),--waves) $(if $(filter 1,$(PCAP)),--pcap) \
-	  $(if $(FRAMES),--frames $(FRAMES))
+	  $(if $(FRAMES),--frames $(FRAMES)) $(if $(filter 1,$(VERBOSE)),--verbose)
 
 test: $(STAMP)
 	$(VPY) -m pytest -n $(JOBS) $(PYTEST_ARGS) tests

@@ -1,6 +1,10 @@
 """`make sim`: run one scenario on the NIC RTL and print its report.
 
-python -m sim.run --scenario basic [--seed N] [--frames N] [--waves] [--pcap]
+python -m sim.run --scenario basic [--seed N] [--frames N] [--waves] [--pcap] [--verbose]
+
+Quiet by default: the terminal shows the report; the simulator's full output
+(cocotb's log, warnings) goes to reports/<scenario>.log, the build's to
+reports/<scenario>.log.build. --verbose shows both live instead.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=32, help="frames per flow")
     ap.add_argument("--waves", action="store_true", help="write an FST trace")
     ap.add_argument("--pcap", action="store_true", help="write one pcap per switch port")
+    ap.add_argument("--verbose", action="store_true", help="show the simulator's output live")
     ap.add_argument("--out", type=Path, default=REPORTS, help="reports folder (default reports/)")
     args = ap.parse_args(argv)
 
@@ -55,9 +60,18 @@ def main(argv: list[str] | None = None) -> int:
         trace = args.out / "waves" / f"{args.scenario}.fst"
 
     top = nic_top(DEFAULT_PARAMS, waves=args.waves)
+    log_file = None if args.verbose else args.out / f"{args.scenario}.log"
+    if log_file is not None:
+        print(f"simulating {args.scenario} (seed {args.seed}); full log: {log_file}", flush=True)
     t0 = time.monotonic()
     tests, failed = run(
-        top, module, run_name=f"sim-{args.scenario}", env=env, seed=args.seed, trace_file=trace
+        top,
+        module,
+        run_name=f"sim-{args.scenario}",
+        env=env,
+        seed=args.seed,
+        trace_file=trace,
+        log_file=log_file,
     )
     wall = time.monotonic() - t0
     if trace is not None and trace.exists():
@@ -66,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         latest.symlink_to(trace.name)
     if not report_path.exists():
         print(f"scenario {args.scenario} left no report (simulation failed)", file=sys.stderr)
+        if log_file is not None:
+            _print_failure(log_file)
         return 1
     report = ScenarioReport.load(report_path)
     print()
@@ -75,8 +91,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"build + run wall time: {wall:.1f} s; report: {report_path}")
     if tests == 0 or failed:
         print(f"scenario {args.scenario} FAILED", file=sys.stderr)
+        if log_file is not None:
+            _print_failure(log_file)
         return 1
     return 0
+
+
+def _print_failure(log_file: Path, context: int = 40) -> None:
+    """The part of a quiet run's log that says why it failed: from the first traceback on."""
+    if not log_file.exists():
+        return
+    lines = log_file.read_text(errors="replace").splitlines()
+    start = next((k for k, ln in enumerate(lines) if "Traceback" in ln), max(0, len(lines) - 20))
+    print(f"--- {log_file} (from line {start + 1}) ---", file=sys.stderr)
+    print("\n".join(lines[start : start + context]), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ def apply_pch_workaround() -> None:
         os.environ["MAKEFLAGS"] = f"{os.environ.get('MAKEFLAGS', '')} {PCH_MAKEFLAGS}".strip()
 
 
-def _build(top: SimTop):
+def _build(top: SimTop, log_file: Path | None = None):
     apply_verilator_env()
     apply_pch_workaround()
     runner = ScopedVisibilityVerilator() if top.visibility else get_runner("verilator")
@@ -118,6 +118,7 @@ def _build(top: SimTop):
             build_args=build_args,
             waves=top.waves,
             timescale=("1ns", "1ps"),
+            log_file=log_file,
         )
     return runner
 
@@ -156,14 +157,21 @@ def run(
     env: Mapping[str, str] | None = None,
     seed: int | None = None,
     trace_file: Path | None = None,
+    log_file: Path | None = None,
 ) -> tuple[int, int]:
     """Build ``top`` if needed, run cocotb ``test_module`` on it.
+
+    With ``log_file``, the build's and the simulation's output go to that file
+    (the build's to ``<log_file>.build``) instead of the terminal.
 
     Returns ``(tests, failures)`` read from the results file. The caller
     asserts on them; this function does not decide what a pass is.
     """
     _kill_simulator_on_sigterm()
-    runner = _build(top)
+    build_log = None if log_file is None else log_file.with_suffix(log_file.suffix + ".build")
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+    runner = _build(top, build_log)
     name = _safe(run_name or f"{test_module}-{testcase or 'all'}")
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     test_dir = top.build_dir / "runs" / f"{name}-{worker}"
@@ -184,6 +192,7 @@ def run(
         waves=top.waves,
         test_args=test_args,
         results_xml=str(test_dir / "results.xml"),
+        log_file=log_file,
     )
     return get_results(results)
 

@@ -197,6 +197,8 @@ class FastStreamSink(_Port):
         self.active = False
         self._frame_ready = Event()
         self._ready_now = 1
+        self._buf = bytearray()
+        self._start = 0
         self.tready.value = 1
         self._task = cocotb.start_soon(self._run())
 
@@ -253,8 +255,8 @@ class FastStreamSink(_Port):
         nb = self.byte_lanes
         full_keep = self.full_keep
         valid_rise = RisingEdge(tvalid)
-        buf = bytearray()
-        start = 0
+        # On the instance, so a restart (set_pause_generator) keeps a frame in flight.
+        buf = self._buf
         while True:
             if self._pause is None:
                 if not self._ready_now:
@@ -274,7 +276,7 @@ class FastStreamSink(_Port):
             if not (self._ready_now and int(tvalid.value)):
                 continue
             if not buf:
-                start = get_sim_time()
+                self._start = get_sim_time()
                 self.active = True
             data = int(tdata.value)
             keep = int(tkeep.value)
@@ -286,6 +288,7 @@ class FastStreamSink(_Port):
                 raw = data.to_bytes(nb, "little")
                 buf += bytes(raw[i] for i in range(nb) if keep >> i & 1)
             if int(tlast.value):
-                self.queue.append(StreamFrame(bytes(buf), start, get_sim_time()))
-                buf = bytearray()
+                self.queue.append(StreamFrame(bytes(buf), self._start, get_sim_time()))
+                buf.clear()
+                self.active = False
                 self._frame_ready.set()

@@ -62,10 +62,16 @@ class SimTop:
     # A Verilator control file that lists what VPI may see. None keeps cocotb's
     # default (--public-flat-rw: everything), fine for block-level tops.
     visibility: Path | None = None
+    # Verilator options in place of VERILATOR_BUILD_ARGS (sim/simspeed.py tries
+    # variants); None is the default set. A variant gets its own build folder.
+    build_args: tuple[str, ...] | None = None
 
     @property
     def build_dir(self) -> Path:
-        key = json.dumps(sorted(self.parameters.items())).encode()
+        items: list = sorted(self.parameters.items())
+        if self.build_args is not None:
+            items.append(list(self.build_args))
+        key = json.dumps(items).encode()
         tag = hashlib.sha1(key).hexdigest()[:8]
         suffix = "-fst" if self.waves else ""
         return BUILD_ROOT / f"{self.toplevel}-{tag}{suffix}"
@@ -102,7 +108,7 @@ def _build(top: SimTop, log_file: Path | None = None):
     apply_pch_workaround()
     runner = ScopedVisibilityVerilator() if top.visibility else get_runner("verilator")
     top.build_dir.parent.mkdir(parents=True, exist_ok=True)
-    build_args = list(VERILATOR_BUILD_ARGS)
+    build_args = list(VERILATOR_BUILD_ARGS if top.build_args is None else top.build_args)
     if top.waves:
         build_args += ["--trace-fst", "--trace-structs"]
     with FileLock(str(top.build_dir) + ".lock"):
@@ -200,6 +206,17 @@ def run(
 NIC_TOP_VISIBILITY = REPO_ROOT / "sim" / "verilator" / "nic_top.vlt"
 
 
-def nic_top(parameters: Mapping[str, int], *, waves: bool = False) -> SimTop:
+def nic_top(
+    parameters: Mapping[str, int],
+    *,
+    waves: bool = False,
+    build_args: Sequence[str] | None = None,
+) -> SimTop:
     """The integrated NIC, built with VPI visibility limited to its own signals."""
-    return SimTop("nic_top", dict(parameters), waves=waves, visibility=NIC_TOP_VISIBILITY)
+    return SimTop(
+        "nic_top",
+        dict(parameters),
+        waves=waves,
+        visibility=NIC_TOP_VISIBILITY,
+        build_args=None if build_args is None else tuple(build_args),
+    )

@@ -7,7 +7,6 @@ port prefixes and offers ``reset()``.
 
 from __future__ import annotations
 
-import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +16,12 @@ from cocotb.clock import Clock
 from cocotb.handle import HierarchyObject
 from cocotb.triggers import ClockCycles
 from cocotb.utils import get_sim_time
-from cocotbext.axi import AxiStreamBus, AxiStreamSink, AxiStreamSource
 
 from tb.host.dma_responder import AxiDmaResponder, DmaResponderConfig
 from tb.host.iommu import Iommu
 from tb.host.memory import HostMemory
 from tb.host.mmio import AxiLiteMmio, FunctionBar
+from tb.net.axis_fast import FastStreamSink, FastStreamSource
 from tb.net.pcap import NS_PER_CYCLE, Direction, PortCapture
 from tb.net.stream_tap import StreamSignals, StreamTap
 from tb.pf_driver.driver import PfDriver
@@ -65,16 +64,10 @@ class NicTb:
             rng=random.Random(self.cfg.seed),
         )
         self.mmio = AxiLiteMmio(dut, dut.clk)
-        self.wire_in = AxiStreamSource(
-            AxiStreamBus.from_prefix(dut, "s_axis_uplink"), dut.clk, dut.rst
-        )
-        self.wire_out = AxiStreamSink(
-            AxiStreamBus.from_prefix(dut, "m_axis_uplink"), dut.clk, dut.rst
-        )
-        # cocotbext-axi logs every frame at INFO; at line rate that is most of
-        # the wall time. Its warnings still show.
-        for model in (self.wire_in, self.wire_out):
-            model.log.setLevel(logging.WARNING)
+        # The uplink's wire: models that wake Python only while a frame moves
+        # (tb/net/axis_fast.py; cocotbext-axi's woke per clock, docs/SIM_SPEED.md).
+        self.wire_in = FastStreamSource(dut, "s_axis_uplink", dut.clk)
+        self.wire_out = FastStreamSink(dut, "m_axis_uplink", dut.clk)
         # Interrupt messages are accepted at once; drivers here reap by watching
         # their completion rings.
         dut.m_irq_ready.value = 1

@@ -1,8 +1,13 @@
 """Passive taps that rebuild frames from AXI-Stream handshakes (for pcap and per-port counts).
 
 A tap may watch one lane of a packed port array (``lane``/``lanes``), as the
-switch's function ports are packed vectors inside ``nic_top``. Taps cost a
-Python wake-up per cycle, so they are only started when a capture is asked for.
+switch's function ports are packed vectors inside ``nic_top``. A tap sleeps on
+a change of ``tvalid`` while its stream is idle and wakes once per clock only
+while ``tvalid`` is high (a beat offered or in flight), reading ``tready`` only
+when valid is high and ``tdata``/``tkeep``/``tlast`` once per accepted beat. On
+a packed vector every change of any lane's ``tvalid`` wakes every tap of that
+vector (each goes back to sleep if its own lane is low). Taps are only
+started when a capture is asked for (``PCAP=1``).
 """
 
 from __future__ import annotations

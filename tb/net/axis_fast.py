@@ -1,0 +1,294 @@
+"""AXI-Stream source and sink that wake Python only while something moves.
+
+A deliberate replacement of cocotbext-axi's ``AxiStreamSource``/``AxiStreamSink``
+on the NIC's uplink (see docs/SIM_SPEED.md): those wake on every clock and read
+``tdata`` once per byte lane per beat, which was 89 % of the testbench's wall
+time. Here:
+
+* the sink sleeps on a rising ``tvalid`` when idle; while a frame is in flight
+  it reads ``tvalid`` once per cycle and ``tdata``/``tkeep``/``tlast`` once per
+  accepted beat, and assembles the frame with ``int.to_bytes``;
+* the source sleeps while its queue is empty, and while frames are queued it
+  drives them beat by beat, back to back, reading ``tready`` once per cycle and
+  writing ``tkeep``/``tlast`` only when they change.
+
+Signals are sampled right after the rising clock edge, as cocotbext-axi does,
+so the handshake timing is the same: a frame passed to ``send()`` shows its
+first beat after the next rising edge, and frames follow each other without a
+gap. cocotbext-axi stays the reference: tests/test_axis_fast.py sends the same
+random frames through both and compares them.
+
+Only ``tdata``/``tkeep``/``tlast``/``tvalid``/``tready`` are supported (no
+``tid``/``tdest``/``tuser``), with 8-bit bytes; reset is not watched (drive
+traffic after reset, as NicTb does). Backpressure: ``set_pause_generator()`` as
+in cocotbext-axi; with a generator set, the model wakes every cycle.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import cocotb
+from cocotb.handle import HierarchyObject
+from cocotb.triggers import Event, RisingEdge
+from cocotb.utils import get_sim_time
+
+
+@dataclass
+class StreamFrame:
+    """One received frame: its bytes (only those whose ``tkeep`` bit was set)."""
+
+    tdata: bytes
+    sim_time_start: int = 0
+    sim_time_end: int = 0
+
+    def __bytes__(self) -> bytes:
+        return self.tdata
+
+    def __len__(self) -> int:
+        return len(self.tdata)
+
+
+def _frame_bytes(frame: object) -> bytes:
+    data = getattr(frame, "tdata", frame)
+    return bytes(data)  # type: ignore[arg-type]
+
+
+class _Port:
+    def __init__(self, dut: HierarchyObject, prefix: str, clock) -> None:
+        self.clock = clock
+        self.tdata = getattr(dut, f"{prefix}_tdata")
+        self.tkeep = getattr(dut, f"{prefix}_tkeep")
+        self.tlast = getattr(dut, f"{prefix}_tlast")
+        self.tvalid = getattr(dut, f"{prefix}_tvalid")
+        self.tready = getattr(dut, f"{prefix}_tready")
+        self.byte_lanes = len(self.tdata) // 8
+        self.full_keep = (1 << self.byte_lanes) - 1
+        self._pause: Iterator[int] | None = None
+
+    def set_pause_generator(self, generator: Iterable[int] | None = None) -> None:
+        self._pause = iter(generator) if generator is not None else None
+
+    def clear_pause_generator(self) -> None:
+        self._pause = None
+
+    def _paused(self) -> bool:
+        p = self._pause
+        if p is None:
+            return False
+        try:
+            return bool(next(p))
+        except StopIteration:
+            self._pause = None
+            return False
+
+
+class FastStreamSource(_Port):
+    """Drives queued frames onto ``<prefix>_t*``; ``send()`` never blocks (unbounded queue)."""
+
+    def __init__(self, dut: HierarchyObject, prefix: str, clock) -> None:
+        super().__init__(dut, prefix, clock)
+        self.queue: deque[bytes] = deque()
+        self.active = False
+        self._wake = Event()
+        self._idle = Event()
+        self._idle.set()
+        self.tvalid.value = 0
+        self.tlast.value = 0
+        self.tkeep.value = 0
+        self.tdata.value = 0
+        self._task = cocotb.start_soon(self._run())
+
+    async def send(self, frame: object) -> None:
+        self.send_nowait(frame)
+
+    def send_nowait(self, frame: object) -> None:
+        data = _frame_bytes(frame)
+        if not data:
+            raise ValueError("an AXI-Stream frame needs at least one byte")
+        self.queue.append(data)
+        self._idle.clear()
+        self._wake.set()
+
+    def count(self) -> int:
+        return len(self.queue)
+
+    def empty(self) -> bool:
+        return not self.queue
+
+    def full(self) -> bool:
+        return False
+
+    def clear(self) -> None:
+        self.queue.clear()
+
+    def idle(self) -> bool:
+        return self.empty() and not self.active
+
+    async def wait(self) -> None:
+        await self._idle.wait()
+
+    async def _run(self) -> None:
+        edge = RisingEdge(self.clock)
+        tdata, tkeep, tlast, tvalid, tready = (
+            self.tdata,
+            self.tkeep,
+            self.tlast,
+            self.tvalid,
+            self.tready,
+        )
+        nb = self.byte_lanes
+        full_keep = self.full_keep
+        queue = self.queue
+        while True:
+            if not queue:
+                self.active = False
+                self._idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            # tvalid is low: the first beat goes out after the next edge.
+            await edge
+            self.active = True
+            keep_now = -1
+            last_now = -1
+            driving = False
+            while queue:
+                data = queue.popleft()
+                n = len(data)
+                beats = -(-n // nb)
+                for b in range(beats):
+                    while self._paused():
+                        if driving:
+                            tvalid.value = 0
+                            driving = False
+                        await edge
+                    chunk = data[b * nb : (b + 1) * nb]
+                    tdata.value = int.from_bytes(chunk, "little")
+                    keep = full_keep if len(chunk) == nb else (1 << len(chunk)) - 1
+                    if keep != keep_now:
+                        tkeep.value = keep
+                        keep_now = keep
+                    last = 1 if b == beats - 1 else 0
+                    if last != last_now:
+                        tlast.value = last
+                        last_now = last
+                    if not driving:
+                        tvalid.value = 1
+                        driving = True
+                    # Hold the beat until an edge sees tready high; the next
+                    # beat is driven right after that edge.
+                    await edge
+                    while not int(tready.value):
+                        await edge
+            tvalid.value = 0
+            if last_now == 1:
+                tlast.value = 0
+
+
+class FastStreamSink(_Port):
+    """Collects frames from ``<prefix>_t*``; ``tready`` stays high unless paused."""
+
+    def __init__(self, dut: HierarchyObject, prefix: str, clock) -> None:
+        super().__init__(dut, prefix, clock)
+        self.queue: deque[StreamFrame] = deque()
+        self.active = False
+        self._frame_ready = Event()
+        self._ready_now = 1
+        self._buf = bytearray()
+        self._start = 0
+        self.tready.value = 1
+        self._task = cocotb.start_soon(self._run())
+
+    def set_pause_generator(self, generator: Iterable[int] | None = None) -> None:
+        super().set_pause_generator(generator)
+        self._restart()
+
+    def clear_pause_generator(self) -> None:
+        super().clear_pause_generator()
+
+    def _restart(self) -> None:
+        # A sleeping sink must start driving tready per cycle at once.
+        self._task.cancel()
+        self._task = cocotb.start_soon(self._run())
+
+    async def recv(self, compact: bool = True) -> StreamFrame:
+        while not self.queue:
+            self._frame_ready.clear()
+            await self._frame_ready.wait()
+        return self.queue.popleft()
+
+    def recv_nowait(self, compact: bool = True) -> StreamFrame:
+        return self.queue.popleft()
+
+    async def read(self, count: int = -1) -> bytes:
+        return (await self.recv()).tdata
+
+    def count(self) -> int:
+        return len(self.queue)
+
+    def empty(self) -> bool:
+        return not self.queue
+
+    def clear(self) -> None:
+        self.queue.clear()
+
+    def idle(self) -> bool:
+        return not self.active
+
+    async def wait(self) -> None:
+        while not self.queue:
+            self._frame_ready.clear()
+            await self._frame_ready.wait()
+
+    async def _run(self) -> None:
+        edge = RisingEdge(self.clock)
+        tdata, tkeep, tlast, tvalid, tready = (
+            self.tdata,
+            self.tkeep,
+            self.tlast,
+            self.tvalid,
+            self.tready,
+        )
+        nb = self.byte_lanes
+        full_keep = self.full_keep
+        valid_rise = RisingEdge(tvalid)
+        # On the instance, so a restart (set_pause_generator) keeps a frame in flight.
+        buf = self._buf
+        while True:
+            if self._pause is None:
+                if not self._ready_now:
+                    tready.value = 1
+                    self._ready_now = 1
+                if not buf and not int(tvalid.value):
+                    # Idle: sleep until the producer raises tvalid; its first
+                    # beat can be accepted at the next edge.
+                    self.active = False
+                    await valid_rise
+            else:
+                ready = 0 if self._paused() else 1
+                if ready != self._ready_now:
+                    tready.value = ready
+                    self._ready_now = ready
+            await edge
+            if not (self._ready_now and int(tvalid.value)):
+                continue
+            if not buf:
+                self._start = get_sim_time()
+                self.active = True
+            data = int(tdata.value)
+            keep = int(tkeep.value)
+            if keep == full_keep:
+                buf += data.to_bytes(nb, "little")
+            elif keep & (keep + 1) == 0:  # contiguous from byte 0
+                buf += data.to_bytes(nb, "little")[: keep.bit_length()]
+            else:
+                raw = data.to_bytes(nb, "little")
+                buf += bytes(raw[i] for i in range(nb) if keep >> i & 1)
+            if int(tlast.value):
+                self.queue.append(StreamFrame(bytes(buf), self._start, get_sim_time()))
+                buf.clear()
+                self.active = False
+                self._frame_ready.set()

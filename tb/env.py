@@ -21,7 +21,7 @@ from tb.host.dma_responder import AxiDmaResponder, DmaResponderConfig
 from tb.host.iommu import Iommu
 from tb.host.memory import HostMemory
 from tb.host.mmio import AxiLiteMmio, FunctionBar
-from tb.net.axis_fast import FastStreamSink, FastStreamSource
+from tb.net.axis_fast import FastStreamSink, FastStreamSource, WirePacing
 from tb.net.pcap import NS_PER_CYCLE, Direction, PortCapture
 from tb.net.stream_tap import StreamSignals, StreamTap
 from tb.pf_driver.driver import PfDriver
@@ -34,6 +34,7 @@ class TbConfig:
     read_latency: int = 125
     seed: int = 1
     pcap_dir: Path | None = None
+    wire_rate_bps: float = 100e9  # the outside network's link rate into the uplink
 
 
 class NicTb:
@@ -66,7 +67,10 @@ class NicTb:
         self.mmio = AxiLiteMmio(dut, dut.clk)
         # The uplink's wire: models that wake Python only while a frame moves
         # (tb/net/axis_fast.py; cocotbext-axi's woke per clock, docs/SIM_SPEED.md).
-        self.wire_in = FastStreamSource(dut, "s_axis_uplink", dut.clk)
+        # The outside network sends at 100 GbE's frame rate, never faster.
+        self.wire_in = FastStreamSource(
+            dut, "s_axis_uplink", dut.clk, WirePacing(self.cfg.wire_rate_bps, NS_PER_CYCLE)
+        )
         self.wire_out = FastStreamSink(dut, "m_axis_uplink", dut.clk)
         # Interrupt messages are accepted at once; drivers here reap by watching
         # their completion rings.

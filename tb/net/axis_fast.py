@@ -26,13 +26,14 @@ in cocotbext-axi; with a generator set, the model wakes every cycle.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import cocotb
 from cocotb.handle import HierarchyObject
-from cocotb.triggers import Event, RisingEdge
+from cocotb.triggers import ClockCycles, Event, RisingEdge
 from cocotb.utils import get_sim_time
 
 
@@ -85,11 +86,42 @@ class _Port:
             return False
 
 
-class FastStreamSource(_Port):
-    """Drives queued frames onto ``<prefix>_t*``; ``send()`` never blocks (unbounded queue)."""
+@dataclass(frozen=True)
+class WirePacing:
+    """Frame starts no closer than an Ethernet link of ``rate_bps`` allows.
 
-    def __init__(self, dut: HierarchyObject, prefix: str, clock) -> None:
+    Each frame takes its own bytes plus ``overhead_bytes`` (preamble, SFD and
+    inter-frame gap: 20 bytes) on the wire; at 100 Gb/s and 250 MHz that is
+    400 bits per cycle, e.g. one 1518-byte frame per 30.76 cycles, where the
+    512-bit stream alone could carry one per 24.
+    """
+
+    rate_bps: float = 100e9
+    period_ns: float = 4.0
+    overhead_bytes: int = 20
+
+    @property
+    def bits_per_cycle(self) -> float:
+        return self.rate_bps * self.period_ns * 1e-9
+
+    def cycles(self, frame_bytes: int) -> float:
+        return (frame_bytes + self.overhead_bytes) * 8 / self.bits_per_cycle
+
+
+class FastStreamSource(_Port):
+    """Drives queued frames onto ``<prefix>_t*``; ``send()`` never blocks (unbounded queue).
+
+    With ``pacing``, a frame starts no earlier than the link rate allows after
+    the previous one (an idle gap is one ``ClockCycles`` wait, not a wake-up
+    per cycle); without it, frames follow each other back to back.
+    """
+
+    def __init__(
+        self, dut: HierarchyObject, prefix: str, clock, pacing: WirePacing | None = None
+    ) -> None:
         super().__init__(dut, prefix, clock)
+        self.pacing = pacing
+        self._next_start = 0.0  # earliest cycle the next frame may start (pacing)
         self.queue: deque[bytes] = deque()
         self.active = False
         self._wake = Event()
@@ -159,6 +191,16 @@ class FastStreamSource(_Port):
                 data = queue.popleft()
                 n = len(data)
                 beats = -(-n // nb)
+                if self.pacing is not None:
+                    now = get_sim_time("ns") / self.pacing.period_ns
+                    if now + 1 < self._next_start:
+                        if driving:
+                            tvalid.value = 0
+                            driving = False
+                        await ClockCycles(self.clock, math.ceil(self._next_start - now - 1))
+                        now = get_sim_time("ns") / self.pacing.period_ns
+                    # The first beat goes out on the edge after this one.
+                    self._next_start = max(now + 1, self._next_start) + self.pacing.cycles(n)
                 for b in range(beats):
                     while self._paused():
                         if driving:

@@ -6,7 +6,11 @@ import pytest
 
 from sim.runner import nic_top, run
 
-CASES = ["rx_overload_every_frame_accounted", "rx_wait_watchdog_names_the_queue"]
+CASES = [
+    "rx_overload_every_frame_accounted",
+    "rx_line_rate_1518_no_drop",
+    "rx_wait_watchdog_names_the_queue",
+]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -16,7 +16,7 @@ import cocotb
 from tb.env import NicTb, TbConfig
 from tb.guest.flows import UdpFlow
 from tb.ref.regmap import Queue, queue_reg
-from tb.vf_driver.queues import QueueStall, RxFrame
+from tb.vf_driver.queues import QueueStall, RxFrame, RxQueue
 
 EXT_MAC = "02:00:00:00:ff:01"
 VF_MAC = "02:00:00:00:00:01"
@@ -24,18 +24,23 @@ FRAMES = 300
 POLL_CYCLES = 1000  # how often the test reads the drop counter while it waits
 
 
-@cocotb.test()
-async def rx_overload_every_frame_accounted(dut) -> None:
-    tb = NicTb(dut, TbConfig(seed=5))
-    tb.wire_in.pacing = None  # back to back: faster than any Ethernet link
-    deadline = tb.cycle() + 100 * POLL_CYCLES
+async def vf1_receiving(dut, seed: int) -> tuple[NicTb, RxQueue, UdpFlow]:
+    """VF1 up with an open RX ring, its MAC in the switch, a flow from the outside host."""
+    tb = NicTb(dut, TbConfig(seed=seed))
     await tb.reset()
     await tb.pf.probe()
     await tb.pf.enable_sriov(tb.num_vf)
     _, rxq = tb.queues(1)
     await rxq.open()
     await tb.pf.add_fdb(VF_MAC, port=1)
-    flow = UdpFlow(1, EXT_MAC, VF_MAC, "10.0.0.254", "10.0.0.1", rng=tb.rng)
+    return tb, rxq, UdpFlow(seed, EXT_MAC, VF_MAC, "10.0.0.254", "10.0.0.1", rng=tb.rng)
+
+
+@cocotb.test()
+async def rx_overload_every_frame_accounted(dut) -> None:
+    tb, rxq, flow = await vf1_receiving(dut, seed=5)
+    tb.wire_in.pacing = None  # back to back: faster than any Ethernet link
+    deadline = tb.cycle() + 100 * POLL_CYCLES
     frames = [flow.frame(1518) for _ in range(FRAMES)]
     for fr in frames:
         await tb.wire_in.send(fr)
@@ -64,14 +69,7 @@ async def rx_overload_every_frame_accounted(dut) -> None:
 async def rx_line_rate_1518_no_drop(dut) -> None:
     """At 100 GbE's frame rate a 256-entry ring with prompt refill loses nothing."""
     frames_n = 1000
-    tb = NicTb(dut, TbConfig(seed=7))
-    await tb.reset()
-    await tb.pf.probe()
-    await tb.pf.enable_sriov(tb.num_vf)
-    _, rxq = tb.queues(1)
-    await rxq.open()
-    await tb.pf.add_fdb(VF_MAC, port=1)
-    flow = UdpFlow(2, EXT_MAC, VF_MAC, "10.0.0.254", "10.0.0.1", rng=tb.rng)
+    tb, rxq, flow = await vf1_receiving(dut, seed=7)
     frames = [flow.frame(1518) for _ in range(frames_n)]
     t0 = tb.cycle()
     for fr in frames:
@@ -91,12 +89,7 @@ async def rx_line_rate_1518_no_drop(dut) -> None:
 @cocotb.test()
 async def rx_wait_watchdog_names_the_queue(dut) -> None:
     """A driver waiting for a frame that never comes fails with the queue and its indices."""
-    tb = NicTb(dut, TbConfig(seed=6))
-    await tb.reset()
-    await tb.pf.probe()
-    await tb.pf.enable_sriov(tb.num_vf)
-    _, rxq = tb.queues(1)
-    await rxq.open()
+    tb, rxq, _ = await vf1_receiving(dut, seed=6)
     rxq.ring.stall_cycles = 2000
     t0 = tb.cycle()
     try:

@@ -16,10 +16,14 @@ from cocotb.triggers import Combine
 from sim.scenarios.report import conclude, gather, scenario_config
 from tb.env import NicTb
 from tb.guest.flows import UdpFlow
+from tb.ref.regmap import Queue, queue_reg
 from tb.ref.scoreboard import FrameScoreboard
+from tb.vf_driver.queues import QueueStall
 
 OUTSIDE_MAC = "02:00:00:00:ff:01"
 OUTSIDE_IP = "10.0.0.254"
+QUIET_CYCLES = 5_000  # a receiver rechecks the drop counter after this long without a frame
+QUIET_LIMIT = 20  # quiet spells in a row before the receiver gives up (QueueStall)
 
 
 def vf_mac(func: int) -> str:
@@ -93,14 +97,31 @@ async def run_scenario(dut) -> None:
 
     expected_rx = {1: n, 2: n + n // 4}
 
+    async def rx_dropped(f: int) -> int:
+        """Frames the VF's RX queue dropped and counted (no buffer, or RX FIFO full)."""
+        return await tb.bar(f).read(queue_reg(0, Queue.RXQ_DROPS))
+
     async def vf_receiver(f: int) -> None:
         _, rxq = queues[f]
         got = 0
-        while got < expected_rx[f]:
-            for fr in await rxq.wait_reaped():
+        # A quiet ring is normal once the rest of the frames were dropped and
+        # counted; it stops being normal after QUIET_LIMIT quiet spells in a row.
+        rxq.ring.stall_cycles = QUIET_CYCLES
+        quiet = 0
+        while got < expected_rx[f] - await rx_dropped(f):
+            try:
+                frames = await rxq.wait_reaped()
+            except QueueStall:
+                quiet += 1
+                if quiet == QUIET_LIMIT:
+                    raise
+                continue
+            quiet = 0
+            for fr in frames:
                 assert fr.completion.status == 0, fr.completion
                 sb.observe(f"vf{f}", fr.data)
                 got += 1
+        sb.counted_drops(f"vf{f}", "RXQ_DROPS", await rx_dropped(f))
 
     async def wire_receiver() -> None:
         want = sum(n - (n // 4 if f == 1 else 0) for f in vfs)

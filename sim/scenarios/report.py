@@ -36,6 +36,9 @@ def scenario_config() -> ScenarioConfig:
     )
 
 
+DROP_REASONS = {"RXQ_DROPS": "no posted RX buffer, or the RX FIFO was full"}
+
+
 @dataclass
 class ScenarioReport:
     scenario: str
@@ -52,6 +55,8 @@ class ScenarioReport:
     notes: list[str] = field(default_factory=list)
     # Per-VF counters named like `ethtool -S`, when the scenario reads them.
     vf_stats: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Frames the NIC dropped and counted, per destination and counter.
+    drops: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,6 +86,11 @@ class ScenarioReport:
             lines.append(
                 f"  to {dest:<8} {self.matched[dest]:>6} frames {self.matched_bytes[dest]:>9} bytes"
             )
+        for dest, counters in sorted(self.drops.items()):
+            for name, n in counters.items():
+                if n:
+                    why = DROP_REASONS.get(name, name)
+                    lines.append(f"  to {dest:<8} {n:>6} frames dropped by the NIC: {name} ({why})")
         lines.append(f"  mismatches: {len(self.mismatches)}")
         lines += [f"    {m}" for m in self.mismatches[:10]]
         for vf, st in self.vf_stats.items():
@@ -110,6 +120,7 @@ async def gather(
     report.matched = dict(sb.matched)
     report.matched_bytes = dict(sb.matched_bytes)
     report.mismatches = [str(m) for m in sb.finish()]
+    report.drops = {dest: dict(c) for dest, c in sb.drops.items()}
     report.unexpected_on_wire = tb.wire_out.count()
     return report
 

@@ -21,6 +21,7 @@ from tb.host.dma_responder import AxiDmaResponder, DmaResponderConfig
 from tb.host.iommu import Iommu
 from tb.host.memory import HostMemory
 from tb.host.mmio import AxiLiteMmio, FunctionBar
+from tb.hypervisor.hypervisor import Hypervisor
 from tb.net.axis_fast import FastStreamSink, FastStreamSource, WirePacing
 from tb.net.pcap import NS_PER_CYCLE, Direction, PortCapture
 from tb.net.stream_tap import StreamSignals, StreamTap
@@ -35,6 +36,9 @@ class TbConfig:
     seed: int = 1
     pcap_dir: Path | None = None
     wire_rate_bps: float = 100e9  # the outside network's link rate into the uplink
+    # VFs whose IOMMU domain the hypervisor owns (created when it assigns the VF
+    # to a VM); every other function, the PF included, gets a host identity domain.
+    vm_vfs: tuple[int, ...] = ()
 
 
 class NicTb:
@@ -51,10 +55,12 @@ class NicTb:
 
         self.mem = HostMemory(self.cfg.mem_bytes)
         self.iommu = Iommu()
-        # Host-side drivers (PF and, for now, the VFs' drivers) use bus
-        # addresses equal to host physical addresses: identity domains.
+        # Host-side drivers (the PF's, and the VFs' not given to VMs) use bus
+        # addresses equal to host physical addresses: identity domains. A VF in
+        # ``vm_vfs`` has no domain (its DMA faults) until ``self.hv`` assigns it.
         for f in range(self.num_func):
-            self.iommu.create_domain(f, passthrough=True)
+            if f not in self.cfg.vm_vfs:
+                self.iommu.create_domain(f, passthrough=True)
         self.host_bus = AxiDmaResponder(
             dut,
             "m_axi",
@@ -76,6 +82,7 @@ class NicTb:
         # their completion rings.
         dut.m_irq_ready.value = 1
         self.pf = PfDriver(self.bar(0))
+        self.hv = Hypervisor(self.mem, self.iommu, self.pf)
         self.capture: PortCapture | None = None
         self._taps: list[StreamTap] = []
 

@@ -1,0 +1,124 @@
+"""cocotb tests of the NPA stack on the RTL (issue 9): VMs confined by the IOMMU on the real bus.
+
+A VF the hypervisor assigns to a VM DMAs in guest-physical addresses through
+the IOMMU domain the hypervisor built (GPA [0, size) -> the VM's host region);
+the PF and the other VF keep host identity domains.
+"""
+
+from __future__ import annotations
+
+import cocotb
+from cocotb.triggers import with_timeout
+from scapy.layers.l2 import Ether
+
+from tb.env import NicTb, TbConfig
+from tb.guest.flows import UdpFlow, parse_flow
+from tb.host.dma_responder import AxiResp
+from tb.host.iommu import FaultKind
+from tb.ref.layouts import TxDesc
+from tb.ref.regmap import FUNC_STATUS_ERROR, Func, QErr, Queue, queue_reg
+from tb.vf_driver.queues import TxQueue
+
+EXT_MAC = "02:00:00:00:ff:01"
+VM_MEM = 1 << 20
+Q_ERROR = 1 << 31
+
+
+def vf_mac(f: int) -> str:
+    return f"02:00:00:00:00:{f:02x}"
+
+
+async def recv_frames(tb: NicTb, n: int) -> list[bytes]:
+    return [bytes((await with_timeout(tb.wire_out.recv(), 200, "us")).tdata) for _ in range(n)]
+
+
+@cocotb.test()
+async def vm_dma_confined(dut) -> None:
+    """A VM's VF reaching outside its memory faults (logged, queue in error); others keep going."""
+    tb = NicTb(dut, TbConfig(seed=11, read_latency=40, vm_vfs=(1,)))
+    await tb.reset()
+    await tb.pf.probe()
+    await tb.pf.enable_sriov(tb.num_vf)
+    # The PF driver programs the VF's MAC (and anti-spoof) before it is assigned.
+    await tb.pf.set_vf_mac(1, vf_mac(1))
+    await tb.pf.set_vf_spoofchk(1, True)
+    # Before assignment VF1 has no domain at all.
+    assert not tb.iommu.has_domain(1) and tb.iommu.has_domain(0) and tb.iommu.has_domain(2)
+    vm = tb.hv.create_vm("vm1", VM_MEM)
+    assert tb.hv.assign_vf("vm1", 1) == 1
+    assert vm.host_base != 0  # GPAs differ from host addresses: translation is exercised
+
+    # The guest's driver works in GPAs: ring and buffers in the VM's memory.
+    vm_tx = TxQueue(tb.bar(1), vm.memory, 0, 5)
+    await vm_tx.open()
+    assert vm_tx.ring.desc_base < VM_MEM
+    vm_flow = UdpFlow(1, vf_mac(1), EXT_MAC, "10.0.1.1", "10.0.0.254", rng=tb.rng)
+    good = vm_flow.frame(300)
+    vm_tx.post(good)
+    await vm_tx.ring_doorbell()
+    assert await recv_frames(tb, 1) == [good]
+    assert not tb.iommu.faults and not tb.host_bus.errors
+
+    # VF2 (host identity domain) starts a stream that must survive VF1's fault.
+    other_tx, _ = tb.queues(2, size_log2=6)
+    await other_tx.open()
+    other_flow = UdpFlow(2, vf_mac(2), EXT_MAC, "10.0.2.1", "10.0.0.254", rng=tb.rng)
+    before = [other_flow.frame(s) for s in (64, 512, 1518)]
+    for fr in before:
+        other_tx.post(fr)
+
+    # The guest posts a buffer just past the end of its memory.
+    bad = VM_MEM + 0x40
+    vm_tx.post_raw(TxDesc(bad, 128))
+    await vm_tx.ring_doorbell()
+    await other_tx.ring_doorbell()
+    try:
+        got = await recv_frames(tb, len(before))
+    except Exception:
+        for f in (0, 1, 2):
+            st = await tb.bar(f).read(queue_reg(0, Queue.TXQ_STATUS))
+            fs = await tb.bar(f).read(Func.FUNC_STATUS)
+            tb.dut._log.error(
+                "DBG f%d txq %#x func %#x stats %s", f, st, fs, await tb.pf.port_stats(f)
+            )
+        tb.dut._log.error("DBG uplink %s", await tb.pf.port_stats(tb.num_func))
+        raise
+
+    # The fault is logged by the IOMMU and the bus responder: function, address, read.
+    faults = tb.iommu.faults_of(1)
+    assert len(faults) >= 1, tb.iommu.faults
+    f0 = faults[0]
+    assert (f0.func, f0.iova, f0.write, f0.kind) == (1, bad, False, FaultKind.UNMAPPED), f0
+    assert tb.iommu.faults_of(0) == [] and tb.iommu.faults_of(2) == []
+    errs = [e for e in tb.host_bus.errors if e.func == 1]
+    assert errs and all(not e.write for e in errs), tb.host_bus.errors
+    assert errs[0].addr == bad and errs[0].resp == AxiResp.DECERR, errs[0]
+    assert all(e.func == 1 for e in tb.host_bus.errors)
+
+    # VF1's TX queue is in its error state with ERR_BUS_READ (ARCHITECTURE.md §3.1).
+    for _ in range(100):
+        status = await tb.bar(1).read(queue_reg(0, Queue.TXQ_STATUS))
+        if status & Q_ERROR:
+            break
+        await tb.cycles(20)
+    assert status & Q_ERROR and status & 0xFF == QErr.BUS_READ, hex(status)
+    assert await tb.bar(1).read(Func.FUNC_STATUS) & FUNC_STATUS_ERROR
+    # No other queue is in error.
+    assert await tb.bar(2).read(queue_reg(0, Queue.TXQ_STATUS)) & Q_ERROR == 0
+    assert await tb.bar(0).read(Func.FUNC_STATUS) & FUNC_STATUS_ERROR == 0
+    # The faulting frame was never sent: the uplink saw only VF2's frames, intact.
+    after = [other_flow.frame(s) for s in (60, 1000, 1514)]
+    for fr in after:
+        other_tx.post(fr)
+    await other_tx.ring_doorbell()
+    got += await recv_frames(tb, len(after))
+    assert got == before + after
+    for n, fr in enumerate(got):
+        assert Ether(fr).src == vf_mac(2)
+        assert parse_flow(fr) == (2, n), parse_flow(fr)
+    done = []
+    while len(done) < len(before) + len(after):
+        done += await other_tx.wait_reaped()
+    assert all(tx.completion.status == 0 for tx in done)
+    await tb.settle(200)
+    assert tb.wire_out.empty()

@@ -69,6 +69,10 @@ class _Port:
         self.full_keep = (1 << self.byte_lanes) - 1
         self._pause: Iterator[int] | None = None
 
+    def _handles(self) -> tuple:
+        """The five signal handles, for the run loops to keep in locals (hot path)."""
+        return self.tdata, self.tkeep, self.tlast, self.tvalid, self.tready
+
     def set_pause_generator(self, generator: Iterable[int] | None = None) -> None:
         self._pause = iter(generator) if generator is not None else None
 
@@ -164,13 +168,7 @@ class FastStreamSource(_Port):
 
     async def _run(self) -> None:
         edge = RisingEdge(self.clock)
-        tdata, tkeep, tlast, tvalid, tready = (
-            self.tdata,
-            self.tkeep,
-            self.tlast,
-            self.tvalid,
-            self.tready,
-        )
+        tdata, tkeep, tlast, tvalid, tready = self._handles()
         nb = self.byte_lanes
         full_keep = self.full_keep
         queue = self.queue
@@ -287,13 +285,7 @@ class FastStreamSink(_Port):
 
     async def _run(self) -> None:
         edge = RisingEdge(self.clock)
-        tdata, tkeep, tlast, tvalid, tready = (
-            self.tdata,
-            self.tkeep,
-            self.tlast,
-            self.tvalid,
-            self.tready,
-        )
+        tdata, tkeep, tlast, tvalid, tready = self._handles()
         nb = self.byte_lanes
         full_keep = self.full_keep
         valid_rise = RisingEdge(tvalid)

@@ -99,8 +99,8 @@ def test_guest_access_outside_the_vm_is_refused() -> None:
 def test_assigned_vf_translates_gpa_to_its_vm_region_only() -> None:
     _, iommu, _, hv = make_host()
     vm = hv.create_vm("a", 1 * MiB)
-    func = hv.assign_vf("a", 1)
-    assert func == 1 and hv.owner_of(1) == "a" and vm.vfs == {1}
+    func = hv.assign_vf("a", 0)
+    assert func == 1 and hv.owner_of(0) == "a" and vm.vfs == {0}
     assert iommu.translate(func, 0x3000, 0x2000, True) == [(vm.host_base + 0x3000, 0x2000)]
     assert iommu.domain(func).mapped_pages == vm.mem_size // 4096
     with pytest.raises(IommuFault) as exc:
@@ -113,8 +113,9 @@ def test_vm_a_vf_cannot_reach_vm_b_memory() -> None:
     mem, iommu, _, hv = make_host()
     a = hv.create_vm("a", 256 * 1024)
     b = hv.create_vm("b", 256 * 1024)
-    fa = hv.assign_vf("a", 1)
-    fb = hv.assign_vf("b", 2)
+    fa = hv.assign_vf("a", 0)
+    fb = hv.assign_vf("b", 1)
+    assert (fa, fb) == (1, 2)
     b_lo, b_hi = b.host_base, b.host_base + b.mem_size
     a_lo, a_hi = a.host_base, a.host_base + a.mem_size
     # Every page VF1 could name, up to the top of host memory, either faults or lands in A.
@@ -146,23 +147,23 @@ def test_assignment_refusals_are_specific_and_counted() -> None:
     _, iommu, _, hv = make_host(num_vfs=2)
     hv.create_vm("a", 64 * 1024)
     hv.create_vm("b", 64 * 1024)
-    with pytest.raises(VfAbsentError, match="VF 5 does not exist"):
-        hv.assign_vf("a", 5)
+    with pytest.raises(VfAbsentError, match=f"VF {TOTAL_VFS} does not exist"):
+        hv.assign_vf("a", TOTAL_VFS)  # VFs are 0 .. TOTAL_VFS - 1, as for ip link
     with pytest.raises(VfAbsentError):
-        hv.assign_vf("a", 0)  # function 0 is the PF, not a VF
-    with pytest.raises(VfNotEnabledError, match="VF 3 is not enabled"):
-        hv.assign_vf("a", 3)
-    hv.assign_vf("a", 1)
+        hv.assign_vf("a", -1)
+    with pytest.raises(VfNotEnabledError, match="VF 2 is not enabled"):
+        hv.assign_vf("a", 2)
+    hv.assign_vf("a", 0)
     with pytest.raises(VfAlreadyAssignedError, match="already assigned to VM 'a'"):
-        hv.assign_vf("b", 1)
+        hv.assign_vf("b", 0)
     with pytest.raises(VfAlreadyAssignedError):
-        hv.assign_vf("a", 1)
+        hv.assign_vf("a", 0)
     iommu.create_domain(2, passthrough=True)  # e.g. the testbench's host-side identity domain
     with pytest.raises(VfDomainInUseError):
-        hv.assign_vf("b", 2)
+        hv.assign_vf("b", 1)  # VF 1 is function 2
     assert iommu.domain(2).passthrough  # the foreign domain was left alone
     with pytest.raises(NoSuchVmError):
-        hv.assign_vf("c", 2)
+        hv.assign_vf("c", 1)
     with pytest.raises(VmExistsError):
         hv.create_vm("a", 4096)
     with pytest.raises(VmSizeError):
@@ -176,15 +177,15 @@ def test_assignment_refusals_are_specific_and_counted() -> None:
         "vm_exists": 1,
         "bad_vm_size": 1,
     }
-    assert hv.owner_of(1) == "a" and hv.owner_of(2) is None
+    assert hv.owner_of(0) == "a" and hv.owner_of(1) is None
 
 
 def test_teardown_resets_vf_before_unmapping_then_frees_memory() -> None:
     mem, iommu, _, hv = make_host()
     free_before = mem.allocator.free_bytes
     vm = hv.create_vm("a", 128 * 1024)
+    hv.assign_vf("a", 0)
     hv.assign_vf("a", 1)
-    hv.assign_vf("a", 2)
     events: list[tuple[str, int, bool]] = []
 
     async def flr(func: int) -> None:
@@ -208,29 +209,29 @@ def test_teardown_resets_vf_before_unmapping_then_frees_memory() -> None:
             iommu.translate(func, 0x1000, 4, True)
         assert exc.value.record.kind is FaultKind.NO_DOMAIN
     assert mem.allocator.free_bytes == free_before
-    assert hv.vms == () and hv.owner_of(1) is None
+    assert hv.vms == () and hv.owner_of(0) is None
     # The freed VFs can be given to a new VM.
     hv.create_vm("b", 64 * 1024)
-    assert hv.assign_vf("b", 1) == 1
+    assert hv.assign_vf("b", 0) == 1
 
 
 def test_failed_flr_keeps_the_vf_mapped_and_assigned() -> None:
     _, iommu, _, hv = make_host()
     vm = hv.create_vm("a", 64 * 1024)
-    hv.assign_vf("a", 1)
+    hv.assign_vf("a", 0)
 
     async def broken_flr(func: int) -> None:
         raise TimeoutError(f"function {func} still busy")
 
     with pytest.raises(VfResetError, match="still busy"):
-        asyncio.run(hv.release_vf("a", 1, broken_flr))
-    assert hv.owner_of(1) == "a" and vm.vfs == {1}
+        asyncio.run(hv.release_vf("a", 0, broken_flr))
+    assert hv.owner_of(0) == "a" and vm.vfs == {0}
     assert iommu.translate(1, 0, 4, False) == [(vm.host_base, 4)]
     with pytest.raises(VfResetError):
         asyncio.run(hv.destroy_vm("a", broken_flr))
     assert hv.vm("a") is vm  # not half torn down
     with pytest.raises(VfNotAssignedError):
-        asyncio.run(hv.release_vf("a", 2))
+        asyncio.run(hv.release_vf("a", 1))
     assert hv.refusals["vf_reset_failed"] == 2 and hv.refusals["vf_not_assigned"] == 1
     asyncio.run(hv.destroy_vm("a"))  # without an FLR callable: unmapped directly
     assert not iommu.has_domain(1)

@@ -268,7 +268,7 @@ def npa_setup() -> tuple[Iommu, Hypervisor, RingAVfModel, Vmxnet3Shell, RingAPlu
 
     hv = Hypervisor(host, iommu, Sriov())
     vm = hv.create_vm("vm1", 4 << 20)
-    func = hv.assign_vf("vm1", 1)
+    func = hv.assign_vf("vm1", 0)
     vf = RingAVfModel(host, iommu, func)
     shell = Vmxnet3Shell(vm.memory, tx_size=64, rx_size=64, rx_buf_len=1536)
     loader = PluginLoader(

@@ -10,8 +10,8 @@ Teardown order matters: a VF's DMA must be stopped (function-level reset)
 before its mappings go, so :meth:`Hypervisor.release_vf` awaits the FLR
 callable it is given, and only then unmaps and removes the domain.
 
-VF numbering follows the SR-IOV model of the NIC: VF ``n`` (1-based) is PCIe
-function ``n``; function 0 is the PF.
+VF numbering is the PF driver's and ``ip link set DEV vf N``'s: VF ``n``
+(0-based) is PCIe function ``n + 1``; function 0 is the PF.
 """
 
 from __future__ import annotations
@@ -144,8 +144,8 @@ class Hypervisor:
 
     @staticmethod
     def vf_function(vf: int) -> int:
-        """PCIe function number of VF ``vf`` (VF n is function n; the PF is function 0)."""
-        return vf
+        """PCIe function number of VF ``vf`` (VF n is function n + 1; the PF is function 0)."""
+        return vf + 1
 
     def owner_of(self, vf: int) -> str | None:
         return self._owner.get(vf)
@@ -156,11 +156,11 @@ class Hypervisor:
         Returns the VF's function number. Refuses an absent, disabled or taken VF.
         """
         vm = self.vm(name)
-        if not 1 <= vf <= self.sriov.total_vfs:
+        if not 0 <= vf < self.sriov.total_vfs:
             self._refuse(
                 VfAbsentError(f"VF {vf} does not exist (device has {self.sriov.total_vfs} VFs)")
             )
-        if vf > self.sriov.num_vfs:
+        if vf >= self.sriov.num_vfs:
             self._refuse(
                 VfNotEnabledError(
                     f"VF {vf} is not enabled (SR-IOV enabled {self.sriov.num_vfs} VFs)"

@@ -35,7 +35,8 @@ from tb.plugin_model import (
     UnsupportedAbiError,
 )
 from tb.ref.regmap import Queue, queue_reg
-from tb.shell_model import Vmxnet3Shell
+from tb.shell_model import Vmxnet3DeviceRings, Vmxnet3Shell
+from tb.shell_model.shell_services import ShellServices
 
 VENDOR, DEVICE = 0x5A00, 0x5A01
 ENTRIES = ("init", "tx", "rx_refill", "reap", "quiesce")
@@ -190,6 +191,8 @@ class RingAVfModel:
         self.host, self.iommu, self.func = host, iommu, func
         self.regs: dict[int, int] = {}
         self.wire: list[tuple[bytes, int | None]] = []
+        self.tx_buf_addrs: list[int] = []  # every TX buffer address the VF read
+        self.rx_buf_addrs: list[int] = []  # every RX buffer address the VF wrote
         self.tx_cons = self.tx_cpl = self.rx_cons = self.rx_cpl = 0
         self.tx_gen = self.rx_gen = 1
 
@@ -230,6 +233,7 @@ class RingAVfModel:
             if flags & 1:
                 frame, tci = b"", (vtci if flags & 4 else None)
             frame += self._dma_read(addr, ln)
+            self.tx_buf_addrs.append(addr)
             if flags & 2:
                 self.wire.append((frame, tci))
                 entry = struct.pack("<HHB10xB", self.tx_cons, len(frame), 0, self.tx_gen << 7)
@@ -242,11 +246,16 @@ class RingAVfModel:
         base, cpl, size = self._ring(Queue.RXQ_BASE_LO)
         prod = self.regs.get(queue_reg(0, Queue.RXQ_PROD), 0)
         first, pos, nbufs = self.rx_cons, 0, 0
+        room, k = 0, self.rx_cons
+        while k != prod and room < len(frame):
+            room += struct.unpack("<QH6x", self._dma_read(base + 16 * k, 16))[1]
+            k = (k + 1) % size
+        if room < len(frame):
+            return False  # no buffer: dropped, nothing consumed
         while pos < len(frame):
-            if self.rx_cons == prod:
-                return False
             addr, ln = struct.unpack("<QH6x", self._dma_read(base + 16 * self.rx_cons, 16))
             self._dma_write(addr, frame[pos : pos + ln])
+            self.rx_buf_addrs.append(addr)
             pos += ln
             nbufs += 1
             self.rx_cons = (self.rx_cons + 1) % size
@@ -274,7 +283,7 @@ def npa_setup() -> tuple[Iommu, Hypervisor, RingAVfModel, Vmxnet3Shell, RingAPlu
     loader = PluginLoader(
         VENDOR,
         DEVICE,
-        {"sriovnic-vf-a": lambda img: RingAPlugin(FunctionBar(vf, func), size_log2=5)},  # type: ignore[arg-type]
+        {"sriovnic-vf-a": lambda img: RingAPlugin(size_log2=5)},
     )
     # The hypervisor injects the image into guest memory; the shell loads it from there.
     raw = image_spec().pack()
@@ -282,7 +291,11 @@ def npa_setup() -> tuple[Iommu, Hypervisor, RingAVfModel, Vmxnet3Shell, RingAPlu
     vm.memory.write(gpa, raw)
     plugin = loader.load_from_guest(vm.memory, gpa, len(raw)).plugin
     assert isinstance(plugin, RingAPlugin)
-    asyncio.run(plugin.init(vm.memory, shell.conf))
+    api = ShellServices(
+        Vmxnet3DeviceRings(vm.memory, shell.conf), vm.memory, FunctionBar(vf, func)  # type: ignore[arg-type]
+    )
+    asyncio.run(plugin.init(api))
+    assert api.irq_handler is not None  # the plugin registered its interrupt handler
     return iommu, hv, vf, shell, plugin
 
 
@@ -290,13 +303,16 @@ def test_plugin_translates_shell_tx_into_vf_ring_operations() -> None:
     iommu, _, vf, shell, plugin = npa_setup()
     rng = random.Random(5)
     sent: list[tuple[bytes, int | None]] = []
+    gpas: list[int] = []
 
     async def run() -> None:
         for burst in range(24):
             for _ in range(rng.randint(1, 10)):
                 frame = rng.randbytes(rng.randint(60, 9000))
                 tci = rng.choice([None, 0x2005])
-                shell.post_tx(frame, vlan_tci=tci)
+                pending = shell.post_tx(frame, vlan_tci=tci)
+                assert pending.ndesc == 1
+                gpas.append(pending.buf_gpa)
                 sent.append((frame, tci))
             await plugin.tx(shell.tx_prod)
             result = await plugin.reap()
@@ -305,6 +321,7 @@ def test_plugin_translates_shell_tx_into_vf_ring_operations() -> None:
 
     asyncio.run(run())
     assert vf.wire == sent  # what left the VF is what the guest sent, in order
+    assert vf.tx_buf_addrs == gpas  # read where the stack put it: no copy on the way
     assert shell.tx_in_flight == () and shell.stats["tx_completed"] == len(sent)
     assert len(sent) > 64  # more frames than the shell ring (64) and the VF ring (32) hold
     assert iommu.faults == []
@@ -351,11 +368,16 @@ def test_plugin_delivers_vf_rx_frames_into_shell_buffers() -> None:
             shell.post_rx()
             await plugin.rx_refill(shell.rx_prod)
         assert got == expect
-        # The shell stops reposting: 63 buffers take 63 frames, the rest are dropped.
+        # Written straight into the buffers the stack posted: no copy on the way.
+        assert set(vf.rx_buf_addrs) <= set(shell._rx_bufs)
+        # The shell stops reposting: its 63 buffers take 63 frames (the VF ring holds
+        # 31 of them at a time, the plugin tops it up), then the VF has no buffer and
+        # drops in hardware (RXQ_DROPS), not in the plugin.
+        taken = 0
         for _ in range(80):
-            assert vf.receive(bytes(1500))
+            taken += vf.receive(bytes(1500))
             await plugin.reap()
-        assert plugin.stats["rx_dropped_no_shell_buffer"] == 80 - 63
+        assert taken == 63
         assert len(shell.reap_rx()) == 63
 
     asyncio.run(run())
@@ -364,19 +386,31 @@ def test_plugin_delivers_vf_rx_frames_into_shell_buffers() -> None:
 
 def test_quiesce_stops_the_vf_queues_and_later_calls_are_refused() -> None:
     _, _, vf, shell, plugin = npa_setup()
+    dev = plugin._api.rings  # type: ignore[union-attr]  # the rings the plugin hands back
 
     async def run() -> None:
-        shell.post_tx(b"q" * 64)
+        frames = [bytes([i]) * 64 for i in range(40)]  # VF ring holds 31
+        for f in frames:
+            shell.post_tx(f)
         await plugin.tx(shell.tx_prod)
+        shell.post_rx()
+        await plugin.rx_refill(shell.rx_prod)
         result = await plugin.quiesce()
-        assert result.tx_abandoned == 1 and result.tx_backlog == 0
+        # The 31 on the VF drained (the model completes at once), 9 handed back unsent.
+        assert result.tx_abandoned == 0 and result.tx_backlog == 9
+        assert [t.data for t in shell.reap_tx()] == frames[:31]
+        # The next owner of the rings fetches exactly the 9 unsent frames, in order.
+        again = dev.fetch_tx(shell.tx_prod)
+        assert [dev.read_frame(r) for r in again] == frames[31:]
+        # Every receive buffer (31 on the VF, 32 waiting) is back, oldest first.
+        assert [b.idx for b in dev.claim_rx_buffers()] == list(range(63))
         assert vf.regs[queue_reg(0, Queue.TXQ_CTRL)] == 0
         assert vf.regs[queue_reg(0, Queue.RXQ_CTRL)] == 0
         with pytest.raises(PluginStateError, match="after quiesce"):
             await plugin.reap()
 
     asyncio.run(run())
-    fresh = RingAPlugin(FunctionBar(vf, 1))  # type: ignore[arg-type]
+    fresh = RingAPlugin()
     with pytest.raises(PluginStateError, match="before init"):
         asyncio.run(fresh.tx(0))
 

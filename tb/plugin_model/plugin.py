@@ -4,12 +4,13 @@ Models the contract between the guest's vmxnet3 shell and an IHV plugin. The
 shell keeps its vmxnet3 rings (tb.shell_model) and calls the plugin's entry
 points; the plugin serves those rings from the VF's hardware rings:
 
-- ``init(mem, conf)``: the shell's guest memory and ring geometry; bring the VF's queues up.
+- ``init(api)``: the Shell API (tb/plugin_model/shell_api.py), the plugin's only way to
+  guest memory, the stack's frames and buffers, its VF and its interrupt; bring the VF up.
 - ``tx(prod)``: the shell's TXPROD doorbell; hand the new frames to the hardware.
 - ``rx_refill(prod)``: the shell's RXPROD doorbell; take the newly posted receive buffers.
 - ``reap()``: move hardware completions into the shell's completion rings.
 - ``quiesce()``: stop the hardware queues so the hypervisor can switch the shell back to
-  emulation; returns what was abandoned.
+  emulation: sent frames drained, unsent ones and unfilled buffers handed back.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from tb.plugin_model.image import REQUIRED_ENTRY_POINTS
-from tb.shell_model.rings import GuestMemoryLike, RingConf
+from tb.plugin_model.shell_api import ShellApi
 
 
 class PluginStateError(RuntimeError):
@@ -36,7 +37,12 @@ class ReapResult:
 
 @dataclass(frozen=True)
 class QuiesceResult:
-    """Frames the hardware still held when the plugin stopped it."""
+    """What the plugin handed back when it stopped.
+
+    ``tx_abandoned``: frames the VF never completed (lost, the quiesce could not
+    drain them); ``tx_backlog``: frames never given to the VF, returned unsent
+    to the shell's ring.
+    """
 
     tx_abandoned: int
     tx_backlog: int
@@ -48,7 +54,7 @@ class Plugin(ABC):
     ENTRY_POINTS: tuple[str, ...] = REQUIRED_ENTRY_POINTS
 
     @abstractmethod
-    async def init(self, mem: GuestMemoryLike, conf: RingConf) -> None: ...
+    async def init(self, api: ShellApi) -> None: ...
 
     @abstractmethod
     async def tx(self, prod: int) -> int: ...

@@ -3,27 +3,36 @@
 Models the IHV plugin a vendor would ship for the SR-IOV NIC in rtl/: it
 translates the shell's vmxnet3 requests into format-A ring operations on the
 VF (tb/ref/layouts.py, through tb/vf_driver's TxQueue/RxQueue on the VF's own
-register space), and the VF's completions back into vmxnet3 completions.
-All addresses it programs are guest-physical: the hypervisor's IOMMU domain
-for the VF maps exactly the VM's memory, so the VF can reach nothing else.
+register space), and the VF's completions back into vmxnet3 completions. It
+reaches nothing but the Shell API (tb/plugin_model/shell_api.py).
 
-TX copies each frame from the shell's buffers into the VF queue's buffers
-(up to ``MAX_FRAME_BYTES``; a larger frame is dropped, counted, and still
-completed to the shell so it gets its buffer back). RX frames land in the VF
-queue's buffers and are copied into the shell's posted buffers.
+No frame is copied: a TX descriptor points the VF at the buffers the guest
+stack gave the shell, and the receive buffers the stack posted go on the VF's
+RX ring, so the VF writes received frames straight into them. All addresses
+are guest-physical: the hypervisor's IOMMU domain for the VF maps exactly the
+VM's memory, so the VF can reach nothing else.
+
+Limits the VF imposes and the plugin enforces, each counted in ``stats``: a TX
+frame longer than ``MAX_FRAME_BYTES`` or with more than ``MAX_TX_BUFS``
+buffers is completed to the shell unsent (``tx_dropped_oversize``,
+``tx_dropped_too_many_bufs``); a receive buffer must start on a 64-byte
+boundary and is used up to a multiple of 64 bytes (RX descriptor rules,
+ARCHITECTURE §4); one that does not is returned to the stack at once as an
+errored completion (``rx_buffer_unaligned``).
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
+from dataclasses import replace
 
-from tb.host.mmio import FunctionBar
 from tb.plugin_model.plugin import Plugin, PluginStateError, QuiesceResult, ReapResult
-from tb.shell_model.device_rings import TxRequest, Vmxnet3DeviceRings
-from tb.shell_model.rings import GuestMemoryLike, RingConf
-from tb.vf_driver.queues import QueueError, RxQueue, TxFrame, TxQueue
+from tb.plugin_model.shell_api import ShellApi
+from tb.shell_model.device_rings import RxBuffer, TxRequest
+from tb.vf_driver.queues import MAX_TX_BUFS, QueueError, QueueStall, RxQueue, TxFrame, TxQueue
 
 MAX_FRAME_BYTES = 9216
+RX_ALIGN = 64
 RING_A_VENDOR_ID = 0x5A00  # the model NIC's identity: PF_ID block id (tb/ref/regmap.py)
 RING_A_VF_DEVICE_ID = 0x5A01  # FUNC_ID block id, what every VF reports
 RING_A_PLUGIN_ID = "sriovnic-vf-a"
@@ -32,85 +41,121 @@ RING_A_PLUGIN_ID = "sriovnic-vf-a"
 class RingAPlugin(Plugin):
     """Serves one vmxnet3 queue pair with queue pair ``q`` of a ring-format-A VF."""
 
-    def __init__(
-        self, bar: FunctionBar, *, q: int = 0, size_log2: int = 8, rx_buf_len: int = 2048
-    ) -> None:
-        self.bar = bar
+    def __init__(self, *, q: int = 0, size_log2: int = 8) -> None:
         self.q = q
         self.size_log2 = size_log2
-        self.rx_buf_len = rx_buf_len
-        self._dev: Vmxnet3DeviceRings | None = None
+        self._api: ShellApi | None = None
         self._txq: TxQueue | None = None
         self._rxq: RxQueue | None = None
         self._hw: deque[tuple[TxFrame, TxRequest]] = deque()  # on the VF ring, in order
         self._backlog: deque[TxRequest] = deque()  # fetched, waiting for VF ring room
+        self._rx_posted: deque[RxBuffer] = deque()  # on the VF RX ring, in order
+        self._rx_waiting: deque[RxBuffer] = deque()  # claimed, waiting for VF ring room
         self._stopped = False
         self.stats: Counter[str] = Counter()
 
-    async def init(self, mem: GuestMemoryLike, conf: RingConf) -> None:
-        if self._dev is not None:
+    async def init(self, api: ShellApi) -> None:
+        if self._api is not None:
             raise PluginStateError("init called twice")
-        txq = TxQueue(self.bar, mem, self.q, self.size_log2)  # type: ignore[arg-type]
-        rxq = RxQueue(self.bar, mem, self.q, self.size_log2, self.rx_buf_len)  # type: ignore[arg-type]
+        txq = TxQueue(api.vf, api.dma, self.q, self.size_log2)  # type: ignore[arg-type]
+        rxq = RxQueue(api.vf, api.dma, self.q, self.size_log2)  # type: ignore[arg-type]
         await txq.open()
-        await rxq.open()
-        self._txq, self._rxq = txq, rxq
-        self._dev = Vmxnet3DeviceRings(mem, conf)
+        await rxq.open(post=0)  # the stack's buffers go on the ring, not the plugin's
+        self._txq, self._rxq, self._api = txq, rxq, api
+        api.register_irq(self._interrupt)
+        api.log(f"ring-A plugin up on function {api.vf.func} queue {self.q}")
 
     async def tx(self, prod: int) -> int:
-        dev, _, _ = self._live()
-        self._backlog.extend(dev.fetch_tx(prod))
+        api, _, _ = self._live()
+        self._backlog.extend(api.tx_frames(prod))
         return await self._push_tx()
 
     async def rx_refill(self, prod: int) -> int:
-        dev, _, _ = self._live()
-        return dev.take_rx_buffers()
+        api, _, _ = self._live()
+        taken = 0
+        for buf in api.rx_buffers():
+            usable = buf.length - buf.length % RX_ALIGN
+            if buf.gpa % RX_ALIGN or usable == 0:
+                self.stats["rx_buffer_unaligned"] += 1
+                api.rx_complete([buf], 0, vlan_tci=None, err=True)
+                continue
+            self._rx_waiting.append(replace(buf, length=usable))
+            taken += 1
+        await self._push_rx()
+        return taken
 
     async def reap(self) -> ReapResult:
-        dev, txq, rxq = self._live()
-        tx_done = 0
-        for frame in txq.reap():
+        api, txq, rxq = self._live()
+        tx_done = self._complete_tx(txq.reap())
+        await self._push_tx()
+        delivered = 0
+        for f in rxq.reap(gather=False):
+            bufs = [self._rx_posted.popleft() for _ in f.bufs]
+            if [b.gpa for b in bufs] != [addr for addr, _ in f.bufs]:
+                raise QueueError("VF RX completion names buffers the plugin did not post there")
+            tci = f.completion.vlan_tci if f.completion.vlan_stripped else None
+            api.rx_complete(bufs, f.completion.length, vlan_tci=tci, err=f.completion.status != 0)
+            delivered += 1
+        await self._push_rx()
+        self.stats["rx_delivered"] += delivered
+        return ReapResult(tx_done, delivered, 0)
+
+    def _complete_tx(self, frames: list[TxFrame]) -> int:
+        api, _, _ = self._live()
+        for frame in frames:
             hw_frame, req = self._hw.popleft()
             if hw_frame is not frame:
                 raise QueueError("VF TX completions out of order with the plugin's record")
             if frame.completion is not None and frame.completion.status:
                 self.stats["tx_hw_errors"] += 1
-            dev.complete_tx(req)
-            tx_done += 1
-        await self._push_tx()
-        delivered = dropped = 0
-        frames = rxq.reap()
-        for f in frames:
-            tci = f.completion.vlan_tci if f.completion.vlan_stripped else None
-            if dev.deliver_rx(f.data, vlan_tci=tci, err=f.completion.status != 0):
-                delivered += 1
-            else:
-                dropped += 1
-        if frames:
-            await rxq.refill()
-        self.stats["tx_completed"] += tx_done
-        self.stats["rx_delivered"] += delivered
-        self.stats["rx_dropped_no_shell_buffer"] += dropped
-        return ReapResult(tx_done, delivered, dropped)
+            api.tx_complete(req)
+        self.stats["tx_completed"] += len(frames)
+        return len(frames)
 
     async def quiesce(self) -> QuiesceResult:
-        _, txq, rxq = self._live()
+        """Stop the VF with nothing lost: in-flight TX drained, the rest handed back."""
+        api, txq, rxq = self._live()
+        while self._hw:
+            try:
+                self._complete_tx(await txq.wait_reaped())
+            except QueueStall as stall:  # the VF stopped completing: its frames are lost
+                api.log(f"quiesce: {stall}")
+                break
+        abandoned = len(self._hw)
         await txq.close()
         await rxq.close()
         self._stopped = True
-        return QuiesceResult(len(self._hw), len(self._backlog))
+        # Frames never posted to the VF go back to the shell's ring for the next owner.
+        backlog = len(self._backlog)
+        if self._backlog:
+            api.tx_unfetch(self._backlog[0])
+        # Receive buffers the VF did not fill go back to the stack's ring, in order.
+        api.rx_return([*self._rx_posted, *self._rx_waiting])
+        self._backlog.clear()
+        self._rx_posted.clear()
+        self._rx_waiting.clear()
+        if abandoned:
+            api.log(f"quiesce: {abandoned} TX frames never completed by the VF")
+        return QuiesceResult(abandoned, backlog)
+
+    async def _interrupt(self) -> None:
+        if not self._stopped:
+            await self.reap()
 
     async def _push_tx(self) -> int:
-        dev, txq, _ = self._live()
+        api, txq, _ = self._live()
         posted = 0
-        while self._backlog and txq.ring.free_slots() > 0:
+        while self._backlog:
             req = self._backlog[0]
-            if req.length > MAX_FRAME_BYTES:
+            if req.length > MAX_FRAME_BYTES or len(req.frags) > MAX_TX_BUFS:
                 self._backlog.popleft()
-                self.stats["tx_dropped_oversize"] += 1
-                dev.complete_tx(req)  # the shell gets its buffer back
+                big = req.length > MAX_FRAME_BYTES
+                self.stats["tx_dropped_oversize" if big else "tx_dropped_too_many_bufs"] += 1
+                api.tx_complete(req)  # the shell gets its buffers back
                 continue
-            frame = txq.post(dev.read_frame(req), vlan_tci=req.vlan_tci)
+            if txq.ring.free_slots() < len(req.frags):
+                break
+            frame = txq.post_buffers(list(req.frags), vlan_tci=req.vlan_tci)
             self._backlog.popleft()
             self._hw.append((frame, req))
             posted += 1
@@ -119,9 +164,18 @@ class RingAPlugin(Plugin):
         self.stats["tx_posted"] += posted
         return posted
 
-    def _live(self) -> tuple[Vmxnet3DeviceRings, TxQueue, RxQueue]:
-        if self._dev is None or self._txq is None or self._rxq is None:
+    async def _push_rx(self) -> None:
+        _, _, rxq = self._live()
+        n = rxq.post_buffers([(b.gpa, b.length) for b in self._rx_waiting])
+        for _ in range(n):
+            buf = self._rx_waiting.popleft()
+            self._rx_posted.append(buf)
+        if n:
+            await rxq.ring_doorbell()
+
+    def _live(self) -> tuple[ShellApi, TxQueue, RxQueue]:
+        if self._api is None or self._txq is None or self._rxq is None:
             raise PluginStateError("entry point called before init")
         if self._stopped:
             raise PluginStateError("entry point called after quiesce")
-        return self._dev, self._txq, self._rxq
+        return self._api, self._txq, self._rxq

@@ -135,6 +135,21 @@ class Vmxnet3DeviceRings:
         self.stats["tx_fetched"] += len(frames)
         return frames
 
+    def unfetch_tx(self, req: TxRequest) -> None:
+        """Give back ``req`` and every frame fetched after it: the next fetch starts at its SOP.
+
+        For a device handing the rings to another (plugin quiesced, back to the
+        emulated device): frames it fetched but never sent are sent by the next
+        owner, not lost.
+        """
+        # A fetched frame holds at least one slot and the ring never all of
+        # them, so its SOP differs from the cursor; past the cursor = last lap.
+        if req.sop_idx > self._tx.index:
+            self._tx.gen ^= 1
+        self._tx.index = req.sop_idx
+        self._tx_fetched = []
+        self.stats["tx_unfetched"] += 1
+
     def read_frame(self, req: TxRequest) -> bytes:
         return b"".join(self.mem.read(gpa, n) for gpa, n in req.frags)
 
@@ -167,6 +182,20 @@ class Vmxnet3DeviceRings:
     def rx_buffers(self) -> int:
         return len(self._rx_avail)
 
+    def claim_rx_buffers(self) -> list[RxBuffer]:
+        """Every posted buffer, handed to a device that fills them in place (oldest first).
+
+        The caller owns them until it returns each through :meth:`complete_rx`.
+        """
+        self.take_rx_buffers()
+        bufs = list(self._rx_avail)
+        self._rx_avail.clear()
+        return bufs
+
+    def return_rx_buffers(self, bufs: list[RxBuffer]) -> None:
+        """Put claimed, unfilled buffers back in front, oldest first, for the next owner."""
+        self._rx_avail.extendleft(reversed(bufs))
+
     def deliver_rx(self, frame: bytes, *, vlan_tci: int | None = None, err: bool = False) -> bool:
         """Write ``frame`` across posted buffers with one completion each; False = no room."""
         self.take_rx_buffers()
@@ -181,17 +210,33 @@ class Vmxnet3DeviceRings:
             self.stats["rx_no_buffer"] += 1
             return False
         pos = 0
-        for k, buf in enumerate(need):
+        for buf in need:
             self._rx_avail.popleft()
             chunk = frame[pos : pos + buf.length]
             self.mem.write(buf.gpa, chunk)
             pos += len(chunk)
+        self.complete_rx(need, len(frame), vlan_tci=vlan_tci, err=err)
+        return True
+
+    def complete_rx(
+        self,
+        bufs: list[RxBuffer],
+        length: int,
+        *,
+        vlan_tci: int | None = None,
+        err: bool = False,
+    ) -> None:
+        """Write the completions of a frame of ``length`` bytes that fills ``bufs`` in order."""
+        left = length
+        for k, buf in enumerate(bufs):
+            chunk = min(left, buf.length)
+            left -= chunk
             cpl = RxCompDesc(
                 rxd_idx=buf.idx,
-                length=len(chunk),
+                length=chunk,
                 gen=self._rx_comp.gen,
                 sop=k == 0,
-                eop=k == len(need) - 1,
+                eop=k == len(bufs) - 1,
                 rq_id=self.conf.rx_qid,
                 err=err,
                 ts=vlan_tci is not None,
@@ -200,7 +245,6 @@ class Vmxnet3DeviceRings:
             self.mem.write(self._rx_comp.addr(), cpl.pack())
             self._rx_comp.advance()
         self.stats["rx_delivered"] += 1
-        return True
 
     def _refuse(self, error: DeviceRingError) -> NoReturn:
         self.errors[error.reason] += 1

@@ -226,22 +226,46 @@ class TxQueue:
         offsets = offsets or [0] * len(split)
         if sum(split) != len(frame) or len(offsets) != len(split):
             raise QueueError("buffer split does not add up to the frame")
-        if len(split) > MAX_TX_BUFS:
-            raise QueueError(f"{len(split)} buffers exceed the {MAX_TX_BUFS}-buffer limit")
-        if len(split) > self.ring.free_slots():
-            raise QueueError("TX ring full")
-        first = self.ring.prod
+        self._check_room(len(split))
+        frags = []
         pos = 0
-        for n, (length, off) in enumerate(zip(split, offsets, strict=True)):
-            slot = self.ring.prod
-            addr = self._bufs[slot] + off
+        for k, (length, off) in enumerate(zip(split, offsets, strict=True)):
+            addr = self._bufs[(self.ring.prod + k) & self.ring.mask] + off
             self.mem.write(addr, frame[pos : pos + length])
+            frags.append((addr, length))
             pos += length
+        return self._post_frags(frame, frags, vlan_tci)
+
+    def post_buffers(
+        self, frags: list[tuple[int, int]], *, vlan_tci: int | None = None
+    ) -> TxFrame:
+        """Place a frame already in memory: one descriptor per ``(address, length)``.
+
+        The device reads the caller's buffers in place (a plugin handing the
+        guest stack's buffers to its VF); nothing is copied. ``TxFrame.data``
+        is empty: the bytes stay where the caller put them.
+        """
+        if not frags:
+            raise QueueError("a frame needs at least one buffer")
+        self._check_room(len(frags))
+        return self._post_frags(b"", frags, vlan_tci)
+
+    def _check_room(self, nbufs: int) -> None:
+        if nbufs > MAX_TX_BUFS:
+            raise QueueError(f"{nbufs} buffers exceed the {MAX_TX_BUFS}-buffer limit")
+        if nbufs > self.ring.free_slots():
+            raise QueueError("TX ring full")
+
+    def _post_frags(
+        self, frame: bytes, frags: list[tuple[int, int]], vlan_tci: int | None
+    ) -> TxFrame:
+        first = self.ring.prod
+        for n, (addr, length) in enumerate(frags):
             desc = TxDesc(
                 addr,
                 length,
                 sof=n == 0,
-                eof=n == len(split) - 1,
+                eof=n == len(frags) - 1,
                 vlan_ins=vlan_tci is not None and n == 0,
                 vlan_tci=(vlan_tci or 0) if n == 0 else 0,
             )
@@ -284,10 +308,15 @@ class TxQueue:
 
 @dataclass
 class RxFrame:
-    """A frame the device delivered into posted buffers."""
+    """A frame the device delivered into posted buffers.
+
+    ``bufs`` are the ``(address, length)`` buffers it filled, in order; ``data``
+    their bytes, gathered unless the caller reaped without copying.
+    """
 
     data: bytes
     completion: RxCompletion
+    bufs: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass
@@ -302,6 +331,9 @@ class RxQueue:
     frames_seen: int = field(init=False, default=0)
     ring: _Ring = field(init=False)
     _bufs: list[int] = field(init=False, default_factory=list)
+    # (address, length) posted at each ring slot: the queue's own buffers, or
+    # a caller's (post_buffers) that the device fills in place.
+    _slot_buf: list[tuple[int, int]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         if self.buf_len <= 0 or self.buf_len % 64:
@@ -315,35 +347,61 @@ class RxQueue:
         )
 
     async def open(self, post: int | None = None) -> None:
+        """Rings up, ``post`` own buffers posted (default all; 0: the caller posts)."""
         await self.ring.open()
-        self._bufs = [self.mem.alloc(self.buf_len, 64) for _ in range(self.ring.size)]
-        await self.refill(self.ring.size - 1 if post is None else post)
+        self._slot_buf = [(0, 0)] * self.ring.size
+        if post != 0:
+            self._bufs = [self.mem.alloc(self.buf_len, 64) for _ in range(self.ring.size)]
+            await self.refill(self.ring.size - 1 if post is None else post)
 
     async def close(self) -> None:
         await self.ring.close()
 
     async def refill(self, count: int | None = None) -> None:
         """Post up to ``count`` buffers (default: every free slot) and ring the doorbell."""
+        if not self._bufs:
+            self._bufs = [self.mem.alloc(self.buf_len, 64) for _ in range(self.ring.size)]
         n = self.ring.free_slots() if count is None else min(count, self.ring.free_slots())
         for _ in range(n):
-            self.ring.put_desc(RxDesc(self._bufs[self.ring.prod], self.buf_len).pack())
+            self._put(self._bufs[self.ring.prod], self.buf_len)
         if n:
             await self.ring.ring_doorbell()
 
-    def reap(self) -> list[RxFrame]:
-        """Frames the device has completed, with their bytes gathered from the buffers."""
+    def post_buffers(self, bufs: list[tuple[int, int]]) -> int:
+        """Post the caller's ``(address, length)`` buffers, as many as fit; returns how many.
+
+        The device writes frames straight into them (a plugin posting the guest
+        stack's buffers); the doorbell is rung separately (:meth:`ring_doorbell`).
+        """
+        n = min(len(bufs), self.ring.free_slots())
+        for addr, length in bufs[:n]:
+            self._put(addr, length)
+        return n
+
+    def _put(self, addr: int, length: int) -> None:
+        self._slot_buf[self.ring.prod] = (addr, length)
+        self.ring.put_desc(RxDesc(addr, length).pack())
+
+    async def ring_doorbell(self) -> None:
+        await self.ring.ring_doorbell()
+
+    def reap(self, gather: bool = True) -> list[RxFrame]:
+        """Frames the device has completed; ``gather`` copies their bytes out of the buffers."""
         frames = []
         while (raw := self.ring.next_completion()) is not None:
             cpl = RxCompletion.unpack(raw)
             data = bytearray()
+            used = []
             remaining = cpl.length
             for k in range(cpl.num_bufs):
-                slot = (cpl.desc_idx + k) & self.ring.mask
-                take = min(remaining, self.buf_len)
-                data += self.mem.read(self._bufs[slot], take)
+                addr, length = self._slot_buf[(cpl.desc_idx + k) & self.ring.mask]
+                take = min(remaining, length)
+                used.append((addr, take))
+                if gather:
+                    data += self.mem.read(addr, take)
                 remaining -= take
             self.ring.clean = (cpl.desc_idx + cpl.num_bufs) & self.ring.mask
-            frames.append(RxFrame(bytes(data), cpl))
+            frames.append(RxFrame(bytes(data), cpl, tuple(used)))
         self.frames_seen += len(frames)
         return frames
 

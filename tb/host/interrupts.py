@@ -23,6 +23,9 @@ class IrqMonitor:
         self._vector = getattr(dut, f"{prefix}_vector")
         self._counts: defaultdict[tuple[int, int], int] = defaultdict(int)
         self._events: defaultdict[tuple[int, int], Event] = defaultdict(Event)
+        # Per function, any vector: what an interrupt handler of the function waits on.
+        self._func_counts: defaultdict[int, int] = defaultdict(int)
+        self._func_events: defaultdict[int, Event] = defaultdict(Event)
 
     async def run(self) -> None:
         while True:
@@ -34,6 +37,8 @@ class IrqMonitor:
                 key = (int(self._func.value), int(self._vector.value))
                 self._counts[key] += 1
                 self._events[key].set()
+                self._func_counts[key[0]] += 1
+                self._func_events[key[0]].set()
                 await RisingEdge(self._clk)
 
     def count(self, func: int, vector: int) -> int:
@@ -47,3 +52,15 @@ class IrqMonitor:
             ev.clear()
             await ev.wait()
         return self._counts[key]
+
+    def function_count(self, func: int) -> int:
+        """Interrupt messages of ``func``, all vectors."""
+        return self._func_counts[func]
+
+    async def wait_function(self, func: int, seen: int) -> int:
+        """Return once more than ``seen`` interrupts of ``func`` (any vector) were delivered."""
+        while self._func_counts[func] <= seen:
+            ev = self._func_events[func]
+            ev.clear()
+            await ev.wait()
+        return self._func_counts[func]

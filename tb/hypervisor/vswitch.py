@@ -1,0 +1,169 @@
+"""The hypervisor's software switch behind the PF's port: the backend of emulated NICs.
+
+An emulated vmxnet3 device hands each transmitted frame to its port here. A
+frame for another emulated VM on this host is delivered in software (as a
+vSwitch port group does); every other frame, and every broadcast or multicast,
+is sent through the PF's own TX queue in the RTL, so emulated traffic crosses
+the real embedded switch and its policy. Frames the embedded switch forwards
+to the PF's port (the hypervisor put each emulated VM's MAC in the switch's
+forwarding table for port 0) arrive on the PF's RX queue and are delivered to
+the VM whose MAC they name; a broadcast or multicast to every VM. Nothing is
+dropped silently: each undeliverable frame is counted under its reason.
+
+The PF's rings live in host memory with the host's identity IOMMU domain; the
+pumps wake per completion batch (WriteWatch), never per clock.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cocotb
+from cocotb.task import Task
+from cocotb.triggers import Event
+
+from tb.host.mmio import FunctionBar
+from tb.pf_driver.driver import PfDriver
+from tb.vf_driver.queues import DmaMemory, QueueStall, RxQueue, TxQueue
+
+PF_PORT = 0  # the PF's port on the embedded switch
+BROADCAST = "ff:ff:ff:ff:ff:ff"
+
+Deliver = Callable[[bytes], bool]  # False: the VM had no receive buffer
+
+
+def dst_mac(frame: bytes) -> str:
+    return frame[:6].hex(":")
+
+
+def is_group(mac: str) -> bool:
+    return int(mac[:2], 16) & 1 == 1
+
+
+@dataclass
+class VswitchPort:
+    """One emulated NIC's port: its MAC and how to hand it a frame."""
+
+    name: str
+    mac: str
+    deliver: Deliver
+    stats: Counter[str] = field(default_factory=Counter)
+
+
+class PfPortVswitch:
+    """Software switch of one host, uplinked through the PF's queue pair 0."""
+
+    def __init__(
+        self, bar: FunctionBar, mem: DmaMemory, pf: PfDriver, *, size_log2: int = 8
+    ) -> None:
+        self.pf = pf
+        self.txq = TxQueue(bar, mem, 0, size_log2)
+        self.rxq = RxQueue(bar, mem, 0, size_log2)
+        self.ports: dict[str, VswitchPort] = {}
+        self.stats: Counter[str] = Counter()
+        self._tx_backlog: deque[tuple[bytes, int | None]] = deque()
+        self._tx_kick = Event()
+        self._tasks: list[Task] = []
+
+    async def open(self) -> None:
+        await self.txq.open()
+        await self.rxq.open()
+        self._tasks = [cocotb.start_soon(self._tx_pump()), cocotb.start_soon(self._rx_pump())]
+
+    def close(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        self._tasks = []
+
+    # -- ports ----------------------------------------------------------------------------
+
+    async def attach(self, name: str, mac: str, deliver: Deliver) -> VswitchPort:
+        """Connect an emulated NIC; the embedded switch forwards its MAC to the PF's port."""
+        mac = mac.lower()
+        if mac in self.ports:
+            raise ValueError(f"MAC {mac} already on vswitch port {self.ports[mac].name!r}")
+        await self.pf.add_fdb(mac, PF_PORT)
+        port = VswitchPort(name, mac, deliver)
+        self.ports[mac] = port
+        return port
+
+    async def detach(self, mac: str) -> None:
+        """Disconnect (the VM moved to its VF, or left): the switch entry goes too."""
+        mac = mac.lower()
+        del self.ports[mac]
+        await self.pf.del_fdb(mac)
+
+    async def move(self, old_mac: str, new_mac: str) -> None:
+        """The VM's MAC changed (policy allowed it): re-key its port and the switch entry."""
+        port = self.ports[old_mac.lower()]
+        await self.detach(old_mac)
+        await self.attach(port.name, new_mac, port.deliver)
+
+    # -- frames ---------------------------------------------------------------------------
+
+    def transmit(self, src: VswitchPort, frame: bytes, vlan_tci: int | None = None) -> None:
+        """A frame from an emulated NIC: local delivery, or out through the PF's queue."""
+        src.stats["tx"] += 1
+        dst = dst_mac(frame)
+        if not is_group(dst) and dst in self.ports:
+            self._deliver(self.ports[dst], frame, "local")
+            return
+        if is_group(dst):
+            for port in self.ports.values():
+                if port is not src:
+                    self._deliver(port, frame, "local_flood")
+        self._tx_backlog.append((frame, vlan_tci))
+        self._tx_kick.set()
+
+    def _deliver(self, port: VswitchPort, frame: bytes, how: str) -> None:
+        if port.deliver(frame):
+            port.stats["rx"] += 1
+            self.stats[f"delivered_{how}"] += 1
+        else:
+            port.stats["rx_dropped_no_buffer"] += 1
+            self.stats["dropped_vm_no_buffer"] += 1
+
+    async def _tx_pump(self) -> None:
+        txq = self.txq
+        while True:
+            while not self._tx_backlog and not txq.in_flight:
+                self._tx_kick.clear()
+                await self._tx_kick.wait()
+            posted = 0
+            while self._tx_backlog and txq.ring.free_slots() > 0:
+                frame, tci = self._tx_backlog.popleft()
+                txq.post(frame, vlan_tci=tci)
+                posted += 1
+            if posted:
+                await txq.ring_doorbell()
+                self.stats["pf_tx_posted"] += posted
+            # Wait for the ring to drain a little (frames queued meanwhile go next).
+            done = txq.reap() if not txq.in_flight else await txq.wait_reaped()
+            for tx in done:
+                failed = tx.completion is not None and tx.completion.status != 0
+                self.stats["pf_tx_errors" if failed else "pf_tx_sent"] += 1
+
+    async def _rx_pump(self) -> None:
+        while True:
+            try:
+                frames = await self.rxq.wait_reaped()
+            except QueueStall:
+                continue  # a quiet uplink is normal
+            for f in frames:
+                self.stats["pf_rx"] += 1
+                if f.completion.status:
+                    self.stats["pf_rx_errors"] += 1
+                    continue
+                dst = dst_mac(f.data)
+                if is_group(dst):
+                    for port in self.ports.values():
+                        self._deliver(port, f.data, "flood")
+                elif dst in self.ports:
+                    self._deliver(self.ports[dst], f.data, "pf")
+                else:
+                    self.stats["dropped_no_such_vm"] += 1
+
+    def idle(self) -> bool:
+        return not self._tx_backlog and not self.txq.in_flight

@@ -1,0 +1,229 @@
+"""The NPA shell: the guest's one network interface, over the emulated device or a plugin.
+
+The guest stack sees one netdev (:meth:`NpaShell.xmit`, a receive callback).
+Underneath, the shell owns one queue pair of vmxnet3 rings (:class:`Vmxnet3Shell`)
+and a datapath that serves them:
+
+- **emulated**: doorbells are writes to the emulated device's BAR0, trapped
+  by the hypervisor, whose backend carries the frames through the PF's queue;
+  the device interrupts the guest when it wrote completions;
+- **plugin**: doorbells call the loaded plugin's entry points; the plugin's
+  VF interrupts run the plugin's handler, which moves VF completions into the
+  same rings.
+
+Either way the shell then reaps its rings: TX completions free the stack's
+buffers, received frames go up to the stack, receive buffers are reposted.
+Control operations never take the plugin path: they are always commands to
+the emulated device's BAR1 (trapped; see tb/hypervisor).
+
+A frame the stack sends while the TX ring is full waits in a bounded queue
+(the qdisc, ``txqueuelen``); beyond it the frame is dropped and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+import cocotb
+from cocotb.task import Task
+from cocotb.triggers import Event
+
+from tb.host.interrupts import IrqMonitor
+from tb.plugin_model.loader import PluginLoader
+from tb.plugin_model.plugin import Plugin, QuiesceResult
+from tb.plugin_model.shell_api import DmaMemory, VfRegisters
+from tb.shell_model.device_rings import Vmxnet3DeviceRings
+from tb.shell_model.shell import RxPacket, Vmxnet3Shell
+from tb.shell_model.shell_services import ShellServices
+from tb.shell_model.vmxnet3_defs import Bar0
+
+TXQUEUELEN = 1000  # Linux's default qdisc length
+
+
+class ShellMode(Enum):
+    EMULATED = "emulated"
+    PLUGIN = "plugin"
+
+
+class EmulatedBar0(Protocol):
+    """The emulated device's doorbell page as the guest writes it (each write is trapped)."""
+
+    def bar0_write(self, offset: int, value: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class ModeChange:
+    """When (simulated ns) the shell changed datapath, and why."""
+
+    time_ns: int
+    mode: ShellMode
+    reason: str
+
+
+class NpaShell:
+    """One guest interface: vmxnet3 rings served by the emulated device or a plugin."""
+
+    def __init__(
+        self,
+        name: str,
+        rings: Vmxnet3Shell,
+        device: EmulatedBar0,
+        now_ns: Callable[[], int],
+        *,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.name = name
+        self.rings = rings
+        self.device = device
+        self.now_ns = now_ns
+        self.log = logger or logging.getLogger(f"npa.shell.{name}")
+        self.mode = ShellMode.EMULATED
+        self.history: list[ModeChange] = [ModeChange(now_ns(), ShellMode.EMULATED, "boot")]
+        self.stats: Counter[str] = Counter()
+        self.receiver: Callable[[bytes], None] | None = None
+        self.plugin: Plugin | None = None
+        self.services: ShellServices | None = None
+        self._qdisc: deque[bytes] = deque()
+        self._work = Event()
+        self._tasks: list[Task] = []
+        self._irq_task: Task | None = None
+
+    # -- netdev ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Post every receive buffer and start the shell's service loop."""
+        self.rings.post_rx()
+        self._tasks.append(cocotb.start_soon(self._service()))
+        self._work.set()
+
+    def xmit(self, frame: bytes) -> bool:
+        """The stack sends ``frame``; False when the qdisc is full (dropped, counted)."""
+        if len(self._qdisc) >= TXQUEUELEN:
+            self.stats["tx_dropped_qdisc"] += 1
+            return False
+        self._qdisc.append(frame)
+        self.stats["tx_queued"] += 1
+        self._work.set()
+        return True
+
+    def interrupt(self) -> None:
+        """The datapath wrote completions (emulated device's interrupt, or plugin's ISR done)."""
+        self.stats["interrupts"] += 1
+        self._work.set()
+
+    def idle(self) -> bool:
+        return not self._qdisc and not self.rings.tx_in_flight
+
+    # -- plugin path ----------------------------------------------------------------------
+
+    async def attach_plugin(
+        self,
+        loader: PluginLoader,
+        image_gpa: int,
+        image_len: int,
+        dma: DmaMemory,
+        vf: VfRegisters,
+        irq: IrqMonitor,
+        device_rings: Vmxnet3DeviceRings,
+    ) -> Plugin:
+        """LOAD_PLUGIN: verify the image the hypervisor wrote at ``image_gpa``, init it, switch.
+
+        A refused image raises the loader's error and leaves the shell emulated.
+        ``device_rings`` carries the ring cursors the emulated device stopped at.
+        """
+        loaded = loader.load_from_guest(dma, image_gpa, image_len)  # type: ignore[arg-type]
+        plugin = loaded.plugin
+        services = ShellServices(device_rings, dma, vf, self.log.getChild("plugin"))
+        await plugin.init(services)
+        self.plugin, self.services = plugin, services
+        self.mode = ShellMode.PLUGIN
+        self.history.append(ModeChange(self.now_ns(), ShellMode.PLUGIN, loaded.image.plugin_id))
+        self._irq_task = cocotb.start_soon(self._vf_interrupts(irq, vf.func))
+        # Buffers posted while emulated are the plugin's now; frames queued go out on the VF.
+        await plugin.rx_refill(self.rings.rx_prod)
+        self._work.set()
+        return plugin
+
+    async def detach_plugin(self, reason: str) -> QuiesceResult:
+        """Quiesce the plugin and go back to the emulated device, losing no TX frame."""
+        if self.plugin is None:
+            raise RuntimeError(f"{self.name}: no plugin loaded")
+        result = await self.plugin.quiesce()
+        if self._irq_task is not None:
+            self._irq_task.cancel()
+            self._irq_task = None
+        self.plugin = self.services = None
+        self.mode = ShellMode.EMULATED
+        self.history.append(ModeChange(self.now_ns(), ShellMode.EMULATED, reason))
+        self.stats["tx_lost_at_quiesce"] += result.tx_abandoned
+        # The emulated device sends what the plugin handed back, and sees the buffers.
+        self.device.bar0_write(Bar0.TXPROD, self.rings.tx_prod)
+        self.device.bar0_write(Bar0.RXPROD, self.rings.rx_prod)
+        self._work.set()
+        return result
+
+    async def _vf_interrupts(self, irq: IrqMonitor, func: int) -> None:
+        seen = irq.function_count(func)
+        while True:
+            seen = await irq.wait_function(func, seen)
+            services = self.services
+            if services is not None and services.irq_handler is not None:
+                await services.irq_handler()
+                self.interrupt()
+
+    # -- service loop ---------------------------------------------------------------------
+
+    async def _service(self) -> None:
+        while True:
+            self._work.clear()
+            await self._reap()
+            await self._push_tx()
+            if not self._work.is_set():
+                await self._work.wait()
+
+    async def _push_tx(self) -> None:
+        posted = 0
+        rings = self.rings
+        while self._qdisc and rings.tx_free() >= 1:
+            rings.post_tx(self._qdisc.popleft())
+            posted += 1
+        if not posted:
+            return
+        self.stats["tx_posted"] += posted
+        await self._doorbell(Bar0.TXPROD, rings.tx_prod)
+
+    async def _reap(self) -> None:
+        rings = self.rings
+        done = rings.reap_tx()
+        self.stats["tx_completed"] += len(done)
+        packets: list[RxPacket] = rings.reap_rx()
+        for p in packets:
+            if p.err:
+                self.stats["rx_errors"] += 1
+                continue
+            self.stats["rx_packets"] += 1
+            if self.receiver is not None:
+                self.receiver(p.data if p.vlan_tci is None else _tag(p.data, p.vlan_tci))
+        if packets and rings.post_rx():
+            await self._doorbell(Bar0.RXPROD, rings.rx_prod)
+        if done and self._qdisc:
+            self._work.set()
+
+    async def _doorbell(self, reg: Bar0, value: int) -> None:
+        if self.mode is ShellMode.PLUGIN and self.plugin is not None:
+            if reg == Bar0.TXPROD:
+                await self.plugin.tx(value)
+            else:
+                await self.plugin.rx_refill(value)
+        else:
+            self.device.bar0_write(reg, value)
+
+
+def _tag(frame: bytes, tci: int) -> bytes:
+    """Re-insert a stripped 802.1Q tag, as the stack sees a tagged frame."""
+    return frame[:12] + (0x8100).to_bytes(2, "big") + tci.to_bytes(2, "big") + frame[12:]

@@ -47,7 +47,7 @@ Transmit = Callable[[bytes], None]
 Clock = Callable[[], float]
 
 
-def _zero_clock() -> float:
+def zero_clock() -> float:
     return 0.0
 
 
@@ -424,7 +424,7 @@ class NetStack:
         config: InterfaceConfig,
         transmit: Transmit,
         *,
-        now: Clock = _zero_clock,
+        now: Clock = zero_clock,
         name: str = "",
     ) -> None:
         self.config = config

@@ -262,6 +262,7 @@ def test_gratuitous_arp_after_mac_change_updates_caches_that_know_the_host() -> 
     )
     assert a.arp.entries[IP_B].mac == new_mac
     assert a.counters.arp_updates == 1
+    assert a.counters.arp_gratuitous_received == 1
     assert IP_B not in c.arp.entries  # C never talked to B: no entry created
     n = len(hub.log)
     a.send_echo(session)
@@ -373,6 +374,20 @@ def test_corrupted_flow_header_is_unattributed_and_its_frame_lost() -> None:
     st = rx.stats(1)
     assert rx.unattributed == 1
     assert (st.received, st.lost, st.corrupted, st.duplicated) == (4, 1, 0, 0)
+
+
+def test_tail_loss_counts_once_the_sender_says_how_many_it_sent() -> None:
+    hub, a, b = pair()
+    rx = FlowReceiver()
+    b.bind_udp(6000, rx.deliver)
+    hub.filters["a"] = lambda fr: [] if parse_flow(fr) in ((1, 1), (1, 4)) else [fr]
+    flow = a.udp_flow(1, IP_B)
+    for _ in range(5):
+        a.send_flow(flow, 64)
+    hub.run()
+    assert rx.stats(1).lost == 1  # the gap at seq 1; seq 4 cannot be seen missing yet
+    rx.set_sent(1, 5)
+    assert rx.stats(1).lost == 2
 
 
 def test_seeded_flow_payload_is_recomputable_and_unseeded_flow_unchanged() -> None:

@@ -2,10 +2,17 @@
 
 Frames are built with scapy; the payload carries (flow id, sequence number) so
 a receiver can tell loss, duplication and reordering apart from corruption.
+
+The bytes after that header come from the flow's ``rng`` by default (one shared
+stream: reproducible, but a receiver cannot recompute them). With
+``payload_seed`` set they are :func:`flow_payload` of (seed, flow id, sequence)
+instead, so a receiver (tb/guest/stack.py ``FlowReceiver``) recomputes the
+expected bytes of any frame on its own and tells a corrupted one apart.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import struct
 from dataclasses import dataclass, field
@@ -17,6 +24,17 @@ from scapy.packet import Raw
 HEADER = struct.Struct("!IQ")  # flow id, sequence number
 ETH_IP_UDP = 14 + 20 + 8
 MIN_FRAME = 60  # without FCS
+PAYLOAD_DOMAIN = b"udpflow-payload-v1"
+
+
+def flow_payload(seed: int, flow_id: int, seq: int, length: int) -> bytes:
+    """The ``length`` payload bytes after the flow header of (seed, flow id, seq).
+
+    A pure function of its arguments (SHAKE-128 of them), so sender and
+    receiver compute it independently; it consumes no shared RNG.
+    """
+    key = PAYLOAD_DOMAIN + struct.pack("!QIQ", seed & (2**64 - 1), flow_id, seq)
+    return hashlib.shake_128(key).digest(length) if length > 0 else b""
 
 
 @dataclass
@@ -33,6 +51,8 @@ class UdpFlow:
     vlan: int | None = None
     seq: int = 0
     rng: random.Random = field(default_factory=lambda: random.Random(0))
+    # Set: payload bytes are flow_payload(payload_seed, flow_id, seq, ...), not from rng.
+    payload_seed: int | None = None
 
     def frame(self, size: int) -> bytes:
         """Next frame of exactly ``size`` bytes (without FCS), 60..9018."""
@@ -44,7 +64,10 @@ class UdpFlow:
         if pay_len < HEADER.size:
             raise ValueError(f"frame size {size} too small for a flow header")
         body = HEADER.pack(self.flow_id, self.seq)
-        body += self.rng.randbytes(pay_len - len(body))
+        if self.payload_seed is None:
+            body += self.rng.randbytes(pay_len - len(body))
+        else:
+            body += flow_payload(self.payload_seed, self.flow_id, self.seq, pay_len - len(body))
         pkt = eth / IP(src=self.src_ip, dst=self.dst_ip) / UDP(sport=self.sport, dport=self.dport)
         raw = bytes(pkt / Raw(body))
         self.seq += 1

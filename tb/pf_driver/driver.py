@@ -111,9 +111,17 @@ class PfDriver:
         return KnobValidator(self.num_vfs)
 
     async def set_vf_mac(self, vf: int, mac: str) -> None:
-        """``ip link set DEV vf N mac MAC``."""
+        """``ip link set DEV vf N mac MAC``; 00:00:00:00:00:00 clears the admin MAC.
+
+        As ixgbe does since Linux 5.x: a zero MAC drops the administratively set
+        address and the VF's current one, so the VF may choose its own again over
+        the mailbox (policy permitting).
+        """
         f = self._knobs().vf(vf)
-        self.vfs[f].admin.mac = KnobValidator.mac(mac)
+        new = KnobValidator.mac(mac, allow_zero=True)
+        self.vfs[f].admin.mac = new
+        if new == bytes(6):
+            self.vfs[f].guest.mac = new
         await self.apply_vf(f)
         await self._notify_vf(f)
 

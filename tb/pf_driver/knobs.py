@@ -41,14 +41,15 @@ class KnobValidator:
         return vf + 1
 
     @staticmethod
-    def mac(text: str) -> bytes:
+    def mac(text: str, *, allow_zero: bool = False) -> bytes:
+        """A unicast MAC; the all-zero one only where ``allow_zero`` (it means "clear")."""
         try:
             mac = parse_mac(text)
         except MailboxFormatError as e:
             raise VfConfigError(errno.EINVAL, str(e)) from None
         if is_multicast(mac):
             raise VfConfigError(errno.EINVAL, f"{format_mac(mac)} is a multicast address")
-        if mac == bytes(6):
+        if mac == bytes(6) and not allow_zero:
             raise VfConfigError(errno.EINVAL, "00:00:00:00:00:00 is not a valid address")
         return mac
 

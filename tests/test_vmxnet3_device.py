@@ -483,9 +483,11 @@ def test_ring_geometry_is_refused_and_the_queue_marked_stopped(
     _assert_inactive_and_silent(rig)
 
 
-def _open_with_two_interrupt_vectors_unmasked(rig: Rig) -> None:
-    rig.drv.open()
-    assert rig.dev.imr[:3] == [False, False, False]
+def test_ring_outside_guest_memory_is_refused() -> None:
+    rig = make_rig()
+    # 512-aligned and a valid size, but past the end of the VM's 4 MiB
+    assert _activate_with(rig, rxc={"comp_ring_base_pa": GUEST_MEM}) == DeviceResult.RING_ADDR
+    _assert_inactive_and_silent(rig)
 
 
 def _write_raw_tx(rig: Rig, count: int, *, eop_last: bool, gen: int | None = None) -> int:

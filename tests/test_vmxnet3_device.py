@@ -55,7 +55,12 @@ MAC = bytes.fromhex("005056000001")
 PEER = bytes.fromhex("005056000002")
 GUEST_MEM = 4 << 20
 # VMXNET3_ERR_* and VMXNET3_ECR_* as the header writes them
-ERR_NOEOP, ERR_BIG_PKT, ERR_TXD_INVALID = 0x80000000, 0x80000002, 0x80000007
+ERR_NOEOP, ERR_BIG_PKT, ERR_SMALL_BUF, ERR_TXD_INVALID = (
+    0x80000000,
+    0x80000002,
+    0x80000004,
+    0x80000007,
+)
 ECR_RQERR, ECR_TQERR, ECR_LINK = 1, 2, 4
 TX_VEC, RX_VEC, EVENT_VEC = 0, 1, 2
 
@@ -757,3 +762,22 @@ def test_auto_mask_masks_the_vector_after_each_interrupt() -> None:
     assert rig.irqs == [TX_VEC] and rig.dev.imr[TX_VEC]
     rig.dev.bar0_write(Bar0.IMR + 8 * TX_VEC, 0)  # the driver re-enables after polling
     assert rig.irqs == [TX_VEC, TX_VEC]
+
+
+def test_rx_buffer_of_length_zero_stops_the_rx_queue_only() -> None:
+    rig = make_rig(rx_size=32)
+    rig.drv.open()  # 31 buffers posted and taken
+    assert rig.dev.receive(to_guest(0))
+    rig.shell.reap_rx()
+    slot = rig.shell.rx_prod  # 31: still the first lap, so the device expects gen 1
+    # Vmxnet3_RxDesc with len:14 = 0 (RxDesc refuses to build one): addr, dword 2 = gen << 31
+    raw = struct.pack("<QII", 0x10000, 1 << 31, 0)
+    rig.mem.write(rig.shell.conf.rx_ring + 16 * slot, raw)
+    rig.dev.bar0_write(Bar0.RXPROD, 0)
+    tx_status, rx_status = rig.drv.queue_status()
+    assert rx_status == QueueStatus(stopped=True, error=ERR_SMALL_BUF)
+    assert tx_status == QueueStatus()
+    assert rig.dev.bar1_read(Bar1.ECR) & ECR_RQERR and rig.irqs[-1] == EVENT_VEC
+    assert not rig.dev.receive(to_guest(1))
+    rig.drv.send(udp_frame(0))  # the TX queue keeps working
+    assert len(rig.backend.frames) == 1

@@ -271,9 +271,6 @@ class _Active:
     ring_conf: RingConf
 
 
-_TX_ERRORS: dict[type[DeviceRingError], Err] = {MissingEopError: Err.NOEOP}
-
-
 @dataclass
 class _FilterState:
     """The RX filters the policy allowed (reset values: nothing passes until UPDATE_RX_MODE)."""
@@ -710,7 +707,7 @@ class Vmxnet3Device:
         try:
             reqs = rings.fetch_tx(prod)
         except DeviceRingError as exc:
-            failure = _TX_ERRORS.get(type(exc), Err.TXD_INVALID)
+            failure = Err.NOEOP if isinstance(exc, MissingEopError) else Err.TXD_INVALID
             reqs = rings.fetch_tx(rings.tx_next)  # whole frames before the refused descriptor
         done = 0
         for req in reqs:

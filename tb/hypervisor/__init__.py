@@ -1,4 +1,5 @@
-"""The hypervisor actor: VMs, guest-physical memory, VF assignment confined by the IOMMU."""
+"""The hypervisor actor: VMs, guest-physical memory, VF assignment confined by the IOMMU,
+the emulated vmxnet3 device."""
 
 from tb.hypervisor.guest_memory import GuestMemory, GuestMemoryError
 from tb.hypervisor.hypervisor import (
@@ -17,14 +18,39 @@ from tb.hypervisor.hypervisor import (
     VmExistsError,
     VmSizeError,
 )
+from tb.hypervisor.vmxnet3_device import (
+    ControlOutcome,
+    ControlPolicy,
+    ControlRequest,
+    DeviceCounters,
+    DeviceResult,
+    MacAddressRequest,
+    MacFiltersRequest,
+    NpaHooks,
+    Refusal,
+    RxModeRequest,
+    VlanFiltersRequest,
+    Vmxnet3Backend,
+    Vmxnet3Device,
+)
 
 __all__ = [
+    "ControlOutcome",
+    "ControlPolicy",
+    "ControlRequest",
+    "DeviceCounters",
+    "DeviceResult",
     "FlrCallable",
     "GuestMemory",
     "GuestMemoryError",
     "Hypervisor",
     "HypervisorError",
+    "MacAddressRequest",
+    "MacFiltersRequest",
     "NoSuchVmError",
+    "NpaHooks",
+    "Refusal",
+    "RxModeRequest",
     "SriovState",
     "VfAbsentError",
     "VfAlreadyAssignedError",
@@ -32,7 +58,10 @@ __all__ = [
     "VfNotAssignedError",
     "VfNotEnabledError",
     "VfResetError",
+    "VlanFiltersRequest",
     "Vm",
     "VmExistsError",
     "VmSizeError",
+    "Vmxnet3Backend",
+    "Vmxnet3Device",
 ]

@@ -42,6 +42,7 @@ from tb.shell_model.vmxnet3_defs import (
     Vmxnet3FormatError,
     check_ring,
 )
+from tb.shell_model.vmxnet3_driver import DriverConfig, DriverError, Vmxnet3Bars, Vmxnet3Driver
 
 __all__ = [
     "BadDescriptorError",
@@ -58,6 +59,8 @@ __all__ = [
     "DescriptorSizeError",
     "DeviceRingError",
     "DoorbellError",
+    "DriverConfig",
+    "DriverError",
     "FieldRangeError",
     "FrameSizeError",
     "GuestMemoryLike",
@@ -78,7 +81,9 @@ __all__ = [
     "TxDesc",
     "TxPending",
     "TxRequest",
+    "Vmxnet3Bars",
     "Vmxnet3DeviceRings",
+    "Vmxnet3Driver",
     "Vmxnet3FormatError",
     "Vmxnet3Shell",
     "check_ring",

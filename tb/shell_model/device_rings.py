@@ -96,6 +96,12 @@ class Vmxnet3DeviceRings:
 
     # -- TX --------------------------------------------------------------------------------
 
+    @property
+    def tx_next(self) -> int:
+        """The next TX descriptor the device will read; ``fetch_tx(tx_next)`` after a refusal
+        returns the whole frames fetched before the refused descriptor."""
+        return self._tx.index
+
     def fetch_tx(self, prod: int) -> list[TxRequest]:
         """Whole frames in descriptors ``[next, prod)``; a partial frame at the end waits."""
         if not 0 <= prod < self._tx.size:

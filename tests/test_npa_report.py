@@ -196,6 +196,8 @@ def test_json_round_trip_and_derived_fields(tmp_path: Path) -> None:
     assert d["security_events"][0]["counter"] == "tx_dropped_spoof"
     assert d["flows"]["vm1"][0]["reordered"] == 2
     assert d["pings"]["vm1"][0]["rtt_avg_ns"] == 950.5
+    s.initial_mode = "plugin"  # not the default: it must come back from the JSON
+    assert story_from_json(json.loads(json.dumps(story_to_json(s)))).initial_mode == "plugin"
 
 
 def test_summaries_from_the_guest_stack() -> None:

@@ -18,14 +18,18 @@ from cocotb.triggers import ClockCycles
 from cocotb.utils import get_sim_time
 
 from tb.host.dma_responder import AxiDmaResponder, DmaResponderConfig
+from tb.host.interrupts import IrqMonitor
 from tb.host.iommu import Iommu
 from tb.host.memory import HostMemory
 from tb.host.mmio import AxiLiteMmio, FunctionBar
 from tb.hypervisor.hypervisor import Hypervisor
+from tb.hypervisor.npa import NpaHost
+from tb.hypervisor.vswitch import PfPortVswitch
 from tb.net.axis_fast import FastStreamSink, FastStreamSource, WirePacing
 from tb.net.pcap import NS_PER_CYCLE, Direction, PortCapture
 from tb.net.stream_tap import StreamSignals, StreamTap
 from tb.pf_driver.driver import PfDriver
+from tb.plugin_model.ring_a import RING_A_PLUGIN_ID, RING_A_VENDOR_ID, RingAPlugin
 from tb.vf_driver.queues import RxQueue, TxQueue
 
 
@@ -173,6 +177,30 @@ class NicTb:
             t.stop()
         self._taps.clear()
         return self.capture.close() if self.capture else []
+
+    def now_ns(self) -> int:
+        return int(get_sim_time("ns"))
+
+    async def npa_host(self) -> NpaHost:
+        """NPA on this NIC: interrupts, the PF-port vswitch and the hypervisor's NPA side.
+
+        Call after ``pf.probe()`` and ``pf.enable_sriov()``. VFs given to VMs must
+        be in ``TbConfig.vm_vfs`` (no host identity domain).
+        """
+        irq = IrqMonitor(self.dut)
+        cocotb.start_soon(irq.run())
+        vswitch = PfPortVswitch(self.bar(0), self.mem, self.pf)
+        await vswitch.open()
+        return NpaHost(
+            self.hv,
+            self.pf,
+            vswitch,
+            irq,
+            self.bar,
+            self.now_ns,
+            {RING_A_PLUGIN_ID: lambda image: RingAPlugin()},
+            RING_A_VENDOR_ID,
+        )
 
     async def settle(self, idle_cycles: int = 64) -> None:
         """Let in-flight traffic drain: wait a fixed number of cycles."""

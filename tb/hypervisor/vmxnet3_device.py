@@ -677,6 +677,15 @@ class Vmxnet3Device:
             self.emulating = False
         return result
 
+    def resume_emulation(self) -> None:
+        """The hypervisor takes the rings back (plugin quiesced or refused): emulate again.
+
+        The ring cursors are where the plugin left them (the shell handed back
+        unsent frames and unfilled buffers), so no ACTIVATE_DEV is needed.
+        """
+        if self.rings is not None:
+            self.emulating = True
+
     def _load_plugin(self) -> int:
         if self.hooks is None:
             self.counters.unknown_commands += 1

@@ -95,6 +95,10 @@ class PfPortVswitch:
         del self.ports[mac]
         await self.pf.del_fdb(mac)
 
+    def forget(self, mac: str) -> None:
+        """Drop the port but keep the switch entry: the PF driver re-pointed it (to a VF)."""
+        del self.ports[mac.lower()]
+
     async def move(self, old_mac: str, new_mac: str) -> None:
         """The VM's MAC changed (policy allowed it): re-key its port and the switch entry."""
         port = self.ports[old_mac.lower()]

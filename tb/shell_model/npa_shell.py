@@ -84,6 +84,7 @@ class NpaShell:
         self.log = logger or logging.getLogger(f"npa.shell.{name}")
         self.mode = ShellMode.EMULATED
         self.history: list[ModeChange] = [ModeChange(now_ns(), ShellMode.EMULATED, "boot")]
+        self.notes: list[tuple[int, str]] = []
         self.stats: Counter[str] = Counter()
         self.receiver: Callable[[bytes], None] | None = None
         self.plugin: Plugin | None = None
@@ -149,8 +150,19 @@ class NpaShell:
         self._work.set()
         return plugin
 
-    async def detach_plugin(self, reason: str) -> QuiesceResult:
-        """Quiesce the plugin and go back to the emulated device, losing no TX frame."""
+    def note(self, message: str) -> None:
+        """Record a datapath event that did not change the mode (e.g. a refused plugin)."""
+        self.notes.append((self.now_ns(), message))
+        self.log.info("%s", message)
+
+    async def detach_plugin(
+        self, reason: str, resume: Callable[[], None] | None = None
+    ) -> QuiesceResult:
+        """Quiesce the plugin and go back to the emulated device, losing no TX frame.
+
+        ``resume`` (the hypervisor's) runs once the plugin let go of the rings and
+        before the shell rings the emulated device's doorbells again.
+        """
         if self.plugin is None:
             raise RuntimeError(f"{self.name}: no plugin loaded")
         result = await self.plugin.quiesce()
@@ -161,6 +173,8 @@ class NpaShell:
         self.mode = ShellMode.EMULATED
         self.history.append(ModeChange(self.now_ns(), ShellMode.EMULATED, reason))
         self.stats["tx_lost_at_quiesce"] += result.tx_abandoned
+        if resume is not None:
+            resume()
         # The emulated device sends what the plugin handed back, and sees the buffers.
         self.device.bar0_write(Bar0.TXPROD, self.rings.tx_prod)
         self.device.bar0_write(Bar0.RXPROD, self.rings.rx_prod)

@@ -7,15 +7,21 @@ the PF and the other VF keep host identity domains.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cocotb
 from scapy.layers.l2 import Ether
 
 from tb.env import NicTb, TbConfig
 from tb.guest.flows import UdpFlow, parse_flow
+from tb.guest.stack import FlowReceiver, InterfaceConfig, NetStack, TxOutcome
 from tb.host.dma_responder import AxiResp
 from tb.host.iommu import FaultKind
+from tb.net.external_host import ExternalHost
+from tb.plugin_model.ring_a import ring_a_image
 from tb.ref.layouts import TxDesc
 from tb.ref.regmap import FUNC_STATUS_ERROR, Func, QErr, Queue, queue_reg
+from tb.shell_model.npa_shell import ShellMode
 from tb.vf_driver.queues import TxQueue
 
 EXT_MAC = "02:00:00:00:ff:01"
@@ -127,3 +133,85 @@ async def vm_dma_confined(dut) -> None:
     assert all(tx.completion.status == 0 for tx in done)
     await tb.settle(200)
     assert tb.wire_out.empty()
+
+
+# ----------------------------------------------------------- NPA datapath switch
+VM1_MAC, VM1_IP = "02:00:00:00:01:01", "10.0.0.1"
+EXT_IP = "10.0.0.254"
+
+
+async def wait_for(tb: NicTb, what: str, done: Callable[[], bool], within: int = 50_000) -> None:
+    """Clock-edge wait for ``done()``; fails naming ``what`` after ``within`` cycles."""
+    waited = 0
+    while not done():
+        if waited >= within:
+            raise AssertionError(f"{what}: not done within {within} cycles")
+        await tb.cycles(50)
+        waited += 50
+
+
+async def udp_both_ways(
+    tb: NicTb, stack: NetStack, sink: FlowReceiver, ext: ExternalHost, ids: tuple[int, int], n: int
+) -> None:
+    """``n`` frames VM -> outside (flow ids[0]) and outside -> VM (ids[1]), paced, all arrive."""
+    out_flow = stack.udp_flow(ids[0], EXT_IP)
+    ext.source(ids[1], VM1_IP)
+    sizes = (64, 1518, 300, 1000, 128)
+    for k in range(n):
+        assert stack.send_flow(out_flow, sizes[k % len(sizes)]) is not TxOutcome.NO_ROUTE
+        ext.send(ids[1], sizes[(k + 2) % len(sizes)])
+        await tb.cycles(40)
+    ext.sink.set_sent(ids[0], n)
+    sink.set_sent(ids[1], n)
+    await wait_for(tb, f"flow {ids[0]} out", lambda: ext.sink.stats(ids[0]).received == n)
+    await wait_for(tb, f"flow {ids[1]} in", lambda: sink.stats(ids[1]).received == n)
+    for rx, fid in ((ext.sink, ids[0]), (sink, ids[1])):
+        st = rx.stats(fid)
+        assert (st.lost, st.duplicated, st.reordered, st.corrupted) == (0, 0, 0, 0), st
+
+
+@cocotb.test()
+async def npa_boot_emulated_plugin_and_back(dut) -> None:
+    """A VM boots on emulated vmxnet3 (frames via the PF's queue), moves to the VF plugin, back."""
+    tb = NicTb(dut, TbConfig(seed=5, vm_vfs=(1,)))
+    await tb.reset()
+    await tb.pf.probe()
+    await tb.pf.enable_sriov(tb.num_vf)
+    host = await tb.npa_host()
+    vm = await host.boot_vm("vm1", VM1_MAC, 4 << 20)
+    stack = NetStack(InterfaceConfig(VM1_MAC, VM1_IP), vm.shell.xmit, now=tb.now_ns, name="vm1")
+    vm.shell.receiver = stack.receive
+    sink = FlowReceiver()
+    stack.bind_udp(6000, sink.deliver)
+    ext = ExternalHost(InterfaceConfig(EXT_MAC, EXT_IP), tb.wire_in.send_nowait, now=tb.now_ns)
+    cocotb.start_soon(ext.pump(tb.wire_out))
+
+    # Emulated: ARP + ping + UDP through the PF's queue and the real switch.
+    ping = stack.ping(EXT_IP, count=3)
+    await wait_for(tb, "ping over emulated vmxnet3", lambda: ping.received == 3)
+    await udp_both_ways(tb, stack, sink, ext, (1, 2), 20)
+    pf_port = await tb.pf.port_stats(0)
+    assert pf_port["rx_packets"] >= 24 and pf_port["tx_packets"] >= 24, pf_port
+    assert (await tb.pf.vf_stats(0))["tx_packets"] == 0
+
+    # The hypervisor attaches VF 0 and injects vendor A's plugin: passthrough.
+    assert await host.attach_vf("vm1", 0, ring_a_image().pack())
+    assert vm.shell.mode is ShellMode.PLUGIN
+    pf_before = await tb.pf.port_stats(0)
+    await udp_both_ways(tb, stack, sink, ext, (3, 4), 20)
+    vf = await tb.pf.vf_stats(0)
+    assert vf["tx_packets"] == 20 and vf["rx_packets"] >= 20, vf
+    assert (await tb.pf.port_stats(0))["rx_packets"] == pf_before["rx_packets"]  # not via the PF
+    ping = stack.ping(EXT_IP, count=2)
+    await wait_for(tb, "ping over the VF", lambda: ping.received == 2)
+
+    vf_sent = (await tb.pf.vf_stats(0))["tx_packets"]
+    assert vf_sent == 22  # the UDP frames and the two echo requests
+
+    # Back to emulated on demand: nothing lost, traffic via the PF again.
+    await host.detach_vf("vm1", "test")
+    assert vm.shell.mode is ShellMode.EMULATED
+    assert vm.shell.stats["tx_lost_at_quiesce"] == 0
+    await udp_both_ways(tb, stack, sink, ext, (5, 6), 20)
+    assert (await tb.pf.vf_stats(0))["tx_packets"] == vf_sent
+    assert not tb.iommu.faults and not tb.host_bus.errors

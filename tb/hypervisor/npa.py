@@ -1,0 +1,333 @@
+"""NPA on one host: VMs boot on the emulated vmxnet3 device, move to a VF plugin and back.
+
+The hypervisor's side of the Network Plugin Architecture, on the simulated NIC:
+
+- **boot**: a VM's memory, its emulated vmxnet3 device (tb/hypervisor/vmxnet3_device.py)
+  whose backend is a port of the PF-port vswitch (tb/hypervisor/vswitch.py), the
+  guest's vmxnet3 driver and NPA shell (tb/shell_model), brought up through trapped
+  MMIO exactly as Linux's vmxnet3 driver does;
+- **attach a VF** (:meth:`NpaHost.attach_vf`): the PF driver programs the VF first
+  (MAC, anti-spoofing, port VLAN), the hypervisor gives the VF an IOMMU domain over
+  the VM's memory, and the shell runs NPA's sequence: STOP_EMULATION, LOAD_PLUGIN
+  (the hypervisor writes the vendor's image at the guest-physical address the shell
+  put in confPA, and its length in confLen), the shell's loader verifies it and calls
+  ``init``, ACTIVATE_VF. A refused image leaves the VM on the emulated path, with the
+  VF taken back;
+- **detach** (:meth:`NpaHost.detach_vf`): the shell quiesces the plugin (no TX frame
+  lost), the device resumes emulation, the VF is reset and released;
+- **control trapped**: the device hands every MAC, RX-mode, multicast and VLAN
+  request to :class:`ControlGate`, which decides it with the VM's security policy
+  (ESXi's port-group settings: MAC address changes, promiscuous mode) and, if
+  allowed, applies it to the switch through the PF driver (VF attached: the VF's
+  ``ip link`` knobs; emulated: the vswitch and the PF's forwarding entries). Every
+  decision is logged with its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import cocotb
+
+from tb.host.interrupts import IrqMonitor
+from tb.host.mmio import FunctionBar
+from tb.hypervisor.hypervisor import Hypervisor, Vm
+from tb.hypervisor.vmxnet3_device import (
+    ControlRequest,
+    DeviceResult,
+    MacAddressRequest,
+    MacFiltersRequest,
+    RxModeRequest,
+    VlanFiltersRequest,
+    Vmxnet3Device,
+)
+from tb.hypervisor.vswitch import PfPortVswitch, VswitchPort
+from tb.pf_driver.driver import PfDriver
+from tb.plugin_model.image import PluginImageError
+from tb.plugin_model.loader import PluginFactory, PluginLoader
+from tb.ref.mailbox import format_mac
+from tb.ref.regmap import Func
+from tb.shell_model.npa_shell import NpaShell
+from tb.shell_model.shell import Vmxnet3Shell
+from tb.shell_model.vmxnet3_defs import Cmd, DriverShared, PluginConfDesc, RxMode
+from tb.shell_model.vmxnet3_driver import Vmxnet3Driver
+
+FUNC_ID_DEVICE_SHIFT = 16  # FUNC_ID [31:16]: the VF's device id (ARCHITECTURE §3.1)
+
+
+@dataclass(frozen=True)
+class SecurityPolicy:
+    """A VM's port-group security settings, as ESXi names them (default: Reject)."""
+
+    mac_changes: bool = False
+    promiscuous: bool = False
+    allowed_vlans: frozenset[int] = frozenset({0})
+
+
+@dataclass(frozen=True)
+class ControlEvent:
+    """One trapped control request and what the hypervisor did with it."""
+
+    t_ns: int
+    vm: str
+    op: str
+    detail: str
+    allowed: bool
+    reason: str
+
+
+@dataclass
+class NpaVm:
+    """A VM on this host and everything its one interface is made of."""
+
+    vm: Vm
+    mac: str
+    policy: SecurityPolicy
+    device: Vmxnet3Device
+    driver: Vmxnet3Driver
+    rings: Vmxnet3Shell
+    shell: NpaShell
+    port: VswitchPort | None = None
+    vf: int | None = None
+    pending_image: bytes | None = None
+
+    @property
+    def name(self) -> str:
+        return self.vm.name
+
+
+class ControlGate:
+    """Decides trapped control requests by policy and applies the allowed ones."""
+
+    def __init__(self, host: NpaHost, name: str) -> None:
+        self.host = host
+        self.name = name
+
+    def __call__(self, request: ControlRequest) -> bool:
+        v = self.host.vms[self.name]
+        allowed, op, detail, reason = self._decide(v, request)
+        self.host.log_control(v.name, op, detail, allowed, reason)
+        if allowed and isinstance(request, MacAddressRequest):
+            new = format_mac(request.mac)
+            if new != v.mac:
+                self.host.schedule(self.host.apply_mac(v, new))
+        return allowed
+
+    @staticmethod
+    def _decide(v: NpaVm, req: ControlRequest) -> tuple[bool, str, str, str]:
+        p = v.policy
+        if isinstance(req, MacAddressRequest):
+            mac = format_mac(req.mac)
+            if mac == v.mac:
+                return True, "set_mac", mac, "unchanged"
+            if not p.mac_changes:
+                return False, "set_mac", mac, "MAC address changes rejected by the VM's policy"
+            return True, "set_mac", mac, "MAC address changes accepted by the VM's policy"
+        if isinstance(req, RxModeRequest):
+            detail = str(req.mode)
+            if req.mode & RxMode.PROMISC and not p.promiscuous:
+                return False, "rx_mode", detail, "promiscuous mode rejected by the VM's policy"
+            return True, "rx_mode", detail, "allowed"
+        if isinstance(req, MacFiltersRequest):
+            return True, "multicast", f"{len(req.macs)} addresses", "allowed"
+        if isinstance(req, VlanFiltersRequest):
+            extra = sorted(req.vlans - p.allowed_vlans)
+            detail = ",".join(map(str, sorted(req.vlans))) or "none"
+            if extra:
+                return False, "vlan_filter", detail, f"VLANs {extra} not allowed for this VM"
+            return True, "vlan_filter", detail, "allowed"
+        return False, type(req).__name__, "", "unknown request"
+
+
+class NpaHooks:
+    """The hypervisor's side of NPA's three commands for one VM."""
+
+    def __init__(self, host: NpaHost, name: str) -> None:
+        self.host = host
+        self.name = name
+
+    def stop_emulation(self, device: Vmxnet3Device) -> int:
+        v = self.host.vms[self.name]
+        return DeviceResult.OK if v.vf is not None else DeviceResult.NOT_READY
+
+    def load_plugin(self, device: Vmxnet3Device, conf: PluginConfDesc) -> int:
+        """Write the vendor's image at confPA and its length in confLen."""
+        v = self.host.vms[self.name]
+        image = v.pending_image
+        if image is None or v.vf is None:
+            return DeviceResult.NOT_READY
+        if len(image) > conf.conf_len or not 0 < conf.conf_pa < v.vm.mem_size - len(image):
+            return DeviceResult.BAD_REQUEST
+        v.vm.memory.write(conf.conf_pa, image)
+        off = DriverShared.offset_of("dev_read.plugin_conf_desc")
+        written = PluginConfDesc(conf.conf_ver, len(image), conf.conf_pa)
+        v.vm.memory.write(device.dsa + off, written.pack())
+        return DeviceResult.OK
+
+    def activate_vf(self, device: Vmxnet3Device) -> int:
+        v = self.host.vms[self.name]
+        return DeviceResult.OK if v.vf is not None else DeviceResult.NOT_READY
+
+
+class _PortBackend:
+    """The emulated device's backend: its vswitch port."""
+
+    def __init__(self, host: NpaHost, name: str) -> None:
+        self.host = host
+        self.name = name
+
+    def transmit(self, frame: bytes, vlan_tci: int | None) -> None:
+        v = self.host.vms[self.name]
+        if v.port is None:
+            self.host.stats_drop(v.name, "tx_no_vswitch_port")
+            return
+        self.host.vswitch.transmit(v.port, frame, vlan_tci)
+
+
+@dataclass
+class NpaHost:
+    """One host: the NIC's PF driver, the hypervisor, the vswitch, and NPA VMs."""
+
+    hv: Hypervisor
+    pf: PfDriver
+    vswitch: PfPortVswitch
+    irq: IrqMonitor
+    bar: Callable[[int], FunctionBar]
+    now_ns: Callable[[], int]
+    factories: dict[str, PluginFactory]
+    vendor_id: int
+    vms: dict[str, NpaVm] = field(default_factory=dict)
+    control_log: list[ControlEvent] = field(default_factory=list)
+    drops: dict[str, dict[str, int]] = field(default_factory=dict)
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("npa.host"))
+
+    def log_control(self, vm: str, op: str, detail: str, allowed: bool, reason: str) -> None:
+        ev = ControlEvent(self.now_ns(), vm, op, detail, allowed, reason)
+        self.control_log.append(ev)
+        self.logger.info("control %s %s %s: %s (%s)", vm, op, detail,
+                         "allowed" if allowed else "DENIED", reason)
+
+    def stats_drop(self, vm: str, reason: str) -> None:
+        per = self.drops.setdefault(vm, {})
+        per[reason] = per.get(reason, 0) + 1
+
+    def schedule(self, coro: Coroutine[Any, Any, None]) -> None:
+        cocotb.start_soon(coro)
+
+    # -- boot -----------------------------------------------------------------------------
+
+    async def boot_vm(
+        self,
+        name: str,
+        mac: str,
+        mem_size: int,
+        policy: SecurityPolicy | None = None,
+        *,
+        ring_size: int = 256,
+        rx_buf_len: int = 1536,
+    ) -> NpaVm:
+        """Create the VM, its emulated NIC on a vswitch port, and bring the guest driver up."""
+        vm = self.hv.create_vm(name, mem_size)
+        rings = Vmxnet3Shell(vm.memory, tx_size=ring_size, rx_size=ring_size, rx_buf_len=rx_buf_len)
+        device = Vmxnet3Device(
+            vm.memory,
+            bytes.fromhex(mac.replace(":", "")),
+            _PortBackend(self, name),
+            policy=ControlGate(self, name),
+            hooks=NpaHooks(self, name),
+            irq=lambda _vector: self.vms[name].shell.interrupt(),
+        )
+        shell = NpaShell(name, rings, device, self.now_ns, logger=self.logger.getChild(name))
+        driver = Vmxnet3Driver(vm.memory, rings, device)
+        v = NpaVm(vm, mac.lower(), policy or SecurityPolicy(), device, driver, rings, shell)
+        self.vms[name] = v
+        driver.open()
+        v.port = await self.vswitch.attach(name, mac, lambda f: device.receive(f))
+        shell.start()
+        return v
+
+    # -- NPA switch-over ------------------------------------------------------------------
+
+    async def attach_vf(self, name: str, vf: int, image: bytes) -> bool:
+        """Give VM ``name`` VF ``vf`` and move its datapath to the plugin in ``image``.
+
+        Returns False when the guest refused the image (the VM stays emulated and
+        the VF is taken back); the refusal is in the shell's loader counters.
+        """
+        v = self.vms[name]
+        # The PF driver programs the VF before the VM sees it (ip link set ... vf N).
+        await self.pf.set_vf_mac(vf, v.mac)
+        await self.pf.set_vf_spoofchk(vf, True)
+        func = self.hv.assign_vf(name, vf)
+        if v.port is not None:  # the switch entry now names the VF's port
+            self.vswitch.forget(v.mac)
+            v.port = None
+        v.vf, v.pending_image = vf, image
+        vf_bar = self.bar(func)
+        try:
+            await self._guest_switch_to_plugin(v, vf_bar)
+        except (PluginImageError, NpaCommandError) as exc:
+            self.logger.warning("%s: plugin refused, staying emulated: %s", name, exc)
+            v.shell.note(f"plugin refused: {exc}")
+            await self._back_to_emulation(v)
+            return False
+        finally:
+            v.pending_image = None
+        return True
+
+    async def _guest_switch_to_plugin(self, v: NpaVm, vf_bar: FunctionBar) -> None:
+        """What the guest's shell does when the hypervisor announces a VF."""
+        for cmd in (Cmd.STOP_EMULATION, Cmd.LOAD_PLUGIN):
+            result = v.driver.command(cmd)
+            if result != DeviceResult.OK:
+                raise NpaCommandError(f"{Cmd(cmd).name} returned {result:#x}")
+        off = DriverShared.offset_of("dev_read.plugin_conf_desc")
+        conf = PluginConfDesc.unpack(v.vm.memory.read(v.driver.shared_gpa + off, 16))
+        device_id = await vf_bar.read(Func.FUNC_ID) >> FUNC_ID_DEVICE_SHIFT
+        loader = PluginLoader(self.vendor_id, device_id, self.factories)
+        await v.shell.attach_plugin(
+            loader, conf.conf_pa, conf.conf_len, v.vm.memory, vf_bar, self.irq, v.device.rings
+        )
+        result = v.driver.command(Cmd.ACTIVATE_VF)
+        if result != DeviceResult.OK:
+            raise NpaCommandError(f"ACTIVATE_VF returned {result:#x}")
+
+    async def detach_vf(self, name: str, reason: str = "detach") -> None:
+        """Back to the emulated path (plugin quiesced, nothing lost), VF reset and released."""
+        v = self.vms[name]
+        if v.shell.plugin is not None:
+            await v.shell.detach_plugin(reason, resume=lambda: self._resume(v))
+        await self._back_to_emulation(v)
+
+    def _resume(self, v: NpaVm) -> None:
+        v.device.resume_emulation()
+
+    async def _back_to_emulation(self, v: NpaVm) -> None:
+        v.device.resume_emulation()
+        if v.vf is not None:
+            vf = v.vf
+            await self.pf.set_vf_mac(vf, "00:00:00:00:00:00")  # its switch entry goes
+            await self.hv.release_vf(v.name, vf, self._flr)
+            v.vf = None
+        if v.port is None:
+            v.port = await self.vswitch.attach(v.name, v.mac, lambda f: v.device.receive(f))
+
+    async def _flr(self, func: int) -> None:
+        await self.pf.reset_vf(func - 1)
+
+    # -- control applied ------------------------------------------------------------------
+
+    async def apply_mac(self, v: NpaVm, new: str) -> None:
+        """An allowed MAC change reaches the switch only through the PF driver."""
+        old, v.mac = v.mac, new
+        if v.vf is not None:
+            await self.pf.set_vf_mac(v.vf, new)
+        elif v.port is not None:
+            await self.vswitch.move(old, new)
+
+
+class NpaCommandError(RuntimeError):
+    """An NPA command the guest issued did not succeed."""

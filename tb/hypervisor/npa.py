@@ -44,7 +44,7 @@ from tb.hypervisor.vmxnet3_device import (
     VlanFiltersRequest,
     Vmxnet3Device,
 )
-from tb.hypervisor.vswitch import PfPortVswitch, VswitchPort
+from tb.hypervisor.vswitch import Deliver, PfPortVswitch, VswitchPort
 from tb.pf_driver.driver import PfDriver
 from tb.plugin_model.image import PluginImageError
 from tb.plugin_model.loader import PluginFactory, PluginLoader
@@ -201,6 +201,7 @@ class NpaHost:
     vendor_id: int
     vms: dict[str, NpaVm] = field(default_factory=dict)
     control_log: list[ControlEvent] = field(default_factory=list)
+    loaders: dict[str, PluginLoader] = field(default_factory=dict)
     drops: dict[str, dict[str, int]] = field(default_factory=dict)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("npa.host"))
 
@@ -245,7 +246,7 @@ class NpaHost:
         v = NpaVm(vm, mac.lower(), policy or SecurityPolicy(), device, driver, rings, shell)
         self.vms[name] = v
         driver.open()
-        v.port = await self.vswitch.attach(name, mac, lambda f: device.receive(f))
+        v.port = await self.vswitch.attach(name, mac, self._deliver(v))
         shell.start()
         return v
 
@@ -255,16 +256,15 @@ class NpaHost:
         """Give VM ``name`` VF ``vf`` and move its datapath to the plugin in ``image``.
 
         Returns False when the guest refused the image (the VM stays emulated and
-        the VF is taken back); the refusal is in the shell's loader counters.
+        the VF is taken back); the refusal is counted by the shell's loader.
+        Order: the VF's RX ring holds the VM's buffers before the switch's entry
+        for the VM's MAC moves to the VF, and the VF sends only after the PF
+        driver set its MAC and anti-spoofing, so no frame meets a VF that is
+        not ready; frames that arrive for the VM between STOP_EMULATION and that
+        move are dropped by the stopped device and counted (``rx_not_ready``).
         """
         v = self.vms[name]
-        # The PF driver programs the VF before the VM sees it (ip link set ... vf N).
-        await self.pf.set_vf_mac(vf, v.mac)
-        await self.pf.set_vf_spoofchk(vf, True)
         func = self.hv.assign_vf(name, vf)
-        if v.port is not None:  # the switch entry now names the VF's port
-            self.vswitch.forget(v.mac)
-            v.port = None
         v.vf, v.pending_image = vf, image
         vf_bar = self.bar(func)
         try:
@@ -272,11 +272,22 @@ class NpaHost:
         except (PluginImageError, NpaCommandError) as exc:
             self.logger.warning("%s: plugin refused, staying emulated: %s", name, exc)
             v.shell.note(f"plugin refused: {exc}")
-            await self._back_to_emulation(v)
+            v.device.resume_emulation()
+            await self.hv.release_vf(name, vf, self._flr)
+            v.vf = None
             return False
         finally:
             v.pending_image = None
         return True
+
+    async def _program_vf(self, v: NpaVm) -> None:
+        """ACTIVATE_VF's hypervisor side: the PF driver points the VM's MAC at its VF."""
+        assert v.vf is not None
+        await self.pf.set_vf_spoofchk(v.vf, True)
+        await self.pf.set_vf_mac(v.vf, v.mac)  # re-points the switch entry to the VF
+        if v.port is not None:
+            self.vswitch.forget(v.mac)
+            v.port = None
 
     async def _guest_switch_to_plugin(self, v: NpaVm, vf_bar: FunctionBar) -> None:
         """What the guest's shell does when the hypervisor announces a VF."""
@@ -288,32 +299,57 @@ class NpaHost:
         conf = PluginConfDesc.unpack(v.vm.memory.read(v.driver.shared_gpa + off, 16))
         device_id = await vf_bar.read(Func.FUNC_ID) >> FUNC_ID_DEVICE_SHIFT
         loader = PluginLoader(self.vendor_id, device_id, self.factories)
+        self.loaders[v.name] = loader
+
+        async def activate_vf() -> None:
+            result = v.driver.command(Cmd.ACTIVATE_VF)
+            if result != DeviceResult.OK:
+                raise NpaCommandError(f"ACTIVATE_VF returned {result:#x}")
+            await self._program_vf(v)
+
         await v.shell.attach_plugin(
-            loader, conf.conf_pa, conf.conf_len, v.vm.memory, vf_bar, self.irq, v.device.rings
+            loader,
+            conf.conf_pa,
+            conf.conf_len,
+            v.vm.memory,
+            vf_bar,
+            self.irq,
+            v.device.rings,
+            before_switch=activate_vf,
         )
-        result = v.driver.command(Cmd.ACTIVATE_VF)
-        if result != DeviceResult.OK:
-            raise NpaCommandError(f"ACTIVATE_VF returned {result:#x}")
 
     async def detach_vf(self, name: str, reason: str = "detach") -> None:
-        """Back to the emulated path (plugin quiesced, nothing lost), VF reset and released."""
+        """Back to the emulated path (plugin quiesced, nothing lost), VF reset and released.
+
+        The switch's entry for the VM's MAC moves back to the PF's port first, so
+        frames for the VM meet the device (dropped and counted until it resumes,
+        ``rx_not_ready``), never a VF whose ring is closing.
+        """
         v = self.vms[name]
+        if v.vf is None:
+            raise NpaCommandError(f"{name} has no VF")
+        vf = v.vf
+        v.port = await self.vswitch.attach(v.name, v.mac, self._deliver(v))
         if v.shell.plugin is not None:
-            await v.shell.detach_plugin(reason, resume=lambda: self._resume(v))
-        await self._back_to_emulation(v)
-
-    def _resume(self, v: NpaVm) -> None:
+            await v.shell.detach_plugin(reason, resume=v.device.resume_emulation)
         v.device.resume_emulation()
+        await self.pf.set_vf_mac(vf, "00:00:00:00:00:00")  # the VF's own entries go
+        await self.hv.release_vf(v.name, vf, self._flr)
+        v.vf = None
 
-    async def _back_to_emulation(self, v: NpaVm) -> None:
-        v.device.resume_emulation()
-        if v.vf is not None:
-            vf = v.vf
-            await self.pf.set_vf_mac(vf, "00:00:00:00:00:00")  # its switch entry goes
-            await self.hv.release_vf(v.name, vf, self._flr)
-            v.vf = None
-        if v.port is None:
-            v.port = await self.vswitch.attach(v.name, v.mac, lambda f: v.device.receive(f))
+    def _deliver(self, v: NpaVm) -> Deliver:
+        """The vswitch port's delivery into the VM's device, with the drop reason."""
+        c = v.device.counters
+
+        def deliver(frame: bytes) -> str | None:
+            before = (c.rx_not_ready, c.rx_filtered, c.rx.pkts_rx_out_of_buf)
+            if v.device.receive(frame):
+                return None
+            after = (c.rx_not_ready, c.rx_filtered, c.rx.pkts_rx_out_of_buf)
+            names = ("rx_not_ready", "rx_filtered", "rx_out_of_buf")
+            return next((n for n, b, a in zip(names, before, after, strict=True) if a != b), "rx")
+
+        return deliver
 
     async def _flr(self, func: int) -> None:
         await self.pf.reset_vf(func - 1)

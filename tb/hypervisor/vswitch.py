@@ -31,7 +31,9 @@ from tb.vf_driver.queues import DmaMemory, QueueStall, RxQueue, TxQueue
 PF_PORT = 0  # the PF's port on the embedded switch
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 
-Deliver = Callable[[bytes], bool]  # False: the VM had no receive buffer
+# Hands a frame to a VM: None when delivered, else the named reason it was not.
+Deliver = Callable[[bytes], str | None]
+DROP_RECORD_LIMIT = 10_000  # dropped frames kept for the report's per-flow accounting
 
 
 def dst_mac(frame: bytes) -> str:
@@ -63,6 +65,8 @@ class PfPortVswitch:
         self.rxq = RxQueue(bar, mem, 0, size_log2)
         self.ports: dict[str, VswitchPort] = {}
         self.stats: Counter[str] = Counter()
+        # (VM, reason, frame) of every frame a VM did not take, for per-flow accounting.
+        self.dropped: list[tuple[str, str, bytes]] = []
         self._tx_backlog: deque[tuple[bytes, int | None]] = deque()
         self._tx_kick = Event()
         self._tasks: list[Task] = []
@@ -122,12 +126,15 @@ class PfPortVswitch:
         self._tx_kick.set()
 
     def _deliver(self, port: VswitchPort, frame: bytes, how: str) -> None:
-        if port.deliver(frame):
+        reason = port.deliver(frame)
+        if reason is None:
             port.stats["rx"] += 1
             self.stats[f"delivered_{how}"] += 1
-        else:
-            port.stats["rx_dropped_no_buffer"] += 1
-            self.stats["dropped_vm_no_buffer"] += 1
+            return
+        port.stats[f"rx_dropped_{reason}"] += 1
+        self.stats[f"dropped_{reason}"] += 1
+        if len(self.dropped) < DROP_RECORD_LIMIT:
+            self.dropped.append((port.name, reason, frame))
 
     async def _tx_pump(self) -> None:
         txq = self.txq

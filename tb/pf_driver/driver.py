@@ -255,6 +255,11 @@ class PfDriver:
         await self.bar.write(base + MacEntry.VLAN, vlan)
         await self.bar.write(base + MacEntry.CTRL, MACT_VALID | port)
         self._mac_slots[key] = slot
+        # The entry belongs to ``port`` now: a VF it named no longer owns it, so
+        # clearing that VF's entries later must not remove it.
+        for f, entries in self._vf_fdb.items():
+            if f != port and key in entries:
+                entries.remove(key)
         return slot
 
     async def del_fdb(self, mac: str, vlan: int = 0) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
@@ -131,22 +131,30 @@ class NpaShell:
         vf: VfRegisters,
         irq: IrqMonitor,
         device_rings: Vmxnet3DeviceRings,
+        before_switch: Callable[[], Awaitable[None]] | None = None,
     ) -> Plugin:
         """LOAD_PLUGIN: verify the image the hypervisor wrote at ``image_gpa``, init it, switch.
 
         A refused image raises the loader's error and leaves the shell emulated.
         ``device_rings`` carries the ring cursors the emulated device stopped at.
+        The plugin gets the receive buffers first; ``before_switch`` (the
+        hypervisor's ACTIVATE_VF side: the switch's entry to the VF) runs before
+        the first frame is sent on the VF.
         """
         loaded = loader.load_from_guest(dma, image_gpa, image_len)  # type: ignore[arg-type]
         plugin = loaded.plugin
         services = ShellServices(device_rings, dma, vf, self.log.getChild("plugin"))
         await plugin.init(services)
         self.plugin, self.services = plugin, services
+        self._irq_task = cocotb.start_soon(self._vf_interrupts(irq, vf.func))
+        # Buffers posted while emulated are the plugin's now.
+        await plugin.rx_refill(self.rings.rx_prod)
+        if before_switch is not None:
+            await before_switch()
         self.mode = ShellMode.PLUGIN
         self.history.append(ModeChange(self.now_ns(), ShellMode.PLUGIN, loaded.image.plugin_id))
-        self._irq_task = cocotb.start_soon(self._vf_interrupts(irq, vf.func))
-        # Buffers posted while emulated are the plugin's now; frames queued go out on the VF.
-        await plugin.rx_refill(self.rings.rx_prod)
+        # Frames the stack queued meanwhile (on the ring or in the qdisc) go out on the VF.
+        await plugin.tx(self.rings.tx_prod)
         self._work.set()
         return plugin
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import cocotb
+from cocotb.task import Task
 
 from tb.host.interrupts import IrqMonitor
 from tb.host.mmio import FunctionBar
@@ -202,8 +203,9 @@ class NpaHost:
     vms: dict[str, NpaVm] = field(default_factory=dict)
     control_log: list[ControlEvent] = field(default_factory=list)
     loaders: dict[str, PluginLoader] = field(default_factory=dict)
+    _pending: list[Task] = field(default_factory=list)
     drops: dict[str, dict[str, int]] = field(default_factory=dict)
-    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("npa.host"))
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("cocotb.npa.host"))
 
     def log_control(self, vm: str, op: str, detail: str, allowed: bool, reason: str) -> None:
         ev = ControlEvent(self.now_ns(), vm, op, detail, allowed, reason)
@@ -216,7 +218,17 @@ class NpaHost:
         per[reason] = per.get(reason, 0) + 1
 
     def schedule(self, coro: Coroutine[Any, Any, None]) -> None:
-        cocotb.start_soon(coro)
+        self._pending.append(cocotb.start_soon(coro))
+
+    async def control_done(self) -> None:
+        """Until every allowed control request is applied to the switch.
+
+        A guest's trapped register write completes only once the hypervisor has
+        handled it (its vCPU is held meanwhile); a model guest awaits this after
+        a control operation to see the same ordering.
+        """
+        while self._pending:
+            await self._pending.pop(0)
 
     # -- boot -----------------------------------------------------------------------------
 
@@ -265,10 +277,12 @@ class NpaHost:
         """
         v = self.vms[name]
         func = self.hv.assign_vf(name, vf)
+        self.logger.info("%s: VF %d (function %d) assigned", name, vf, func)
         v.vf, v.pending_image = vf, image
         vf_bar = self.bar(func)
         try:
             await self._guest_switch_to_plugin(v, vf_bar)
+            self.logger.info("%s: on the plugin", name)
         except (PluginImageError, NpaCommandError) as exc:
             self.logger.warning("%s: plugin refused, staying emulated: %s", name, exc)
             v.shell.note(f"plugin refused: {exc}")
@@ -329,12 +343,15 @@ class NpaHost:
         if v.vf is None:
             raise NpaCommandError(f"{name} has no VF")
         vf = v.vf
+        self.logger.info("%s: detach VF %d (%s): switch entry back to the PF", name, vf, reason)
         v.port = await self.vswitch.attach(v.name, v.mac, self._deliver(v))
         if v.shell.plugin is not None:
-            await v.shell.detach_plugin(reason, resume=v.device.resume_emulation)
+            result = await v.shell.detach_plugin(reason, resume=v.device.resume_emulation)
+            self.logger.info("%s: plugin quiesced: %s", name, result)
         v.device.resume_emulation()
         await self.pf.set_vf_mac(vf, "00:00:00:00:00:00")  # the VF's own entries go
         await self.hv.release_vf(v.name, vf, self._flr)
+        self.logger.info("%s: VF %d reset and released", name, vf)
         v.vf = None
 
     def _deliver(self, v: NpaVm) -> Deliver:

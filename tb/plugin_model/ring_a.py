@@ -29,6 +29,7 @@ from dataclasses import replace
 from tb.plugin_model.image import REQUIRED_ENTRY_POINTS, EntryPoint, PluginImage
 from tb.plugin_model.plugin import Plugin, PluginStateError, QuiesceResult, ReapResult
 from tb.plugin_model.shell_api import ShellApi
+from tb.ref.regmap import QSTATUS_ERROR
 from tb.shell_model.device_rings import RxBuffer, TxRequest
 from tb.vf_driver.queues import MAX_TX_BUFS, QueueError, QueueStall, RxQueue, TxFrame, TxQueue
 
@@ -42,12 +43,12 @@ RING_A_PLUGIN_ID = "sriovnic-vf-a"
 ENTRY_STRIDE = 0x40  # bytes of (model) code per entry point in the image's payload
 
 
-def ring_a_image(abi_minor: int | None = None) -> PluginImage:
+def ring_a_image(plugin_id: str = RING_A_PLUGIN_ID, abi_minor: int | None = None) -> PluginImage:
     """The image vendor A ships for this VF: ids, the five entry points, a payload."""
     entries = tuple(EntryPoint(n, ENTRY_STRIDE * i) for i, n in enumerate(REQUIRED_ENTRY_POINTS))
     # Stands for the plugin's code: deterministic bytes, so its CRC is fixed.
     payload = bytes((7 * i + 3) & 0xFF for i in range(ENTRY_STRIDE * len(entries)))
-    image = PluginImage(RING_A_VENDOR_ID, RING_A_VF_DEVICE_ID, RING_A_PLUGIN_ID, entries, payload)
+    image = PluginImage(RING_A_VENDOR_ID, RING_A_VF_DEVICE_ID, plugin_id, entries, payload)
     return image if abi_minor is None else replace(image, abi_minor=abi_minor)
 
 
@@ -60,11 +61,13 @@ class RingAPlugin(Plugin):
         self._api: ShellApi | None = None
         self._txq: TxQueue | None = None
         self._rxq: RxQueue | None = None
-        self._hw: deque[tuple[TxFrame, TxRequest]] = deque()  # on the VF ring, in order
+        # On the VF ring, in order; no request: a frame the plugin made itself.
+        self._hw: deque[tuple[TxFrame, TxRequest | None]] = deque()
         self._backlog: deque[TxRequest] = deque()  # fetched, waiting for VF ring room
         self._rx_posted: deque[RxBuffer] = deque()  # on the VF RX ring, in order
         self._rx_waiting: deque[RxBuffer] = deque()  # claimed, waiting for VF ring room
         self._stopped = False
+        self._quiescing = False
         self.stats: Counter[str] = Counter()
 
     async def init(self, api: ShellApi) -> None:
@@ -80,11 +83,15 @@ class RingAPlugin(Plugin):
 
     async def tx(self, prod: int) -> int:
         api, _, _ = self._live()
+        if self._quiescing:  # new frames stay on the shell's ring for the next owner
+            return 0
         self._backlog.extend(api.tx_frames(prod))
         return await self._push_tx()
 
     async def rx_refill(self, prod: int) -> int:
         api, _, _ = self._live()
+        if self._quiescing:  # new buffers stay on the shell's ring for the next owner
+            return 0
         taken = 0
         for buf in api.rx_buffers():
             usable = buf.length - buf.length % RX_ALIGN
@@ -121,27 +128,46 @@ class RingAPlugin(Plugin):
                 raise QueueError("VF TX completions out of order with the plugin's record")
             if frame.completion is not None and frame.completion.status:
                 self.stats["tx_hw_errors"] += 1
-            api.tx_complete(req)
+            if req is not None:
+                api.tx_complete(req)
         self.stats["tx_completed"] += len(frames)
         return len(frames)
 
     async def quiesce(self) -> QuiesceResult:
         """Stop the VF with nothing lost: in-flight TX drained, the rest handed back."""
         api, txq, rxq = self._live()
-        while self._hw:
+        self._quiescing = True  # the interrupt handler stands back from here on
+        self._complete_tx(txq.reap())
+        failed = bool(await txq.ring.status() & QSTATUS_ERROR)
+        while self._hw and not failed:
+            self._complete_tx(txq.reap())
+            if not self._hw:
+                break
             try:
-                self._complete_tx(await txq.wait_reaped())
+                await txq.ring.wait_completion_write(f"{len(self._hw)} frames to drain")
             except QueueStall as stall:  # the VF stopped completing: its frames are lost
                 api.log(f"quiesce: {stall}")
                 break
-        abandoned = len(self._hw)
         await txq.close()
         await rxq.close()
         self._stopped = True
-        # Frames never posted to the VF go back to the shell's ring for the next owner.
-        backlog = len(self._backlog)
-        if self._backlog:
-            api.tx_unfetch(self._backlog[0])
+        # A queue in its error state sent nothing after the frame it stopped on:
+        # those frames are unsent, like the backlog, and go back to the shell.
+        unsent = [req for _, req in self._hw if req is not None] if failed else []
+        abandoned = 0 if failed else sum(req is not None for _, req in self._hw)
+        backlog = len(self._backlog) + len(unsent)
+        first = unsent[0] if unsent else (self._backlog[0] if self._backlog else None)
+        if first is not None:
+            api.tx_unfetch(first)
+        if failed:
+            api.log(f"quiesce: TX queue in error, {len(unsent)} frames handed back unsent")
+        else:
+            # Never completed by a VF that stopped answering: lost, but the stack
+            # gets its buffers back so the ring stays in order for the next owner.
+            for _, req in self._hw:
+                if req is not None:
+                    api.tx_complete(req)
+        self._hw.clear()
         # Receive buffers the VF did not fill go back to the stack's ring, in order.
         api.rx_return([*self._rx_posted, *self._rx_waiting])
         self._backlog.clear()
@@ -152,13 +178,13 @@ class RingAPlugin(Plugin):
         return QuiesceResult(abandoned, backlog)
 
     async def _interrupt(self) -> None:
-        if not self._stopped:
+        if not (self._stopped or self._quiescing):
             await self.reap()
 
     async def _push_tx(self) -> int:
         api, txq, _ = self._live()
         posted = 0
-        while self._backlog:
+        while self._backlog and not self._quiescing:
             req = self._backlog[0]
             if req.length > MAX_FRAME_BYTES or len(req.frags) > MAX_TX_BUFS:
                 self._backlog.popleft()

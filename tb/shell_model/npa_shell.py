@@ -81,7 +81,7 @@ class NpaShell:
         self.rings = rings
         self.device = device
         self.now_ns = now_ns
-        self.log = logger or logging.getLogger(f"npa.shell.{name}")
+        self.log = logger or logging.getLogger(f"cocotb.npa.shell.{name}")
         self.mode = ShellMode.EMULATED
         self.history: list[ModeChange] = [ModeChange(now_ns(), ShellMode.EMULATED, "boot")]
         self.notes: list[tuple[int, str]] = []

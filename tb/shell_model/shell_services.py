@@ -25,7 +25,7 @@ class ShellServices:
     rings: Vmxnet3DeviceRings
     dma: DmaMemory
     vf: VfRegisters
-    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("npa.plugin"))
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("cocotb.npa.plugin"))
     irq_handler: IrqHandler | None = None
     calls: Counter[str] = field(default_factory=Counter)
 

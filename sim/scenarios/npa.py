@@ -1,0 +1,380 @@
+"""Scenario "npa" (the default of `make sim`): two VMs on the NPA stack, end to end on the RTL.
+
+Two VMs boot on the emulated vmxnet3 device (their frames cross the real
+switch through the PF's queue); ping and UDP flows run between each VM and the
+outside host and between the two VMs, without pause, while the hypervisor:
+
+1. attaches a VF to each VM and the shells switch to vendor A's plugin
+   (passthrough: the VF DMAs straight into the guests' buffers);
+2. traps one MAC change the VM's policy allows (vm1) and one it denies (vm2);
+3. lets vm2's compromised guest load a rogue plugin that forges a source MAC,
+   forges a VLAN tag and points a descriptor outside its memory: the switch
+   drops, the IOMMU faults, every attack is counted, vm1 is untouched; the
+   hypervisor sees the VF's error and takes vm2 back to the emulated device;
+4. offers vm2 a plugin image with a bad checksum: the shell refuses it and vm2
+   stays emulated.
+
+Every flow's frames carry sequence numbers and payloads a receiver recomputes
+(tb/guest/flows.py), so loss, duplication, reordering and corruption are
+counted against an independent expectation; every frame not delivered must be
+found at a drop point that names it. The report prints per-VM traffic, each
+VM's datapath over simulated time, every policy and security event, and
+reports/npa.png plots throughput per VM with the switch-overs marked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cocotb
+from cocotb.triggers import Event
+
+from sim.scenarios.npa_report import (
+    FlowSummary,
+    ModeChange,
+    NpaStory,
+    PingSummary,
+    PolicyEvent,
+    SecurityEvent,
+    ThroughputMeter,
+    plot_story,
+    render_story,
+    save_story,
+)
+from sim.scenarios.report import conclude, gather, scenario_config
+from tb.env import NicTb
+from tb.guest.flows import UdpFlow, parse_flow
+from tb.guest.stack import FlowReceiver, InterfaceConfig, NetStack, PingSession
+from tb.hypervisor.npa import NpaHost, NpaVm, SecurityPolicy
+from tb.net.external_host import ExternalHost
+from tb.plugin_model.hostile import ROGUE_PLUGIN_ID, HostilePlugin
+from tb.plugin_model.ring_a import ring_a_image
+from tb.ref.regmap import FUNC_STATUS_ERROR, Func
+from tb.ref.scoreboard import FrameScoreboard
+
+EXT_MAC, EXT_IP = "02:00:00:00:ff:01", "10.0.0.254"
+VM_MEM = 8 << 20
+GUESTS = {
+    # name: (MAC, IP, VF, security policy)
+    "vm1": ("02:00:00:00:01:01", "10.0.0.1", 0, SecurityPolicy(mac_changes=True)),
+    "vm2": ("02:00:00:00:02:01", "10.0.0.2", 1, SecurityPolicy()),
+}
+NEW_MAC = {"vm1": "02:00:00:00:01:99", "vm2": "02:00:00:00:02:99"}
+SIZES = (64, 1518, 300, 1000, 128, 576)
+ROUND_CYCLES = 200  # one frame of every flow per round: ~13 Gb/s per flow on average
+WINDOW_NS = 4_000  # throughput bins of the plot
+PING_COUNT = 3
+WAIT_CYCLES = 200_000  # bound on any wait in the story (watchdog, in simulated cycles)
+DRAIN_CYCLES = 20_000  # after the last frame: far above any frame's latency through the NIC
+
+
+@dataclass
+class Guest:
+    """One VM as the scenario sees it: its NPA pieces, stack and flow sink."""
+
+    name: str
+    v: NpaVm
+    stack: NetStack
+    sink: FlowReceiver
+
+
+@dataclass
+class Flow:
+    name: str
+    flow: UdpFlow
+    sender: NetStack
+    src_vm: str | None
+    dst_vm: str | None
+    sent: int = 0
+
+
+@dataclass
+class Traffic:
+    """Every UDP flow, one frame of each per round, until stopped."""
+
+    tb: NicTb
+    flows: list[Flow]
+    rounds: int = 0
+    running: bool = True
+    _tick: Event = field(default_factory=Event)
+
+    async def run(self) -> None:
+        while self.running:
+            for f in self.flows:
+                f.sender.send_flow(f.flow, SIZES[(f.sent + f.flow.flow_id) % len(SIZES)])
+                f.sent += 1
+            self.rounds += 1
+            if self.rounds % 50 == 0:
+                self.tb.dut._log.info("traffic: %d rounds", self.rounds)
+            self._tick.set()
+            await self.tb.cycles(ROUND_CYCLES)
+
+    async def more(self, rounds: int) -> None:
+        """Wait until ``rounds`` more rounds were sent."""
+        target = self.rounds + rounds
+        while self.rounds < target:
+            self._tick.clear()
+            await self._tick.wait()
+
+
+async def wait_for(
+    tb: NicTb, what: str, done: Callable[[], bool], within: int = WAIT_CYCLES
+) -> None:
+    waited = 0
+    while not done():
+        if waited >= within:
+            raise AssertionError(f"npa scenario: {what} not done within {within} cycles")
+        await tb.cycles(100)
+        waited += 100
+
+
+@cocotb.test()
+async def run_scenario(dut) -> None:
+    cfg = scenario_config()
+    log = dut._log
+    wall0 = time.monotonic()
+    tbcfg = dataclasses.replace(cfg.tb, vm_vfs=tuple(1 + g[2] for g in GUESTS.values()))
+    tb = NicTb(dut, tbcfg)
+    if tbcfg.pcap_dir is not None:
+        tb.start_capture(tbcfg.pcap_dir)
+    await tb.reset()
+    cycle0 = tb.cycle()
+    await tb.pf.probe()
+    await tb.pf.enable_sriov(tb.num_vf)
+    host = await tb.npa_host()
+    host.factories[ROGUE_PLUGIN_ID] = lambda image: HostilePlugin()
+    meter = ThroughputMeter(WINDOW_NS)
+    story_events: list[SecurityEvent] = []
+
+    ext = ExternalHost(InterfaceConfig(EXT_MAC, EXT_IP), tb.wire_in.send_nowait, now=tb.now_ns)
+    cocotb.start_soon(ext.pump(tb.wire_out))
+
+    guests: dict[str, Guest] = {}
+    for name, (mac, ip, _vf, policy) in GUESTS.items():
+        v = await host.boot_vm(name, mac, VM_MEM, policy)
+        stack = NetStack(InterfaceConfig(mac, ip), _metered(v, meter, tb), now=tb.now_ns, name=name)
+        sink = FlowReceiver()
+        stack.bind_udp(6000, sink.deliver)
+        v.shell.receiver = _metered_rx(name, stack, meter, tb)
+        guests[name] = Guest(name, v, stack, sink)
+
+    # The flows: each VM to and from the outside host, and the two VMs to each other.
+    g1, g2 = guests["vm1"], guests["vm2"]
+    flows = [
+        Flow("vm1 -> outside", g1.stack.udp_flow(1, EXT_IP), g1.stack, "vm1", None),
+        Flow("outside -> vm1", ext.source(2, GUESTS["vm1"][1]), ext, None, "vm1"),
+        Flow("vm2 -> outside", g2.stack.udp_flow(3, EXT_IP), g2.stack, "vm2", None),
+        Flow("outside -> vm2", ext.source(4, GUESTS["vm2"][1]), ext, None, "vm2"),
+        Flow("vm1 -> vm2", g1.stack.udp_flow(5, GUESTS["vm2"][1]), g1.stack, "vm1", "vm2"),
+        Flow("vm2 -> vm1", g2.stack.udp_flow(6, GUESTS["vm1"][1]), g2.stack, "vm2", "vm1"),
+    ]
+    traffic = Traffic(tb, flows)
+    pings: dict[str, list[tuple[str, PingSession]]] = {n: [] for n in guests}
+
+    async def ping_round(label: str) -> None:
+        for name, g in guests.items():
+            peers = [("outside", EXT_IP)] + [
+                (o, GUESTS[o][1]) for o in guests if o != name
+            ]
+            for peer, ip in peers:
+                pings[name].append((f"{peer} ({label})", g.stack.ping(ip, PING_COUNT)))
+
+    phase = max(8, cfg.frames)
+    cocotb.start_soon(traffic.run())
+    # 1. Emulated.
+    log.info("phase 1: emulated")
+    await ping_round("emulated")
+    await traffic.more(phase)
+
+    # 2. Passthrough: VFs attached, shells switched to vendor A's plugin.
+    log.info("phase 2: attach VFs")
+    image = ring_a_image().pack()
+    for name, (_, _, vf, _) in GUESTS.items():
+        assert await host.attach_vf(name, vf, image), f"{name}: plugin refused"
+    await ping_round("plugin")
+    await traffic.more(phase)
+
+    log.info("phase 3: MAC changes")
+    # 3. Control trapped: vm1's policy accepts MAC changes, vm2's rejects them.
+    for name, g in guests.items():
+        g.v.driver.set_mac(bytes.fromhex(NEW_MAC[name].replace(":", "")))
+        await host.control_done()  # the trapped write returns once it is applied
+        now_mac = g.v.driver.current_mac()
+        if now_mac.hex(":") != g.stack.mac:  # the guest sees what the device took
+            g.stack.set_mac(now_mac.hex(":"))
+            for f in flows:
+                if f.src_vm == name:
+                    f.flow.src_mac = g.stack.mac
+    await traffic.more(phase)
+
+    log.info("phase 4: rogue plugin")
+    # 4. A compromised vm2 loads a rogue plugin (validly signed) and attacks from its VF.
+    await host.detach_vf("vm2", "guest reloads its plugin")
+    assert await host.attach_vf("vm2", GUESTS["vm2"][2], ring_a_image(ROGUE_PLUGIN_ID).pack())
+    await traffic.more(phase // 2)
+    rogue = g2.v.shell.plugin
+    assert isinstance(rogue, HostilePlugin)
+    f2 = tb.hv.vf_function(GUESTS["vm2"][2])
+    before = await tb.pf.vf_stats(GUESTS["vm2"][2])
+    await rogue.forge_source_mac(8, g1.stack.mac, EXT_MAC)
+    await rogue.forge_vlan(8, 100, g2.stack.mac, EXT_MAC)
+    await traffic.more(4)
+    after = await tb.pf.vf_stats(GUESTS["vm2"][2])
+    for attack, counter, what in (
+        ("forged source MAC (vm1's)", "tx_dropped_spoof", "dropped by the switch (anti-spoofing)"),
+        ("forged VLAN tag 100", "tx_dropped_spoof_vlan", "dropped by the switch (VLAN anti-spoofing)"),
+    ):
+        story_events.append(
+            SecurityEvent(tb.now_ns(), "vm2", attack, what, counter, after[counter] - before[counter])
+        )
+    faults0 = len(tb.iommu.faults_of(f2))
+    await rogue.dma_outside(VM_MEM + 0x1000)
+    await wait_for(tb, "vm2's VF error", lambda: len(tb.iommu.faults_of(f2)) > faults0)
+    status = await tb.bar(f2).read(Func.FUNC_STATUS)
+    story_events.append(
+        SecurityEvent(
+            tb.now_ns(),
+            "vm2",
+            f"TX descriptor at GPA {VM_MEM + 0x1000:#x} (outside its {VM_MEM >> 20} MiB)",
+            "IOMMU fault, read answered DECERR, the VF's TX queue stopped in its error state",
+            "IOMMU faults of function 2",
+            len(tb.iommu.faults_of(f2)) - faults0,
+        )
+    )
+    assert status & FUNC_STATUS_ERROR, hex(status)
+    # The hypervisor sees the VF's error and takes vm2 back to the emulated path.
+    await host.detach_vf("vm2", "VF TX queue error (IOMMU fault)")
+    await traffic.more(phase)
+
+    log.info("phase 5: bad image")
+    # 5. A plugin image with a bad checksum: refused, vm2 stays emulated.
+    bad = bytearray(ring_a_image().pack())
+    bad[-1] ^= 0xFF
+    refused = not await host.attach_vf("vm2", GUESTS["vm2"][2], bytes(bad))
+    loader = host.loaders["vm2"]
+    story_events.append(
+        SecurityEvent(
+            tb.now_ns(),
+            "vm2",
+            "plugin image with a corrupted payload",
+            "refused by the shell's loader, vm2 stays on the emulated path"
+            if refused
+            else "ACCEPTED",
+            "loader refusals (payload_crc)",
+            loader.refusals["payload_crc"],
+        )
+    )
+    assert refused and g2.v.shell.plugin is None
+    await ping_round("end")
+    await traffic.more(phase)
+    traffic.running = False
+
+    log.info("drain")
+    # Drain: every flow's frames delivered or found at a drop point.
+    for f in flows:
+        rx = ext.sink if f.dst_vm is None else guests[f.dst_vm].sink
+        rx.set_sent(f.flow.flow_id, f.sent)
+    drops = _named_drops(host)
+    problems: list[str] = []
+    for f in flows:
+        rx = ext.sink if f.dst_vm is None else guests[f.dst_vm].sink
+        fid, sent = f.flow.flow_id, f.sent
+        try:
+            await wait_for(
+                tb,
+                f"flow {f.name}: {sent} sent",
+                lambda rx=rx, fid=fid, sent=sent: rx.stats(fid).received
+                + sum(drops()[fid].values())
+                >= sent,
+                within=DRAIN_CYCLES,
+            )
+        except AssertionError as exc:
+            problems.append(str(exc))
+    try:
+        await wait_for(
+            tb,
+            "ping replies",
+            lambda: all(s.received == s.sent for p in pings.values() for _, s in p),
+            within=DRAIN_CYCLES,
+        )
+    except AssertionError as exc:
+        problems.append(str(exc))
+    await tb.settle(500)
+
+    story = NpaStory(meter, tb.now_ns())
+    for name, g in guests.items():
+        for m in g.v.shell.history[1:]:
+            story.mode_changes.append(ModeChange(m.time_ns, name, m.mode.value, m.reason))
+    story.policy_events = [
+        PolicyEvent(e.t_ns, e.vm, e.op, e.detail, e.allowed, e.reason) for e in host.control_log
+    ]
+    story.security_events = story_events
+    named = drops()
+    report = await gather("npa", cfg, tb, FrameScoreboard(), cycle0)
+    for f in flows:
+        rx = ext.sink if f.dst_vm is None else guests[f.dst_vm].sink
+        st = rx.stats(f.flow.flow_id)
+        key = f.src_vm or f.dst_vm or "outside"
+        story.flows.setdefault(key, []).append(FlowSummary.from_stats(f.name, st, f.sent))
+        at = named[f.flow.flow_id]
+        if st.lost != sum(at.values()):
+            problems.append(f"{f.name}: {st.lost} lost, {sum(at.values())} found at drop points")
+        if st.duplicated or st.reordered or st.corrupted:
+            problems.append(f"{f.name}: {st}")
+        for reason, n in at.items():
+            report.drops.setdefault(f.name, {})[reason] = n
+    for name, sessions in pings.items():
+        story.pings[name] = [PingSummary.from_session(peer, s) for peer, s in sessions]
+    for name, g in guests.items():
+        qdisc = g.v.shell.stats["tx_dropped_qdisc"] + g.v.shell.stats["tx_lost_at_quiesce"]
+        if qdisc:
+            problems.append(f"{name}: {qdisc} frames lost in the guest on TX")
+    report.vf_stats = {
+        f"vf {GUESTS[n][2]} ({n})": await tb.pf.vf_stats(GUESTS[n][2]) for n in guests
+    }
+    report.notes = render_story(story).splitlines()
+    report.notes += [f"  {p}" for p in problems]
+    png = plot_story(story, cfg.report_path.with_suffix(".png"))
+    save_story(story, cfg.report_path.with_name("npa_story.json"))
+    report.notes.append(f"plot: {png}")
+    report.mismatches += problems
+    conclude(report, cfg, tb, wall0)
+
+
+def _metered(v: NpaVm, meter: ThroughputMeter, tb: NicTb):
+    def xmit(frame: bytes) -> None:
+        meter.count(v.name, "tx", len(frame), tb.now_ns())
+        v.shell.xmit(frame)
+
+    return xmit
+
+
+def _metered_rx(name: str, stack: NetStack, meter: ThroughputMeter, tb: NicTb):
+    def receive(frame: bytes) -> None:
+        meter.count(name, "rx", len(frame), tb.now_ns())
+        stack.receive(frame)
+
+    return receive
+
+
+def _named_drops(host: NpaHost):
+    """Per flow id, the drop points (by reason) that hold one of its frames."""
+
+    def count() -> dict[int, Counter[str]]:
+        out: dict[int, Counter[str]] = {}
+        for vm, reason, frame in host.vswitch.dropped:
+            ids = parse_flow(frame)
+            if ids is not None:
+                out.setdefault(ids[0], Counter())[f"{vm} device {reason}"] += 1
+        return _Default(out)
+
+    return count
+
+
+class _Default(dict):
+    def __missing__(self, key: int) -> Counter[str]:
+        return Counter()

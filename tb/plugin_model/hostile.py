@@ -1,0 +1,57 @@
+"""A rogue plugin: vendor A's plugin in a compromised guest that also attacks from its VF.
+
+It serves the shell like :class:`RingAPlugin` (the guest's own traffic keeps
+flowing) and, on demand, does what NPA's critics asked about: sends frames with
+a source MAC that is not its own, with an 802.1Q tag it was never given, and
+points a TX descriptor outside its VM's memory. None of it goes through the
+Shell API's checks (a plugin owns its VF's registers and rings); the protection
+has to come from the switch hardware and the IOMMU, and each attack is expected
+to be dropped or faulted there and counted.
+"""
+
+from __future__ import annotations
+
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import Ether
+from scapy.packet import Raw
+
+from tb.plugin_model.ring_a import RingAPlugin
+
+ROGUE_PLUGIN_ID = "vf-a-rogue"
+
+
+class HostilePlugin(RingAPlugin):
+    """RingAPlugin plus attacks sent on the plugin's own VF TX ring."""
+
+    def _attack_frame(self, src: str, dst: str, tag: int) -> bytes:
+        pkt = Ether(src=src, dst=dst) / IP(src="10.66.66.66", dst="10.0.0.254") / UDP(
+            sport=666, dport=666
+        ) / Raw(tag.to_bytes(4, "big") * 16)
+        return bytes(pkt)
+
+    async def forge_source_mac(self, n: int, forged: str, dst: str) -> None:
+        """``n`` frames claiming source ``forged`` (e.g. another VM's MAC)."""
+        for k in range(n):
+            await self._inject(self._attack_frame(forged, dst, k), None)
+        self.stats["attack_forged_mac"] += n
+
+    async def forge_vlan(self, n: int, vid: int, src: str, dst: str) -> None:
+        """``n`` frames tagged with VLAN ``vid`` by the VF's insert offload."""
+        for k in range(n):
+            await self._inject(self._attack_frame(src, dst, k), vid)
+        self.stats["attack_forged_vlan"] += n
+
+    async def dma_outside(self, gpa: int, length: int = 256) -> None:
+        """A TX descriptor whose buffer is at ``gpa``, outside the VM's memory."""
+        _, txq, _ = self._live()
+        self._hw.append((txq.post_buffers([(gpa, length)]), None))
+        await txq.ring_doorbell()
+        self.stats["attack_dma_outside"] += 1
+
+    async def _inject(self, frame: bytes, vlan_tci: int | None) -> None:
+        _, txq, _ = self._live()
+        while txq.ring.free_slots() == 0:
+            await self.reap()
+            await txq.ring.wait_completion_write("room for an attack frame")
+        self._hw.append((txq.post(frame, vlan_tci=vlan_tci), None))
+        await txq.ring_doorbell()

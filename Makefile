@@ -12,7 +12,7 @@ STAMP        := $(VENV)/.installed-$(REQ_HASH)
 SYS_PKGS     := liblz4-dev
 
 # Make variables (see README).
-SCENARIO     ?= basic
+SCENARIO     ?= npa
 WAVES        ?= 0
 PCAP         ?= 0
 SEED         ?= 1

@@ -24,7 +24,7 @@ DEFAULT_PARAMS = {"NUM_VF": 2}
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--scenario", default="basic")
+    ap.add_argument("--scenario", default="npa")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--frames", type=int, default=32, help="frames per flow")
     ap.add_argument("--waves", action="store_true", help="write an FST trace")
@@ -34,11 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     module = f"sim.scenarios.{args.scenario}"
-    if args.scenario == "report" or importlib.util.find_spec(module) is None:
+    if _not_a_scenario(args.scenario) or importlib.util.find_spec(module) is None:
         names = sorted(
             p.stem
             for p in (REPO_ROOT / "sim" / "scenarios").glob("*.py")
-            if p.stem not in ("__init__", "report")
+            if not _not_a_scenario(p.stem)
         )
         print(f"unknown scenario {args.scenario!r}; known: {', '.join(names)}", file=sys.stderr)
         return 2
@@ -95,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
             _print_failure(log_file)
         return 1
     return 0
+
+
+def _not_a_scenario(name: str) -> bool:
+    """The scenarios folder's helpers (report formatting) are not scenarios."""
+    return name in ("__init__", "report") or name.endswith("_report")
 
 
 def _print_failure(log_file: Path, context: int = 40) -> None:

@@ -7,6 +7,7 @@ checksum recomputation would catch a corrupted frame.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -59,7 +60,7 @@ def test_basic_scenario_report_and_pcaps(tmp_path: Path) -> None:
 
 def test_unknown_scenario_is_refused(capsys) -> None:
     assert main(["--scenario", "no_such_scenario"]) == 2
-    assert "known: basic" in capsys.readouterr().err
+    assert "known: basic, npa" in capsys.readouterr().err
 
 
 def test_gtkw_save_file_is_current() -> None:
@@ -83,3 +84,35 @@ def test_sriov_scenario(tmp_path: Path) -> None:
     assert report.matched.get("uplink", 0) > 0 and report.matched.get("vf2", 0) > 0
     st0 = report.vf_stats["vf 0 (port vf1)"]
     assert st0["tx_dropped_spoof"] == 16 // 4, "every forged frame is dropped and counted"
+
+
+def test_npa_scenario(tmp_path: Path) -> None:
+    """`make sim` (default npa): the NPA story runs and its report, plot and story exist."""
+    rc = main(["--scenario", "npa", "--frames", "8", "--out", str(tmp_path)])
+    assert rc == 0
+    report = ScenarioReport.load(tmp_path / "npa.json")
+    assert report.mismatches == []
+    text = "\n".join(report.notes)
+    # The story as the issue tells it, each step seen in the report.
+    for needle in (
+        "→ plugin",
+        "→ emulated",
+        "MAC address changes accepted",
+        "MAC address changes rejected",
+    ):
+        assert needle in text, needle
+    story = json.loads((tmp_path / "npa_story.json").read_text())
+    events = {e["counter"]: e for e in story["security_events"]}
+    assert events["tx_dropped_spoof"]["count"] == 8  # each forged frame dropped, counted
+    assert events["tx_dropped_spoof_vlan"]["count"] == 8
+    assert events["IOMMU faults of function 2"]["count"] >= 1
+    assert "refused by the shell's loader" in events["loader refusals (payload_crc)"]["outcome"]
+    modes = [(m["vm"], m["mode"]) for m in story["mode_changes"]]
+    assert modes == [
+        ("vm1", "plugin"),
+        ("vm2", "plugin"),
+        ("vm2", "emulated"),
+        ("vm2", "plugin"),
+        ("vm2", "emulated"),
+    ]
+    assert (tmp_path / "npa.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -89,8 +89,8 @@ class ScenarioReport:
         for dest, counters in sorted(self.drops.items()):
             for name, n in counters.items():
                 if n:
-                    why = DROP_REASONS.get(name, name)
-                    lines.append(f"  to {dest:<8} {n:>6} frames dropped by the NIC: {name} ({why})")
+                    why = f" ({DROP_REASONS[name]})" if name in DROP_REASONS else ""
+                    lines.append(f"  {dest:<18} {n:>6} frames not delivered: {name}{why}")
         lines.append(f"  mismatches: {len(self.mismatches)}")
         lines += [f"    {m}" for m in self.mismatches[:10]]
         for vf, st in self.vf_stats.items():

@@ -50,7 +50,7 @@ from tb.pf_driver.driver import PfDriver
 from tb.plugin_model.image import PluginImageError
 from tb.plugin_model.loader import PluginFactory, PluginLoader
 from tb.ref.mailbox import format_mac
-from tb.ref.regmap import Func
+from tb.ref.regmap import Func, Queue, queue_reg
 from tb.shell_model.npa_shell import NpaShell
 from tb.shell_model.shell import Vmxnet3Shell
 from tb.shell_model.vmxnet3_defs import Cmd, DriverShared, PluginConfDesc, RxMode
@@ -203,6 +203,7 @@ class NpaHost:
     vms: dict[str, NpaVm] = field(default_factory=dict)
     control_log: list[ControlEvent] = field(default_factory=list)
     loaders: dict[str, PluginLoader] = field(default_factory=dict)
+    vf_rx_drops: dict[str, int] = field(default_factory=dict)  # RXQ_DROPS of released VFs
     _pending: list[Task] = field(default_factory=list)
     drops: dict[str, dict[str, int]] = field(default_factory=dict)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("cocotb.npa.host"))
@@ -210,8 +211,9 @@ class NpaHost:
     def log_control(self, vm: str, op: str, detail: str, allowed: bool, reason: str) -> None:
         ev = ControlEvent(self.now_ns(), vm, op, detail, allowed, reason)
         self.control_log.append(ev)
-        self.logger.info("control %s %s %s: %s (%s)", vm, op, detail,
-                         "allowed" if allowed else "DENIED", reason)
+        self.logger.info(
+            "control %s %s %s: %s (%s)", vm, op, detail, "allowed" if allowed else "DENIED", reason
+        )
 
     def stats_drop(self, vm: str, reason: str) -> None:
         per = self.drops.setdefault(vm, {})
@@ -349,6 +351,11 @@ class NpaHost:
             result = await v.shell.detach_plugin(reason, resume=v.device.resume_emulation)
             self.logger.info("%s: plugin quiesced: %s", name, result)
         v.device.resume_emulation()
+        # Frames already past the switch towards the VF when its ring closed were
+        # dropped by the VF (RXQ_DROPS); read before the FLR clears the counter.
+        func = self.hv.vf_function(vf)
+        drops = await self.bar(func).read(queue_reg(0, Queue.RXQ_DROPS))
+        self.vf_rx_drops[name] = self.vf_rx_drops.get(name, 0) + drops
         await self.pf.set_vf_mac(vf, "00:00:00:00:00:00")  # the VF's own entries go
         await self.hv.release_vf(v.name, vf, self._flr)
         self.logger.info("%s: VF %d reset and released", name, vf)

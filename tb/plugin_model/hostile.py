@@ -24,9 +24,12 @@ class HostilePlugin(RingAPlugin):
     """RingAPlugin plus attacks sent on the plugin's own VF TX ring."""
 
     def _attack_frame(self, src: str, dst: str, tag: int) -> bytes:
-        pkt = Ether(src=src, dst=dst) / IP(src="10.66.66.66", dst="10.0.0.254") / UDP(
-            sport=666, dport=666
-        ) / Raw(tag.to_bytes(4, "big") * 16)
+        pkt = (
+            Ether(src=src, dst=dst)
+            / IP(src="10.66.66.66", dst="10.0.0.254")
+            / UDP(sport=666, dport=666)
+            / Raw(tag.to_bytes(4, "big") * 16)
+        )
         return bytes(pkt)
 
     async def forge_source_mac(self, n: int, forged: str, dst: str) -> None:

@@ -292,7 +292,9 @@ def npa_setup() -> tuple[Iommu, Hypervisor, RingAVfModel, Vmxnet3Shell, RingAPlu
     plugin = loader.load_from_guest(vm.memory, gpa, len(raw)).plugin
     assert isinstance(plugin, RingAPlugin)
     api = ShellServices(
-        Vmxnet3DeviceRings(vm.memory, shell.conf), vm.memory, FunctionBar(vf, func)  # type: ignore[arg-type]
+        Vmxnet3DeviceRings(vm.memory, shell.conf),
+        vm.memory,
+        FunctionBar(vf, func),  # type: ignore[arg-type]
     )
     asyncio.run(plugin.init(api))
     assert api.irq_handler is not None  # the plugin registered its interrupt handler

@@ -236,9 +236,7 @@ class TxQueue:
             pos += length
         return self._post_frags(frame, frags, vlan_tci)
 
-    def post_buffers(
-        self, frags: list[tuple[int, int]], *, vlan_tci: int | None = None
-    ) -> TxFrame:
+    def post_buffers(self, frags: list[tuple[int, int]], *, vlan_tci: int | None = None) -> TxFrame:
         """Place a frame already in memory: one descriptor per ``(address, length)``.
 
         The device reads the caller's buffers in place (a plugin handing the

@@ -40,6 +40,7 @@ VARIANTS: dict[str, tuple[str, ...] | None] = {
     "O1": BASE,  # the project-wide default before
     "O3": (*BASE, "-O3"),  # Verilator's own optimisation level, C++ -O1
     "x-fast": _x_fast(BASE),
+    "cxx-O3": tuple("-std=c++20 -O3" if a == "-std=c++20 -O2" else a for a in NIC_TOP_BUILD_ARGS),
     "threads2": (*BASE, "--threads", "2"),
     # One Verilog statement per C++ function, named after its source line: for perf/gprof.
     "prof-cfuncs": (*NIC_TOP_BUILD_ARGS, "--prof-cfuncs"),

@@ -37,9 +37,12 @@ module eswitch_mac_table #(
     end
   end
 
-  logic [SIZE-1:0][47:0] mac_reg;
-  logic [SIZE-1:0][11:0] vid_reg;
-  logic [SIZE-1:0][7:0]  port_reg;
+  // Unpacked: the lookups below read every entry every cycle, and an element of
+  // an unpacked array is one machine word in simulation, where an entry of a
+  // packed 3072-bit vector had to be shifted out of it (docs/SIM_SPEED.md).
+  logic [47:0] mac_reg  [SIZE];
+  logic [11:0] vid_reg  [SIZE];
+  logic [7:0]  port_reg [SIZE];
   logic [SIZE-1:0]       valid_reg;
   localparam int IDX_W = (SIZE > 1) ? $clog2(SIZE) : 1;
   logic [IDX_W-1:0]      wi, ri;
@@ -76,22 +79,21 @@ module eswitch_mac_table #(
   end
 
   for (genvar l = 0; l < NUM_LOOKUP; l++) begin : g_lookup
-    logic       hit;
-    logic [7:0] port;
+    // {hit, port} of the lowest-numbered matching entry, in one variable so the
+    // search runs once per lookup (hit and port apart were two searches).
+    logic [8:0] found;
 
     always_comb begin
-      hit  = 1'b0;
-      port = '0;
+      found = '0;
       for (int e = SIZE - 1; e >= 0; e--) begin
         if (valid_reg[e] && mac_reg[e] == lk_mac[l] && vid_reg[e] == lk_vid[l]) begin
-          hit  = 1'b1;
-          port = port_reg[e];
+          found = {1'b1, port_reg[e]};
         end
       end
     end
 
-    assign lk_hit[l]  = hit;
-    assign lk_port[l] = port;
+    assign lk_hit[l]  = found[8];
+    assign lk_port[l] = found[7:0];
   end
 
 endmodule

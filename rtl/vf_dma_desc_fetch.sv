@@ -164,13 +164,15 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
   );
 
   // ---------------- R side: one beat -> beat buffer ----------------
+  // data last, at bit 0: copying the beat in and out is then word aligned in
+  // simulation (first, it sat at an odd bit offset: a 512-bit shift per copy).
   typedef struct packed {
-    logic [DATA_W-1:0] data;
     logic [QW-1:0]     q;
     logic [SLOT_W-1:0] first;
     logic [N_W-1:0]    cnt;
     logic [15:0]       idx;
     logic              err;
+    logic [DATA_W-1:0] data;
   } beat_t;
 
   logic              r_first_reg;

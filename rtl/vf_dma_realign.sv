@@ -51,8 +51,11 @@ module vf_dma_realign #(
     keep_of = (n >= (OFF_W+2)'(KEEP_W)) ? '1 : ((KEEP_W'(1) << n) - KEEP_W'(1));
   endfunction
 
-  function automatic logic [DATA_W-1:0] bytes_mask(input logic [KEEP_W-1:0] keep);
-    for (int i = 0; i < KEEP_W; i++) bytes_mask[i*8 +: 8] = {8{keep[i]}};
+  // The low n bytes of a beat set (all of them for n >= KEEP_W): the byte
+  // expansion of keep_of(n), as one shift (a loop over the byte lanes cost 64
+  // part-select writes of a 512-bit vector per evaluation in simulation).
+  function automatic logic [DATA_W-1:0] bytes_mask(input logic [OFF_W+1:0] n);
+    bytes_mask = ~({DATA_W{1'b1}} << (32'(n) * 8));
   endfunction
 
   wire out_free = !out_valid_reg || m_ready;
@@ -61,7 +64,7 @@ module vf_dma_realign #(
   logic [2*DATA_W-1:0] merged;
   logic [OFF_W+1:0]    total;
   always_comb begin
-    shifted = (s_data >> (32'(s_lo) * 8)) & bytes_mask(keep_of((OFF_W+2)'(s_cnt)));
+    shifted = (s_data >> (32'(s_lo) * 8)) & bytes_mask((OFF_W+2)'(s_cnt));
     merged  = {{DATA_W{1'b0}}, acc_reg} | ({{DATA_W{1'b0}}, shifted} << (32'(acc_cnt_reg) * 8));
     total   = (OFF_W+2)'(acc_cnt_reg) + (OFF_W+2)'(s_cnt);
   end

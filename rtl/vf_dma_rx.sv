@@ -83,12 +83,18 @@ module vf_dma_rx import nic_pkg::*; #(
   assign d_ready = 1'b1;  // FIFO room is guaranteed by the fetcher's credit
 
   // ---------------- flow hash of the first beat ----------------
-  // byte i of the first beat (0 past the beat: no hash with beats < 42 bytes)
-  function automatic logic [7:0] byte_at(input logic [DATA_W-1:0] d, input int i);
-    byte_at = (i < KEEP_W) ? 8'(d >> (i * 8)) : 8'd0;
+  // The hash reads bytes 12..41 of the first beat: those 42 bytes as a byte
+  // array (zero past the beat: no hash with beats < 42 bytes). Constant byte
+  // selects of it cost a word access in simulation, where a shift of the whole
+  // beat per byte cost a 512-bit shift each (docs/SIM_SPEED.md).
+  localparam int HDR_B = 42;
+  logic [HDR_B-1:0][7:0] hdr;
+  assign hdr = (HDR_B * 8)'(s_axis_rx_tdata);
+  function automatic logic [7:0] byte_at(input logic [HDR_B-1:0][7:0] d, input int i);
+    byte_at = d[i];
   endfunction
-  function automatic logic [31:0] be32(input logic [DATA_W-1:0] d, input int i);
-    be32 = {byte_at(d, i), byte_at(d, i + 1), byte_at(d, i + 2), byte_at(d, i + 3)};
+  function automatic logic [31:0] be32(input logic [HDR_B-1:0][7:0] d, input int i);
+    be32 = {d[i], d[i + 1], d[i + 2], d[i + 3]};
   endfunction
 
   logic [QW-1:0] hash_q;
@@ -97,20 +103,20 @@ module vf_dma_rx import nic_pkg::*; #(
     logic [31:0] h;
     logic [7:0]  f;
     logic        vlan, ipv4, l4;
-    vlan  = {byte_at(s_axis_rx_tdata, 12), byte_at(s_axis_rx_tdata, 13)} == 16'h8100;
-    etype = vlan ? {byte_at(s_axis_rx_tdata, 16), byte_at(s_axis_rx_tdata, 17)}
-                 : {byte_at(s_axis_rx_tdata, 12), byte_at(s_axis_rx_tdata, 13)};
+    vlan  = {byte_at(hdr, 12), byte_at(hdr, 13)} == 16'h8100;
+    etype = vlan ? {byte_at(hdr, 16), byte_at(hdr, 17)}
+                 : {byte_at(hdr, 12), byte_at(hdr, 13)};
     ipv4  = etype == 16'h0800;
     h     = '0;
     l4    = 1'b0;
     if (!vlan) begin
-      l4 = byte_at(s_axis_rx_tdata, 14) == 8'h45 &&
-           (byte_at(s_axis_rx_tdata, 23) == 8'd6 || byte_at(s_axis_rx_tdata, 23) == 8'd17);
-      h  = be32(s_axis_rx_tdata, 26) ^ be32(s_axis_rx_tdata, 30) ^ (l4 ? be32(s_axis_rx_tdata, 34) : '0);
+      l4 = byte_at(hdr, 14) == 8'h45 &&
+           (byte_at(hdr, 23) == 8'd6 || byte_at(hdr, 23) == 8'd17);
+      h  = be32(hdr, 26) ^ be32(hdr, 30) ^ (l4 ? be32(hdr, 34) : '0);
     end else begin
-      l4 = byte_at(s_axis_rx_tdata, 18) == 8'h45 &&
-           (byte_at(s_axis_rx_tdata, 27) == 8'd6 || byte_at(s_axis_rx_tdata, 27) == 8'd17);
-      h  = be32(s_axis_rx_tdata, 30) ^ be32(s_axis_rx_tdata, 34) ^ (l4 ? be32(s_axis_rx_tdata, 38) : '0);
+      l4 = byte_at(hdr, 18) == 8'h45 &&
+           (byte_at(hdr, 27) == 8'd6 || byte_at(hdr, 27) == 8'd17);
+      h  = be32(hdr, 30) ^ be32(hdr, 34) ^ (l4 ? be32(hdr, 38) : '0);
     end
     f      = h[31:24] ^ h[23:16] ^ h[15:8] ^ h[7:0];
     hash_q = (hash_en && ipv4 && KEEP_W >= 42) ? QW'(int'(f) % NUM_QUEUES) : '0;

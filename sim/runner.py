@@ -150,6 +150,13 @@ def _kill_simulator_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, _sigterm)
 
 
+# cocotb rewrites the assertions of every module imported in the simulator
+# ("*.py", numpy and scapy included) for pytest-style messages: about 4 s of each
+# simulator's start-up on this machine (py-spy, docs/SIM_SPEED.md). Only the
+# project's own modules need it (a pattern with a "/" matches the whole path).
+ASSERTION_REWRITE_FILES = " ".join(f"{REPO_ROOT}/{d}/*.py" for d in ("tests", "tb", "sim"))
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:120]
 
@@ -182,7 +189,11 @@ def run(
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     test_dir = top.build_dir / "runs" / f"{name}-{worker}"
     test_dir.mkdir(parents=True, exist_ok=True)
-    extra_env = {"PYTHONPATH": str(REPO_ROOT), **(env or {})}
+    extra_env = {
+        "PYTHONPATH": str(REPO_ROOT),
+        "COCOTB_REWRITE_ASSERTION_FILES": ASSERTION_REWRITE_FILES,
+        **(env or {}),
+    }
     test_args: list[str] = []
     if trace_file is not None:
         trace_file.parent.mkdir(parents=True, exist_ok=True)

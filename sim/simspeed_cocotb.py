@@ -1,8 +1,18 @@
 """cocotb side of ``python -m sim.simspeed``: wall-clock speed of nic_top with and without the TB.
 
-Each test appends one JSON line to ``$SIMSPEED_OUT``. ``SIMSPEED_UPLINK=cocotbext``
-puts cocotbext-axi's AXI-Stream models back on the uplink (the reference the
-fast models replaced), for before/after numbers in one build.
+Each measurement appends one JSON line to ``$SIMSPEED_OUT``. ``SIMSPEED_SIZES``
+lists the frame sizes (each traffic test runs them one after another on the
+same testbench), ``SIMSPEED_FRAMES`` the frames per size (``64:2000,1518:400``,
+or one number for every size). ``SIMSPEED_UPLINK=cocotbext`` puts
+cocotbext-axi's AXI-Stream models back on the uplink (the reference the fast
+models replaced), for before/after numbers in one build.
+
+Traffic is saturated: a sender keeps its TX ring full (vf_tx, vf_vf) or the
+uplink source sends at the 100 GbE frame rate (vf_rx). A window starts when the
+first frame of a size has arrived (warm-up) and ends with the last one; frames
+are those delivered inside it. A receiving VF may drop frames it cannot keep up
+with (counted by the NIC, not here), so the receiving tests count what arrives
+and stop once the sender is done and the ring has been quiet for a while.
 """
 
 from __future__ import annotations
@@ -13,16 +23,28 @@ import time
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import Timer
+from cocotb.triggers import Event, Timer
 
 from tb.guest.flows import UdpFlow
 from tb.net.pcap import NS_PER_CYCLE
 
-FRAMES = int(os.environ.get("SIMSPEED_FRAMES", "200"))
-SIZE = int(os.environ.get("SIMSPEED_SIZE", "1518"))
+UPLINK = os.environ.get("SIMSPEED_UPLINK", "fast")
+SIZES = [int(s) for s in os.environ.get("SIMSPEED_SIZES", "1518").split(",")]
 BARE_CYCLES = int(os.environ.get("SIMSPEED_BARE_CYCLES", "200000"))
+QUIET_CYCLES = 2000  # a receiver that saw nothing for this long after the sender finished is done
 EXT_MAC = "02:00:00:00:ff:01"
-VF_MAC = "02:00:00:00:00:01"
+
+
+def vf_mac(f: int) -> str:
+    return f"02:00:00:00:00:{f:02x}"
+
+
+def frames_for(size: int) -> int:
+    spec = os.environ.get("SIMSPEED_FRAMES", "200")
+    if ":" not in spec:
+        return int(spec)
+    table = dict(item.split(":") for item in spec.split(","))
+    return int(table[str(size)])
 
 
 def _record(**row) -> None:
@@ -34,12 +56,38 @@ def _cycle() -> int:
     return int(cocotb.utils.get_sim_time("ns")) // NS_PER_CYCLE
 
 
+class Window:
+    """Cycles, wall time and frames between the first and the last frame counted."""
+
+    def __init__(self) -> None:
+        self.frames = -1  # the first frame opens the window
+        self.c0 = self.c1 = 0
+        self.t0 = self.t1 = 0.0
+
+    def count(self, n: int) -> None:
+        now_c, now_t = _cycle(), time.perf_counter()
+        if self.frames < 0:
+            self.frames, self.c0, self.t0 = n - 1, now_c, now_t
+        else:
+            self.frames += n
+        self.c1, self.t1 = now_c, now_t
+
+    def record(self, case: str, size: int) -> None:
+        _record(
+            case=case,
+            uplink=UPLINK,
+            size=size,
+            cycles=self.c1 - self.c0,
+            frames=max(self.frames, 0),
+            wall=self.t1 - self.t0,
+        )
+
+
 async def _tb(dut):
     from tb.env import NicTb, TbConfig
 
     tb = NicTb(dut, TbConfig(seed=1, read_latency=125))
-    uplink = os.environ.get("SIMSPEED_UPLINK", "fast")
-    if uplink == "cocotbext":
+    if UPLINK == "cocotbext":
         import logging
 
         from cocotbext.axi import AxiStreamBus, AxiStreamSink, AxiStreamSource
@@ -57,7 +105,44 @@ async def _tb(dut):
     await tb.reset()
     await tb.pf.probe()
     await tb.pf.enable_sriov(tb.num_vf)
-    return tb, uplink
+    return tb
+
+
+async def _feed(txq, frame: bytes, frames: int) -> None:
+    """Keep the TX ring full with ``frames`` copies of ``frame``; return when all completed."""
+    posted = 0
+    while posted < frames or txq.in_flight:
+        while posted < frames and txq.ring.free_slots() > 1:
+            txq.post(frame)
+            posted += 1
+        await txq.ring_doorbell()
+        await txq.wait_reaped()
+
+
+class Receiver:
+    """Reaps ``rxq`` for the whole test into the current window (one task, never cancelled:
+    a reap cancelled inside the ring's wait would leave its stall watchdog armed)."""
+
+    def __init__(self, tb, rxq) -> None:
+        self.tb = tb
+        self.rxq = rxq
+        self.win = Window()
+        cocotb.start_soon(self._reap())
+
+    async def _reap(self) -> None:
+        while True:
+            frames = await self.rxq.wait_reaped()
+            self.win.count(len(frames))
+
+    async def window(self, sender_done: Event) -> Window:
+        """A fresh window, closed once the sender is done and nothing more arrives."""
+        win = self.win = Window()
+        await sender_done.wait()
+        seen = -2
+        while win.frames != seen:  # quiet for QUIET_CYCLES: nothing more is coming
+            seen = win.frames
+            await self.tb.cycles(QUIET_CYCLES)
+        return win
 
 
 @cocotb.test()
@@ -70,56 +155,71 @@ async def bare(dut) -> None:
     t0 = time.perf_counter()
     await Timer(BARE_CYCLES * NS_PER_CYCLE, "ns")
     wall = time.perf_counter() - t0
-    _record(case="bare", uplink="-", cycles=BARE_CYCLES, frames=0, wall=wall)
+    _record(case="bare", uplink="-", size=0, cycles=BARE_CYCLES, frames=0, wall=wall)
 
 
 @cocotb.test()
 async def vf_tx(dut) -> None:
-    """VF1 sends SIZE-byte frames as fast as its ring allows; the uplink sink collects them."""
-    tb, uplink = await _tb(dut)
+    """VF1 keeps its TX ring full of SIZE-byte frames; the uplink sink collects them."""
+    tb = await _tb(dut)
     txq, _ = tb.queues(1)
     await txq.open()
-    flow = UdpFlow(1, VF_MAC, EXT_MAC, "10.0.0.1", "10.0.0.254", rng=tb.rng)
-    frame = flow.frame(SIZE)
-    posted = 0
-
-    async def feeder() -> None:
-        nonlocal posted
-        while posted < FRAMES:
-            while posted < FRAMES and txq.ring.free_slots() > 1:
-                txq.post(frame)
-                posted += 1
-            await txq.ring_doorbell()
-            txq_done = await txq.wait_reaped()
-            del txq_done
-
-    cocotb.start_soon(feeder())
-    await tb.wire_out.recv()  # warm-up: the first frame is out
-    c0, t0 = _cycle(), time.perf_counter()
-    for _ in range(FRAMES - 1):
-        got = await tb.wire_out.recv()
-        assert len(bytes(got.tdata)) == SIZE
-    wall = time.perf_counter() - t0
-    _record(case="vf_tx", uplink=uplink, cycles=_cycle() - c0, frames=FRAMES - 1, wall=wall)
+    flow = UdpFlow(1, vf_mac(1), EXT_MAC, "10.0.0.1", "10.0.0.254", rng=tb.rng)
+    for size in SIZES:
+        n = frames_for(size)
+        feeder = cocotb.start_soon(_feed(txq, flow.frame(size), n))
+        win = Window()
+        for _ in range(n):
+            got = await tb.wire_out.recv()
+            assert len(got) == size
+            win.count(1)
+        await feeder
+        win.record("vf_tx", size)
 
 
 @cocotb.test()
 async def vf_rx(dut) -> None:
-    """The uplink source sends SIZE-byte frames to VF1, which reaps and refills its ring."""
-    tb, uplink = await _tb(dut)
+    """The uplink source sends SIZE-byte frames to VF1 at the 100 GbE frame rate; VF1 reaps."""
+    tb = await _tb(dut)
     _, rxq = tb.queues(1)
     await rxq.open()
-    await tb.pf.add_fdb(VF_MAC, port=1)
-    flow = UdpFlow(2, EXT_MAC, VF_MAC, "10.0.0.254", "10.0.0.1", rng=tb.rng)
-    frame = flow.frame(SIZE)
-    for _ in range(FRAMES):
-        await tb.wire_in.send(frame)
-    got = 0
-    first = await rxq.wait_reaped()
-    got += len(first)
-    c0, t0, n0 = _cycle(), time.perf_counter(), got
-    while got < FRAMES:
-        done = await rxq.wait_reaped()
-        got += len(done)
-    wall = time.perf_counter() - t0
-    _record(case="vf_rx", uplink=uplink, cycles=_cycle() - c0, frames=got - n0, wall=wall)
+    await tb.pf.add_fdb(vf_mac(1), port=1)
+    flow = UdpFlow(2, EXT_MAC, vf_mac(1), "10.0.0.254", "10.0.0.1", rng=tb.rng)
+    rx = Receiver(tb, rxq)
+    for size in SIZES:
+        frame = flow.frame(size)
+        sent = Event()
+
+        async def sender(frame: bytes = frame, n: int = frames_for(size), sent=sent) -> None:
+            for _ in range(n):
+                tb.wire_in.send_nowait(frame)
+            await tb.wire_in.wait()
+            sent.set()
+
+        cocotb.start_soon(sender())
+        win = await rx.window(sent)
+        win.record("vf_rx", size)
+
+
+@cocotb.test()
+async def vf_vf(dut) -> None:
+    """VF1 keeps its TX ring full of frames to VF2's MAC; the switch delivers them to VF2."""
+    tb = await _tb(dut)
+    txq, _ = tb.queues(1)
+    _, rxq = tb.queues(2)
+    await txq.open()
+    await rxq.open()
+    await tb.pf.add_fdb(vf_mac(2), port=2)
+    flow = UdpFlow(3, vf_mac(1), vf_mac(2), "10.0.0.1", "10.0.0.2", rng=tb.rng)
+    rx = Receiver(tb, rxq)
+    for size in SIZES:
+        sent = Event()
+
+        async def sender(frame: bytes = flow.frame(size), n: int = frames_for(size), sent=sent):
+            await _feed(txq, frame, n)
+            sent.set()
+
+        cocotb.start_soon(sender())
+        win = await rx.window(sent)
+        assert tb.wire_out.count() == 0, "VF-to-VF frames reached the wire"
+        win.record("vf_vf", size)

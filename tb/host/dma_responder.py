@@ -33,7 +33,6 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict, deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -46,6 +45,7 @@ from cocotb.triggers import Event, First, RisingEdge, Timer, Trigger
 
 from tb.host.iommu import FaultKind, Iommu, IommuFault
 from tb.host.memory import HostMemory
+from tb.sigio import int_reader, int_writer
 
 AXI_4K = 4096
 
@@ -155,26 +155,6 @@ _INPUTS = (
     "wdata", "wstrb", "wlast", "wvalid", "bready",
     "arid", "araddr", "arlen", "arsize", "arburst", "aruser", "arvalid", "rready",
 )  # fmt: skip
-
-
-def int_reader(handle: Any) -> Callable[[], int]:
-    """A function returning ``handle``'s current value as an unsigned int, made for speed.
-
-    cocotb 2.1's ``handle.value`` builds a Logic/LogicArray object on every read
-    (about 1 us for one bit); the responder samples several signals on every busy
-    clock edge, so it reads through the GPI handle underneath (0.04 us), which is
-    what ``handle.value`` itself calls. The value is the same; Verilator is
-    two-state, so there is no X to lose. Without that handle (another cocotb), it
-    falls back to the public API.
-    """
-    raw = getattr(handle, "_handle", None)
-    if raw is None or not hasattr(raw, "get_signal_val_binstr"):
-        return lambda: handle.value.to_unsigned()
-    width = len(handle)
-    if width < 32:
-        return raw.get_signal_val_long  # type: ignore[no-any-return]
-    get_binstr = raw.get_signal_val_binstr
-    return lambda: int(get_binstr(), 2)
 
 
 class PortReaders:
@@ -395,6 +375,7 @@ class AxiDmaResponder:
         self._strb_all = (1 << self._db) - 1
         self._get = self.port.get
         self._first_of = FirstOf()
+        self._put_rdata = int_writer(self.port.rdata)  # once per beat: the fast path
         self._t0 = 0
         self._period = 0
         self._clear()
@@ -614,7 +595,7 @@ class AxiDmaResponder:
             return  # beat still waiting for rready
         p = self.port
         i = self._r_idx
-        p.rdata.value = self._r_beats[i]
+        self._put_rdata(self._r_beats[i])
         last = int(i == len(self._r_beats) - 1)
         if last != self._rlast:
             self._rlast = last

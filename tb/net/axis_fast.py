@@ -36,6 +36,8 @@ from cocotb.handle import HierarchyObject
 from cocotb.triggers import ClockCycles, Event, RisingEdge
 from cocotb.utils import get_sim_time
 
+from tb.sigio import int_reader, int_writer
+
 
 @dataclass
 class StreamFrame:
@@ -72,6 +74,14 @@ class _Port:
     def _handles(self) -> tuple:
         """The five signal handles, for the run loops to keep in locals (hot path)."""
         return self.tdata, self.tkeep, self.tlast, self.tvalid, self.tready
+
+    def _readers(self) -> tuple:
+        """Fast value readers of the five signals (tb/sigio.py), same order."""
+        return tuple(int_reader(h) for h in self._handles())
+
+    def _writers(self) -> tuple:
+        """Fast value writers of the five signals (tb/sigio.py), same order."""
+        return tuple(int_writer(h) for h in self._handles())
 
     def set_pause_generator(self, generator: Iterable[int] | None = None) -> None:
         self._pause = iter(generator) if generator is not None else None
@@ -168,7 +178,8 @@ class FastStreamSource(_Port):
 
     async def _run(self) -> None:
         edge = RisingEdge(self.clock)
-        tdata, tkeep, tlast, tvalid, tready = self._handles()
+        put_data, put_keep, put_last, put_valid, _ = self._writers()
+        get_ready = self._readers()[4]
         nb = self.byte_lanes
         full_keep = self.full_keep
         queue = self.queue
@@ -193,7 +204,7 @@ class FastStreamSource(_Port):
                     now = get_sim_time("ns") / self.pacing.period_ns
                     if now + 1 < self._next_start:
                         if driving:
-                            tvalid.value = 0
+                            put_valid(0)
                             driving = False
                         await ClockCycles(self.clock, math.ceil(self._next_start - now - 1))
                         now = get_sim_time("ns") / self.pacing.period_ns
@@ -202,30 +213,30 @@ class FastStreamSource(_Port):
                 for b in range(beats):
                     while self._paused():
                         if driving:
-                            tvalid.value = 0
+                            put_valid(0)
                             driving = False
                         await edge
                     chunk = data[b * nb : (b + 1) * nb]
-                    tdata.value = int.from_bytes(chunk, "little")
+                    put_data(int.from_bytes(chunk, "little"))
                     keep = full_keep if len(chunk) == nb else (1 << len(chunk)) - 1
                     if keep != keep_now:
-                        tkeep.value = keep
+                        put_keep(keep)
                         keep_now = keep
                     last = 1 if b == beats - 1 else 0
                     if last != last_now:
-                        tlast.value = last
+                        put_last(last)
                         last_now = last
                     if not driving:
-                        tvalid.value = 1
+                        put_valid(1)
                         driving = True
                     # Hold the beat until an edge sees tready high; the next
                     # beat is driven right after that edge.
                     await edge
-                    while not int(tready.value):
+                    while not get_ready():
                         await edge
-            tvalid.value = 0
+            put_valid(0)
             if last_now == 1:
-                tlast.value = 0
+                put_last(0)
 
 
 class FastStreamSink(_Port):
@@ -285,7 +296,9 @@ class FastStreamSink(_Port):
 
     async def _run(self) -> None:
         edge = RisingEdge(self.clock)
-        tdata, tkeep, tlast, tvalid, tready = self._handles()
+        tvalid = self.tvalid
+        get_data, get_keep, get_last, get_valid, _ = self._readers()
+        put_ready = self._writers()[4]
         nb = self.byte_lanes
         full_keep = self.full_keep
         valid_rise = RisingEdge(tvalid)
@@ -294,9 +307,9 @@ class FastStreamSink(_Port):
         while True:
             if self._pause is None:
                 if not self._ready_now:
-                    tready.value = 1
+                    put_ready(1)
                     self._ready_now = 1
-                if not buf and not int(tvalid.value):
+                if not buf and not get_valid():
                     # Idle: sleep until the producer raises tvalid; its first
                     # beat can be accepted at the next edge.
                     self.active = False
@@ -304,16 +317,16 @@ class FastStreamSink(_Port):
             else:
                 ready = 0 if self._paused() else 1
                 if ready != self._ready_now:
-                    tready.value = ready
+                    put_ready(ready)
                     self._ready_now = ready
             await edge
-            if not (self._ready_now and int(tvalid.value)):
+            if not (self._ready_now and get_valid()):
                 continue
             if not buf:
                 self._start = get_sim_time()
                 self.active = True
-            data = int(tdata.value)
-            keep = int(tkeep.value)
+            data = get_data()
+            keep = get_keep()
             if keep == full_keep:
                 buf += data.to_bytes(nb, "little")
             elif keep & (keep + 1) == 0:  # contiguous from byte 0
@@ -321,7 +334,7 @@ class FastStreamSink(_Port):
             else:
                 raw = data.to_bytes(nb, "little")
                 buf += bytes(raw[i] for i in range(nb) if keep >> i & 1)
-            if int(tlast.value):
+            if get_last():
                 self.queue.append(StreamFrame(bytes(buf), self._start, get_sim_time()))
                 buf.clear()
                 self.active = False

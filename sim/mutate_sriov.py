@@ -177,7 +177,14 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
 _SKIP = shutil.ignore_patterns("build", ".git", ".venv", "reports", "__pycache__")
 
 
-def run_mutant(root: Path, mutant: tuple[str, str, str, str, list[str]]) -> bool:
+SRIOV_TESTS = ("tests/integration/test_sriov.py",)
+
+
+def run_mutant(
+    root: Path,
+    mutant: tuple[str, str, str, str, list[str]],
+    test_files: tuple[str, ...] = SRIOV_TESTS,
+) -> bool:
     """Apply one mutant in ``root``, run its tests, restore; True when a test failed."""
     name, path, old, new, tests = mutant
     p = root / path
@@ -195,7 +202,7 @@ def run_mutant(root: Path, mutant: tuple[str, str, str, str, list[str]]) -> bool
                 "-q",
                 "-n",
                 str(min(2, len(tests))),
-                "tests/integration/test_sriov.py",
+                *test_files,
                 "-k",
                 " or ".join(tests),
             ],
@@ -214,15 +221,24 @@ def run_mutant(root: Path, mutant: tuple[str, str, str, str, list[str]]) -> bool
         p.write_text(orig)
 
 
-def main(argv: list[str]) -> int:
-    with tempfile.TemporaryDirectory(prefix="mutate_sriov_") as tmp:
+def run_all(
+    mutants: list[tuple[str, str, str, str, list[str]]],
+    test_files: tuple[str, ...],
+    argv: list[str],
+) -> int:
+    """Each chosen mutant (by id, default all) in a copy of the tree; 1 if any survived."""
+    with tempfile.TemporaryDirectory(prefix="mutate_") as tmp:
         root = Path(tmp) / "repo"
         shutil.copytree(REPO_ROOT, root, ignore=_SKIP, symlinks=True)
         (root / ".venv").symlink_to(REPO_ROOT / ".venv")
-        chosen = [m for m in MUTANTS if not argv or m[0].split()[0] in argv]
-        survivors = [m[0] for m in chosen if not run_mutant(root, m)]
+        chosen = [m for m in mutants if not argv or m[0].split()[0] in argv]
+        survivors = [m[0] for m in chosen if not run_mutant(root, m, test_files)]
     print(f"{len(chosen) - len(survivors)}/{len(chosen)} mutants killed")
     return 1 if survivors else 0
+
+
+def main(argv: list[str]) -> int:
+    return run_all(MUTANTS, SRIOV_TESTS, argv)
 
 
 if __name__ == "__main__":

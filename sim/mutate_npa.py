@@ -1,0 +1,62 @@
+"""Mutation checks of the NPA protections (issue 9): each mutant removes one
+protection, in a copy of the repository, and the NPA tests must fail.
+
+Usage: python -m sim.mutate_npa [ID ...]   (RTL mutants rebuild nic_top, ~2 min each)
+"""
+
+from __future__ import annotations
+
+import sys
+
+from sim.mutate_sriov import run_all
+
+NPA_TESTS = ("tests/integration/test_npa.py", "tests/test_scenarios.py")
+
+# (id and description, file, original text, mutated text, tests that must fail)
+MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
+    (
+        "N1 forged source MAC not dropped (switch anti-spoofing)",
+        "rtl/eswitch_ingress.sv",
+        "port_ctrl[PORT][C_SPOOFCHK] && !smac_ok",
+        "1'b0 && port_ctrl[PORT][C_SPOOFCHK] && !smac_ok",
+        ["npa_scenario"],
+    ),
+    (
+        "N2 forged VLAN tag not dropped (switch VLAN anti-spoofing)",
+        "rtl/eswitch_ingress.sv",
+        "!pv_en && port_ctrl[PORT][C_VLAN_FILTER] && !vid_ok",
+        "1'b0 && !pv_en && port_ctrl[PORT][C_VLAN_FILTER] && !vid_ok",
+        ["npa_scenario"],
+    ),
+    (
+        "N3 IOMMU lets a VF reach unmapped addresses (identity)",
+        "tb/host/iommu.py",
+        "            if entry is None:\n"
+        "                raise IommuFault(FaultRecord(self.func, addr, length, write, "
+        "FaultKind.UNMAPPED))",
+        "            if entry is None:\n                entry = (addr >> PAGE_SHIFT, Perm.RW)",
+        ["vm_dma_confined", "npa_scenario"],
+    ),
+    (
+        "N4 a MAC change the VM's policy rejects is applied",
+        "tb/hypervisor/npa.py",
+        "            if not p.mac_changes:",
+        "            if False:",
+        ["npa_scenario"],
+    ),
+    (
+        "N5 plugin image with a bad payload CRC accepted",
+        "tb/plugin_model/image.py",
+        "        if got != pcrc:",
+        "        if False:",
+        ["npa_scenario"],
+    ),
+]
+
+
+def main(argv: list[str]) -> int:
+    return run_all(MUTANTS, NPA_TESTS, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

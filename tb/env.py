@@ -8,6 +8,7 @@ port prefixes and offers ``reset()``.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,6 +178,17 @@ class NicTb:
             t.stop()
         self._taps.clear()
         return self.capture.close() if self.capture else []
+
+    async def wait_until(
+        self, what: str, done: Callable[[], bool], within: int = 200_000, step: int = 50
+    ) -> None:
+        """Clock-edge wait for ``done()``; fails naming ``what`` after ``within`` cycles."""
+        waited = 0
+        while not done():
+            if waited >= within:
+                raise AssertionError(f"{what}: not done within {within} cycles")
+            await self.cycles(step)
+            waited += step
 
     def now_ns(self) -> int:
         return int(get_sim_time("ns"))

@@ -26,8 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import cocotb
@@ -38,7 +37,6 @@ from sim.scenarios.npa_report import (
     ModeChange,
     NpaStory,
     PingSummary,
-    PolicyEvent,
     SecurityEvent,
     ThroughputMeter,
     plot_story,
@@ -119,17 +117,6 @@ class Traffic:
         while self.rounds < target:
             self._tick.clear()
             await self._tick.wait()
-
-
-async def wait_for(
-    tb: NicTb, what: str, done: Callable[[], bool], within: int = WAIT_CYCLES
-) -> None:
-    waited = 0
-    while not done():
-        if waited >= within:
-            raise AssertionError(f"npa scenario: {what} not done within {within} cycles")
-        await tb.cycles(100)
-        waited += 100
 
 
 @cocotb.test()
@@ -246,7 +233,7 @@ async def run_scenario(dut) -> None:
         story_events.append(SecurityEvent(tb.now_ns(), "vm2", attack, what, counter, n))
     faults0 = len(tb.iommu.faults_of(f2))
     await rogue.dma_outside(VM_MEM + 0x1000)
-    await wait_for(tb, "vm2's VF error", lambda: len(tb.iommu.faults_of(f2)) > faults0)
+    await tb.wait_until("vm2's VF error", lambda: len(tb.iommu.faults_of(f2)) > faults0)
     status = await tb.bar(f2).read(Func.FUNC_STATUS)
     story_events.append(
         SecurityEvent(
@@ -291,7 +278,6 @@ async def run_scenario(dut) -> None:
     for f in flows:
         rx = ext.sink if f.dst_vm is None else guests[f.dst_vm].sink
         rx.set_sent(f.flow.flow_id, f.sent)
-    drops = _named_drops(host)
     problems: list[str] = []
 
     def arrived() -> tuple[int, ...]:
@@ -309,8 +295,7 @@ async def run_scenario(dut) -> None:
         quiet = 0 if now != last else quiet + 500
         last = now
     try:
-        await wait_for(
-            tb,
+        await tb.wait_until(
             "ping replies",
             lambda: all(s.received == s.sent for p in pings.values() for _, s in p),
             within=DRAIN_CYCLES,
@@ -323,11 +308,9 @@ async def run_scenario(dut) -> None:
     for name, g in guests.items():
         for m in g.v.shell.history[1:]:
             story.mode_changes.append(ModeChange(m.time_ns, name, m.mode.value, m.reason))
-    story.policy_events = [
-        PolicyEvent(e.t_ns, e.vm, e.op, e.detail, e.allowed, e.reason) for e in host.control_log
-    ]
+    story.policy_events = list(host.control_log)
     story.security_events = story_events
-    named = drops()
+    named = frame_drops(host)
     report = await gather("npa", cfg, tb, FrameScoreboard(), cycle0)
     uplink = tb.pf.port_stats(tb.num_func)
     no_route = (await uplink)["rx_dropped_no_route"]
@@ -418,20 +401,11 @@ def _metered_rx(name: str, stack: NetStack, meter: ThroughputMeter, tb: NicTb):
     return receive
 
 
-def _named_drops(host: NpaHost):
+def frame_drops(host: NpaHost) -> defaultdict[int, Counter[str]]:
     """Per flow id, the drop points (by reason) that hold one of its frames."""
-
-    def count() -> dict[int, Counter[str]]:
-        out: dict[int, Counter[str]] = {}
-        for vm, reason, frame in host.vswitch.dropped:
-            ids = parse_flow(frame)
-            if ids is not None:
-                out.setdefault(ids[0], Counter())[f"{vm} device {reason}"] += 1
-        return _Default(out)
-
-    return count
-
-
-class _Default(dict):
-    def __missing__(self, key: int) -> Counter[str]:
-        return Counter()
+    out: defaultdict[int, Counter[str]] = defaultdict(Counter)
+    for vm, reason, frame in host.vswitch.dropped:
+        ids = parse_flow(frame)
+        if ids is not None:
+            out[ids[0]][f"{vm} device {reason}"] += 1
+    return out

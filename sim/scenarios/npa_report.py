@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tb.hypervisor.npa import ControlEvent
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -98,16 +100,8 @@ class ModeChange:
         _check_time(self.t_ns, f"{self.vm} mode change")
 
 
-@dataclass(frozen=True)
-class PolicyEvent:
-    """A guest request the hypervisor's policy judged (e.g. ``set_mac``)."""
-
-    t_ns: int
-    vm: str
-    op: str
-    detail: str
-    allowed: bool
-    reason: str
+# A guest request the hypervisor's policy judged: the record tb/hypervisor/npa.py logs.
+PolicyEvent = ControlEvent
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,9 @@ commands and result codes are written down in ``docs/VMXNET3_DEVICE.md``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from tb.hypervisor.guest_memory import GuestMemory
 from tb.shell_model.device_rings import (
@@ -162,60 +162,28 @@ IrqCallback = Callable[[int], None]
 # -- counters ---------------------------------------------------------------------------------
 
 
-@dataclass
-class TxCounters:
-    """Mutable UPT1_TxStats (same names)."""
-
-    tso_pkts_tx_ok: int = 0
-    tso_bytes_tx_ok: int = 0
-    ucast_pkts_tx_ok: int = 0
-    ucast_bytes_tx_ok: int = 0
-    mcast_pkts_tx_ok: int = 0
-    mcast_bytes_tx_ok: int = 0
-    bcast_pkts_tx_ok: int = 0
-    bcast_bytes_tx_ok: int = 0
-    pkts_tx_error: int = 0
-    pkts_tx_discard: int = 0
-
-    def count(self, frame: bytes) -> None:
-        kind = _cast_kind(frame)
-        setattr(self, f"{kind}_pkts_tx_ok", getattr(self, f"{kind}_pkts_tx_ok") + 1)
-        setattr(self, f"{kind}_bytes_tx_ok", getattr(self, f"{kind}_bytes_tx_ok") + len(frame))
-
-    def upt1(self) -> Upt1TxStats:
-        return Upt1TxStats(**asdict(self))
+UptStats = TypeVar("UptStats", Upt1TxStats, Upt1RxStats)
 
 
-@dataclass
-class RxCounters:
-    """Mutable UPT1_RxStats (same names)."""
+def _bump(stats: UptStats, **add: int) -> UptStats:
+    """``stats`` with the named UPT1 counters increased (the stats records are frozen)."""
+    return replace(stats, **{k: getattr(stats, k) + n for k, n in add.items()})
 
-    lro_pkts_rx_ok: int = 0
-    lro_bytes_rx_ok: int = 0
-    ucast_pkts_rx_ok: int = 0
-    ucast_bytes_rx_ok: int = 0
-    mcast_pkts_rx_ok: int = 0
-    mcast_bytes_rx_ok: int = 0
-    bcast_pkts_rx_ok: int = 0
-    bcast_bytes_rx_ok: int = 0
-    pkts_rx_out_of_buf: int = 0
-    pkts_rx_error: int = 0
 
-    def count(self, frame: bytes) -> None:
-        kind = _cast_kind(frame)
-        setattr(self, f"{kind}_pkts_rx_ok", getattr(self, f"{kind}_pkts_rx_ok") + 1)
-        setattr(self, f"{kind}_bytes_rx_ok", getattr(self, f"{kind}_bytes_rx_ok") + len(frame))
-
-    def upt1(self) -> Upt1RxStats:
-        return Upt1RxStats(**asdict(self))
+def _count_frame(stats: UptStats, direction: str, frame: bytes) -> UptStats:
+    """One good frame of ``direction`` ("tx"/"rx"): its cast kind's packet and byte counters."""
+    kind = _cast_kind(frame)
+    return _bump(
+        stats, **{f"{kind}_pkts_{direction}_ok": 1, f"{kind}_bytes_{direction}_ok": len(frame)}
+    )
 
 
 @dataclass
 class DeviceCounters:
     """Everything the device counts; ``tx``/``rx`` are what GET_STATS publishes."""
 
-    tx: TxCounters = field(default_factory=TxCounters)
-    rx: RxCounters = field(default_factory=RxCounters)
+    tx: Upt1TxStats = field(default_factory=Upt1TxStats)
+    rx: Upt1RxStats = field(default_factory=Upt1RxStats)
     commands: int = 0
     unknown_commands: int = 0
     ignored_commands: int = 0  # known vmxnet3 commands the model does not act on
@@ -609,8 +577,8 @@ class Vmxnet3Device:
         act = self.active
         if act is None:
             return DeviceResult.NOT_READY
-        self.mem.write(act.txq_gpa + TxQueueDesc.offset_of("stats"), self.counters.tx.upt1().pack())
-        self.mem.write(act.rxq_gpa + RxQueueDesc.offset_of("stats"), self.counters.rx.upt1().pack())
+        self.mem.write(act.txq_gpa + TxQueueDesc.offset_of("stats"), self.counters.tx.pack())
+        self.mem.write(act.rxq_gpa + RxQueueDesc.offset_of("stats"), self.counters.rx.pack())
         return DeviceResult.OK
 
     # -- control requests (policy) ---------------------------------------------------------
@@ -721,7 +689,7 @@ class Vmxnet3Device:
         done = 0
         for req in reqs:
             if req.length > self._max_frame(act):
-                self.counters.tx.pkts_tx_error += 1
+                self.counters.tx = _bump(self.counters.tx, pkts_tx_error=1)
                 failure = Err.BIG_PKT
                 break
             self._transmit(rings, req)
@@ -736,7 +704,7 @@ class Vmxnet3Device:
         frame = rings.read_frame(req)
         self.backend.transmit(frame, req.vlan_tci)
         rings.complete_tx(req)
-        self.counters.tx.count(frame)
+        self.counters.tx = _count_frame(self.counters.tx, "tx", frame)
 
     @staticmethod
     def _max_frame(act: _Active) -> int:
@@ -767,9 +735,9 @@ class Vmxnet3Device:
             self._stop_queue("rx", Err.SMALL_BUF)
             return False
         if not ok:
-            self.counters.rx.pkts_rx_out_of_buf += 1
+            self.counters.rx = _bump(self.counters.rx, pkts_rx_out_of_buf=1)
             return False
-        self.counters.rx.count(frame)
+        self.counters.rx = _count_frame(self.counters.rx, "rx", frame)
         self._interrupt(act.rx_vec)
         return True
 

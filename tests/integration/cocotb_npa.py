@@ -7,8 +7,6 @@ the PF and the other VF keep host identity domains.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import cocotb
 from scapy.layers.l2 import Ether
 
@@ -140,16 +138,6 @@ VM1_MAC, VM1_IP = "02:00:00:00:01:01", "10.0.0.1"
 EXT_IP = "10.0.0.254"
 
 
-async def wait_for(tb: NicTb, what: str, done: Callable[[], bool], within: int = 50_000) -> None:
-    """Clock-edge wait for ``done()``; fails naming ``what`` after ``within`` cycles."""
-    waited = 0
-    while not done():
-        if waited >= within:
-            raise AssertionError(f"{what}: not done within {within} cycles")
-        await tb.cycles(50)
-        waited += 50
-
-
 async def udp_both_ways(
     tb: NicTb, stack: NetStack, sink: FlowReceiver, ext: ExternalHost, ids: tuple[int, int], n: int
 ) -> None:
@@ -163,8 +151,8 @@ async def udp_both_ways(
         await tb.cycles(40)
     ext.sink.set_sent(ids[0], n)
     sink.set_sent(ids[1], n)
-    await wait_for(tb, f"flow {ids[0]} out", lambda: ext.sink.stats(ids[0]).received == n)
-    await wait_for(tb, f"flow {ids[1]} in", lambda: sink.stats(ids[1]).received == n)
+    await tb.wait_until(f"flow {ids[0]} out", lambda: ext.sink.stats(ids[0]).received == n)
+    await tb.wait_until(f"flow {ids[1]} in", lambda: sink.stats(ids[1]).received == n)
     for rx, fid in ((ext.sink, ids[0]), (sink, ids[1])):
         st = rx.stats(fid)
         assert (st.lost, st.duplicated, st.reordered, st.corrupted) == (0, 0, 0, 0), st
@@ -188,7 +176,7 @@ async def npa_boot_emulated_plugin_and_back(dut) -> None:
 
     # Emulated: ARP + ping + UDP through the PF's queue and the real switch.
     ping = stack.ping(EXT_IP, count=3)
-    await wait_for(tb, "ping over emulated vmxnet3", lambda: ping.received == 3)
+    await tb.wait_until("ping over emulated vmxnet3", lambda: ping.received == 3)
     await udp_both_ways(tb, stack, sink, ext, (1, 2), 20)
     pf_port = await tb.pf.port_stats(0)
     assert pf_port["rx_packets"] >= 24 and pf_port["tx_packets"] >= 24, pf_port
@@ -203,7 +191,7 @@ async def npa_boot_emulated_plugin_and_back(dut) -> None:
     assert vf["tx_packets"] == 20 and vf["rx_packets"] >= 20, vf
     assert (await tb.pf.port_stats(0))["rx_packets"] == pf_before["rx_packets"]  # not via the PF
     ping = stack.ping(EXT_IP, count=2)
-    await wait_for(tb, "ping over the VF", lambda: ping.received == 2)
+    await tb.wait_until("ping over the VF", lambda: ping.received == 2)
 
     vf_sent = (await tb.pf.vf_stats(0))["tx_packets"]
     assert vf_sent == 22  # the UDP frames and the two echo requests

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--scenario", default="npa")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--frames", type=int, default=32, help="frames per flow")
+    ap.add_argument("--frames", type=_positive, default=32, help="frames per flow")
     ap.add_argument("--waves", action="store_true", help="write an FST trace")
     ap.add_argument("--pcap", action="store_true", help="write one pcap per switch port")
     ap.add_argument("--verbose", action="store_true", help="show the simulator's output live")
@@ -95,6 +95,13 @@ def main(argv: list[str] | None = None) -> int:
             _print_failure(log_file)
         return 1
     return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number of frames")
+    return value
 
 
 def _not_a_scenario(name: str) -> bool:

@@ -83,7 +83,7 @@ module eswitch_ingress import nic_pkg::*; #(
   localparam logic [2:0] DROP_NO_ROUTE    = 3'd1;
   localparam logic [2:0] DROP_SPOOF_MAC   = 3'd2;
   localparam logic [2:0] DROP_SPOOF_VLAN  = 3'd3;
-  localparam logic [2:0] DROP_RATE        = 3'd4;
+  // 3'd4 (DROP_RATE) is reserved: the TX rate limit shapes, it never drops
   localparam logic [2:0] DROP_LINK_DOWN   = 3'd5;
   localparam logic [2:0] DROP_BAD_LEN     = 3'd6;
   localparam logic [2:0] DROP_VLAN_POLICY = 3'd7;
@@ -111,6 +111,12 @@ module eswitch_ingress import nic_pkg::*; #(
     end
   end
 
+  // TX shaper bucket in 1/65536 byte, two's complement: down to minus a longest
+  // frame (16 + 16 bits) and up to RATE_BURST (24 + 16 bits)
+  localparam int TOK_W = 41;
+  logic signed [TOK_W-1:0] tokens_reg, tokens_next, tokens_fill, tokens_cap;
+  logic                    rate_on;
+
   // ---------------------------------------------------------------- write side
   logic                   first_reg, first_next;
   logic [BEAT_W-1:0]      beats_reg, beats_next;
@@ -130,7 +136,10 @@ module eswitch_ingress import nic_pkg::*; #(
   logic [16:0]       len_sum;
 
   always_comb begin
-    s_axis_tready  = !d_full;
+    // The TX shaper holds a frame back at its first beat while the bucket is in
+    // debt; once started, a frame is taken whole (registered terms only, so tready
+    // never depends on tvalid).
+    s_axis_tready  = !d_full && !(rate_on && first_reg && tokens_reg[TOK_W-1]);
     beat           = s_axis_tvalid && s_axis_tready;
     d_push         = beat && (32'(beats_reg) < MAX_BEATS);
     stored_last    = s_axis_tlast || (32'(beats_reg) == MAX_BEATS - 1);
@@ -277,8 +286,6 @@ module eswitch_ingress import nic_pkg::*; #(
   logic [NUM_PORTS-1:0] member, ok, bc_ok, mc_ok, uc_ok, prom_ok, strip;
   logic [NUM_PORTS-1:0] mask;
   logic [2:0]           drop;
-  logic [39:0]          tokens_reg, tokens_next, tokens_fill, cost;  // 1/65536 byte
-  logic                 rate_on;
 
   always_comb begin
     for (int q = 0; q < NUM_PORTS; q++) begin
@@ -336,26 +343,6 @@ module eswitch_ingress import nic_pkg::*; #(
       end
     end
 
-    // TX rate limit (functions only): token bucket in 1/65536 bytes; a sum that
-    // wraps 40 bits (burst near 16 MiB) is over the cap too
-    rate_on     = PORT != UPLINK && rate_inc[31];
-    cost        = {8'h00, evt_len_reg, 16'h0000};
-    tokens_fill = tokens_reg + {16'h0, rate_inc[23:0]};
-    if (tokens_fill < tokens_reg || tokens_fill > {rate_burst, 16'h0000}) begin
-      tokens_fill = {rate_burst, 16'h0000};
-    end
-    tokens_next = tokens_fill;
-    if (evt_valid_reg && drop == DROP_NONE && rate_on) begin
-      if (tokens_fill < cost) begin
-        drop = DROP_RATE;
-        mask = '0;
-      end else begin
-        tokens_next = tokens_fill - cost;
-      end
-    end
-    if (rate_load) begin
-      tokens_next = {rate_burst, 16'h0000};
-    end
     if (drop != DROP_NONE) begin
       mask = '0;
     end
@@ -364,6 +351,27 @@ module eswitch_ingress import nic_pkg::*; #(
     ev_rx       = evt_valid_reg;
     ev_len      = evt_len_reg;
     ev_drop     = drop;
+  end
+
+  // ---------------------------------------------------------------- TX shaper (functions only)
+  // Token bucket (docs §3.2): RATE_INC/65536 bytes per cycle, capped at RATE_BURST.
+  // Every frame received on the port is charged its length on its last beat; the
+  // next frame may start once the bucket is out of debt, so the long-run rate is
+  // exactly RATE_INC and nothing is dropped. A RATE_* write fills the bucket.
+  always_comb begin
+    rate_on     = PORT != UPLINK && rate_inc[31];
+    tokens_cap  = TOK_W'({rate_burst, 16'h0000});
+    tokens_fill = tokens_reg + TOK_W'({rate_inc[23:0]});
+    if (tokens_fill > tokens_cap) begin
+      tokens_fill = tokens_cap;
+    end
+    tokens_next = tokens_fill;
+    if (rate_on && beat && s_axis_tlast) begin
+      tokens_next = tokens_fill - TOK_W'({evt_len_next, 16'h0000});
+    end
+    if (rate_load) begin
+      tokens_next = tokens_cap;
+    end
   end
 
   always_ff @(posedge clk) begin

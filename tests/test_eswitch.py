@@ -37,8 +37,8 @@ BLOCK_TESTS = [
     "test_broadcast",
     "test_length_checks",
     "test_policy",
-    "test_rate",
-    "test_rate_window",
+    "test_shaper",
+    "test_shaper_window",
     "test_throughput",
 ]
 BIG_TESTS = ["test_registers", "test_broadcast", "test_throughput"]

@@ -26,19 +26,21 @@ Bin = tuple[str, str, str, str]
 def unreachable(src: str, dst: str, tag: str, out: str) -> str | None:
     """Why bin (src, dst, tag, out) cannot occur, or None when it can."""
     func = src != "uplink"
+    if out == "RATE":
+        return "the TX rate limit shapes (holds the port back) and never drops"
     if not func and tag in ("pvid", "meta"):
         return "nothing is inserted on uplink ingress (no port VLAN, no tx_meta)"
-    if not func and out in ("SPOOF_MAC", "SPOOF_VLAN", "RATE", "VLAN_POLICY"):
+    if not func and out in ("SPOOF_MAC", "SPOOF_VLAN", "VLAN_POLICY"):
         return "ingress policy applies to function ports only"
     if not func and out == "LINK_DOWN" and dst not in ("pf", "vf"):
         return "from the uplink, LINK_DOWN is only a unicast hit on a function with link down"
-    if func and tag == "qinq" and out in ("fwd", "NO_ROUTE", "SPOOF_VLAN", "RATE"):
-        return "a stacked tag from a function is VLAN_POLICY before filter, routing and rate"
+    if func and tag == "qinq" and out in ("fwd", "NO_ROUTE", "SPOOF_VLAN"):
+        return "a stacked tag from a function is VLAN_POLICY before filter and routing"
     if tag in ("untagged", "pvid") and out in ("SPOOF_VLAN", "VLAN_POLICY"):
         return "an untagged frame is VLAN 0 (always allowed); port-VLAN frames are not filtered"
     if func and dst in ("bcast", "mcast", "unknown", "uplink") and out == "NO_ROUTE":
         return "from a function, broadcast, multicast, unknown and uplink hits reach the uplink"
-    if (src, dst) in (("pf", "pf"), ("uplink", "uplink")) and out in ("fwd", "RATE"):
+    if (src, dst) in (("pf", "pf"), ("uplink", "uplink")) and out == "fwd":
         return "a hit on the sender's own port is NO_ROUTE (one port of that kind)"
     return None
 

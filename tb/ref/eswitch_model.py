@@ -80,7 +80,7 @@ class DropReason(IntEnum):
     NO_ROUTE = 1
     SPOOF_MAC = 2
     SPOOF_VLAN = 3
-    RATE = 4
+    RATE = 4  # reserved: the TX rate limit shapes (back-pressure), it never drops
     LINK_DOWN = 5
     BAD_LEN = 6
     VLAN_POLICY = 7
@@ -316,6 +316,69 @@ def strip_tag(frame: bytes) -> tuple[bytes, int]:
     return frame[:12] + frame[16:], int.from_bytes(frame[14:16], "big")
 
 
+# ----------------------------------------------------------------- the TX shaper
+class ShaperViolation(AssertionError):
+    """A function port let a frame start while its token bucket was in debt."""
+
+
+@dataclass
+class TxShaperModel:
+    """Reference of one function port's TX shaper (docs §3.2), checked per frame.
+
+    The bucket, in 1/65536 byte, gains ``rate_inc`` every clock edge up to
+    ``rate_burst`` bytes; a frame's length is taken out on the edge that accepts its
+    last beat, and a frame may have its first beat accepted on edge ``e`` only when
+    the bucket held at least 0 after edge ``e - 1``. Writing the policy fills it.
+    """
+
+    rate_inc: int = 0
+    rate_burst: int = 0
+    tokens: int = 0
+    edge: int = 0  # the edge ``tokens`` is the value after
+    # frames that started on the first edge their bucket allowed after being in debt
+    released_from_debt: int = 0
+
+    def load(self, rate_inc: int, rate_burst: int) -> None:
+        self.rate_inc, self.rate_burst = rate_inc, rate_burst
+        self.tokens, self.edge = rate_burst << RATE_FRAC_BITS, 0
+
+    def _advance(self, edge: int) -> None:
+        if edge < self.edge:
+            raise ValueError(f"edge {edge} before the bucket's edge {self.edge}")
+        cap = self.rate_burst << RATE_FRAC_BITS
+        self.tokens = min(self.tokens + self.rate_inc * (edge - self.edge), cap)
+        self.edge = edge
+
+    def earliest_start(self, not_before: int) -> int | None:
+        """First edge >= ``not_before`` that may accept a frame's first beat, with no
+        other frame charged meanwhile; None when the bucket never leaves debt."""
+        e = max(not_before, self.edge + 1)
+        if self.tokens >= 0:
+            return e
+        if self.rate_inc == 0:
+            return None
+        k = self.edge + -(self.tokens // self.rate_inc)  # ceil(-tokens / rate_inc)
+        return max(e, k + 1)
+
+    def frame(self, first: int, last: int, length: int) -> None:
+        """A frame whose first beat was accepted on edge ``first`` and last on
+        ``last``; raises :class:`ShaperViolation` when it started over the rate."""
+        before = None
+        if first - 2 >= self.edge:
+            self._advance(first - 2)
+            before = self.tokens
+        self._advance(first - 1)
+        if self.tokens < 0:
+            raise ShaperViolation(
+                f"frame started on edge {first} with the bucket at "
+                f"{self.tokens / (1 << RATE_FRAC_BITS):.2f} bytes"
+            )
+        if before is not None and before < 0:
+            self.released_from_debt += 1
+        self._advance(last)
+        self.tokens -= min(length, 0xFFFF) << RATE_FRAC_BITS
+
+
 # ----------------------------------------------------------------- the model
 class EswitchModel:
     """Predicts what the switch does with each frame, and its counters."""
@@ -336,9 +399,8 @@ class EswitchModel:
         self.counters = [PortCounters() for _ in range(self.num_ports)]
         self.policy = [PortPolicy() for _ in range(self.num_ports)]
         self.uplink_link = True
-        # token bucket per port in 1/65536 byte, and the clock edge it was last brought to
-        self.tokens = [0] * self.num_ports
-        self.token_edge = [0] * self.num_ports
+        # TX shaper per port (only function ports with a rate limit shape)
+        self.shapers = [TxShaperModel() for _ in range(self.num_ports)]
         self.last: Decision | None = None
 
     # ------------------------------------------------------------- policy
@@ -369,10 +431,9 @@ class EswitchModel:
     def set_policy(self, port: int, policy: PortPolicy) -> list[tuple[int, int]]:
         """Set a port's policy; returns the register writes (they refill its bucket)."""
         self.policy[port] = policy
-        # the writes refill the bucket; a full bucket stays full, so the edge of the
-        # write does not matter
-        self.tokens[port] = policy.rate_burst << RATE_FRAC_BITS
-        self.token_edge[port] = 0
+        # the writes fill the bucket; a full bucket stays full, so the edge of the
+        # write does not matter (policies are written while the port is idle)
+        self.shapers[port].load(policy.rate_inc, policy.rate_burst)
         return policy.writes(port)
 
     def set_uplink_link(self, up: bool) -> list[tuple[int, int]]:
@@ -404,14 +465,10 @@ class EswitchModel:
 
     # ------------------------------------------------------------- forwarding
     def decide(
-        self, port: int, frame: bytes, meta: TxMeta | None = None, edge: int | None = None
+        self, port: int, frame: bytes, meta: TxMeta | None = None
     ) -> tuple[list[int], DropReason, bytes]:
         """Destinations of a frame entering on ``port`` and the frame after ingress
-        tagging; no destinations with the drop reason when it is dropped.
-
-        ``edge`` is the clock edge of the decision (the edge after the frame's last
-        beat is accepted); the rate limit's bucket gains ``RATE_INC`` per edge, so
-        it is needed when a refilling rate limit is on."""
+        tagging; no destinations with the drop reason when it is dropped."""
         meta = meta or TxMeta(src_func=port)
         p = parse(frame)
         n = len(frame)
@@ -501,17 +558,6 @@ class EswitchModel:
             dests = []
         if not dests:
             return done([], DropReason.NO_ROUTE, out)
-        if not up and pol.rate_enable:
-            cap = pol.rate_burst << RATE_FRAC_BITS
-            if pol.rate_inc:
-                if edge is None:
-                    raise ValueError(f"port {port}: a refilling rate limit needs the edge")
-                gained = pol.rate_inc * (edge - self.token_edge[port])
-                self.tokens[port] = min(self.tokens[port] + gained, cap)
-                self.token_edge[port] = edge
-            if self.tokens[port] < n << RATE_FRAC_BITS:
-                return done([], DropReason.RATE, out)
-            self.tokens[port] -= n << RATE_FRAC_BITS
         return done(sorted(dests), DropReason.NONE, out)
 
     def egress(self, q: int, frame: bytes) -> tuple[bytes, RxMeta]:
@@ -527,16 +573,27 @@ class EswitchModel:
         return frame, RxMeta()
 
     def ingress(
-        self, port: int, frame: bytes, meta: TxMeta | None = None, edge: int | None = None
+        self,
+        port: int,
+        frame: bytes,
+        meta: TxMeta | None = None,
+        edges: tuple[int, int] | None = None,
     ) -> list[Delivery]:
-        """A frame enters on ``port``: update counters, return its deliveries
-        (``edge``: see :meth:`decide`)."""
+        """A frame enters on ``port``: update counters, return its deliveries.
+
+        ``edges`` (first and last beat's handshake edge) let the port's TX shaper
+        check that the frame started within the rate; a function port with a rate
+        limit needs them."""
         if not 0 <= port < self.num_ports:
             raise ValueError(f"no port {port}")
+        if port != self.uplink and self.policy[port].rate_enable:
+            if edges is None:
+                raise ValueError(f"port {port}: a shaped port needs the frame's edges")
+            self.shapers[port].frame(*edges, len(frame))
         c = self.counters[port]
         c.rx_frames += 1
         c.rx_bytes += min(len(frame), 0xFFFF)
-        dests, reason, out = self.decide(port, frame, meta, edge)
+        dests, reason, out = self.decide(port, frame, meta)
         if reason != DropReason.NONE:
             c.drops[reason] = c.drops.get(reason, 0) + 1
             return []

@@ -215,6 +215,10 @@ module nic_top import nic_pkg::*; #(
   // block, which drops the VF's func_enable for one cycle (vf_dma treats that as
   // an FLR). Either one also resets the VF's mailbox.
   logic [NUM_VF-1:0] vf_self_flr, vf_bad_access;
+  // engine statistics of every function (index f); the PF's own are not forwarded
+  logic [NUM_FUNC-1:0][15:0] st_rx_drops, st_rx_aband, st_tx_aband;
+  logic unused_pf_stats;  // the PF reads its own queues' counters
+  assign unused_pf_stats = ^{st_rx_drops[0], st_rx_aband[0], st_tx_aband[0]};
   logic [NUM_VF-1:0] mbx_req, mbx_ack, mbx_event;
   logic              pf_irq_valid, pf_irq_ready;
 
@@ -238,6 +242,9 @@ module nic_top import nic_pkg::*; #(
       .vf_flr        (vf_flr),
       .vf_self_flr   (vf_self_flr),
       .vf_bad_access (vf_bad_access),
+      .vf_rx_drops     (st_rx_drops[NUM_FUNC-1:1]),
+      .vf_rx_abandoned (st_rx_aband[NUM_FUNC-1:1]),
+      .vf_tx_abandoned (st_tx_aband[NUM_FUNC-1:1]),
       .mbx_req       (mbx_req),
       .mbx_ack       (mbx_ack),
       .mbx_event     (mbx_event),
@@ -395,7 +402,10 @@ module nic_top import nic_pkg::*; #(
         .m_irq_func       (irq_func[f]),
         .m_irq_vector     (irq_vector[f]),
         .m_irq_valid      (irq_valid[f]),
-        .m_irq_ready      (irq_ready[f])
+        .m_irq_ready      (irq_ready[f]),
+        .stat_rx_drops     (st_rx_drops[f]),
+        .stat_rx_abandoned (st_rx_aband[f]),
+        .stat_tx_abandoned (st_tx_aband[f])
     );
   end
 

@@ -1,6 +1,6 @@
 // PF global control: the SR-IOV capability's NumVFs (enables VFs 1..NumVFs),
 // per-VF administration (function-level reset, status, out-of-space access
-// counter), the mailbox request/acknowledge bitmaps, VF-initiated FLR events and
+// counter), per-VF statistics of its DMA engine, the mailbox request/acknowledge bitmaps, VF-initiated FLR events and
 // the PF's mailbox interrupt. Reachable only through the PF's register space.
 
 `resetall
@@ -32,6 +32,11 @@ module pf_ctrl #(
     input  wire logic [NUM_VF-1:0] vf_self_flr,
     // Bit n-1: VF n accessed an offset outside its register space, pulse.
     input  wire logic [NUM_VF-1:0] vf_bad_access,
+    // Frames VF n's engine dropped (no buffer, queue stopped) or abandoned (queue
+    // disabled, FLR) this cycle, at index n-1.
+    input  wire logic [NUM_VF-1:0][15:0] vf_rx_drops,
+    input  wire logic [NUM_VF-1:0][15:0] vf_rx_abandoned,
+    input  wire logic [NUM_VF-1:0][15:0] vf_tx_abandoned,
     // Mailbox state of VF n at bit n-1.
     input  wire logic [NUM_VF-1:0] mbx_req,
     input  wire logic [NUM_VF-1:0] mbx_ack,
@@ -55,6 +60,11 @@ module pf_ctrl #(
   localparam logic [3:0]  VF_CTRL_OFF  = 4'h0;
   localparam logic [3:0]  VF_STAT_OFF  = 4'h4;
   localparam logic [3:0]  VF_BAD_OFF   = 4'h8;
+  // Per-VF statistics block of VF n: 0x2000 + 0x10 n.
+  localparam logic [3:0]  STATS_PAGE   = 4'h2;
+  localparam logic [3:0]  RX_DROPS_OFF = 4'h0;
+  localparam logic [3:0]  RX_ABAND_OFF = 4'h4;
+  localparam logic [3:0]  TX_ABAND_OFF = 4'h8;
 
   localparam int NVF_W = $clog2(NUM_VF + 1);
   localparam int NBITS = NUM_VF + 1;
@@ -70,6 +80,8 @@ module pf_ctrl #(
   logic [NUM_VF-1:0]             vflr_reg;
   logic [NUM_VF-1:0]             vf_flr_reg;
   logic [NUM_VF-1:0][31:0]       bad_reg;
+  // Counted over the VF's lifetime: kept across its FLR, cleared when it is disabled.
+  logic [NUM_VF-1:0][31:0]       rx_drops_reg, rx_aband_reg, tx_aband_reg;
   logic                          mask_reg;
   logic                          irq_pend_reg;
 
@@ -87,7 +99,7 @@ module pf_ctrl #(
   // Address decode.
   logic             in_word_page, word_ok;
   logic [WSEL_W-1:0] wsel;
-  logic             admin_ok;
+  logic             admin_ok, stats_ok;
   logic [7:0]       admin_vf;   // VF number of the admin block
   logic [VI_W-1:0]  vi;         // its bit index (VF number - 1)
   assign in_word_page = reg_addr[15:10] == 6'h0 && reg_addr[1:0] == 2'b00;
@@ -97,6 +109,8 @@ module pf_ctrl #(
   assign vi           = VI_W'(admin_vf - 8'd1);
   assign admin_ok     = reg_addr[15:12] == ADMIN_PAGE && admin_vf != 8'h0
                         && 32'(admin_vf) <= NUM_VF;
+  assign stats_ok     = reg_addr[15:12] == STATS_PAGE && admin_vf != 8'h0
+                        && 32'(admin_vf) <= NUM_VF;
 
   always_ff @(posedge clk) begin
     if (rst) begin
@@ -104,6 +118,9 @@ module pf_ctrl #(
       vflr_reg     <= '0;
       vf_flr_reg   <= '0;
       bad_reg      <= '0;
+      rx_drops_reg <= '0;
+      rx_aband_reg <= '0;
+      tx_aband_reg <= '0;
       mask_reg     <= 1'b0;
       irq_pend_reg <= 1'b0;
       reg_rdata    <= '0;
@@ -130,6 +147,15 @@ module pf_ctrl #(
           vflr_reg[n] <= 1'b0;
         end
         if (vf_bad_access[n] && bad_reg[n] != 32'hFFFF_FFFF) bad_reg[n] <= bad_reg[n] + 32'd1;
+        if (!vf_enable[n]) begin
+          rx_drops_reg[n] <= '0;
+          rx_aband_reg[n] <= '0;
+          tx_aband_reg[n] <= '0;
+        end else begin
+          rx_drops_reg[n] <= rx_drops_reg[n] + 32'(vf_rx_drops[n]);
+          rx_aband_reg[n] <= rx_aband_reg[n] + 32'(vf_rx_abandoned[n]);
+          tx_aband_reg[n] <= tx_aband_reg[n] + 32'(vf_tx_abandoned[n]);
+        end
       end
       // The PF's mailbox interrupt: any VF doorbell or acknowledge, or a VF's own FLR.
       if (|(mbx_event & vf_enable) || |(vf_self_flr & vf_enable)) irq_pend_reg <= 1'b1;
@@ -156,6 +182,12 @@ module pf_ctrl #(
                         vflr_reg[vi], vf_enable[vi]};
         end else if (admin_ok && reg_addr[3:0] == VF_BAD_OFF) begin
           reg_rdata <= bad_reg[vi];
+        end else if (stats_ok && reg_addr[3:0] == RX_DROPS_OFF) begin
+          reg_rdata <= rx_drops_reg[vi];
+        end else if (stats_ok && reg_addr[3:0] == RX_ABAND_OFF) begin
+          reg_rdata <= rx_aband_reg[vi];
+        end else if (stats_ok && reg_addr[3:0] == TX_ABAND_OFF) begin
+          reg_rdata <= tx_aband_reg[vi];
         end
       end
     end

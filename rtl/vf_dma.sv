@@ -91,7 +91,13 @@ module vf_dma import nic_pkg::*; #(
   output logic [FUNC_W-1:0]     m_irq_func,
   output logic [7:0]            m_irq_vector,
   output logic                  m_irq_valid,
-  input  logic                  m_irq_ready
+  input  logic                  m_irq_ready,
+
+  // frames the engine dropped or abandoned this cycle, summed over the queues, for
+  // the PF's per-VF statistics (they survive the function's FLR, its own do not)
+  output logic [15:0]           stat_rx_drops,
+  output logic [15:0]           stat_rx_abandoned,
+  output logic [15:0]           stat_tx_abandoned
 );
 
   localparam int BEAT_BYTES    = DATA_W / 8;
@@ -309,9 +315,15 @@ module vf_dma import nic_pkg::*; #(
 
   // completions discarded (queue disabled before they were taken) count their frames as abandoned
   always_comb begin
+    stat_rx_drops     = '0;
+    stat_rx_abandoned = '0;
+    stat_tx_abandoned = '0;
     for (int q = 0; q < NUM_QUEUES; q++) begin
       txq_abandon[q] = txe_abandon[q] + 8'(txc_discard[q]);
       rxq_abandon[q] = 8'(rxe_abandon[q]) + 8'(rxc_discard[q]);
+      stat_rx_drops     = stat_rx_drops + 16'(rxq_drop[q]);
+      stat_rx_abandoned = stat_rx_abandoned + 16'(rxq_abandon[q]);
+      stat_tx_abandoned = stat_tx_abandoned + 16'(txq_abandon[q]);
     end
   end
 

@@ -38,6 +38,9 @@ from tb.vf_driver.queues import RxQueue, TxQueue
 class TbConfig:
     mem_bytes: int = 64 << 20
     read_latency: int = 125
+    # host write path: edges from a burst's last W beat to its B, bursts in flight
+    write_latency: int = 1
+    max_outstanding_writes: int = 32
     seed: int = 1
     pcap_dir: Path | None = None
     wire_rate_bps: float = 100e9  # the outside network's link rate into the uplink
@@ -72,7 +75,11 @@ class NicTb:
             dut.clk,
             self.mem,
             self.iommu,
-            DmaResponderConfig(read_latency=self.cfg.read_latency),
+            DmaResponderConfig(
+                read_latency=self.cfg.read_latency,
+                write_latency=self.cfg.write_latency,
+                max_outstanding_writes=self.cfg.max_outstanding_writes,
+            ),
             rng=random.Random(self.cfg.seed),
         )
         self.mmio = AxiLiteMmio(dut, dut.clk)

@@ -758,12 +758,13 @@ class ShaperRun:
     frame_bytes: int
     frames: int  # left on the uplink inside the measured windows
     cycles: int  # measured span
-    window_lo: int  # fewest / most bytes in any SHAPER_WINDOW-cycle window
+    window: int  # window length in cycles
+    window_lo: int  # fewest / most bytes in any window inside the span
     window_hi: int
 
     @property
     def want_per_window(self) -> float:
-        return self.rate_inc / 65536 * SHAPER_WINDOW
+        return self.rate_inc / 65536 * self.window
 
     @property
     def rate_error(self) -> float:
@@ -822,7 +823,7 @@ async def shaped_run(
         got = sum(1 for e in sat.out[q] if t0 <= e < end)
         # store-and-forward of one beat: the first frame leaves 2 edges after it entered
         assert got >= span - 4, f"port {p} -> {q}: {got} frames in {span} cycles"
-    return ShaperRun(rate_inc, size, measured, end - start, lo * size, hi * size)
+    return ShaperRun(rate_inc, size, measured, end - start, window, lo * size, hi * size)
 
 
 @cocotb.test()

@@ -19,9 +19,19 @@ from pathlib import Path
 
 import cocotb
 
-from sim.benches import BENCH_SIZES, line_rate_frames_per_cycle, write_measurements
+from sim.benches import BENCH_SIZES, CLOCK_HZ, line_rate_frames_per_cycle, write_measurements
+from tb.pf_driver.vf_state import rate_inc
 from tb.ref.eswitch_model import Delivery, EswitchModel, PortPolicy
-from tests.cocotb_eswitch import TB, ext_mac, mac_of, program_functions, setup, udp_frame
+from tests.cocotb_eswitch import (
+    SHAPER_WINDOW,
+    TB,
+    ext_mac,
+    mac_of,
+    program_functions,
+    setup,
+    shaped_run,
+    udp_frame,
+)
 
 # Bytes sent per source and measurement: long enough that pipeline fill is a small
 # part of the span at every size, and at least MIN_FRAMES frames per source.
@@ -179,6 +189,67 @@ async def bench_eswitch(dut):
         rows += await run_size(tb, model, size)
         dut._log.info("size %d done at %d cycles", size, tb.cycles)
     write_measurements(out, rows)
+
+
+# `ip link set ... max_tx_rate` figures of the shaper bench (Mbit/s), and the frames
+# a window must hold so that one frame more or less stays within 1% (at 11 Mbit/s
+# a 100,000-cycle window holds 550 bytes: less than nine 64-byte frames)
+SHAPER_RATES_MBPS = (11, 1_000, 10_000, 50_000)
+SHAPER_WINDOW_FRAMES = 100
+SHAPER_WINDOWS = 3
+
+
+async def shaper_rows(tb: TB, model: EswitchModel) -> list[dict]:
+    """One shaped function saturating the uplink at each rate, converted by the PF
+    driver as ``max_tx_rate``; windows of SHAPER_WINDOW cycles or of
+    SHAPER_WINDOW_FRAMES frames' worth, whichever is longer."""
+    rows = []
+    for mbps in SHAPER_RATES_MBPS:
+        inc = rate_inc(mbps)
+        size = min(64, tb.keep_w)
+        window = max(SHAPER_WINDOW, round(SHAPER_WINDOW_FRAMES * size * 65536 / inc))
+        r = await shaped_run(tb, model, inc, SHAPER_WINDOWS, others=False, window=window)
+        lo, hi = r.window_error
+        rows.append(
+            {
+                "path": f"shaper_{mbps}mbps",
+                "frame_size": size,
+                "frames": r.frames,
+                "cycles": r.cycles,
+                "latency_cycles": 0.0,
+                "extra": {
+                    "max_tx_rate_mbps": mbps,
+                    "rate_inc": inc,
+                    "measured_mbps": r.frames * size * 8 * CLOCK_HZ / r.cycles / 1e6,
+                    "rate_error": r.rate_error,
+                    "window_cycles": window,
+                    "window_error_min": lo,
+                    "window_error_max": hi,
+                    "drops": 0,
+                },
+            }
+        )
+        tb.dut._log.info(
+            "shaper %d Mbit/s: %d frames in %d cycles, long run %+.3f%%, per %d-cycle "
+            "window %+.3f%% .. %+.3f%%",
+            mbps,
+            r.frames,
+            r.cycles,
+            100 * r.rate_error,
+            window,
+            100 * lo,
+            100 * hi,
+        )
+    return rows
+
+
+@cocotb.test()
+async def bench_shaper(dut):
+    """TX shaper accuracy at 11 Mbit/s, 1, 10 and 50 Gbit/s (issue #16)."""
+    out = Path(os.environ["ESW_BENCH_OUT"])
+    tb, model = await setup(dut)
+    await program_functions(tb, model)
+    write_measurements(out, await shaper_rows(tb, model))
 
 
 @cocotb.test()

@@ -163,6 +163,8 @@ class Pf(IntEnum):
     VFLR = 0x20300  # + 4w, W1C: VF 32w+b reset itself (FUNC_CTRL.FLR)
     VF_ADMIN_BASE = 0x21000  # + 0x10 n: admin block of VF n (n >= 1)
     VF_ADMIN_STRIDE = 0x10
+    VF_STATS_BASE = 0x22000  # + 0x10 n: engine statistics of VF n (n >= 1)
+    VF_STATS_STRIDE = 0x10
     MBX_BASE = 0x30000  # + 0x100 n: PF side of VF n's mailbox (n >= 1)
     MBX_STRIDE = 0x100
 
@@ -187,6 +189,20 @@ VF_STATUS_MBX_ACK = 0x8
 
 def vf_admin_reg(vf: int, reg: VfAdmin) -> int:
     return Pf.VF_ADMIN_BASE + vf * Pf.VF_ADMIN_STRIDE + reg
+
+
+class VfStats(IntEnum):
+    """Per-VF engine statistics in the PF window, relative to Pf.VF_STATS_BASE + n *
+    stride: frames over the VF's lifetime (kept across its FLR, cleared while it is
+    disabled), summed over its queues; 32 bits, wrapping."""
+
+    RX_DROPS = 0x0  # no RX buffer posted, or the RX queue disabled / in error
+    RX_ABANDONED = 0x4  # RX frames cut off by a queue disable or FLR
+    TX_ABANDONED = 0x8  # TX frames cut off by a queue disable or FLR
+
+
+def vf_stats_reg(vf: int, reg: VfStats) -> int:
+    return Pf.VF_STATS_BASE + vf * Pf.VF_STATS_STRIDE + reg
 
 
 class PfMbx(IntEnum):

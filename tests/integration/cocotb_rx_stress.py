@@ -57,6 +57,19 @@ async def rx_overload_every_frame_accounted(dut) -> None:
         drops = await tb.bar(1).read(drops_reg)
     assert len(got) + drops == FRAMES, f"{len(got)} delivered + {drops} dropped != {FRAMES}"
     assert drops > 0, "the over-rate burst was expected to overflow the RX FIFO"
+    # The PF sees the same drops in its per-VF statistics (ethtool -S / ip -s link),
+    # and keeps them across the VF's FLR, which clears the VF's own counter.
+    lost = FRAMES - len(got)
+    st = await tb.pf.vf_stats(0)
+    assert st["rx_dropped_no_buffer"] == lost and st["rx_dropped"] == lost, st
+    assert st["rx_dropped_abandoned"] == 0 and st["tx_dropped_abandoned"] == 0, st
+    await tb.pf.reset_vf(0)
+    assert await tb.bar(1).read(drops_reg) == 0
+    assert (await tb.pf.vf_stats(0))["rx_dropped"] == lost
+    # A VF's statistics live as long as the VF: disabling SR-IOV clears them.
+    await tb.pf.enable_sriov(0)
+    await tb.pf.enable_sriov(tb.num_vf)
+    assert (await tb.pf.vf_stats(0))["rx_dropped"] == 0
     # What was delivered is what was sent, in order, with gaps only where frames dropped.
     it = iter(frames)
     for fr in got:

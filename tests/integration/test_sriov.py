@@ -15,6 +15,7 @@ CASES = [
     "vf_driver_datapath",
     "disabled_vf",
     "dma_fairness",
+    "dma_write_fairness",
     "isolation",
 ]
 
@@ -22,7 +23,7 @@ CASES = [
 # A larger configuration: 4 VFs, 2 queue pairs per function (mailbox vector 4).
 # The 100,000-accesses-per-VF isolation run is the default configuration's; here
 # 25,000 per VF check the decode of the wider VF and mailbox indices.
-LARGE_CASES = ["mailbox_hw_protocol", "dma_fairness", "isolation"]
+LARGE_CASES = ["mailbox_hw_protocol", "dma_fairness", "dma_write_fairness", "isolation"]
 LARGE_ENV = {"ISOLATION_ACCESSES": "25000"}
 
 

@@ -172,28 +172,40 @@ MUTANTS = (
         "          mask[lk_port[$clog2(NUM_PORTS)-1:0]] = 1'b1;\n          mask[UPLINK] = 1'b1;",
     ),
     Mutant(
-        "rate limit: drop over the bucket",
+        "shaper: refill rate",
         ING,
-        "if (tokens_fill < cost) begin",
+        "tokens_fill = tokens_reg + TOK_W'({rate_inc[23:0]});",
+        "tokens_fill = tokens_reg + TOK_W'({rate_inc[23:0], 1'b0});",
+    ),
+    Mutant(
+        "shaper: burst cap",
+        ING,
+        "    if (tokens_fill > tokens_cap) begin",
+        "    if (1'b0) begin",
+    ),
+    Mutant(
+        "shaper: a frame waits while the bucket is in debt",
+        ING,
+        "!(rate_on && first_reg && tokens_reg[TOK_W-1])",
+        "!(1'b0 && first_reg && tokens_reg[TOK_W-1])",
+    ),
+    Mutant(
+        "shaper: every frame is charged its length",
+        ING,
+        "if (rate_on && beat && s_axis_tlast) begin",
         "if (1'b0) begin",
     ),
     Mutant(
-        "rate limit: refill rate",
+        "shaper: a RATE_* write fills the bucket",
         ING,
-        "tokens_fill = tokens_reg + {16'h0, rate_inc[23:0]};",
-        "tokens_fill = tokens_reg + {15'h0, rate_inc[23:0], 1'b0};",
-    ),
-    Mutant(
-        "rate limit: burst cap",
-        ING,
-        "if (tokens_fill < tokens_reg || tokens_fill > {rate_burst, 16'h0000}) begin",
-        "if (tokens_fill < tokens_reg) begin",
+        "    if (rate_load) begin\n      tokens_next = tokens_cap;",
+        "    if (1'b0) begin\n      tokens_next = tokens_cap;",
     ),
     Mutant(
         "counters: drop reason reaches its counter",
         ING,
-        "        drop = DROP_RATE;",
-        "        drop = DROP_NO_ROUTE;",
+        "pre_drop = DROP_SPOOF_VLAN;",
+        "pre_drop = DROP_NO_ROUTE;",
     ),
     Mutant(
         "fair crossbar: pointer passes a served input",
@@ -204,8 +216,8 @@ MUTANTS = (
 )
 
 # Directed tests first, then the random regression and the rate/line-rate checks.
-DIRECTED = ("test_unicast", "test_broadcast", "test_policy", "test_rate")
-OTHERS = ("test_rate_window", "test_random-seed1", "test_line_rate")
+DIRECTED = ("test_unicast", "test_broadcast", "test_policy", "test_shaper")
+OTHERS = ("test_shaper_window", "test_random-seed1", "test_line_rate")
 COPY = ("rtl", "sim", "tb", "tests", "pyproject.toml")
 
 

@@ -2,7 +2,7 @@
 
 For every rate ``ip link set DEV vf N max_tx_rate`` accepts, the long-run rate the
 switch applies (``RATE_INC`` / 65536 bytes per cycle at 250 MHz, the register as
-written, which ``test_rate_window`` shows the RTL delivers) is within 2% of the
+written, which ``test_shaper_window`` shows the RTL delivers) is within 2% of the
 configured rate.
 """
 

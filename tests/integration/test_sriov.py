@@ -11,6 +11,7 @@ CASES = [
     "mailbox_hw_protocol",
     "mailbox_policy",
     "pf_knobs",
+    "shaped_vf",
     "flr_pf_and_vf",
     "vf_driver_datapath",
     "disabled_vf",

@@ -6,6 +6,10 @@ outside host and between the two VMs, without pause, while the hypervisor:
 
 1. attaches a VF to each VM and the shells switch to vendor A's plugin
    (passthrough: the VF DMAs straight into the guests' buffers);
+   the administrator then caps vm1's VF with ``max_tx_rate`` below what vm1
+   offers: the switch's shaper holds the VF back (its rate measured at the
+   switch within 2%, nothing dropped, the guest's queue absorbs the backlog),
+   and the cap is lifted;
 2. traps one MAC change the VM's policy allows (vm1) and one it denies (vm2);
 3. lets vm2's compromised guest load a rogue plugin that forges a source MAC,
    forges a VLAN tag and points a descriptor outside its memory: the switch
@@ -49,6 +53,7 @@ from tb.guest.flows import UdpFlow, parse_flow
 from tb.guest.stack import FlowReceiver, InterfaceConfig, NetStack, PingSession
 from tb.hypervisor.npa import NpaHost, NpaVm, SecurityPolicy
 from tb.net.external_host import ExternalHost
+from tb.pf_driver.vf_state import CLOCK_HZ, RATE_BURST_BYTES
 from tb.plugin_model.hostile import ROGUE_PLUGIN_ID, HostilePlugin
 from tb.plugin_model.ring_a import ring_a_image
 from tb.ref.regmap import FUNC_STATUS_ERROR, Func, Queue, queue_reg
@@ -66,6 +71,8 @@ SIZES = (64, 1518, 300, 1000, 128, 576)
 ROUND_CYCLES = 200  # one frame of every flow per round: ~13 Gb/s per flow on average
 WINDOW_NS = 4_000  # throughput bins of the plot
 PING_COUNT = 3
+SHAPED_MBPS = 4_000  # vm1's VF cap in phase 2: 2 bytes/cycle, a third of what vm1 offers
+SHAPED_ROUNDS = 100  # 20,000 cycles: the 18,036-byte bucket is spent after about 4,500
 WAIT_CYCLES = 200_000  # bound on any wait in the story (watchdog, in simulated cycles)
 DRAIN_CYCLES = 20_000  # after the last frame: far above any frame's latency through the NIC
 
@@ -192,6 +199,8 @@ async def run_scenario(dut) -> None:
         assert await host.attach_vf(name, vf, image), f"{name}: plugin refused"
     await ping_round("plugin")
     await traffic.more(phase)
+    shaped = await shaped_phase(tb, traffic, GUESTS["vm1"][2])
+    await traffic.more(phase)  # vm1's backlog drains at line rate
 
     log.info("phase 3: MAC changes")
     spoof0 = {n: (await tb.pf.vf_stats(g[2]))["tx_dropped_spoof"] for n, g in GUESTS.items()}
@@ -365,8 +374,10 @@ async def run_scenario(dut) -> None:
         )
     notes_tail = [
         f"UDP frames lost beyond the frame-level drop points: {sum(unexplained.values())}, "
-        f"within the {sum(counted.values())} frames the NIC's drop counters hold"
+        f"within the {sum(counted.values())} frames the NIC's drop counters hold",
+        shaped.line(),
     ]
+    problems += shaped.problems()
     for name, sessions in pings.items():
         story.pings[name] = [PingSummary.from_session(peer, s) for peer, s in sessions]
     for name, g in guests.items():
@@ -383,6 +394,58 @@ async def run_scenario(dut) -> None:
     report.notes.append(f"plot: {png}")
     report.mismatches += problems
     conclude(report, cfg, tb, wall0)
+
+
+@dataclass(frozen=True)
+class ShapedPhase:
+    """What vm1's VF sent while the administrator capped it (switch counters)."""
+
+    vf: int
+    mbps: int
+    cycles: int
+    tx_bytes: int
+    tx_dropped: int
+
+    @property
+    def bytes_per_cycle(self) -> float:
+        return self.mbps * 1e6 / 8 / CLOCK_HZ
+
+    def line(self) -> str:
+        got = self.tx_bytes * 8 * CLOCK_HZ / self.cycles / 1e6
+        return (
+            f"vf {self.vf} shaped to max_tx_rate {self.mbps} Mbit/s for {self.cycles} cycles: "
+            f"{self.tx_bytes} bytes ({got:.0f} Mbit/s with the {RATE_BURST_BYTES}-byte burst), "
+            f"{self.tx_dropped} dropped"
+        )
+
+    def problems(self) -> list[str]:
+        """The shaper holds the VF to its rate and drops nothing; vm1 offers three
+        times the rate, so the VF is backlogged and must get at least 98% of it."""
+        out = []
+        rate = self.bytes_per_cycle * self.cycles
+        if not 0.98 * rate <= self.tx_bytes <= rate + RATE_BURST_BYTES + 1518:
+            out.append(f"shaped VF sent {self.tx_bytes} bytes, want {rate:.0f} (+ burst)")
+        if self.tx_dropped:
+            out.append(f"shaped VF: {self.tx_dropped} frames dropped by the switch")
+        return out
+
+
+async def shaped_phase(tb: NicTb, traffic: Traffic, vf: int) -> ShapedPhase:
+    """``ip link set ... vf N max_tx_rate`` below the VM's offer for SHAPED_ROUNDS
+    rounds of traffic, then lifted."""
+    tb.dut._log.info("phase 2: vf %d shaped to %d Mbit/s", vf, SHAPED_MBPS)
+    await tb.pf.set_vf_rate(vf, SHAPED_MBPS)
+    before, c0 = await tb.pf.vf_stats(vf), tb.cycle()
+    await traffic.more(SHAPED_ROUNDS)
+    after, c1 = await tb.pf.vf_stats(vf), tb.cycle()
+    await tb.pf.set_vf_rate(vf, 0)
+    return ShapedPhase(
+        vf,
+        SHAPED_MBPS,
+        c1 - c0,
+        after["tx_bytes"] - before["tx_bytes"],
+        after["tx_dropped"] - before["tx_dropped"],
+    )
 
 
 def _metered(v: NpaVm, meter: ThroughputMeter, tb: NicTb):

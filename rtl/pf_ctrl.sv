@@ -1,7 +1,8 @@
 // PF global control: the SR-IOV capability's NumVFs (enables VFs 1..NumVFs),
 // per-VF administration (function-level reset, status, out-of-space access
-// counter), per-VF statistics of its DMA engine, the mailbox request/acknowledge bitmaps, VF-initiated FLR events and
-// the PF's mailbox interrupt. Reachable only through the PF's register space.
+// counter), per-VF statistics of its DMA engine, the mailbox request/acknowledge
+// bitmaps, VF-initiated FLR events and the PF's mailbox interrupt. Reachable only
+// through the PF's register space.
 
 `resetall
 `timescale 1ns / 1ps

@@ -109,6 +109,34 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
         ["isolation"],
     ),
     (
+        "R14 DMA write arbiter without rotation",
+        "rtl/dma_arbiter.sv",
+        "      .advance     (release_burst),",
+        "      .advance     (1'b0),",
+        ["dma_write_fairness"],
+    ),
+    (
+        "R15 PF's per-VF statistics cleared by the VF's FLR",
+        "rtl/pf_ctrl.sv",
+        "        if (!vf_enable[n]) begin\n          rx_drops_reg[n] <= '0;",
+        "        if (!vf_enable[n] || vf_flr_reg[n]) begin\n          rx_drops_reg[n] <= '0;",
+        ["rx_overload"],
+    ),
+    (
+        "R16 PF's per-VF statistics kept after the VF is disabled",
+        "rtl/pf_ctrl.sv",
+        "        if (!vf_enable[n]) begin\n          rx_drops_reg[n] <= '0;",
+        "        if (1'b0) begin\n          rx_drops_reg[n] <= '0;",
+        ["rx_overload"],
+    ),
+    (
+        "R17 engine RX drops not reported to the PF",
+        "rtl/vf_dma.sv",
+        "      stat_rx_drops     = stat_rx_drops + 16'(rxq_drop[q]);",
+        "      stat_rx_drops     = stat_rx_drops;",
+        ["rx_overload"],
+    ),
+    (
         "P1 untrusted VF may override the admin MAC",
         "tb/pf_driver/mbx_policy.py",
         "if st.admin.pf_set_mac and not st.admin.trust and mac != st.admin.mac:",
@@ -177,7 +205,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
 _SKIP = shutil.ignore_patterns("build", ".git", ".venv", "reports", "__pycache__")
 
 
-SRIOV_TESTS = ("tests/integration/test_sriov.py",)
+SRIOV_TESTS = ("tests/integration/test_sriov.py", "tests/integration/test_rx_stress.py")
 
 
 def run_mutant(

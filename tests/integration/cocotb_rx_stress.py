@@ -15,7 +15,7 @@ import cocotb
 
 from tb.env import NicTb, TbConfig
 from tb.guest.flows import UdpFlow
-from tb.ref.regmap import Queue, queue_reg
+from tb.ref.regmap import Queue, VfStats, queue_reg, vf_stats_reg
 from tb.vf_driver.queues import QueueStall, RxFrame, RxQueue
 
 EXT_MAC = "02:00:00:00:ff:01"
@@ -63,6 +63,12 @@ async def rx_overload_every_frame_accounted(dut) -> None:
     st = await tb.pf.vf_stats(0)
     assert st["rx_dropped_no_buffer"] == lost and st["rx_dropped"] == lost, st
     assert st["rx_dropped_abandoned"] == 0 and st["tx_dropped_abandoned"] == 0, st
+    # Read-only, and decoded for VFs 1..NUM_VF only (the PF and absent VFs read 0).
+    pf_bar = tb.bar(0)
+    await pf_bar.write(vf_stats_reg(1, VfStats.RX_DROPS), 0xFFFF_FFFF)
+    assert await pf_bar.read(vf_stats_reg(1, VfStats.RX_DROPS)) == lost
+    for absent in (0, tb.num_vf + 1):
+        assert await pf_bar.read(vf_stats_reg(absent, VfStats.RX_DROPS)) == 0
     await tb.pf.reset_vf(0)
     assert await tb.bar(1).read(drops_reg) == 0
     assert (await tb.pf.vf_stats(0))["rx_dropped"] == lost

@@ -340,6 +340,7 @@ async def run_scenario(dut) -> None:
             problems.append(
                 f"{f.name}: duplicated {st.duplicated}, reordered {st.reordered}, "
                 f"corrupted {st.corrupted}"
+                + "".join(f"; seq {q} after {h}" for q, h in st.reorders)
             )
         for reason, n in at.items():
             report.drops.setdefault(f.name, {})[reason] = n

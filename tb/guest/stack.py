@@ -294,6 +294,7 @@ class UdpDatagram:
 
 
 UdpHandler = Callable[[UdpDatagram], None]
+REORDER_RECORD_LIMIT = 8  # reordered frames a FlowStats names (the count is always exact)
 
 
 @dataclass
@@ -310,6 +311,8 @@ class FlowStats:
     highest: int = -1
     seen: set[int] = field(default_factory=set)
     sent: int | None = None
+    # (seq, highest seen before it) of the first REORDER_RECORD_LIMIT reordered frames
+    reorders: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def lost(self) -> int:
@@ -380,6 +383,8 @@ class FlowReceiver:
         st.seen.add(seq)
         if seq < st.highest:
             st.reordered += 1
+            if len(st.reorders) < REORDER_RECORD_LIMIT:
+                st.reorders.append((seq, st.highest))
         else:
             st.highest = seq
 

@@ -52,6 +52,7 @@ class VswitchPort:
     mac: str
     deliver: Deliver
     stats: Counter[str] = field(default_factory=Counter)
+    tx_outstanding: int = 0  # frames handed to the PF's queue and not yet completed
 
 
 class PfPortVswitch:
@@ -67,8 +68,11 @@ class PfPortVswitch:
         self.stats: Counter[str] = Counter()
         # (VM, reason, frame) of every frame a VM did not take, for per-flow accounting.
         self.dropped: list[tuple[str, str, bytes]] = []
-        self._tx_backlog: deque[tuple[bytes, int | None]] = deque()
+        self._tx_backlog: deque[tuple[VswitchPort, bytes, int | None]] = deque()
+        self._tx_posted: deque[VswitchPort] = deque()  # sender of each frame on the PF ring
         self._tx_kick = Event()
+        self._tx_progress = Event()
+        self._tx_failure: BaseException | None = None
         self._tasks: list[Task] = []
 
     async def open(self) -> None:
@@ -122,8 +126,28 @@ class PfPortVswitch:
             for port in self.ports.values():
                 if port is not src:
                     self._deliver(port, frame, "local_flood")
-        self._tx_backlog.append((frame, vlan_tci))
+        src.tx_outstanding += 1
+        self._tx_backlog.append((src, frame, vlan_tci))
         self._tx_kick.set()
+
+    async def drain(self, port: VswitchPort) -> int:
+        """Until every frame ``port`` sent through the PF's queue has completed there.
+
+        A VM leaving the emulated path (ACTIVATE_VF) waits for this, so none of
+        its frames still queued here is overtaken by one sent on its VF. Returns
+        how many frames were waited for. Raises the TX pump's error (e.g. a
+        ``QueueStall`` of the PF's ring) instead of waiting forever.
+        """
+        waited = port.tx_outstanding
+        while port.tx_outstanding:
+            if self._tx_failure is not None:
+                raise RuntimeError(
+                    f"vswitch port {port.name!r}: {port.tx_outstanding} frames never left "
+                    f"the PF's queue: {self._tx_failure}"
+                ) from self._tx_failure
+            self._tx_progress.clear()
+            await self._tx_progress.wait()
+        return waited
 
     def _deliver(self, port: VswitchPort, frame: bytes, how: str) -> None:
         reason = port.deliver(frame)
@@ -137,6 +161,14 @@ class PfPortVswitch:
             self.dropped.append((port.name, reason, frame))
 
     async def _tx_pump(self) -> None:
+        try:
+            await self._tx_pump_loop()
+        except BaseException as exc:  # also a cancel: nobody may wait for frames forever
+            self._tx_failure = exc
+            self._tx_progress.set()
+            raise
+
+    async def _tx_pump_loop(self) -> None:
         txq = self.txq
         while True:
             while not self._tx_backlog and not txq.in_flight:
@@ -144,8 +176,9 @@ class PfPortVswitch:
                 await self._tx_kick.wait()
             posted = 0
             while self._tx_backlog and txq.ring.free_slots() > 0:
-                frame, tci = self._tx_backlog.popleft()
+                src, frame, tci = self._tx_backlog.popleft()
                 txq.post(frame, vlan_tci=tci)
+                self._tx_posted.append(src)
                 posted += 1
             if posted:
                 await txq.ring_doorbell()
@@ -155,6 +188,9 @@ class PfPortVswitch:
             for tx in done:
                 failed = tx.completion is not None and tx.completion.status != 0
                 self.stats["pf_tx_errors" if failed else "pf_tx_sent"] += 1
+                self._tx_posted.popleft().tx_outstanding -= 1
+            if done:
+                self._tx_progress.set()
 
     async def _rx_pump(self) -> None:
         while True:

@@ -51,6 +51,34 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
         "        if False:",
         ["npa_scenario"],
     ),
+    (
+        "N6 the VM's emulated TX frames not drained before its first frame on the VF",
+        "tb/hypervisor/npa.py",
+        "        if v.port is not None:  # emulated frames leave before the first one on the VF",
+        "        if False:",
+        ["npa_switch_overs_under_traffic"],
+    ),
+    (
+        "N7 a MAC change breaks before it makes (old MAC not kept while retiring)",
+        "tb/pf_driver/vf_state.py",
+        "        return [m for m in self.admin.retiring if m != mac] + own",
+        "        return own",
+        ["npa_switch_overs_under_traffic"],
+    ),
+    (
+        "N8 the VF's RX ring closed while frames are on their way to it",
+        "tb/hypervisor/npa.py",
+        "        await self.wait_ns(RX_PIPE_NS)",
+        "        pass",
+        ["npa_switch_overs_under_traffic"],
+    ),
+    (
+        "N9 forwarding entries rewritten break-before-make (all removed, then re-added)",
+        "tb/pf_driver/driver.py",
+        "        have = self._vf_fdb.pop(f, [])",
+        "        await self._clear_fdb(f)\n        have = []",
+        ["npa_switch_overs_under_traffic"],
+    ),
 ]
 
 

@@ -219,6 +219,8 @@ class NicTb:
             self.now_ns,
             {RING_A_PLUGIN_ID: lambda image: RingAPlugin()},
             RING_A_VENDOR_ID,
+            clock=self.dut.clk,
+            ns_per_cycle=NS_PER_CYCLE,
         )
 
     async def settle(self, idle_cycles: int = 64) -> None:

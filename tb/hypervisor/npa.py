@@ -32,6 +32,7 @@ from typing import Any
 
 import cocotb
 from cocotb.task import Task
+from cocotb.triggers import ClockCycles
 
 from tb.host.interrupts import IrqMonitor
 from tb.host.mmio import FunctionBar
@@ -57,6 +58,12 @@ from tb.shell_model.vmxnet3_defs import Cmd, DriverShared, PluginConfDesc, RxMod
 from tb.shell_model.vmxnet3_driver import Vmxnet3Driver
 
 FUNC_ID_DEVICE_SHIFT = 16  # FUNC_ID [31:16]: the VF's device id (ARCHITECTURE §3.1)
+# A MAC change on a VF (NpaHost._retire_mac): how long the old MAC stays in effect.
+MAC_GRACE_NS = 20_000  # peers act on the guest's gratuitous ARP well within this
+MAC_TX_DRAIN_NS = 400_000  # bound on the TX ring passing the mark (a capped VF is slow)
+MAC_POLL_NS = 1_000  # how often the hypervisor reads the ring's indices meanwhile
+MAC_PIPE_NS = 2_000  # engine read to switch ingress: far above the TX FIFO's drain time
+RX_PIPE_NS = 2_000  # switch egress to the VF's RX ring: far above the RX FIFO's drain time
 
 
 @dataclass(frozen=True)
@@ -205,8 +212,18 @@ class NpaHost:
     loaders: dict[str, PluginLoader] = field(default_factory=dict)
     vf_rx_drops: dict[str, int] = field(default_factory=dict)  # RXQ_DROPS of released VFs
     _pending: list[Task] = field(default_factory=list)
+    _retiring: list[Task] = field(default_factory=list)
     drops: dict[str, dict[str, int]] = field(default_factory=dict)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("cocotb.npa.host"))
+    # The NIC's clock: the hypervisor's timed waits end on its edges, where an MMIO
+    # access may start (tb/host/mmio.py).
+    clock: Any = None
+    ns_per_cycle: int = 4
+
+    async def wait_ns(self, ns: int) -> None:
+        if self.clock is None:
+            raise RuntimeError("NpaHost needs the NIC's clock for timed waits")
+        await ClockCycles(self.clock, max(1, ns // self.ns_per_cycle))
 
     def log_control(self, vm: str, op: str, detail: str, allowed: bool, reason: str) -> None:
         ev = ControlEvent(self.now_ns(), vm, op, detail, allowed, reason)
@@ -299,6 +316,12 @@ class NpaHost:
     async def _program_vf(self, v: NpaVm) -> None:
         """ACTIVATE_VF's hypervisor side: the PF driver points the VM's MAC at its VF."""
         assert v.vf is not None
+        if v.port is not None:  # emulated frames leave before the first one on the VF
+            waited = await self.vswitch.drain(v.port)
+            if waited:
+                self.logger.info(
+                    "%s: %d emulated TX frames left the PF's queue first", v.name, waited
+                )
         await self.pf.set_vf_spoofchk(v.vf, True)
         await self.pf.set_vf_mac(v.vf, v.mac)  # re-points the switch entry to the VF
         if v.port is not None:
@@ -347,6 +370,9 @@ class NpaHost:
         vf = v.vf
         self.logger.info("%s: detach VF %d (%s): switch entry back to the PF", name, vf, reason)
         v.port = await self.vswitch.attach(v.name, v.mac, self._deliver(v))
+        # Frames the switch sent towards the VF before its entry moved land in the
+        # plugin's buffers before its ring closes.
+        await self.wait_ns(RX_PIPE_NS)
         if v.shell.plugin is not None:
             result = await v.shell.detach_plugin(reason, resume=v.device.resume_emulation)
             self.logger.info("%s: plugin quiesced: %s", name, result)
@@ -381,12 +407,69 @@ class NpaHost:
     # -- control applied ------------------------------------------------------------------
 
     async def apply_mac(self, v: NpaVm, new: str) -> None:
-        """An allowed MAC change reaches the switch only through the PF driver."""
+        """An allowed MAC change reaches the switch only through the PF driver.
+
+        On a VF it is made before it breaks: the new MAC is in effect when the
+        trapped write returns, and the old one stays accepted (as a source, and
+        forwarded to the VF) until :meth:`_retire_mac` finds nothing of the VM's
+        sent with it still ahead of the switch.
+        """
         old, v.mac = v.mac, new
         if v.vf is not None:
-            await self.pf.set_vf_mac(v.vf, new)
+            await self.pf.change_vf_mac(v.vf, new)
+            self._retiring.append(cocotb.start_soon(self._retire_mac(v, v.vf, old)))
         elif v.port is not None:
             await self.vswitch.move(old, new)
+
+    async def _retire_mac(self, v: NpaVm, vf: int, old: str) -> None:
+        """Retire ``old`` once peers learnt the new MAC and the VF's TX ring moved past
+        everything queued with it.
+
+        1. ``MAC_GRACE_NS``: the guest announced its new MAC (gratuitous ARP); a
+           peer's frames sent before that still reach the VM (its stack drops them
+           as addressed to another MAC, and counts them).
+        2. The TX ring: the producer index read then marks the last frame the guest
+           can have built with the old MAC; wait until the consumer passed it (the
+           engine read it), at most ``MAC_TX_DRAIN_NS``.
+        3. ``MAC_PIPE_NS`` more for a frame between the engine's read and the
+           switch's anti-spoofing check.
+        A VF released meanwhile lost its MACs with it: nothing to retire.
+        """
+        func = self.hv.vf_function(vf)
+        bar = self.bar(func)
+        await self.wait_ns(MAC_GRACE_NS)
+        mark = await bar.read(queue_reg(0, Queue.TXQ_PROD))
+        size = 1 << (await bar.read(queue_reg(0, Queue.TXQ_SIZE)) & 0x1F)
+        waited = 0
+        while v.vf == vf:
+            cons = await bar.read(queue_reg(0, Queue.TXQ_CONS))
+            prod = await bar.read(queue_reg(0, Queue.TXQ_PROD))
+            if (cons - mark) % size <= (prod - mark) % size:
+                break  # the consumer is at or past the mark
+            if waited >= MAC_TX_DRAIN_NS:
+                self.logger.warning(
+                    "%s: VF %d TX ring did not pass index %d within %d ns (cons %d prod %d); "
+                    "old MAC %s retired anyway, later frames from it are dropped as spoofed",
+                    v.name,
+                    vf,
+                    mark,
+                    MAC_TX_DRAIN_NS,
+                    cons,
+                    prod,
+                    old,
+                )
+                break
+            await self.wait_ns(MAC_POLL_NS)
+            waited += MAC_POLL_NS
+        await self.wait_ns(MAC_PIPE_NS)
+        if v.vf == vf:
+            await self.pf.retire_vf_mac(vf, old)
+            self.log_control(v.name, "retire_mac", old, True, "its last frame is past the switch")
+
+    async def mac_changes_done(self) -> None:
+        """Until every MAC change in progress has retired its old MAC."""
+        while self._retiring:
+            await self._retiring.pop(0)
 
 
 class NpaCommandError(RuntimeError):

@@ -66,7 +66,9 @@ class PfPortVswitch:
         self.rxq = RxQueue(bar, mem, 0, size_log2)
         self.ports: dict[str, VswitchPort] = {}
         self.stats: Counter[str] = Counter()
-        # (VM, reason, frame) of every frame a VM did not take, for per-flow accounting.
+        # (where, reason, frame) of every frame no VM took, for per-flow accounting:
+        # where is "<VM> device" (the VM's device refused it) or "vswitch" (no VM has
+        # the destination MAC, e.g. it moved to its VF while the frame was on the way).
         self.dropped: list[tuple[str, str, bytes]] = []
         self._tx_backlog: deque[tuple[VswitchPort, bytes, int | None]] = deque()
         self._tx_posted: deque[VswitchPort] = deque()  # sender of each frame on the PF ring
@@ -158,7 +160,7 @@ class PfPortVswitch:
         port.stats[f"rx_dropped_{reason}"] += 1
         self.stats[f"dropped_{reason}"] += 1
         if len(self.dropped) < DROP_RECORD_LIMIT:
-            self.dropped.append((port.name, reason, frame))
+            self.dropped.append((f"{port.name} device", reason, frame))
 
     async def _tx_pump(self) -> None:
         try:
@@ -209,8 +211,10 @@ class PfPortVswitch:
                         self._deliver(port, f.data, "flood")
                 elif dst in self.ports:
                     self._deliver(self.ports[dst], f.data, "pf")
-                else:
+                else:  # e.g. the VM's MAC moved to its VF while the frame was on the way
                     self.stats["dropped_no_such_vm"] += 1
+                    if len(self.dropped) < DROP_RECORD_LIMIT:
+                        self.dropped.append(("vswitch", "no_such_vm", f.data))
 
     def idle(self) -> bool:
         return not self._tx_backlog and not self.txq.in_flight

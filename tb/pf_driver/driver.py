@@ -16,7 +16,7 @@ from tb.pf_driver.knobs import ETH_P_8021Q, KnobValidator, VfConfigError
 from tb.pf_driver.mailbox import MailboxService, PfMailboxPort
 from tb.pf_driver.stats import VfStatsReader
 from tb.pf_driver.vf_state import VfAdminConfig, VfGuest, VfState
-from tb.ref.eswitch_model import POL_BASE, POL_STRIDE, PORT_STATUS
+from tb.ref.eswitch_model import NUM_SMAC, POL_BASE, POL_STRIDE, PORT_STATUS
 from tb.ref.mailbox import MbxMessage, MsgType, XcastMode, format_mac
 from tb.ref.regmap import (
     MACT_VALID,
@@ -122,8 +122,41 @@ class PfDriver:
         self.vfs[f].admin.mac = new
         if new == bytes(6):
             self.vfs[f].guest.mac = new
+            self.vfs[f].admin.retiring = []
         await self.apply_vf(f)
         await self._notify_vf(f)
+
+    async def change_vf_mac(self, vf: int, mac: str) -> str:
+        """A MAC change made before it breaks: the VF's current MAC stays accepted as
+        a source and keeps its forwarding entry beside ``mac`` until
+        :meth:`retire_vf_mac`, so frames already queued with it are not dropped as
+        spoofed. Returns the old MAC. At most NUM_SMAC - 1 may be retiring at once.
+        """
+        f = self._knobs().vf(vf)
+        new = KnobValidator.mac(mac)
+        st = self.vfs[f]
+        old = st.mac
+        if old not in (bytes(6), new) and old not in st.admin.retiring:
+            if len(st.macs()) >= NUM_SMAC:
+                raise PfDriverError(
+                    f"vf {vf}: {len(st.admin.retiring)} MACs already retiring, "
+                    f"no anti-spoofing entry left for {format_mac(old)}"
+                )
+            st.admin.retiring.append(old)
+        st.admin.mac = new
+        await self.apply_vf(f)
+        await self._notify_vf(f)
+        return format_mac(old)
+
+    async def retire_vf_mac(self, vf: int, mac: str) -> None:
+        """The end of :meth:`change_vf_mac`: ``mac`` is no longer the VF's."""
+        f = self._knobs().vf(vf)
+        old = KnobValidator.mac(mac)
+        st = self.vfs[f]
+        if old not in st.admin.retiring:
+            raise PfDriverError(f"vf {vf}: {format_mac(old)} is not retiring")
+        st.admin.retiring.remove(old)
+        await self.apply_vf(f)
 
     async def set_vf_vlan(self, vf: int, vlan: int, qos: int = 0, proto: int = ETH_P_8021Q) -> None:
         """``ip link set DEV vf N vlan VLAN [qos QOS] [proto 802.1Q]``; vlan 0 clears it."""
@@ -203,12 +236,18 @@ class PfDriver:
         st = self.vfs[f]
         for off, value in st.policy().writes(f):
             await self.bar.write(Esw.BASE + off, value)
-        await self._clear_fdb(f)
-        if st.mac != bytes(6):
-            entries = [(format_mac(st.mac), v) for v in st.fdb_vlans()]
-            for mac, v in entries:
+        # Entries that stay are not touched, new ones are added before old ones go:
+        # a frame to a MAC the VF keeps never meets a missing entry.
+        want = [(format_mac(m), v) for m in st.macs() for v in st.fdb_vlans()]
+        have = self._vf_fdb.pop(f, [])
+        for mac, v in want:
+            if (mac, v) not in have or (mac, v) not in self._mac_slots:
                 await self.add_fdb(mac, f, v)
-            self._vf_fdb[f] = entries
+        for mac, v in have:
+            if (mac, v) not in want and (mac, v) in self._mac_slots:
+                await self.del_fdb(mac, v)
+        if want:
+            self._vf_fdb[f] = want
 
     async def _clear_fdb(self, f: int) -> None:
         for mac, v in self._vf_fdb.pop(f, []):
@@ -248,12 +287,16 @@ class PfDriver:
             slot = free[0]
         lo, hi = mac_words(mac)
         base = Esw.MACT_BASE + slot * Esw.MACT_STRIDE
-        # Invalidate, write the key, then validate: never a half-written live entry.
-        await self.bar.write(base + MacEntry.CTRL, 0)
-        await self.bar.write(base + MacEntry.LO, lo)
-        await self.bar.write(base + MacEntry.HI, hi)
-        await self.bar.write(base + MacEntry.VLAN, vlan)
-        await self.bar.write(base + MacEntry.CTRL, MACT_VALID | port)
+        if key in self._mac_slots:
+            # Re-pointing a live entry (same key): one write, no moment without it.
+            await self.bar.write(base + MacEntry.CTRL, MACT_VALID | port)
+        else:
+            # Invalidate, write the key, then validate: never a half-written live entry.
+            await self.bar.write(base + MacEntry.CTRL, 0)
+            await self.bar.write(base + MacEntry.LO, lo)
+            await self.bar.write(base + MacEntry.HI, hi)
+            await self.bar.write(base + MacEntry.VLAN, vlan)
+            await self.bar.write(base + MacEntry.CTRL, MACT_VALID | port)
         self._mac_slots[key] = slot
         # The entry belongs to ``port`` now: a VF it named no longer owns it, so
         # clearing that VF's entries later must not remove it.

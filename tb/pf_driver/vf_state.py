@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tb.ref.eswitch_model import NUM_MC, NUM_VLAN, RATE_FRAC_BITS, PortPolicy
+from tb.ref.eswitch_model import NUM_MC, NUM_SMAC, NUM_VLAN, RATE_FRAC_BITS, PortPolicy
 from tb.ref.mailbox import MboxApi, XcastMode
 
 # Token-bucket scale: RATE_INC counts 1/65536 byte per cycle at 250 MHz (a step of
@@ -30,6 +30,10 @@ class VfAdminConfig:
     pvid: int = 0  # 0: no port VLAN
     qos: int = 0
     max_tx_rate: int = 0  # Mbit/s, 0 = unlimited
+    # Earlier admin MACs still accepted while a MAC change completes (make before
+    # break: frames the VM queued with its old address still pass anti-spoofing and
+    # frames sent to it still reach the VF) until the hypervisor retires them.
+    retiring: list[bytes] = field(default_factory=list)
 
     @property
     def pf_set_mac(self) -> bool:
@@ -65,7 +69,6 @@ class VfState:
     def policy(self) -> PortPolicy:
         """The switch port policy that enforces this state."""
         a, g = self.admin, self.guest
-        mac = self.mac
         x = g.xcast
         return PortPolicy(
             spoofchk=a.spoofchk,
@@ -83,10 +86,21 @@ class VfState:
             rate_enable=a.max_tx_rate > 0,
             rate_inc=rate_inc(a.max_tx_rate) if a.max_tx_rate else 0,
             rate_burst=RATE_BURST_BYTES if a.max_tx_rate else 0,
-            smacs=[mac] if mac != bytes(6) else [],
+            smacs=self.macs()[:NUM_SMAC],
             vlans=[] if a.pvid else list(g.vlans[:NUM_VLAN]),
             mcs=list(g.mcs[:NUM_MC]),
         )
+
+    def macs(self) -> list[bytes]:
+        """Every MAC the VF may send from and receives on: retiring ones, then its own.
+
+        Retiring MACs first: at a change the old MAC keeps its anti-spoofing slot
+        and the new one takes the next, so neither is missing while the slots are
+        rewritten one by one.
+        """
+        mac = self.mac
+        own = [mac] if mac != bytes(6) else []
+        return [m for m in self.admin.retiring if m != mac] + own
 
     def fdb_vlans(self) -> list[int]:
         """VLANs on which frames to the VF's MAC are forwarded to it."""

@@ -203,3 +203,121 @@ async def npa_boot_emulated_plugin_and_back(dut) -> None:
     await udp_both_ways(tb, stack, sink, ext, (5, 6), 20)
     assert (await tb.pf.vf_stats(0))["tx_packets"] == vf_sent
     assert not tb.iommu.faults and not tb.host_bus.errors
+
+
+# --------------------------------------------------- switch-overs under traffic
+VM1_NEW_MAC = "02:00:00:00:01:99"
+BURST = 24  # frames queued at once each way
+ATTACH_BACKLOG = 96  # 1518 B frames on the emulated path when the VF is attached
+
+
+async def both_ways_burst(
+    tb: NicTb, stack: NetStack, ext: ExternalHost, out_flow: UdpFlow, in_id: int, n: int
+) -> None:
+    """``n`` frames each way at once (the guest's queue and the wire fill up)."""
+    sizes = (64, 1518, 300, 1000, 128)
+    for k in range(n):
+        assert stack.send_flow(out_flow, sizes[k % len(sizes)]) is not TxOutcome.NO_ROUTE
+        ext.send(in_id, sizes[(k + 3) % len(sizes)])
+
+
+@cocotb.test()
+async def npa_switch_overs_under_traffic(dut) -> None:
+    """Attach, an allowed MAC change and detach, each while frames are queued both ways.
+
+    - Attach: the frames the VM queued on the emulated path are still in the PF's
+      queue when the shell moves to the plugin; they leave first (the hypervisor
+      drains the vswitch port), so the outside host sees the flow in order.
+    - MAC change (policy allows it): made before it breaks, so frames queued with
+      the old source MAC pass anti-spoofing (``tx_dropped_spoof`` stays 0), and
+      frames sent to the old MAC still reach the VM (its stack refuses them by name).
+    - Detach: frames on their way to the VF land before its ring closes
+      (``RXQ_DROPS`` 0); frames after the switch entry moved meet the stopped or
+      resumed device, each dropped frame named.
+    TX loses nothing, nothing is reordered, and every RX frame not delivered is
+    found at a drop point that names it.
+    """
+    tb = NicTb(dut, TbConfig(seed=7, vm_vfs=(1,)))
+    await tb.reset()
+    await tb.pf.probe()
+    await tb.pf.enable_sriov(tb.num_vf)
+    host = await tb.npa_host()
+    from tb.hypervisor.npa import SecurityPolicy
+
+    vm = await host.boot_vm("vm1", VM1_MAC, 4 << 20, SecurityPolicy(mac_changes=True))
+    stack = NetStack(InterfaceConfig(VM1_MAC, VM1_IP), vm.shell.xmit, now=tb.now_ns, name="vm1")
+    refused: list[bytes] = []
+
+    def receive(frame: bytes) -> None:
+        before = sum(stack.counters.foreign.values())
+        stack.receive(frame)
+        if sum(stack.counters.foreign.values()) != before:
+            refused.append(frame)
+
+    vm.shell.receiver = receive
+    sink = FlowReceiver()
+    stack.bind_udp(6000, sink.deliver)
+    ext = ExternalHost(InterfaceConfig(EXT_MAC, EXT_IP), tb.wire_in.send_nowait, now=tb.now_ns)
+    cocotb.start_soon(ext.pump(tb.wire_out))
+    ping = stack.ping(EXT_IP, count=1)  # both ARP caches filled
+    await tb.wait_until("ping over emulated vmxnet3", lambda: ping.received == 1)
+    out_flow = stack.udp_flow(1, EXT_IP)
+    ext.source(2, VM1_IP)
+    sent = 0  # frames of each flow (out_sent: of flow 1, which also has the backlog)
+
+    await both_ways_burst(tb, stack, ext, out_flow, 2, BURST)
+    sent += BURST
+    out_sent = sent
+    for _ in range(ATTACH_BACKLOG):  # about 2,300 cycles of the PF's TX at line rate
+        stack.send_flow(out_flow, 1518)
+        out_sent += 1
+    await tb.cycles(60)
+    assert host.vswitch.ports[VM1_MAC].tx_outstanding > ATTACH_BACKLOG // 2, "no backlog"
+    assert await host.attach_vf("vm1", 0, ring_a_image().pack())
+    await both_ways_burst(tb, stack, ext, out_flow, 2, BURST)
+    sent += BURST
+    out_sent += BURST
+    await tb.cycles(2_000)
+
+    await both_ways_burst(tb, stack, ext, out_flow, 2, BURST)
+    sent += BURST
+    out_sent += BURST
+    spoof0 = (await tb.pf.vf_stats(0))["tx_dropped_spoof"]
+    vm.driver.set_mac(bytes.fromhex(VM1_NEW_MAC.replace(":", "")))
+    await host.control_done()
+    assert vm.driver.current_mac().hex(":") == VM1_NEW_MAC
+    stack.set_mac(VM1_NEW_MAC)  # announces it by gratuitous ARP
+    out_flow.src_mac = VM1_NEW_MAC
+    await both_ways_burst(tb, stack, ext, out_flow, 2, BURST)
+    sent += BURST
+    out_sent += BURST
+    await host.mac_changes_done()
+    assert (await tb.pf.vf_stats(0))["tx_dropped_spoof"] == spoof0, "old-MAC frames dropped"
+    assert any(e.op == "retire_mac" for e in host.control_log), host.control_log
+
+    await both_ways_burst(tb, stack, ext, out_flow, 2, BURST)
+    sent += BURST
+    out_sent += BURST
+    await tb.cycles(30)  # frames on their way to the VF
+    # (broadcasts that met the VF before its plugin was up are in RXQ_DROPS already)
+    drops0 = await tb.bar(1).read(queue_reg(0, Queue.RXQ_DROPS))
+    await host.detach_vf("vm1", "test")
+    assert host.vf_rx_drops["vm1"] == drops0, "frames dropped by the VF's closing ring"
+    await both_ways_burst(tb, stack, ext, out_flow, 2, BURST)
+    sent += BURST
+    out_sent += BURST
+
+    ext.sink.set_sent(1, out_sent)
+    sink.set_sent(2, sent)
+    await tb.wait_until("flow 1 out", lambda: ext.sink.stats(1).received == out_sent)
+    out = ext.sink.stats(1)
+    assert (out.lost, out.duplicated, out.reordered, out.corrupted) == (0, 0, 0, 0), out
+    await tb.cycles(5_000)
+    inn = sink.stats(2)
+    assert (inn.duplicated, inn.reordered, inn.corrupted) == (0, 0, 0), inn
+    named = sum(1 for _, _, fr in host.vswitch.dropped if (i := parse_flow(fr)) and i[0] == 2)
+    named += sum(1 for fr in refused if (i := parse_flow(fr)) and i[0] == 2)
+    missing = sorted(set(range(sent)) - inn.seen)
+    assert inn.lost == named, f"{inn.lost} lost, {named} named; missing {missing}"
+    assert (await tb.pf.port_stats(tb.num_func))["rx_dropped_no_route"] == 0
+    assert vm.shell.stats["tx_dropped_qdisc"] == vm.shell.stats["tx_lost_at_quiesce"] == 0

@@ -6,7 +6,7 @@ import pytest
 
 from sim.runner import nic_top, run
 
-CASES = ["vm_dma_confined", "npa_boot_emulated_plugin_and_back"]
+CASES = ["vm_dma_confined", "npa_boot_emulated_plugin_and_back", "npa_switch_overs_under_traffic"]
 
 
 @pytest.mark.parametrize("case", CASES)

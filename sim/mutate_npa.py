@@ -79,6 +79,27 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
         "        await self._clear_fdb(f)\n        have = []",
         ["npa_switch_overs_under_traffic"],
     ),
+    (
+        "N10 an allowed multicast/RX-mode request not applied to the VM's VF",
+        "tb/hypervisor/npa.py",
+        "        elif allowed and v.vf is not None:  # RX mode, multicast or VLAN filters",
+        "        elif False:",
+        ["npa_rx_filters_trapped"],
+    ),
+    (
+        "N11 the device's RX filters not programmed onto the VF at ACTIVATE_VF",
+        "tb/hypervisor/npa.py",
+        "        await self.apply_rx_filters(v)  # what the guest asked of the emulated device",
+        "        pass",
+        ["npa_rx_filters_trapped"],
+    ),
+    (
+        "N12 a multicast list longer than a VF's filter allowed",
+        "tb/hypervisor/npa.py",
+        "            if len(req.macs) > NUM_MC:",
+        "            if False:",
+        ["npa_rx_filters_trapped"],
+    ),
 ]
 
 

@@ -50,7 +50,8 @@ from tb.hypervisor.vswitch import Deliver, PfPortVswitch, VswitchPort
 from tb.pf_driver.driver import PfDriver
 from tb.plugin_model.image import PluginImageError
 from tb.plugin_model.loader import PluginFactory, PluginLoader
-from tb.ref.mailbox import format_mac
+from tb.ref.eswitch_model import NUM_MC, NUM_VLAN
+from tb.ref.mailbox import XcastMode, format_mac, is_multicast
 from tb.ref.regmap import Func, Queue, queue_reg
 from tb.shell_model.npa_shell import NpaShell
 from tb.shell_model.shell import Vmxnet3Shell
@@ -122,6 +123,8 @@ class ControlGate:
             new = format_mac(request.mac)
             if new != v.mac:
                 self.host.schedule(self.host.apply_mac(v, new))
+        elif allowed and v.vf is not None:  # RX mode, multicast or VLAN filters
+            self.host.schedule(self.host.apply_rx_filters(v))
         return allowed
 
     @staticmethod
@@ -139,13 +142,21 @@ class ControlGate:
             if req.mode & RxMode.PROMISC and not p.promiscuous:
                 return False, "rx_mode", detail, "promiscuous mode rejected by the VM's policy"
             return True, "rx_mode", detail, "allowed"
+        # A VM may move to a VF at any time: it gets no more filters than a VF holds.
         if isinstance(req, MacFiltersRequest):
-            return True, "multicast", f"{len(req.macs)} addresses", "allowed"
+            detail = f"{len(req.macs)} addresses"
+            if len(req.macs) > NUM_MC:
+                return False, "multicast", detail, f"more than the {NUM_MC} a VF's filter holds"
+            if any(not is_multicast(m) for m in req.macs):
+                return False, "multicast", detail, "an entry is not a multicast address"
+            return True, "multicast", detail, "allowed"
         if isinstance(req, VlanFiltersRequest):
             extra = sorted(req.vlans - p.allowed_vlans)
             detail = ",".join(map(str, sorted(req.vlans))) or "none"
             if extra:
                 return False, "vlan_filter", detail, f"VLANs {extra} not allowed for this VM"
+            if len(req.vlans - {0}) > NUM_VLAN:
+                return False, "vlan_filter", detail, f"more than the {NUM_VLAN} a VF's filter holds"
             return True, "vlan_filter", detail, "allowed"
         return False, type(req).__name__, "", "unknown request"
 
@@ -324,6 +335,7 @@ class NpaHost:
                 )
         await self.pf.set_vf_spoofchk(v.vf, True)
         await self.pf.set_vf_mac(v.vf, v.mac)  # re-points the switch entry to the VF
+        await self.apply_rx_filters(v)  # what the guest asked of the emulated device
         if v.port is not None:
             self.vswitch.forget(v.mac)
             v.port = None
@@ -465,6 +477,36 @@ class NpaHost:
         if v.vf == vf:
             await self.pf.retire_vf_mac(vf, old)
             self.log_control(v.name, "retire_mac", old, True, "its last frame is past the switch")
+
+    async def apply_rx_filters(self, v: NpaVm) -> None:
+        """The RX mode, multicast list and VLAN filters the VM's device holds, onto its VF.
+
+        vmxnet3's RX mode maps to ixgbe's xcast modes (PROMISC, ALL_MULTI, MCAST or
+        BCAST: MULTI, else NONE). The VF is not trusted, so all-multicast and
+        promiscuous are clamped to the multicast list the guest last gave (logged),
+        as ixgbe clamps an untrusted VF's request.
+        """
+        if v.vf is None:
+            return
+        fl = v.device.filters
+        mode = fl.rx_mode
+        if mode & RxMode.PROMISC:
+            want = XcastMode.PROMISC
+        elif mode & RxMode.ALL_MULTI:
+            want = XcastMode.ALLMULTI
+        elif mode & (RxMode.MCAST | RxMode.BCAST):
+            want = XcastMode.MULTI
+        else:
+            want = XcastMode.NONE
+        # The list counts with MCAST; with more asked, it is what a clamp leaves.
+        wide = RxMode.MCAST | RxMode.ALL_MULTI | RxMode.PROMISC
+        mcs = fl.mac_filters if mode & wide else ()
+        got = await self.pf.set_vf_rx_filters(v.vf, want, mcs, fl.vlans)
+        if got != want:
+            self.log_control(
+                v.name, "rx_mode", str(mode), True,
+                f"{want.name} clamped to {got.name} on the untrusted VF {v.vf}",
+            )  # fmt: skip
 
     async def mac_changes_done(self) -> None:
         """Until every MAC change in progress has retired its old MAC."""

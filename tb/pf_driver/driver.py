@@ -8,6 +8,7 @@ as the kernel validates them (:mod:`tb.pf_driver.knobs`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tb.host.interrupts import IrqMonitor
@@ -16,8 +17,8 @@ from tb.pf_driver.knobs import ETH_P_8021Q, KnobValidator, VfConfigError
 from tb.pf_driver.mailbox import MailboxService, PfMailboxPort
 from tb.pf_driver.stats import VfStatsReader
 from tb.pf_driver.vf_state import VfAdminConfig, VfGuest, VfState
-from tb.ref.eswitch_model import NUM_SMAC, POL_BASE, POL_STRIDE, PORT_STATUS
-from tb.ref.mailbox import MbxMessage, MsgType, XcastMode, format_mac
+from tb.ref.eswitch_model import NUM_MC, NUM_SMAC, NUM_VLAN, POL_BASE, POL_STRIDE, PORT_STATUS
+from tb.ref.mailbox import MbxMessage, MsgType, XcastMode, format_mac, is_multicast
 from tb.ref.regmap import (
     MACT_VALID,
     VF_ADMIN_FLR,
@@ -157,6 +158,33 @@ class PfDriver:
             raise PfDriverError(f"vf {vf}: {format_mac(old)} is not retiring")
         st.admin.retiring.remove(old)
         await self.apply_vf(f)
+
+    async def set_vf_rx_filters(
+        self, vf: int, xcast: XcastMode, mcs: Sequence[bytes], vlans: Iterable[int]
+    ) -> XcastMode:
+        """The RX filters of VF ``vf`` set for the VM that owns it, by its hypervisor.
+
+        What ixgbe applies when a VF asks over the mailbox (UPDATE_XCAST_MODE,
+        SET_MULTICAST, SET_VLAN), with the same limits; the VM's own driver runs on
+        the emulated device, so its hypervisor asks instead. As for a VF, more than
+        multicast is clamped to MULTI unless the VF is trusted. Returns the mode set.
+        """
+        f = self._knobs().vf(vf)
+        st = self.vfs[f]
+        if len(mcs) > NUM_MC:
+            raise PfDriverError(f"{len(mcs)} multicast addresses exceed the {NUM_MC}-entry filter")
+        if any(not is_multicast(m) for m in mcs):
+            raise PfDriverError("a multicast list entry is not a multicast address")
+        vids = sorted({v for v in vlans if v})
+        if vids and st.admin.pvid:
+            raise PfDriverError("VLAN filters refused: a port VLAN is set")
+        if len(vids) > NUM_VLAN:
+            raise PfDriverError(f"{len(vids)} VLANs exceed the {NUM_VLAN}-entry filter")
+        if xcast > XcastMode.MULTI and not st.admin.trust:
+            xcast = XcastMode.MULTI
+        st.guest.xcast, st.guest.mcs, st.guest.vlans = xcast, list(mcs), vids
+        await self.apply_vf(f)
+        return xcast
 
     async def set_vf_vlan(self, vf: int, vlan: int, qos: int = 0, proto: int = ETH_P_8021Q) -> None:
         """``ip link set DEV vf N vlan VLAN [qos QOS] [proto 802.1Q]``; vlan 0 clears it."""

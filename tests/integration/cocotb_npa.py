@@ -15,11 +15,14 @@ from tb.guest.flows import UdpFlow, parse_flow
 from tb.guest.stack import FlowReceiver, InterfaceConfig, NetStack, TxOutcome
 from tb.host.dma_responder import AxiResp
 from tb.host.iommu import FaultKind
+from tb.hypervisor.npa import SecurityPolicy
 from tb.net.external_host import ExternalHost
 from tb.plugin_model.ring_a import ring_a_image
+from tb.ref.eswitch_model import NUM_MC
 from tb.ref.layouts import TxDesc
 from tb.ref.regmap import FUNC_STATUS_ERROR, Func, QErr, Queue, queue_reg
 from tb.shell_model.npa_shell import ShellMode
+from tb.shell_model.vmxnet3_defs import RxMode
 from tb.vf_driver.queues import TxQueue
 
 EXT_MAC = "02:00:00:00:ff:01"
@@ -242,8 +245,6 @@ async def npa_switch_overs_under_traffic(dut) -> None:
     await tb.pf.probe()
     await tb.pf.enable_sriov(tb.num_vf)
     host = await tb.npa_host()
-    from tb.hypervisor.npa import SecurityPolicy
-
     vm = await host.boot_vm("vm1", VM1_MAC, 4 << 20, SecurityPolicy(mac_changes=True))
     stack = NetStack(InterfaceConfig(VM1_MAC, VM1_IP), vm.shell.xmit, now=tb.now_ns, name="vm1")
     refused: list[bytes] = []
@@ -321,3 +322,67 @@ async def npa_switch_overs_under_traffic(dut) -> None:
     assert inn.lost == named, f"{inn.lost} lost, {named} named; missing {missing}"
     assert (await tb.pf.port_stats(tb.num_func))["rx_dropped_no_route"] == 0
     assert vm.shell.stats["tx_dropped_qdisc"] == vm.shell.stats["tx_lost_at_quiesce"] == 0
+
+
+# ------------------------------------------------------------ RX filters trapped
+GROUPS = [bytes([0x01, 0x00, 0x5E, 0x00, 0x00, g]) for g in range(1, NUM_MC + 2)]
+
+
+def mcast_frame(group: bytes, k: int) -> bytes:
+    return bytes(Ether(dst=group.hex(":"), src=EXT_MAC, type=0x88B5) / (bytes([k]) * 60))
+
+
+@cocotb.test()
+async def npa_rx_filters_trapped(dut) -> None:
+    """The guest's multicast list and RX mode reach the switch only through the hypervisor.
+
+    Emulated, the device filters; on the VF, the hypervisor programmed the VF's
+    filters from what the device holds, so the guest receives the groups it joined
+    and no others, before and after the switch-over; a list longer than a VF's
+    filter is denied and changes nothing; all-multicast is clamped on the
+    untrusted VF, and the clamp is logged.
+    """
+    tb = NicTb(dut, TbConfig(seed=9, vm_vfs=(1,)))
+    await tb.reset()
+    await tb.pf.probe()
+    await tb.pf.enable_sriov(tb.num_vf)
+    host = await tb.npa_host()
+    vm = await host.boot_vm("vm1", VM1_MAC, 4 << 20)
+    got: list[bytes] = []
+    vm.shell.receiver = lambda frame: got.append(frame[:6]) if frame[0] & 1 else None
+
+    async def offered(groups: list[bytes]) -> list[bytes]:
+        """Each group's frame once from the outside; which of them the guest received."""
+        got.clear()
+        for k, g in enumerate(groups):
+            tb.wire_in.send_nowait(mcast_frame(g, k))
+        await tb.cycles(3_000)
+        return sorted(set(got))
+
+    g1, g2, g3 = GROUPS[:3]
+    assert vm.driver.set_multicast([g1]) == 0
+    assert vm.driver.set_rx_mode(RxMode.UCAST | RxMode.BCAST | RxMode.MCAST) == 0
+    await host.control_done()
+    assert await offered([g1, g2]) == [g1], "emulated: the device's filter"
+    filtered0 = vm.device.counters.rx_filtered
+
+    assert await host.attach_vf("vm1", 0, ring_a_image().pack())
+    assert vm.shell.mode is ShellMode.PLUGIN
+    assert await offered([g1, g2]) == [g1], "VF: the switch's filter, from the device's"
+    assert vm.device.counters.rx_filtered == filtered0  # not via the emulated device
+
+    assert vm.driver.set_multicast([g1, g2]) == 0
+    await host.control_done()
+    assert await offered([g1, g2, g3]) == [g1, g2], "joined g2 while on the VF"
+
+    assert vm.driver.set_multicast(GROUPS) != 0  # one more than a VF's filter holds
+    await host.control_done()
+    denied = [e for e in host.control_log if e.op == "multicast" and not e.allowed]
+    assert denied and f"the {NUM_MC} a VF" in denied[-1].reason, host.control_log
+    assert await offered([g1, g2, g3]) == [g1, g2], "a denied request changed the filter"
+
+    assert vm.driver.set_rx_mode(RxMode.UCAST | RxMode.BCAST | RxMode.ALL_MULTI) == 0
+    await host.control_done()
+    clamp = [e for e in host.control_log if "clamped" in e.reason]
+    assert clamp and "ALLMULTI clamped to MULTI" in clamp[-1].reason, host.control_log
+    assert await offered([g1, g2, g3]) == [g1, g2], "untrusted VF: list only"

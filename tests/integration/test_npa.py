@@ -6,7 +6,12 @@ import pytest
 
 from sim.runner import nic_top, run
 
-CASES = ["vm_dma_confined", "npa_boot_emulated_plugin_and_back", "npa_switch_overs_under_traffic"]
+CASES = [
+    "vm_dma_confined",
+    "npa_boot_emulated_plugin_and_back",
+    "npa_switch_overs_under_traffic",
+    "npa_rx_filters_trapped",
+]
 
 
 @pytest.mark.parametrize("case", CASES)

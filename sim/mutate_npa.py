@@ -100,6 +100,27 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
         "            if False:",
         ["npa_rx_filters_trapped"],
     ),
+    (
+        "N13 the vswitch does not tag an emulated VM's frames with its port VLAN",
+        "tb/hypervisor/vswitch.py",
+        "            vlan_tci = src.pvid",
+        "            pass",
+        ["npa_port_vlan"],
+    ),
+    (
+        "N14 a guest on a port VLAN may tag its own frames (emulated path)",
+        "tb/hypervisor/vswitch.py",
+        "            if vlan_tci is not None or is_tagged(frame):",
+        "            if False:",
+        ["npa_port_vlan"],
+    ),
+    (
+        "N15 the VM's VF attached without the port group's VLAN",
+        "tb/hypervisor/npa.py",
+        "        if v.policy.port_vlan:  # before the MAC: its forwarding entry is on that VLAN",
+        "        if False:",
+        ["npa_port_vlan"],
+    ),
 ]
 
 

@@ -74,6 +74,10 @@ class SecurityPolicy:
     mac_changes: bool = False
     promiscuous: bool = False
     allowed_vlans: frozenset[int] = frozenset({0})
+    # The port group's VLAN ID (0: none). The VM's frames carry it on the wire and
+    # the guest never sees it: the vswitch adds and removes it while emulated, the
+    # VF's port VLAN (ip link ... vf N vlan) once on the VF. The guest may not tag.
+    port_vlan: int = 0
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,8 @@ class ControlGate:
             detail = ",".join(map(str, sorted(req.vlans))) or "none"
             if extra:
                 return False, "vlan_filter", detail, f"VLANs {extra} not allowed for this VM"
+            if p.port_vlan and req.vlans - {0}:
+                return False, "vlan_filter", detail, "the port group's VLAN is set: no guest VLANs"
             if len(req.vlans - {0}) > NUM_VLAN:
                 return False, "vlan_filter", detail, f"more than the {NUM_VLAN} a VF's filter holds"
             return True, "vlan_filter", detail, "allowed"
@@ -288,7 +294,7 @@ class NpaHost:
         v = NpaVm(vm, mac.lower(), policy or SecurityPolicy(), device, driver, rings, shell)
         self.vms[name] = v
         driver.open()
-        v.port = await self.vswitch.attach(name, mac, self._deliver(v))
+        v.port = await self.vswitch.attach(name, mac, self._deliver(v), v.policy.port_vlan)
         shell.start()
         return v
 
@@ -334,6 +340,8 @@ class NpaHost:
                     "%s: %d emulated TX frames left the PF's queue first", v.name, waited
                 )
         await self.pf.set_vf_spoofchk(v.vf, True)
+        if v.policy.port_vlan:  # before the MAC: its forwarding entry is on that VLAN
+            await self.pf.set_vf_vlan(v.vf, v.policy.port_vlan)
         await self.pf.set_vf_mac(v.vf, v.mac)  # re-points the switch entry to the VF
         await self.apply_rx_filters(v)  # what the guest asked of the emulated device
         if v.port is not None:
@@ -381,7 +389,7 @@ class NpaHost:
             raise NpaCommandError(f"{name} has no VF")
         vf = v.vf
         self.logger.info("%s: detach VF %d (%s): switch entry back to the PF", name, vf, reason)
-        v.port = await self.vswitch.attach(v.name, v.mac, self._deliver(v))
+        v.port = await self.vswitch.attach(v.name, v.mac, self._deliver(v), v.policy.port_vlan)
         # Frames the switch sent towards the VF before its entry moved land in the
         # plugin's buffers before its ring closes.
         await self.wait_ns(RX_PIPE_NS)
@@ -395,6 +403,8 @@ class NpaHost:
         drops = await self.bar(func).read(queue_reg(0, Queue.RXQ_DROPS))
         self.vf_rx_drops[name] = self.vf_rx_drops.get(name, 0) + drops
         await self.pf.set_vf_mac(vf, "00:00:00:00:00:00")  # the VF's own entries go
+        if v.policy.port_vlan:
+            await self.pf.set_vf_vlan(vf, 0)  # the next VM's port group is its own
         await self.hv.release_vf(v.name, vf, self._flr)
         self.logger.info("%s: VF %d reset and released", name, vf)
         v.vf = None

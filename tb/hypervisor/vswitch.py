@@ -26,7 +26,7 @@ from cocotb.triggers import Event
 
 from tb.host.mmio import FunctionBar
 from tb.pf_driver.driver import PfDriver
-from tb.vf_driver.queues import DmaMemory, QueueStall, RxQueue, TxQueue
+from tb.vf_driver.queues import DmaMemory, QueueStall, RxFrame, RxQueue, TxQueue
 
 PF_PORT = 0  # the PF's port on the embedded switch
 BROADCAST = "ff:ff:ff:ff:ff:ff"
@@ -44,6 +44,24 @@ def is_group(mac: str) -> bool:
     return int(mac[:2], 16) & 1 == 1
 
 
+ETH_P_8021Q = 0x8100
+VID_MASK = 0xFFF
+
+
+def is_tagged(frame: bytes) -> bool:
+    return len(frame) >= 18 and int.from_bytes(frame[12:14], "big") == ETH_P_8021Q
+
+
+def untag(f: RxFrame) -> tuple[int, bytes]:
+    """(VID, untagged frame) of a frame the PF received: its tag stripped by the NIC
+    into the completion, or still in the frame (VID 0: untagged)."""
+    if f.completion.vlan_stripped:
+        return f.completion.vlan_tci & VID_MASK, f.data
+    if is_tagged(f.data):
+        return int.from_bytes(f.data[14:16], "big") & VID_MASK, f.data[:12] + f.data[16:]
+    return 0, f.data
+
+
 @dataclass
 class VswitchPort:
     """One emulated NIC's port: its MAC and how to hand it a frame."""
@@ -51,6 +69,7 @@ class VswitchPort:
     name: str
     mac: str
     deliver: Deliver
+    pvid: int = 0  # the port group's VLAN (0: none): added on TX, required and removed on RX
     stats: Counter[str] = field(default_factory=Counter)
     tx_outstanding: int = 0  # frames handed to the PF's queue and not yet completed
 
@@ -89,21 +108,23 @@ class PfPortVswitch:
 
     # -- ports ----------------------------------------------------------------------------
 
-    async def attach(self, name: str, mac: str, deliver: Deliver) -> VswitchPort:
-        """Connect an emulated NIC; the embedded switch forwards its MAC to the PF's port."""
+    async def attach(self, name: str, mac: str, deliver: Deliver, pvid: int = 0) -> VswitchPort:
+        """Connect an emulated NIC; the embedded switch forwards its MAC (on the port
+        group's VLAN ``pvid``) to the PF's port."""
         mac = mac.lower()
         if mac in self.ports:
             raise ValueError(f"MAC {mac} already on vswitch port {self.ports[mac].name!r}")
-        await self.pf.add_fdb(mac, PF_PORT)
-        port = VswitchPort(name, mac, deliver)
+        if not 0 <= pvid <= 4094:
+            raise ValueError(f"port VLAN {pvid} outside 0..4094")
+        await self.pf.add_fdb(mac, PF_PORT, pvid)
+        port = VswitchPort(name, mac, deliver, pvid)
         self.ports[mac] = port
         return port
 
     async def detach(self, mac: str) -> None:
         """Disconnect (the VM moved to its VF, or left): the switch entry goes too."""
-        mac = mac.lower()
-        del self.ports[mac]
-        await self.pf.del_fdb(mac)
+        port = self.ports.pop(mac.lower())
+        await self.pf.del_fdb(port.mac, port.pvid)
 
     def forget(self, mac: str) -> None:
         """Drop the port but keep the switch entry: the PF driver re-pointed it (to a VF)."""
@@ -113,20 +134,33 @@ class PfPortVswitch:
         """The VM's MAC changed (policy allowed it): re-key its port and the switch entry."""
         port = self.ports[old_mac.lower()]
         await self.detach(old_mac)
-        await self.attach(port.name, new_mac, port.deliver)
+        await self.attach(port.name, new_mac, port.deliver, port.pvid)
 
     # -- frames ---------------------------------------------------------------------------
 
     def transmit(self, src: VswitchPort, frame: bytes, vlan_tci: int | None = None) -> None:
-        """A frame from an emulated NIC: local delivery, or out through the PF's queue."""
+        """A frame from an emulated NIC: local delivery, or out through the PF's queue.
+
+        On a port VLAN the guest may not tag (refused, counted, recorded); its
+        frames reach only ports of the same VLAN and leave tagged with it (the PF's
+        TX descriptor inserts the tag).
+        """
         src.stats["tx"] += 1
+        if src.pvid:
+            if vlan_tci is not None or is_tagged(frame):
+                src.stats["tx_dropped_vlan_policy"] += 1
+                self.stats["dropped_tx_vlan_policy"] += 1
+                self._record(f"{src.name} vswitch", "tx_vlan_policy", frame)
+                return
+            vlan_tci = src.pvid
         dst = dst_mac(frame)
-        if not is_group(dst) and dst in self.ports:
-            self._deliver(self.ports[dst], frame, "local")
+        local = self.ports.get(dst)
+        if not is_group(dst) and local is not None and local.pvid == src.pvid:
+            self._deliver(local, frame, "local")
             return
         if is_group(dst):
             for port in self.ports.values():
-                if port is not src:
+                if port is not src and port.pvid == src.pvid:
                     self._deliver(port, frame, "local_flood")
         src.tx_outstanding += 1
         self._tx_backlog.append((src, frame, vlan_tci))
@@ -159,8 +193,11 @@ class PfPortVswitch:
             return
         port.stats[f"rx_dropped_{reason}"] += 1
         self.stats[f"dropped_{reason}"] += 1
+        self._record(f"{port.name} device", reason, frame)
+
+    def _record(self, where: str, reason: str, frame: bytes) -> None:
         if len(self.dropped) < DROP_RECORD_LIMIT:
-            self.dropped.append((f"{port.name} device", reason, frame))
+            self.dropped.append((where, reason, frame))
 
     async def _tx_pump(self) -> None:
         try:
@@ -205,16 +242,18 @@ class PfPortVswitch:
                 if f.completion.status:
                     self.stats["pf_rx_errors"] += 1
                     continue
-                dst = dst_mac(f.data)
+                vid, frame = untag(f)
+                dst = dst_mac(frame)
+                port = self.ports.get(dst)
                 if is_group(dst):
-                    for port in self.ports.values():
-                        self._deliver(port, f.data, "flood")
-                elif dst in self.ports:
-                    self._deliver(self.ports[dst], f.data, "pf")
+                    for p in self.ports.values():
+                        if p.pvid == vid:
+                            self._deliver(p, frame, "flood")
+                elif port is not None and port.pvid == vid:
+                    self._deliver(port, frame, "pf")
                 else:  # e.g. the VM's MAC moved to its VF while the frame was on the way
                     self.stats["dropped_no_such_vm"] += 1
-                    if len(self.dropped) < DROP_RECORD_LIMIT:
-                        self.dropped.append(("vswitch", "no_such_vm", f.data))
+                    self._record("vswitch", "no_such_vm", frame)
 
     def idle(self) -> bool:
         return not self._tx_backlog and not self.txq.in_flight

@@ -8,7 +8,7 @@ the PF and the other VF keep host identity domains.
 from __future__ import annotations
 
 import cocotb
-from scapy.layers.l2 import Ether
+from scapy.layers.l2 import Dot1Q, Ether
 
 from tb.env import NicTb, TbConfig
 from tb.guest.flows import UdpFlow, parse_flow
@@ -386,3 +386,64 @@ async def npa_rx_filters_trapped(dut) -> None:
     clamp = [e for e in host.control_log if "clamped" in e.reason]
     assert clamp and "ALLMULTI clamped to MULTI" in clamp[-1].reason, host.control_log
     assert await offered([g1, g2, g3]) == [g1, g2], "untrusted VF: list only"
+
+
+# ------------------------------------------------------- port VLAN on both paths
+PORT_VLAN = 100
+
+
+@cocotb.test()
+async def npa_port_vlan(dut) -> None:
+    """A VM on a port group with VLAN 100: tagged on the wire, untagged in the guest,
+    emulated (the vswitch tags through the PF's queue) and on its VF (the VF's port
+    VLAN); an untagged frame for it finds no route; a frame the guest tags itself is
+    refused on both paths and counted."""
+    tb = NicTb(dut, TbConfig(seed=13, vm_vfs=(1,)))
+    await tb.reset()
+    await tb.pf.probe()
+    await tb.pf.enable_sriov(tb.num_vf)
+    host = await tb.npa_host()
+    vm = await host.boot_vm("vm1", VM1_MAC, 4 << 20, SecurityPolicy(port_vlan=PORT_VLAN))
+    stack = NetStack(InterfaceConfig(VM1_MAC, VM1_IP), vm.shell.xmit, now=tb.now_ns, name="vm1")
+    vm.shell.receiver = stack.receive
+    sink = FlowReceiver()
+    stack.bind_udp(6000, sink.deliver)
+    wire = InterfaceConfig(EXT_MAC, EXT_IP, vlan=PORT_VLAN)
+    ext = ExternalHost(wire, tb.wire_in.send_nowait, now=tb.now_ns)
+    tags: list[int | None] = []
+
+    async def outside() -> None:
+        while True:
+            frame = bytes((await tb.wire_out.recv()).tdata)
+            tags.append(Ether(frame).vlan if Ether(frame).type == 0x8100 else None)
+            ext.receive(frame)
+
+    cocotb.start_soon(outside())
+    guest_tagged = Ether(dst=EXT_MAC, src=VM1_MAC) / Dot1Q(vlan=7) / (b"x" * 60)
+    uplink = tb.num_func
+
+    async def both_paths(ids: tuple[int, int]) -> None:
+        ping = stack.ping(EXT_IP, count=2)
+        await tb.wait_until("ping on the port VLAN", lambda: ping.received == 2)
+        await udp_both_ways(tb, stack, sink, ext, ids, 10)
+        assert tags and set(tags) == {PORT_VLAN}, set(tags)  # every frame out is tagged
+        tags.clear()
+        no_route0 = (await tb.pf.port_stats(uplink))["rx_dropped_no_route"]
+        tb.wire_in.send_nowait(bytes(Ether(dst=VM1_MAC, src=EXT_MAC) / (b"u" * 60)))
+        await tb.cycles(2_000)
+        assert (await tb.pf.port_stats(uplink))["rx_dropped_no_route"] == no_route0 + 1
+        vm.shell.xmit(bytes(guest_tagged))  # the guest tags a frame itself
+        await tb.cycles(2_000)
+        assert not tags, "a guest-tagged frame left the host"
+
+    await both_paths((1, 2))
+    assert host.vswitch.ports[VM1_MAC].stats["tx_dropped_vlan_policy"] == 1
+    assert await host.attach_vf("vm1", 0, ring_a_image().pack())
+    spoof0 = await tb.pf.vf_stats(0)
+    await both_paths((3, 4))
+    vf = await tb.pf.vf_stats(0)
+    assert vf["tx_packets"] >= 12, vf  # the VF carried them, not the PF
+    grown = {k: vf[k] - spoof0.get(k, 0) for k in vf if k.startswith("tx_dropped")}
+    assert grown.pop("tx_dropped") == 1 and sum(grown.values()) == 1, (grown, vf)
+    await host.detach_vf("vm1", "test")
+    await both_paths((5, 6))

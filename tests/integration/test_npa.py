@@ -11,6 +11,7 @@ CASES = [
     "npa_boot_emulated_plugin_and_back",
     "npa_switch_overs_under_traffic",
     "npa_rx_filters_trapped",
+    "npa_port_vlan",
 ]
 
 

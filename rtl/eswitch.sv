@@ -188,6 +188,7 @@ module eswitch import nic_pkg::*; #(
   // ---------------------------------------------------------------- port policy
   logic [NUM_PORTS-1:0][31:0]               port_ctrl, port_pvlan, rate_inc;
   logic [NUM_PORTS-1:0][23:0]               rate_burst;
+  logic [NUM_PORTS-1:0][15:0]               port_max_len;
   logic [NUM_PORTS-1:0]                     rate_load, port_link, port_promisc, port_allmulti;
   logic [NUM_PORTS-1:0][NUM_SMAC-1:0][47:0] port_smac;
   logic [NUM_PORTS-1:0][NUM_SMAC-1:0]       port_smac_valid;
@@ -199,13 +200,15 @@ module eswitch import nic_pkg::*; #(
   for (genvar p = 0; p < NUM_PORTS; p++) begin : g_policy
     logic trust;
 
-    eswitch_port_regs #(.NUM_SMAC(NUM_SMAC), .NUM_VLAN(NUM_VLAN), .NUM_MC(NUM_MC)) u_regs (
+    eswitch_port_regs #(
+      .NUM_SMAC(NUM_SMAC), .NUM_VLAN(NUM_VLAN), .NUM_MC(NUM_MC), .MAX_LEN_RESET(MAX_BYTES)
+    ) u_regs (
       .clk, .rst,
       .wr(reg_wr && pol_sel && 32'(pol_off[12:7]) == p), .addr(pol_off[6:0]), .wdata(reg_wdata),
       .rdata(pol_rdata[p]),
       .status({29'h0, port_allmulti[p], port_promisc[p], port_link[p]}),
       .ctrl(port_ctrl[p]), .pvlan(port_pvlan[p]), .rate_inc(rate_inc[p]),
-      .rate_burst(rate_burst[p]), .rate_load(rate_load[p]),
+      .rate_burst(rate_burst[p]), .rate_load(rate_load[p]), .max_len(port_max_len[p]),
       .smac(port_smac[p]), .smac_valid(port_smac_valid[p]),
       .vlan(port_vlan[p]), .vlan_valid(port_vlan_valid[p]),
       .mc(port_mc[p]), .mc_valid(port_mc_valid[p])
@@ -263,7 +266,7 @@ module eswitch import nic_pkg::*; #(
       .s_axis_tdata(in_tdata[p]), .s_axis_tkeep(in_tkeep[p]), .s_axis_tlast(in_tlast[p]),
       .s_axis_tuser(in_tuser[p]), .s_axis_tvalid(in_tvalid[p]), .s_axis_tready(in_tready[p]),
       .lk_mac(lk_mac[p]), .lk_vid(lk_vid[p]), .lk_hit(lk_hit[p]), .lk_port(lk_port[p]),
-      .port_ctrl, .port_pvlan, .port_link, .port_promisc, .port_allmulti,
+      .port_ctrl, .port_pvlan, .port_link, .port_promisc, .port_allmulti, .port_max_len,
       .port_vlan, .port_vlan_valid, .port_mc, .port_mc_valid,
       .smac(port_smac[p]), .smac_valid(port_smac_valid[p]),
       .rate_inc(rate_inc[p]), .rate_burst(rate_burst[p]), .rate_load(rate_load[p]),

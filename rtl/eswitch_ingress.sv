@@ -44,6 +44,8 @@ module eswitch_ingress import nic_pkg::*; #(
   input  wire logic [NUM_PORTS-1:0]                      port_link,
   input  wire logic [NUM_PORTS-1:0]                      port_promisc,
   input  wire logic [NUM_PORTS-1:0]                      port_allmulti,
+  // PORT_MAX_LEN: the largest frame each port sends or receives, an 802.1Q tag not counted
+  input  wire logic [NUM_PORTS-1:0][15:0]                port_max_len,
   input  wire logic [NUM_PORTS-1:0][NUM_VLAN-1:0][11:0]  port_vlan,
   input  wire logic [NUM_PORTS-1:0][NUM_VLAN-1:0]        port_vlan_valid,
   input  wire logic [NUM_PORTS-1:0][NUM_MC-1:0][47:0]    port_mc,
@@ -83,7 +85,8 @@ module eswitch_ingress import nic_pkg::*; #(
   localparam logic [2:0] DROP_NO_ROUTE    = 3'd1;
   localparam logic [2:0] DROP_SPOOF_MAC   = 3'd2;
   localparam logic [2:0] DROP_SPOOF_VLAN  = 3'd3;
-  // 3'd4 (DROP_RATE) is reserved: the TX rate limit shapes, it never drops
+  // longer than the sender's PORT_MAX_LEN, or than a unicast destination's
+  localparam logic [2:0] DROP_TOO_BIG     = 3'd4;
   localparam logic [2:0] DROP_LINK_DOWN   = 3'd5;
   localparam logic [2:0] DROP_BAD_LEN     = 3'd6;
   localparam logic [2:0] DROP_VLAN_POLICY = 3'd7;
@@ -220,6 +223,7 @@ module eswitch_ingress import nic_pkg::*; #(
 
   // frame VLAN after ingress tagging, and the tag to insert
   logic        pv_en, ins, tagged_out, vid_ok, smac_ok;
+  logic [15:0] body_len;  // the frame's length without its 802.1Q tag, against PORT_MAX_LEN
   logic [11:0] vid;
   logic [15:0] ins_tci;
   logic [2:0]  pre_drop;
@@ -260,10 +264,13 @@ module eswitch_ingress import nic_pkg::*; #(
       if (port_vlan_valid[PORT][k] && port_vlan[PORT][k] == vid) vid_ok = 1'b1;
     end
 
+    body_len = evt_len_reg - (is_tagged ? 16'd4 : 16'd0);
     pre_drop = DROP_NONE;
     if (evt_len_reg < 16'(MIN_BYTES) || evt_len_reg > 16'(MAX_BYTES) ||
         (is_tagged && evt_len_reg < 16'(MIN_BYTES + 4))) begin
       pre_drop = DROP_BAD_LEN;
+    end else if (body_len > port_max_len[PORT]) begin
+      pre_drop = DROP_TOO_BIG;
     end else if (PORT != UPLINK) begin
       if (!port_link[PORT]) begin
         pre_drop = DROP_LINK_DOWN;
@@ -283,7 +290,7 @@ module eswitch_ingress import nic_pkg::*; #(
   end
 
   // eligibility of every destination port for this frame
-  logic [NUM_PORTS-1:0] member, ok, bc_ok, mc_ok, uc_ok, prom_ok, strip;
+  logic [NUM_PORTS-1:0] member, fits, ok, bc_ok, mc_ok, uc_ok, prom_ok, strip;
   logic [NUM_PORTS-1:0] mask;
   logic [2:0]           drop;
 
@@ -298,9 +305,10 @@ module eswitch_ingress import nic_pkg::*; #(
       for (int k = 0; k < NUM_MC; k++) begin
         if (port_mc_valid[q][k] && port_mc[q][k] == dmac) mc_hit = 1'b1;
       end
+      fits[q] = body_len <= port_max_len[q];
       if (q == UPLINK) begin
         member[q] = 1'b1;
-        ok[q]     = q != PORT;
+        ok[q]     = q != PORT && fits[q];
         bc_ok[q]  = ok[q];
         mc_ok[q]  = ok[q];
         uc_ok[q]  = ok[q];
@@ -309,7 +317,7 @@ module eswitch_ingress import nic_pkg::*; #(
       end else begin
         member[q]  = port_pvlan[q][31] ? (tagged_out && vid == port_pvlan[q][11:0]) :
                      port_ctrl[q][C_VLAN_FILTER] ? in_list : 1'b1;
-        ok[q]      = q != PORT && port_link[q] && member[q];
+        ok[q]      = q != PORT && port_link[q] && member[q] && fits[q];
         bc_ok[q]   = ok[q] && port_ctrl[q][C_RX_BCAST];
         mc_ok[q]   = ok[q] && (port_allmulti[q] || port_promisc[q] ||
                                (port_ctrl[q][C_RX_MCAST] && mc_hit));
@@ -331,11 +339,13 @@ module eswitch_ingress import nic_pkg::*; #(
           mask[lk_port[$clog2(NUM_PORTS)-1:0]] = 1'b1;
         end else if (!port_link[lk_port[$clog2(NUM_PORTS)-1:0]]) begin
           drop = DROP_LINK_DOWN;
+        end else if (!fits[lk_port[$clog2(NUM_PORTS)-1:0]]) begin
+          drop = DROP_TOO_BIG;
         end
       end else if (!lk_hit) begin
         mask = prom_ok;
         if (PORT != UPLINK) begin
-          mask[UPLINK] = 1'b1;
+          mask[UPLINK] = fits[UPLINK];
         end
       end
       if (mask == '0 && drop == DROP_NONE) begin

@@ -1,6 +1,6 @@
 // Embedded switch: policy registers of one port (docs §3.2, 0x2000 + 0x80·p):
-// control and RX mode, port VLAN, rate limit, allowed source MACs, allowed
-// VLANs and the multicast list.
+// control and RX mode, port VLAN, rate limit, largest frame, allowed source MACs,
+// allowed VLANs and the multicast list.
 
 `resetall
 `timescale 1ns / 1ps
@@ -12,7 +12,9 @@ module eswitch_port_regs #(
   // Allowed VLAN entries (VLAN anti-spoofing), 1..8.
   parameter int NUM_VLAN = 8,
   // Multicast list entries, 1..4.
-  parameter int NUM_MC = 4
+  parameter int NUM_MC = 4,
+  // PORT_MAX_LEN after reset: the switch's own limit, so a reset port limits nothing more.
+  parameter int MAX_LEN_RESET = 9018
 ) (
   input  wire logic                      clk,
   input  wire logic                      rst,
@@ -29,6 +31,7 @@ module eswitch_port_regs #(
   output      logic [31:0]               rate_inc,
   output      logic [23:0]               rate_burst,
   output      logic                      rate_load,   // RATE_* written: refill the bucket
+  output      logic [15:0]               max_len,     // largest frame, tag not counted
   output      logic [NUM_SMAC-1:0][47:0] smac,
   output      logic [NUM_SMAC-1:0]       smac_valid,
   output      logic [NUM_VLAN-1:0][11:0] vlan,
@@ -54,6 +57,7 @@ module eswitch_port_regs #(
         7'h04: pvlan <= wdata & 32'h8000_FFFF;
         7'h08: begin rate_inc <= wdata & 32'h80FF_FFFF; rate_load <= 1'b1; end
         7'h0C: begin rate_burst <= wdata[23:0]; rate_load <= 1'b1; end
+        7'h14: max_len <= wdata[15:0];
         default: ;
       endcase
       for (int i = 0; i < NUM_SMAC; i++) begin
@@ -83,6 +87,7 @@ module eswitch_port_regs #(
       rate_inc   <= '0;
       rate_burst <= '0;
       rate_load  <= 1'b0;
+      max_len    <= 16'(MAX_LEN_RESET);
       smac       <= '0;
       smac_valid <= '0;
       vlan       <= '0;
@@ -100,6 +105,7 @@ module eswitch_port_regs #(
       7'h08: rdata = rate_inc;
       7'h0C: rdata = {8'h0, rate_burst};
       7'h10: rdata = status;
+      7'h14: rdata = {16'h0, max_len};
       default: ;
     endcase
     for (int i = 0; i < NUM_SMAC; i++) begin

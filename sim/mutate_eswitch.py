@@ -213,6 +213,42 @@ MUTANTS = (
         "ptr_next = grant[i] ? PTR_W'((i + 1) % NUM_PORTS) : PTR_W'(i);",
         "ptr_next = PTR_W'((int'(ptr_reg) + 1) % NUM_PORTS);",
     ),
+    Mutant(
+        "PORT_MAX_LEN: the sender's own limit",
+        ING,
+        "end else if (body_len > port_max_len[PORT]) begin",
+        "end else if (1'b0 && body_len > port_max_len[PORT]) begin",
+    ),
+    Mutant(
+        "PORT_MAX_LEN: a destination's limit",
+        ING,
+        "fits[q] = body_len <= port_max_len[q];",
+        "fits[q] = 1'b1;",
+    ),
+    Mutant(
+        "PORT_MAX_LEN: a frame of exactly the limit fits (boundary)",
+        ING,
+        "fits[q] = body_len <= port_max_len[q];",
+        "fits[q] = body_len < port_max_len[q];",
+    ),
+    Mutant(
+        "PORT_MAX_LEN: an 802.1Q tag is not counted",
+        ING,
+        "body_len = evt_len_reg - (is_tagged ? 16'd4 : 16'd0);",
+        "body_len = evt_len_reg;",
+    ),
+    Mutant(
+        "PORT_MAX_LEN: an unknown unicast skips an uplink it does not fit",
+        ING,
+        "mask[UPLINK] = fits[UPLINK];",
+        "mask[UPLINK] = 1'b1;",
+    ),
+    Mutant(
+        "PORT_MAX_LEN: a unicast destination too small is TOO_BIG (not NO_ROUTE)",
+        ING,
+        "          drop = DROP_TOO_BIG;",
+        "          drop = DROP_NO_ROUTE;",
+    ),
 )
 
 # Directed tests first, then the random regression and the rate/line-rate checks.

@@ -121,6 +121,27 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
         "        if False:",
         ["npa_port_vlan"],
     ),
+    (
+        "N16 an MTU above the port group's approved",
+        "tb/hypervisor/npa.py",
+        "            if req.mtu > p.max_mtu:",
+        "            if False:",
+        ["npa_mtu_trapped"],
+    ),
+    (
+        "N17 the vswitch lets frames above the approved MTU through",
+        "tb/hypervisor/vswitch.py",
+        "        too_big = len(frame) > port.max_frame",
+        "        too_big = False",
+        ["npa_mtu_trapped"],
+    ),
+    (
+        "N18 the VF attached without the VM's approved MTU (PORT_MAX_LEN)",
+        "tb/hypervisor/npa.py",
+        "        await self.pf.set_vf_max_frame(v.vf, v.max_frame)\n        if v.policy.port_vlan:",
+        "        if v.policy.port_vlan:",
+        ["npa_mtu_trapped"],
+    ),
 ]
 
 

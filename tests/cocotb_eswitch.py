@@ -33,6 +33,7 @@ from tb.ref.eswitch_model import (
     ESW_ID,
     MACT_BASE,
     MACT_STRIDE,
+    MAX_FRAME_BYTES,
     Counter,
     Delivery,
     DropReason,
@@ -606,6 +607,7 @@ async def test_policy(dut):
     # TX shaper: a 1000-byte bucket at 1/4 byte per cycle holds the fifth frame back
     # until the bucket is out of debt; nothing is dropped (the model checks every
     # frame's start against its own bucket)
+    drops0 = dict(model.counters[1].drops)
     await tb.apply(
         model.set_policy(1, PortPolicy(rate_enable=True, rate_inc=64 * 256, rate_burst=1000))
     )
@@ -613,7 +615,26 @@ async def test_policy(dut):
         t.send(1, udp_frame(ext_mac(1), mac_of(1), next(seq), size))
     await t.run()
     assert model.shapers[1].released_from_debt >= 1
-    assert model.counters[1].drops.get(DropReason.RATE, 0) == 0
+    assert model.counters[1].drops == drops0  # shaped, never dropped
+
+    # PORT_MAX_LEN, a tag not counted: the sender's own limit, a unicast destination's
+    # (TOO_BIG), a broadcast skipping the port it does not fit (independent of the
+    # model: counted by hand below)
+    await tb.apply(model.set_policy(1, PortPolicy(max_len=1000)))
+    await tb.apply(model.set_policy(2, PortPolicy(max_len=500)))
+    big0 = model.counters[1].drops.get(DropReason.TOO_BIG, 0)
+    up_big0 = model.counters[up].drops.get(DropReason.TOO_BIG, 0)
+    t.send(1, udp_frame(ext_mac(1), mac_of(1), next(seq), 1001))  # too big for port 1
+    t.send(1, udp_frame(ext_mac(1), mac_of(1), next(seq), 1000))  # fits exactly
+    t.send(1, eth_frame(ext_mac(1), mac_of(1), 1004, next(seq), ((0x8100, 7),)))  # tag free
+    t.send(up, udp_frame(mac_of(2), ext_mac(2), next(seq), 501))  # too big for port 2
+    t.send(up, udp_frame(mac_of(2), ext_mac(2), next(seq), 500))
+    t.send(up, udp_frame("ff:ff:ff:ff:ff:ff", ext_mac(2), next(seq), 800))  # not to port 2
+    await t.run()
+    assert model.counters[1].drops.get(DropReason.TOO_BIG, 0) == big0 + 1
+    assert model.counters[up].drops.get(DropReason.TOO_BIG, 0) == up_big0 + 1
+    await tb.apply(model.set_policy(1, PortPolicy()))
+    await tb.apply(model.set_policy(2, PortPolicy()))
     dut._log.info("policy coverage: %s", t.cov.summary())
 
 
@@ -937,6 +958,8 @@ def random_policy(rng: random.Random, port: int, strict: bool) -> PortPolicy:
         # shaped to 2, 4 or 16 bytes per cycle, with a bucket smaller than a frame too
         pol.rate_enable, pol.rate_burst = True, rng.choice([0, 1500, 3000, 20000])
         pol.rate_inc = rng.choice([2, 4, 16]) * 65536
+    if rng.random() < 0.15:
+        pol.max_len = rng.choice([60, 128, 1000, 1514])  # PORT_MAX_LEN below some frames
     return pol
 
 
@@ -991,8 +1014,11 @@ class Target:
     cases: tuple[tuple[str, str], ...] = ()  # (destination kind, tag case) to pick from
     bad_len: bool = False
     spoof: bool = False
+    too_big: bool = False  # longer than the source's PORT_MAX_LEN (60): any frame but a runt
+    small_uplink: bool = False  # the uplink's PORT_MAX_LEN 60: no function reaches it
 
 
+FLOOD_KINDS = ("bcast", "mcast", "unknown")  # a function's frame goes to the uplink too
 TAG_TO_CASE = {"untagged": "none", "pvid": "none", "tagged": "tag", "meta": "meta", "qinq": "qinq"}
 
 
@@ -1014,6 +1040,7 @@ def aim(
     if src < n:
         pol = pols[src]
         pol.link, pol.spoofchk, pol.rate_enable = "auto", out == "SPOOF_MAC", False
+        pol.max_len = 60 if out == "TOO_BIG" else MAX_FRAME_BYTES
         pol.pvid = rng.choice(RANDOM_VIDS) if pvid else None
         if out == "LINK_DOWN":
             pol.link = "disable"
@@ -1042,11 +1069,16 @@ def aim(
         cases=tuple((dst, TAG_TO_CASE[tag]) for dst, tag in cases),
         bad_len=out == "BAD_LEN",
         spoof=out == "SPOOF_MAC",
+        too_big=out == "TOO_BIG",
+        # from the uplink TOO_BIG needs its own limit small; from a function, NO_ROUTE of
+        # a frame the uplink would take needs the uplink's limit below the frame
+        small_uplink=(src == n and out == "TOO_BIG")
+        or (src < n and out == "NO_ROUTE" and any(d in FLOOD_KINDS for d, _ in cases)),
     )
 
 
 def aim_round(
-    rng: random.Random, tb: TB, holes: list[Bin], pols: list[PortPolicy], most: int = 6
+    rng: random.Random, tb: TB, holes: list[Bin], pols: list[PortPolicy], most: int = 8
 ) -> list[Target]:
     """Targets for up to ``most`` groups of holes, each from its own source port; a
     group shares source kind, outcome and whether the source has a port VLAN, so one
@@ -1107,6 +1139,8 @@ def random_frame(
                 ((0x8100, tci()), (0x88A8, tci())),
             )[pick]
     r = rng.random()
+    if want.too_big:
+        r = 0.5
     if want.bad_len:
         r = 0.07 if case == "qinq" or rng.random() < 0.3 else 0.0
     if r < 0.05:
@@ -1147,6 +1181,9 @@ async def test_random(dut):
         targets = aim_round(rng, tb, holes, pols)
         for f in range(tb.num_func):
             await tb.apply(model.set_policy(f, pols[f]))
+        up_small = any(tg.small_uplink for tg in targets)
+        up_max = 60 if up_small else rng.choice([MAX_FRAME_BYTES] * 5 + [1000])
+        await tb.apply(model.set_max_len(tb.num_func, up_max))
         await tb.apply(model.set_uplink_link(not strict or rng.random() < 0.7))
         tb.out_ready_p = rng.choice([0.3, 0.6, 0.9, 1.0])
         for _ in range(frames // rounds + (rnd < frames % rounds)):

@@ -22,6 +22,7 @@ from tb.hypervisor.vmxnet3_device import (
     DeviceResult,
     MacAddressRequest,
     MacFiltersRequest,
+    MtuRequest,
     RxModeRequest,
     VlanFiltersRequest,
     Vmxnet3Device,
@@ -563,8 +564,9 @@ def test_tx_frame_beyond_mtu_stops_the_tx_queue() -> None:
 
 def test_rx_mode_request_goes_to_policy_and_denial_keeps_filters() -> None:
     rig = make_rig()
-    rig.drv.open()  # UCAST | BCAST, VLAN {0}
-    assert rig.policy.seen[:2] == [
+    rig.drv.open()  # MTU 1500 at ACTIVATE_DEV, then UCAST | BCAST, VLAN {0}
+    assert rig.policy.seen[:3] == [
+        MtuRequest(1500),
         RxModeRequest(RxMode.UCAST | RxMode.BCAST),
         VlanFiltersRequest(frozenset({0})),
     ]
@@ -781,3 +783,26 @@ def test_rx_buffer_of_length_zero_stops_the_rx_queue_only() -> None:
     assert not rig.dev.receive(to_guest(1))
     rig.drv.send(udp_frame(0))  # the TX queue keeps working
     assert len(rig.backend.frames) == 1
+
+
+def test_mtu_request_at_activation_and_denial_keeps_the_approved_mtu() -> None:
+    """ACTIVATE_DEV asks the policy about an MTU it has not approved; a denial is
+    logged, the device still runs (the guest's rings are its own) and the approved
+    MTU stays what it was; the same MTU again is not asked twice."""
+    rig = make_rig()
+    rig.drv.open()
+    assert rig.dev.approved_mtu == 1500
+    rig.policy.deny = (MtuRequest,)
+    assert rig.drv.command(Cmd.QUIESCE_DEV) == DeviceResult.OK
+    rig.drv.config = replace(rig.drv.config, mtu=9000)
+    rig.drv.write_shared()
+    rig.drv.activate()
+    assert rig.policy.seen[-1] == MtuRequest(9000)
+    assert rig.dev.control_log[-1].allowed is False
+    assert rig.dev.approved_mtu == 1500 and rig.dev.active is not None
+    asked = len(rig.policy.seen)
+    assert rig.drv.command(Cmd.QUIESCE_DEV) == DeviceResult.OK
+    rig.drv.config = replace(rig.drv.config, mtu=1500)
+    rig.drv.write_shared()
+    rig.drv.activate()
+    assert len(rig.policy.seen) == asked  # 1500 is approved already

@@ -42,6 +42,7 @@ from tb.hypervisor.vmxnet3_device import (
     DeviceResult,
     MacAddressRequest,
     MacFiltersRequest,
+    MtuRequest,
     RxModeRequest,
     VlanFiltersRequest,
     Vmxnet3Device,
@@ -50,15 +51,16 @@ from tb.hypervisor.vswitch import Deliver, PfPortVswitch, VswitchPort
 from tb.pf_driver.driver import PfDriver
 from tb.plugin_model.image import PluginImageError
 from tb.plugin_model.loader import PluginFactory, PluginLoader
-from tb.ref.eswitch_model import NUM_MC, NUM_VLAN
+from tb.ref.eswitch_model import MAX_FRAME_BYTES, NUM_MC, NUM_VLAN
 from tb.ref.mailbox import XcastMode, format_mac, is_multicast
 from tb.ref.regmap import Func, Queue, queue_reg
 from tb.shell_model.npa_shell import NpaShell
 from tb.shell_model.shell import Vmxnet3Shell
 from tb.shell_model.vmxnet3_defs import Cmd, DriverShared, PluginConfDesc, RxMode
-from tb.shell_model.vmxnet3_driver import Vmxnet3Driver
+from tb.shell_model.vmxnet3_driver import DriverConfig, Vmxnet3Driver
 
 FUNC_ID_DEVICE_SHIFT = 16  # FUNC_ID [31:16]: the VF's device id (ARCHITECTURE §3.1)
+MTU_FRAME_OVERHEAD = 18  # max frame = MTU + Ethernet header + a tag (vmxnet3's count)
 # A MAC change on a VF (NpaHost._retire_mac): how long the old MAC stays in effect.
 MAC_GRACE_NS = 20_000  # peers act on the guest's gratuitous ARP well within this
 MAC_TX_DRAIN_NS = 400_000  # bound on the TX ring passing the mark (a capped VF is slow)
@@ -78,6 +80,10 @@ class SecurityPolicy:
     # the guest never sees it: the vswitch adds and removes it while emulated, the
     # VF's port VLAN (ip link ... vf N vlan) once on the VF. The guest may not tag.
     port_vlan: int = 0
+    # The port group's MTU: a VM may run a smaller one, not a larger one. What the
+    # hypervisor lets through (vswitch port, VF's PORT_MAX_LEN) is the approved MTU
+    # plus 18 bytes (Ethernet header and a tag, as vmxnet3 counts its max frame).
+    max_mtu: int = 1500
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,12 @@ class NpaVm:
     pending_image: bytes | None = None
 
     @property
+    def max_frame(self) -> int:
+        """The longest frame the hypervisor lets through for this VM (no tag counted)."""
+        mtu = self.device.approved_mtu
+        return MTU_FRAME_OVERHEAD + (self.policy.max_mtu if mtu is None else mtu)
+
+    @property
     def name(self) -> str:
         return self.vm.name
 
@@ -127,6 +139,8 @@ class ControlGate:
             new = format_mac(request.mac)
             if new != v.mac:
                 self.host.schedule(self.host.apply_mac(v, new))
+        elif allowed and isinstance(request, MtuRequest):
+            self.host.schedule(self.host.apply_mtu(v, request.mtu))
         elif allowed and v.vf is not None:  # RX mode, multicast or VLAN filters
             self.host.schedule(self.host.apply_rx_filters(v))
         return allowed
@@ -141,6 +155,10 @@ class ControlGate:
             if not p.mac_changes:
                 return False, "set_mac", mac, "MAC address changes rejected by the VM's policy"
             return True, "set_mac", mac, "MAC address changes accepted by the VM's policy"
+        if isinstance(req, MtuRequest):
+            if req.mtu > p.max_mtu:
+                return False, "mtu", str(req.mtu), f"above the port group's MTU {p.max_mtu}"
+            return True, "mtu", str(req.mtu), "allowed"
         if isinstance(req, RxModeRequest):
             detail = str(req.mode)
             if req.mode & RxMode.PROMISC and not p.promiscuous:
@@ -277,8 +295,10 @@ class NpaHost:
         *,
         ring_size: int = 256,
         rx_buf_len: int = 1536,
+        mtu: int = 1500,
     ) -> NpaVm:
-        """Create the VM, its emulated NIC on a vswitch port, and bring the guest driver up."""
+        """Create the VM, its emulated NIC on a vswitch port, and bring the guest driver
+        up with ``mtu`` (asked of the hypervisor at ACTIVATE_DEV)."""
         vm = self.hv.create_vm(name, mem_size)
         rings = Vmxnet3Shell(vm.memory, tx_size=ring_size, rx_size=ring_size, rx_buf_len=rx_buf_len)
         device = Vmxnet3Device(
@@ -290,11 +310,13 @@ class NpaHost:
             irq=lambda _vector: self.vms[name].shell.interrupt(),
         )
         shell = NpaShell(name, rings, device, self.now_ns, logger=self.logger.getChild(name))
-        driver = Vmxnet3Driver(vm.memory, rings, device)
+        driver = Vmxnet3Driver(vm.memory, rings, device, DriverConfig(mtu=mtu))
         v = NpaVm(vm, mac.lower(), policy or SecurityPolicy(), device, driver, rings, shell)
         self.vms[name] = v
         driver.open()
-        v.port = await self.vswitch.attach(name, mac, self._deliver(v), v.policy.port_vlan)
+        v.port = await self.vswitch.attach(
+            name, mac, self._deliver(v), v.policy.port_vlan, v.max_frame
+        )
         shell.start()
         return v
 
@@ -340,6 +362,7 @@ class NpaHost:
                     "%s: %d emulated TX frames left the PF's queue first", v.name, waited
                 )
         await self.pf.set_vf_spoofchk(v.vf, True)
+        await self.pf.set_vf_max_frame(v.vf, v.max_frame)
         if v.policy.port_vlan:  # before the MAC: its forwarding entry is on that VLAN
             await self.pf.set_vf_vlan(v.vf, v.policy.port_vlan)
         await self.pf.set_vf_mac(v.vf, v.mac)  # re-points the switch entry to the VF
@@ -389,7 +412,9 @@ class NpaHost:
             raise NpaCommandError(f"{name} has no VF")
         vf = v.vf
         self.logger.info("%s: detach VF %d (%s): switch entry back to the PF", name, vf, reason)
-        v.port = await self.vswitch.attach(v.name, v.mac, self._deliver(v), v.policy.port_vlan)
+        v.port = await self.vswitch.attach(
+            v.name, v.mac, self._deliver(v), v.policy.port_vlan, v.max_frame
+        )
         # Frames the switch sent towards the VF before its entry moved land in the
         # plugin's buffers before its ring closes.
         await self.wait_ns(RX_PIPE_NS)
@@ -405,6 +430,7 @@ class NpaHost:
         await self.pf.set_vf_mac(vf, "00:00:00:00:00:00")  # the VF's own entries go
         if v.policy.port_vlan:
             await self.pf.set_vf_vlan(vf, 0)  # the next VM's port group is its own
+        await self.pf.set_vf_max_frame(vf, MAX_FRAME_BYTES)
         await self.hv.release_vf(v.name, vf, self._flr)
         self.logger.info("%s: VF %d reset and released", name, vf)
         v.vf = None
@@ -487,6 +513,13 @@ class NpaHost:
         if v.vf == vf:
             await self.pf.retire_vf_mac(vf, old)
             self.log_control(v.name, "retire_mac", old, True, "its last frame is past the switch")
+
+    async def apply_mtu(self, v: NpaVm, mtu: int) -> None:
+        """An approved MTU: the VM's vswitch port or its VF's PORT_MAX_LEN follows it."""
+        if v.port is not None:
+            v.port.max_frame = v.max_frame
+        if v.vf is not None:
+            await self.pf.set_vf_max_frame(v.vf, v.max_frame)
 
     async def apply_rx_filters(self, v: NpaVm) -> None:
         """The RX mode, multicast list and VLAN filters the VM's device holds, onto its VF.

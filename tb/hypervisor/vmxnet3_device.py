@@ -123,7 +123,16 @@ class MacAddressRequest:
     mac: bytes
 
 
-ControlRequest = RxModeRequest | MacFiltersRequest | VlanFiltersRequest | MacAddressRequest
+@dataclass(frozen=True)
+class MtuRequest:
+    """The MTU in DriverShared's MiscConf at an ACTIVATE_DEV that changes it."""
+
+    mtu: int
+
+
+ControlRequest = (
+    RxModeRequest | MacFiltersRequest | VlanFiltersRequest | MacAddressRequest | MtuRequest
+)
 
 
 @dataclass(frozen=True)
@@ -297,6 +306,10 @@ class Vmxnet3Device:
         self.counters = DeviceCounters()
         self.control_log: list[ControlOutcome] = []
         self.last_refusal: Refusal | None = None
+        # The MTU the policy last approved (None: none yet). The guest's rings take
+        # whatever MTU it activated with; the approval is what the hypervisor lets
+        # through its switch. Kept across RESET_DEV: it is the hypervisor's.
+        self.approved_mtu: int | None = None
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -454,6 +467,8 @@ class Vmxnet3Device:
             self._refuse_activation(exc.refusal)
             return exc.refusal.result
         self.active = act
+        if act.mtu != self.approved_mtu and self._decide(MtuRequest(act.mtu)):
+            self.approved_mtu = act.mtu
         self.rings = Vmxnet3DeviceRings(self.mem, act.ring_conf)
         self.emulating = True
         self.tx_status = QueueStatus()

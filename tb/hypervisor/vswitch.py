@@ -26,6 +26,7 @@ from cocotb.triggers import Event
 
 from tb.host.mmio import FunctionBar
 from tb.pf_driver.driver import PfDriver
+from tb.ref.eswitch_model import MAX_FRAME_BYTES
 from tb.vf_driver.queues import DmaMemory, QueueStall, RxFrame, RxQueue, TxQueue
 
 PF_PORT = 0  # the PF's port on the embedded switch
@@ -70,6 +71,7 @@ class VswitchPort:
     mac: str
     deliver: Deliver
     pvid: int = 0  # the port group's VLAN (0: none): added on TX, required and removed on RX
+    max_frame: int = MAX_FRAME_BYTES  # longest frame (untagged) through this port, both ways
     stats: Counter[str] = field(default_factory=Counter)
     tx_outstanding: int = 0  # frames handed to the PF's queue and not yet completed
 
@@ -108,7 +110,9 @@ class PfPortVswitch:
 
     # -- ports ----------------------------------------------------------------------------
 
-    async def attach(self, name: str, mac: str, deliver: Deliver, pvid: int = 0) -> VswitchPort:
+    async def attach(
+        self, name: str, mac: str, deliver: Deliver, pvid: int = 0, max_frame: int = MAX_FRAME_BYTES
+    ) -> VswitchPort:
         """Connect an emulated NIC; the embedded switch forwards its MAC (on the port
         group's VLAN ``pvid``) to the PF's port."""
         mac = mac.lower()
@@ -117,7 +121,7 @@ class PfPortVswitch:
         if not 0 <= pvid <= 4094:
             raise ValueError(f"port VLAN {pvid} outside 0..4094")
         await self.pf.add_fdb(mac, PF_PORT, pvid)
-        port = VswitchPort(name, mac, deliver, pvid)
+        port = VswitchPort(name, mac, deliver, pvid, max_frame)
         self.ports[mac] = port
         return port
 
@@ -134,7 +138,7 @@ class PfPortVswitch:
         """The VM's MAC changed (policy allowed it): re-key its port and the switch entry."""
         port = self.ports[old_mac.lower()]
         await self.detach(old_mac)
-        await self.attach(port.name, new_mac, port.deliver, port.pvid)
+        await self.attach(port.name, new_mac, port.deliver, port.pvid, port.max_frame)
 
     # -- frames ---------------------------------------------------------------------------
 
@@ -153,6 +157,11 @@ class PfPortVswitch:
                 self._record(f"{src.name} vswitch", "tx_vlan_policy", frame)
                 return
             vlan_tci = src.pvid
+        if len(frame) > src.max_frame:  # above the MTU the hypervisor approved
+            src.stats["tx_dropped_frame_too_big"] += 1
+            self.stats["dropped_tx_frame_too_big"] += 1
+            self._record(f"{src.name} vswitch", "tx_frame_too_big", frame)
+            return
         dst = dst_mac(frame)
         local = self.ports.get(dst)
         if not is_group(dst) and local is not None and local.pvid == src.pvid:
@@ -186,7 +195,8 @@ class PfPortVswitch:
         return waited
 
     def _deliver(self, port: VswitchPort, frame: bytes, how: str) -> None:
-        reason = port.deliver(frame)
+        too_big = len(frame) > port.max_frame
+        reason = "frame_too_big" if too_big else port.deliver(frame)
         if reason is None:
             port.stats["rx"] += 1
             self.stats[f"delivered_{how}"] += 1

@@ -17,7 +17,15 @@ from tb.pf_driver.knobs import ETH_P_8021Q, KnobValidator, VfConfigError
 from tb.pf_driver.mailbox import MailboxService, PfMailboxPort
 from tb.pf_driver.stats import VfStatsReader
 from tb.pf_driver.vf_state import VfAdminConfig, VfGuest, VfState
-from tb.ref.eswitch_model import NUM_MC, NUM_SMAC, NUM_VLAN, POL_BASE, POL_STRIDE, PORT_STATUS
+from tb.ref.eswitch_model import (
+    MAX_FRAME_BYTES,
+    NUM_MC,
+    NUM_SMAC,
+    NUM_VLAN,
+    POL_BASE,
+    POL_STRIDE,
+    PORT_STATUS,
+)
 from tb.ref.mailbox import MbxMessage, MsgType, XcastMode, format_mac, is_multicast
 from tb.ref.regmap import (
     MACT_VALID,
@@ -186,6 +194,16 @@ class PfDriver:
         await self.apply_vf(f)
         return xcast
 
+    async def set_vf_max_frame(self, vf: int, max_frame: int) -> None:
+        """The longest frame VF ``vf`` may send or receive (bytes, no FCS, no tag):
+        PORT_MAX_LEN of its switch port. What ixgbe sets per VF for LPE; here the
+        VM's hypervisor sets it from the MTU it approved."""
+        f = self._knobs().vf(vf)
+        if not 60 <= max_frame <= MAX_FRAME_BYTES:
+            raise PfDriverError(f"max frame {max_frame} outside 60..{MAX_FRAME_BYTES}")
+        self.vfs[f].admin.max_frame = max_frame
+        await self.apply_vf(f)
+
     async def set_vf_vlan(self, vf: int, vlan: int, qos: int = 0, proto: int = ETH_P_8021Q) -> None:
         """``ip link set DEV vf N vlan VLAN [qos QOS] [proto 802.1Q]``; vlan 0 clears it."""
         f = self._knobs().vf(vf)
@@ -348,4 +366,5 @@ class PfDriver:
             "tx_packets": await self.bar.read(base + PortCounter.TX_FRAMES),
             "tx_bytes": await self.bar.read64(base + PortCounter.TX_BYTES_LO),
             "rx_dropped_no_route": await self.bar.read(base + PortCounter.DROP_NO_ROUTE),
+            "rx_dropped_too_big": await self.bar.read(base + PortCounter.DROP_TOO_BIG),
         }

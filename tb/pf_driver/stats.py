@@ -35,6 +35,7 @@ VF_COUNTERS: dict[str, Counter] = {
     "tx_dropped_vlan_policy": Counter.DROP_VLAN_POLICY,
     "tx_dropped_link_down": Counter.DROP_LINK_DOWN,
     "tx_dropped_bad_len": Counter.DROP_BAD_LEN,
+    "tx_dropped_too_big": Counter.DROP_TOO_BIG,
     "tx_dropped_no_route": Counter.DROP_NO_ROUTE,
     "rx_packets": Counter.TX_FRAMES,
     "rx_bytes": Counter.TX_BYTES_LO,

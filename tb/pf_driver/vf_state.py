@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tb.ref.eswitch_model import NUM_MC, NUM_SMAC, NUM_VLAN, RATE_FRAC_BITS, PortPolicy
+from tb.ref.eswitch_model import (
+    MAX_FRAME_BYTES,
+    NUM_MC,
+    NUM_SMAC,
+    NUM_VLAN,
+    RATE_FRAC_BITS,
+    PortPolicy,
+)
 from tb.ref.mailbox import MboxApi, XcastMode
 
 # Token-bucket scale: RATE_INC counts 1/65536 byte per cycle at 250 MHz (a step of
@@ -30,6 +37,9 @@ class VfAdminConfig:
     pvid: int = 0  # 0: no port VLAN
     qos: int = 0
     max_tx_rate: int = 0  # Mbit/s, 0 = unlimited
+    # the longest frame the VF sends or receives (PORT_MAX_LEN, no tag counted); the
+    # VM's MTU as its hypervisor approved it (ixgbe's per-VF max frame, LPE)
+    max_frame: int = MAX_FRAME_BYTES
     # Earlier admin MACs still accepted while a MAC change completes (make before
     # break: frames the VM queued with its old address still pass anti-spoofing and
     # frames sent to it still reach the VF) until the hypervisor retires them.
@@ -86,6 +96,7 @@ class VfState:
             rate_enable=a.max_tx_rate > 0,
             rate_inc=rate_inc(a.max_tx_rate) if a.max_tx_rate else 0,
             rate_burst=RATE_BURST_BYTES if a.max_tx_rate else 0,
+            max_len=a.max_frame,
             smacs=self.macs()[:NUM_SMAC],
             vlans=[] if a.pvid else list(g.vlans[:NUM_VLAN]),
             mcs=list(g.mcs[:NUM_MC]),

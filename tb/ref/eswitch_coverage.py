@@ -26,8 +26,6 @@ Bin = tuple[str, str, str, str]
 def unreachable(src: str, dst: str, tag: str, out: str) -> str | None:
     """Why bin (src, dst, tag, out) cannot occur, or None when it can."""
     func = src != "uplink"
-    if out == "RATE":
-        return "the TX rate limit shapes (holds the port back) and never drops"
     if not func and tag in ("pvid", "meta"):
         return "nothing is inserted on uplink ingress (no port VLAN, no tx_meta)"
     if not func and out in ("SPOOF_MAC", "SPOOF_VLAN", "VLAN_POLICY"):
@@ -38,8 +36,8 @@ def unreachable(src: str, dst: str, tag: str, out: str) -> str | None:
         return "a stacked tag from a function is VLAN_POLICY before filter and routing"
     if tag in ("untagged", "pvid") and out in ("SPOOF_VLAN", "VLAN_POLICY"):
         return "an untagged frame is VLAN 0 (always allowed); port-VLAN frames are not filtered"
-    if func and dst in ("bcast", "mcast", "unknown", "uplink") and out == "NO_ROUTE":
-        return "from a function, broadcast, multicast, unknown and uplink hits reach the uplink"
+    if func and dst == "uplink" and out == "NO_ROUTE":
+        return "a function's unicast hit on the uplink is forwarded, or TOO_BIG if it does not fit"
     if (src, dst) in (("pf", "pf"), ("uplink", "uplink")) and out == "fwd":
         return "a hit on the sender's own port is NO_ROUTE (one port of that kind)"
     return None

@@ -42,6 +42,8 @@ PORT_VLAN = 0x04
 RATE_INC = 0x08  # [23:0] tokens per cycle in 1/65536 byte, bit 31 enable
 RATE_BURST = 0x0C
 PORT_STATUS = 0x10
+PORT_MAX_LEN = 0x14  # [15:0] largest frame without its 802.1Q tag, reset MAX_FRAME_BYTES
+MAX_FRAME_BYTES = 9018  # nic_pkg.sv: the switch's own limit (BAD_LEN above it)
 SMAC_BASE = 0x20  # + 8*i: LO, HI (bit 31 VALID)
 VLAN_BASE = 0x40  # + 4*i: [11:0] VID, bit 31 VALID
 MC_BASE = 0x60  # + 8*i: LO, HI (bit 31 VALID)
@@ -80,7 +82,7 @@ class DropReason(IntEnum):
     NO_ROUTE = 1
     SPOOF_MAC = 2
     SPOOF_VLAN = 3
-    RATE = 4  # reserved: the TX rate limit shapes (back-pressure), it never drops
+    TOO_BIG = 4  # longer than the sender's or a unicast destination's PORT_MAX_LEN
     LINK_DOWN = 5
     BAD_LEN = 6
     VLAN_POLICY = 7
@@ -99,7 +101,7 @@ class Counter(IntEnum):
     DROP_NO_ROUTE = 0x20
     DROP_SPOOF_MAC = 0x24
     DROP_SPOOF_VLAN = 0x28
-    DROP_RATE = 0x2C
+    DROP_TOO_BIG = 0x2C
     DROP_LINK_DOWN = 0x30
     DROP_BAD_LEN = 0x34
     DROP_VLAN_POLICY = 0x38
@@ -110,7 +112,7 @@ DROP_COUNTER = {
     DropReason.NO_ROUTE: Counter.DROP_NO_ROUTE,
     DropReason.SPOOF_MAC: Counter.DROP_SPOOF_MAC,
     DropReason.SPOOF_VLAN: Counter.DROP_SPOOF_VLAN,
-    DropReason.RATE: Counter.DROP_RATE,
+    DropReason.TOO_BIG: Counter.DROP_TOO_BIG,
     DropReason.LINK_DOWN: Counter.DROP_LINK_DOWN,
     DropReason.BAD_LEN: Counter.DROP_BAD_LEN,
     DropReason.VLAN_POLICY: Counter.DROP_VLAN_POLICY,
@@ -152,6 +154,8 @@ class PortPolicy:
     rate_enable: bool = False
     rate_inc: int = 0  # tokens per cycle in 1/65536 byte (RATE_FRAC_BITS)
     rate_burst: int = 0  # bucket size in bytes
+    # largest frame the port sends or receives, an 802.1Q tag not counted (PORT_MAX_LEN)
+    max_len: int = MAX_FRAME_BYTES
     smacs: list[bytes] = field(default_factory=list)
     vlans: list[int] = field(default_factory=list)
     mcs: list[bytes] = field(default_factory=list)
@@ -180,6 +184,7 @@ class PortPolicy:
             (b + PORT_VLAN, pv),
             (b + RATE_INC, (1 << 31 if self.rate_enable else 0) | (self.rate_inc & RATE_INC_MASK)),
             (b + RATE_BURST, self.rate_burst & 0xFFFFFF),
+            (b + PORT_MAX_LEN, self.max_len & 0xFFFF),
         ]
         for i in range(NUM_SMAC):
             m = self.smacs[i] if i < len(self.smacs) else None
@@ -436,6 +441,11 @@ class EswitchModel:
         self.shapers[port].load(policy.rate_inc, policy.rate_burst)
         return policy.writes(port)
 
+    def set_max_len(self, port: int, max_len: int) -> list[tuple[int, int]]:
+        """PORT_MAX_LEN alone (e.g. the uplink's, whose other policy does not apply)."""
+        self.policy[port].max_len = max_len
+        return [(POL_BASE + POL_STRIDE * port + PORT_MAX_LEN, max_len & 0xFFFF)]
+
     def set_uplink_link(self, up: bool) -> list[tuple[int, int]]:
         self.uplink_link = up
         return [(ESW_CTRL, ESW_CTRL_UPLINK_LINK if up else 0)]
@@ -498,6 +508,9 @@ class EswitchModel:
 
         if n < self.min_bytes or n > self.max_bytes or (p.tagged and n < self.min_bytes + 4):
             return done([], DropReason.BAD_LEN, frame)
+        body = n - 4 if p.tagged else n  # against PORT_MAX_LEN, a tag is not counted
+        if body > pol.max_len:
+            return done([], DropReason.TOO_BIG, frame)
         if not up:
             if not self.link_up(port):
                 return done([], DropReason.LINK_DOWN, frame)
@@ -510,8 +523,11 @@ class EswitchModel:
         out = insert_tag(frame, tci) if tci is not None else frame
         tagged_out = p.tagged or tci is not None
 
+        def fits(q: int) -> bool:
+            return body <= self.policy[q].max_len
+
         def ok(q: int) -> bool:
-            if q == port:
+            if q == port or not fits(q):
                 return False
             if q == self.uplink:
                 return True
@@ -545,13 +561,15 @@ class EswitchModel:
             ]
         elif hit is None:
             dests = [q for q in funcs if ok(q) and self.promisc(q)]
-            if not up:
+            if not up and fits(self.uplink):
                 dests.append(self.uplink)
         elif hit < self.num_ports and hit != port:
             if ok(hit) and (hit == self.uplink or self.policy[hit].rx_ucast):
                 dests = [hit]
             elif not self.link_up(hit):
                 return done([], DropReason.LINK_DOWN, out)
+            elif not fits(hit):
+                return done([], DropReason.TOO_BIG, out)
             else:
                 dests = []
         else:

@@ -149,6 +149,7 @@ class PortCounter(IntEnum):
     TX_BYTES_LO = 0x18
     TX_BYTES_HI = 0x1C
     DROP_NO_ROUTE = 0x20
+    DROP_TOO_BIG = 0x2C
 
 
 class Pf(IntEnum):

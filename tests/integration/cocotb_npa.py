@@ -18,9 +18,9 @@ from tb.host.iommu import FaultKind
 from tb.hypervisor.npa import SecurityPolicy
 from tb.net.external_host import ExternalHost
 from tb.plugin_model.ring_a import ring_a_image
-from tb.ref.eswitch_model import NUM_MC
+from tb.ref.eswitch_model import MAX_FRAME_BYTES, NUM_MC, POL_BASE, POL_STRIDE, PORT_MAX_LEN
 from tb.ref.layouts import TxDesc
-from tb.ref.regmap import FUNC_STATUS_ERROR, Func, QErr, Queue, queue_reg
+from tb.ref.regmap import FUNC_STATUS_ERROR, Esw, Func, QErr, Queue, queue_reg
 from tb.shell_model.npa_shell import ShellMode
 from tb.shell_model.vmxnet3_defs import RxMode
 from tb.vf_driver.queues import TxQueue
@@ -447,3 +447,67 @@ async def npa_port_vlan(dut) -> None:
     assert grown.pop("tx_dropped") == 1 and sum(grown.values()) == 1, (grown, vf)
     await host.detach_vf("vm1", "test")
     await both_paths((5, 6))
+
+
+# ------------------------------------------------------------------ MTU trapped
+MAX_MTU = 4000  # the port group's MTU in this test
+
+
+@cocotb.test()
+async def npa_mtu_trapped(dut) -> None:
+    """The MTU a guest activates its device with is asked of the hypervisor: one at or
+    below the port group's is approved and what passes follows it (the vswitch port
+    while emulated, the VF's PORT_MAX_LEN once attached); one above is denied and
+    changes nothing. A frame above the approved MTU is dropped and named: by the
+    vswitch while emulated, by the switch (TOO_BIG) on the VF."""
+    tb = NicTb(dut, TbConfig(seed=17, vm_vfs=(1, 2)))
+    await tb.reset()
+    await tb.pf.probe()
+    await tb.pf.enable_sriov(tb.num_vf)
+    host = await tb.npa_host()
+    pol = SecurityPolicy(max_mtu=MAX_MTU)
+    vm = await host.boot_vm("vm1", VM1_MAC, 4 << 20, pol, mtu=3000)
+    big = await host.boot_vm("vm2", "02:00:00:00:02:01", 4 << 20, pol, mtu=9000)
+    await host.control_done()
+    mtu_events = {(e.vm, e.detail): e for e in host.control_log if e.op == "mtu"}
+    assert mtu_events[("vm1", "3000")].allowed, mtu_events
+    denied = mtu_events[("vm2", "9000")]
+    assert not denied.allowed and f"MTU {MAX_MTU}" in denied.reason, denied
+    assert (vm.max_frame, big.max_frame) == (3018, MAX_MTU + 18)  # MTU + 14 + 4
+
+    stack = NetStack(InterfaceConfig(VM1_MAC, VM1_IP), vm.shell.xmit, now=tb.now_ns, name="vm1")
+    vm.shell.receiver = stack.receive
+    sink = FlowReceiver()
+    stack.bind_udp(6000, sink.deliver)
+    ext = ExternalHost(InterfaceConfig(EXT_MAC, EXT_IP), tb.wire_in.send_nowait, now=tb.now_ns)
+    cocotb.start_soon(ext.pump(tb.wire_out))
+    ping = stack.ping(EXT_IP, count=1)
+    await tb.wait_until("ping", lambda: ping.received == 1)
+    out_flow, in_id = stack.udp_flow(1, EXT_IP), 2
+    ext.source(in_id, VM1_IP)
+    uplink = tb.num_func
+
+    async def sizes_through(rnd: int) -> None:
+        """3018 (the approved limit) passes both ways, 3019 from outside does not."""
+        first_seq = 3 * rnd  # of the inbound flow; the outbound one sends 2 per round
+        for size in (2500, 3018):
+            stack.send_flow(out_flow, size)
+            ext.send(in_id, size)
+        ext.send(in_id, 3019)
+        await tb.cycles(4_000)
+        got = sorted(sink.stats(in_id).seen - set(range(first_seq)))
+        assert got == [first_seq, first_seq + 1], got  # the third one was too big
+        assert ext.sink.stats(1).received == 2 * rnd + 2
+
+    await sizes_through(0)
+    dropped = [(w, r) for w, r, fr in host.vswitch.dropped if parse_flow(fr) == (in_id, 2)]
+    assert dropped == [("vm1 device", "frame_too_big")], host.vswitch.dropped
+
+    assert await host.attach_vf("vm1", 0, ring_a_image().pack())
+    reg = Esw.BASE + POL_BASE + POL_STRIDE * 1 + PORT_MAX_LEN  # VF 0 is switch port 1
+    assert await tb.bar(0).read(reg) == 3018
+    too_big0 = (await tb.pf.port_stats(uplink))["rx_dropped_too_big"]
+    await sizes_through(1)
+    assert (await tb.pf.port_stats(uplink))["rx_dropped_too_big"] == too_big0 + 1
+    await host.detach_vf("vm1", "test")
+    assert await tb.bar(0).read(reg) == MAX_FRAME_BYTES  # released with the switch's own

@@ -12,6 +12,7 @@ CASES = [
     "npa_switch_overs_under_traffic",
     "npa_rx_filters_trapped",
     "npa_port_vlan",
+    "npa_mtu_trapped",
 ]
 
 

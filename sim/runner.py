@@ -22,6 +22,8 @@ from cocotb_tools.check_results import get_results
 from cocotb_tools.runner import Verilator, VerilatorControlFile, get_runner
 from filelock import FileLock
 
+from sim.dpi import build_simhost
+from sim.dpi import link_args as simhost_link_args
 from sim.toolchain import REPO_ROOT, apply_verilator_env
 
 RTL_DIR = REPO_ROOT / "rtl"
@@ -65,12 +67,17 @@ class SimTop:
     # Verilator options in place of VERILATOR_BUILD_ARGS (sim/simspeed.py tries
     # variants); None is the default set. A variant gets its own build folder.
     build_args: tuple[str, ...] | None = None
+    # Link the model against sim/dpi's libsimhost.so (built first), for tops
+    # that contain sim/tops/sim_host_bus.sv.
+    simhost: bool = False
 
     @property
     def build_dir(self) -> Path:
         items: list = sorted(self.parameters.items())
         if self.build_args is not None:
             items.append(list(self.build_args))
+        if self.simhost:
+            items.append("simhost")
         key = json.dumps(items).encode()
         tag = hashlib.sha1(key).hexdigest()[:8]
         suffix = "-fst" if self.waves else ""
@@ -111,6 +118,9 @@ def _build(top: SimTop, log_file: Path | None = None):
     build_args = list(VERILATOR_BUILD_ARGS if top.build_args is None else top.build_args)
     if top.waves:
         build_args += ["--trace-fst", "--trace-structs"]
+    if top.simhost:
+        build_simhost()
+        build_args += list(simhost_link_args())
     with FileLock(str(top.build_dir) + ".lock"):
         runner.build(
             sources=[
@@ -237,4 +247,27 @@ def nic_top(
         waves=waves,
         visibility=NIC_TOP_VISIBILITY,
         build_args=NIC_TOP_BUILD_ARGS if build_args is None else tuple(build_args),
+    )
+
+
+NIC_SIM_TOP_VISIBILITY = REPO_ROOT / "sim" / "verilator" / "nic_sim_top.vlt"
+SIM_TOPS = REPO_ROOT / "sim" / "tops"
+SIM_HOST_BUS_SOURCES = (SIM_TOPS / "sim_host_bus.sv",)
+
+
+def nic_sim_top(
+    parameters: Mapping[str, int],
+    *,
+    waves: bool = False,
+    build_args: Sequence[str] | None = None,
+) -> SimTop:
+    """nic_top with the host bus in HDL (sim/tops/nic_sim_top.sv, docs/SIM_SPEED.md)."""
+    return SimTop(
+        "nic_sim_top",
+        dict(parameters),
+        waves=waves,
+        extra_sources=(*SIM_HOST_BUS_SOURCES, SIM_TOPS / "nic_sim_top.sv"),
+        visibility=NIC_SIM_TOP_VISIBILITY,
+        build_args=NIC_TOP_BUILD_ARGS if build_args is None else tuple(build_args),
+        simhost=True,
     )

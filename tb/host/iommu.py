@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum, IntFlag
+from typing import Protocol
 
 PAGE_SHIFT = 12
 PAGE_SIZE = 1 << PAGE_SHIFT
@@ -59,6 +60,21 @@ class IommuFault(Exception):
         self.record = record
 
 
+class IommuObserver(Protocol):
+    """Told of every change of an :class:`Iommu`'s domains (a mirror outside Python:
+    tb/host/hdl_bus.py keeps the C translation of the HDL host bus in step)."""
+
+    def domain_created(self, dom: IommuDomain) -> None: ...
+
+    def domain_removed(self, func: int) -> None: ...
+
+    def pages_mapped(self, func: int, vpn: int, ppn: int, pages: int, perm: Perm) -> None: ...
+
+    def pages_unmapped(self, func: int, vpn: int, pages: int) -> None: ...
+
+    def domain_cleared(self, func: int) -> None: ...
+
+
 class IommuDomain:
     """The IOVA -> PA page table of one function, or an identity (passthrough) domain.
 
@@ -70,6 +86,8 @@ class IommuDomain:
         self.passthrough = passthrough
         self.limit = limit
         self._pages: dict[int, tuple[int, Perm]] = {}  # IOVA page number -> (PA page number, perm)
+        # The owning Iommu's observers (shared list); empty for a domain on its own.
+        self._observers: list[IommuObserver] = []
 
     @property
     def mapped_pages(self) -> int:
@@ -86,6 +104,9 @@ class IommuDomain:
             )
         for i in range(size >> PAGE_SHIFT):
             self._pages[(iova >> PAGE_SHIFT) + i] = ((pa >> PAGE_SHIFT) + i, Perm(perm))
+        for obs in self._observers:
+            obs.pages_mapped(self.func, iova >> PAGE_SHIFT, pa >> PAGE_SHIFT, size >> PAGE_SHIFT,
+                             Perm(perm))  # fmt: skip
 
     def unmap(self, iova: int, size: int) -> None:
         """Remove the mappings of the pages in ``[iova, iova + size)`` (missing pages are fine)."""
@@ -93,9 +114,13 @@ class IommuDomain:
         last = (iova + size - 1) >> PAGE_SHIFT
         for vpn in range(first, last + 1):
             self._pages.pop(vpn, None)
+        for obs in self._observers:
+            obs.pages_unmapped(self.func, first, last + 1 - first)
 
     def clear(self) -> None:
         self._pages.clear()
+        for obs in self._observers:
+            obs.domain_cleared(self.func)
 
     def lookup(self, iova: int) -> tuple[int, Perm] | None:
         """PA and permission of the byte at ``iova``, or None if unmapped."""
@@ -149,6 +174,19 @@ class Iommu:
     def __init__(self) -> None:
         self._domains: dict[int, IommuDomain] = {}
         self.faults: list[FaultRecord] = []
+        self._observers: list[IommuObserver] = []
+
+    def add_observer(self, obs: IommuObserver) -> None:
+        """Tell ``obs`` of every later change, after replaying the domains there are now."""
+        for func, dom in self._domains.items():
+            obs.domain_created(dom)
+            for vpn, (ppn, perm) in dom._pages.items():
+                obs.pages_mapped(func, vpn, ppn, 1, perm)
+        self._observers.append(obs)
+
+    def remove_observer(self, obs: IommuObserver) -> None:
+        if obs in self._observers:
+            self._observers.remove(obs)
 
     def create_domain(
         self, func: int, *, passthrough: bool = False, limit: int | None = None
@@ -156,12 +194,17 @@ class Iommu:
         if func in self._domains:
             raise ValueError(f"function {func} already has an IOMMU domain")
         dom = IommuDomain(func, passthrough=passthrough, limit=limit)
+        dom._observers = self._observers
         self._domains[func] = dom
+        for obs in self._observers:
+            obs.domain_created(dom)
         return dom
 
     def remove_domain(self, func: int) -> None:
         if self._domains.pop(func, None) is None:
             raise ValueError(f"function {func} has no IOMMU domain")
+        for obs in self._observers:
+            obs.domain_removed(func)
 
     def domain(self, func: int) -> IommuDomain:
         dom = self._domains.get(func)

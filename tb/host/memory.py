@@ -15,6 +15,7 @@ from __future__ import annotations
 from bisect import bisect_right, insort
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from cocotb.triggers import Event
@@ -174,6 +175,15 @@ class WriteWatch:
         return f"WriteWatch([{self.lo:#x}, {self.hi:#x}), writes={self.writes})"
 
 
+class WatchObserver(Protocol):
+    """Told when a watch opens or closes (tb/host/hdl_bus.py mirrors the watched ranges
+    for the HDL host bus, which writes memory without Python)."""
+
+    def watch_added(self, w: WriteWatch) -> None: ...
+
+    def watch_removed(self, w: WriteWatch) -> None: ...
+
+
 class HostMemory:
     """Host physical memory of ``size`` bytes at PA 0, plus an allocator and write watches.
 
@@ -189,6 +199,17 @@ class HostMemory:
         self.array = np.zeros(size, dtype=np.uint8)
         self.allocator = RegionAllocator(min(reserve_low, size), size)
         self._watches: list[WriteWatch] = []
+        self._watch_observers: list[WatchObserver] = []
+
+    def add_watch_observer(self, obs: WatchObserver) -> None:
+        """Tell ``obs`` of every watch opened or closed later, after the open ones now."""
+        for w in self._watches:
+            obs.watch_added(w)
+        self._watch_observers.append(obs)
+
+    def remove_watch_observer(self, obs: WatchObserver) -> None:
+        if obs in self._watch_observers:
+            self._watch_observers.remove(obs)
 
     # -- bounds -----------------------------------------------------------------------------
 
@@ -284,6 +305,8 @@ class HostMemory:
             raise ValueError(f"bad watch range [{lo:#x}, {hi:#x}) for memory of {self.size:#x}")
         w = WriteWatch(self, lo, hi)
         self._watches.append(w)
+        for obs in self._watch_observers:
+            obs.watch_added(w)
         return w
 
     def watches(self) -> Iterable[WriteWatch]:
@@ -298,3 +321,5 @@ class HostMemory:
     def _unwatch(self, w: WriteWatch) -> None:
         if w in self._watches:
             self._watches.remove(w)
+            for obs in self._watch_observers:
+                obs.watch_removed(w)

@@ -1,0 +1,67 @@
+"""C++ behind the simulation-only host bus, built into one shared library.
+
+``host_mem.cpp`` is compiled into ``build/simhost/libsimhost.so``. A model that
+uses ``sim/tops/sim_host_bus.sv`` links against it (:func:`link_args`: ``-L``,
+``-l`` and an rpath), and ``tb/host/hdl_bus.py`` opens the very file the model
+loaded with ctypes, so the DPI-C calls of the HDL and the Python side share one
+instance of its state (memory pointer, IOMMU mirror, watches, logs).
+
+The library is rebuilt when its source or flags change (a hash next to it); a
+new build replaces the file atomically, so a simulation running with the old
+one keeps its mapping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+from filelock import FileLock
+
+from sim.toolchain import REPO_ROOT, verilator_root
+
+SOURCE = Path(__file__).resolve().with_name("host_mem.cpp")
+LIB_DIR = REPO_ROOT / "build" / "simhost"
+LIB_NAME = "libsimhost.so"
+LIB = LIB_DIR / LIB_NAME
+
+
+def _command(out: Path) -> list[str]:
+    include = verilator_root() / "include" / "vltstd"  # svdpi.h
+    return [
+        os.environ.get("CXX", "g++"),
+        "-std=c++20",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-fPIC",
+        "-shared",
+        f"-Wl,-soname,{LIB_NAME}",
+        f"-I{include}",
+        "-o",
+        str(out),
+        str(SOURCE),
+    ]
+
+
+def build_simhost() -> Path:
+    """Build libsimhost.so if its source or compile command changed; return its path."""
+    LIB_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = LIB_DIR / "libsimhost.sha1"
+    key = hashlib.sha1(SOURCE.read_bytes() + " ".join(_command(LIB)).encode()).hexdigest()
+    with FileLock(str(LIB_DIR / "build.lock")):
+        if LIB.exists() and stamp.exists() and stamp.read_text() == key:
+            return LIB
+        tmp = LIB_DIR / f".{LIB_NAME}.{os.getpid()}"
+        subprocess.run(_command(tmp), check=True)
+        os.replace(tmp, LIB)
+        stamp.write_text(key)
+    return LIB
+
+
+def link_args() -> tuple[str, ...]:
+    """Verilator options that link a model against the library (found again at run time)."""
+    return ("-LDFLAGS", f"-L{LIB_DIR} -Wl,-rpath,{LIB_DIR} -lsimhost")

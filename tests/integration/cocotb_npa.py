@@ -15,7 +15,7 @@ from tb.guest.flows import UdpFlow, parse_flow
 from tb.guest.stack import FlowReceiver, InterfaceConfig, NetStack, TxOutcome
 from tb.host.dma_responder import AxiResp
 from tb.host.iommu import FaultKind
-from tb.hypervisor.npa import SecurityPolicy
+from tb.hypervisor.npa import NpaHost, NpaVm, SecurityPolicy
 from tb.net.external_host import ExternalHost
 from tb.plugin_model.ring_a import ring_a_image
 from tb.ref.eswitch_model import MAX_FRAME_BYTES, NUM_MC, POL_BASE, POL_STRIDE, PORT_MAX_LEN
@@ -141,6 +141,32 @@ VM1_MAC, VM1_IP = "02:00:00:00:01:01", "10.0.0.1"
 EXT_IP = "10.0.0.254"
 
 
+async def npa_nic(dut, cfg: TbConfig) -> tuple[NicTb, NpaHost]:
+    """nic_top with SR-IOV on and the hypervisor's NPA side up."""
+    tb = NicTb(dut, cfg)
+    await tb.reset()
+    await tb.pf.probe()
+    await tb.pf.enable_sriov(tb.num_vf)
+    return tb, await tb.npa_host()
+
+
+def guest_stack(tb: NicTb, vm: NpaVm) -> tuple[NetStack, FlowReceiver]:
+    """vm1's network stack on its shell, with a flow receiver on UDP port 6000."""
+    stack = NetStack(InterfaceConfig(VM1_MAC, VM1_IP), vm.shell.xmit, now=tb.now_ns, name="vm1")
+    vm.shell.receiver = stack.receive
+    sink = FlowReceiver()
+    stack.bind_udp(6000, sink.deliver)
+    return stack, sink
+
+
+def outside_host(tb: NicTb, *, pump: bool = True) -> ExternalHost:
+    """The external host on the uplink (fed from the wire unless ``pump`` is False)."""
+    ext = ExternalHost(InterfaceConfig(EXT_MAC, EXT_IP), tb.wire_in.send_nowait, now=tb.now_ns)
+    if pump:
+        cocotb.start_soon(ext.pump(tb.wire_out))
+    return ext
+
+
 async def udp_both_ways(
     tb: NicTb, stack: NetStack, sink: FlowReceiver, ext: ExternalHost, ids: tuple[int, int], n: int
 ) -> None:
@@ -164,18 +190,10 @@ async def udp_both_ways(
 @cocotb.test()
 async def npa_boot_emulated_plugin_and_back(dut) -> None:
     """A VM boots on emulated vmxnet3 (frames via the PF's queue), moves to the VF plugin, back."""
-    tb = NicTb(dut, TbConfig(seed=5, vm_vfs=(1,)))
-    await tb.reset()
-    await tb.pf.probe()
-    await tb.pf.enable_sriov(tb.num_vf)
-    host = await tb.npa_host()
+    tb, host = await npa_nic(dut, TbConfig(seed=5, vm_vfs=(1,)))
     vm = await host.boot_vm("vm1", VM1_MAC, 4 << 20)
-    stack = NetStack(InterfaceConfig(VM1_MAC, VM1_IP), vm.shell.xmit, now=tb.now_ns, name="vm1")
-    vm.shell.receiver = stack.receive
-    sink = FlowReceiver()
-    stack.bind_udp(6000, sink.deliver)
-    ext = ExternalHost(InterfaceConfig(EXT_MAC, EXT_IP), tb.wire_in.send_nowait, now=tb.now_ns)
-    cocotb.start_soon(ext.pump(tb.wire_out))
+    stack, sink = guest_stack(tb, vm)
+    ext = outside_host(tb)
 
     # Emulated: ARP + ping + UDP through the PF's queue and the real switch.
     ping = stack.ping(EXT_IP, count=3)
@@ -240,13 +258,9 @@ async def npa_switch_overs_under_traffic(dut) -> None:
     TX loses nothing, nothing is reordered, and every RX frame not delivered is
     found at a drop point that names it.
     """
-    tb = NicTb(dut, TbConfig(seed=7, vm_vfs=(1,)))
-    await tb.reset()
-    await tb.pf.probe()
-    await tb.pf.enable_sriov(tb.num_vf)
-    host = await tb.npa_host()
+    tb, host = await npa_nic(dut, TbConfig(seed=7, vm_vfs=(1,)))
     vm = await host.boot_vm("vm1", VM1_MAC, 4 << 20, SecurityPolicy(mac_changes=True))
-    stack = NetStack(InterfaceConfig(VM1_MAC, VM1_IP), vm.shell.xmit, now=tb.now_ns, name="vm1")
+    stack, sink = guest_stack(tb, vm)
     refused: list[bytes] = []
 
     def receive(frame: bytes) -> None:
@@ -256,10 +270,7 @@ async def npa_switch_overs_under_traffic(dut) -> None:
             refused.append(frame)
 
     vm.shell.receiver = receive
-    sink = FlowReceiver()
-    stack.bind_udp(6000, sink.deliver)
-    ext = ExternalHost(InterfaceConfig(EXT_MAC, EXT_IP), tb.wire_in.send_nowait, now=tb.now_ns)
-    cocotb.start_soon(ext.pump(tb.wire_out))
+    ext = outside_host(tb)
     ping = stack.ping(EXT_IP, count=1)  # both ARP caches filled
     await tb.wait_until("ping over emulated vmxnet3", lambda: ping.received == 1)
     out_flow = stack.udp_flow(1, EXT_IP)
@@ -342,11 +353,7 @@ async def npa_rx_filters_trapped(dut) -> None:
     filter is denied and changes nothing; all-multicast is clamped on the
     untrusted VF, and the clamp is logged.
     """
-    tb = NicTb(dut, TbConfig(seed=9, vm_vfs=(1,)))
-    await tb.reset()
-    await tb.pf.probe()
-    await tb.pf.enable_sriov(tb.num_vf)
-    host = await tb.npa_host()
+    tb, host = await npa_nic(dut, TbConfig(seed=9, vm_vfs=(1,)))
     vm = await host.boot_vm("vm1", VM1_MAC, 4 << 20)
     got: list[bytes] = []
     vm.shell.receiver = lambda frame: got.append(frame[:6]) if frame[0] & 1 else None
@@ -398,16 +405,9 @@ async def npa_port_vlan(dut) -> None:
     emulated (the vswitch tags through the PF's queue) and on its VF (the VF's port
     VLAN); an untagged frame for it finds no route; a frame the guest tags itself is
     refused on both paths and counted."""
-    tb = NicTb(dut, TbConfig(seed=13, vm_vfs=(1,)))
-    await tb.reset()
-    await tb.pf.probe()
-    await tb.pf.enable_sriov(tb.num_vf)
-    host = await tb.npa_host()
+    tb, host = await npa_nic(dut, TbConfig(seed=13, vm_vfs=(1,)))
     vm = await host.boot_vm("vm1", VM1_MAC, 4 << 20, SecurityPolicy(port_vlan=PORT_VLAN))
-    stack = NetStack(InterfaceConfig(VM1_MAC, VM1_IP), vm.shell.xmit, now=tb.now_ns, name="vm1")
-    vm.shell.receiver = stack.receive
-    sink = FlowReceiver()
-    stack.bind_udp(6000, sink.deliver)
+    stack, sink = guest_stack(tb, vm)
     wire = InterfaceConfig(EXT_MAC, EXT_IP, vlan=PORT_VLAN)
     ext = ExternalHost(wire, tb.wire_in.send_nowait, now=tb.now_ns)
     tags: list[int | None] = []
@@ -460,11 +460,7 @@ async def npa_mtu_trapped(dut) -> None:
     while emulated, the VF's PORT_MAX_LEN once attached); one above is denied and
     changes nothing. A frame above the approved MTU is dropped and named: by the
     vswitch while emulated, by the switch (TOO_BIG) on the VF."""
-    tb = NicTb(dut, TbConfig(seed=17, vm_vfs=(1, 2)))
-    await tb.reset()
-    await tb.pf.probe()
-    await tb.pf.enable_sriov(tb.num_vf)
-    host = await tb.npa_host()
+    tb, host = await npa_nic(dut, TbConfig(seed=17, vm_vfs=(1, 2)))
     pol = SecurityPolicy(max_mtu=MAX_MTU)
     vm = await host.boot_vm("vm1", VM1_MAC, 4 << 20, pol, mtu=3000)
     big = await host.boot_vm("vm2", "02:00:00:00:02:01", 4 << 20, pol, mtu=9000)
@@ -475,12 +471,8 @@ async def npa_mtu_trapped(dut) -> None:
     assert not denied.allowed and f"MTU {MAX_MTU}" in denied.reason, denied
     assert (vm.max_frame, big.max_frame) == (3018, MAX_MTU + 18)  # MTU + 14 + 4
 
-    stack = NetStack(InterfaceConfig(VM1_MAC, VM1_IP), vm.shell.xmit, now=tb.now_ns, name="vm1")
-    vm.shell.receiver = stack.receive
-    sink = FlowReceiver()
-    stack.bind_udp(6000, sink.deliver)
-    ext = ExternalHost(InterfaceConfig(EXT_MAC, EXT_IP), tb.wire_in.send_nowait, now=tb.now_ns)
-    cocotb.start_soon(ext.pump(tb.wire_out))
+    stack, sink = guest_stack(tb, vm)
+    ext = outside_host(tb)
     ping = stack.ping(EXT_IP, count=1)
     await tb.wait_until("ping", lambda: ping.received == 1)
     out_flow, in_id = stack.udp_flow(1, EXT_IP), 2

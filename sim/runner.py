@@ -234,13 +234,29 @@ NIC_TOP_BUILD_ARGS = tuple(
 )
 
 
+# Which host bus nic_top() builds in: "python" (tb/host's AxiDmaResponder on
+# nic_top's m_axi port) or "hdl" (sim/tops/nic_sim_top.sv). NIC_HOST_BUS overrides.
+NIC_HOST_BUS_DEFAULT = "python"
+
+
 def nic_top(
     parameters: Mapping[str, int],
     *,
     waves: bool = False,
     build_args: Sequence[str] | None = None,
+    host_bus: str | None = None,
 ) -> SimTop:
-    """The integrated NIC, built with VPI visibility limited to its own signals."""
+    """The integrated NIC, built with VPI visibility limited to its own signals.
+
+    ``host_bus`` "hdl" builds nic_sim_top (nic_top + the HDL host bus) instead;
+    NicTb picks the matching bus model. Default: ``$NIC_HOST_BUS`` or
+    NIC_HOST_BUS_DEFAULT.
+    """
+    bus = host_bus or os.environ.get("NIC_HOST_BUS") or NIC_HOST_BUS_DEFAULT
+    if bus == "hdl":
+        return nic_sim_top(parameters, waves=waves, build_args=build_args)
+    if bus != "python":
+        raise ValueError(f"host bus {bus!r}: 'python' or 'hdl'")
     return SimTop(
         "nic_top",
         dict(parameters),

@@ -1,7 +1,7 @@
 """Simulation speed of nic_top: bare model against the testbench under traffic.
 
 python -m sim.simspeed [--frames 64:2000,1518:400] [--sizes 64,1518] [--cases vf_tx,vf_rx,vf_vf]
-                       [--uplink fast,cocotbext] [--variant NAME ...]
+                       [--uplink fast,cocotbext] [--variant NAME ...] [--host-bus python,hdl]
 
 Prints one table: the bare model (only the clock, no Python wake-up) in cycles
 per wall second, and NicTb under saturated traffic at each frame size: VF1
@@ -10,7 +10,9 @@ VF1 at the 100 GbE frame rate (vf_rx) and VF1 sending to VF2 through the switch
 (vf_vf), in cycles/s, frames per wall second and as a ratio to the bare model
 of the same build. ``--uplink cocotbext`` measures the cocotbext-axi models the
 fast ones replaced; ``--variant`` builds nic_top with other Verilator options
-(see VARIANTS) into its own folder. ``make bench`` runs the default variant
+(see VARIANTS) into its own folder; ``--host-bus hdl`` measures nic_sim_top, the
+host bus in HDL (docs/SIM_SPEED.md), ``python`` the AxiDmaResponder on nic_top,
+each with its own bare row. ``make bench`` runs the default variant with both
 (:func:`collect`).
 """
 
@@ -58,9 +60,10 @@ def measure(
     frames: str = FRAMES,
     sizes: tuple[int, ...] = SIZES,
     cases: tuple[str, ...] = CASES,
+    host_bus: str = "python",
 ) -> list[dict]:
     """Build ``variant``, run the bare model, then every case at every size; one row each."""
-    top = nic_top(PARAMS, build_args=VARIANTS[variant])
+    top = nic_top(PARAMS, build_args=VARIANTS[variant], host_bus=host_bus)
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "speed.jsonl"
@@ -88,6 +91,7 @@ def measure(
             rows = [json.loads(line) for line in out.read_text().splitlines()]
     for r in rows:
         r["variant"] = variant
+        r["host_bus"] = host_bus
         r["cycles_per_s"] = r["cycles"] / r["wall"] if r["wall"] > 0 else 0.0
         r["frames_per_s"] = r["frames"] / r["wall"] if r["wall"] > 0 else 0.0
     bare = {r["variant"]: r["cycles_per_s"] for r in rows if r["case"] == "bare"}
@@ -97,22 +101,26 @@ def measure(
 
 
 def collect() -> list[dict]:
-    """``make bench``: the default build, fast uplink, every case at 64 and 1518 bytes."""
-    return measure("default", ["fast"])
+    """``make bench``: the default build, fast uplink, every case at 64 and 1518 bytes,
+    with the Python host bus (the reference) and the HDL one."""
+    return measure("default", ["fast"], host_bus="python") + measure(
+        "default", ["fast"], host_bus="hdl"
+    )
 
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| build | case | uplink | frame bytes | frames | cycles | cycles/s | frames/s "
+        "| build | host bus | case | uplink | frame bytes | frames | cycles | cycles/s | frames/s "
         "| ratio to bare |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         fps = f"{r['frames_per_s']:,.0f}" if r["frames"] else "-"
         size = str(r["size"]) if r["size"] else "-"
         ratio = "-" if r["ratio_to_bare"] is None else f"{r['ratio_to_bare']:.3f}"
         lines.append(
-            f"| {r['variant']} | {r['case']} | {r['uplink']} | {size} | {r['frames'] or '-'} "
+            f"| {r['variant']} | {r.get('host_bus', 'python')} | {r['case']} | {r['uplink']} "
+            f"| {size} | {r['frames'] or '-'} "
             f"| {r['cycles']} | {r['cycles_per_s']:,.0f} | {fps} | {ratio} |"
         )
     return "\n".join(lines)
@@ -125,15 +133,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cases", default=",".join(CASES))
     ap.add_argument("--uplink", default="fast", help="comma list of fast, cocotbext")
     ap.add_argument("--variant", action="append", choices=sorted(VARIANTS), help="build variant(s)")
+    ap.add_argument("--host-bus", default="python", help="comma list of python, hdl")
     args = ap.parse_args(argv)
     sizes = tuple(int(s) for s in args.sizes.split(","))
     cases = tuple(args.cases.split(","))
     rows: list[dict] = []
     for v in args.variant or ["default"]:
-        try:
-            rows += measure(v, args.uplink.split(","), args.frames, sizes, cases)
-        except Exception as e:  # a variant that does not build or run is reported, not fatal
-            print(f"variant {v}: {type(e).__name__}: {e}")
+        for bus in args.host_bus.split(","):
+            try:
+                rows += measure(v, args.uplink.split(","), args.frames, sizes, cases, bus)
+            except Exception as e:  # a variant that does not build or run is reported, not fatal
+                print(f"variant {v}, host bus {bus}: {type(e).__name__}: {e}")
     print(table(rows))
     return 0
 

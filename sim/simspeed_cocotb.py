@@ -149,9 +149,14 @@ class Receiver:
 async def bare(dut) -> None:
     """Only the clock: no Python wake-up until the end."""
     cocotb.start_soon(Clock(dut.clk, NS_PER_CYCLE, unit="ns").start())
+    hdl_bus = hasattr(dut, "host_bus_rst")  # nic_sim_top: its host bus needs a reset too
     dut.rst.value = 1
+    if hdl_bus:
+        dut.host_bus_rst.value = 1
     await Timer(10 * NS_PER_CYCLE, "ns")
     dut.rst.value = 0
+    if hdl_bus:
+        dut.host_bus_rst.value = 0
     t0 = time.perf_counter()
     await Timer(BARE_CYCLES * NS_PER_CYCLE, "ns")
     wall = time.perf_counter() - t0

@@ -19,6 +19,7 @@ from cocotb.triggers import ClockCycles
 from cocotb.utils import get_sim_time
 
 from tb.host.dma_responder import AxiDmaResponder, DmaResponderConfig
+from tb.host.hdl_bus import HdlHostBus
 from tb.host.interrupts import IrqMonitor
 from tb.host.iommu import Iommu
 from tb.host.memory import HostMemory
@@ -47,6 +48,10 @@ class TbConfig:
     # VFs whose IOMMU domain the hypervisor owns (created when it assigns the VF
     # to a VM); every other function, the PF included, gets a host identity domain.
     vm_vfs: tuple[int, ...] = ()
+    # Who serves the host bus: "hdl" is sim/tops/nic_sim_top.sv's sim_host_bus (no
+    # Python per beat, docs/SIM_SPEED.md), "python" tb/host's AxiDmaResponder on
+    # nic_top's m_axi port; "auto" takes whichever the built top has.
+    host_bus: str = "auto"
 
 
 class NicTb:
@@ -69,19 +74,7 @@ class NicTb:
         for f in range(self.num_func):
             if f not in self.cfg.vm_vfs:
                 self.iommu.create_domain(f, passthrough=True)
-        self.host_bus = AxiDmaResponder(
-            dut,
-            "m_axi",
-            dut.clk,
-            self.mem,
-            self.iommu,
-            DmaResponderConfig(
-                read_latency=self.cfg.read_latency,
-                write_latency=self.cfg.write_latency,
-                max_outstanding_writes=self.cfg.max_outstanding_writes,
-            ),
-            rng=random.Random(self.cfg.seed),
-        )
+        self.host_bus = self._host_bus()
         self.mmio = AxiLiteMmio(dut, dut.clk)
         # The uplink's wire: models that wake Python only while a frame moves
         # (tb/net/axis_fast.py; cocotbext-axi's woke per clock, docs/SIM_SPEED.md).
@@ -97,6 +90,31 @@ class NicTb:
         self.hv = Hypervisor(self.mem, self.iommu, self.pf)
         self.capture: PortCapture | None = None
         self._taps: list[StreamTap] = []
+
+    def _host_bus(self) -> AxiDmaResponder | HdlHostBus:
+        """The host bus model the top calls for (both answer with the same timing)."""
+        bus_cfg = DmaResponderConfig(
+            read_latency=self.cfg.read_latency,
+            write_latency=self.cfg.write_latency,
+            max_outstanding_writes=self.cfg.max_outstanding_writes,
+        )
+        in_hdl = hasattr(self.dut, "host_bus_rst")
+        choice = self.cfg.host_bus
+        if choice == "auto":
+            choice = "hdl" if in_hdl else "python"
+        if choice != ("hdl" if in_hdl else "python"):
+            raise ValueError(f"host_bus={choice!r} does not fit the top (HDL host bus: {in_hdl})")
+        if choice == "hdl":
+            return HdlHostBus(self.dut, "host_bus", self.dut.clk, self.mem, self.iommu, bus_cfg)
+        return AxiDmaResponder(
+            self.dut,
+            "m_axi",
+            self.dut.clk,
+            self.mem,
+            self.iommu,
+            bus_cfg,
+            rng=random.Random(self.cfg.seed),
+        )
 
     def bar(self, func: int) -> FunctionBar:
         return FunctionBar(self.mmio, func)

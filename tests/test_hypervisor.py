@@ -22,7 +22,9 @@ from tb.hypervisor import (
     VmExistsError,
     VmSizeError,
 )
-from tb.pf_driver.driver import PfDriver
+from tb.hypervisor.vswitch import PfPortVswitch
+from tb.pf_driver.driver import PfDriver, PfDriverError
+from tb.ref.mailbox import XcastMode
 from tb.ref.regmap import PF_ID_MAGIC, Pf
 
 TOTAL_VFS = 4
@@ -235,3 +237,66 @@ def test_failed_flr_keeps_the_vf_mapped_and_assigned() -> None:
     assert hv.refusals["vf_reset_failed"] == 2 and hv.refusals["vf_not_assigned"] == 1
     asyncio.run(hv.destroy_vm("a"))  # without an FLR callable: unmapped directly
     assert not iommu.has_domain(1)
+
+
+# -- the VF knobs a hypervisor sets for the VM that owns the VF (tb/hypervisor/npa.py) ----
+
+ESW_POL = 0x10000 + 0x2000 + 0x80  # switch port 1 (VF 0): docs/ARCHITECTURE.md §3.2
+PORT_MAX_LEN_OFF, SMAC_OFF = 0x14, 0x20
+
+
+def knobs() -> tuple[PfDriver, dict[int, int]]:
+    _, _, pf, _ = make_host()
+    return pf, pf.bar.mmio.regs  # type: ignore[attr-defined]
+
+
+def test_vf_max_frame_written_and_out_of_range_refused() -> None:
+    pf, regs = knobs()
+    asyncio.run(pf.set_vf_max_frame(0, 3018))
+    assert regs[ESW_POL + PORT_MAX_LEN_OFF] == 3018
+    for bad in (59, 9019):
+        with pytest.raises(PfDriverError, match="max frame"):
+            asyncio.run(pf.set_vf_max_frame(0, bad))
+    assert regs[ESW_POL + PORT_MAX_LEN_OFF] == 3018  # a refused value writes nothing
+
+
+def test_vf_rx_filters_limits_and_clamp() -> None:
+    pf, _ = knobs()
+    group = bytes.fromhex("01005e000001")
+    with pytest.raises(PfDriverError, match="multicast addresses exceed"):
+        asyncio.run(pf.set_vf_rx_filters(0, XcastMode.MULTI, [group] * 5, []))
+    with pytest.raises(PfDriverError, match="not a multicast address"):
+        asyncio.run(pf.set_vf_rx_filters(0, XcastMode.MULTI, [bytes(6)], []))
+    with pytest.raises(PfDriverError, match="VLANs exceed"):
+        asyncio.run(pf.set_vf_rx_filters(0, XcastMode.MULTI, [], range(1, 10)))
+    got = asyncio.run(pf.set_vf_rx_filters(0, XcastMode.ALLMULTI, [group], [0, 7]))
+    assert got == XcastMode.MULTI  # untrusted VF
+    assert pf.vfs[1].guest.vlans == [7] and pf.vfs[1].guest.mcs == [group]
+
+
+def test_mac_change_keeps_the_old_mac_in_its_slot_until_retired() -> None:
+    pf, regs = knobs()
+    smac_hi = [ESW_POL + SMAC_OFF + 8 * i + 4 for i in range(4)]
+
+    def slots() -> list[int]:  # the MAC's low two bytes of each valid slot
+        return [regs.get(a, 0) & 0xFFFF for a in smac_hi if regs.get(a, 0) >> 31]
+
+    asyncio.run(pf.set_vf_mac(0, "02:00:00:00:00:01"))
+    assert asyncio.run(pf.change_vf_mac(0, "04:00:00:00:00:02")) == "02:00:00:00:00:01"
+    assert slots() == [0x0200, 0x0400]  # old MAC kept slot 0, the new one took slot 1
+    for i in range(3, 5):
+        asyncio.run(pf.change_vf_mac(0, f"0{2 * i}:00:00:00:00:0{i}"))
+    with pytest.raises(PfDriverError, match="already retiring"):
+        asyncio.run(pf.change_vf_mac(0, "0c:00:00:00:00:09"))
+    asyncio.run(pf.retire_vf_mac(0, "02:00:00:00:00:01"))
+    assert 0x0200 not in slots()
+    with pytest.raises(PfDriverError, match="is not retiring"):
+        asyncio.run(pf.retire_vf_mac(0, "02:00:00:00:00:01"))
+
+
+def test_vswitch_refuses_a_port_vlan_out_of_range() -> None:
+    mem, _, pf, _ = make_host()
+    vsw = PfPortVswitch(pf.bar, mem, pf)
+    with pytest.raises(ValueError, match="port VLAN 4095 outside"):
+        asyncio.run(vsw.attach("vm", "02:00:00:00:00:09", lambda f: None, pvid=4095))
+    assert not vsw.ports and not pf._mac_slots  # nothing half-done

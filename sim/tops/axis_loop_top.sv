@@ -13,6 +13,7 @@
 // a reusable part), so this file holds two modules.
 /* verilator lint_off DECLFILENAME */
 module axis_loop_stage #(
+  /* verilator lint_on DECLFILENAME */
   parameter int DATA_W = 512
 ) (
   input  wire logic                clk,

@@ -152,15 +152,11 @@ class PfPortVswitch:
         src.stats["tx"] += 1
         if src.pvid:
             if vlan_tci is not None or is_tagged(frame):
-                src.stats["tx_dropped_vlan_policy"] += 1
-                self.stats["dropped_tx_vlan_policy"] += 1
-                self._record(f"{src.name} vswitch", "tx_vlan_policy", frame)
+                self._refuse_tx(src, "vlan_policy", frame)
                 return
             vlan_tci = src.pvid
         if len(frame) > src.max_frame:  # above the MTU the hypervisor approved
-            src.stats["tx_dropped_frame_too_big"] += 1
-            self.stats["dropped_tx_frame_too_big"] += 1
-            self._record(f"{src.name} vswitch", "tx_frame_too_big", frame)
+            self._refuse_tx(src, "frame_too_big", frame)
             return
         dst = dst_mac(frame)
         local = self.ports.get(dst)
@@ -204,6 +200,11 @@ class PfPortVswitch:
         port.stats[f"rx_dropped_{reason}"] += 1
         self.stats[f"dropped_{reason}"] += 1
         self._record(f"{port.name} device", reason, frame)
+
+    def _refuse_tx(self, src: VswitchPort, reason: str, frame: bytes) -> None:
+        src.stats[f"tx_dropped_{reason}"] += 1
+        self.stats[f"dropped_tx_{reason}"] += 1
+        self._record(f"{src.name} vswitch", f"tx_{reason}", frame)
 
     def _record(self, where: str, reason: str, frame: bytes) -> None:
         if len(self.dropped) < DROP_RECORD_LIMIT:

@@ -270,7 +270,12 @@ def nic_top(
 
 NIC_SIM_TOP_VISIBILITY = REPO_ROOT / "sim" / "verilator" / "nic_sim_top.vlt"
 SIM_TOPS = REPO_ROOT / "sim" / "tops"
-SIM_HOST_BUS_SOURCES = (SIM_TOPS / "sim_host_bus.sv",)
+# The simulation-only modules backed by sim/dpi (host bus, stream ends).
+SIM_DPI_SOURCES = (
+    SIM_TOPS / "sim_host_bus.sv",
+    SIM_TOPS / "sim_stream_source.sv",
+    SIM_TOPS / "sim_stream_sink.sv",
+)
 
 
 def nic_sim_top(
@@ -284,7 +289,7 @@ def nic_sim_top(
         "nic_sim_top",
         dict(parameters),
         waves=waves,
-        extra_sources=(*SIM_HOST_BUS_SOURCES, SIM_TOPS / "nic_sim_top.sv"),
+        extra_sources=(*SIM_DPI_SOURCES, SIM_TOPS / "nic_sim_top.sv"),
         visibility=NIC_SIM_TOP_VISIBILITY,
         build_args=NIC_TOP_BUILD_ARGS if build_args is None else tuple(build_args),
         simhost=True,

@@ -72,10 +72,10 @@ class Window:
             self.frames += n
         self.c1, self.t1 = now_c, now_t
 
-    def record(self, case: str, size: int) -> None:
+    def record(self, case: str, size: int, uplink: str) -> None:
         _record(
             case=case,
-            uplink=UPLINK,
+            uplink=uplink,
             size=size,
             cycles=self.c1 - self.c0,
             frames=max(self.frames, 0),
@@ -87,6 +87,11 @@ async def _tb(dut):
     from tb.env import NicTb, TbConfig
 
     tb = NicTb(dut, TbConfig(seed=1, read_latency=125))
+    if UPLINK == "cocotbext" and hasattr(dut, "uplink_in_rst"):
+        raise RuntimeError(
+            "SIMSPEED_UPLINK=cocotbext needs nic_top's uplink ports: nic_sim_top's uplink "
+            "is HDL (use --host-bus python)"
+        )
     if UPLINK == "cocotbext":
         import logging
 
@@ -106,6 +111,15 @@ async def _tb(dut):
     await tb.pf.probe()
     await tb.pf.enable_sriov(tb.num_vf)
     return tb
+
+
+def uplink_name(tb) -> str:
+    """Which models carry the uplink: hdl (nic_sim_top), fast (axis_fast) or cocotbext."""
+    from tb.net.hdl_stream import HdlStreamSource
+
+    if isinstance(tb.wire_in, HdlStreamSource):
+        return "hdl"
+    return UPLINK
 
 
 async def _feed(txq, frame: bytes, frames: int) -> None:
@@ -149,14 +163,14 @@ class Receiver:
 async def bare(dut) -> None:
     """Only the clock: no Python wake-up until the end."""
     cocotb.start_soon(Clock(dut.clk, NS_PER_CYCLE, unit="ns").start())
-    hdl_bus = hasattr(dut, "host_bus_rst")  # nic_sim_top: its host bus needs a reset too
-    dut.rst.value = 1
-    if hdl_bus:
-        dut.host_bus_rst.value = 1
+    # nic_sim_top: its host bus and uplink ends have resets of their own.
+    own = ("host_bus_rst", "uplink_in_rst", "uplink_out_rst")
+    resets = [dut.rst] + [getattr(dut, n) for n in own if hasattr(dut, n)]
+    for r in resets:
+        r.value = 1
     await Timer(10 * NS_PER_CYCLE, "ns")
-    dut.rst.value = 0
-    if hdl_bus:
-        dut.host_bus_rst.value = 0
+    for r in resets:
+        r.value = 0
     t0 = time.perf_counter()
     await Timer(BARE_CYCLES * NS_PER_CYCLE, "ns")
     wall = time.perf_counter() - t0
@@ -179,7 +193,7 @@ async def vf_tx(dut) -> None:
             assert len(got) == size
             win.count(1)
         await feeder
-        win.record("vf_tx", size)
+        win.record("vf_tx", size, uplink_name(tb))
 
 
 @cocotb.test()
@@ -203,7 +217,7 @@ async def vf_rx(dut) -> None:
 
         cocotb.start_soon(sender())
         win = await rx.window(sent)
-        win.record("vf_rx", size)
+        win.record("vf_rx", size, uplink_name(tb))
 
 
 @cocotb.test()
@@ -227,4 +241,4 @@ async def vf_vf(dut) -> None:
         cocotb.start_soon(sender())
         win = await rx.window(sent)
         assert tb.wire_out.count() == 0, "VF-to-VF frames reached the wire"
-        win.record("vf_vf", size)
+        win.record("vf_vf", size, uplink_name(tb))

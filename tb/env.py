@@ -28,6 +28,7 @@ from tb.hypervisor.hypervisor import Hypervisor
 from tb.hypervisor.npa import NpaHost
 from tb.hypervisor.vswitch import PfPortVswitch
 from tb.net.axis_fast import FastStreamSink, FastStreamSource, WirePacing
+from tb.net.hdl_stream import HdlStreamSink, HdlStreamSource
 from tb.net.pcap import NS_PER_CYCLE, Direction, PortCapture
 from tb.net.stream_tap import StreamSignals, StreamTap
 from tb.pf_driver.driver import PfDriver
@@ -76,13 +77,7 @@ class NicTb:
                 self.iommu.create_domain(f, passthrough=True)
         self.host_bus = self._host_bus()
         self.mmio = AxiLiteMmio(dut, dut.clk)
-        # The uplink's wire: models that wake Python only while a frame moves
-        # (tb/net/axis_fast.py; cocotbext-axi's woke per clock, docs/SIM_SPEED.md).
-        # The outside network sends at 100 GbE's frame rate, never faster.
-        self.wire_in = FastStreamSource(
-            dut, "s_axis_uplink", dut.clk, WirePacing(self.cfg.wire_rate_bps, NS_PER_CYCLE)
-        )
-        self.wire_out = FastStreamSink(dut, "m_axis_uplink", dut.clk)
+        self.wire_in, self.wire_out = self._wire()
         # Interrupt messages are accepted at once; drivers here reap by watching
         # their completion rings.
         dut.m_irq_ready.value = 1
@@ -114,6 +109,27 @@ class NicTb:
             self.iommu,
             bus_cfg,
             rng=random.Random(self.cfg.seed),
+        )
+
+    def _wire(self) -> tuple[HdlStreamSource | FastStreamSource, HdlStreamSink | FastStreamSink]:
+        """The uplink's wire: the outside network's frames in and out of the NIC.
+
+        The outside network sends at 100 GbE's frame rate, never faster. In
+        nic_sim_top the wire is HDL (tb/net/hdl_stream.py: Python wakes once per
+        frame); on nic_top it is tb/net/axis_fast.py's models, which wake Python per
+        beat while a frame moves (cocotbext-axi's woke per clock, docs/SIM_SPEED.md).
+        """
+        dut = self.dut
+        nb = self.data_bytes
+        pacing = WirePacing(self.cfg.wire_rate_bps, NS_PER_CYCLE)
+        if hasattr(dut, "uplink_in_rst"):
+            return (
+                HdlStreamSource(dut, "uplink_in", dut.clk, int(dut.UPLINK_IN_CH.value), nb, pacing),
+                HdlStreamSink(dut, "uplink_out", dut.clk, int(dut.UPLINK_OUT_CH.value), nb),
+            )
+        return (
+            FastStreamSource(dut, "s_axis_uplink", dut.clk, pacing),
+            FastStreamSink(dut, "m_axis_uplink", dut.clk),
         )
 
     def bar(self, func: int) -> FunctionBar:

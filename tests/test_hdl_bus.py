@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.runner import SIM_HOST_BUS_SOURCES, SIM_TOPS, SimTop, run
+from sim.runner import SIM_DPI_SOURCES, SIM_TOPS, SimTop, run
 
 PAIR_TOP = SIM_TOPS / "hdl_bus_pair_top.sv"
 CASES = ["same_as_responder", "saturated_full_width", "reset_drops_bursts_in_flight"]
@@ -20,7 +20,7 @@ def pair_top(data_w: int) -> SimTop:
     return SimTop(
         toplevel="hdl_bus_pair_top",
         parameters={"DATA_W": data_w, "ADDR_W": 64, "ID_W": 8, "USER_W": 8},
-        extra_sources=(*SIM_HOST_BUS_SOURCES, PAIR_TOP),
+        extra_sources=(*SIM_DPI_SOURCES, PAIR_TOP),
         simhost=True,
     )
 

@@ -1,10 +1,13 @@
-"""C++ behind the simulation-only host bus, built into one shared library.
+"""C++ behind the simulation-only host bus and stream ends, built into one shared library.
 
-``host_mem.cpp`` is compiled into ``build/simhost/libsimhost.so``. A model that
-uses ``sim/tops/sim_host_bus.sv`` links against it (:func:`link_args`: ``-L``,
-``-l`` and an rpath), and ``tb/host/hdl_bus.py`` opens the very file the model
-loaded with ctypes, so the DPI-C calls of the HDL and the Python side share one
-instance of its state (memory pointer, IOMMU mirror, watches, logs).
+``host_mem.cpp`` (host memory, IOMMU mirror, watches for ``sim_host_bus.sv``) and
+``stream.cpp`` (frame queues for ``sim_stream_source.sv``/``sim_stream_sink.sv``)
+are compiled into ``build/simhost/libsimhost.so``. A model that uses those
+modules links against it (:func:`link_args`: ``-L``,
+``-l`` and an rpath), and ``tb/host/hdl_bus.py`` and ``tb/net/hdl_stream.py`` open the very
+file the model loaded with ctypes (``tb/simlib.py``), so the DPI-C calls of the
+HDL and the Python side share one instance of its state (memory pointer, IOMMU
+mirror, watches, logs, frame queues).
 
 The library is rebuilt when its source or flags change (a hash next to it); a
 new build replaces the file atomically, so a simulation running with the old
@@ -22,7 +25,8 @@ from filelock import FileLock
 
 from sim.toolchain import REPO_ROOT, verilator_root
 
-SOURCE = Path(__file__).resolve().with_name("host_mem.cpp")
+HERE = Path(__file__).resolve().parent
+SOURCES = (HERE / "host_mem.cpp", HERE / "stream.cpp")
 LIB_DIR = REPO_ROOT / "build" / "simhost"
 LIB_NAME = "libsimhost.so"
 LIB = LIB_DIR / LIB_NAME
@@ -43,15 +47,16 @@ def _command(out: Path) -> list[str]:
         f"-I{include}",
         "-o",
         str(out),
-        str(SOURCE),
+        *(str(src) for src in SOURCES),
     ]
 
 
 def build_simhost() -> Path:
-    """Build libsimhost.so if its source or compile command changed; return its path."""
+    """Build libsimhost.so if its sources or compile command changed; return its path."""
     LIB_DIR.mkdir(parents=True, exist_ok=True)
     stamp = LIB_DIR / "libsimhost.sha1"
-    key = hashlib.sha1(SOURCE.read_bytes() + " ".join(_command(LIB)).encode()).hexdigest()
+    text = b"".join(src.read_bytes() for src in SOURCES)
+    key = hashlib.sha1(text + " ".join(_command(LIB)).encode()).hexdigest()
     with FileLock(str(LIB_DIR / "build.lock")):
         if LIB.exists() and stamp.exists() and stamp.read_text() == key:
             return LIB

@@ -1,8 +1,12 @@
 // Simulation-only top: nic_top with its host bus served in HDL by sim_host_bus
-// (DPI-C into sim/dpi/host_mem.cpp) instead of a Python AXI4 slave, so no
-// Python runs per DMA beat. Every other nic_top port and parameter is
-// re-exported under the same name (tb/env.py's NicTb drives either top); the
-// host bus stays visible as the wires m_axi_*, and the per-function streams the
+// (DPI-C into sim/dpi/host_mem.cpp) instead of a Python AXI4 slave, and its
+// uplink's wire by sim_stream_source/sim_stream_sink (DPI-C into
+// sim/dpi/stream.cpp) instead of Python stream models, so no Python runs per
+// DMA or stream beat, and the only inputs Python drives are the clock, the
+// resets, the register port and the interrupt ready. Every other nic_top port
+// and parameter is re-exported under the same name (tb/env.py's NicTb drives
+// either top); the host bus stays visible as the wires m_axi_*, the uplink as
+// the wires s_axis_uplink_*/m_axis_uplink_*, and the per-function streams the
 // pcap taps read are copied up as tx_*/rx_*. Built by sim/runner.py:
 // nic_sim_top(). Not part of rtl/.
 
@@ -21,6 +25,9 @@ module nic_sim_top import nic_pkg::*; #(
     // Host bus FIFOs: the most read/write bursts the C side may allow in flight.
     parameter int HOST_RD_DEPTH = 64,
     parameter int HOST_WR_DEPTH = 256,
+    // The uplink's channels in sim/dpi/stream.cpp (tb/net/hdl_stream.py reads them).
+    parameter int UPLINK_IN_CH = 0,
+    parameter int UPLINK_OUT_CH = 1,
     localparam int NUM_FUNC = NUM_VF + 1,
     localparam int SEL_W = (NUM_FUNC > 1) ? $clog2(NUM_FUNC) : 1,
     localparam int M_ID_W = DMA_ID_W + SEL_W,
@@ -56,16 +63,12 @@ module nic_sim_top import nic_pkg::*; #(
     output logic                        s_axil_rvalid,
     input  wire logic                   s_axil_rready,
 
-    input  wire logic [DATA_W-1:0]      s_axis_uplink_tdata,
-    input  wire logic [STRB_W-1:0]      s_axis_uplink_tkeep,
-    input  wire logic                   s_axis_uplink_tlast,
-    input  wire logic                   s_axis_uplink_tvalid,
-    output logic                        s_axis_uplink_tready,
-    output logic [DATA_W-1:0]           m_axis_uplink_tdata,
-    output logic [STRB_W-1:0]           m_axis_uplink_tkeep,
-    output logic                        m_axis_uplink_tlast,
-    output logic                        m_axis_uplink_tvalid,
-    input  wire logic                   m_axis_uplink_tready,
+    // The uplink's wire: the outside network's frames into the NIC (source) and
+    // out of it (sink), each with its own reset and its count of whole frames.
+    input  wire logic                   uplink_in_rst,
+    output logic [31:0]                 uplink_in_frames,
+    input  wire logic                   uplink_out_rst,
+    output logic [31:0]                 uplink_out_frames,
 
     output logic [FUNC_W-1:0]           m_irq_func,
     output logic [7:0]                  m_irq_vector,
@@ -85,6 +88,11 @@ module nic_sim_top import nic_pkg::*; #(
   logic              m_axi_rlast, m_axi_rvalid, m_axi_rready;
   logic [DATA_W-1:0] m_axi_wdata, m_axi_rdata;
   logic [STRB_W-1:0] m_axi_wstrb;
+
+  logic [DATA_W-1:0] s_axis_uplink_tdata, m_axis_uplink_tdata;
+  logic [STRB_W-1:0] s_axis_uplink_tkeep, m_axis_uplink_tkeep;
+  logic              s_axis_uplink_tlast, s_axis_uplink_tvalid, s_axis_uplink_tready;
+  logic              m_axis_uplink_tlast, m_axis_uplink_tvalid, m_axis_uplink_tready;
 
   nic_top #(
       .NUM_VF(NUM_VF), .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W),
@@ -113,6 +121,24 @@ module nic_sim_top import nic_pkg::*; #(
       .s_axi_arready(m_axi_arready),
       .s_axi_rid(m_axi_rid), .s_axi_rdata(m_axi_rdata), .s_axi_rresp(m_axi_rresp),
       .s_axi_rlast(m_axi_rlast), .s_axi_rvalid(m_axi_rvalid), .s_axi_rready(m_axi_rready)
+  );
+
+  sim_stream_source #(.DATA_W(DATA_W), .CHANNEL(UPLINK_IN_CH)) u_uplink_in (
+      .clk,
+      .rst(uplink_in_rst),
+      .m_tdata(s_axis_uplink_tdata), .m_tkeep(s_axis_uplink_tkeep),
+      .m_tlast(s_axis_uplink_tlast), .m_tvalid(s_axis_uplink_tvalid),
+      .m_tready(s_axis_uplink_tready),
+      .frames_done(uplink_in_frames)
+  );
+
+  sim_stream_sink #(.DATA_W(DATA_W), .CHANNEL(UPLINK_OUT_CH)) u_uplink_out (
+      .clk,
+      .rst(uplink_out_rst),
+      .s_tdata(m_axis_uplink_tdata), .s_tkeep(m_axis_uplink_tkeep),
+      .s_tlast(m_axis_uplink_tlast), .s_tvalid(m_axis_uplink_tvalid),
+      .s_tready(m_axis_uplink_tready),
+      .frames_done(uplink_out_frames)
   );
 
   // The per-function streams of the switch ports, for tb/net/stream_tap.py (pcap):

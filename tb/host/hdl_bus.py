@@ -58,8 +58,8 @@ from tb.host.dma_responder import (
 )
 from tb.host.iommu import Iommu, IommuDomain, Perm
 from tb.host.memory import HostMemory, WriteWatch
+from tb.simlib import loaded_library_path
 
-LIB_NAME = "libsimhost.so"
 MAX_FUNCS = 256  # a*user is the 8-bit function number
 
 
@@ -81,23 +81,6 @@ class CStats(ctypes.Structure):
     """host_mem.cpp's Stats: FunctionStats' fields in the same order."""
 
     _fields_ = [(name, ctypes.c_uint64) for name in FunctionStats.__dataclass_fields__]
-
-
-def loaded_library_path() -> Path:
-    """The libsimhost.so this process has mapped (the model links it), from /proc/self/maps.
-
-    Opening any other copy would give Python a second, unrelated instance of the
-    state; so the model must already have loaded it.
-    """
-    with open("/proc/self/maps") as f:
-        for line in f:
-            path = line.split(maxsplit=5)[-1].strip()
-            if path.endswith("/" + LIB_NAME):
-                return Path(path)
-    raise RuntimeError(
-        f"{LIB_NAME} is not loaded: the model was not built with the HDL host bus "
-        "(sim/runner.py: nic_sim_top(), SimTop(simhost=True))"
-    )
 
 
 class SimHostLib:

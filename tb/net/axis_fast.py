@@ -54,7 +54,7 @@ class StreamFrame:
         return len(self.tdata)
 
 
-def _frame_bytes(frame: object) -> bytes:
+def frame_bytes(frame: object) -> bytes:
     data = getattr(frame, "tdata", frame)
     return bytes(data)  # type: ignore[arg-type]
 
@@ -151,7 +151,7 @@ class FastStreamSource(_Port):
         self.send_nowait(frame)
 
     def send_nowait(self, frame: object) -> None:
-        data = _frame_bytes(frame)
+        data = frame_bytes(frame)
         if not data:
             raise ValueError("an AXI-Stream frame needs at least one byte")
         self.queue.append(data)

@@ -1,0 +1,211 @@
+"""The uplink's wire in HDL: Python's side of ``sim/tops/sim_stream_source.sv`` and
+``sim_stream_sink.sv`` (no Python per beat, docs/SIM_SPEED.md).
+
+:class:`HdlStreamSource` and :class:`HdlStreamSink` replace
+:class:`~tb.net.axis_fast.FastStreamSource`/``FastStreamSink`` where the model
+contains the SV stream ends (``sim/tops/nic_sim_top.sv``): ``send()`` hands the
+whole frame to ``sim/dpi/stream.cpp`` and returns, the SV module asks C for a
+beat once per clock edge and drives it; the sink's module hands every accepted
+beat to C, which assembles the frame, and Python wakes once per frame (a value
+change of the module's frame count). Timing is FastStreamSource's, WirePacing
+included; tests/test_hdl_stream.py checks both ends against cocotbext-axi and
+FastStreamSource edge by edge.
+
+Not supported, unlike the Python models: a pause generator (the HDL sink's
+``tready`` is always high, the source never pauses by itself) and frames
+queued before the constructor (the constructor opens the channel empty).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections import deque
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+import cocotb
+from cocotb.handle import HierarchyObject
+from cocotb.triggers import Event, RisingEdge
+from cocotb.utils import get_sim_steps, get_sim_time
+
+from tb.net.axis_fast import StreamFrame, WirePacing, frame_bytes
+from tb.simlib import loaded_library_path
+
+
+@cache
+def _lib() -> Any:
+    lib = ctypes.CDLL(str(loaded_library_path()))
+    i32, i64, u64 = ctypes.c_int32, ctypes.c_int64, ctypes.c_uint64
+    p64 = ctypes.POINTER(i64)
+    sig: dict[str, tuple[list[Any], Any]] = {
+        "simstream_source_open": ([i32, i32], None),
+        "simstream_source_pacing": ([i32, i32, ctypes.c_double, ctypes.c_double, i32], None),
+        "simstream_source_push": ([i32, ctypes.c_char_p, i64, ctypes.c_double], None),
+        "simstream_source_queued": ([i32], i64),
+        "simstream_source_busy": ([i32], i32),
+        "simstream_source_done": ([i32], u64),
+        "simstream_source_clear": ([i32], None),
+        "simstream_sink_open": ([i32, i32], None),
+        "simstream_sink_peek": ([i32], i64),
+        "simstream_sink_pop": ([i32, ctypes.c_char_p, p64, p64], None),
+        "simstream_sink_busy": ([i32], i32),
+    }
+    for name, (args, res) in sig.items():
+        fn = getattr(lib, name)
+        fn.argtypes = args
+        fn.restype = res
+    return lib
+
+
+class _HdlEnd:
+    """One SV stream end: ``<prefix>_rst`` (held for the first edge), ``<prefix>_frames``,
+    and its channel in sim/dpi/stream.cpp (the module's CHANNEL parameter)."""
+
+    def __init__(self, dut: HierarchyObject, prefix: str, clock: Any, channel: int) -> None:
+        self.clock = clock
+        self.channel = channel
+        self._rst = getattr(dut, f"{prefix}_rst")
+        self._frames = getattr(dut, f"{prefix}_frames")
+        self._lib = _lib()
+        self._rst.value = 1  # drops a beat a previous test left on the wire
+        cocotb.start_soon(self._release())
+
+    async def _release(self) -> None:
+        await RisingEdge(self.clock)
+        self._rst.value = 0
+
+    def set_pause_generator(self, generator: Iterable[int] | None = None) -> None:
+        raise NotImplementedError(
+            f"{type(self).__name__}: the HDL stream ends never pause; backpressure on the "
+            "uplink needs FastStreamSource/FastStreamSink (NIC_HOST_BUS=python builds nic_top)"
+        )
+
+    def clear_pause_generator(self) -> None:
+        """Nothing to clear: no pause generator can be set."""
+
+
+class HdlStreamSource(_HdlEnd):
+    """Frames into ``sim_stream_source``; ``send()`` never blocks (unbounded queue in C)."""
+
+    def __init__(
+        self,
+        dut: HierarchyObject,
+        prefix: str,
+        clock: Any,
+        channel: int,
+        byte_lanes: int,
+        pacing: WirePacing | None = None,
+    ) -> None:
+        super().__init__(dut, prefix, clock, channel)
+        self.byte_lanes = byte_lanes
+        self._lib.simstream_source_open(channel, self.byte_lanes)
+        self.pacing = pacing
+        self._idle = Event()
+
+    @property
+    def pacing(self) -> WirePacing | None:
+        return self._pacing
+
+    @pacing.setter
+    def pacing(self, pacing: WirePacing | None) -> None:
+        self._pacing = pacing
+        p = pacing or WirePacing()
+        self._lib.simstream_source_pacing(
+            self.channel, pacing is not None, p.bits_per_cycle, p.period_ns, p.overhead_bytes
+        )
+
+    async def send(self, frame: object) -> None:
+        self.send_nowait(frame)
+
+    def send_nowait(self, frame: object) -> None:
+        data = frame_bytes(frame)
+        if not data:
+            raise ValueError("an AXI-Stream frame needs at least one byte")
+        self._lib.simstream_source_push(self.channel, data, len(data), get_sim_time("ns"))
+
+    def count(self) -> int:
+        return int(self._lib.simstream_source_queued(self.channel))
+
+    def empty(self) -> bool:
+        return self.count() == 0
+
+    def full(self) -> bool:
+        return False
+
+    def clear(self) -> None:
+        """Drop the frames not yet started (a frame on the wire finishes)."""
+        self._lib.simstream_source_clear(self.channel)
+
+    def idle(self) -> bool:
+        return self.empty() and not self._lib.simstream_source_busy(self.channel)
+
+    async def wait(self) -> None:
+        """Until every queued frame's last beat has been taken (one wake-up per frame)."""
+        change = self._frames.value_change
+        while not self.idle():
+            await change
+
+
+class HdlStreamSink(_HdlEnd):
+    """Frames out of ``sim_stream_sink``; its ``tready`` is always high."""
+
+    def __init__(
+        self, dut: HierarchyObject, prefix: str, clock: Any, channel: int, byte_lanes: int
+    ) -> None:
+        super().__init__(dut, prefix, clock, channel)
+        self.byte_lanes = byte_lanes
+        self._lib.simstream_sink_open(channel, self.byte_lanes)
+        self.queue: deque[StreamFrame] = deque()
+        self._frame_ready = Event()
+        self._task = cocotb.start_soon(self._run())
+
+    async def _run(self) -> None:
+        change = self._frames.value_change
+        while True:
+            await change
+            if self._take():
+                self._frame_ready.set()
+
+    def _take(self) -> int:
+        """Move the frames C has completed into ``queue``; how many."""
+        lib, ch = self._lib, self.channel
+        t0, t1 = ctypes.c_int64(), ctypes.c_int64()
+        n = 0
+        while (size := lib.simstream_sink_peek(ch)) >= 0:
+            buf = ctypes.create_string_buffer(max(size, 1))
+            lib.simstream_sink_pop(ch, buf, ctypes.byref(t0), ctypes.byref(t1))
+            start, end = (get_sim_steps(t.value, "ns") for t in (t0, t1))
+            self.queue.append(StreamFrame(buf.raw[:size], start, end))
+            n += 1
+        return n
+
+    async def recv(self, compact: bool = True) -> StreamFrame:
+        await self.wait()
+        return self.queue.popleft()
+
+    def recv_nowait(self, compact: bool = True) -> StreamFrame:
+        self._take()
+        return self.queue.popleft()
+
+    async def read(self, count: int = -1) -> bytes:
+        return (await self.recv()).tdata
+
+    def count(self) -> int:
+        self._take()
+        return len(self.queue)
+
+    def empty(self) -> bool:
+        return self.count() == 0
+
+    def clear(self) -> None:
+        self._take()
+        self.queue.clear()
+
+    def idle(self) -> bool:
+        return not self._lib.simstream_sink_busy(self.channel)
+
+    async def wait(self) -> None:
+        while not self.count():
+            self._frame_ready.clear()
+            await self._frame_ready.wait()

@@ -1,19 +1,23 @@
 """Simulation speed of nic_top: bare model against the testbench under traffic.
 
-python -m sim.simspeed [--frames 64:2000,1518:400] [--sizes 64,1518] [--cases vf_tx,vf_rx,vf_vf]
+python -m sim.simspeed [--frames 64:8000,1518:1500] [--sizes 64,1518] [--cases vf_tx,vf_rx,vf_vf]
                        [--uplink fast,cocotbext] [--variant NAME ...] [--host-bus python,hdl]
+                       [--reap irq,watch]
 
 Prints one table: the bare model (only the clock, no Python wake-up) in cycles
 per wall second, and NicTb under saturated traffic at each frame size: VF1
 sending to the uplink as fast as its ring allows (vf_tx), the uplink sending to
 VF1 at the 100 GbE frame rate (vf_rx) and VF1 sending to VF2 through the switch
 (vf_vf), in cycles/s, frames per wall second and as a ratio to the bare model
-of the same build. ``--uplink cocotbext`` measures the cocotbext-axi models the
-fast ones replaced; ``--variant`` builds nic_top with other Verilator options
-(see VARIANTS) into its own folder; ``--host-bus hdl`` measures nic_sim_top, the
-host bus in HDL (docs/SIM_SPEED.md), ``python`` the AxiDmaResponder on nic_top,
-each with its own bare row. ``make bench`` runs the default variant with both
-(:func:`collect`).
+of the same build (measured before and after the traffic rows, the mean taken,
+so a change of machine load during the run shows as the two bare figures
+differing). ``--uplink cocotbext`` measures the cocotbext-axi models the fast
+ones replaced; ``--variant`` builds nic_top with other Verilator options (see
+VARIANTS) into its own folder; ``--host-bus hdl`` measures nic_sim_top, the
+host bus and the uplink in HDL (docs/SIM_SPEED.md), ``python`` the Python models
+on nic_top, each with its own bare rows. ``--reap`` says how the drivers learn
+of completions: ``irq`` (moderated interrupts, NAPI-style) or ``watch`` (a
+wake-up per completion write). ``make bench`` runs :func:`collect`.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ VARIANTS: dict[str, tuple[str, ...] | None] = {
 
 CASES = ("vf_tx", "vf_rx", "vf_vf")
 SIZES = (64, 1518)
-FRAMES = "64:2000,1518:400"  # frames per size: about a second of wall time each
+FRAMES = "64:8000,1518:1500"  # frames per size: a third of a second of wall time or more
 
 
 def measure(
@@ -61,8 +65,13 @@ def measure(
     sizes: tuple[int, ...] = SIZES,
     cases: tuple[str, ...] = CASES,
     host_bus: str = "python",
+    reaps: tuple[str, ...] = ("irq",),
 ) -> list[dict]:
-    """Build ``variant``, run the bare model, then every case at every size; one row each."""
+    """Build ``variant``, run the bare model, every case at every size, the bare model again.
+
+    One row per case and size, and one bare row (the mean of the two bare runs,
+    both kept as ``bare_first``/``bare_last``). ``cases=()`` measures only the bare model.
+    """
     top = nic_top(PARAMS, build_args=VARIANTS[variant], host_bus=host_bus)
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,19 +83,26 @@ def measure(
             "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING"),
         }
         log = top.build_dir / "runs" / f"simspeed-{variant}.log"
-        run(top, "sim.simspeed_cocotb", "bare", run_name=f"simspeed-{variant}-bare", env=env)
-        for up in uplinks:
-            tests, fails = run(
-                top,
-                "sim.simspeed_cocotb",
-                list(cases),
-                run_name=f"simspeed-{variant}-{up}",
-                env={**env, "SIMSPEED_UPLINK": up},
-                log_file=log,
-            )
-            if fails:
-                msg = f"simspeed {variant}/{up}: {fails} of {tests} cases failed, see {log}"
-                raise RuntimeError(msg)
+
+        def bare(tag: str) -> None:
+            run(top, "sim.simspeed_cocotb", "bare", run_name=f"simspeed-{variant}-{tag}", env=env)
+
+        bare("bare")
+        for up in uplinks if cases else []:
+            for reap in reaps:
+                tests, fails = run(
+                    top,
+                    "sim.simspeed_cocotb",
+                    list(cases),
+                    run_name=f"simspeed-{variant}-{up}-{reap}",
+                    env={**env, "SIMSPEED_UPLINK": up, "SIMSPEED_REAP": reap},
+                    log_file=log,
+                )
+                if fails:
+                    msg = f"simspeed {variant}/{up}/{reap}: {fails} of {tests} failed, see {log}"
+                    raise RuntimeError(msg)
+        if cases:
+            bare("bare-last")
         if out.exists():
             rows = [json.loads(line) for line in out.read_text().splitlines()]
     for r in rows:
@@ -94,35 +110,60 @@ def measure(
         r["host_bus"] = host_bus
         r["cycles_per_s"] = r["cycles"] / r["wall"] if r["wall"] > 0 else 0.0
         r["frames_per_s"] = r["frames"] / r["wall"] if r["wall"] > 0 else 0.0
-    bare = {r["variant"]: r["cycles_per_s"] for r in rows if r["case"] == "bare"}
-    for r in rows:
-        r["ratio_to_bare"] = r["cycles_per_s"] / bare[variant] if bare.get(variant) else None
-    return rows
+    bares = [r for r in rows if r["case"] == "bare"]
+    rows = [r for r in rows if r["case"] != "bare"]
+    if not bares:
+        return rows
+    bare_row = dict(bares[0])
+    bare_row["bare_first"] = bares[0]["cycles_per_s"]
+    bare_row["bare_last"] = bares[-1]["cycles_per_s"]
+    bare_row["cycles_per_s"] = sum(b["cycles_per_s"] for b in bares) / len(bares)
+    for r in [bare_row, *rows]:
+        r["ratio_to_bare"] = r["cycles_per_s"] / bare_row["cycles_per_s"]
+    return [bare_row, *rows]
 
 
 def collect() -> list[dict]:
-    """``make bench``: the default build, fast uplink, every case at 64 and 1518 bytes,
-    with the Python host bus (the reference) and the HDL one."""
-    return measure("default", ["fast"], host_bus="python") + measure(
-        "default", ["fast"], host_bus="hdl"
+    """``make bench``: the bare model under the build options before issue 10 (nic_top,
+    C++ -O1, everything public read-write), then the default builds under traffic at 64
+    and 1518 bytes: nic_top with the Python host bus and uplink (the reference models),
+    nic_sim_top with both in HDL, its drivers reaping on interrupts and on every
+    completion write."""
+    return (
+        measure("O1", [], cases=(), host_bus="python")
+        + measure("default", ["fast"], host_bus="python")
+        + measure("default", ["fast"], host_bus="hdl", reaps=("irq", "watch"))
     )
+
+
+def bare_speedup(rows: list[dict]) -> float | None:
+    """Bare cycles/s of the default HDL build over the "before" build (O1, nic_top)."""
+    bare = {(r["variant"], r["host_bus"]): r["cycles_per_s"] for r in rows if r["case"] == "bare"}
+    before, after = bare.get(("O1", "python")), bare.get(("default", "hdl"))
+    return after / before if before and after else None
 
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| build | host bus | case | uplink | frame bytes | frames | cycles | cycles/s | frames/s "
-        "| ratio to bare |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| build | host bus | case | uplink | reap | frame bytes | frames | cycles | cycles/s "
+        "| frames/s | ratio to bare |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         fps = f"{r['frames_per_s']:,.0f}" if r["frames"] else "-"
         size = str(r["size"]) if r["size"] else "-"
-        ratio = "-" if r["ratio_to_bare"] is None else f"{r['ratio_to_bare']:.3f}"
+        ratio = "-" if r.get("ratio_to_bare") is None else f"{r['ratio_to_bare']:.3f}"
+        cps = f"{r['cycles_per_s']:,.0f}"
+        if r["case"] == "bare":
+            cps += f" ({r['bare_first']:,.0f} / {r['bare_last']:,.0f})"
         lines.append(
             f"| {r['variant']} | {r.get('host_bus', 'python')} | {r['case']} | {r['uplink']} "
-            f"| {size} | {r['frames'] or '-'} "
-            f"| {r['cycles']} | {r['cycles_per_s']:,.0f} | {fps} | {ratio} |"
+            f"| {r.get('reap', '-')} | {size} | {r['frames'] or '-'} "
+            f"| {r['cycles']} | {cps} | {fps} | {ratio} |"
         )
+    up = bare_speedup(rows)
+    if up is not None:
+        lines += ["", f"Bare model, default HDL build over the O1 nic_top build: {up:.2f}x"]
     return "\n".join(lines)
 
 
@@ -134,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--uplink", default="fast", help="comma list of fast, cocotbext")
     ap.add_argument("--variant", action="append", choices=sorted(VARIANTS), help="build variant(s)")
     ap.add_argument("--host-bus", default="python", help="comma list of python, hdl")
+    ap.add_argument("--reap", default="irq", help="comma list of irq, watch")
     args = ap.parse_args(argv)
     sizes = tuple(int(s) for s in args.sizes.split(","))
     cases = tuple(args.cases.split(","))
@@ -141,7 +183,15 @@ def main(argv: list[str] | None = None) -> int:
     for v in args.variant or ["default"]:
         for bus in args.host_bus.split(","):
             try:
-                rows += measure(v, args.uplink.split(","), args.frames, sizes, cases, bus)
+                rows += measure(
+                    v,
+                    args.uplink.split(","),
+                    args.frames,
+                    sizes,
+                    cases,
+                    bus,
+                    tuple(args.reap.split(",")),
+                )
             except Exception as e:  # a variant that does not build or run is reported, not fatal
                 print(f"variant {v}, host bus {bus}: {type(e).__name__}: {e}")
     print(table(rows))

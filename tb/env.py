@@ -85,6 +85,7 @@ class NicTb:
         self.hv = Hypervisor(self.mem, self.iommu, self.pf)
         self.capture: PortCapture | None = None
         self._taps: list[StreamTap] = []
+        self._irq: IrqMonitor | None = None
 
     def _host_bus(self) -> AxiDmaResponder | HdlHostBus:
         """The host bus model the top calls for (both answer with the same timing)."""
@@ -134,6 +135,13 @@ class NicTb:
 
     def bar(self, func: int) -> FunctionBar:
         return FunctionBar(self.mmio, func)
+
+    def interrupts(self) -> IrqMonitor:
+        """The host's view of the NIC's interrupt messages (one monitor, started on first use)."""
+        if self._irq is None:
+            self._irq = IrqMonitor(self.dut)
+            cocotb.start_soon(self._irq.run())
+        return self._irq
 
     @staticmethod
     def cycle() -> int:
@@ -240,8 +248,7 @@ class NicTb:
         Call after ``pf.probe()`` and ``pf.enable_sriov()``. VFs given to VMs must
         be in ``TbConfig.vm_vfs`` (no host identity domain).
         """
-        irq = IrqMonitor(self.dut)
-        cocotb.start_soon(irq.run())
+        irq = self.interrupts()
         vswitch = PfPortVswitch(self.bar(0), self.mem, self.pf)
         await vswitch.open()
         return NpaHost(

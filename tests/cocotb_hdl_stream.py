@@ -20,7 +20,7 @@ import random
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, SimTimeoutError, Timer, with_timeout
-from cocotb.utils import get_sim_steps
+from cocotb.utils import get_sim_steps, get_sim_time
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from tb.net.axis_fast import FastStreamSink, FastStreamSource, WirePacing
@@ -101,11 +101,16 @@ async def push_schedule(tb: Tb, frames: list[bytes], gaps: list[int]) -> None:
 
 
 async def compare_sources(tb: Tb, frames: list[bytes], gaps: list[int]) -> None:
+    sent_before = int(tb.dut.a_src_frames.value)
     feeder = cocotb.start_soon(push_schedule(tb, frames, gaps))
     task_a = cocotb.start_soon(collect(tb.sink_a, len(frames), "HDL source"))
     task_c = cocotb.start_soon(collect(tb.sink_c, len(frames), "reference source"))
-    got_a, got_c = await task_a, await task_c
     await feeder
+    # wait() returns once the last frame's last beat was taken (the slice still holds it).
+    await with_timeout(tb.hdl_src.wait(), 4_000_000, "ns")
+    assert tb.hdl_src.idle() and tb.hdl_src.count() == 0
+    assert int(tb.dut.a_src_frames.value) - sent_before == len(frames)
+    got_a, got_c = await task_a, await task_c
     assert [bytes(f.tdata) for f in got_a] == frames, "HDL source: frames differ"
     assert [bytes(f.tdata) for f in got_c] == frames, "reference source: frames differ"
     ends_a = [f.sim_time_end for f in got_a]
@@ -199,6 +204,19 @@ async def sink_same_as_fast_sink(dut) -> None:
     await compare_sinks(tb, random_frames(rng, 30))
     tb.pause_sources(pattern(rng, 0.25))
     await compare_sinks(tb, random_frames(rng, 30))
+    # wait(n): one wake-up, at the edge the n-th frame completes (FastStreamSink's stamp).
+    frames = random_frames(rng, 12)
+    wakeups = int(tb.dut.b_sink_frames.value)
+    for fr in frames:
+        await tb.src_b.send(fr)
+        await tb.src_d.send(fr)
+    await with_timeout(tb.hdl_sink.wait(len(frames)), 4_000_000, "ns")
+    assert int(tb.dut.b_sink_frames.value) == wakeups + 1, "wait(n) woke Python more than once"
+    woke = get_sim_time() // get_sim_steps(PERIOD_NS, "ns")
+    assert tb.hdl_sink.count() == len(frames)
+    ref = await collect(tb.ref_sink, len(frames), "reference sink")
+    assert woke == edges(ref[-1])[1], f"wait() woke at edge {woke}, not {edges(ref[-1])}"
+    assert [tb.hdl_sink.recv_nowait().tdata for _ in frames] == frames
     n = 3 * tb.lanes
     data = rng.randbytes(n)
     keep = [int(rng.random() < 0.6) for _ in range(n)]

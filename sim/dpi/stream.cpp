@@ -59,7 +59,10 @@ struct Sink {
   bool in_frame = false;     // a beat of it was accepted (buf may still be empty)
   int64_t start_ns = 0;
   std::deque<RxFrame> frames;
-  uint64_t received = 0;
+  uint64_t received = 0;       // frames completed since open
+  uint64_t taken = 0;          // of those, popped by Python
+  uint64_t notify_at = UINT64_MAX;  // wake Python once received reaches it
+  int notify_seq = 0;          // the module's frames_done: changes once per wake-up
 };
 
 // Keyed by the channel number the SV module is built with; a channel Python has not
@@ -169,6 +172,16 @@ void simstream_sink_pop(int ch, uint8_t* out, int64_t* start_ns, int64_t* end_ns
   *start_ns = f.start_ns;
   *end_ns = f.end_ns;
   k->frames.pop_front();
+  k->taken++;
+}
+
+// Wake Python (a change of the module's frames_done) once ``frames`` more frames than
+// Python has taken are complete; an earlier request for fewer stays in force.
+// Python asks only after taking every complete frame, so the count is in the future.
+void simstream_sink_notify(int ch, int64_t frames) {
+  Sink* k = sink(ch);
+  if (!k) return;
+  k->notify_at = std::min(k->notify_at, k->taken + static_cast<uint64_t>(frames));
 }
 
 // A frame is partly received.
@@ -213,8 +226,16 @@ int sim_stream_source_step(int ch, int64_t now_ns, int accepted, svBitVecVal* da
   return 1;
 }
 
+// Frames queued or on the wire, for the module's busy output.
+int sim_stream_source_pending(int ch) {
+  Source* s = source(ch);
+  return s ? static_cast<int>(s->queue.size()) + !s->frame.empty() : 0;
+}
+
 // Called by sim_stream_sink for every beat accepted at a rising edge. Returns the
-// frames completed so far on the channel (the module's frame count).
+// module's frames_done: it changes (one Python wake-up) when a frame completes and
+// Python asked to be woken by then (simstream_sink_notify); otherwise frames just
+// queue in C, costing Python nothing until it looks.
 int sim_stream_sink_beat(int ch, int64_t now_ns, const svBitVecVal* data,
                          const svBitVecVal* keep, int last) {
   Sink* k = sink(ch);
@@ -232,9 +253,12 @@ int sim_stream_sink_beat(int ch, int64_t now_ns, const svBitVecVal* data,
     k->frames.push_back(RxFrame{std::move(k->buf), k->start_ns, now_ns});
     k->buf.clear();
     k->in_frame = false;
-    k->received++;
+    if (++k->received >= k->notify_at) {
+      k->notify_at = UINT64_MAX;
+      k->notify_seq++;
+    }
   }
-  return static_cast<int>(k->received);
+  return k->notify_seq;
 }
 
 }  // extern "C"

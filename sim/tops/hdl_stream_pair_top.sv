@@ -23,6 +23,7 @@ module hdl_stream_pair_top #(
 
   input  wire logic              a_src_rst,
   output logic [31:0]            a_src_frames,
+  output logic                   a_src_busy,
   output logic [DATA_W-1:0]      a_m_axis_tdata,
   output logic [KEEP_W-1:0]      a_m_axis_tkeep,
   output logic                   a_m_axis_tlast,
@@ -68,7 +69,7 @@ module hdl_stream_pair_top #(
   sim_stream_source #(.DATA_W(DATA_W), .CHANNEL(SRC_CH)) u_src (
     .clk, .rst(a_src_rst),
     .m_tdata(a_tdata), .m_tkeep(a_tkeep), .m_tlast(a_tlast), .m_tvalid(a_tvalid),
-    .m_tready(a_tready), .frames_done(a_src_frames)
+    .m_tready(a_tready), .frames_done(a_src_frames), .busy(a_src_busy)
   );
   axis_loop_stage #(.DATA_W(DATA_W)) u_a (
     .clk, .rst,

@@ -67,6 +67,7 @@ module nic_sim_top import nic_pkg::*; #(
     // out of it (sink), each with its own reset and its count of whole frames.
     input  wire logic                   uplink_in_rst,
     output logic [31:0]                 uplink_in_frames,
+    output logic                        uplink_in_busy,
     input  wire logic                   uplink_out_rst,
     output logic [31:0]                 uplink_out_frames,
 
@@ -129,7 +130,8 @@ module nic_sim_top import nic_pkg::*; #(
       .m_tdata(s_axis_uplink_tdata), .m_tkeep(s_axis_uplink_tkeep),
       .m_tlast(s_axis_uplink_tlast), .m_tvalid(s_axis_uplink_tvalid),
       .m_tready(s_axis_uplink_tready),
-      .frames_done(uplink_in_frames)
+      .frames_done(uplink_in_frames),
+      .busy(uplink_in_busy)
   );
 
   sim_stream_sink #(.DATA_W(DATA_W), .CHANNEL(UPLINK_OUT_CH)) u_uplink_out (

@@ -26,17 +26,21 @@ module sim_stream_source #(
   output logic                   m_tvalid,
   input  wire logic              m_tready,
 
-  // Frames whose last beat was taken: one value change per frame wakes Python.
-  output logic [31:0]            frames_done
+  // Frames whose last beat was taken, and whether frames are queued or on the
+  // wire (as of this edge): Python's wait() sleeps until busy falls, one wake-up.
+  output logic [31:0]            frames_done,
+  output logic                   busy
 );
 
   import "DPI-C" function int sim_stream_source_step(input int ch, input longint now_ns,
       input int accepted, output bit [DATA_W-1:0] data, output bit [KEEP_W-1:0] keep,
       output int last);
+  import "DPI-C" function int sim_stream_source_pending(input int ch);
 
   // Defined from time 0: Python may queue a frame before the first reset.
   initial begin
     m_tvalid = 1'b0; m_tlast = 1'b0; m_tkeep = '0; m_tdata = '0; frames_done = '0;
+    busy = 1'b0;
   end
 
   always_ff @(posedge clk) begin
@@ -48,6 +52,7 @@ module sim_stream_source #(
       m_tvalid    <= 1'b0;
       m_tlast     <= 1'b0;
       frames_done <= '0;
+      busy        <= 1'b0;
     end else begin
       taken = m_tvalid && m_tready;
       if (taken && m_tlast) frames_done <= frames_done + 32'd1;
@@ -60,6 +65,7 @@ module sim_stream_source #(
           m_tlast <= last != 0;
         end
       end
+      busy <= sim_stream_source_pending(CHANNEL) != 0;
     end
   end
 

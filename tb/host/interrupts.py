@@ -23,6 +23,7 @@ class IrqMonitor:
         self._vector = getattr(dut, f"{prefix}_vector")
         self._counts: defaultdict[tuple[int, int], int] = defaultdict(int)
         self._events: defaultdict[tuple[int, int], Event] = defaultdict(Event)
+        self._kicks: defaultdict[tuple[int, int], int] = defaultdict(int)  # kick() calls
         # Per function, any vector: what an interrupt handler of the function waits on.
         self._func_counts: defaultdict[int, int] = defaultdict(int)
         self._func_events: defaultdict[int, Event] = defaultdict(Event)
@@ -45,13 +46,20 @@ class IrqMonitor:
         return self._counts[(func, vector)]
 
     async def wait_beyond(self, func: int, vector: int, seen: int) -> int:
-        """Return once more than ``seen`` interrupts of (func, vector) were delivered."""
+        """Return once more than ``seen`` interrupts of (func, vector) were delivered, or
+        once :meth:`kick` releases the waiters."""
         key = (func, vector)
-        while self._counts[key] <= seen:
+        kicks = self._kicks[key]
+        while self._counts[key] <= seen and self._kicks[key] == kicks:
             ev = self._events[key]
             ev.clear()
             await ev.wait()
         return self._counts[key]
+
+    def kick(self, func: int, vector: int) -> None:
+        """Release the waiters of (func, vector) without an interrupt (a driver's watchdog)."""
+        self._kicks[(func, vector)] += 1
+        self._events[(func, vector)].set()
 
     def function_count(self, func: int) -> int:
         """Interrupt messages of ``func``, all vectors."""

@@ -6,10 +6,10 @@
 contains the SV stream ends (``sim/tops/nic_sim_top.sv``): ``send()`` hands the
 whole frame to ``sim/dpi/stream.cpp`` and returns, the SV module asks C for a
 beat once per clock edge and drives it; the sink's module hands every accepted
-beat to C, which assembles the frame, and Python wakes once per frame (a value
-change of the module's frame count). Timing is FastStreamSource's, WirePacing
-included; tests/test_hdl_stream.py checks both ends against cocotbext-axi and
-FastStreamSource edge by edge.
+beat to C, which assembles the frame, and Python wakes only when it waits for
+frames (a value change of the module's frame count once enough are complete).
+Timing is FastStreamSource's, WirePacing included; tests/test_hdl_stream.py
+checks both ends against cocotbext-axi and FastStreamSource edge by edge.
 
 Not supported, unlike the Python models: a pause generator (the HDL sink's
 ``tready`` is always high, the source never pauses by itself) and frames
@@ -26,7 +26,7 @@ from typing import Any
 
 import cocotb
 from cocotb.handle import HierarchyObject
-from cocotb.triggers import Event, RisingEdge
+from cocotb.triggers import FallingEdge, RisingEdge
 from cocotb.utils import get_sim_steps, get_sim_time
 
 from tb.net.axis_fast import StreamFrame, WirePacing, frame_bytes
@@ -50,6 +50,7 @@ def _lib() -> Any:
         "simstream_sink_peek": ([i32], i64),
         "simstream_sink_pop": ([i32, ctypes.c_char_p, p64, p64], None),
         "simstream_sink_busy": ([i32], i32),
+        "simstream_sink_notify": ([i32, i64], None),
     }
     for name, (args, res) in sig.items():
         fn = getattr(lib, name)
@@ -86,7 +87,10 @@ class _HdlEnd:
 
 
 class HdlStreamSource(_HdlEnd):
-    """Frames into ``sim_stream_source``; ``send()`` never blocks (unbounded queue in C)."""
+    """Frames into ``sim_stream_source``; ``send()`` never blocks (unbounded queue in C).
+
+    Also reads ``<prefix>_busy`` (frames queued or on the wire, as of the last edge).
+    """
 
     def __init__(
         self,
@@ -101,7 +105,7 @@ class HdlStreamSource(_HdlEnd):
         self.byte_lanes = byte_lanes
         self._lib.simstream_source_open(channel, self.byte_lanes)
         self.pacing = pacing
-        self._idle = Event()
+        self._busy = getattr(dut, f"{prefix}_busy")
 
     @property
     def pacing(self) -> WirePacing | None:
@@ -141,14 +145,17 @@ class HdlStreamSource(_HdlEnd):
         return self.empty() and not self._lib.simstream_source_busy(self.channel)
 
     async def wait(self) -> None:
-        """Until every queued frame's last beat has been taken (one wake-up per frame)."""
-        change = self._frames.value_change
+        """Until every queued frame's last beat has been taken (one wake-up: ``busy`` falls)."""
         while not self.idle():
-            await change
+            await FallingEdge(self._busy)
 
 
 class HdlStreamSink(_HdlEnd):
-    """Frames out of ``sim_stream_sink``; its ``tready`` is always high."""
+    """Frames out of ``sim_stream_sink``; its ``tready`` is always high.
+
+    Frames queue in C until Python looks (``count()``, ``recv*()``, ``wait()``); the
+    module's ``<prefix>_frames`` changes only when a waiter asked for a wake-up.
+    """
 
     def __init__(
         self, dut: HierarchyObject, prefix: str, clock: Any, channel: int, byte_lanes: int
@@ -157,24 +164,16 @@ class HdlStreamSink(_HdlEnd):
         self.byte_lanes = byte_lanes
         self._lib.simstream_sink_open(channel, self.byte_lanes)
         self.queue: deque[StreamFrame] = deque()
-        self._frame_ready = Event()
-        self._task = cocotb.start_soon(self._run())
-
-    async def _run(self) -> None:
-        change = self._frames.value_change
-        while True:
-            await change
-            if self._take():
-                self._frame_ready.set()
+        self._t0, self._t1 = ctypes.c_int64(), ctypes.c_int64()
 
     def _take(self) -> int:
         """Move the frames C has completed into ``queue``; how many."""
         lib, ch = self._lib, self.channel
-        t0, t1 = ctypes.c_int64(), ctypes.c_int64()
+        t0, t1 = self._t0, self._t1
         n = 0
         while (size := lib.simstream_sink_peek(ch)) >= 0:
             buf = ctypes.create_string_buffer(max(size, 1))
-            lib.simstream_sink_pop(ch, buf, ctypes.byref(t0), ctypes.byref(t1))
+            lib.simstream_sink_pop(ch, buf, t0, t1)
             start, end = (get_sim_steps(t.value, "ns") for t in (t0, t1))
             self.queue.append(StreamFrame(buf.raw[:size], start, end))
             n += 1
@@ -205,7 +204,10 @@ class HdlStreamSink(_HdlEnd):
     def idle(self) -> bool:
         return not self._lib.simstream_sink_busy(self.channel)
 
-    async def wait(self) -> None:
-        while not self.count():
-            self._frame_ready.clear()
-            await self._frame_ready.wait()
+    async def wait(self, frames: int = 1) -> None:
+        """Until ``frames`` frames are queued here: one wake-up, at the edge the last of them
+        completes (nothing wakes Python while nobody waits)."""
+        change = self._frames.value_change
+        while (have := self.count()) < frames:
+            self._lib.simstream_sink_notify(self.channel, frames - have)
+            await change

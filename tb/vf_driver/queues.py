@@ -5,8 +5,14 @@ and programs base, size and enable in a fixed order; ``close()`` undoes it.
 Indices are ring indices in ``0..size-1`` (one slot stays empty); completion
 entries are owned by the driver when their generation bit equals its phase.
 
+A waiting driver sleeps until the device writes to the completion ring (a
+write watch on host memory), or, after ``use_interrupts()``, until the ring's
+interrupt arrives, moderated by the NIC (``*Q_IRQ_MOD``), as ixgbevf's NAPI poll
+runs on an MSI-X vector with ITR: then completion writes wake no Python at all
+and one wake-up reaps every completion written since.
+
 Every wait has a watchdog in simulated cycles (``stall_cycles``): a ring that
-gets no completion for that long while the driver waits raises
+gets no completion (or no interrupt) for that long while the driver waits raises
 :class:`QueueStall` naming the function, queue, direction and ring indices, so
 a lost frame fails a run with a reason instead of hanging it.
 """
@@ -20,10 +26,11 @@ import cocotb
 from cocotb.task import Task
 from cocotb.triggers import Timer
 
+from tb.host.interrupts import IrqMonitor
 from tb.host.memory import WriteWatch
 from tb.host.mmio import FunctionBar
 from tb.ref.layouts import ENTRY_BYTES, RxCompletion, RxDesc, TxCompletion, TxDesc, entry_gen
-from tb.ref.regmap import QCTRL_ENABLE, RX_OFFSET, Queue, queue_reg
+from tb.ref.regmap import QCTRL_ENABLE, RX_OFFSET, Queue, irq_mod, queue_reg
 
 MAX_TX_BUFS = 16
 NS_PER_CYCLE = 4  # 250 MHz nominal clock
@@ -50,6 +57,18 @@ class QueueStall(AssertionError):
     """The device wrote no completion for ``stall_cycles`` while the driver waited for one."""
 
 
+@dataclass(frozen=True)
+class IrqModeration:
+    """``*Q_IRQ_MOD``: an interrupt once ``count_thresh`` completions are pending, or once
+    the oldest waited ``min_interval`` cycles, never two closer than ``min_interval``."""
+
+    min_interval: int = 64
+    count_thresh: int = 16
+
+    def value(self) -> int:
+        return irq_mod(self.min_interval, self.count_thresh)
+
+
 @dataclass
 class _Ring:
     """One descriptor ring plus its completion ring, and the driver's indices."""
@@ -67,16 +86,19 @@ class _Ring:
     cpl_watch: WriteWatch | None = None
     name: str = "ring"
     stall_cycles: int = DEFAULT_STALL_CYCLES
+    # Interrupt-driven reaping (use_interrupts): the monitor and this ring's vector.
+    irq: IrqMonitor | None = None
+    irq_vector: int = 0
     _waiting_for: str | None = None
     _watchdog: Task | None = None
+    _stalled: bool = False
 
-    @property
-    def size(self) -> int:
-        return 1 << self.size_log2
+    size: int = field(init=False)
+    mask: int = field(init=False)  # size - 1: indices wrap with ``& mask``
 
-    @property
-    def mask(self) -> int:
-        return self.size - 1
+    def __post_init__(self) -> None:
+        self.size = 1 << self.size_log2
+        self.mask = self.size - 1
 
     def free_slots(self) -> int:
         return (self.clean - self.prod - 1) & self.mask
@@ -105,8 +127,28 @@ class _Ring:
         await b.write(self.reg(Queue.TXQ_PROD), 0)
         await b.write(self.reg(Queue.TXQ_CTRL), QCTRL_ENABLE)
 
+    async def use_interrupts(self, irq: IrqMonitor, vector: int, moderation: IrqModeration) -> None:
+        """Wait for the ring's interrupt instead of watching completion writes."""
+        if self.cpl_watch is None:
+            raise QueueError("queue is not open")
+        await self.bar.write(self.reg(Queue.TXQ_IRQ_MOD), moderation.value())
+        await self.bar.write(self.reg(Queue.TXQ_IRQ_CTRL), 0)  # MASK clear
+        self.irq = irq
+        self.irq_vector = vector
+        # No watched range left: completion writes cost Python nothing (the watch
+        # object stays, unhit, for close()).
+        self.cpl_watch.close()
+
+    def _activity(self) -> int:
+        """What grows while the device is alive: completion writes or interrupts."""
+        if self.irq is not None:
+            return self.irq.count(self.bar.func, self.irq_vector)
+        assert self.cpl_watch is not None
+        return self.cpl_watch.writes
+
     async def close(self) -> None:
         await self.bar.write(self.reg(Queue.TXQ_CTRL), 0)
+        self.irq = None
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
@@ -123,11 +165,18 @@ class _Ring:
         if self.cpl_watch is None:
             raise QueueError("queue is not open")
         if self._watchdog is None:
-            self._watchdog = cocotb.start_soon(self._watch_for_stall(self.cpl_watch))
+            self._watchdog = cocotb.start_soon(self._watch_for_stall())
         self._waiting_for = waiting_for
-        await self.cpl_watch.wait()
+        if self.irq is not None:
+            # No simulated time passed since the caller found the ring empty, so an
+            # interrupt counted after this point is for a completion not yet reaped.
+            func = self.bar.func
+            await self.irq.wait_beyond(func, self.irq_vector, self.irq.count(func, self.irq_vector))
+        else:
+            await self.cpl_watch.wait()
         self._waiting_for = None
-        if self.cpl_watch.woken:
+        if self._stalled:
+            self._stalled = False
             self.cpl_watch.woken = False
             raise QueueStall(
                 f"function {self.bar.func} {self.name}: no completion for "
@@ -136,14 +185,19 @@ class _Ring:
                 f"phase={self.phase} (ring of {self.size})"
             )
 
-    async def _watch_for_stall(self, watch: WriteWatch) -> None:
+    async def _watch_for_stall(self) -> None:
         """One task per ring: awaits only a timer, so ending a test cancels it cleanly."""
-        seen = watch.writes
+        seen = self._activity()
         while True:
             await Timer(self.stall_cycles * NS_PER_CYCLE, "ns")
-            if self._waiting_for is not None and watch.writes == seen:
-                watch.wake()
-            seen = watch.writes
+            now = self._activity()
+            if self._waiting_for is not None and now == seen:
+                self._stalled = True
+                if self.irq is not None:
+                    self.irq.kick(self.bar.func, self.irq_vector)
+                elif self.cpl_watch is not None:
+                    self.cpl_watch.wake()
+            seen = now
 
     def put_desc(self, raw: bytes) -> None:
         self.mem.write(self.desc_base + self.prod * ENTRY_BYTES, raw)
@@ -280,6 +334,10 @@ class TxQueue:
     async def ring_doorbell(self) -> None:
         await self.ring.ring_doorbell()
 
+    async def use_interrupts(self, irq: IrqMonitor, moderation: IrqModeration) -> None:
+        """Reap on TX queue q's interrupt (vector 2q) instead of on completion writes."""
+        await self.ring.use_interrupts(irq, 2 * self.q, moderation)
+
     def reap(self) -> list[TxFrame]:
         """Frames whose completions the device has written, oldest first."""
         done = []
@@ -326,6 +384,10 @@ class RxQueue:
     q: int = 0
     size_log2: int = 8
     buf_len: int = 2048
+    # wait_reaped() reposts buffers once this many slots are free, in one doorbell
+    # write (ixgbevf writes the RX tail every IXGBEVF_RX_BUFFER_WRITE = 16 buffers;
+    # 1 reposts after every reap).
+    refill_batch: int = 1
     frames_seen: int = field(init=False, default=0)
     ring: _Ring = field(init=False)
     _bufs: list[int] = field(init=False, default_factory=list)
@@ -336,6 +398,10 @@ class RxQueue:
     def __post_init__(self) -> None:
         if self.buf_len <= 0 or self.buf_len % 64:
             raise QueueError(f"RX buffer length {self.buf_len} is not a nonzero multiple of 64")
+        if not 1 <= self.refill_batch < 1 << self.size_log2:
+            raise QueueError(
+                f"RX refill batch {self.refill_batch} outside 1..{(1 << self.size_log2) - 1}"
+            )
         self.ring = _Ring(
             self.bar,
             self.mem,
@@ -383,6 +449,10 @@ class RxQueue:
     async def ring_doorbell(self) -> None:
         await self.ring.ring_doorbell()
 
+    async def use_interrupts(self, irq: IrqMonitor, moderation: IrqModeration) -> None:
+        """Reap on RX queue q's interrupt (vector 2q + 1) instead of on completion writes."""
+        await self.ring.use_interrupts(irq, 2 * self.q + 1, moderation)
+
     def reap(self, gather: bool = True) -> list[RxFrame]:
         """Frames the device has completed; ``gather`` copies their bytes out of the buffers."""
         frames = []
@@ -407,5 +477,6 @@ class RxQueue:
         """Wait until at least one frame arrives; return the frames and repost their buffers."""
         while not (frames := self.reap()):
             await self.ring.wait_completion_write(f"a frame ({self.frames_seen} received so far)")
-        await self.refill()
+        if self.ring.free_slots() >= self.refill_batch:
+            await self.refill()
         return frames

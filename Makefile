@@ -55,12 +55,17 @@ sim: $(STAMP)
 test: $(STAMP)
 	$(VPY) -m pytest -n $(JOBS) $(PYTEST_ARGS) tests
 
+# The simulation-only modules backed by sim/dpi (sim/runner.py: SIM_DPI_SOURCES).
+SIM_DPI_TOPS := sim/tops/sim_host_bus.sv sim/tops/sim_stream_source.sv sim/tops/sim_stream_sink.sv
+
 lint: $(STAMP)
 	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module nic_top $(RTL)
 	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module nic_sim_top $(RTL) \
-	  sim/tops/sim_host_bus.sv sim/tops/nic_sim_top.sv
+	  $(SIM_DPI_TOPS) sim/tops/nic_sim_top.sv
 	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module hdl_bus_pair_top \
-	  sim/tops/sim_host_bus.sv sim/tops/hdl_bus_pair_top.sv
+	  $(SIM_DPI_TOPS) sim/tops/hdl_bus_pair_top.sv
+	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module hdl_stream_pair_top \
+	  $(SIM_DPI_TOPS) sim/tops/axis_loop_top.sv sim/tops/hdl_stream_pair_top.sv
 	for t in axi_loop_top axis_loop_top axi_traffic_top; do \
 	  $(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module $$t sim/tops/$$t.sv || exit 1; \
 	done

@@ -56,7 +56,8 @@ test: $(STAMP)
 	$(VPY) -m pytest -n $(JOBS) $(PYTEST_ARGS) tests
 
 # The simulation-only modules backed by sim/dpi (sim/runner.py: SIM_DPI_SOURCES).
-SIM_DPI_TOPS := sim/tops/sim_host_bus.sv sim/tops/sim_stream_source.sv sim/tops/sim_stream_sink.sv
+SIM_DPI_TOPS := sim/tops/sim_host_bus.sv sim/tops/sim_stream_source.sv sim/tops/sim_stream_tap.sv \
+  sim/tops/sim_stream_sink.sv
 
 lint: $(STAMP)
 	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module nic_top $(RTL)

@@ -46,10 +46,10 @@ VERILATOR_BUILD_ARGS = (
 )
 
 
-def rtl_sources() -> list[Path]:
+def rtl_sources(rtl_dir: Path = RTL_DIR) -> list[Path]:
     """All synthesizable RTL, packages first."""
-    pkgs = [RTL_DIR / p for p in RTL_PACKAGES]
-    rest = sorted(p for p in RTL_DIR.glob("*.sv") if p.name not in RTL_PACKAGES)
+    pkgs = [rtl_dir / p for p in RTL_PACKAGES]
+    rest = sorted(p for p in rtl_dir.glob("*.sv") if p.name not in RTL_PACKAGES)
     return pkgs + rest
 
 
@@ -70,6 +70,8 @@ class SimTop:
     # Link the model against sim/dpi's libsimhost.so (built first), for tops
     # that contain sim/tops/sim_host_bus.sv.
     simhost: bool = False
+    # The RTL to build in place of rtl/ (sim/simspeed.py's build of an older tree).
+    rtl_dir: Path | None = None
 
     @property
     def build_dir(self) -> Path:
@@ -78,6 +80,8 @@ class SimTop:
             items.append(list(self.build_args))
         if self.simhost:
             items.append("simhost")
+        if self.rtl_dir is not None:
+            items.append(str(self.rtl_dir))
         key = json.dumps(items).encode()
         tag = hashlib.sha1(key).hexdigest()[:8]
         suffix = "-fst" if self.waves else ""
@@ -125,7 +129,7 @@ def _build(top: SimTop, log_file: Path | None = None):
         runner.build(
             sources=[
                 *([VerilatorControlFile(top.visibility)] if top.visibility else []),
-                *rtl_sources(),
+                *rtl_sources(top.rtl_dir or RTL_DIR),
                 *top.extra_sources,
             ],
             hdl_toplevel=top.toplevel,
@@ -274,6 +278,7 @@ SIM_TOPS = REPO_ROOT / "sim" / "tops"
 SIM_DPI_SOURCES = (
     SIM_TOPS / "sim_host_bus.sv",
     SIM_TOPS / "sim_stream_source.sv",
+    SIM_TOPS / "sim_stream_tap.sv",
     SIM_TOPS / "sim_stream_sink.sv",
 )
 

@@ -25,10 +25,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import tempfile
 from pathlib import Path
 
-from sim.runner import NIC_TOP_BUILD_ARGS, VERILATOR_BUILD_ARGS, nic_top, run
+from sim.runner import (
+    BUILD_ROOT,
+    NIC_TOP_BUILD_ARGS,
+    VERILATOR_BUILD_ARGS,
+    SimTop,
+    nic_top,
+    run,
+)
+from sim.toolchain import REPO_ROOT
 
 PARAMS = {"NUM_VF": 2}  # as sim/run.py builds it
 
@@ -53,6 +62,39 @@ VARIANTS: dict[str, tuple[str, ...] | None] = {
 }
 
 
+# The tree as it was when issue 10 was filed (before its first change): the "before"
+# build is nic_top from that commit's rtl/ and VPI control file, with the build
+# options of that day (VERILATOR_BUILD_ARGS: C++ -O1, x unique).
+BEFORE_ISSUE_10 = "ab4214ad0760e5f7a115e6e4b48d5bf863fd440e"
+BEFORE = "before"
+
+
+def before_top() -> SimTop:
+    """nic_top as built when issue 10 was filed, from ``git archive`` of BEFORE_ISSUE_10."""
+    root = BUILD_ROOT / f"tree-{BEFORE_ISSUE_10[:12]}"
+    if not (root / "rtl").is_dir():
+        root.mkdir(parents=True, exist_ok=True)
+        try:
+            archive = subprocess.run(
+                ["git", "-C", str(REPO_ROOT), "archive", BEFORE_ISSUE_10, "rtl", "sim/verilator"],
+                check=True,
+                capture_output=True,
+            ).stdout
+        except (OSError, subprocess.CalledProcessError) as e:
+            raise RuntimeError(
+                f"the {BEFORE!r} build needs commit {BEFORE_ISSUE_10[:12]} in this clone's "
+                f"history (a shallow clone lacks it): {e}"
+            ) from None
+        subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    return SimTop(
+        "nic_top",
+        dict(PARAMS),
+        visibility=root / "sim" / "verilator" / "nic_top.vlt",
+        build_args=tuple(VERILATOR_BUILD_ARGS),
+        rtl_dir=root / "rtl",
+    )
+
+
 CASES = ("vf_tx", "vf_rx", "vf_vf")
 SIZES = (64, 1518)
 FRAMES = "64:8000,1518:1500"  # frames per size: a third of a second of wall time or more
@@ -72,7 +114,10 @@ def measure(
     One row per case and size, and one bare row (the mean of the two bare runs,
     both kept as ``bare_first``/``bare_last``). ``cases=()`` measures only the bare model.
     """
-    top = nic_top(PARAMS, build_args=VARIANTS[variant], host_bus=host_bus)
+    if variant == BEFORE:
+        top = before_top()
+    else:
+        top = nic_top(PARAMS, build_args=VARIANTS[variant], host_bus=host_bus)
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "speed.jsonl"
@@ -124,23 +169,24 @@ def measure(
 
 
 def collect() -> list[dict]:
-    """``make bench``: the bare model under the build options before issue 10 (nic_top,
-    C++ -O1, everything public read-write), then the default builds under traffic at 64
-    and 1518 bytes: nic_top with the Python host bus and uplink (the reference models),
-    nic_sim_top with both in HDL, its drivers reaping on interrupts and on every
-    completion write."""
+    """``make bench``: the bare model as built when issue 10 was filed (BEFORE_ISSUE_10's
+    RTL, C++ -O1) and today's RTL under those options (O1), then the default builds
+    under traffic at 64 and 1518 bytes: nic_top with the Python host bus and uplink
+    (the reference models), nic_sim_top with both in HDL, its drivers reaping on
+    interrupts and on every completion write."""
     return (
-        measure("O1", [], cases=(), host_bus="python")
+        measure(BEFORE, [], cases=(), host_bus="python")
+        + measure("O1", [], cases=(), host_bus="python")
         + measure("default", ["fast"], host_bus="python")
         + measure("default", ["fast"], host_bus="hdl", reaps=("irq", "watch"))
     )
 
 
-def bare_speedup(rows: list[dict]) -> float | None:
-    """Bare cycles/s of the default HDL build over the "before" build (O1, nic_top)."""
+def bare_speedup(rows: list[dict], before: str = BEFORE) -> float | None:
+    """Bare cycles/s of the default HDL build over build ``before`` (nic_top) in ``rows``."""
     bare = {(r["variant"], r["host_bus"]): r["cycles_per_s"] for r in rows if r["case"] == "bare"}
-    before, after = bare.get(("O1", "python")), bare.get(("default", "hdl"))
-    return after / before if before and after else None
+    old, new = bare.get((before, "python")), bare.get(("default", "hdl"))
+    return new / old if old and new else None
 
 
 def table(rows: list[dict]) -> str:
@@ -161,9 +207,10 @@ def table(rows: list[dict]) -> str:
             f"| {r.get('reap', '-')} | {size} | {r['frames'] or '-'} "
             f"| {r['cycles']} | {cps} | {fps} | {ratio} |"
         )
-    up = bare_speedup(rows)
-    if up is not None:
-        lines += ["", f"Bare model, default HDL build over the O1 nic_top build: {up:.2f}x"]
+    for before, what in ((BEFORE, "as built when issue 10 was filed"), ("O1", "today's RTL, -O1")):
+        up = bare_speedup(rows, before)
+        if up is not None:
+            lines += ["", f"Bare model, default build (nic_sim_top) over nic_top {what}: {up:.2f}x"]
     return "\n".join(lines)
 
 
@@ -173,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default=",".join(str(s) for s in SIZES))
     ap.add_argument("--cases", default=",".join(CASES))
     ap.add_argument("--uplink", default="fast", help="comma list of fast, cocotbext")
-    ap.add_argument("--variant", action="append", choices=sorted(VARIANTS), help="build variant(s)")
+    ap.add_argument(
+        "--variant", action="append", choices=sorted([*VARIANTS, BEFORE]), help="build variant(s)"
+    )
     ap.add_argument("--host-bus", default="python", help="comma list of python, hdl")
     ap.add_argument("--reap", default="irq", help="comma list of irq, watch")
     args = ap.parse_args(argv)

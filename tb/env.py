@@ -15,6 +15,7 @@ from pathlib import Path
 import cocotb
 from cocotb.clock import Clock
 from cocotb.handle import HierarchyObject
+from cocotb.task import Task
 from cocotb.triggers import ClockCycles
 from cocotb.utils import get_sim_time
 
@@ -28,12 +29,15 @@ from tb.hypervisor.hypervisor import Hypervisor
 from tb.hypervisor.npa import NpaHost
 from tb.hypervisor.vswitch import PfPortVswitch
 from tb.net.axis_fast import FastStreamSink, FastStreamSource, WirePacing
-from tb.net.hdl_stream import HdlStreamSink, HdlStreamSource
+from tb.net.hdl_stream import HdlStreamSink, HdlStreamSource, HdlStreamTap
 from tb.net.pcap import NS_PER_CYCLE, Direction, PortCapture
 from tb.net.stream_tap import StreamSignals, StreamTap
 from tb.pf_driver.driver import PfDriver
 from tb.plugin_model.ring_a import RING_A_PLUGIN_ID, RING_A_VENDOR_ID, RingAPlugin
 from tb.vf_driver.queues import RxQueue, TxQueue
+
+# How often a capture on nic_sim_top takes its taps' frames out of C (cycles).
+CAPTURE_DRAIN_CYCLES = 4096
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,8 @@ class NicTb:
         self.hv = Hypervisor(self.mem, self.iommu, self.pf)
         self.capture: PortCapture | None = None
         self._taps: list[StreamTap] = []
+        self._hdl_taps: list[tuple[str, Direction, HdlStreamTap]] = []
+        self._tap_drain: Task[None] | None = None
         self._irq: IrqMonitor | None = None
 
     def _host_bus(self) -> AxiDmaResponder | HdlHostBus:
@@ -171,6 +177,48 @@ class NicTb:
         """One pcapng per switch port (``<port>.pcapng``), both directions, flagged."""
         cap = PortCapture(folder)
         self.capture = cap
+        for port in range(self.num_func + 1):
+            cap.open(self.port_name(port))
+        if hasattr(self.dut, "TAP_CH"):
+            self._start_hdl_taps(cap)
+        else:
+            self._start_python_taps(cap)
+
+    def _tapped_streams(self) -> list[tuple[str, Direction]]:
+        """The streams a capture taps, in nic_sim_top's TAP_CH order: the uplink into the
+        switch and out of it, then each function's TX (into) and RX (out of) stream."""
+        up = self.port_name(self.num_func)
+        streams = [(up, Direction.INTO_SWITCH), (up, Direction.OUT_OF_SWITCH)]
+        for f in range(self.num_func):
+            name = self.port_name(f)
+            streams += [(name, Direction.INTO_SWITCH), (name, Direction.OUT_OF_SWITCH)]
+        return streams
+
+    def _start_hdl_taps(self, cap: PortCapture) -> None:
+        """nic_sim_top's taps collect in C; Python takes their frames every
+        CAPTURE_DRAIN_CYCLES and writes them in time order (no wake-up per beat)."""
+        base = int(self.dut.TAP_CH.value)
+        for k, (port, direction) in enumerate(self._tapped_streams()):
+            tap = HdlStreamTap(base + k, self.data_bytes)
+            tap.open()
+            self._hdl_taps.append((port, direction, tap))
+        self._tap_drain = cocotb.start_soon(self._drain_hdl_taps())
+
+    async def _drain_hdl_taps(self) -> None:
+        while True:
+            await ClockCycles(self.dut.clk, CAPTURE_DRAIN_CYCLES)
+            self._record_hdl_taps()
+
+    def _record_hdl_taps(self) -> None:
+        assert self.capture is not None
+        batch = []
+        for k, (port, direction, tap) in enumerate(self._hdl_taps):
+            batch += [(end, k, port, direction, data) for data, _, end in tap.take()]
+        batch.sort(key=lambda b: (b[0], b[1]))  # time order; a tie in tap order
+        for end, _, port, direction, data in batch:
+            self.capture.record(port, direction, data, end // NS_PER_CYCLE)
+
+    def _start_python_taps(self, cap: PortCapture) -> None:
         d = self.dut
         nb = self.data_bytes
 
@@ -179,53 +227,42 @@ class NicTb:
             t.start()
             self._taps.append(t)
 
+        into, out = Direction.INTO_SWITCH, Direction.OUT_OF_SWITCH
         up = self.port_name(self.num_func)
-        cap.open(up)
-        tap(
-            up,
-            Direction.INTO_SWITCH,
-            StreamSignals(
-                d.s_axis_uplink_tdata,
-                d.s_axis_uplink_tkeep,
-                d.s_axis_uplink_tlast,
-                d.s_axis_uplink_tvalid,
-                d.s_axis_uplink_tready,
-            ),
-        )
-        tap(
-            up,
-            Direction.OUT_OF_SWITCH,
-            StreamSignals(
-                d.m_axis_uplink_tdata,
-                d.m_axis_uplink_tkeep,
-                d.m_axis_uplink_tlast,
-                d.m_axis_uplink_tvalid,
-                d.m_axis_uplink_tready,
-            ),
-        )
-        for f in range(self.num_func):
-            name = self.port_name(f)
-            cap.open(name)
+        tap(up, into, StreamSignals(*self._uplink_signals("s_axis_uplink")))
+        tap(up, out, StreamSignals(*self._uplink_signals("m_axis_uplink")))
+        n = self.num_func
+        for f in range(n):
             # Function f's TX stream goes into the switch, its RX stream comes out.
+            name = self.port_name(f)
             tap(
                 name,
-                Direction.INTO_SWITCH,
-                StreamSignals(
-                    d.tx_tdata, d.tx_tkeep, d.tx_tlast, d.tx_tvalid, d.tx_tready, f, self.num_func
-                ),
+                into,
+                StreamSignals(d.tx_tdata, d.tx_tkeep, d.tx_tlast, d.tx_tvalid, d.tx_tready, f, n),
             )
             tap(
                 name,
-                Direction.OUT_OF_SWITCH,
-                StreamSignals(
-                    d.rx_tdata, d.rx_tkeep, d.rx_tlast, d.rx_tvalid, d.rx_tready, f, self.num_func
-                ),
+                out,
+                StreamSignals(d.rx_tdata, d.rx_tkeep, d.rx_tlast, d.rx_tvalid, d.rx_tready, f, n),
             )
+
+    def _uplink_signals(self, prefix: str) -> tuple:
+        return tuple(
+            getattr(self.dut, f"{prefix}_{s}")
+            for s in ("tdata", "tkeep", "tlast", "tvalid", "tready")
+        )
 
     def stop_capture(self) -> list[Path]:
         for t in self._taps:
             t.stop()
         self._taps.clear()
+        if self._tap_drain is not None:
+            self._tap_drain.cancel()
+            self._tap_drain = None
+            self._record_hdl_taps()
+        for _, _, tap in self._hdl_taps:
+            tap.close()
+        self._hdl_taps.clear()
         return self.capture.close() if self.capture else []
 
     async def wait_until(

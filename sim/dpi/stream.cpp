@@ -156,6 +156,9 @@ void simstream_sink_open(int ch, int data_bytes) {
   k.data_bytes = data_bytes;
 }
 
+// Forget a sink or tap channel and its frames (a tap after its capture ends).
+void simstream_sink_close(int ch) { g.sinks.erase(ch); }
+
 // Length of the oldest received frame, -1 if none.
 int64_t simstream_sink_peek(int ch) {
   Sink* k = sink(ch);

@@ -28,6 +28,10 @@ module nic_sim_top import nic_pkg::*; #(
     // The uplink's channels in sim/dpi/stream.cpp (tb/net/hdl_stream.py reads them).
     parameter int UPLINK_IN_CH = 0,
     parameter int UPLINK_OUT_CH = 1,
+    // The pcap taps' channels (opened only while a capture runs): TAP_CH + 0 the
+    // uplink into the switch, + 1 out of it; + 2 + 2f function f's TX stream (into
+    // the switch), + 3 + 2f its RX stream (out of it).
+    parameter int TAP_CH = 2,
     localparam int NUM_FUNC = NUM_VF + 1,
     localparam int SEL_W = (NUM_FUNC > 1) ? $clog2(NUM_FUNC) : 1,
     localparam int M_ID_W = DMA_ID_W + SEL_W,
@@ -143,9 +147,8 @@ module nic_sim_top import nic_pkg::*; #(
       .frames_done(uplink_out_frames)
   );
 
-  // The per-function streams of the switch ports, for tb/net/stream_tap.py (pcap):
-  // read through VPI only, so unused in the HDL.
-  /* verilator lint_off UNUSEDSIGNAL */
+  // The per-function streams of the switch ports, for the pcap taps (and read
+  // through VPI by tb/net/stream_tap.py on nic_top's build).
   logic [NUM_FUNC-1:0][DATA_W-1:0] tx_tdata, rx_tdata;
   logic [NUM_FUNC-1:0][STRB_W-1:0] tx_tkeep, rx_tkeep;
   logic [NUM_FUNC-1:0]             tx_tlast, tx_tvalid, tx_tready;
@@ -160,7 +163,38 @@ module nic_sim_top import nic_pkg::*; #(
   assign rx_tlast  = u_nic.rx_tlast;
   assign rx_tvalid = u_nic.rx_tvalid;
   assign rx_tready = u_nic.rx_tready;
+
+  // pcap taps: every switch port, both directions (tb/env.py, PCAP=1). Their
+  // state is in C (opened and drained by Python), so they need no reset; nothing
+  // uses their frames_done (Python drains them on a timer, not on a wake-up).
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [2*NUM_FUNC+1:0][31:0] tap_frames;
   /* verilator lint_on UNUSEDSIGNAL */
+
+  sim_stream_tap #(.DATA_W(DATA_W), .CHANNEL(TAP_CH)) u_tap_uplink_in (
+      .clk, .rst(1'b0),
+      .s_tdata(s_axis_uplink_tdata), .s_tkeep(s_axis_uplink_tkeep),
+      .s_tlast(s_axis_uplink_tlast), .s_tvalid(s_axis_uplink_tvalid),
+      .s_tready(s_axis_uplink_tready), .frames_done(tap_frames[0])
+  );
+  sim_stream_tap #(.DATA_W(DATA_W), .CHANNEL(TAP_CH + 1)) u_tap_uplink_out (
+      .clk, .rst(1'b0),
+      .s_tdata(m_axis_uplink_tdata), .s_tkeep(m_axis_uplink_tkeep),
+      .s_tlast(m_axis_uplink_tlast), .s_tvalid(m_axis_uplink_tvalid),
+      .s_tready(m_axis_uplink_tready), .frames_done(tap_frames[1])
+  );
+  for (genvar f = 0; f < NUM_FUNC; f++) begin : g_tap
+    sim_stream_tap #(.DATA_W(DATA_W), .CHANNEL(TAP_CH + 2 + 2 * f)) u_tx (
+        .clk, .rst(1'b0),
+        .s_tdata(tx_tdata[f]), .s_tkeep(tx_tkeep[f]), .s_tlast(tx_tlast[f]),
+        .s_tvalid(tx_tvalid[f]), .s_tready(tx_tready[f]), .frames_done(tap_frames[2 + 2 * f])
+    );
+    sim_stream_tap #(.DATA_W(DATA_W), .CHANNEL(TAP_CH + 3 + 2 * f)) u_rx (
+        .clk, .rst(1'b0),
+        .s_tdata(rx_tdata[f]), .s_tkeep(rx_tkeep[f]), .s_tlast(rx_tlast[f]),
+        .s_tvalid(rx_tvalid[f]), .s_tready(rx_tready[f]), .frames_done(tap_frames[3 + 2 * f])
+    );
+  end
 
 endmodule
 

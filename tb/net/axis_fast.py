@@ -55,8 +55,11 @@ class StreamFrame:
 
 
 def frame_bytes(frame: object) -> bytes:
-    data = getattr(frame, "tdata", frame)
-    return bytes(data)  # type: ignore[arg-type]
+    """A frame to send (bytes, or anything with ``tdata``) as bytes; empty is refused."""
+    data = bytes(getattr(frame, "tdata", frame))  # type: ignore[arg-type]
+    if not data:
+        raise ValueError("an AXI-Stream frame needs at least one byte")
+    return data
 
 
 class _Port:
@@ -152,8 +155,6 @@ class FastStreamSource(_Port):
 
     def send_nowait(self, frame: object) -> None:
         data = frame_bytes(frame)
-        if not data:
-            raise ValueError("an AXI-Stream frame needs at least one byte")
         self.queue.append(data)
         self._idle.clear()
         self._wake.set()

@@ -4,8 +4,8 @@ It is the guest's stack (:class:`tb.guest.stack.NetStack`) with the uplink's
 wire as its transmit: it answers ARP and ping the same way, and adds a flow
 sink (a :class:`FlowReceiver` bound to a UDP port) and flows it sources. No
 cocotb import: :meth:`ExternalHost.pump` awaits any object with an async
-``recv()`` (``NicTb.wire_out``, a ``FastStreamSink``), and the transmit is e.g.
-``NicTb.wire_in.send_nowait``.
+``recv()`` (``NicTb.wire_out``: an ``HdlStreamSink`` or ``FastStreamSink``),
+and the transmit is e.g. ``NicTb.wire_in.send_nowait``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ SINK_PORT = 6000  # UdpFlow's default destination port
 
 
 class FrameSource(Protocol):
-    """Where frames out of the NIC's uplink come from (FastStreamSink has this)."""
+    """Where frames out of the NIC's uplink come from (both uplink sinks have this)."""
 
     async def recv(self) -> object: ...
 

@@ -51,12 +51,48 @@ def _lib() -> Any:
         "simstream_sink_pop": ([i32, ctypes.c_char_p, p64, p64], None),
         "simstream_sink_busy": ([i32], i32),
         "simstream_sink_notify": ([i32, i64], None),
+        "simstream_sink_close": ([i32], None),
     }
     for name, (args, res) in sig.items():
         fn = getattr(lib, name)
         fn.argtypes = args
         fn.restype = res
     return lib
+
+
+def take_frames(lib: Any, channel: int, t0: Any, t1: Any) -> list[tuple[bytes, int, int]]:
+    """The frames a sink or tap channel has completed, oldest first, each with the
+    simulated time in ns of its first and last beat (C forgets them)."""
+    out: list[tuple[bytes, int, int]] = []
+    while (size := lib.simstream_sink_peek(channel)) >= 0:
+        buf = ctypes.create_string_buffer(max(size, 1))
+        lib.simstream_sink_pop(channel, buf, t0, t1)
+        out.append((buf.raw[:size], t0.value, t1.value))
+    return out
+
+
+class HdlStreamTap:
+    """One ``sim_stream_tap`` channel: frames seen on a stream, taken when Python asks.
+
+    ``open()`` starts collecting (a channel not opened collects nothing), ``take()``
+    returns what completed since, ``close()`` stops and forgets.
+    """
+
+    def __init__(self, channel: int, byte_lanes: int) -> None:
+        self.channel = channel
+        self.byte_lanes = byte_lanes
+        self._lib = _lib()
+        self._t0, self._t1 = ctypes.c_int64(), ctypes.c_int64()
+
+    def open(self) -> None:
+        self._lib.simstream_sink_open(self.channel, self.byte_lanes)
+
+    def take(self) -> list[tuple[bytes, int, int]]:
+        """Frames completed since the last take: ``(bytes, first_ns, last_ns)``."""
+        return take_frames(self._lib, self.channel, self._t0, self._t1)
+
+    def close(self) -> None:
+        self._lib.simstream_sink_close(self.channel)
 
 
 class _HdlEnd:
@@ -124,8 +160,6 @@ class HdlStreamSource(_HdlEnd):
 
     def send_nowait(self, frame: object) -> None:
         data = frame_bytes(frame)
-        if not data:
-            raise ValueError("an AXI-Stream frame needs at least one byte")
         self._lib.simstream_source_push(self.channel, data, len(data), get_sim_time("ns"))
 
     def count(self) -> int:
@@ -168,16 +202,12 @@ class HdlStreamSink(_HdlEnd):
 
     def _take(self) -> int:
         """Move the frames C has completed into ``queue``; how many."""
-        lib, ch = self._lib, self.channel
-        t0, t1 = self._t0, self._t1
-        n = 0
-        while (size := lib.simstream_sink_peek(ch)) >= 0:
-            buf = ctypes.create_string_buffer(max(size, 1))
-            lib.simstream_sink_pop(ch, buf, t0, t1)
-            start, end = (get_sim_steps(t.value, "ns") for t in (t0, t1))
-            self.queue.append(StreamFrame(buf.raw[:size], start, end))
-            n += 1
-        return n
+        got = take_frames(self._lib, self.channel, self._t0, self._t1)
+        for data, start, end in got:
+            self.queue.append(
+                StreamFrame(data, get_sim_steps(start, "ns"), get_sim_steps(end, "ns"))
+            )
+        return len(got)
 
     async def recv(self, compact: bool = True) -> StreamFrame:
         await self.wait()

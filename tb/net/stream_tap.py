@@ -7,7 +7,9 @@ while ``tvalid`` is high (a beat offered or in flight), reading ``tready`` only
 when valid is high and ``tdata``/``tkeep``/``tlast`` once per accepted beat. On
 a packed vector every change of any lane's ``tvalid`` wakes every tap of that
 vector (each goes back to sleep if its own lane is low). Taps are only
-started when a capture is asked for (``PCAP=1``).
+started when a capture is asked for (``PCAP=1``), and only on ``nic_top``:
+``nic_sim_top`` taps its streams in HDL (``sim/tops/sim_stream_tap.sv``,
+``tb/net/hdl_stream.py``'s ``HdlStreamTap``), with no Python per beat.
 """
 
 from __future__ import annotations

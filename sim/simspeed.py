@@ -97,7 +97,7 @@ def before_top() -> SimTop:
 
 CASES = ("vf_tx", "vf_rx", "vf_vf")
 SIZES = (64, 1518)
-FRAMES = "64:8000,1518:1500"  # frames per size: a third of a second of wall time or more
+FRAMES = "64:20000,1518:3000"  # frames per size: a second of wall time or more
 
 
 def measure(
@@ -109,74 +109,106 @@ def measure(
     host_bus: str = "python",
     reaps: tuple[str, ...] = ("irq",),
 ) -> list[dict]:
-    """Build ``variant``, run the bare model, every case at every size, the bare model again.
+    """Build ``variant``; run the bare model, every case at every size, the bare model again.
 
-    One row per case and size, and one bare row (the mean of the two bare runs,
-    both kept as ``bare_first``/``bare_last``). ``cases=()`` measures only the bare model.
+    One row per case and size and one bare row: the mean of the two bare runs,
+    both kept as ``bare_first``/``bare_last``. A case's ``ratio_to_bare`` is its
+    cycles/s over that of the idle windows interleaved with its traffic in the
+    same run (``idle_cycles_per_s``; sim/simspeed_cocotb.py ``Tally``): this
+    machine's speed drifts by up to 2x within seconds, and a neighbour in time is
+    the fair comparison. ``cases=()`` measures only the bare model.
     """
     if variant == BEFORE:
         top = before_top()
     else:
         top = nic_top(PARAMS, build_args=VARIANTS[variant], host_bus=host_bus)
-    rows: list[dict] = []
+    env = {
+        "SIMSPEED_FRAMES": frames,
+        "SIMSPEED_SIZES": ",".join(str(s) for s in sizes),
+        "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING"),
+    }
+    log = top.build_dir / "runs" / f"simspeed-{variant}.log"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "speed.jsonl"
-        env = {
-            "SIMSPEED_OUT": str(out),
-            "SIMSPEED_FRAMES": frames,
-            "SIMSPEED_SIZES": ",".join(str(s) for s in sizes),
-            "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING"),
-        }
-        log = top.build_dir / "runs" / f"simspeed-{variant}.log"
+        env["SIMSPEED_OUT"] = str(out)
 
-        def bare(tag: str) -> None:
-            run(top, "sim.simspeed_cocotb", "bare", run_name=f"simspeed-{variant}-{tag}", env=env)
+        def step(test: str, name: str, extra: dict[str, str] | None = None) -> list[dict]:
+            """Run one cocotb test; the rows it appended."""
+            before = len(out.read_text().splitlines()) if out.exists() else 0
+            tests, fails = run(
+                top,
+                "sim.simspeed_cocotb",
+                test,
+                run_name=f"simspeed-{variant}-{name}",
+                env={**env, **(extra or {})},
+                log_file=log,
+            )
+            if fails:
+                raise RuntimeError(
+                    f"simspeed {variant}/{name}: {fails} of {tests} failed, see {log}"
+                )
+            rows = [json.loads(line) for line in out.read_text().splitlines()[before:]]
+            for r in rows:
+                r["variant"] = variant
+                r["host_bus"] = host_bus
+                r["cycles_per_s"] = r["cycles"] / r["wall"] if r["wall"] > 0 else 0.0
+                r["frames_per_s"] = r["frames"] / r["wall"] if r["wall"] > 0 else 0.0
+            return rows
 
-        bare("bare")
+        bares = step("bare", "bare-first")
+        rows: list[dict] = []
         for up in uplinks if cases else []:
             for reap in reaps:
-                tests, fails = run(
-                    top,
-                    "sim.simspeed_cocotb",
-                    list(cases),
-                    run_name=f"simspeed-{variant}-{up}-{reap}",
-                    env={**env, "SIMSPEED_UPLINK": up, "SIMSPEED_REAP": reap},
-                    log_file=log,
-                )
-                if fails:
-                    msg = f"simspeed {variant}/{up}/{reap}: {fails} of {tests} failed, see {log}"
-                    raise RuntimeError(msg)
+                for case in cases:
+                    extra = {"SIMSPEED_UPLINK": up, "SIMSPEED_REAP": reap}
+                    rows += step(case, f"{up}-{reap}-{case}", extra)
         if cases:
-            bare("bare-last")
-        if out.exists():
-            rows = [json.loads(line) for line in out.read_text().splitlines()]
+            bares += step("bare", "bare-last")
     for r in rows:
-        r["variant"] = variant
-        r["host_bus"] = host_bus
-        r["cycles_per_s"] = r["cycles"] / r["wall"] if r["wall"] > 0 else 0.0
-        r["frames_per_s"] = r["frames"] / r["wall"] if r["wall"] > 0 else 0.0
-    bares = [r for r in rows if r["case"] == "bare"]
-    rows = [r for r in rows if r["case"] != "bare"]
-    if not bares:
-        return rows
+        r["idle_cycles_per_s"] = r["idle_cycles"] / r["idle_wall"]
+        r["ratio_to_bare"] = r["cycles_per_s"] / r["idle_cycles_per_s"]
     bare_row = dict(bares[0])
     bare_row["bare_first"] = bares[0]["cycles_per_s"]
     bare_row["bare_last"] = bares[-1]["cycles_per_s"]
     bare_row["cycles_per_s"] = sum(b["cycles_per_s"] for b in bares) / len(bares)
-    for r in [bare_row, *rows]:
-        r["ratio_to_bare"] = r["cycles_per_s"] / bare_row["cycles_per_s"]
+    bare_row["idle_cycles_per_s"] = bare_row["cycles_per_s"]
+    bare_row["ratio_to_bare"] = 1.0
     return [bare_row, *rows]
+
+
+BARE_BUILDS = ((BEFORE, "python"), ("O1", "python"), ("default", "hdl"))
+BARE_ROUNDS = 3
+
+
+def bare_alternated(builds=BARE_BUILDS, rounds: int = BARE_ROUNDS) -> list[dict]:
+    """The bare model of each build, the builds taken in turn ``rounds`` times: one row
+    per build, the mean of its runs (``bare_runs`` lists them). Runs seconds apart
+    drift by up to 2x on this machine; alternating puts the same drift on every build."""
+    runs: dict[tuple[str, str], list[float]] = {b: [] for b in builds}
+    first: dict[tuple[str, str], dict] = {}
+    for _ in range(rounds):
+        for variant, bus in builds:
+            (row,) = measure(variant, [], cases=(), host_bus=bus)
+            runs[(variant, bus)].append(row["cycles_per_s"])
+            first.setdefault((variant, bus), row)
+    rows = []
+    for b, speeds in runs.items():
+        row = dict(first[b])
+        row["cycles_per_s"] = row["idle_cycles_per_s"] = sum(speeds) / len(speeds)
+        row["bare_runs"] = speeds
+        row["alternated"] = True
+        rows.append(row)
+    return rows
 
 
 def collect() -> list[dict]:
     """``make bench``: the bare model as built when issue 10 was filed (BEFORE_ISSUE_10's
-    RTL, C++ -O1) and today's RTL under those options (O1), then the default builds
-    under traffic at 64 and 1518 bytes: nic_top with the Python host bus and uplink
-    (the reference models), nic_sim_top with both in HDL, its drivers reaping on
-    interrupts and on every completion write."""
+    RTL, C++ -O1), today's RTL under those options (O1) and the default HDL build,
+    alternated; then the default builds under traffic at 64 and 1518 bytes: nic_top
+    with the Python host bus and uplink (the reference models), nic_sim_top with both
+    in HDL, its drivers reaping on interrupts and on every completion write."""
     return (
-        measure(BEFORE, [], cases=(), host_bus="python")
-        + measure("O1", [], cases=(), host_bus="python")
+        bare_alternated()
         + measure("default", ["fast"], host_bus="python")
         + measure("default", ["fast"], host_bus="hdl", reaps=("irq", "watch"))
     )
@@ -184,7 +216,11 @@ def collect() -> list[dict]:
 
 def bare_speedup(rows: list[dict], before: str = BEFORE) -> float | None:
     """Bare cycles/s of the default HDL build over build ``before`` (nic_top) in ``rows``."""
-    bare = {(r["variant"], r["host_bus"]): r["cycles_per_s"] for r in rows if r["case"] == "bare"}
+    bare = {
+        (r["variant"], r["host_bus"]): r["cycles_per_s"]
+        for r in rows
+        if r["case"] == "bare" and r.get("alternated")
+    }
     old, new = bare.get((before, "python")), bare.get(("default", "hdl"))
     return new / old if old and new else None
 
@@ -192,20 +228,22 @@ def bare_speedup(rows: list[dict], before: str = BEFORE) -> float | None:
 def table(rows: list[dict]) -> str:
     lines = [
         "| build | host bus | case | uplink | reap | frame bytes | frames | cycles | cycles/s "
-        "| frames/s | ratio to bare |",
-        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| frames/s | idle cycles/s | ratio to bare |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         fps = f"{r['frames_per_s']:,.0f}" if r["frames"] else "-"
         size = str(r["size"]) if r["size"] else "-"
         ratio = "-" if r.get("ratio_to_bare") is None else f"{r['ratio_to_bare']:.3f}"
         cps = f"{r['cycles_per_s']:,.0f}"
-        if r["case"] == "bare":
+        if r.get("alternated"):
+            cps += " (" + " / ".join(f"{v:,.0f}" for v in r["bare_runs"]) + ")"
+        elif r["case"] == "bare":
             cps += f" ({r['bare_first']:,.0f} / {r['bare_last']:,.0f})"
         lines.append(
             f"| {r['variant']} | {r.get('host_bus', 'python')} | {r['case']} | {r['uplink']} "
             f"| {r.get('reap', '-')} | {size} | {r['frames'] or '-'} "
-            f"| {r['cycles']} | {cps} | {fps} | {ratio} |"
+            f"| {r['cycles']} | {cps} | {fps} | {r['idle_cycles_per_s']:,.0f} | {ratio} |"
         )
     for before, what in ((BEFORE, "as built when issue 10 was filed"), ("O1", "today's RTL, -O1")):
         up = bare_speedup(rows, before)

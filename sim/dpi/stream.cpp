@@ -159,23 +159,33 @@ void simstream_sink_open(int ch, int data_bytes) {
 // Forget a sink or tap channel and its frames (a tap after its capture ends).
 void simstream_sink_close(int ch) { g.sinks.erase(ch); }
 
-// Length of the oldest received frame, -1 if none.
-int64_t simstream_sink_peek(int ch) {
+// How many frames are complete and not yet taken; their total length in ``bytes``.
+int64_t simstream_sink_pending(int ch, int64_t* bytes) {
   Sink* k = sink(ch);
-  if (!k || k->frames.empty()) return -1;
-  return static_cast<int64_t>(k->frames.front().data.size());
+  *bytes = 0;
+  if (!k) return 0;
+  for (const RxFrame& f : k->frames) *bytes += static_cast<int64_t>(f.data.size());
+  return static_cast<int64_t>(k->frames.size());
 }
 
-// Take the oldest received frame into ``out`` (room for peek() bytes); its times in ns.
-void simstream_sink_pop(int ch, uint8_t* out, int64_t* start_ns, int64_t* end_ns) {
+// Take the ``n`` oldest complete frames (n <= pending()): their bytes one after the
+// other into ``out`` (room for pending()'s byte count), each one's length and the
+// times in ns of its first and last beat into ``lens``, ``start_ns``, ``end_ns``.
+// One call per batch: Python pays its foreign-call cost once, not per frame.
+void simstream_sink_take(int ch, int64_t n, uint8_t* out, int64_t* lens, int64_t* start_ns,
+                         int64_t* end_ns) {
   Sink* k = sink(ch);
-  if (!k || k->frames.empty()) return;
-  RxFrame& f = k->frames.front();
-  std::memcpy(out, f.data.data(), f.data.size());
-  *start_ns = f.start_ns;
-  *end_ns = f.end_ns;
-  k->frames.pop_front();
-  k->taken++;
+  if (!k) return;
+  for (int64_t i = 0; i < n && !k->frames.empty(); ++i) {
+    RxFrame& f = k->frames.front();
+    std::memcpy(out, f.data.data(), f.data.size());
+    out += f.data.size();
+    lens[i] = static_cast<int64_t>(f.data.size());
+    start_ns[i] = f.start_ns;
+    end_ns[i] = f.end_ns;
+    k->frames.pop_front();
+    k->taken++;
+  }
 }
 
 // Wake Python (a change of the module's frames_done) once ``frames`` more frames than

@@ -25,6 +25,7 @@ from functools import cache
 from typing import Any
 
 import cocotb
+import numpy as np
 from cocotb.handle import HierarchyObject
 from cocotb.triggers import FallingEdge, RisingEdge
 from cocotb.utils import get_sim_steps, get_sim_time
@@ -38,6 +39,7 @@ def _lib() -> Any:
     lib = ctypes.CDLL(str(loaded_library_path()))
     i32, i64, u64 = ctypes.c_int32, ctypes.c_int64, ctypes.c_uint64
     p64 = ctypes.POINTER(i64)
+    vp = ctypes.c_void_p
     sig: dict[str, tuple[list[Any], Any]] = {
         "simstream_source_open": ([i32, i32], None),
         "simstream_source_pacing": ([i32, i32, ctypes.c_double, ctypes.c_double, i32], None),
@@ -47,8 +49,8 @@ def _lib() -> Any:
         "simstream_source_done": ([i32], u64),
         "simstream_source_clear": ([i32], None),
         "simstream_sink_open": ([i32, i32], None),
-        "simstream_sink_peek": ([i32], i64),
-        "simstream_sink_pop": ([i32, ctypes.c_char_p, p64, p64], None),
+        "simstream_sink_pending": ([i32, p64], i64),
+        "simstream_sink_take": ([i32, i64, ctypes.c_char_p, vp, vp, vp], None),
         "simstream_sink_busy": ([i32], i32),
         "simstream_sink_notify": ([i32, i64], None),
         "simstream_sink_close": ([i32], None),
@@ -60,14 +62,25 @@ def _lib() -> Any:
     return lib
 
 
-def take_frames(lib: Any, channel: int, t0: Any, t1: Any) -> list[tuple[bytes, int, int]]:
+def take_frames(lib: Any, channel: int) -> list[tuple[bytes, int, int]]:
     """The frames a sink or tap channel has completed, oldest first, each with the
-    simulated time in ns of its first and last beat (C forgets them)."""
-    out: list[tuple[bytes, int, int]] = []
-    while (size := lib.simstream_sink_peek(channel)) >= 0:
-        buf = ctypes.create_string_buffer(max(size, 1))
-        lib.simstream_sink_pop(channel, buf, t0, t1)
-        out.append((buf.raw[:size], t0.value, t1.value))
+    simulated time in ns of its first and last beat (C forgets them). Two foreign
+    calls per batch, whatever its size."""
+    total = ctypes.c_int64()
+    n = lib.simstream_sink_pending(channel, ctypes.byref(total))
+    if n == 0:
+        return []
+    buf = ctypes.create_string_buffer(max(total.value, 1))
+    meta = np.empty((3, n), dtype=np.int64)  # lengths, first-beat ns, last-beat ns
+    base, row = meta.ctypes.data, 8 * n
+    lib.simstream_sink_take(channel, n, buf, base, base + row, base + 2 * row)
+    raw = buf.raw
+    lens, starts, ends = meta.tolist()
+    out = []
+    pos = 0
+    for size, start, end in zip(lens, starts, ends, strict=True):
+        out.append((raw[pos : pos + size], start, end))
+        pos += size
     return out
 
 
@@ -82,14 +95,13 @@ class HdlStreamTap:
         self.channel = channel
         self.byte_lanes = byte_lanes
         self._lib = _lib()
-        self._t0, self._t1 = ctypes.c_int64(), ctypes.c_int64()
 
     def open(self) -> None:
         self._lib.simstream_sink_open(self.channel, self.byte_lanes)
 
     def take(self) -> list[tuple[bytes, int, int]]:
         """Frames completed since the last take: ``(bytes, first_ns, last_ns)``."""
-        return take_frames(self._lib, self.channel, self._t0, self._t1)
+        return take_frames(self._lib, self.channel)
 
     def close(self) -> None:
         self._lib.simstream_sink_close(self.channel)
@@ -198,15 +210,13 @@ class HdlStreamSink(_HdlEnd):
         self.byte_lanes = byte_lanes
         self._lib.simstream_sink_open(channel, self.byte_lanes)
         self.queue: deque[StreamFrame] = deque()
-        self._t0, self._t1 = ctypes.c_int64(), ctypes.c_int64()
+        self._steps_per_ns = get_sim_steps(1, "ns")
 
     def _take(self) -> int:
         """Move the frames C has completed into ``queue``; how many."""
-        got = take_frames(self._lib, self.channel, self._t0, self._t1)
-        for data, start, end in got:
-            self.queue.append(
-                StreamFrame(data, get_sim_steps(start, "ns"), get_sim_steps(end, "ns"))
-            )
+        got = take_frames(self._lib, self.channel)
+        steps = self._steps_per_ns
+        self.queue.extend(StreamFrame(data, a * steps, b * steps) for data, a, b in got)
         return len(got)
 
     async def recv(self, compact: bool = True) -> StreamFrame:
@@ -214,7 +224,8 @@ class HdlStreamSink(_HdlEnd):
         return self.queue.popleft()
 
     def recv_nowait(self, compact: bool = True) -> StreamFrame:
-        self._take()
+        if not self.queue:  # what is queued here is older than anything still in C
+            self._take()
         return self.queue.popleft()
 
     async def read(self, count: int = -1) -> bytes:
@@ -225,7 +236,7 @@ class HdlStreamSink(_HdlEnd):
         return len(self.queue)
 
     def empty(self) -> bool:
-        return self.count() == 0
+        return not self.queue and self.count() == 0
 
     def clear(self) -> None:
         self._take()

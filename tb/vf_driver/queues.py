@@ -19,6 +19,7 @@ a lost frame fails a run with a reason instead of hanging it.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -29,7 +30,14 @@ from cocotb.triggers import Timer
 from tb.host.interrupts import IrqMonitor
 from tb.host.memory import WriteWatch
 from tb.host.mmio import FunctionBar
-from tb.ref.layouts import ENTRY_BYTES, RxCompletion, RxDesc, TxCompletion, TxDesc, entry_gen
+from tb.ref.layouts import (
+    ENTRY_BYTES,
+    GEN_BIT,
+    RxCompletion,
+    RxDesc,
+    TxCompletion,
+    TxDesc,
+)
 from tb.ref.regmap import QCTRL_ENABLE, RX_OFFSET, Queue, irq_mod, queue_reg
 
 MAX_TX_BUFS = 16
@@ -38,6 +46,8 @@ NS_PER_CYCLE = 4  # 250 MHz nominal clock
 # through the NIC (tens to a few thousand cycles, ARCHITECTURE §3), far below
 # a run that would look hung to a person (about a second of wall time).
 DEFAULT_STALL_CYCLES = 100_000
+# Completion entries a reap reads from host memory at once (and tests for ownership).
+CPL_READ_RUN = 64
 
 
 class DmaMemory(Protocol):
@@ -203,19 +213,41 @@ class _Ring:
         self.mem.write(self.desc_base + self.prod * ENTRY_BYTES, raw)
         self.prod = (self.prod + 1) & self.mask
 
+    def put_descs(self, raws: list[bytes]) -> None:
+        """Descriptors into consecutive slots from ``prod``: one memory write per
+        contiguous run (two where the ring wraps), as a driver fills a batch."""
+        n = len(raws)
+        head = min(n, self.size - self.prod)
+        if head:
+            self.mem.write(self.desc_base + self.prod * ENTRY_BYTES, b"".join(raws[:head]))
+        if head < n:
+            self.mem.write(self.desc_base, b"".join(raws[head:]))
+        self.prod = (self.prod + n) & self.mask
+
     async def ring_doorbell(self) -> None:
         await self.bar.write(self.reg(Queue.TXQ_PROD), self.prod)
 
-    def next_completion(self) -> bytes | None:
-        """The raw completion at the read index if the device has written it."""
-        addr = self.cpl_base + self.cpl_idx * ENTRY_BYTES
-        raw = self.mem.read(addr, ENTRY_BYTES)
-        if entry_gen(raw) != self.phase:
-            return None
-        self.cpl_idx = (self.cpl_idx + 1) & self.mask
-        if self.cpl_idx == 0:
-            self.phase ^= 1
-        return raw
+    def completions(self) -> list[bytes]:
+        """Every raw completion the device has written from the read index on, oldest
+        first: the ring is read in runs of up to CPL_READ_RUN entries (to the ring's
+        end at most) and an entry is the driver's while its generation bit is the phase."""
+        out: list[bytes] = []
+        while True:
+            idx = self.cpl_idx
+            run = min(CPL_READ_RUN, self.size - idx)
+            chunk = self.mem.read(self.cpl_base + idx * ENTRY_BYTES, run * ENTRY_BYTES)
+            want = GEN_BIT if self.phase else 0
+            k = 0
+            for gen in chunk[ENTRY_BYTES - 1 :: ENTRY_BYTES]:
+                if gen & GEN_BIT != want:
+                    break
+                k += 1
+            out.extend(chunk[i * ENTRY_BYTES : (i + 1) * ENTRY_BYTES] for i in range(k))
+            self.cpl_idx = (idx + k) & self.mask
+            if self.cpl_idx == 0 and k:
+                self.phase ^= 1
+            if k < run:
+                return out
 
     async def status(self) -> int:
         return await self.bar.read(self.reg(Queue.TXQ_STATUS))
@@ -243,7 +275,7 @@ class TxQueue:
     buf_bytes: int = 9216 + 64  # one buffer area per slot, room for any alignment
     ring: _Ring = field(init=False)
     _bufs: list[int] = field(init=False, default_factory=list)
-    _in_flight: list[TxFrame] = field(init=False, default_factory=list)
+    _in_flight: deque[TxFrame] = field(init=False, default_factory=deque)
 
     def __post_init__(self) -> None:
         self.ring = _Ring(
@@ -257,7 +289,7 @@ class TxQueue:
     async def open(self) -> None:
         await self.ring.open()
         self._bufs = [self.mem.alloc(self.buf_bytes, 64) for _ in range(self.ring.size)]
-        self._in_flight = []
+        self._in_flight = deque()
 
     async def close(self) -> None:
         await self.ring.close()
@@ -311,18 +343,23 @@ class TxQueue:
     def _post_frags(
         self, frame: bytes, frags: list[tuple[int, int]], vlan_tci: int | None
     ) -> TxFrame:
-        first = self.ring.prod
-        for n, (addr, length) in enumerate(frags):
-            desc = TxDesc(
-                addr,
-                length,
-                sof=n == 0,
-                eof=n == len(frags) - 1,
-                vlan_ins=vlan_tci is not None and n == 0,
-                vlan_tci=(vlan_tci or 0) if n == 0 else 0,
-            )
-            self.ring.put_desc(desc.pack())
-        last = (self.ring.prod - 1) & self.ring.mask
+        ring = self.ring
+        first = ring.prod
+        last_n = len(frags) - 1
+        ring.put_descs(
+            [
+                TxDesc.encode(
+                    addr,
+                    length,
+                    sof=n == 0,
+                    eof=n == last_n,
+                    vlan_ins=n == 0 and vlan_tci is not None,
+                    vlan_tci=(vlan_tci or 0) if n == 0 else 0,
+                )
+                for n, (addr, length) in enumerate(frags)
+            ]
+        )
+        last = (ring.prod - 1) & ring.mask
         tx = TxFrame(frame, first, last, vlan_tci)
         self._in_flight.append(tx)
         return tx
@@ -341,11 +378,11 @@ class TxQueue:
     def reap(self) -> list[TxFrame]:
         """Frames whose completions the device has written, oldest first."""
         done = []
-        while (raw := self.ring.next_completion()) is not None:
+        for raw in self.ring.completions():
             cpl = TxCompletion.unpack(raw)
             if not self._in_flight:
                 raise QueueError(f"TX completion with no frame in flight: {cpl}")
-            tx = self._in_flight.pop(0)
+            tx = self._in_flight.popleft()
             tx.completion = cpl
             self.ring.clean = (cpl.desc_idx + 1) & self.ring.mask
             done.append(tx)
@@ -426,8 +463,8 @@ class RxQueue:
         if not self._bufs:
             self._bufs = [self.mem.alloc(self.buf_len, 64) for _ in range(self.ring.size)]
         n = self.ring.free_slots() if count is None else min(count, self.ring.free_slots())
-        for _ in range(n):
-            self._put(self._bufs[self.ring.prod], self.buf_len)
+        prod, mask = self.ring.prod, self.ring.mask
+        self._post([(self._bufs[(prod + k) & mask], self.buf_len) for k in range(n)])
         if n:
             await self.ring.ring_doorbell()
 
@@ -438,13 +475,15 @@ class RxQueue:
         stack's buffers); the doorbell is rung separately (:meth:`ring_doorbell`).
         """
         n = min(len(bufs), self.ring.free_slots())
-        for addr, length in bufs[:n]:
-            self._put(addr, length)
+        self._post(bufs[:n])
         return n
 
-    def _put(self, addr: int, length: int) -> None:
-        self._slot_buf[self.ring.prod] = (addr, length)
-        self.ring.put_desc(RxDesc(addr, length).pack())
+    def _post(self, bufs: list[tuple[int, int]]) -> None:
+        """``(address, length)`` buffers into the next slots, remembered per slot."""
+        ring = self.ring
+        for k, buf in enumerate(bufs):
+            self._slot_buf[(ring.prod + k) & ring.mask] = buf
+        ring.put_descs([RxDesc.encode(addr, length) for addr, length in bufs])
 
     async def ring_doorbell(self) -> None:
         await self.ring.ring_doorbell()
@@ -456,7 +495,7 @@ class RxQueue:
     def reap(self, gather: bool = True) -> list[RxFrame]:
         """Frames the device has completed; ``gather`` copies their bytes out of the buffers."""
         frames = []
-        while (raw := self.ring.next_completion()) is not None:
+        for raw in self.ring.completions():
             cpl = RxCompletion.unpack(raw)
             data = bytearray()
             used = []

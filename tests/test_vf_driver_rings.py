@@ -87,6 +87,6 @@ def test_completions_across_runs_the_end_and_the_phase_flip() -> None:
 def test_completions_stop_at_the_first_entry_the_device_still_owns() -> None:
     r = ring()
     first = write_completions(r, 0, CPL_READ_RUN + 7, gen=1)
-    write_completions(r, CPL_READ_RUN + 8, 4, gen=1)  # written out of order  # a hole at CPL_READ_RUN + 7
+    write_completions(r, CPL_READ_RUN + 8, 4, gen=1)  # a hole at CPL_READ_RUN + 7
     assert r.completions() == first
     assert r.cpl_idx == CPL_READ_RUN + 7

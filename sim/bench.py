@@ -22,7 +22,7 @@ from sim.benches import BenchRecord
 from sim.toolchain import REPO_ROOT
 
 REPORTS = REPO_ROOT / "reports"
-BLOCKS = ("vf_dma", "eswitch")
+BLOCKS = ("vf_dma", "eswitch", "nic_top")
 SIM_SPEED = "simspeed"
 
 
@@ -73,9 +73,10 @@ def markdown(records: list[BenchRecord], speed: list[dict] | None = None) -> str
         ]
         for r in (r for r in records if r.block == block):
             q = "" if r.queues is None else str(r.queues)
+            latency = "-" if r.latency_cycles is None else f"{r.latency_cycles:.0f}"
             lines.append(
                 f"| {r.path} | {q} | {r.frame_size} | {r.frames} | {r.cycles} "
-                f"| {r.frames_per_cycle:.4f} | {r.line_rate_ratio:.2f} | {r.latency_cycles:.0f} "
+                f"| {r.frames_per_cycle:.4f} | {r.line_rate_ratio:.2f} | {latency} "
                 f"| {details(r.extra)} |"
             )
         lines.append("")

@@ -25,9 +25,9 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import Event, Timer
 
+from sim.traffic import EXT_MAC, TX_MODERATION, keep_tx_ring_full, vf_mac
 from tb.guest.flows import UdpFlow
 from tb.net.pcap import NS_PER_CYCLE
-from tb.vf_driver.queues import IrqModeration
 
 UPLINK = os.environ.get("SIMSPEED_UPLINK", "fast")
 # How the drivers learn of completions: "irq" (the ring's moderated interrupt, as
@@ -35,8 +35,7 @@ UPLINK = os.environ.get("SIMSPEED_UPLINK", "fast")
 REAP = os.environ.get("SIMSPEED_REAP", "irq")
 SIZES = [int(s) for s in os.environ.get("SIMSPEED_SIZES", "1518").split(",")]
 BARE_CYCLES = int(os.environ.get("SIMSPEED_BARE_CYCLES", "200000"))
-TX_BATCH = 64  # frames posted per TX doorbell write
-MODERATION = IrqModeration(min_interval=128, count_thresh=32)  # *Q_IRQ_MOD with REAP=irq
+MODERATION = TX_MODERATION  # *Q_IRQ_MOD of every ring with REAP=irq
 RX_BATCH = 64  # frames the outside network's receiver takes per wake-up (vf_tx)
 RX_REFILL_BATCH = 16  # buffers reposted per RX doorbell write (ixgbevf's IXGBEVF_RX_BUFFER_WRITE)
 QUIET_CYCLES = 2000  # a receiver that saw nothing for this long after the sender finished is done
@@ -44,11 +43,6 @@ QUIET_CYCLES = 2000  # a receiver that saw nothing for this long after the sende
 # (below the drivers' stall watchdog of 100,000 cycles).
 ROUNDS = int(os.environ.get("SIMSPEED_ROUNDS", "5"))
 IDLE_CYCLES = 50_000
-EXT_MAC = "02:00:00:00:ff:01"
-
-
-def vf_mac(f: int) -> str:
-    return f"02:00:00:00:00:{f:02x}"
 
 
 def frames_for(size: int) -> int:
@@ -187,23 +181,6 @@ async def _open(tb, *queues) -> None:
             await q.use_interrupts(tb.interrupts(), MODERATION)
 
 
-async def _feed(txq, frame: bytes, frames: int) -> None:
-    """Keep the TX ring full with ``frames`` copies of ``frame``; return when all completed.
-
-    As a driver at line rate does, frames are posted in batches of TX_BATCH (one
-    doorbell write each, xmit_more), completions reaped as they are written.
-    """
-    posted = 0
-    while posted < frames or txq.in_flight:
-        while posted < frames and txq.ring.free_slots() > 1:
-            txq.post(frame)
-            posted += 1
-        await txq.ring_doorbell()
-        await txq.wait_reaped()
-        while txq.in_flight and txq.ring.free_slots() <= min(TX_BATCH, frames - posted):
-            await txq.wait_reaped()
-
-
 class Receiver:
     """Reaps ``rxq`` for the whole test into the current window (one task, never cancelled:
     a reap cancelled inside the ring's wait would leave its stall watchdog armed)."""
@@ -260,7 +237,7 @@ async def vf_tx(dut) -> None:
     for size in SIZES:
         tally = Tally()
         for n in rounds(size):
-            feeder = cocotb.start_soon(_feed(txq, flow.frame(size), n))
+            feeder = cocotb.start_soon(keep_tx_ring_full(txq, flow.frame(size), n))
             win = Window()
             got = 0
             while got < n:  # a wake-up per RX_BATCH frames where the sink can (the HDL one)
@@ -322,7 +299,7 @@ async def vf_vf(dut) -> None:
             sent = Event()
 
             async def sender(frame: bytes = flow.frame(size), n: int = n, sent=sent) -> None:
-                await _feed(txq, frame, n)
+                await keep_tx_ring_full(txq, frame, n)
                 sent.set()
 
             cocotb.start_soon(sender())

@@ -26,3 +26,22 @@ def test_vf_dma_line_rate_one_queue(tmp_path: Path) -> None:
         assert ratio >= 1.0, f"vf_dma {path} at {size} B: {ratio:.3f} x line rate"
         assert r.latency_cycles > 0
     assert "| tx | 1 | 256 |" in markdown(records)
+
+
+def test_nic_top_line_rate_at_1518(tmp_path: Path) -> None:
+    """Through the whole NIC (issue 11): one VF each way, VF to VF, and both VFs at once
+    in both directions on the shared host bus, at 1518 B; each VF's share even."""
+    from sim.benches.nic_top import collect as collect_nic
+
+    records = collect_nic(tmp_path, sizes=(1518,), builds=(2,))
+    by_path = {r.path: r for r in records}
+    assert set(by_path) == {"vf_tx", "vf_rx", "vf_vf", "all_tx (2 VFs)", "all_rx (2 VFs)"}
+    for path, r in sorted(by_path.items()):
+        ratio = r.frames / r.cycles / line_rate_frames_per_cycle(1518)
+        assert ratio >= 1.0, f"nic_top {path} at 1518 B: {ratio:.3f} x line rate"
+        if path.startswith("all"):
+            assert r.extra["share_min"] >= 0.45, f"{path}: a VF got {r.extra['share_min']:.2f}"
+        else:
+            assert r.latency_cycles is not None and r.latency_cycles > 0
+    # Offered at 1.10x line rate, one VF's RX ring with prompt refill drops nothing.
+    assert by_path["vf_rx"].extra["drops"] == 0

@@ -36,7 +36,7 @@ class BenchRecord:
     frame_size: int
     frames: int
     cycles: int
-    latency_cycles: float
+    latency_cycles: float | None  # None: no idle-NIC latency for this path (all VFs at once)
     queues: int | None = None
     extra: dict[str, float | int | str] = field(default_factory=dict)
 

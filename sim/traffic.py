@@ -1,0 +1,33 @@
+"""Saturating traffic on NicTb, shared by the speed harness and the nic_top bench.
+
+A driver at line rate keeps its TX ring full: it posts frames in batches (one
+doorbell per batch, Linux's ``xmit_more``) and reaps completions as they come.
+"""
+
+from __future__ import annotations
+
+from tb.vf_driver.queues import IrqModeration, TxQueue
+
+EXT_MAC = "02:00:00:00:ff:01"  # the outside host behind the uplink
+TX_BATCH = 64  # frames posted per TX doorbell write (NAPI's default budget)
+# *Q_IRQ_MOD of a ring reaped on interrupts: 32 entries or 128 cycles.
+TX_MODERATION = IrqModeration(min_interval=128, count_thresh=32)
+
+
+def vf_mac(f: int) -> str:
+    return f"02:00:00:00:00:{f:02x}"
+
+
+async def keep_tx_ring_full(txq: TxQueue, frame: bytes, frames: int, batch: int = TX_BATCH) -> None:
+    """Send ``frames`` copies of ``frame`` on ``txq`` as fast as its ring allows; return
+    when all have completed. After a doorbell it posts again once ``batch`` slots
+    (or what is left to send) are free."""
+    posted = 0
+    while posted < frames or txq.in_flight:
+        while posted < frames and txq.ring.free_slots() > 1:
+            txq.post(frame)
+            posted += 1
+        await txq.ring_doorbell()
+        await txq.wait_reaped()
+        while txq.in_flight and txq.ring.free_slots() <= min(batch, frames - posted):
+            await txq.wait_reaped()

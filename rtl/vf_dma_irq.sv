@@ -55,7 +55,6 @@ module vf_dma_irq import nic_pkg::*; #(
   logic [NV-1:0][15:0] count_reg;   // entries pending
   logic [NV-1:0][15:0] since_reg;   // cycles since the last interrupt (saturating)
   logic [NV-1:0][15:0] age_reg;     // cycles the oldest pending entry waited (saturating)
-  logic [VW-1:0]       rr_reg;
   logic                valid_reg;
   logic [VEC_W-1:0]    vec_reg;
   logic [NV-1:0]       err_prev_reg;  // v_err last cycle
@@ -88,20 +87,17 @@ module vf_dma_irq import nic_pkg::*; #(
 
   logic          sel_valid;
   logic [VW-1:0] sel;
-  always_comb begin
-    sel_valid = 1'b0;
-    sel       = '0;
-    for (int i = 0; i < NV; i++) begin
-      if (!sel_valid && ready_v[VW'((int'(rr_reg) + 1 + i) % NV)]) begin
-        sel_valid = 1'b1;
-        sel       = VW'((int'(rr_reg) + 1 + i) % NV);
-      end
-    end
-  end
+  logic          fire;
+  // Vector 1 first after reset (the order the engine was measured with).
+  rr_arbiter #(.N(NV), .FIRST(1 % NV)) u_rr (
+    .clk, .rst,
+    .req(ready_v), .advance(fire),
+    .grant_valid(sel_valid), .grant_idx(sel)
+  );
 
   wire out_free = !valid_reg || m_irq_ready;
   wire err_fire = err_sel_valid && out_free;
-  wire fire     = sel_valid && out_free && !err_sel_valid;
+  assign fire   = sel_valid && out_free && !err_sel_valid;
 
   always_ff @(posedge clk) begin
     if (err_fire)  vec_reg <= VEC_W'(ERR_VEC);
@@ -110,14 +106,12 @@ module vf_dma_irq import nic_pkg::*; #(
       count_reg    <= '0;
       since_reg    <= '1;
       age_reg      <= '0;
-      rr_reg       <= '0;
       valid_reg    <= 1'b0;
       err_prev_reg <= '0;
       err_pend_reg <= '0;
     end else begin
       if (fire || err_fire) valid_reg <= 1'b1;
       else if (m_irq_ready) valid_reg <= 1'b0;
-      if (fire) rr_reg <= sel;
       err_prev_reg <= v_err;
       for (int v = 0; v < NV; v++) begin
         if (!v_err[v])                         err_pend_reg[v] <= 1'b0;

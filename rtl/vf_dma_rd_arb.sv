@@ -1,7 +1,7 @@
 // vf_dma_rd_arb: AXI4 read-channel arbiter inside one vf_dma.
 //
-// NS read masters share the AR channel round-robin (registered output, one
-// request per cycle). Read data is routed back by ID: source i owns the
+// NS read masters share the AR channel round-robin (vf_dma_addr_arb: registered
+// output, one request per cycle). Read data is routed back by ID: source i owns the
 // IDs whose low two bits (the "kind") equal i, so responses may come back in
 // any order across sources and interleave beat by beat.
 
@@ -40,51 +40,16 @@ module vf_dma_rd_arb #(
     if (NS > 4 || NS < 1) $fatal(1, "%m: NS must be 1..4");
   end
 
-  logic              valid_reg;
-  logic [ID_W-1:0]   id_reg;
-  logic [ADDR_W-1:0] addr_reg;
-  logic [7:0]        len_reg;
-  logic [SW-1:0]     rr_reg;
-
-  logic          sel_valid;
-  logic [SW-1:0] sel;
-  always_comb begin
-    sel_valid = 1'b0;
-    sel       = '0;
-    for (int i = 0; i < NS; i++) begin
-      if (!sel_valid && s_arvalid[SW'((int'(rr_reg) + 1 + i) % NS)]) begin
-        sel_valid = 1'b1;
-        sel       = SW'((int'(rr_reg) + 1 + i) % NS);
-      end
-    end
-  end
-
-  wire load = sel_valid && (!valid_reg || m_arready);
-  always_comb begin
-    for (int i = 0; i < NS; i++) s_arready[i] = load && sel == SW'(i);
-  end
-
-  always_ff @(posedge clk) begin
-    if (load) begin
-      id_reg   <= s_arid[sel];
-      addr_reg <= s_araddr[sel];
-      len_reg  <= s_arlen[sel];
-    end
-    if (rst) begin
-      valid_reg <= 1'b0;
-      rr_reg    <= '0;
-    end else if (load) begin
-      valid_reg <= 1'b1;
-      rr_reg    <= sel;
-    end else if (m_arready) begin
-      valid_reg <= 1'b0;
-    end
-  end
-
-  assign m_arid    = id_reg;
-  assign m_araddr  = addr_reg;
-  assign m_arlen   = len_reg;
-  assign m_arvalid = valid_reg;
+  // Read data is routed by ID, not by grant order.
+  logic          unused_grant;
+  logic [SW-1:0] unused_grant_idx;
+  vf_dma_addr_arb #(.NS(NS), .ADDR_W(ADDR_W), .ID_W(ID_W)) u_ar (
+    .clk, .rst,
+    .s_id(s_arid), .s_addr(s_araddr), .s_len(s_arlen), .s_valid(s_arvalid), .s_ready(s_arready),
+    .hold(1'b0),
+    .m_id(m_arid), .m_addr(m_araddr), .m_len(m_arlen), .m_valid(m_arvalid), .m_ready(m_arready),
+    .grant(unused_grant), .grant_idx(unused_grant_idx)
+  );
 
   wire [1:0] kind = m_rid[1:0];
   always_comb begin

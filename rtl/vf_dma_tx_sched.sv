@@ -169,7 +169,6 @@ module vf_dma_tx_sched import nic_pkg::*; #(
 
   // ---------------- frame scheduler and read issue ----------------
   logic [TC_W-1:0]   txf_used_reg;   // TX FIFO beats reserved or held
-  logic [QW-1:0]     rr_reg;
   logic [NB_W-1:0]   bufs_left_reg;
   logic              loaded_reg;
   logic [63:0]       addr_reg;
@@ -193,18 +192,15 @@ module vf_dma_tx_sched import nic_pkg::*; #(
 
   logic          sel_valid;
   logic [QW-1:0] sel_q;
-  always_comb begin
-    sel_valid = 1'b0;
-    sel_q     = '0;
-    for (int i = 0; i < NUM_QUEUES; i++) begin
-      if (!sel_valid && elig[QW'((int'(rr_reg) + 1 + i) % NUM_QUEUES)]) begin
-        sel_valid = 1'b1;
-        sel_q     = QW'((int'(rr_reg) + 1 + i) % NUM_QUEUES);
-      end
-    end
-  end
+  logic          start;
+  // Queue 1 first after reset (the order the engine was measured with).
+  rr_arbiter #(.N(NUM_QUEUES), .FIRST(1 % NUM_QUEUES)) u_rr (
+    .clk, .rst,
+    .req(elig), .advance(start),
+    .grant_valid(sel_valid), .grant_idx(sel_q)
+  );
 
-  wire start = !busy_reg && sel_valid && info_ready;
+  assign start = !busy_reg && sel_valid && info_ready;
 
   // current buffer: the FIFO head until its first burst, then the registers
   wire [63:0] eff_addr = loaded_reg ? addr_reg : dh_addr[cur_q_reg];
@@ -237,7 +233,6 @@ module vf_dma_tx_sched import nic_pkg::*; #(
     if (rst) begin
       busy_reg      <= 1'b0;
       cur_q_reg     <= '0;
-      rr_reg        <= '0;
       bufs_left_reg <= '0;
       loaded_reg    <= 1'b0;
       addr_reg      <= '0;
@@ -255,7 +250,6 @@ module vf_dma_tx_sched import nic_pkg::*; #(
       if (start) begin
         busy_reg      <= 1'b1;
         cur_q_reg     <= sel_q;
-        rr_reg        <= sel_q;
         bufs_left_reg <= fh_nbufs[sel_q];
         loaded_reg    <= 1'b0;
       end else if (issue) begin

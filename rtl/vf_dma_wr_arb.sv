@@ -1,6 +1,6 @@
 // vf_dma_wr_arb: AXI4 write-channel arbiter inside one vf_dma.
 //
-// NS write masters share AW round-robin (registered output); the order of
+// NS write masters share AW round-robin (vf_dma_addr_arb); the order of
 // granted bursts is queued and W beats follow it, one whole burst at a time.
 // A master may present W before its AW is granted. B responses are always
 // accepted; an error response is reported with its ID.
@@ -52,59 +52,24 @@ module vf_dma_wr_arb #(
   output logic                       b_done      // pulse: a write response arrived
 );
 
-  logic              valid_reg;
-  logic [ID_W-1:0]   id_reg;
-  logic [ADDR_W-1:0] addr_reg;
-  logic [7:0]        len_reg;
-  logic [SW-1:0]     rr_reg;
-
   logic          order_ready, order_valid;
   logic [SW-1:0] order_head;
+  logic          granted;
+  logic [SW-1:0] granted_idx;
 
-  logic          sel_valid;
-  logic [SW-1:0] sel;
-  always_comb begin
-    sel_valid = 1'b0;
-    sel       = '0;
-    for (int i = 0; i < NS; i++) begin
-      if (!sel_valid && s_awvalid[SW'((int'(rr_reg) + 1 + i) % NS)]) begin
-        sel_valid = 1'b1;
-        sel       = SW'((int'(rr_reg) + 1 + i) % NS);
-      end
-    end
-  end
-
-  wire load = sel_valid && order_ready && (!valid_reg || m_awready);
-  always_comb begin
-    for (int i = 0; i < NS; i++) s_awready[i] = load && sel == SW'(i);
-  end
-
-  always_ff @(posedge clk) begin
-    if (load) begin
-      id_reg   <= s_awid[sel];
-      addr_reg <= s_awaddr[sel];
-      len_reg  <= s_awlen[sel];
-    end
-    if (rst) begin
-      valid_reg <= 1'b0;
-      rr_reg    <= '0;
-    end else if (load) begin
-      valid_reg <= 1'b1;
-      rr_reg    <= sel;
-    end else if (m_awready) begin
-      valid_reg <= 1'b0;
-    end
-  end
-
-  assign m_awid    = id_reg;
-  assign m_awaddr  = addr_reg;
-  assign m_awlen   = len_reg;
-  assign m_awvalid = valid_reg;
+  // A burst is granted only while the W-order queue has room for it.
+  vf_dma_addr_arb #(.NS(NS), .ADDR_W(ADDR_W), .ID_W(ID_W)) u_aw (
+    .clk, .rst,
+    .s_id(s_awid), .s_addr(s_awaddr), .s_len(s_awlen), .s_valid(s_awvalid), .s_ready(s_awready),
+    .hold(!order_ready),
+    .m_id(m_awid), .m_addr(m_awaddr), .m_len(m_awlen), .m_valid(m_awvalid), .m_ready(m_awready),
+    .grant(granted), .grant_idx(granted_idx)
+  );
 
   logic [$clog2(MAX_OUT):0] unused_order_count;
   vf_dma_fifo #(.WIDTH(SW), .DEPTH(MAX_OUT)) order_fifo (
     .clk, .rst, .clr(1'b0),
-    .s_data(sel), .s_valid(load), .s_ready(order_ready),
+    .s_data(granted_idx), .s_valid(granted), .s_ready(order_ready),
     .m_data(order_head), .m_valid(order_valid), .m_ready(m_wvalid && m_wready && m_wlast),
     .count(unused_order_count)
   );

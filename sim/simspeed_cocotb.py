@@ -25,7 +25,14 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import Event, Timer
 
-from sim.traffic import EXT_MAC, TX_MODERATION, keep_tx_ring_full, vf_mac
+from sim.traffic import (
+    EXT_MAC,
+    TX_MODERATION,
+    bring_up,
+    keep_tx_ring_full,
+    until_quiet,
+    vf_mac,
+)
 from tb.guest.flows import UdpFlow
 from tb.net.pcap import NS_PER_CYCLE
 
@@ -148,10 +155,7 @@ async def _tb(dut):
         )
         for m in (tb.wire_in, tb.wire_out):
             m.log.setLevel(logging.WARNING)
-    await tb.reset()
-    await tb.pf.probe()
-    await tb.pf.enable_sriov(tb.num_vf)
-    return tb
+    return await bring_up(tb)
 
 
 def uplink_name(tb) -> str:
@@ -199,11 +203,7 @@ class Receiver:
     async def window(self, sender_done: Event) -> Window:
         """A fresh window, closed once the sender is done and nothing more arrives."""
         win = self.win = Window()
-        await sender_done.wait()
-        seen = -2
-        while win.frames != seen:  # quiet for QUIET_CYCLES: nothing more is coming
-            seen = win.frames
-            await self.tb.cycles(QUIET_CYCLES)
+        await until_quiet(self.tb, lambda: win.frames, sender_done, QUIET_CYCLES)
         return win
 
 

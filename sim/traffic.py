@@ -6,7 +6,15 @@ doorbell per batch, Linux's ``xmit_more``) and reaps completions as they come.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from cocotb.triggers import Event
+
 from tb.vf_driver.queues import IrqModeration, TxQueue
+
+if TYPE_CHECKING:
+    from tb.env import NicTb
 
 EXT_MAC = "02:00:00:00:ff:01"  # the outside host behind the uplink
 TX_BATCH = 64  # frames posted per TX doorbell write (NAPI's default budget)
@@ -31,3 +39,21 @@ async def keep_tx_ring_full(txq: TxQueue, frame: bytes, frames: int, batch: int 
         await txq.wait_reaped()
         while txq.in_flight and txq.ring.free_slots() <= min(batch, frames - posted):
             await txq.wait_reaped()
+
+
+async def bring_up(tb: NicTb) -> NicTb:
+    """Reset the NIC, probe the PF and enable every VF."""
+    await tb.reset()
+    await tb.pf.probe()
+    await tb.pf.enable_sriov(tb.num_vf)
+    return tb
+
+
+async def until_quiet(tb: NicTb, seen: Callable[[], int], done: Event, quiet_cycles: int) -> None:
+    """Until ``done`` is set and ``seen()`` (frames received) stayed the same for
+    ``quiet_cycles``: the receiving side of a sender that has finished."""
+    await done.wait()
+    last = -1
+    while (now := seen()) != last:
+        last = now
+        await tb.cycles(quiet_cycles)

@@ -48,7 +48,7 @@ from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, Event
 
-from sim.benches import line_rate_frames_per_cycle, write_measurements
+from sim.benches import line_rate_frames_per_cycle, steady_window, write_measurements
 from tb.host import AxiDmaResponder, DmaResponderConfig, HostMemory, Iommu
 from tb.host.mmio import FunctionBar
 from tb.ref.layouts import ENTRY_BYTES
@@ -118,13 +118,6 @@ async def setup(dut) -> Bench:
     return Bench(dut, mem, host, FunctionBar(regs, FUNC), regs)  # type: ignore[arg-type]
 
 
-def window_rate(stamps: list[int]) -> tuple[int, int]:
-    """(frames, cycles) of the steady-state window over sorted completion stamps."""
-    stamps = sorted(stamps)
-    k = len(stamps) // 4
-    return len(stamps) - 1 - k, stamps[-1] - stamps[k]
-
-
 async def bench_tx(dut, size: int, nq: int) -> dict:
     b = await setup(dut)
     rng = np.random.default_rng(size * 10 + nq)
@@ -147,7 +140,7 @@ async def bench_tx(dut, size: int, nq: int) -> dict:
     per_q = {q: [f for f in sent if f[29] == q] for q in range(nq)}
     for q in range(nq):  # each queue's frames arrive in order and unchanged
         assert [f.data for f in got if f.data[29] == q] == per_q[q], f"TX queue {q} data"
-    frames, cycles = window_rate([f.last_cycle for f in got])
+    frames, cycles, _, _ = steady_window([f.last_cycle for f in got])
     # drain the completions, then probe latency on the idle engine
     for txq in queues:
         while txq.in_flight:
@@ -239,7 +232,7 @@ async def bench_rx(dut, size: int, nq: int) -> dict:
         for _, qq, data in log:
             if qq == q:
                 assert any(data == e for e in exp), f"RX queue {q}: unexpected or reordered frame"
-    frames_w, cycles = window_rate([t for t, _, _ in log])
+    frames_w, cycles, _, _ = steady_window([t for t, _, _ in log])
     by_data = {f.data: f.last_cycle for f in sent}
     loaded = [t - by_data[d] for t, _, d in log]
     # idle latency probes: last beat in -> completion written

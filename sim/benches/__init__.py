@@ -71,6 +71,18 @@ class BenchRecord:
         return d
 
 
+def steady_window(stamps: list[int]) -> tuple[int, int, int, int]:
+    """The steady-state window over arrival cycles: the first quarter of the frames is
+    ramp-up. Returns (frames, cycles, first cycle, last cycle), frames/cycle being
+    (N - 1 - k) / (t[N-1] - t[k]) with k = N // 4 over the sorted stamps t."""
+    t = sorted(stamps)
+    n = len(t)
+    if n < 8:
+        raise AssertionError(f"only {n} frames arrived: no window to measure")
+    k = n // 4
+    return n - 1 - k, t[-1] - t[k], t[k], t[-1]
+
+
 def write_measurements(path: Path, rows: list[dict]) -> None:
     """Cocotb side: the bench test dumps its raw measurements as JSON rows."""
     path.parent.mkdir(parents=True, exist_ok=True)

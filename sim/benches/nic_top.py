@@ -21,6 +21,11 @@ def collect(
     builds: tuple[int, ...] = BUILDS,
     paths: tuple[str, ...] = PATHS,
 ) -> list[BenchRecord]:
+    unknown = set(paths) - set(PATHS)
+    if unknown:
+        raise ValueError(f"nic_top bench: unknown paths {sorted(unknown)}; known: {PATHS}")
+    if not builds or min(builds) < 2:
+        raise ValueError(f"nic_top bench: builds {builds} need NUM_VF >= 2 each (VF to VF)")
     work.mkdir(parents=True, exist_ok=True)
     records: list[BenchRecord] = []
     for num_vf in builds:

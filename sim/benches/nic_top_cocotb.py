@@ -47,8 +47,15 @@ from typing import Any
 import cocotb
 from cocotb.triggers import Event
 
-from sim.benches import write_measurements
-from sim.traffic import EXT_MAC, TX_MODERATION, keep_tx_ring_full, vf_mac
+from sim.benches import steady_window, write_measurements
+from sim.traffic import (
+    EXT_MAC,
+    TX_MODERATION,
+    bring_up,
+    keep_tx_ring_full,
+    until_quiet,
+    vf_mac,
+)
 from tb.guest.flows import UdpFlow
 from tb.net.axis_fast import WirePacing
 from tb.net.pcap import NS_PER_CYCLE
@@ -74,24 +81,13 @@ def cycle() -> int:
     return int(cocotb.utils.get_sim_time("ns")) // NS_PER_CYCLE
 
 
-def window(arrivals: list[int]) -> tuple[int, int, int, int]:
-    """(frames, cycles, first cycle, last cycle) of the steady-state window."""
-    t = sorted(arrivals)
-    n = len(t)
-    if n < 8:
-        raise AssertionError(f"only {n} frames arrived: no window to measure")
-    k = n // 4
-    return n - 1 - k, t[-1] - t[k], t[k], t[-1]
-
-
 class Arrivals:
     """Reaps an RX queue for the whole test and stamps every frame with the cycle its
     completion was written (the driver wakes on each completion write)."""
 
-    def __init__(self, tb, rxq: RxQueue, owner: int) -> None:
+    def __init__(self, tb, rxq: RxQueue) -> None:
         self.tb = tb
         self.rxq = rxq
-        self.owner = owner
         self.cycles: list[int] = []
         self.arrived = Event()
         cocotb.start_soon(self._reap())
@@ -116,20 +112,13 @@ class Arrivals:
 
     async def quiet(self, done: Event) -> None:
         """Until ``done`` is set and no frame arrived for QUIET_CYCLES."""
-        await done.wait()
-        seen = -1
-        while len(self.cycles) != seen:
-            seen = len(self.cycles)
-            await self.tb.cycles(QUIET_CYCLES)
+        await until_quiet(self.tb, lambda: len(self.cycles), done, QUIET_CYCLES)
 
 
 async def _tb(dut):
     from tb.env import NicTb, TbConfig
 
-    tb = NicTb(dut, TbConfig(seed=1, read_latency=125))
-    await tb.reset()
-    await tb.pf.probe()
-    await tb.pf.enable_sriov(tb.num_vf)
+    tb = await bring_up(NicTb(dut, TbConfig(seed=1, read_latency=125)))
     await tb.pf.add_fdb(EXT_MAC, port=tb.num_func)
     for f in range(1, tb.num_func):
         await tb.pf.add_fdb(vf_mac(f), port=f)
@@ -156,7 +145,7 @@ async def _drops(tb, f: int) -> int:
 
 def _row(path: str, size: int, arrivals: list[int], latency: float | None, **extra) -> dict:
     """One measurement; ``latency`` None where the path has no idle-NIC latency of its own."""
-    frames, cycles, _, _ = window(arrivals)
+    frames, cycles, _, _ = steady_window(arrivals)
     return {
         "path": path,
         "frame_size": size,
@@ -189,8 +178,7 @@ class Uplink:
         return out
 
 
-async def _tx_latency(tb, txq: TxQueue, frame: bytes) -> float:
-    up = Uplink(tb)
+async def _tx_latency(up: Uplink, txq: TxQueue, frame: bytes) -> float:
     total = 0
     for _ in range(PROBES):
         txq.post(frame)
@@ -252,7 +240,7 @@ async def vf_tx(b: Bench, size: int, n: int) -> list[dict]:
     feeder = cocotb.start_soon(keep_tx_ring_full(b.txqs[1], frame, n))
     got = await b.up.receive(n)
     await feeder
-    lat = await _tx_latency(b.tb, b.txqs[1], frame)
+    lat = await _tx_latency(b.up, b.txqs[1], frame)
     return [_row("vf_tx", size, [last for _, _, last in got], lat, vfs=1)]
 
 
@@ -335,7 +323,7 @@ async def nic_top_bench(dut) -> None:
     tb = await _tb(dut)
     vfs = list(range(1, tb.num_func))
     txqs = {f: await _open_tx(tb, f) for f in vfs}
-    rx = {f: Arrivals(tb, await _open_rx(tb, f), f) for f in vfs}
+    rx = {f: Arrivals(tb, await _open_rx(tb, f)) for f in vfs}
     b = Bench(tb, vfs, txqs, rx, Uplink(tb))
     rows: list[dict] = []
     for size in sizes():
@@ -346,7 +334,7 @@ async def nic_top_bench(dut) -> None:
 
 def _shares(items: list[tuple[int, int]], vfs: list[int]) -> dict[str, float]:
     """Each VF's share of the ``(vf, cycle)`` frames inside the window, min and max."""
-    _, _, lo, hi = window([c for _, c in items])
+    _, _, lo, hi = steady_window([c for _, c in items])
     counts = dict.fromkeys(vfs, 0)
     for f, c in items:
         if lo < c <= hi:

@@ -266,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sizes = tuple(int(s) for s in args.sizes.split(","))
     cases = tuple(args.cases.split(","))
+    if unknown := set(cases) - set(CASES):
+        ap.error(f"--cases: unknown {sorted(unknown)}; known: {', '.join(CASES)}")
     rows: list[dict] = []
     for v in args.variant or ["default"]:
         for bus in args.host_bus.split(","):

@@ -793,6 +793,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--out", type=Path, default=REPORTS, help="report folder (default reports/)")
     args = ap.parse_args(argv)
+    if not 1 <= args.jobs <= 2:
+        ap.error(f"--jobs {args.jobs}: 1 or 2 (the mapping is split in at most two parts)")
     params = dict(REDUCED_PARAMS) if args.reduced else {"NUM_VF": args.num_vf}
     config = SynthConfig(params, args.family, args.reduced, not args.no_map_luts)
     print(f"synth: {config.name} (this takes minutes; log in {BUILD_DIR / config.name})")

@@ -39,6 +39,10 @@ ELABORATED = {
 }
 
 CONFIG = SynthConfig(REDUCED_PARAMS, reduced=True, map_luts=False)
+
+# One worker takes the whole module (`--dist loadgroup`, pyproject.toml): the reduced
+# synthesis fixture is module-scoped and writes one folder.
+pytestmark = pytest.mark.xdist_group("synth")
 REUSE_WORK = BUILD_DIR / f"test-{CONFIG.name}"
 
 

@@ -28,6 +28,7 @@ from sim.toolchain import REPO_ROOT, apply_verilator_env
 
 RTL_DIR = REPO_ROOT / "rtl"
 BUILD_ROOT = REPO_ROOT / "build"
+VISIBILITY_DIR = REPO_ROOT / "sim" / "verilator"
 
 # Compile order matters only for packages: they come first.
 RTL_PACKAGES = ("nic_pkg.sv",)
@@ -61,8 +62,10 @@ class SimTop:
     parameters: Mapping[str, int] = field(default_factory=dict)
     waves: bool = False
     extra_sources: tuple[Path, ...] = ()
-    # A Verilator control file that lists what VPI may see. None keeps cocotb's
-    # default (--public-flat-rw: everything), fine for block-level tops.
+    # A Verilator control file that lists what VPI may see. None takes the top's own,
+    # sim/verilator/<toplevel>.vlt, where there is one, else cocotb's default
+    # (--public-flat-rw: every variable public read-write, and so kept unoptimised),
+    # fine for small tops.
     visibility: Path | None = None
     # Verilator options in place of VERILATOR_BUILD_ARGS (sim/simspeed.py tries
     # variants); None is the default set. A variant gets its own build folder.
@@ -72,6 +75,14 @@ class SimTop:
     simhost: bool = False
     # The RTL to build in place of rtl/ (sim/simspeed.py's build of an older tree).
     rtl_dir: Path | None = None
+
+    @property
+    def control_file(self) -> Path | None:
+        """The visibility control file the build uses (see ``visibility``)."""
+        if self.visibility is not None:
+            return self.visibility
+        own = VISIBILITY_DIR / f"{self.toplevel}.vlt"
+        return own if own.exists() else None
 
     @property
     def build_dir(self) -> Path:
@@ -117,7 +128,8 @@ def apply_pch_workaround() -> None:
 def _build(top: SimTop, log_file: Path | None = None):
     apply_verilator_env()
     apply_pch_workaround()
-    runner = ScopedVisibilityVerilator() if top.visibility else get_runner("verilator")
+    control = top.control_file
+    runner = ScopedVisibilityVerilator() if control else get_runner("verilator")
     top.build_dir.parent.mkdir(parents=True, exist_ok=True)
     build_args = list(VERILATOR_BUILD_ARGS if top.build_args is None else top.build_args)
     if top.waves:
@@ -128,7 +140,7 @@ def _build(top: SimTop, log_file: Path | None = None):
     with FileLock(str(top.build_dir) + ".lock"):
         runner.build(
             sources=[
-                *([VerilatorControlFile(top.visibility)] if top.visibility else []),
+                *([VerilatorControlFile(control)] if control else []),
                 *rtl_sources(top.rtl_dir or RTL_DIR),
                 *top.extra_sources,
             ],

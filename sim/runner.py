@@ -218,6 +218,11 @@ def run(
     extra_env = {
         "PYTHONPATH": str(REPO_ROOT),
         "COCOTB_REWRITE_ASSERTION_FILES": ASSERTION_REWRITE_FILES,
+        # The rewritten modules are cached in __pycache__ (pytest's own cache, keyed on
+        # the source), so only the first simulator of a run parses and rewrites them;
+        # with PYTHONDONTWRITEBYTECODE set, as on some machines, each of make test's
+        # ~150 simulator starts did it again.
+        "PYTHONDONTWRITEBYTECODE": "",
         **(env or {}),
     }
     test_args: list[str] = []

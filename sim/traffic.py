@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
 from cocotb.triggers import Event
 
-from tb.vf_driver.queues import IrqModeration, TxQueue
+from tb.vf_driver.queues import IrqModeration, QueueError, TxQueue
 
 if TYPE_CHECKING:
     from tb.env import NicTb
@@ -32,13 +33,23 @@ async def keep_tx_ring_full(txq: TxQueue, frame: bytes, frames: int, batch: int 
     (or what is left to send) are free."""
     posted = 0
     while posted < frames or txq.in_flight:
-        while posted < frames and txq.ring.free_slots() > 1:
-            txq.post(frame)
-            posted += 1
+        # One slot more than the ring's own empty one stays free (as before batching).
+        posted += txq.post_copies(frame, min(frames - posted, txq.ring.free_slots() - 1))
         await txq.ring_doorbell()
-        await txq.wait_reaped()
+        check_tx_status(await txq.wait_reaped_array())
         while txq.in_flight and txq.ring.free_slots() <= min(batch, frames - posted):
-            await txq.wait_reaped()
+            check_tx_status(await txq.wait_reaped_array())
+
+
+def check_tx_status(cpls: np.ndarray) -> None:
+    """A saturating sender expects every frame sent: a completion with an error fails it."""
+    bad = np.flatnonzero(cpls["status"])
+    if len(bad):
+        cpl = cpls[bad[0]]
+        raise QueueError(
+            f"TX completion for descriptor {int(cpl['desc_idx'])} has status "
+            f"{int(cpl['status']):#x} ({len(bad)} of {len(cpls)} in the batch)"
+        )
 
 
 async def bring_up(tb: NicTb) -> NicTb:

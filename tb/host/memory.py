@@ -244,6 +244,20 @@ class HostMemory:
         if self._watches and n:
             self.notify(addr, addr + n)
 
+    def write_each(self, addrs: np.ndarray, data: bytes) -> None:
+        """Write the same ``data`` at every address in ``addrs``: one numpy scatter for a
+        batch of buffers (a driver posting identical frames), not a call per buffer."""
+        n = len(data)
+        if not len(addrs) or not n:
+            return
+        lo, hi = int(addrs.min()), int(addrs.max())
+        self._check(lo, hi - lo + n)
+        src = np.frombuffer(data, dtype=np.uint8)
+        self.array[addrs.astype(np.int64)[:, None] + np.arange(n)] = src
+        if self._watches:
+            for a in addrs.tolist():
+                self.notify(a, a + n)
+
     def write_masked(self, addr: int, data: bytes, mask: np.ndarray) -> None:
         """Write the bytes of ``data`` whose ``mask`` entry is true (a byte-enable write)."""
         n = len(data)

@@ -62,18 +62,27 @@ def _lib() -> Any:
     return lib
 
 
-def take_frames(lib: Any, channel: int) -> list[tuple[bytes, int, int]]:
-    """The frames a sink or tap channel has completed, oldest first, each with the
-    simulated time in ns of its first and last beat (C forgets them). Two foreign
-    calls per batch, whatever its size."""
+def _take_batch(lib: Any, channel: int) -> tuple[Any, np.ndarray]:
+    """The bytes of every frame a sink or tap channel has completed, back to back, and
+    their lengths, first-beat and last-beat times in ns as three rows (C forgets them).
+    Two foreign calls per batch, whatever its size."""
     total = ctypes.c_int64()
     n = lib.simstream_sink_pending(channel, ctypes.byref(total))
-    if n == 0:
-        return []
-    buf = ctypes.create_string_buffer(max(total.value, 1))
     meta = np.empty((3, n), dtype=np.int64)  # lengths, first-beat ns, last-beat ns
+    if n == 0:
+        return None, meta
+    buf = ctypes.create_string_buffer(max(total.value, 1))
     base, row = meta.ctypes.data, 8 * n
     lib.simstream_sink_take(channel, n, buf, base, base + row, base + 2 * row)
+    return buf, meta
+
+
+def take_frames(lib: Any, channel: int) -> list[tuple[bytes, int, int]]:
+    """The frames a sink or tap channel has completed, oldest first, each with the
+    simulated time in ns of its first and last beat."""
+    buf, meta = _take_batch(lib, channel)
+    if buf is None:
+        return []
     raw = buf.raw
     lens, starts, ends = meta.tolist()
     out = []
@@ -222,6 +231,15 @@ class HdlStreamSink(_HdlEnd):
     async def recv(self, compact: bool = True) -> StreamFrame:
         await self.wait()
         return self.queue.popleft()
+
+    def take_lengths(self) -> np.ndarray:
+        """The lengths of every frame received so far, oldest first, the frames dropped
+        (a receiver that counts and sizes frames without keeping them: one array per
+        batch, no object per frame)."""
+        queued = [len(f.tdata) for f in self.queue]
+        self.queue.clear()
+        _, meta = _take_batch(self._lib, self.channel)
+        return np.concatenate([np.array(queued, dtype=np.int64), meta[0]])
 
     def recv_nowait(self, compact: bool = True) -> StreamFrame:
         if not self.queue:  # what is queued here is older than anything still in C

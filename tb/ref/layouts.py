@@ -11,6 +11,8 @@ import struct
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
+
 ENTRY_BYTES = 16
 GEN_BIT = 0x80  # bit 7 of byte 15
 
@@ -41,6 +43,18 @@ class TxDesc:
     FLAG_VLAN_INS: ClassVar[int] = 0x4
     _FMT: ClassVar[str] = "<QHBBHH"
     _STRUCT: ClassVar[struct.Struct] = struct.Struct(_FMT)
+    # The same layout as a numpy record, for a batch of descriptors in one array
+    # (tests/test_vf_driver_rings.py checks it against _FMT field by field).
+    DTYPE: ClassVar[np.dtype] = np.dtype(
+        [
+            ("buf_addr", "<u8"),
+            ("length", "<u2"),
+            ("flags", "u1"),
+            ("rsvd0", "u1"),
+            ("vlan_tci", "<u2"),
+            ("rsvd1", "<u2"),
+        ]
+    )
 
     def pack(self) -> bytes:
         return self.encode(
@@ -93,6 +107,8 @@ class RxDesc:
     length: int
     _FMT: ClassVar[str] = "<QH6x"
     _STRUCT: ClassVar[struct.Struct] = struct.Struct(_FMT)
+    # The same layout as a numpy record, for a batch of descriptors in one array.
+    DTYPE: ClassVar[np.dtype] = np.dtype([("buf_addr", "<u8"), ("length", "<u2"), ("rsvd", "V6")])
 
     def pack(self) -> bytes:
         return self.encode(self.buf_addr, self.length)
@@ -117,6 +133,10 @@ class TxCompletion:
     status: int
     gen: int
     _FMT: ClassVar[str] = "<HHB10xB"
+    # The same layout as a numpy record; the generation bit is bit 7 of ``last``.
+    DTYPE: ClassVar[np.dtype] = np.dtype(
+        [("desc_idx", "<u2"), ("length", "<u2"), ("status", "u1"), ("rsvd", "V10"), ("last", "u1")]
+    )
 
     @classmethod
     def unpack(cls, raw: bytes) -> TxCompletion:
@@ -140,6 +160,19 @@ class RxCompletion:
     gen: int
     FLAG_VLAN_STRIPPED: ClassVar[int] = 0x1
     _FMT: ClassVar[str] = "<HBBHHB6xB"
+    # The same layout as a numpy record; the generation bit is bit 7 of ``last``.
+    DTYPE: ClassVar[np.dtype] = np.dtype(
+        [
+            ("desc_idx", "<u2"),
+            ("num_bufs", "u1"),
+            ("flags", "u1"),
+            ("length", "<u2"),
+            ("vlan_tci", "<u2"),
+            ("status", "u1"),
+            ("rsvd", "V6"),
+            ("last", "u1"),
+        ]
+    )
 
     @classmethod
     def unpack(cls, raw: bytes) -> RxCompletion:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import cocotb
+import numpy as np
 from cocotb.task import Task
 from cocotb.triggers import Timer
 
@@ -56,6 +57,8 @@ class DmaMemory(Protocol):
     def alloc(self, size: int, align: int = 64) -> int: ...
     def read(self, addr: int, length: int) -> bytes: ...
     def write(self, addr: int, data: bytes) -> None: ...
+    def write_each(self, addrs: np.ndarray, data: bytes) -> None: ...
+    def view(self, addr: int, n: int) -> np.ndarray: ...
     def watch(self, lo: int, hi: int) -> WriteWatch: ...
 
 
@@ -224,8 +227,42 @@ class _Ring:
             self.mem.write(self.desc_base, b"".join(raws[head:]))
         self.prod = (self.prod + n) & self.mask
 
+    def put_desc_array(self, descs: np.ndarray) -> None:
+        """A record array of descriptors into consecutive slots from ``prod`` (put_descs
+        for a batch built with numpy): one memory write per contiguous run."""
+        n = len(descs)
+        head = min(n, self.size - self.prod)
+        if head:
+            self.mem.write(self.desc_base + self.prod * ENTRY_BYTES, descs[:head])
+        if head < n:
+            self.mem.write(self.desc_base, descs[head:])
+        self.prod = (self.prod + n) & self.mask
+
     async def ring_doorbell(self) -> None:
         await self.bar.write(self.reg(Queue.TXQ_PROD), self.prod)
+
+    def completion_array(self, dtype: np.dtype) -> np.ndarray:
+        """Every completion the device has written from the read index on, oldest first,
+        as one record array of ``dtype``: the ownership rule of completions(), tested
+        on a whole run at once (a NAPI poll over a batch)."""
+        runs: list[np.ndarray] = []
+        while True:
+            idx = self.cpl_idx
+            run = min(CPL_READ_RUN, self.size - idx)
+            chunk = self.mem.view(self.cpl_base + idx * ENTRY_BYTES, run * ENTRY_BYTES)
+            want = GEN_BIT if self.phase else 0
+            foreign = (chunk[ENTRY_BYTES - 1 :: ENTRY_BYTES] & GEN_BIT) != want
+            k = int(foreign.argmax()) if foreign.any() else run
+            if k:
+                runs.append(chunk[: k * ENTRY_BYTES].copy().view(dtype))
+            self.cpl_idx = (idx + k) & self.mask
+            if self.cpl_idx == 0 and k:
+                self.phase ^= 1
+            if k < run:
+                break
+        if len(runs) == 1:
+            return runs[0]
+        return np.concatenate(runs) if runs else np.empty(0, dtype)
 
     def completions(self) -> list[bytes]:
         """Every raw completion the device has written from the read index on, oldest
@@ -265,6 +302,16 @@ class TxFrame:
 
 
 @dataclass
+class _TxCopies:
+    """``count`` copies of ``data`` posted by post_copies() from ring slot ``first_slot``,
+    one buffer each, not yet completed: one in-flight record for the whole batch."""
+
+    data: bytes
+    first_slot: int
+    count: int
+
+
+@dataclass
 class TxQueue:
     """The TX half of a queue pair."""
 
@@ -275,7 +322,11 @@ class TxQueue:
     buf_bytes: int = 9216 + 64  # one buffer area per slot, room for any alignment
     ring: _Ring = field(init=False)
     _bufs: list[int] = field(init=False, default_factory=list)
-    _in_flight: deque[TxFrame] = field(init=False, default_factory=deque)
+    _buf_addrs: np.ndarray = field(init=False, default_factory=lambda: np.empty(0, np.uint64))
+    # Frames posted and not yet completed, oldest first: a TxFrame per post(), a
+    # _TxCopies per post_copies() batch; _frames_in_flight counts frames.
+    _in_flight: deque[TxFrame | _TxCopies] = field(init=False, default_factory=deque)
+    _frames_in_flight: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.ring = _Ring(
@@ -289,7 +340,9 @@ class TxQueue:
     async def open(self) -> None:
         await self.ring.open()
         self._bufs = [self.mem.alloc(self.buf_bytes, 64) for _ in range(self.ring.size)]
+        self._buf_addrs = np.array(self._bufs, dtype=np.uint64)
         self._in_flight = deque()
+        self._frames_in_flight = 0
 
     async def close(self) -> None:
         await self.ring.close()
@@ -362,7 +415,32 @@ class TxQueue:
         last = (ring.prod - 1) & ring.mask
         tx = TxFrame(frame, first, last, vlan_tci)
         self._in_flight.append(tx)
+        self._frames_in_flight += 1
         return tx
+
+    def post_copies(self, frame: bytes, count: int) -> int:
+        """Post up to ``count`` copies of ``frame``, one buffer each, into the free slots
+        (one stays empty); returns how many. The bytes go into the slots' buffers in one
+        numpy scatter and the descriptors in one record array, as a packet generator
+        fills a batch of identical frames (pktgen's clone_skb). The doorbell is rung
+        separately; reap() reports the frames as TxFrames, reap_array() as a batch."""
+        if not 0 < len(frame) < 1 << 16:
+            raise QueueError(f"a {len(frame)}-byte frame does not fit one TX descriptor")
+        ring = self.ring
+        n = min(count, ring.free_slots())
+        if n <= 0:
+            return 0
+        first = ring.prod
+        addrs = self._buf_addrs[(first + np.arange(n)) & ring.mask]
+        self.mem.write_each(addrs, frame)
+        descs = np.zeros(n, TxDesc.DTYPE)
+        descs["buf_addr"] = addrs
+        descs["length"] = len(frame)
+        descs["flags"] = TxDesc.FLAG_SOF | TxDesc.FLAG_EOF
+        ring.put_desc_array(descs)
+        self._in_flight.append(_TxCopies(frame, first, n))
+        self._frames_in_flight += n
+        return n
 
     def post_raw(self, desc: TxDesc) -> None:
         """Place one descriptor exactly as given (for error-injection tests)."""
@@ -382,19 +460,68 @@ class TxQueue:
             cpl = TxCompletion.unpack(raw)
             if not self._in_flight:
                 raise QueueError(f"TX completion with no frame in flight: {cpl}")
-            tx = self._in_flight.popleft()
+            tx = self._pop_frame()
             tx.completion = cpl
             self.ring.clean = (cpl.desc_idx + 1) & self.ring.mask
             done.append(tx)
         return done
 
+    def _pop_frame(self) -> TxFrame:
+        """The oldest frame in flight (one copy out of a post_copies() batch)."""
+        self._frames_in_flight -= 1
+        head = self._in_flight[0]
+        if isinstance(head, TxFrame):
+            return self._in_flight.popleft()
+        slot = head.first_slot
+        self._retire_copies(head, 1)
+        return TxFrame(head.data, slot, slot)
+
+    def _retire_copies(self, head: _TxCopies, n: int) -> None:
+        head.first_slot = (head.first_slot + n) & self.ring.mask
+        head.count -= n
+        if not head.count:
+            self._in_flight.popleft()
+
+    def reap_array(self) -> np.ndarray:
+        """The completions the device has written, oldest first, as one
+        TxCompletion.DTYPE record array; the frames they complete leave the in-flight
+        queue without a TxFrame each (a NAPI clean of a batch). The statuses are the
+        caller's to check."""
+        cpls = self.ring.completion_array(TxCompletion.DTYPE)
+        n = len(cpls)
+        if n > self._frames_in_flight:
+            raise QueueError(
+                f"{n} TX completions with {self._frames_in_flight} frames in flight "
+                f"(the last for descriptor {int(cpls['desc_idx'][-1])})"
+            )
+        self._frames_in_flight -= n
+        left = n
+        while left:
+            head = self._in_flight[0]
+            if isinstance(head, TxFrame):
+                self._in_flight.popleft()
+                left -= 1
+            else:
+                take = min(left, head.count)
+                self._retire_copies(head, take)
+                left -= take
+        if n:
+            self.ring.clean = (int(cpls["desc_idx"][-1]) + 1) & self.ring.mask
+        return cpls
+
     @property
     def in_flight(self) -> int:
-        return len(self._in_flight)
+        return self._frames_in_flight
 
     async def wait_reaped(self) -> list[TxFrame]:
         """Wait until at least one frame completes; return the completed frames."""
         while not (done := self.reap()):
+            await self.ring.wait_completion_write(f"{self.in_flight} frames in flight")
+        return done
+
+    async def wait_reaped_array(self) -> np.ndarray:
+        """wait_reaped() for reap_array(): at least one completion, as a record array."""
+        while not len(done := self.reap_array()):
             await self.ring.wait_completion_write(f"{self.in_flight} frames in flight")
         return done
 
@@ -428,13 +555,17 @@ class RxQueue:
     frames_seen: int = field(init=False, default=0)
     ring: _Ring = field(init=False)
     _bufs: list[int] = field(init=False, default_factory=list)
+    _buf_addrs: np.ndarray = field(init=False, default_factory=lambda: np.empty(0, np.uint64))
+    _own_slot_buf: list[tuple[int, int]] = field(init=False, default_factory=list)
     # (address, length) posted at each ring slot: the queue's own buffers, or
     # a caller's (post_buffers) that the device fills in place.
     _slot_buf: list[tuple[int, int]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.buf_len <= 0 or self.buf_len % 64:
-            raise QueueError(f"RX buffer length {self.buf_len} is not a nonzero multiple of 64")
+        if not 0 < self.buf_len < 1 << 16 or self.buf_len % 64:
+            raise QueueError(
+                f"RX buffer length {self.buf_len} is not a nonzero multiple of 64 below 64 KiB"
+            )
         if not 1 <= self.refill_batch < 1 << self.size_log2:
             raise QueueError(
                 f"RX refill batch {self.refill_batch} outside 1..{(1 << self.size_log2) - 1}"
@@ -452,21 +583,42 @@ class RxQueue:
         await self.ring.open()
         self._slot_buf = [(0, 0)] * self.ring.size
         if post != 0:
-            self._bufs = [self.mem.alloc(self.buf_len, 64) for _ in range(self.ring.size)]
+            self._alloc_bufs()
             await self.refill(self.ring.size - 1 if post is None else post)
 
     async def close(self) -> None:
         await self.ring.close()
 
+    def _alloc_bufs(self) -> None:
+        """The queue's own buffers: buffer k always goes to ring slot k."""
+        self._bufs = [self.mem.alloc(self.buf_len, 64) for _ in range(self.ring.size)]
+        self._own_slot_buf = [(addr, self.buf_len) for addr in self._bufs]
+        self._buf_addrs = np.array(self._bufs, dtype=np.uint64)
+
     async def refill(self, count: int | None = None) -> None:
-        """Post up to ``count`` buffers (default: every free slot) and ring the doorbell."""
+        """Post up to ``count`` own buffers (default: every free slot) and ring the doorbell.
+
+        The batch's descriptors are one record array (and at most two slice updates of
+        the slot table), as a driver refills a batch of pages."""
         if not self._bufs:
-            self._bufs = [self.mem.alloc(self.buf_len, 64) for _ in range(self.ring.size)]
-        n = self.ring.free_slots() if count is None else min(count, self.ring.free_slots())
-        prod, mask = self.ring.prod, self.ring.mask
-        self._post([(self._bufs[(prod + k) & mask], self.buf_len) for k in range(n)])
-        if n:
-            await self.ring.ring_doorbell()
+            self._alloc_bufs()
+        ring = self.ring
+        n = ring.free_slots() if count is None else min(count, ring.free_slots())
+        if n <= 0:
+            return
+        prod, size = ring.prod, ring.size
+        descs = np.zeros(n, RxDesc.DTYPE)
+        descs["buf_addr"] = self._buf_addrs[(prod + np.arange(n)) & ring.mask]
+        descs["length"] = self.buf_len
+        end = prod + n
+        own = self._own_slot_buf
+        if end <= size:
+            self._slot_buf[prod:end] = own[prod:end]
+        else:
+            self._slot_buf[prod:] = own[prod:]
+            self._slot_buf[: end - size] = own[: end - size]
+        ring.put_desc_array(descs)
+        await ring.ring_doorbell()
 
     def post_buffers(self, bufs: list[tuple[int, int]]) -> int:
         """Post the caller's ``(address, length)`` buffers, as many as fit; returns how many.
@@ -512,10 +664,35 @@ class RxQueue:
         self.frames_seen += len(frames)
         return frames
 
+    def reap_array(self) -> np.ndarray:
+        """The completions the device has written, oldest first, as one
+        RxCompletion.DTYPE record array, their buffers returned to the ring: a NAPI
+        poll that hands pages up without copying or building a frame each (the
+        buffers stay readable until refilled; statuses are the caller's to check)."""
+        cpls = self.ring.completion_array(RxCompletion.DTYPE)
+        if len(cpls):
+            last = cpls[-1]
+            self.ring.clean = (int(last["desc_idx"]) + int(last["num_bufs"])) & self.ring.mask
+            self.frames_seen += len(cpls)
+        return cpls
+
     async def wait_reaped(self) -> list[RxFrame]:
         """Wait until at least one frame arrives; return the frames and repost their buffers."""
         while not (frames := self.reap()):
-            await self.ring.wait_completion_write(f"a frame ({self.frames_seen} received so far)")
+            await self._wait_for_frame()
+        await self._refill_batch()
+        return frames
+
+    async def wait_reaped_array(self) -> np.ndarray:
+        """wait_reaped() for reap_array(): at least one completion, buffers reposted."""
+        while not len(cpls := self.reap_array()):
+            await self._wait_for_frame()
+        await self._refill_batch()
+        return cpls
+
+    async def _wait_for_frame(self) -> None:
+        await self.ring.wait_completion_write(f"a frame ({self.frames_seen} received so far)")
+
+    async def _refill_batch(self) -> None:
         if self.ring.free_slots() >= self.refill_batch:
             await self.refill()
-        return frames

@@ -58,18 +58,23 @@ def complete(q: TxQueue | RxQueue, slots: list[int], raws: list[bytes]) -> None:
 
 @pytest.mark.parametrize(
     ("cls", "fmt"),
-    [(TxDesc, "<QHBBHH"), (RxDesc, "<QH6x"), (TxCompletion, "<HHB10xB"), (RxCompletion, "<HBBHHB6xB")],
+    [
+        (TxDesc, "<QHBBHH"),
+        (RxDesc, "<QH6x"),
+        (TxCompletion, "<HHB10xB"),
+        (RxCompletion, "<HBBHHB6xB"),
+    ],
 )
 def test_dtype_is_the_struct_layout(cls: type, fmt: str) -> None:
     """Each record dtype puts every field at the offset and width of the struct format."""
-    assert cls._FMT == fmt
+    assert fmt == cls._FMT  # the format the documented layout was written in
     assert cls.DTYPE.itemsize == struct.calcsize(fmt) == ENTRY_BYTES
     # A struct pad byte ("x") is no value; every other field is one, in order.
     names = [n for n in cls.DTYPE.names if cls.DTYPE[n].kind != "V"]
     rng = np.random.default_rng(1)
     raw = rng.integers(0, 256, ENTRY_BYTES, dtype=np.uint8).tobytes()
     rec = np.frombuffer(raw, dtype=cls.DTYPE)[0]
-    unpacked = [v for v in struct.unpack(fmt, raw)]
+    unpacked = list(struct.unpack(fmt, raw))
     assert [int(rec[n]) for n in names] == unpacked
 
 

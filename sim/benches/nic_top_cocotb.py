@@ -127,7 +127,9 @@ class Arrivals:
 async def _tb(dut):
     from tb.env import NicTb, TbConfig
 
-    tb = await bring_up(NicTb(dut, TbConfig(seed=1, read_latency=125)))
+    # ixgbevf's rings with a 9 KiB buffer per TX slot: 8 VFs need ~80 MiB of host memory
+    cfg = TbConfig(seed=1, read_latency=125, mem_bytes=256 << 20)
+    tb = await bring_up(NicTb(dut, cfg))
     await tb.pf.add_fdb(EXT_MAC, port=tb.num_func)
     for f in range(1, tb.num_func):
         await tb.pf.add_fdb(vf_mac(f), port=f)

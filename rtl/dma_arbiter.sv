@@ -1,7 +1,7 @@
 // DMA arbiter: the AXI4 masters of all functions' DMA engines onto the one
-// host-bus master. Round-robin per burst on AR and on AW (+ its W beats), so a
-// saturating function cannot starve another; the source index is prepended to
-// the ID so R and B responses route back without a lookup table.
+// host-bus master. Round-robin per burst on AR and on AW (W beats follow in AW
+// order), so a saturating function cannot starve another; the source index is
+// prepended to the ID so R and B responses route back without a lookup table.
 
 `resetall
 `timescale 1ns / 1ps
@@ -15,6 +15,9 @@ module dma_arbiter #(
     // ID width of one upstream master.
     parameter int S_ID_W = 4,
     parameter int USER_W = 8,
+    // Write bursts granted whose W beats are not all through (a power of two):
+    // how far AW may run ahead of W.
+    parameter int W_ORDER = 8,
     localparam int SEL_W = (N > 1) ? $clog2(N) : 1,
     localparam int M_ID_W = S_ID_W + SEL_W,
     localparam int STRB_W = DATA_W / 8
@@ -134,26 +137,32 @@ module dma_arbiter #(
   end
 
   // --------------------------------------------------------------- writes
-  // One write burst at a time: the winner of the AW arbitration keeps the
-  // W channel until both its AW and its WLAST beat have been accepted, so W
-  // beats of different bursts never interleave (AXI4 has no WID). AW and W
-  // are forwarded in the same cycle, with no dependency of W on AWREADY, and
-  // the next burst can start the cycle after WLAST: no bubble between bursts.
-  logic             lock_reg;      // a burst owns the write channels
-  logic [SEL_W-1:0] lock_sel_reg;
-  logic             aw_done_reg;   // its AW was accepted
-  logic             w_done_reg;    // its WLAST was accepted
+  // AW is granted round-robin per burst; the winner keeps AW until it is
+  // accepted (AXI: a presented request may not change). At the grant its
+  // source is queued for W, and W beats follow that queue one whole burst at a
+  // time, so W beats of different bursts never interleave (AXI4 has no WID)
+  // and stay in AW order. W does not wait for AWREADY (the head burst's W is
+  // offered before, with or after its AW), and the next AW does not wait for
+  // the previous burst's W: with a host that takes W only after its AW (the
+  // host models, a beat after), one burst per cycle still flows, where holding
+  // both channels per burst cost a cycle per burst (RX at 64 B: 0.4 frames
+  // per cycle, line rate needs 0.6).
+  logic             aw_lock_reg;   // the granted burst's AW waits for AWREADY
+  logic [SEL_W-1:0] aw_lock_sel_reg;
   logic [N-1:0]     aw_req;
   logic             aw_grant_valid;
+  logic [SEL_W-1:0] aw_sel;
+  logic             aw_fire, aw_new, wlast_fire;
+  logic             order_ready, order_valid;
   logic [SEL_W-1:0] w_sel;
-  logic             aw_fire, wlast_fire, release_burst;
 
-  // While locked only the owner requests, so the grant stays on it.
+  // While locked only the owner requests, so the grant stays on it; a new
+  // burst is granted only while the W queue has room for it.
   always_comb begin
-    aw_req = s_axi_awvalid;
-    if (lock_reg) begin
+    aw_req = order_ready ? s_axi_awvalid : '0;
+    if (aw_lock_reg) begin
       aw_req = '0;
-      aw_req[lock_sel_reg] = 1'b1;
+      aw_req[aw_lock_sel_reg] = 1'b1;
     end
   end
 
@@ -161,49 +170,51 @@ module dma_arbiter #(
       .clk         (clk),
       .rst         (rst),
       .req         (aw_req),
-      .advance     (release_burst),
+      .advance     (aw_fire),
       .grant_valid (aw_grant_valid),
-      .grant_idx   (w_sel)
+      .grant_idx   (aw_sel)
   );
 
-  assign aw_fire       = m_axi_awvalid && m_axi_awready;
-  assign wlast_fire    = m_axi_wvalid && m_axi_wready && m_axi_wlast;
-  assign release_burst = aw_grant_valid && (aw_done_reg || aw_fire) && (w_done_reg || wlast_fire);
+  assign aw_fire    = m_axi_awvalid && m_axi_awready;
+  assign aw_new     = aw_grant_valid && !aw_lock_reg;  // first cycle of a grant: queue its W
+  assign wlast_fire = m_axi_wvalid && m_axi_wready && m_axi_wlast;
+
+  logic [$clog2(W_ORDER):0] unused_order_count;
+  vf_dma_fifo #(.WIDTH(SEL_W), .DEPTH(W_ORDER)) u_w_order (
+      .clk, .rst, .clr(1'b0),
+      .s_data(aw_sel), .s_valid(aw_new), .s_ready(order_ready),
+      .m_data(w_sel), .m_valid(order_valid), .m_ready(wlast_fire),
+      .count(unused_order_count)
+  );
 
   always_comb begin
-    m_axi_awid    = {w_sel, s_axi_awid[w_sel]};
-    m_axi_awaddr  = s_axi_awaddr[w_sel];
-    m_axi_awlen   = s_axi_awlen[w_sel];
-    m_axi_awsize  = s_axi_awsize[w_sel];
-    m_axi_awburst = s_axi_awburst[w_sel];
-    m_axi_awuser  = s_axi_awuser[w_sel];
-    m_axi_awvalid = aw_grant_valid && !aw_done_reg && s_axi_awvalid[w_sel];
+    m_axi_awid    = {aw_sel, s_axi_awid[aw_sel]};
+    m_axi_awaddr  = s_axi_awaddr[aw_sel];
+    m_axi_awlen   = s_axi_awlen[aw_sel];
+    m_axi_awsize  = s_axi_awsize[aw_sel];
+    m_axi_awburst = s_axi_awburst[aw_sel];
+    m_axi_awuser  = s_axi_awuser[aw_sel];
+    m_axi_awvalid = aw_grant_valid;
     s_axi_awready = '0;
-    s_axi_awready[w_sel] = aw_grant_valid && !aw_done_reg && m_axi_awready;
+    s_axi_awready[aw_sel] = aw_grant_valid && m_axi_awready;
 
     m_axi_wdata  = s_axi_wdata[w_sel];
     m_axi_wstrb  = s_axi_wstrb[w_sel];
     m_axi_wlast  = s_axi_wlast[w_sel];
-    m_axi_wvalid = aw_grant_valid && !w_done_reg && s_axi_wvalid[w_sel];
+    m_axi_wvalid = order_valid && s_axi_wvalid[w_sel];
     s_axi_wready = '0;
-    s_axi_wready[w_sel] = aw_grant_valid && !w_done_reg && m_axi_wready;
+    s_axi_wready[w_sel] = order_valid && m_axi_wready;
   end
 
   always_ff @(posedge clk) begin
     if (rst) begin
-      lock_reg     <= 1'b0;
-      lock_sel_reg <= '0;
-      aw_done_reg  <= 1'b0;
-      w_done_reg   <= 1'b0;
-    end else if (release_burst) begin
-      lock_reg    <= 1'b0;
-      aw_done_reg <= 1'b0;
-      w_done_reg  <= 1'b0;
+      aw_lock_reg     <= 1'b0;
+      aw_lock_sel_reg <= '0;
+    end else if (aw_fire) begin
+      aw_lock_reg <= 1'b0;
     end else if (aw_grant_valid) begin
-      lock_reg     <= 1'b1;
-      lock_sel_reg <= w_sel;
-      if (aw_fire) aw_done_reg <= 1'b1;
-      if (wlast_fire) w_done_reg <= 1'b1;
+      aw_lock_reg     <= 1'b1;
+      aw_lock_sel_reg <= aw_sel;
     end
   end
 

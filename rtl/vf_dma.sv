@@ -21,10 +21,10 @@ module vf_dma import nic_pkg::*; #(
   // (TX must hold two jumbo frames, RX one).
   parameter int RX_FIFO_BEATS = 32768 / (DATA_W / 8),
   parameter int TX_FIFO_BEATS = 32768 / (DATA_W / 8),
-  parameter int DESC_DEPTH    = 64,   // prefetched descriptors per queue and direction
-  parameter int DESC_BEATS    = 16,   // descriptor read beats in flight per direction
+  parameter int DESC_DEPTH    = 128,  // prefetched descriptors per queue and direction
+  parameter int DESC_BEATS    = 32,   // descriptor read beats in flight per direction
   parameter int MAX_TX_BUFS   = 16,   // buffers per TX frame at most (ERR_TOO_MANY_BUFS)
-  parameter int TX_INFLIGHT   = 64,   // TX data bursts and frames in flight at most
+  parameter int TX_INFLIGHT   = 128,  // TX data bursts and frames in flight at most
   localparam int KEEP_W = DATA_W / 8,
   localparam int QW     = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
   localparam int ENTRY_W = DESC_BYTES * 8,
@@ -180,6 +180,7 @@ module vf_dma import nic_pkg::*; #(
 
   // ---------------- descriptor fetch ----------------
   logic [NUM_QUEUES-1:0][CNT_W-1:0] txq_used, rxq_used;
+  logic [NUM_QUEUES-1:0]            rxq_starve;  // RX: a frame waits for buffers, fetch unbatched
   logic [NUM_QUEUES-1:0]            txf_idle, rxf_idle, txf_quiet, rxf_quiet, txf_err, rxf_err;
   logic [QW-1:0]                    txd_q, rxd_q;
   logic [15:0]                      txd_idx, rxd_idx;
@@ -191,7 +192,8 @@ module vf_dma import nic_pkg::*; #(
   ) tx_fetch (
     .clk, .rst,
     .q_en(txq_en), .q_run(txq_run), .q_base(txq_base), .q_size(txq_size), .q_prod(txq_prod),
-    .q_used(txq_used), .q_cons(txq_cons), .q_idle(txf_idle), .q_quiet(txf_quiet), .q_rd_err(txf_err),
+    .q_used(txq_used), .q_starve('0), .q_cons(txq_cons), .q_idle(txf_idle), .q_quiet(txf_quiet),
+    .q_rd_err(txf_err),
     .m_arid(ar_id[RD_TXD]), .m_araddr(ar_addr[RD_TXD]), .m_arlen(ar_len[RD_TXD]),
     .m_arvalid(ar_valid[RD_TXD]), .m_arready(ar_ready[RD_TXD]),
     .s_rdata(m_axi_rdata), .s_rresp(m_axi_rresp), .s_rlast(m_axi_rlast),
@@ -201,11 +203,12 @@ module vf_dma import nic_pkg::*; #(
 
   vf_dma_desc_fetch #(
     .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(RD_RXD),
-    .DEPTH(DESC_DEPTH), .BEATS(DESC_BEATS), .BATCH(1'b0)
+    .DEPTH(DESC_DEPTH), .BEATS(DESC_BEATS), .BATCH(1'b1)
   ) rx_fetch (
     .clk, .rst,
     .q_en(rxq_en), .q_run(rxq_run), .q_base(rxq_base), .q_size(rxq_size), .q_prod(rxq_prod),
-    .q_used(rxq_used), .q_cons(rxq_cons), .q_idle(rxf_idle), .q_quiet(rxf_quiet), .q_rd_err(rxf_err),
+    .q_used(rxq_used), .q_starve(rxq_starve), .q_cons(rxq_cons), .q_idle(rxf_idle), .q_quiet(rxf_quiet),
+    .q_rd_err(rxf_err),
     .m_arid(ar_id[RD_RXD]), .m_araddr(ar_addr[RD_RXD]), .m_arlen(ar_len[RD_RXD]),
     .m_arvalid(ar_valid[RD_RXD]), .m_arready(ar_ready[RD_RXD]),
     .s_rdata(m_axi_rdata), .s_rresp(m_axi_rresp), .s_rlast(m_axi_rlast),
@@ -279,7 +282,7 @@ module vf_dma import nic_pkg::*; #(
     .s_axis_rx_tvalid, .s_axis_rx_tready,
     .hash_en(rx_hash_en), .q_en(rxq_en), .q_run(rxq_run), .q_idle(rxf_idle), .q_used(rxq_used),
     .q_err(rxe_err), .q_err_code(rxe_code), .q_drop(rxq_drop),
-    .q_busy(rxe_busy), .q_abandon(rxe_abandon),
+    .q_busy(rxe_busy), .q_abandon(rxe_abandon), .q_starve(rxq_starve),
     .d_addr(rxd_addr), .d_len(rxd_len), .d_q(rxd_q), .d_idx(rxd_idx),
     .d_valid(rxd_valid), .d_ready(rxd_ready),
     .m_awid(aw_id[WR_RX]), .m_awaddr(aw_addr[WR_RX]), .m_awlen(aw_len[WR_RX]),

@@ -5,11 +5,13 @@
 // 1 when the queue is enabled and flips at every wrap), has the ring format
 // encode the entry, and writes it as one beat with the entries' byte lanes
 // strobed. Consecutive entries of one ring that share a beat are coalesced
-// (one pending beat per direction, so TX and RX completions do not break
-// each other's coalescing)
-// into one write: a partly filled beat is written when its last lane is
-// filled, when an entry for another beat comes, or HOLD cycles after it was
-// started. TX completions use AXI ID {q, TX_KIND}, RX ones {q, RX_KIND} (the
+// into one write (one pending beat per ring, i.e. per queue and direction, so
+// completions of other rings do not break a ring's coalescing: with one beat
+// per direction, RX frames spread over two queues got a beat each, 0.5
+// frames/cycle on the write channel): a partly filled beat is written when its
+// last lane is filled, when an entry of its ring for another beat comes, or
+// HOLD cycles after it was started. One beat is written per cycle; a ring
+// whose new entry waits for its beat to go has priority, the others take turns. TX completions use AXI ID {q, TX_KIND}, RX ones {q, RX_KIND} (the
 // ID of the RX data writes, so they land after the data).
 // Queue reset / FLR: a beat being coalesced for a disabled queue is written
 // at once (its address was fixed when its first entry was taken, and its
@@ -109,14 +111,15 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   logic [QW-1:0]     w_q;
   logic [SLOT_W:0]   w_n;
 
-  // pending (coalescing) beats, one per direction (0 TX, 1 RX): entries of
-  // one ring that share a beat
-  logic [1:0]                         pv_reg, pfull_reg;
-  logic [1:0][QW-1:0]                 pq_reg;
-  logic [1:0][ADDR_W-OFF_W-1:0]       pbeat_reg;
-  logic [1:0][DATA_W-1:0]             pdata_reg;
-  logic [1:0][DATA_W/8-1:0]           pstrb_reg;
-  logic [1:0][HOLD_W-1:0]             page_reg;
+  // pending (coalescing) beats, one per ring: slot 2q + d for queue q,
+  // direction d (0 TX, 1 RX); entries of the ring that share a beat
+  localparam int NS = 2 * NUM_QUEUES;
+  localparam int SW = $clog2(NS);
+  logic [NS-1:0]                      pv_reg, pfull_reg;
+  logic [NS-1:0][ADDR_W-OFF_W-1:0]    pbeat_reg;
+  logic [NS-1:0][DATA_W-1:0]          pdata_reg;
+  logic [NS-1:0][DATA_W/8-1:0]        pstrb_reg;
+  logic [NS-1:0][HOLD_W-1:0]          page_reg;
 
   wire out_free = (!aw_valid_reg || m_awready) && wf_ready;
   wire pick_rx  = rx_valid && (!tx_valid || !last_rx_reg);
@@ -141,37 +144,45 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
 
   // requests of a disabled queue are discarded; its pending beat is flushed (queue reset / FLR)
   wire req_off = pick_rx ? !rxq_en[r_q] : !txq_en[r_q];
-  wire p       = pick_rx;
-  logic [1:0] off, want, flush;
-  logic       same, flush_sel;
+  wire [SW-1:0] p = SW'(32'(r_q) * 2 + 32'(pick_rx));  // the request's ring slot
+  logic [NS-1:0] off, want, flush;
+  logic          same;
+  logic [SW-1:0] flush_sel, rr_sel;
+  logic          rr_valid;
   always_comb begin
-    for (int d = 0; d < 2; d++) begin
-      off[d]  = pv_reg[d] && (d == 1 ? !rxq_en[pq_reg[d]] : !txq_en[pq_reg[d]]);
+    for (int i = 0; i < NS; i++) begin
+      off[i] = pv_reg[i] && (i % 2 == 1 ? !rxq_en[i / 2] : !txq_en[i / 2]);
     end
-    same = pv_reg[p] && pq_reg[p] == r_q && pbeat_reg[p] == beat;
-    for (int d = 0; d < 2; d++) begin
-      want[d] = pv_reg[d] &&
-                (off[d] || pfull_reg[d] || page_reg[d] >= HOLD_W'(HOLD) ||
-                 (req && !req_off && p == 1'(d) && !same));
+    same = pv_reg[p] && pbeat_reg[p] == beat;
+    for (int i = 0; i < NS; i++) begin
+      want[i] = pv_reg[i] &&
+                (off[i] || pfull_reg[i] || page_reg[i] >= HOLD_W'(HOLD) ||
+                 (req && !req_off && p == SW'(i) && !same));
     end
-    // the direction whose new entry waits goes first
-    flush_sel = want[p] ? p : want[1];
-    for (int d = 0; d < 2; d++) flush[d] = out_free && want[d] && flush_sel == 1'(d);
+  end
+  // the ring whose new entry waits goes first, the others in turn
+  wire flush_now = out_free && rr_valid;  // rr_valid: some ring wants its beat written
+  rr_arbiter #(.N(NS)) u_flush_rr (
+    .clk, .rst,
+    .req(want), .advance(flush_now && !(req && want[p])),
+    .grant_valid(rr_valid), .grant_idx(rr_sel)
+  );
+  always_comb begin
+    flush_sel = (req && want[p]) ? p : rr_sel;
+    for (int i = 0; i < NS; i++) flush[i] = flush_now && flush_sel == SW'(i);
   end
   wire take    = req && !req_off && (!pv_reg[p] || flush[p] || (same && !pfull_reg[p] && !off[p]));
   wire merge   = take && pv_reg[p] && !flush[p];
   wire discard = req && req_off;
-  wire flush_now = |flush;
   assign tx_ready = (take || discard) && !pick_rx;
   assign rx_ready = (take || discard) && pick_rx;
 
   always_ff @(posedge clk) begin
     if (flush_now) begin
       aw_addr_reg <= {pbeat_reg[flush_sel], OFF_W'(0)};
-      aw_id_reg   <= ID_W'({pq_reg[flush_sel], flush_sel ? 2'(RX_KIND) : 2'(TX_KIND)});
+      aw_id_reg   <= ID_W'({QW'(flush_sel >> 1), flush_sel[0] ? 2'(RX_KIND) : 2'(TX_KIND)});
     end
     if (take) begin
-      pq_reg[p]    <= r_q;
       pbeat_reg[p] <= beat;
       pfull_reg[p] <= lane == '1;
       if (merge) begin
@@ -197,15 +208,15 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
       if (flush_now)      aw_valid_reg <= 1'b1;
       else if (m_awready) aw_valid_reg <= 1'b0;
       if (take || discard) last_rx_reg <= pick_rx;
-      for (int d = 0; d < 2; d++) begin
-        if (take && p == 1'(d)) begin
-          pv_reg[d] <= 1'b1;
-          if (!merge)                  page_reg[d] <= '0;
-          else if (page_reg[d] != '1)  page_reg[d] <= page_reg[d] + 1'b1;
-        end else if (flush[d]) begin
-          pv_reg[d] <= 1'b0;
-        end else if (pv_reg[d] && page_reg[d] != '1) begin
-          page_reg[d] <= page_reg[d] + 1'b1;
+      for (int i = 0; i < NS; i++) begin
+        if (take && p == SW'(i)) begin
+          pv_reg[i] <= 1'b1;
+          if (!merge)                  page_reg[i] <= '0;
+          else if (page_reg[i] != '1)  page_reg[i] <= page_reg[i] + 1'b1;
+        end else if (flush[i]) begin
+          pv_reg[i] <= 1'b0;
+        end else if (pv_reg[i] && page_reg[i] != '1) begin
+          page_reg[i] <= page_reg[i] + 1'b1;
         end
       end
       for (int q = 0; q < NUM_QUEUES; q++) begin
@@ -231,7 +242,7 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   assign m_awaddr  = aw_addr_reg;
   assign m_awlen   = 8'd0;
   assign m_awvalid = aw_valid_reg;
-  assign wf_in = {pdata_reg[flush_sel], pstrb_reg[flush_sel], flush_sel, pq_reg[flush_sel],
+  assign wf_in = {pdata_reg[flush_sel], pstrb_reg[flush_sel], flush_sel[0], QW'(flush_sel >> 1),
                   (SLOT_W+1)'($countones(pstrb_reg[flush_sel]) / EB)};
   logic [$clog2(W_DEPTH):0] unused_wf_count;
   vf_dma_fifo #(.WIDTH(WF_W), .DEPTH(W_DEPTH)) w_fifo (
@@ -255,8 +266,8 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
     for (int q = 0; q < NUM_QUEUES; q++) begin
       tx_discard[q] = discard && !pick_rx && r_q == QW'(q);
       rx_discard[q] = discard && pick_rx && r_q == QW'(q);
-      tx_pend[q]    = pv_reg[0] && pq_reg[0] == QW'(q);
-      rx_pend[q]    = pv_reg[1] && pq_reg[1] == QW'(q);
+      tx_pend[q]    = pv_reg[2 * q];
+      rx_pend[q]    = pv_reg[2 * q + 1];
     end
   end
 

@@ -1,7 +1,8 @@
 // vf_dma_desc_fetch: descriptor prefetch for the queues of one direction (TX or RX).
 //
 // Per queue, reads descriptors between its fetch index (the ring's CONS) and
-// PROD in bursts of up to MAX_DESC entries (several entries per beat), never
+// PROD in bursts of up to MAX_DESC entries (several entries per beat; with
+// BATCH only once the whole burst the ring allows fits), never
 // across the ring end or a 4 KiB boundary, and only as far as the downstream
 // per-queue FIFO has room (q_used + in flight <= DEPTH), so R is never
 // stalled. Returned beats are buffered (BEATS deep, reserved at issue) and
@@ -25,8 +26,10 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
   // Prefetch batch: a read waits until the downstream FIFO and the beat buffer
   // have room for the whole read the ring allows (up to MAX_DESC entries)
   // instead of refilling one freed entry at a time, which would spend one host
-  // read slot per descriptor. 1 = refill as soon as any entry is free (needed
-  // where the consumer may wait on the next entry with the FIFO nearly full).
+  // read slot per descriptor. 0 = refill as soon as any entry is free. With
+  // BATCH, a queue whose consumer waits for entries (q_starve: an RX frame
+  // needs more buffers than are fetched) refills at once, so a FIFO nearly
+  // full of too few buffers cannot deadlock against the batch rule.
   parameter bit  BATCH      = 1'b0,
   localparam int QW      = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
   localparam int ENTRY_W = DESC_BYTES * 8,
@@ -41,6 +44,7 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
   input  logic [NUM_QUEUES-1:0][3:0]          q_size,   // log2 entries
   input  logic [NUM_QUEUES-1:0][15:0]         q_prod,   // producer index (< size, checked by regs)
   input  logic [NUM_QUEUES-1:0][CNT_W-1:0]    q_used,   // downstream FIFO occupancy
+  input  logic [NUM_QUEUES-1:0]               q_starve, // consumer waits for more entries: no batching
   output logic [NUM_QUEUES-1:0][15:0]         q_cons,   // fetch index (next entry to read)
   output logic [NUM_QUEUES-1:0]               q_idle,   // all posted entries delivered, none in flight
   output logic [NUM_QUEUES-1:0]               q_quiet,  // nothing in flight
@@ -119,7 +123,8 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
       if (by_cred < lim) lim = by_cred;
       // q_used + in flight never exceed DEPTH, so free does not wrap
       n_q[q]  = lim;
-      elig[q] = active_reg[q] && q_run[q] && (lim != '0) && (!BATCH || lim == lim_ring);
+      elig[q] = active_reg[q] && q_run[q] && (lim != '0) &&
+                (!BATCH || lim == lim_ring || q_starve[q]);
     end
   end
 

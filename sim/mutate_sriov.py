@@ -111,7 +111,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     (
         "R14 DMA write arbiter without rotation",
         "rtl/dma_arbiter.sv",
-        "      .advance     (release_burst),",
+        "      .advance     (aw_fire),",
         "      .advance     (1'b0),",
         ["dma_write_fairness"],
     ),

@@ -199,7 +199,7 @@ def random_config(rng: random.Random) -> DmaResponderConfig:
     return DmaResponderConfig(
         read_latency=rng.choice([1, 2, rng.randint(3, 150)]),
         write_latency=rng.choice([1, rng.randint(2, 8)]),
-        max_outstanding_reads=rng.choice([1, rng.randint(2, 32)]),
+        max_outstanding_reads=rng.choice([1, rng.randint(2, 32), 256]),
         max_outstanding_writes=rng.choice([1, rng.randint(2, 32)]),
         strict=False,  # WRAP bursts from a master that addresses them as INCR: logged
     )

@@ -3,9 +3,11 @@
 cycles as nic_top with the Python models, docs/SIM_SPEED.md).
 
 Parameters from the environment: ``BENCH_OUT`` (JSON rows), ``BENCH_SIZES``,
-``BENCH_PATHS`` (comma lists). Host read latency 125 cycles, at most 32 read
-bursts outstanding (the DmaResponderConfig default), TX buffers 64-byte aligned,
-RX buffers 2 KiB, 256-entry rings, RX refilled every 16 buffers (ixgbevf).
+``BENCH_PATHS`` (comma lists). Host read latency 125 cycles, at most 256 read
+bursts outstanding (the DmaResponderConfig default: 8-bit PCIe tags), TX buffers
+64-byte aligned,
+RX buffers 2 KiB, ixgbevf's default rings (TX 1024, RX 512 entries), RX refilled every
+16 buffers (ixgbevf).
 
 Paths:
 
@@ -64,6 +66,13 @@ from tb.vf_driver.queues import RxQueue, TxQueue
 
 RX_OFFER = 1.10
 RX_REFILL_BATCH = 16  # ixgbevf's IXGBEVF_RX_BUFFER_WRITE
+# Ring sizes: ixgbevf's defaults (IXGBEVF_DEFAULT_TXD 1024, IXGBEVF_DEFAULT_RXD 512). A
+# TX ring must hold every frame of one round trip (doorbell, descriptor read, data
+# read, completion, moderated interrupt at most every 128 cycles, next doorbell:
+# about 400 cycles): at 64 B, 0.6 frames/cycle, that is ~240 entries plus the
+# 64-frame posting batch, more than a 256-entry ring (it held vf_tx at 0.99x).
+TX_RING_LOG2 = 10
+RX_RING_LOG2 = 9
 PROBES = 4
 QUIET_CYCLES = 3000  # a receiver that saw nothing for this long after the sender is done
 
@@ -118,7 +127,9 @@ class Arrivals:
 async def _tb(dut):
     from tb.env import NicTb, TbConfig
 
-    tb = await bring_up(NicTb(dut, TbConfig(seed=1, read_latency=125)))
+    # ixgbevf's rings with a 9 KiB buffer per TX slot: 8 VFs need ~80 MiB of host memory
+    cfg = TbConfig(seed=1, read_latency=125, mem_bytes=256 << 20)
+    tb = await bring_up(NicTb(dut, cfg))
     await tb.pf.add_fdb(EXT_MAC, port=tb.num_func)
     for f in range(1, tb.num_func):
         await tb.pf.add_fdb(vf_mac(f), port=f)
@@ -126,14 +137,14 @@ async def _tb(dut):
 
 
 async def _open_rx(tb, f: int) -> RxQueue:
-    _, rxq = tb.queues(f)
+    _, rxq = tb.queues(f, size_log2=RX_RING_LOG2)
     rxq.refill_batch = RX_REFILL_BATCH
     await rxq.open()
     return rxq
 
 
 async def _open_tx(tb, f: int) -> TxQueue:
-    txq, _ = tb.queues(f)
+    txq, _ = tb.queues(f, size_log2=TX_RING_LOG2)
     await txq.open()
     await txq.use_interrupts(tb.interrupts(), TX_MODERATION)  # TX timing is taken at the uplink
     return txq

@@ -228,7 +228,10 @@ int sim_stream_source_step(int ch, int64_t now_ns, int accepted, svBitVecVal* da
     if (s->pacing.on) {
       const double now = static_cast<double>(now_ns) / s->pacing.period_ns;
       if (now + 1 < s->next_start) return 0;
-      s->next_start = std::max(now + 1, s->next_start) + s->pacing.cycles(n);
+      // less than a cycle late is the edge quantizing the link's start: keep the
+      // link's time (FastStreamSource does the same)
+      const double start = (now + 1 - s->next_start < 1) ? s->next_start : now + 1;
+      s->next_start = start + s->pacing.cycles(n);
     }
     s->frame = std::move(s->queue.front().data);
     s->queue.pop_front();

@@ -23,7 +23,7 @@ module nic_sim_top import nic_pkg::*; #(
     parameter int DMA_ID_W = 4,
     parameter int MAC_TABLE_SIZE = 64,
     // Host bus FIFOs: the most read/write bursts the C side may allow in flight.
-    parameter int HOST_RD_DEPTH = 64,
+    parameter int HOST_RD_DEPTH = 256,
     parameter int HOST_WR_DEPTH = 256,
     // The uplink's channels in sim/dpi/stream.cpp (tb/net/hdl_stream.py reads them).
     parameter int UPLINK_IN_CH = 0,

@@ -18,7 +18,8 @@ module sim_host_bus #(
   parameter int ADDR_W   = 64,   // address width (at most 64)
   parameter int ID_W     = 8,    // AXI ID width
   parameter int USER_W   = 8,    // a*user width: the PCIe function number
-  parameter int RD_DEPTH = 64,   // read bursts that can be outstanding, at most
+  parameter int RD_DEPTH = 256,  // read bursts that can be outstanding, at most (the
+                                 // DmaResponderConfig default: 8-bit PCIe tags)
   parameter int WR_DEPTH = 64,   // write bursts that can be outstanding, at most
   localparam int STRB_W  = DATA_W / 8,
   localparam int RD_PTR_W = $clog2(RD_DEPTH),

@@ -74,7 +74,10 @@ class DmaResponderConfig:
     read_latency: int = 125  # edges from AR handshake to first rvalid (benchmark figure)
     read_latency_jitter: int = 0  # extra 0..jitter cycles per read burst, uniformly random
     write_latency: int = 1  # edges from last W beat to bvalid
-    max_outstanding_reads: int = 32  # accepted read bursts whose last beat is not yet taken
+    # Accepted read bursts whose last beat is not yet taken. 256 = what a PCIe endpoint with
+    # 8-bit tags may have outstanding (PCIe Base Specification 4.0 §2.2.6.2; 10-bit tags,
+    # new in 4.0, allow 768): a Gen4/Gen5 host takes at least this many (docs/PERFORMANCE.md).
+    max_outstanding_reads: int = 256
     max_outstanding_writes: int = 32  # accepted write bursts whose B is not yet taken
     out_of_order: bool = False  # return due bursts of different IDs in random order
     ready_probability: float = 1.0  # < 1.0: a*ready/wready randomly low while the bus is busy

@@ -105,12 +105,15 @@ class _Port:
 
 @dataclass(frozen=True)
 class WirePacing:
-    """Frame starts no closer than an Ethernet link of ``rate_bps`` allows.
+    """Frame starts no earlier than an Ethernet link of ``rate_bps`` would start them.
 
     Each frame takes its own bytes plus ``overhead_bytes`` (preamble, SFD and
     inter-frame gap: 20 bytes) on the wire; at 100 Gb/s and 250 MHz that is
     400 bits per cycle, e.g. one 1518-byte frame per 30.76 cycles, where the
-    512-bit stream alone could carry one per 24.
+    512-bit stream alone could carry one per 24. A frame starts at the first
+    edge at or after the link's start, and the link's fractional time carries
+    on to the next frame (as a MAC hands frames to the bus), so a backlogged
+    source offers exactly the link's rate on average.
     """
 
     rate_bps: float = 100e9
@@ -209,8 +212,14 @@ class FastStreamSource(_Port):
                             driving = False
                         await ClockCycles(self.clock, math.ceil(self._next_start - now - 1))
                         now = get_sim_time("ns") / self.pacing.period_ns
-                    # The first beat goes out on the edge after this one.
-                    self._next_start = max(now + 1, self._next_start) + self.pacing.cycles(n)
+                    # The first beat goes out on the edge after this one. Less than a cycle
+                    # after the link's start is the edge quantizing it: the link's time is
+                    # kept, so the average rate is the link's (a 64-byte frame every 1.68
+                    # cycles at 100 GbE, not every 2).
+                    start = now + 1
+                    if start - self._next_start < 1:
+                        start = self._next_start
+                    self._next_start = start + self.pacing.cycles(n)
                 for b in range(beats):
                     while self._paused():
                         if driving:

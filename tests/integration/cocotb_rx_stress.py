@@ -1,9 +1,12 @@
 """Frames from the wire into one VF's RX ring: none may vanish without a count.
 
 The outside host sends 1518-byte frames back to back on the 512-bit uplink,
-one beat per cycle: 1.28x the frame rate of 100 GbE at 250 MHz, more than the
-RX engine is built for (ARCHITECTURE §3.1), so its store-and-forward FIFO
-overflows now and then. Every frame must then be either delivered byte-exact
+one beat per cycle: 1.28x the frame rate of 100 GbE at 250 MHz. The RX engine
+nearly keeps up with that (24 data beats and a quarter completion beat per
+24-cycle frame: its 32 KiB FIFO would take ~2,000 frames to fill), so in the
+overload test the host's write path is slow as well (each write answered 100
+cycles after its last beat, at most 4 in flight: ~39 cycles a frame), and the
+store-and-forward FIFO overflows now and then. Every frame must then be either delivered byte-exact
 and in order, or counted in the queue's ``RXQ_DROPS`` register: delivered +
 dropped == sent, exactly. Nothing is left waiting: the test ends when the
 counts add up, and the ring watchdog names the queue if they never do.
@@ -24,9 +27,15 @@ FRAMES = 300
 POLL_CYCLES = 1000  # how often the test reads the drop counter while it waits
 
 
-async def vf1_receiving(dut, seed: int) -> tuple[NicTb, RxQueue, UdpFlow]:
-    """VF1 up with an open RX ring, its MAC in the switch, a flow from the outside host."""
-    tb = NicTb(dut, TbConfig(seed=seed))
+async def vf1_receiving(
+    dut, seed: int, slow_writes: bool = False
+) -> tuple[NicTb, RxQueue, UdpFlow]:
+    """VF1 up with an open RX ring, its MAC in the switch, a flow from the outside host;
+    ``slow_writes``: the host answers a write after 100 cycles, at most 4 in flight."""
+    cfg = TbConfig(seed=seed)
+    if slow_writes:
+        cfg = TbConfig(seed=seed, write_latency=100, max_outstanding_writes=4)
+    tb = NicTb(dut, cfg)
     await tb.reset()
     await tb.pf.probe()
     await tb.pf.enable_sriov(tb.num_vf)
@@ -38,7 +47,7 @@ async def vf1_receiving(dut, seed: int) -> tuple[NicTb, RxQueue, UdpFlow]:
 
 @cocotb.test()
 async def rx_overload_every_frame_accounted(dut) -> None:
-    tb, rxq, flow = await vf1_receiving(dut, seed=5)
+    tb, rxq, flow = await vf1_receiving(dut, seed=5, slow_writes=True)
     tb.wire_in.pacing = None  # back to back: faster than any Ethernet link
     deadline = tb.cycle() + 100 * POLL_CYCLES
     frames = [flow.frame(1518) for _ in range(FRAMES)]

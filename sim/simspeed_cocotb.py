@@ -28,7 +28,6 @@ from cocotb.triggers import Event, Timer
 
 from sim.traffic import (
     EXT_MAC,
-    TX_MODERATION,
     bring_up,
     keep_tx_ring_full,
     until_quiet,
@@ -36,6 +35,7 @@ from sim.traffic import (
 )
 from tb.guest.flows import UdpFlow
 from tb.net.pcap import NS_PER_CYCLE
+from tb.vf_driver.queues import IrqModeration
 
 UPLINK = os.environ.get("SIMSPEED_UPLINK", "fast")
 # How the drivers learn of completions: "irq" (the ring's moderated interrupt, as
@@ -43,7 +43,15 @@ UPLINK = os.environ.get("SIMSPEED_UPLINK", "fast")
 REAP = os.environ.get("SIMSPEED_REAP", "irq")
 SIZES = [int(s) for s in os.environ.get("SIMSPEED_SIZES", "1518").split(",")]
 BARE_CYCLES = int(os.environ.get("SIMSPEED_BARE_CYCLES", "200000"))
-MODERATION = TX_MODERATION  # *Q_IRQ_MOD of every ring with REAP=irq
+# *Q_IRQ_MOD of every ring with REAP=irq: an interrupt per 128 entries or 512 cycles
+# (2 us at 250 MHz, at the busy end of ixgbe's interrupt throttling: its adaptive ITR
+# moves between 2 us and 125 us), so a wake-up reaps a batch, as NAPI does at line
+# rate. SIMSPEED_MODERATION=cycles:entries overrides.
+MODERATION = IrqModeration(*map(int, os.environ.get("SIMSPEED_MODERATION", "512:128").split(":")))
+# Ring sizes (log2), ixgbevf's defaults (TX 1024, RX 512 entries) as in the nic_top
+# bench: a ring must hold more than one moderation interval of frames at 64 B
+# (0.6 frames/cycle x 512 cycles). SIMSPEED_RINGS=tx:rx overrides.
+TX_RING_LOG2, RX_RING_LOG2 = map(int, os.environ.get("SIMSPEED_RINGS", "10:9").split(":"))
 RX_BATCH = 64  # frames the outside network's receiver takes per wake-up (vf_tx)
 RX_REFILL_BATCH = 16  # buffers reposted per RX doorbell write (ixgbevf's IXGBEVF_RX_BUFFER_WRITE)
 QUIET_CYCLES = 2000  # a receiver that saw nothing for this long after the sender finished is done
@@ -246,7 +254,7 @@ async def bare(dut) -> None:
 async def vf_tx(dut) -> None:
     """VF1 keeps its TX ring full of SIZE-byte frames; the uplink sink collects them."""
     tb = await _tb(dut)
-    txq, _ = tb.queues(1)
+    txq, _ = tb.queues(1, size_log2=TX_RING_LOG2)
     await _open(tb, txq)
     flow = UdpFlow(1, vf_mac(1), EXT_MAC, "10.0.0.1", "10.0.0.254", rng=tb.rng)
     for size in SIZES:
@@ -271,7 +279,7 @@ async def vf_tx(dut) -> None:
 async def vf_rx(dut) -> None:
     """The uplink source sends SIZE-byte frames to VF1 at the 100 GbE frame rate; VF1 reaps."""
     tb = await _tb(dut)
-    _, rxq = tb.queues(1)
+    _, rxq = tb.queues(1, size_log2=RX_RING_LOG2)
     rxq.refill_batch = RX_REFILL_BATCH
     await _open(tb, rxq)
     await tb.pf.add_fdb(vf_mac(1), port=1)
@@ -299,8 +307,8 @@ async def vf_rx(dut) -> None:
 async def vf_vf(dut) -> None:
     """VF1 keeps its TX ring full of frames to VF2's MAC; the switch delivers them to VF2."""
     tb = await _tb(dut)
-    txq, _ = tb.queues(1)
-    _, rxq = tb.queues(2)
+    txq, _ = tb.queues(1, size_log2=TX_RING_LOG2)
+    _, rxq = tb.queues(2, size_log2=RX_RING_LOG2)
     rxq.refill_batch = RX_REFILL_BATCH
     await _open(tb, txq, rxq)
     await tb.pf.add_fdb(vf_mac(2), port=2)

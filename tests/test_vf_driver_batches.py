@@ -19,23 +19,26 @@ from tb.vf_driver.queues import QueueError, RxQueue, TxQueue
 SIZE_LOG2 = 8
 
 
-def tx_queue() -> TxQueue:
-    mem = HostMemory(1 << 24)
-    q = TxQueue(bar=None, mem=mem, size_log2=SIZE_LOG2)  # type: ignore[arg-type]
+def with_rings(q: TxQueue | RxQueue) -> TxQueue | RxQueue:
+    """The queue's rings placed in its memory as open() would, without the register writes."""
     r = q.ring
-    r.desc_base = mem.alloc(r.size * ENTRY_BYTES)
-    r.cpl_base = mem.alloc(r.size * ENTRY_BYTES)
-    q._bufs = [mem.alloc(q.buf_bytes, 64) for _ in range(r.size)]
+    r.desc_base = q.mem.alloc(r.size * ENTRY_BYTES)
+    r.cpl_base = q.mem.alloc(r.size * ENTRY_BYTES)
+    return q
+
+
+def tx_queue() -> TxQueue:
+    q = with_rings(TxQueue(bar=None, mem=HostMemory(1 << 24), size_log2=SIZE_LOG2))  # type: ignore[arg-type]
+    assert isinstance(q, TxQueue)
+    q._bufs = [q.mem.alloc(q.buf_bytes, 64) for _ in range(q.ring.size)]
     q._buf_addrs = np.array(q._bufs, dtype=np.uint64)
     return q
 
 
 def rx_queue() -> RxQueue:
-    mem = HostMemory(1 << 24)
-    q = RxQueue(bar=None, mem=mem, size_log2=SIZE_LOG2)  # type: ignore[arg-type]
+    q = with_rings(RxQueue(bar=None, mem=HostMemory(1 << 24), size_log2=SIZE_LOG2))  # type: ignore[arg-type]
+    assert isinstance(q, RxQueue)
     r = q.ring
-    r.desc_base = mem.alloc(r.size * ENTRY_BYTES)
-    r.cpl_base = mem.alloc(r.size * ENTRY_BYTES)
     q._slot_buf = [(0, 0)] * r.size
     q._alloc_bufs()
 

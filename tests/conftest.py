@@ -18,12 +18,11 @@ import pytest
 # wait on one build's lock.
 LONG_TESTS: dict[str, int] = {
     "tests/test_eswitch.py::test_eswitch[vf16_w256-test_random-seed4]": 165,
-    "tests/test_synth.py::test_synth_reduced": 135,  # with its fixture: the reduced synthesis
+    "tests/test_synth.py::test_synth_reduced": 160,  # the reduced synthesis, reused and flat
     "tests/test_eswitch.py::test_eswitch[default-test_random-seed1]": 91,
     "tests/test_eswitch.py::test_eswitch[vf8_w256-test_random-seed3]": 86,
     "tests/integration/test_sriov.py::test_sriov_4vf[mailbox_hw_protocol]": 74,
     "tests/integration/test_nic_top.py::test_nic_top[register_routing]": 68,
-    "tests/test_synth.py::test_reuse_matches_flat": 61,
     "tests/test_eswitch.py::test_eswitch[default-test_random-seed2]": 60,
     "tests/test_eswitch.py::test_eswitch[vf8_w256-test_registers]": 55,
     "tests/test_hdl_stream.py": 49,
@@ -46,21 +45,6 @@ def expected_seconds(nodeid: str) -> int:
     return 0 if best is None else LONG_TESTS[best]
 
 
-def group_of(item: pytest.Item) -> str:
-    """The item's ``xdist_group`` (one worker runs the group), else its own node id."""
-    mark = item.get_closest_marker("xdist_group")
-    return f"group:{mark.args[0]}" if mark and mark.args else item.nodeid
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # A group is placed by the sum of its tests and kept together, in collection order,
-    # so that a module-scoped fixture it shares (tests/test_synth.py) is set up once on
-    # its worker. sort() is stable: tests not listed keep their order after the long ones.
-    weight: dict[str, int] = {}
-    for item in items:
-        g = group_of(item)
-        weight[g] = weight.get(g, 0) + expected_seconds(item.nodeid)
-    first = {}
-    for i, item in enumerate(items):
-        first.setdefault(group_of(item), i)
-    items.sort(key=lambda item: (-weight[group_of(item)], first[group_of(item)]))
+    # sort() is stable: the tests not listed keep their collection order after the long ones.
+    items.sort(key=lambda item: -expected_seconds(item.nodeid))

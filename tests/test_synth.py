@@ -39,10 +39,6 @@ ELABORATED = {
 }
 
 CONFIG = SynthConfig(REDUCED_PARAMS, reduced=True, map_luts=False)
-
-# One worker takes the whole module (`--dist loadgroup`, pyproject.toml): the reduced
-# synthesis fixture is module-scoped and writes one folder.
-pytestmark = pytest.mark.xdist_group("synth")
 REUSE_WORK = BUILD_DIR / f"test-{CONFIG.name}"
 
 
@@ -55,13 +51,17 @@ def run(**kwargs: object) -> SynthResult:
     pytest.fail(str(error), pytrace=False)
 
 
-@pytest.fixture(scope="module")
-def reduced() -> SynthResult:
-    """The reduced configuration as `make synth` maps it: reuse, two processes."""
-    return run(work=REUSE_WORK, reuse=True, jobs=2)
+def test_synth_reduced() -> None:
+    """The reduced configuration as `make synth` maps it (reuse, two processes), then the
+    same mapped per instance. One test, not two sharing a fixture: pytest-xdist may hand
+    two tests of a module to different workers, which would synthesize twice into one
+    folder at once."""
+    reduced = run(work=REUSE_WORK, reuse=True, jobs=2)
+    check_reduced(reduced)
+    check_reuse_matches_flat(reduced)
 
 
-def test_synth_reduced(reduced: SynthResult) -> None:
+def check_reduced(reduced: SynthResult) -> None:
     total = subtree(reduced.modules, TOP)
     assert total.latch == 0, "latches in the mapped netlist"
     assert total.ff > 1000, f"netlist nearly empty: {total.ff} flip-flops"
@@ -84,7 +84,7 @@ def close(a: Resources, b: Resources, fields: Sequence[str] | None = None) -> bo
     return all(abs(da[k] - db[k]) <= max(2, db[k] // 100) for k in fields or da)
 
 
-def test_reuse_matches_flat(reduced: SynthResult) -> None:
+def check_reuse_matches_flat(reduced: SynthResult) -> None:
     """Mapping each identical body once gives every instance the counts of its own run."""
     _, modules = parse_rtlil((REUSE_WORK / "elab.il").read_text())
     rep = dedupe(modules)

@@ -225,6 +225,17 @@ async def sink_same_as_fast_sink(dut) -> None:
     got = bytes(b for b, k in zip(data, keep, strict=True) if k)
     await tb.src_b.send(AxiStreamFrame(data, tkeep=keep))
     assert (await tb.hdl_sink.recv()).tdata == got
+    # take_lengths(): the sizes of what Python queued (count() took two) and of what is
+    # still in C, oldest first, then nothing is left.
+    frames = random_frames(rng, 7)
+    for fr in frames:
+        await tb.src_b.send(fr)
+    await with_timeout(tb.hdl_sink.wait(2), 4_000_000, "ns")
+    assert tb.hdl_sink.count() >= 2
+    await with_timeout(tb.src_b.wait(), 4_000_000, "ns")
+    await ClockCycles(tb.dut.clk, 8)
+    assert tb.hdl_sink.take_lengths().tolist() == [len(f) for f in frames]
+    assert tb.hdl_sink.take_lengths().tolist() == [] and tb.hdl_sink.count() == 0
 
 
 @cocotb.test()

@@ -52,7 +52,8 @@ MODERATION = IrqModeration(*map(int, os.environ.get("SIMSPEED_MODERATION", "512:
 # bench: a ring must hold more than one moderation interval of frames at 64 B
 # (0.6 frames/cycle x 512 cycles). SIMSPEED_RINGS=tx:rx overrides.
 TX_RING_LOG2, RX_RING_LOG2 = map(int, os.environ.get("SIMSPEED_RINGS", "10:9").split(":"))
-RX_BATCH = 256  # frames the outside network's receiver takes per wake-up (vf_tx): ~300 cycles at 64 B
+# Frames the outside network's receiver takes per wake-up (vf_tx): ~300 cycles at 64 B.
+RX_BATCH = 256
 RX_REFILL_BATCH = 16  # buffers reposted per RX doorbell write (ixgbevf's IXGBEVF_RX_BUFFER_WRITE)
 QUIET_CYCLES = 2000  # a receiver that saw nothing for this long after the sender finished is done
 # Traffic windows per case and size, each followed by IDLE_CYCLES with nothing to do

@@ -233,9 +233,9 @@ class _Ring:
         n = len(descs)
         head = min(n, self.size - self.prod)
         if head:
-            self.mem.write(self.desc_base + self.prod * ENTRY_BYTES, descs[:head])
+            self.mem.write(self.desc_base + self.prod * ENTRY_BYTES, descs[:head].tobytes())
         if head < n:
-            self.mem.write(self.desc_base, descs[head:])
+            self.mem.write(self.desc_base, descs[head:].tobytes())
         self.prod = (self.prod + n) & self.mask
 
     async def ring_doorbell(self) -> None:

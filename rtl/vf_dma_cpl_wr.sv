@@ -9,10 +9,21 @@
 // completions of other rings do not break a ring's coalescing: with one beat
 // per direction, RX frames spread over two queues got a beat each, 0.5
 // frames/cycle on the write channel): a partly filled beat is written when its
-// last lane is filled, when an entry of its ring for another beat comes, or
-// HOLD cycles after it was started. One beat is written per cycle; a ring
-// whose new entry waits for its beat to go has priority, the others take turns. TX completions use AXI ID {q, TX_KIND}, RX ones {q, RX_KIND} (the
-// ID of the RX data writes, so they land after the data).
+// last lane is filled, when an entry of its ring for another beat comes, when
+// its queue is disabled, or once it is HOLD cycles old if the write channel is
+// free, else as soon as it is free, at most HOLD_MAX cycles after its first
+// entry. The hold adapts to congestion because a beat costs a whole cycle of
+// the host write channel however few of its lanes are filled: with 8 VFs at
+// 64 B each ring's entries come 12-22 cycles apart, beats written 16 cycles
+// after their first entry carried 1-2 of 4 entries, and RX data plus those
+// beats needed more write beats than the channel has (all_rx 0.93x line
+// rate). The channel counts as busy while a beat written before still waits
+// (its AW in the register or its W in the FIFO) or for CONG_KEEP cycles after
+// an AW waited AW_WAIT cycles or more; on a free channel a beat goes at HOLD
+// as with a fixed hold, so idle latency does not change. One beat is written
+// per cycle; a ring whose new entry waits for its beat to go has priority,
+// the others take turns. TX completions use AXI ID {q, TX_KIND}, RX ones
+// {q, RX_KIND} (the ID of the RX data writes, so they land after the data).
 // Queue reset / FLR: a beat being coalesced for a disabled queue is written
 // at once (its address was fixed when its first entry was taken, and its
 // frames were done); a request of a disabled queue not yet taken is
@@ -30,6 +41,9 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   parameter int TX_KIND    = 0,    // ID kind code of TX completion writes
   parameter int RX_KIND    = 1,    // ID kind code of RX writes
   parameter int HOLD       = 16,   // cycles a partly filled completion beat waits for more entries
+  parameter int HOLD_MAX   = 64,   // ... at most, while the write channel is busy (>= HOLD)
+  parameter int AW_WAIT    = 4,    // cycles an AW waits for the write channel: it is congested
+  parameter int CONG_KEEP  = 64,   // cycles the channel counts as busy after that
   parameter int W_DEPTH    = 4,    // completion beats whose AW went ahead of their W beat
   localparam int QW      = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
   localparam int ENTRY_W = DESC_BYTES * 8,
@@ -91,7 +105,11 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   localparam int EPB    = DATA_W / ENTRY_W;
   localparam int OFF_W  = $clog2(DATA_W / 8);
   localparam int EB     = ENTRY_W / 8;
-  localparam int HOLD_W = $clog2(HOLD + 1) + 1;
+  localparam int HOLD_W = $clog2(HOLD_MAX + 1) + 1;
+
+  if (HOLD_MAX < HOLD) begin : g_check_hold
+    $fatal(1, "%m: HOLD_MAX (%0d) must be at least HOLD (%0d)", HOLD_MAX, HOLD);
+  end
 
   logic [NUM_QUEUES-1:0][15:0] tx_idx_reg, rx_idx_reg;
   logic [NUM_QUEUES-1:0]       tx_gen_reg, rx_gen_reg;
@@ -122,6 +140,23 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   logic [NS-1:0][HOLD_W-1:0]          page_reg;
 
   wire out_free = (!aw_valid_reg || m_awready) && wf_ready;
+  // Write channel busy, so a partly filled beat past HOLD keeps coalescing
+  // (up to HOLD_MAX): a beat written earlier still waits for it (its AW in
+  // the register or its W in the FIFO), or it was congested lately. The
+  // congestion memory is there because the writer's own beats come too
+  // seldom (one per ~20 cycles per function at 8 VFs) for out_busy alone to
+  // cover the time between them: a beat written as soon as the output frees
+  // is often still partial, and its remaining lanes then cost a beat of their
+  // own. An AW that waited AW_WAIT cycles (longer than losing a round of the
+  // engine's write arbiter to an RX data AW) marks the channel congested for
+  // CONG_KEEP cycles.
+  wire out_busy = aw_valid_reg || wf_valid;
+  localparam int AWW_W = $clog2(AW_WAIT + 1);
+  localparam int CONG_W = $clog2(CONG_KEEP + 1);
+  logic [AWW_W-1:0]  aw_wait_reg;  // cycles the AW in the register has waited (saturating)
+  logic [CONG_W-1:0] cong_reg;     // cycles left of the congestion memory
+  wire congested = cong_reg != '0;
+  wire hold_more = out_busy || congested;
   wire pick_rx  = rx_valid && (!tx_valid || !last_rx_reg);
   wire req      = tx_valid || rx_valid;
 
@@ -156,7 +191,8 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
     same = pv_reg[p] && pbeat_reg[p] == beat;
     for (int i = 0; i < NS; i++) begin
       want[i] = pv_reg[i] &&
-                (off[i] || pfull_reg[i] || page_reg[i] >= HOLD_W'(HOLD) ||
+                (off[i] || pfull_reg[i] || page_reg[i] >= HOLD_W'(HOLD_MAX) ||
+                 (page_reg[i] >= HOLD_W'(HOLD) && !hold_more) ||
                  (req && !req_off && p == SW'(i) && !same));
     end
   end
@@ -197,6 +233,8 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
     end
     if (rst) begin
       aw_valid_reg <= 1'b0;
+      aw_wait_reg  <= '0;
+      cong_reg     <= '0;
       pv_reg       <= '0;
       page_reg     <= '0;
       last_rx_reg  <= 1'b0;
@@ -207,6 +245,10 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
     end else begin
       if (flush_now)      aw_valid_reg <= 1'b1;
       else if (m_awready) aw_valid_reg <= 1'b0;
+      if (!aw_valid_reg || m_awready)       aw_wait_reg <= '0;
+      else if (aw_wait_reg != AWW_W'(AW_WAIT)) aw_wait_reg <= aw_wait_reg + 1'b1;
+      if (aw_valid_reg && !m_awready && aw_wait_reg == AWW_W'(AW_WAIT)) cong_reg <= CONG_W'(CONG_KEEP);
+      else if (congested)                                            cong_reg <= cong_reg - 1'b1;
       if (take || discard) last_rx_reg <= pick_rx;
       for (int i = 0; i < NS; i++) begin
         if (take && p == SW'(i)) begin

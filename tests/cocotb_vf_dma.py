@@ -125,6 +125,8 @@ class HostBus:
     max_outstanding: int = 0
     ar_log: list = field(default_factory=list)  # (cycle, id, addr)
     ar_hold: bool = False  # arready low: read requests wait (set from the test)
+    w_hold: bool = False  # wready low: write data waits (set from the test)
+    aw_hold: bool = False  # awready low: write requests wait (set from the test)
     aw_log: list = field(default_factory=list)
     cycle: int = 0
     data_w: int = 512
@@ -148,8 +150,10 @@ class HostBus:
         nb = self.nb
         ar_ready = 1
         d.m_axi_arready.value = ar_ready
-        d.m_axi_awready.value = 1
-        d.m_axi_wready.value = 1
+        aw_ready = 1
+        d.m_axi_awready.value = aw_ready
+        w_ready = 1
+        d.m_axi_wready.value = w_ready
         d.m_axi_rvalid.value = 0
         d.m_axi_bvalid.value = 0
         reads: deque[_Rd] = deque()
@@ -179,7 +183,7 @@ class HostBus:
                 if cur.sent == cur.beats:
                     reads.remove(cur)
                     cur = None
-            if d.m_axi_awvalid.value:
+            if aw_ready and d.m_axi_awvalid.value:
                 addr = int(d.m_axi_awaddr.value)
                 beats = int(d.m_axi_awlen.value) + 1
                 assert (addr & 0xFFF) + beats * nb <= 4096, "write crosses 4 KiB"
@@ -188,7 +192,7 @@ class HostBus:
                 w.err = self._fault(w.addr, w.addr + beats * nb)
                 aws.append(w)
                 self.aw_log.append((cycle, w.wid, addr))
-            if d.m_axi_wvalid.value:
+            if w_ready and d.m_axi_wvalid.value:
                 w = aws[0]
                 data = int(d.m_axi_wdata.value).to_bytes(nb, "little")
                 strb = int(d.m_axi_wstrb.value)
@@ -210,6 +214,11 @@ class HostBus:
             # --- drive ---
             ar_ready = 0 if self.ar_hold else 1
             d.m_axi_arready.value = ar_ready
+            aw_ready = 0 if self.aw_hold else 1
+            d.m_axi_awready.value = aw_ready
+            # (while AW is held, W waits for its AW: AXI lets the slave do so)
+            w_ready = 0 if self.w_hold or (self.aw_hold and not aws) else 1
+            d.m_axi_wready.value = w_ready
             if cur is None:
                 # in order per ID: only the oldest request of each ID may go
                 heads = {}
@@ -741,6 +750,108 @@ async def test_cpl_coalesce_per_ring(dut):
         beats = {ring.cpl + 16 * (i - i % epb) for i in idx}
         mine = [a for wq, a in writes if wq == q]
         assert sorted(mine) == sorted(beats), (q, [hex(a) for a in mine])
+
+
+CPL_HOLD, CPL_HOLD_MAX, CPL_CONG_KEEP = 16, 64, 64  # vf_dma_cpl_wr's defaults
+
+
+@cocotb.test()
+async def test_cpl_hold_while_busy(dut):
+    """A partly filled completion beat is written HOLD cycles after its first entry while
+    the writer's output is idle, keeps coalescing while a beat written before still waits
+    for the host's write channel (W held), and goes as soon as that beat is through; and
+    HOLD_MAX cycles after its first entry whatever the channel; and past HOLD for a while
+    after an AW of the writer waited for the channel (congestion memory). TX completions 30
+    cycles apart: each its own write when W flows, one write per beat while W is held."""
+    tb = TB(dut)
+    await tb.reset()
+    rng = random.Random(41)
+    epb = tb.data_w // 128  # completion entries per beat
+    txr = Ring(tb, 0, rx=False)
+    await txr.open()
+    sent: list[bytes] = []
+
+    async def frame(gap: int) -> int:
+        """One TX frame; the host cycle it left on the stream (its completion is due)."""
+        f = make_frame(rng, 60)
+        await tx_send(tb, txr, f, [len(f)], rng)
+        await txr.doorbell()
+        assert bytes((await tb.tx_sink.recv()).tdata) == f
+        sent.append(f)
+        t = tb.host.cycle
+        await ClockCycles(dut.clk, gap)
+        return t
+
+    def writes(since: int, beat: int) -> list[int]:
+        """Cycles of the TX completion writes (AWs) to the ring's beat ``beat``."""
+        a = txr.cpl + 16 * epb * beat
+        return [c for c, wid, addr in tb.host.aw_log[since:] if wid & 3 == 0 and addr == a]
+
+    async def to_last_lane():
+        while txr.prod % epb != epb - 1:
+            await frame(30)
+
+    # output idle: entries 0 and 1 share beat 0 but come 30 cycles apart, two writes
+    n0 = len(tb.host.aw_log)
+    t0 = await frame(30)
+    await frame(30)
+    w = writes(n0, 0)
+    assert len(w) == 2, w
+    assert t0 + CPL_HOLD - 12 <= w[0] <= t0 + CPL_HOLD + 8, (t0, w)
+
+    # W held: a full beat is written at once and its W waits; the next beat's entries,
+    # 30 cycles apart, keep coalescing, and it goes as soon as the held W is through
+    await to_last_lane()
+    tb.host.w_hold = True
+    await frame(30)
+    beat = txr.prod // epb
+    n1 = len(tb.host.aw_log)
+    await frame(30)
+    await frame(10)
+    release = tb.host.cycle
+    tb.host.w_hold = False
+    await ClockCycles(dut.clk, 40)
+    w = writes(n1, beat)
+    assert len(w) == 1, (release, w)
+    if epb > 2:  # with two entries per beat the second fills it: written at once
+        assert release <= w[0] <= release + 8, (release, w)
+
+    # W held longer than HOLD_MAX: the beat goes HOLD_MAX cycles after its first entry
+    await to_last_lane()
+    tb.host.w_hold = True
+    await frame(30)
+    beat = txr.prod // epb
+    n2 = len(tb.host.aw_log)
+    t2 = await frame(CPL_HOLD_MAX + 40)
+    w = writes(n2, beat)
+    assert len(w) == 1, (t2, w)
+    assert t2 + CPL_HOLD_MAX - 12 <= w[0] <= t2 + CPL_HOLD_MAX + 8, (t2, w)
+    tb.host.w_hold = False
+
+    # AW held longer than AW_WAIT: the channel counts as congested for CONG_KEEP cycles
+    # after, and a beat started meanwhile waits past HOLD though the output is idle
+    await to_last_lane()
+    tb.host.aw_hold = True
+    await frame(12)  # a full beat: its AW waits in the engine's write arbiter
+    for _ in range(epb):  # the next beat, filled: its AW waits in the writer's register
+        await frame(12)
+    tb.host.aw_hold = False
+    released = tb.host.cycle
+    await ClockCycles(dut.clk, 4)
+    beat = txr.prod // epb
+    n3 = len(tb.host.aw_log)
+    t3 = await frame(CPL_HOLD_MAX + 40)
+    w = writes(n3, beat)
+    assert len(w) == 1, (released, t3, w)
+    assert t3 + CPL_HOLD + 10 <= w[0] <= min(t3 + CPL_HOLD_MAX, released + CPL_CONG_KEEP) + 8, (
+        released,
+        t3,
+        w,
+    )
+
+    cpls = [TxCpl.parse(e) for e in await txr.wait_cpls(len(sent))]
+    assert [c.idx for c in cpls] == list(range(len(sent)))
+    assert all(c.status == 0 and c.length == len(f) for c, f in zip(cpls, sent, strict=True))
 
 
 IRQ_CTRL, IRQ_MOD = 0x28, 0x2C

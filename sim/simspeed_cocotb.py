@@ -43,15 +43,26 @@ UPLINK = os.environ.get("SIMSPEED_UPLINK", "fast")
 REAP = os.environ.get("SIMSPEED_REAP", "irq")
 SIZES = [int(s) for s in os.environ.get("SIMSPEED_SIZES", "1518").split(",")]
 BARE_CYCLES = int(os.environ.get("SIMSPEED_BARE_CYCLES", "200000"))
+
+
 # *Q_IRQ_MOD of every ring with REAP=irq: an interrupt per 128 entries or 512 cycles
 # (2 us at 250 MHz, at the busy end of ixgbe's interrupt throttling: its adaptive ITR
 # moves between 2 us and 125 us), so a wake-up reaps a batch, as NAPI does at line
 # rate. SIMSPEED_MODERATION=cycles:entries overrides.
-MODERATION = IrqModeration(*map(int, os.environ.get("SIMSPEED_MODERATION", "512:128").split(":")))
+def int_pair(name: str, default: str) -> tuple[int, int]:
+    """``A:B`` from the environment variable ``name``, refused with its name if malformed."""
+    text = os.environ.get(name, default)
+    parts = text.split(":")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"{name}={text!r}: expected two whole numbers as A:B, e.g. {default}")
+    return int(parts[0]), int(parts[1])
+
+
+MODERATION = IrqModeration(*int_pair("SIMSPEED_MODERATION", "512:128"))
 # Ring sizes (log2), ixgbevf's defaults (TX 1024, RX 512 entries) as in the nic_top
 # bench: a ring must hold more than one moderation interval of frames at 64 B
 # (0.6 frames/cycle x 512 cycles). SIMSPEED_RINGS=tx:rx overrides.
-TX_RING_LOG2, RX_RING_LOG2 = map(int, os.environ.get("SIMSPEED_RINGS", "10:9").split(":"))
+TX_RING_LOG2, RX_RING_LOG2 = int_pair("SIMSPEED_RINGS", "10:9")
 # Frames the outside network's receiver takes per wake-up (vf_tx): ~300 cycles at 64 B.
 RX_BATCH = 256
 RX_REFILL_BATCH = 16  # buffers reposted per RX doorbell write (ixgbevf's IXGBEVF_RX_BUFFER_WRITE)

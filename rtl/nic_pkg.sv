@@ -55,8 +55,32 @@ package nic_pkg;
     ERR_BUS_READ      = 8'h05,
     ERR_BUS_WRITE     = 8'h06,
     ERR_DESC_ALIGN    = 8'h07,
-    ERR_RING_SIZE     = 8'h08
+    ERR_RING_SIZE     = 8'h08,
+    ERR_DESC_GEN      = 8'h09,  // descriptor below PROD not handed over (gen), format B
+    ERR_DESC_TYPE     = 8'h0A,  // descriptor type or offload not supported, format B
+    ERR_SMALL_BUF     = 8'h0B   // head RX buffer below MIN_HEAD_BUF_BYTES, format B
   } q_err_e;
+
+  // Ring formats of a function's queues (docs/ARCHITECTURE.md §4, §4b).
+  typedef enum logic [0:0] {
+    RING_FMT_A = 1'b0,  // native format A
+    RING_FMT_B = 1'b1   // vmxnet3's own rings (UPT)
+  } ring_fmt_e;
+
+  // PCI identity a function reports per ring format (FUNC_ID, FUNC_PCI_ID).
+  localparam logic [15:0] FMT_A_VENDOR_ID = 16'h5A00;
+  localparam logic [15:0] FMT_A_DEVICE_ID = 16'h5A01;
+  localparam logic [15:0] FMT_B_VENDOR_ID = 16'h5B00;
+  localparam logic [15:0] FMT_B_DEVICE_ID = 16'h5B01;
+
+  // Format B: vmxnet3's BAR0 page inside the function space, and its doorbells.
+  localparam logic [15:0] UPT_PAGE_BASE = 16'h2000;
+  localparam logic [11:0] UPT_IMR       = 12'h000;  // + 8 * vector
+  localparam logic [11:0] UPT_TXPROD    = 12'h600;  // + 8 * queue
+  localparam logic [11:0] UPT_RXPROD    = 12'h800;  // + 8 * queue, ring 1
+  localparam logic [11:0] UPT_RXPROD2   = 12'hA00;  // + 8 * queue, ring 2
+  localparam int          MIN_HEAD_BUF_BYTES = 128; // vmxnet3 VMXNET3_MIN_T0_BUF_SIZE
+  localparam int          RX_CPL_SIZE_LOG2_MAX = 13; // format B RX completion ring, 8192
 
 endpackage
 

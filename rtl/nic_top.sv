@@ -19,6 +19,9 @@ module nic_top import nic_pkg::*; #(
     parameter int DMA_ID_W = 4,
     // Exact-match (MAC, VLAN) forwarding entries.
     parameter int MAC_TABLE_SIZE = 64,
+    // Ring format of each VF's queues, bit n-1 for VF n: 0 format A, 1 format B
+    // (vmxnet3/UPT, docs/ARCHITECTURE.md §4b). The PF's queues are format A.
+    parameter logic [255:0] VF_RING_FMT = '0,
     localparam int NUM_FUNC = NUM_VF + 1,
     localparam int SEL_W = (NUM_FUNC > 1) ? $clog2(NUM_FUNC) : 1,
     localparam int M_ID_W = DMA_ID_W + SEL_W,
@@ -346,7 +349,8 @@ module nic_top import nic_pkg::*; #(
         .DATA_W     (DATA_W),
         .ADDR_W     (ADDR_W),
         .ID_W       (DMA_ID_W),
-        .NUM_QUEUES (NUM_QUEUES)
+        .NUM_QUEUES (NUM_QUEUES),
+        .RING_FMT   ((f > 0 && VF_RING_FMT[f > 0 ? f - 1 : 0]) ? RING_FMT_B : RING_FMT_A)
     ) u_dma (
         .clk, .rst,
         .func_num         (FUNC_W'(f)),

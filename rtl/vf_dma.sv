@@ -1,7 +1,10 @@
 // vf_dma: DMA engine of one PCIe function (PF or VF) — register block, TX and
 // RX descriptor rings in host memory, TX frames to the switch, RX frames from
-// it, completion rings. Ring format A (ring_fmt_a) is the only ring-layout
-// knowledge; see docs/ARCHITECTURE.md §3.1 and §4 for the contract.
+// it, completion rings. The ring format module (ring_fmt_a, or ring_fmt_b for
+// vmxnet3's rings with RING_FMT_B) is the only ring-layout knowledge; see
+// docs/ARCHITECTURE.md §3.1, §4 and §4b for the contract. Format B adds a
+// second RX descriptor ring per queue: the RX fetcher then serves 2 *
+// NUM_QUEUES rings, ring q + NUM_QUEUES being queue q's ring 2.
 //
 // AXI IDs: {queue, kind[1:0]}. Reads: kind 0 TX descriptors, 1 RX
 // descriptors, 2 TX data, each kind with queue field 0 (reads of one kind
@@ -25,6 +28,7 @@ module vf_dma import nic_pkg::*; #(
   parameter int DESC_BEATS    = 32,   // descriptor read beats in flight per direction
   parameter int MAX_TX_BUFS   = 16,   // buffers per TX frame at most (ERR_TOO_MANY_BUFS)
   parameter int TX_INFLIGHT   = 128,  // TX data bursts and frames in flight at most
+  parameter ring_fmt_e RING_FMT = RING_FMT_A,  // descriptor and completion ring format
   localparam int KEEP_W = DATA_W / 8,
   localparam int QW     = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
   localparam int ENTRY_W = DESC_BYTES * 8,
@@ -100,6 +104,10 @@ module vf_dma import nic_pkg::*; #(
   output logic [15:0]           stat_tx_abandoned
 );
 
+  localparam bit FMT_B         = RING_FMT == RING_FMT_B;
+  localparam int NR            = FMT_B ? 2 * NUM_QUEUES : NUM_QUEUES;  // RX descriptor rings
+  localparam int RW            = NR > 1 ? $clog2(NR) : 1;
+  localparam int ST_W          = 17;  // ring state {gen, index}
   localparam int BEAT_BYTES    = DATA_W / 8;
   localparam int CNT_W         = $clog2(DESC_DEPTH) + 1;
   // frames the RX FIFO can hold: one per beat of a minimum frame
@@ -130,34 +138,79 @@ module vf_dma import nic_pkg::*; #(
   logic [2*NUM_QUEUES-1:0]           irq_mask;
   logic [2*NUM_QUEUES-1:0][15:0]     irq_interval;
   logic [2*NUM_QUEUES-1:0][7:0]      irq_thresh;
+  logic [NUM_QUEUES-1:0][ADDR_W-1:0] rx2_base;
+  logic [NUM_QUEUES-1:0][3:0]        rx2_size, rxq_cpl_size;
+  logic [NUM_QUEUES-1:0][15:0]       rx2_prod, rx2_cons;
+  logic [NUM_QUEUES-1:0][ST_W-1:0]   txd_live, txc_live, rxd_live, rxc_live, rx2_live;
+  logic [NUM_QUEUES-1:0][ST_W-1:0]   txd_start, txc_start, rxd_start, rxc_start, rx2_start;
 
-  vf_dma_regs #(.NUM_QUEUES(NUM_QUEUES), .ADDR_W(ADDR_W)) regs (
+  vf_dma_regs #(.NUM_QUEUES(NUM_QUEUES), .ADDR_W(ADDR_W), .RING_FMT(RING_FMT)) regs (
     .clk, .rst, .func_num, .func_enable,
     .reg_wr, .reg_rd, .reg_addr, .reg_wdata, .reg_rdata,
     .txq_en, .txq_run, .txq_base, .txq_cpl_base, .txq_size, .txq_prod, .txq_cons,
     .txq_err, .txq_err_code,
     .rxq_en, .rxq_run, .rxq_base, .rxq_cpl_base, .rxq_size, .rxq_prod, .rxq_cons,
+    .rx2_base, .rx2_size, .rx2_prod, .rx2_cons, .rxq_cpl_size,
     .rxq_err, .rxq_err_code, .rxq_drop,
     .txq_busy, .rxq_busy, .txq_abandon, .rxq_abandon,
+    .txd_live, .txc_live, .rxd_live, .rxc_live, .rx2_live,
+    .txd_start, .txc_start, .rxd_start, .rxc_start, .rx2_start,
     .rx_hash_en, .irq_mask, .irq_interval, .irq_thresh
   );
+
+  // RX descriptor rings as the fetcher and the RX engine see them: ring r < NUM_QUEUES
+  // is queue r's ring 1, ring NUM_QUEUES + q its ring 2 (format B)
+  logic [NR-1:0]             rr_en, rr_run;
+  logic [NR-1:0][ADDR_W-1:0] rr_base;
+  logic [NR-1:0][3:0]        rr_size;
+  logic [NR-1:0][15:0]       rr_prod, rr_cons;
+  logic [NR-1:0][ST_W-1:0]   rr_start;
+  always_comb begin
+    for (int r = 0; r < NR; r++) begin
+      int q;
+      q = r % NUM_QUEUES;
+      rr_en[r]    = rxq_en[q];
+      rr_run[r]   = rxq_run[q];
+      rr_base[r]  = r < NUM_QUEUES ? rxq_base[q] : rx2_base[q];
+      rr_size[r]  = r < NUM_QUEUES ? rxq_size[q] : rx2_size[q];
+      rr_prod[r]  = r < NUM_QUEUES ? rxq_prod[q] : rx2_prod[q];
+      rr_start[r] = r < NUM_QUEUES ? rxd_start[q] : rx2_start[q];
+    end
+    for (int q = 0; q < NUM_QUEUES; q++) begin
+      rxq_cons[q] = rr_cons[q];
+      rx2_cons[q] = FMT_B ? rr_cons[NR - NUM_QUEUES + q] : '0;
+    end
+  end
 
   // ---------------- ring format ----------------
   logic [ENTRY_W-1:0] txd_raw, rxd_raw, cpl_raw;
   logic [63:0]        txd_addr, rxd_addr;
   logic [15:0]        txd_len, rxd_len, txd_vlan_tci;
-  logic               txd_sof, txd_eof, txd_vlan_ins;
+  logic               txd_sof, txd_eof, txd_vlan_ins, txd_gen_exp, rxd_gen_exp, rxd_ring2;
+  logic [7:0]         txd_err, rxd_err;
   logic               f_rx, f_gen, f_vlan_stripped;
   logic [15:0]        f_idx, f_len, f_vlan_tci;
-  logic [7:0]         f_nbufs, f_status;
+  logic [7:0]         f_q, f_nbufs, f_status;
 
-  ring_fmt_a fmt (
-    .txd_raw, .txd_addr, .txd_len, .txd_sof, .txd_eof, .txd_vlan_ins, .txd_vlan_tci,
-    .rxd_raw, .rxd_addr, .rxd_len,
-    .cpl_rx(f_rx), .cpl_gen(f_gen), .cpl_idx(f_idx), .cpl_len(f_len), .cpl_nbufs(f_nbufs),
-    .cpl_vlan_stripped(f_vlan_stripped), .cpl_vlan_tci(f_vlan_tci), .cpl_status(f_status),
-    .cpl_raw
-  );
+  if (FMT_B) begin : g_fmt_b
+    ring_fmt_b #(.NUM_QUEUES(NUM_QUEUES)) fmt (
+      .txd_raw, .txd_gen_exp, .txd_addr, .txd_len, .txd_sof, .txd_eof, .txd_vlan_ins,
+      .txd_vlan_tci, .txd_err,
+      .rxd_raw, .rxd_gen_exp, .rxd_ring2, .rxd_addr, .rxd_len, .rxd_err,
+      .cpl_rx(f_rx), .cpl_gen(f_gen), .cpl_q(f_q), .cpl_idx(f_idx), .cpl_len(f_len),
+      .cpl_nbufs(f_nbufs), .cpl_vlan_stripped(f_vlan_stripped), .cpl_vlan_tci(f_vlan_tci),
+      .cpl_status(f_status), .cpl_raw
+    );
+  end else begin : g_fmt_a
+    ring_fmt_a #(.NUM_QUEUES(NUM_QUEUES)) fmt (
+      .txd_raw, .txd_gen_exp, .txd_addr, .txd_len, .txd_sof, .txd_eof, .txd_vlan_ins,
+      .txd_vlan_tci, .txd_err,
+      .rxd_raw, .rxd_gen_exp, .rxd_ring2, .rxd_addr, .rxd_len, .rxd_err,
+      .cpl_rx(f_rx), .cpl_gen(f_gen), .cpl_q(f_q), .cpl_idx(f_idx), .cpl_len(f_len),
+      .cpl_nbufs(f_nbufs), .cpl_vlan_stripped(f_vlan_stripped), .cpl_vlan_tci(f_vlan_tci),
+      .cpl_status(f_status), .cpl_raw
+    );
+  end
 
   // ---------------- read channel ----------------
   localparam int RD_TXD = 0, RD_RXD = 1, RD_TXDATA = 2;
@@ -179,10 +232,14 @@ module vf_dma import nic_pkg::*; #(
   assign m_axi_aruser  = func_num;
 
   // ---------------- descriptor fetch ----------------
-  logic [NUM_QUEUES-1:0][CNT_W-1:0] txq_used, rxq_used;
-  logic [NUM_QUEUES-1:0]            rxq_starve;  // RX: a frame waits for buffers, fetch unbatched
-  logic [NUM_QUEUES-1:0]            txf_idle, rxf_idle, txf_quiet, rxf_quiet, txf_err, rxf_err;
-  logic [QW-1:0]                    txd_q, rxd_q;
+  logic [NUM_QUEUES-1:0][CNT_W-1:0] txq_used;
+  logic [NR-1:0][CNT_W-1:0]         rxq_used;
+  logic [NR-1:0]                    rxq_starve;  // RX: a frame waits for buffers, fetch unbatched
+  logic [NR-1:0]                    rxq_taken;   // RX: a ring's next buffer was taken
+  logic [NUM_QUEUES-1:0]            txf_idle, txf_quiet, txf_err;
+  logic [NR-1:0]                    rxf_idle, rxf_quiet, rxf_err;
+  logic [QW-1:0]                    txd_q;
+  logic [RW-1:0]                    rxd_q;
   logic [15:0]                      txd_idx, rxd_idx;
   logic                             txd_valid, txd_ready, rxd_valid, rxd_ready;
 
@@ -192,7 +249,7 @@ module vf_dma import nic_pkg::*; #(
   ) tx_fetch (
     .clk, .rst,
     .q_en(txq_en), .q_run(txq_run), .q_base(txq_base), .q_size(txq_size), .q_prod(txq_prod),
-    .q_used(txq_used), .q_starve('0), .q_cons(txq_cons), .q_idle(txf_idle), .q_quiet(txf_quiet),
+    .q_start(txd_start_idx), .q_used(txq_used), .q_starve('0), .q_cons(txq_cons), .q_idle(txf_idle), .q_quiet(txf_quiet),
     .q_rd_err(txf_err),
     .m_arid(ar_id[RD_TXD]), .m_araddr(ar_addr[RD_TXD]), .m_arlen(ar_len[RD_TXD]),
     .m_arvalid(ar_valid[RD_TXD]), .m_arready(ar_ready[RD_TXD]),
@@ -202,12 +259,13 @@ module vf_dma import nic_pkg::*; #(
   );
 
   vf_dma_desc_fetch #(
-    .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(RD_RXD),
+    .NUM_QUEUES(NR), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(RD_RXD),
     .DEPTH(DESC_DEPTH), .BEATS(DESC_BEATS), .BATCH(1'b1)
   ) rx_fetch (
     .clk, .rst,
-    .q_en(rxq_en), .q_run(rxq_run), .q_base(rxq_base), .q_size(rxq_size), .q_prod(rxq_prod),
-    .q_used(rxq_used), .q_starve(rxq_starve), .q_cons(rxq_cons), .q_idle(rxf_idle), .q_quiet(rxf_quiet),
+    .q_en(rr_en), .q_run(rr_run), .q_base(rr_base), .q_size(rr_size), .q_prod(rr_prod),
+    .q_start(rr_start_idx), .q_used(rxq_used), .q_starve(rxq_starve), .q_cons(rr_cons),
+    .q_idle(rxf_idle), .q_quiet(rxf_quiet),
     .q_rd_err(rxf_err),
     .m_arid(ar_id[RD_RXD]), .m_araddr(ar_addr[RD_RXD]), .m_arlen(ar_len[RD_RXD]),
     .m_arvalid(ar_valid[RD_RXD]), .m_arready(ar_ready[RD_RXD]),
@@ -215,6 +273,44 @@ module vf_dma import nic_pkg::*; #(
     .s_rvalid(r_valid[RD_RXD]), .s_rready(r_ready[RD_RXD]),
     .ent_raw(rxd_raw), .ent_q(rxd_q), .ent_idx(rxd_idx), .ent_valid(rxd_valid), .ent_ready(rxd_ready)
   );
+
+  // ---------------- ring pointers (format B ownership, saved state §4c) ----------------
+  // TX and RX: {gen, index} of the next entry the fetcher hands out, the gen a
+  // format-B descriptor must carry; RX: the next buffer the engine has not used.
+  logic [NUM_QUEUES-1:0][15:0] txd_start_idx;
+  logic [NR-1:0][15:0]         rr_start_idx;
+  logic [NUM_QUEUES-1:0]       txd_step;
+  logic [NR-1:0]               rxd_step;
+  logic [NR-1:0][ST_W-1:0]     rxd_next, rr_used;
+  always_comb begin
+    for (int q = 0; q < NUM_QUEUES; q++) begin
+      txd_start_idx[q] = txd_start[q][15:0];
+      txd_step[q]      = txd_valid && txd_ready && txd_q == QW'(q);
+    end
+    for (int r = 0; r < NR; r++) begin
+      rr_start_idx[r] = rr_start[r][15:0];
+      rxd_step[r]     = rxd_valid && rxd_ready && rxd_q == RW'(r);
+    end
+  end
+
+  vf_dma_ring_ptr #(.N(NUM_QUEUES)) txd_ptr (
+    .clk, .rst, .en(txq_en), .size(txq_size), .start(txd_start), .step(txd_step), .ptr(txd_live)
+  );
+  vf_dma_ring_ptr #(.N(NR)) rxd_ptr (
+    .clk, .rst, .en(rr_en), .size(rr_size), .start(rr_start), .step(rxd_step), .ptr(rxd_next)
+  );
+  vf_dma_ring_ptr #(.N(NR)) rx_used_ptr (
+    .clk, .rst, .en(rr_en), .size(rr_size), .start(rr_start), .step(rxq_taken), .ptr(rr_used)
+  );
+  assign txd_gen_exp = txd_live[txd_q][ST_W-1];
+  assign rxd_gen_exp = rxd_next[rxd_q][ST_W-1];
+  assign rxd_ring2   = int'(rxd_q) >= NUM_QUEUES;
+  always_comb begin
+    for (int q = 0; q < NUM_QUEUES; q++) begin
+      rxd_live[q] = rr_used[q];
+      rx2_live[q] = FMT_B ? rr_used[NR - NUM_QUEUES + q] : rx2_start[q];
+    end
+  end
 
   // ---------------- TX ----------------
   logic [NUM_QUEUES-1:0]      txe_err;
@@ -232,7 +328,7 @@ module vf_dma import nic_pkg::*; #(
     .q_en(txq_en), .q_run(txq_run), .q_used(txq_used), .q_err(txe_err), .q_err_code(txe_code),
     .q_busy(txe_busy), .q_abandon(txe_abandon),
     .d_addr(txd_addr), .d_len(txd_len), .d_sof(txd_sof), .d_eof(txd_eof),
-    .d_vlan_ins(txd_vlan_ins), .d_vlan_tci(txd_vlan_tci), .d_q(txd_q), .d_idx(txd_idx),
+    .d_vlan_ins(txd_vlan_ins), .d_vlan_tci(txd_vlan_tci), .d_err(txd_err), .d_q(txd_q), .d_idx(txd_idx),
     .d_valid(txd_valid), .d_ready(txd_ready),
     .m_arid(ar_id[RD_TXDATA]), .m_araddr(ar_addr[RD_TXDATA]), .m_arlen(ar_len[RD_TXDATA]),
     .m_arvalid(ar_valid[RD_TXDATA]), .m_arready(ar_ready[RD_TXDATA]),
@@ -275,15 +371,16 @@ module vf_dma import nic_pkg::*; #(
 
   vf_dma_rx #(
     .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(1),
-    .DEPTH(DESC_DEPTH), .RX_FIFO_BEATS(RX_FIFO_BEATS), .RX_MAX_FRAMES(RX_MAX_FRAMES)
+    .DEPTH(DESC_DEPTH), .RX_FIFO_BEATS(RX_FIFO_BEATS), .RX_MAX_FRAMES(RX_MAX_FRAMES),
+    .FMT_B(FMT_B)
   ) rx (
     .clk, .rst,
     .s_axis_rx_tdata, .s_axis_rx_tkeep, .s_axis_rx_tlast, .s_axis_rx_tuser,
     .s_axis_rx_tvalid, .s_axis_rx_tready,
     .hash_en(rx_hash_en), .q_en(rxq_en), .q_run(rxq_run), .q_idle(rxf_idle), .q_used(rxq_used),
     .q_err(rxe_err), .q_err_code(rxe_code), .q_drop(rxq_drop),
-    .q_busy(rxe_busy), .q_abandon(rxe_abandon), .q_starve(rxq_starve),
-    .d_addr(rxd_addr), .d_len(rxd_len), .d_q(rxd_q), .d_idx(rxd_idx),
+    .q_busy(rxe_busy), .q_abandon(rxe_abandon), .q_starve(rxq_starve), .q_taken(rxq_taken),
+    .d_addr(rxd_addr), .d_len(rxd_len), .d_err(rxd_err), .d_q(rxd_q), .d_idx(rxd_idx),
     .d_valid(rxd_valid), .d_ready(rxd_ready),
     .m_awid(aw_id[WR_RX]), .m_awaddr(aw_addr[WR_RX]), .m_awlen(aw_len[WR_RX]),
     .m_awvalid(aw_valid[WR_RX]), .m_awready(aw_ready[WR_RX]),
@@ -304,10 +401,11 @@ module vf_dma import nic_pkg::*; #(
     .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .TX_KIND(0), .RX_KIND(1)
   ) cpl_wr (
     .clk, .rst,
-    .txq_en, .txq_cpl_base, .txq_size, .rxq_en, .rxq_cpl_base, .rxq_size,
+    .txq_en, .txq_cpl_base, .txq_size, .rxq_en, .rxq_cpl_base, .rxq_cpl_size,
+    .tx_start(txc_start), .rx_start(rxc_start), .tx_state(txc_live), .rx_state(rxc_live),
     .tx_data(txc_data), .tx_valid(txc_valid), .tx_ready(txc_ready),
     .rx_data(rxc_data), .rx_valid(rxc_valid), .rx_ready(rxc_ready),
-    .f_rx, .f_gen, .f_idx, .f_len, .f_nbufs, .f_vlan_stripped, .f_vlan_tci, .f_status, .f_raw(cpl_raw),
+    .f_rx, .f_gen, .f_q, .f_idx, .f_len, .f_nbufs, .f_vlan_stripped, .f_vlan_tci, .f_status, .f_raw(cpl_raw),
     .m_awid(aw_id[WR_CPL]), .m_awaddr(aw_addr[WR_CPL]), .m_awlen(aw_len[WR_CPL]),
     .m_awvalid(aw_valid[WR_CPL]), .m_awready(aw_ready[WR_CPL]),
     .m_wdata(w_data[WR_CPL]), .m_wstrb(w_strb[WR_CPL]), .m_wlast(w_last[WR_CPL]),
@@ -354,6 +452,17 @@ module vf_dma import nic_pkg::*; #(
   // ---------------- queue errors ----------------
   wire [1:0]    b_kind = b_err_id[1:0];
   wire [QW-1:0] b_q    = b_err_id[QW+1:2];
+  // a queue's RX descriptor rings (1, or 2 with format B)
+  logic [NUM_QUEUES-1:0] rxq_fetch_err, rxq_fetch_quiet;
+  always_comb begin
+    rxq_fetch_err   = '0;
+    rxq_fetch_quiet = '1;
+    for (int r = 0; r < NR; r++) begin
+      if (rxf_err[r])    rxq_fetch_err[r % NUM_QUEUES]   = 1'b1;
+      if (!rxf_quiet[r]) rxq_fetch_quiet[r % NUM_QUEUES] = 1'b0;
+    end
+  end
+
   always_comb begin
     for (int q = 0; q < NUM_QUEUES; q++) begin
       logic bq_tx, bq_rx;
@@ -361,8 +470,8 @@ module vf_dma import nic_pkg::*; #(
       bq_rx = b_err && b_kind == 2'd1 && b_q == QW'(q);
       txq_err[q]      = txe_err[q] || txf_err[q] || bq_tx;
       txq_err_code[q] = txe_err[q] ? txe_code[q] : (txf_err[q] ? ERR_BUS_READ : ERR_BUS_WRITE);
-      rxq_err[q]      = rxe_err[q] || rxf_err[q] || bq_rx;
-      rxq_err_code[q] = rxe_err[q] ? rxe_code[q] : (rxf_err[q] ? ERR_BUS_READ : ERR_BUS_WRITE);
+      rxq_err[q]      = rxe_err[q] || rxq_fetch_err[q] || bq_rx;
+      rxq_err_code[q] = rxe_err[q] ? rxe_code[q] : (rxq_fetch_err[q] ? ERR_BUS_READ : ERR_BUS_WRITE);
     end
   end
 
@@ -401,12 +510,24 @@ module vf_dma import nic_pkg::*; #(
     end
     for (int q = 0; q < NUM_QUEUES; q++) begin
       txq_busy[q] = !txf_quiet[q] || txe_busy[q] || wr_busy[0][q] || txc_pend[q];
-      rxq_busy[q] = !rxf_quiet[q] || rxe_busy[q] || wr_busy[1][q] || rxc_pend[q];
+      rxq_busy[q] = !rxq_fetch_quiet[q] || rxe_busy[q] || wr_busy[1][q] || rxc_pend[q];
     end
   end
 
   logic unused_misc;
   assign unused_misc = ^{txf_idle, b_done, b_err_id};
+
+`ifndef SYNTHESIS
+  // the pointers follow the fetchers entry by entry
+  always_ff @(posedge clk) begin
+    if (!rst) begin
+      assert (!(txd_valid && txd_ready && txq_en[txd_q] && txd_live[txd_q][15:0] != txd_idx))
+        else $error("%m: TX ring pointer %0d, entry %0d", txd_live[txd_q][15:0], txd_idx);
+      assert (!(rxd_valid && rxd_ready && rr_en[rxd_q] && rxd_next[rxd_q][15:0] != rxd_idx))
+        else $error("%m: RX ring pointer %0d, entry %0d", rxd_next[rxd_q][15:0], rxd_idx);
+    end
+  end
+`endif
 
 endmodule
 

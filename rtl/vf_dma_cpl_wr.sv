@@ -1,8 +1,9 @@
 // vf_dma_cpl_wr: completion ring writer for the TX and RX queues of one function.
 //
 // Takes normalized completion requests from the TX and RX paths (round-robin),
-// keeps each completion ring's write index and generation bit (GEN starts at
-// 1 when the queue is enabled and flips at every wrap), has the ring format
+// keeps each completion ring's write index and generation bit (GEN flips at
+// every wrap; a disabled queue's ring starts from its start state, index 0
+// and GEN 1 unless the queue resumes a saved state, docs §4c), has the ring format
 // encode the entry, and writes it as one beat with the entries' byte lanes
 // strobed. Consecutive entries of one ring that share a beat are coalesced
 // into one write (one pending beat per ring, i.e. per queue and direction, so
@@ -58,7 +59,12 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   input  logic [NUM_QUEUES-1:0][3:0]        txq_size,
   input  logic [NUM_QUEUES-1:0]             rxq_en,
   input  logic [NUM_QUEUES-1:0][ADDR_W-1:0] rxq_cpl_base,
-  input  logic [NUM_QUEUES-1:0][3:0]        rxq_size,
+  input  logic [NUM_QUEUES-1:0][3:0]        rxq_cpl_size,  // RX completion ring, log2 entries
+  // ring state {gen, index} (§4c): loaded while the queue is disabled, and live
+  input  logic [NUM_QUEUES-1:0][16:0]       tx_start,
+  input  logic [NUM_QUEUES-1:0][16:0]       rx_start,
+  output logic [NUM_QUEUES-1:0][16:0]       tx_state,
+  output logic [NUM_QUEUES-1:0][16:0]       rx_state,
 
   input  logic [CPLR_W-1:0]                 tx_data,
   input  logic                              tx_valid,
@@ -70,6 +76,7 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   // to / from the ring format
   output logic                              f_rx,
   output logic                              f_gen,
+  output logic [7:0]                        f_q,
   output logic [15:0]                       f_idx,
   output logic [15:0]                       f_len,
   output logic [7:0]                        f_nbufs,
@@ -167,7 +174,7 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
 
   wire [15:0]        widx  = pick_rx ? rx_idx_reg[r_q] : tx_idx_reg[r_q];
   wire [ADDR_W-1:0]  base  = pick_rx ? rxq_cpl_base[r_q] : txq_cpl_base[r_q];
-  wire [3:0]         size  = pick_rx ? rxq_size[r_q] : txq_size[r_q];
+  wire [3:0]         size  = pick_rx ? rxq_cpl_size[r_q] : txq_size[r_q];
   wire [ADDR_W-1:0]  eaddr = base + (ADDR_W'(widx) << $clog2(EB));
   wire [SLOT_W-1:0]  lane  = widx[SLOT_W-1:0];
   wire [16:0]        nidx  = (17'(widx) + 17'd1) & ((17'd1 << size) - 17'd1);
@@ -175,6 +182,7 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   wire [DATA_W/8-1:0] lane_strb = {{(DATA_W/8 - EB){1'b0}}, {EB{1'b1}}} << (32'(lane) * EB);
 
   assign f_rx  = pick_rx;
+  assign f_q   = 8'(r_q);
   assign f_gen = pick_rx ? rx_gen_reg[r_q] : tx_gen_reg[r_q];
 
   // requests of a disabled queue are discarded; its pending beat is flushed (queue reset / FLR)
@@ -263,15 +271,15 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
       end
       for (int q = 0; q < NUM_QUEUES; q++) begin
         if (!txq_en[q]) begin
-          tx_idx_reg[q] <= '0;
-          tx_gen_reg[q] <= 1'b1;
+          tx_idx_reg[q] <= tx_start[q][15:0] & ((16'd1 << txq_size[q]) - 16'd1);
+          tx_gen_reg[q] <= tx_start[q][16];
         end else if (take && !pick_rx && r_q == QW'(q)) begin
           tx_idx_reg[q] <= 16'(nidx);
           if (nidx == '0) tx_gen_reg[q] <= !tx_gen_reg[q];
         end
         if (!rxq_en[q]) begin
-          rx_idx_reg[q] <= '0;
-          rx_gen_reg[q] <= 1'b1;
+          rx_idx_reg[q] <= rx_start[q][15:0] & ((16'd1 << rxq_cpl_size[q]) - 16'd1);
+          rx_gen_reg[q] <= rx_start[q][16];
         end else if (take && pick_rx && r_q == QW'(q)) begin
           rx_idx_reg[q] <= 16'(nidx);
           if (nidx == '0) rx_gen_reg[q] <= !rx_gen_reg[q];
@@ -310,6 +318,8 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
       rx_discard[q] = discard && pick_rx && r_q == QW'(q);
       tx_pend[q]    = pv_reg[2 * q];
       rx_pend[q]    = pv_reg[2 * q + 1];
+      tx_state[q]   = {tx_gen_reg[q], tx_idx_reg[q]};
+      rx_state[q]   = {rx_gen_reg[q], rx_idx_reg[q]};
     end
   end
 

@@ -38,11 +38,12 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
   input  logic                                clk,
   input  logic                                rst,
 
-  input  logic [NUM_QUEUES-1:0]               q_en,     // queue enabled (0 resets the fetch index)
+  input  logic [NUM_QUEUES-1:0]               q_en,     // queue enabled (0: fetch index := q_start)
   input  logic [NUM_QUEUES-1:0]               q_run,    // enabled and not in error: may fetch
   input  logic [NUM_QUEUES-1:0][ADDR_W-1:0]   q_base,   // ring base
   input  logic [NUM_QUEUES-1:0][3:0]          q_size,   // log2 entries
   input  logic [NUM_QUEUES-1:0][15:0]         q_prod,   // producer index (< size, checked by regs)
+  input  logic [NUM_QUEUES-1:0][15:0]         q_start,  // fetch index a disabled queue starts from
   input  logic [NUM_QUEUES-1:0][CNT_W-1:0]    q_used,   // downstream FIFO occupancy
   input  logic [NUM_QUEUES-1:0]               q_starve, // consumer waits for more entries: no batching
   output logic [NUM_QUEUES-1:0][15:0]         q_cons,   // fetch index (next entry to read)
@@ -79,7 +80,7 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
   initial begin
     if (EPB < 2 || (1 << SLOT_W) != EPB) $fatal(1, "%m: DATA_W must hold a power of two >= 2 entries");
     if (MAX_DESC % EPB != 0 || MAX_DESC < EPB) $fatal(1, "%m: MAX_DESC must be a multiple of %0d", EPB);
-    if (ID_W < QW + 2) $fatal(1, "%m: ID_W (%0d) too small for %0d queues", ID_W, NUM_QUEUES);
+    if (ID_W < 2) $fatal(1, "%m: ID_W (%0d) must hold the 2-bit kind", ID_W);  // reads carry queue 0
     if (BEATS < MAX_DESC / EPB) $fatal(1, "%m: BEATS must hold one full read");
   end
 
@@ -276,7 +277,7 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
         active_reg[q]   <= q_en[q] && (active_reg[q] || inflight_reg[q] == '0);
         mask = (17'd1 << q_size[q]) - 17'd1;
         if (!q_en[q]) begin
-          cons_reg[q] <= '0;
+          cons_reg[q] <= q_start[q] & 16'(mask);
         end else if (issue && sel_q == QW'(q)) begin
           cons_reg[q] <= 16'((17'(cons_reg[q]) + sel_n) & mask);
         end

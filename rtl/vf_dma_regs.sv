@@ -1,5 +1,5 @@
 // vf_dma_regs: register block of one function — FUNC_ID and, per queue pair,
-// the TX and RX ring registers (docs/ARCHITECTURE.md §3.1).
+// the TX and RX ring registers (docs/ARCHITECTURE.md §3.1, §4b, §4c).
 //
 // Holds each queue's ENABLE bit and latched error state: run = enabled, not in
 // error, function enabled. Errors come from PROD writes out of range, from
@@ -8,14 +8,26 @@
 // func_enable low) resets every register of the function, the statistics
 // included (frames the FLR abandons are counted after it); FUNC_STATUS.BUSY
 // and *Q_STATUS.BUSY tell when the DMA of a disabled queue has drained.
+//
+// Ring state (§4c): per ring a {gen, index} register follows the engine while
+// its queue is enabled and keeps the last value once it stops, so the state
+// can be read after a quiesce and written into a stopped queue; an enable with
+// RESUME starts the engine there, one without it at index 0, gen 1. The
+// engines load `*_start` while their queue is disabled.
+//
+// Format B (RING_FMT_B) adds RX ring 2 and the RX completion ring size per
+// queue, and vmxnet3's BAR0 page at UPT_PAGE_BASE, whose doorbells and IMRs
+// are decoded as the queue registers they alias.
 
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
 
 module vf_dma_regs import nic_pkg::*; #(
-  parameter int NUM_QUEUES = 1,   // queue pairs (<= 16: 0x100 each in 0x1000..0x1FFF)
-  parameter int ADDR_W     = 64   // host address width
+  parameter int        NUM_QUEUES = 1,          // queue pairs (<= 16: 0x100 each in 0x1000..0x1FFF)
+  parameter int        ADDR_W     = 64,         // host address width
+  parameter ring_fmt_e RING_FMT   = RING_FMT_A, // ring format of the queues
+  localparam int       ST_W       = 17          // ring state {gen, index[15:0]}
 ) (
   input  logic                              clk,
   input  logic                              rst,
@@ -45,6 +57,12 @@ module vf_dma_regs import nic_pkg::*; #(
   output logic [NUM_QUEUES-1:0][3:0]        rxq_size,
   output logic [NUM_QUEUES-1:0][15:0]       rxq_prod,
   input  logic [NUM_QUEUES-1:0][15:0]       rxq_cons,
+  // format B: RX ring 2 and the RX completion ring size (format A: ring 1's size)
+  output logic [NUM_QUEUES-1:0][ADDR_W-1:0] rx2_base,
+  output logic [NUM_QUEUES-1:0][3:0]        rx2_size,
+  output logic [NUM_QUEUES-1:0][15:0]       rx2_prod,
+  input  logic [NUM_QUEUES-1:0][15:0]       rx2_cons,
+  output logic [NUM_QUEUES-1:0][3:0]        rxq_cpl_size,
   input  logic [NUM_QUEUES-1:0]             rxq_err,
   input  logic [NUM_QUEUES-1:0][7:0]        rxq_err_code,
   input  logic [NUM_QUEUES-1:0]             rxq_drop,      // pulse: one frame dropped
@@ -52,6 +70,18 @@ module vf_dma_regs import nic_pkg::*; #(
   input  logic [NUM_QUEUES-1:0]             rxq_busy,
   input  logic [NUM_QUEUES-1:0][7:0]        txq_abandon,   // frames abandoned by disable, this cycle
   input  logic [NUM_QUEUES-1:0][7:0]        rxq_abandon,
+
+  // ring state {gen, index}: live from the engines, start values to them (§4c)
+  input  logic [NUM_QUEUES-1:0][ST_W-1:0]   txd_live,
+  input  logic [NUM_QUEUES-1:0][ST_W-1:0]   txc_live,
+  input  logic [NUM_QUEUES-1:0][ST_W-1:0]   rxd_live,
+  input  logic [NUM_QUEUES-1:0][ST_W-1:0]   rxc_live,
+  input  logic [NUM_QUEUES-1:0][ST_W-1:0]   rx2_live,
+  output logic [NUM_QUEUES-1:0][ST_W-1:0]   txd_start,
+  output logic [NUM_QUEUES-1:0][ST_W-1:0]   txc_start,
+  output logic [NUM_QUEUES-1:0][ST_W-1:0]   rxd_start,
+  output logic [NUM_QUEUES-1:0][ST_W-1:0]   rxc_start,
+  output logic [NUM_QUEUES-1:0][ST_W-1:0]   rx2_start,
 
   output logic                              rx_hash_en,    // RX_STEER.HASH
 
@@ -61,8 +91,24 @@ module vf_dma_regs import nic_pkg::*; #(
   output logic [2*NUM_QUEUES-1:0][7:0]      irq_thresh
 );
 
-  localparam logic [15:0] BLOCK_ID = 16'h5A01;
+  localparam bit          FMT_B     = RING_FMT == RING_FMT_B;
+  localparam logic [15:0] VENDOR_ID = FMT_B ? FMT_B_VENDOR_ID : FMT_A_VENDOR_ID;
+  localparam logic [15:0] DEVICE_ID = FMT_B ? FMT_B_DEVICE_ID : FMT_A_DEVICE_ID;
   localparam int QW = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1;
+  // function registers
+  localparam logic [15:0] A_FUNC_ID = 16'h0000, A_FUNC_CTRL = 16'h0004, A_FUNC_STATUS = 16'h0008,
+                          A_RX_STEER = 16'h000C, A_FUNC_PCI_ID = 16'h0010;
+  // queue-pair register offsets (TX at 0x00, RX at 0x40 with the same layout, ring 2 at 0x80)
+  localparam logic [5:0] Q_BASE_LO = 6'h00, Q_BASE_HI = 6'h04, Q_CPL_LO = 6'h08, Q_CPL_HI = 6'h0C,
+                         Q_SIZE = 6'h10, Q_CTRL = 6'h14, Q_PROD = 6'h18, Q_CONS = 6'h1C,
+                         Q_STATUS = 6'h20, Q_DROPS = 6'h24, Q_IRQ_CTRL = 6'h28, Q_IRQ_MOD = 6'h2C,
+                         Q_ABANDONED = 6'h30, Q_STATE = 6'h34, Q_CPL_STATE = 6'h38,
+                         Q_UPT_ERROR = 6'h3C;
+  localparam logic [5:0] R2_CPL_SIZE = 6'h08;  // in the ring-2 block: the RX completion ring size
+  localparam logic [ST_W-1:0] ST_INIT = {1'b1, 16'd0};  // index 0, gen 1
+
+  // ring state registers, by ring
+  localparam int S_TXD = 0, S_TXC = 1, S_RXD = 2, S_RXC = 3, S_RX2 = 4, NS = 5;
 
   initial begin
     if (NUM_QUEUES < 1 || NUM_QUEUES > 16) $fatal(1, "%m: NUM_QUEUES must be 1..16");
@@ -72,31 +118,84 @@ module vf_dma_regs import nic_pkg::*; #(
   // index 0: TX, 1: RX
   logic [1:0][NUM_QUEUES-1:0][63:0] base_reg, cpl_reg;
   logic [1:0][NUM_QUEUES-1:0][4:0]  size_reg;
-  logic [1:0][NUM_QUEUES-1:0]       en_reg, err_reg;
+  logic [1:0][NUM_QUEUES-1:0]       en_reg, en_d_reg, err_reg;
   logic [1:0][NUM_QUEUES-1:0][7:0]  code_reg;
   logic [1:0][NUM_QUEUES-1:0][15:0] prod_reg;
+  logic [NUM_QUEUES-1:0][63:0]      base2_reg;
+  logic [NUM_QUEUES-1:0][4:0]       size2_reg, cpl_size_reg;
+  logic [NUM_QUEUES-1:0][15:0]      prod2_reg;
   logic [NUM_QUEUES-1:0][31:0]      drops_reg;
   logic [1:0][NUM_QUEUES-1:0][31:0] aband_reg;
   logic [1:0][NUM_QUEUES-1:0]       mask_reg;
   logic                             hash_en_reg;
   logic [1:0][NUM_QUEUES-1:0][23:0] mod_reg;
+  logic [NS-1:0][NUM_QUEUES-1:0][ST_W-1:0] state_reg;
 
-  // decode
-  wire       in_q  = reg_addr[15:12] == 4'h1;
-  wire [3:0] qa    = reg_addr[11:8];
+  // ---------------- decode ----------------
+  // A format-B function's UPT page is decoded as the queue registers it aliases.
+  logic [FUNC_SPACE_W-1:0] addr;
+  always_comb begin
+    logic [11:0] off;
+    logic [8:0]  slot;
+    off  = reg_addr[11:0];
+    slot = 9'((off - UPT_IMR) >> 3);
+    addr = reg_addr;
+    if (FMT_B && reg_addr[15:12] == UPT_PAGE_BASE[15:12]) begin
+      addr = '1;  // unmapped unless one of the aliases below
+      if (off[2:0] == '0) begin
+        if (off < UPT_TXPROD && int'(slot) < 2 * NUM_QUEUES) begin
+          // IMR i: vector i = 2q (TX) / 2q+1 (RX): that queue's IRQ_CTRL.MASK
+          addr = {4'h1, 4'(slot >> 1), 1'b0, slot[0], Q_IRQ_CTRL};
+        end else if (off >= UPT_TXPROD && off < UPT_TXPROD + 12'(8 * NUM_QUEUES)) begin
+          addr = {4'h1, 4'(off[6:3]), 2'b00, Q_PROD};
+        end else if (off >= UPT_RXPROD && off < UPT_RXPROD + 12'(8 * NUM_QUEUES)) begin
+          addr = {4'h1, 4'(off[6:3]), 2'b01, Q_PROD};
+        end else if (off >= UPT_RXPROD2 && off < UPT_RXPROD2 + 12'(8 * NUM_QUEUES)) begin
+          addr = {4'h1, 4'(off[6:3]), 2'b10, Q_PROD};
+        end
+      end
+    end
+  end
+
+  wire       in_q  = addr[15:12] == 4'h1;
+  wire [3:0] qa    = addr[11:8];
   wire       q_ok  = in_q && int'(qa) < NUM_QUEUES;
   wire [QW-1:0] qi = QW'(qa);
-  wire       dir   = reg_addr[6];          // 0x40..0x7F: RX
-  wire [5:0] sub   = reg_addr[5:0];
-  wire       hi_ok = reg_addr[7] == 1'b0;
+  wire       dir   = addr[6];             // 0x40..0x7F: RX
+  wire [5:0] sub   = addr[5:0];
+  wire       hi_ok = addr[7] == 1'b0;
+  wire       r2_ok = FMT_B && addr[7:6] == 2'b10;  // 0x80..0xBF: RX ring 2 (format B)
 
   function automatic logic size_ok(input logic [4:0] s);
     size_ok = int'(s) >= RING_SIZE_LOG2_MIN && int'(s) <= RING_SIZE_LOG2_MAX;
   endfunction
 
+  // format B RX: a completion ring of at least ring 1 + ring 2 entries
+  function automatic logic cpl_size_ok(input logic [4:0] c, input logic [4:0] s1, input logic [4:0] s2);
+    cpl_size_ok = int'(c) <= RX_CPL_SIZE_LOG2_MAX && c > s1 && c > s2;
+  endfunction
+
+  function automatic logic [31:0] upt_code(input logic [7:0] code);
+    unique case (code)
+      ERR_NONE:          upt_code = 32'h0;
+      ERR_TOO_MANY_BUFS: upt_code = 32'h8000_0000;  // VMXNET3_ERR_NOEOP
+      ERR_DESC_LEN_MAX:  upt_code = 32'h8000_0002;  // VMXNET3_ERR_BIG_PKT
+      ERR_DESC_TYPE:     upt_code = 32'h8000_0003;  // VMXNET3_ERR_DESC_NOT_SPT
+      ERR_DESC_LEN_ZERO,
+      ERR_SMALL_BUF:     upt_code = 32'h8000_0004;  // VMXNET3_ERR_SMALL_BUF
+      ERR_DESC_GEN:      upt_code = 32'h8000_0007;  // VMXNET3_ERR_TXD_INVALID
+      default:           upt_code = 32'h8000_0100 | 32'(code);  // no vmxnet3 name
+    endcase
+  endfunction
+
   // function-level reset: FUNC_CTRL.FLR written 1, or the function disabled;
   // every queue register returns to its reset value (counters are kept)
-  wire flr = !func_enable || (reg_wr && reg_addr == 16'h0004 && reg_wdata[0]);
+  wire flr = !func_enable || (reg_wr && reg_addr == A_FUNC_CTRL && reg_wdata[0]);
+
+  // a CTRL write enabling a disabled queue, and whether it resumes (§4c)
+  wire ctrl_wr  = reg_wr && q_ok && hi_ok && sub == Q_CTRL;
+  wire enabling = ctrl_wr && reg_wdata[0] && !en_reg[dir][qi];
+  wire resume   = reg_wdata[1];
 
   // statistics: reset by rst and FLR
   always_ff @(posedge clk) begin
@@ -112,20 +211,84 @@ module vf_dma_regs import nic_pkg::*; #(
     end
   end
 
+  // ---------------- ring state (§4c) ----------------
+  // Follows the engine while the queue is enabled and in the cycle after it
+  // stops (the engine may have taken one more entry in the disabling cycle);
+  // then holds, and a write sets it.
+  localparam logic [NS-1:0] ST_DIR = 5'b11100;  // the queue (0 TX, 1 RX) each ring belongs to
+  logic [NS-1:0][NUM_QUEUES-1:0][ST_W-1:0] live;
+  always_comb begin
+    live[S_TXD] = txd_live;
+    live[S_TXC] = txc_live;
+    live[S_RXD] = rxd_live;
+    live[S_RXC] = rxc_live;
+    live[S_RX2] = rx2_live;
+  end
+
   always_ff @(posedge clk) begin
     if (rst || flr) begin
-      en_reg    <= '0;
-      err_reg   <= '0;
-      code_reg  <= '0;
-      prod_reg  <= '0;
-      base_reg  <= '0;
-      cpl_reg   <= '0;
-      mask_reg  <= '0;
-      mod_reg   <= '0;
-      size_reg  <= '0;
-      hash_en_reg <= 1'b0;
+      state_reg <= {(NS * NUM_QUEUES){ST_INIT}};
     end else begin
-      if (reg_wr && reg_addr == 16'h000C) hash_en_reg <= reg_wdata[0];
+      for (int s = 0; s < NS; s++) begin
+        for (int q = 0; q < NUM_QUEUES; q++) begin
+          logic d;
+          d = ST_DIR[s];
+          if (en_reg[d][q] || en_d_reg[d][q]) begin
+            state_reg[s][q] <= live[s][q];
+          end
+        end
+      end
+      if (reg_wr && q_ok && !en_reg[dir][qi]) begin
+        if (hi_ok && sub == Q_STATE)     state_reg[dir ? S_RXD : S_TXD][qi] <= {reg_wdata[31], reg_wdata[15:0]};
+        if (hi_ok && sub == Q_CPL_STATE) state_reg[dir ? S_RXC : S_TXC][qi] <= {reg_wdata[31], reg_wdata[15:0]};
+      end
+      if (reg_wr && q_ok && r2_ok && sub == Q_STATE && !en_reg[1][qi]) begin
+        state_reg[S_RX2][qi] <= {reg_wdata[31], reg_wdata[15:0]};
+      end
+      if (enabling && !resume) begin
+        for (int s = 0; s < NS; s++) begin
+          if (ST_DIR[s] == dir) state_reg[s][qi] <= ST_INIT;
+        end
+      end
+    end
+  end
+
+  // what a disabled queue's engines load: the held state, or the initial
+  // state in the cycle an enable without RESUME is written
+  always_comb begin
+    for (int q = 0; q < NUM_QUEUES; q++) begin
+      logic tx_init, rx_init;
+      tx_init = enabling && !resume && !dir && qi == QW'(q);
+      rx_init = enabling && !resume && dir && qi == QW'(q);
+      txd_start[q] = tx_init ? ST_INIT : state_reg[S_TXD][q];
+      txc_start[q] = tx_init ? ST_INIT : state_reg[S_TXC][q];
+      rxd_start[q] = rx_init ? ST_INIT : state_reg[S_RXD][q];
+      rxc_start[q] = rx_init ? ST_INIT : state_reg[S_RXC][q];
+      rx2_start[q] = rx_init ? ST_INIT : state_reg[S_RX2][q];
+    end
+  end
+
+  // ---------------- queue registers ----------------
+  always_ff @(posedge clk) begin
+    if (rst || flr) begin
+      en_reg       <= '0;
+      en_d_reg     <= '0;
+      err_reg      <= '0;
+      code_reg     <= '0;
+      prod_reg     <= '0;
+      base_reg     <= '0;
+      cpl_reg      <= '0;
+      mask_reg     <= '0;
+      mod_reg      <= '0;
+      size_reg     <= '0;
+      base2_reg    <= '0;
+      size2_reg    <= '0;
+      cpl_size_reg <= '0;
+      prod2_reg    <= '0;
+      hash_en_reg  <= 1'b0;
+    end else begin
+      en_d_reg <= en_reg;
+      if (reg_wr && reg_addr == A_RX_STEER) hash_en_reg <= reg_wdata[0];
       // engine errors: the first one is kept
       for (int q = 0; q < NUM_QUEUES; q++) begin
         if (txq_err[q] && en_reg[0][q] && !err_reg[0][q]) begin
@@ -139,31 +302,35 @@ module vf_dma_regs import nic_pkg::*; #(
       end
       if (reg_wr && q_ok && hi_ok) begin
         unique case (sub)
-          6'h00: base_reg[dir][qi][31:0]  <= reg_wdata;
-          6'h04: base_reg[dir][qi][63:32] <= reg_wdata;
-          6'h08: cpl_reg[dir][qi][31:0]   <= reg_wdata;
-          6'h0C: cpl_reg[dir][qi][63:32]  <= reg_wdata;
-          6'h10: size_reg[dir][qi]        <= (reg_wdata > 32'd31) ? 5'd31 : reg_wdata[4:0];
-          6'h14: begin
+          Q_BASE_LO: base_reg[dir][qi][31:0]  <= reg_wdata;
+          Q_BASE_HI: base_reg[dir][qi][63:32] <= reg_wdata;
+          Q_CPL_LO:  cpl_reg[dir][qi][31:0]   <= reg_wdata;
+          Q_CPL_HI:  cpl_reg[dir][qi][63:32]  <= reg_wdata;
+          Q_SIZE:    size_reg[dir][qi]        <= (reg_wdata > 32'd31) ? 5'd31 : reg_wdata[4:0];
+          Q_CTRL: begin
             if (!reg_wdata[0]) begin
               en_reg[dir][qi]   <= 1'b0;
               err_reg[dir][qi]  <= 1'b0;
               code_reg[dir][qi] <= ERR_NONE;
               prod_reg[dir][qi] <= '0;
+              if (dir) prod2_reg[qi] <= '0;
             end else if (!en_reg[dir][qi]) begin
               en_reg[dir][qi]   <= 1'b1;
               err_reg[dir][qi]  <= 1'b0;
               code_reg[dir][qi] <= ERR_NONE;
-              if (!size_ok(size_reg[dir][qi])) begin
+              if (!size_ok(size_reg[dir][qi]) ||
+                  (FMT_B && dir && (!size_ok(size2_reg[qi]) ||
+                                    !cpl_size_ok(cpl_size_reg[qi], size_reg[1][qi], size2_reg[qi])))) begin
                 err_reg[dir][qi]  <= 1'b1;
                 code_reg[dir][qi] <= ERR_RING_SIZE;
-              end else if (base_reg[dir][qi][5:0] != '0 || cpl_reg[dir][qi][5:0] != '0) begin
+              end else if (base_reg[dir][qi][5:0] != '0 || cpl_reg[dir][qi][5:0] != '0 ||
+                           (FMT_B && dir && base2_reg[qi][5:0] != '0)) begin
                 err_reg[dir][qi]  <= 1'b1;
                 code_reg[dir][qi] <= ERR_DESC_ALIGN;
               end
             end
           end
-          6'h18: begin
+          Q_PROD: begin
             if (reg_wdata >= (32'd1 << size_reg[dir][qi]) || !size_ok(size_reg[dir][qi])) begin
               if (en_reg[dir][qi] && !err_reg[dir][qi]) begin
                 err_reg[dir][qi]  <= 1'b1;
@@ -173,44 +340,83 @@ module vf_dma_regs import nic_pkg::*; #(
               prod_reg[dir][qi] <= reg_wdata[15:0];
             end
           end
-          6'h28: mask_reg[dir][qi]        <= reg_wdata[0];
-          6'h2C: mod_reg[dir][qi]         <= reg_wdata[23:0];
+          Q_IRQ_CTRL: mask_reg[dir][qi] <= reg_wdata[0];
+          Q_IRQ_MOD:  mod_reg[dir][qi]  <= reg_wdata[23:0];
+          default: ;
+        endcase
+      end
+      if (reg_wr && q_ok && r2_ok) begin
+        unique case (sub)
+          Q_BASE_LO:   base2_reg[qi][31:0]  <= reg_wdata;
+          Q_BASE_HI:   base2_reg[qi][63:32] <= reg_wdata;
+          R2_CPL_SIZE: cpl_size_reg[qi]     <= (reg_wdata > 32'd31) ? 5'd31 : reg_wdata[4:0];
+          Q_SIZE:      size2_reg[qi]        <= (reg_wdata > 32'd31) ? 5'd31 : reg_wdata[4:0];
+          Q_PROD: begin
+            if (reg_wdata >= (32'd1 << size2_reg[qi]) || !size_ok(size2_reg[qi])) begin
+              if (en_reg[1][qi] && !err_reg[1][qi]) begin
+                err_reg[1][qi]  <= 1'b1;
+                code_reg[1][qi] <= ERR_PROD_RANGE;
+              end
+            end else begin
+              prod2_reg[qi] <= reg_wdata[15:0];
+            end
+          end
           default: ;
         endcase
       end
     end
   end
 
-  // read, one cycle latency
+  // ---------------- read, one cycle latency ----------------
+  function automatic logic [31:0] state_word(input logic [ST_W-1:0] st);
+    state_word = {st[16], 15'd0, st[15:0]};
+  endfunction
+
   always_ff @(posedge clk) begin
     if (rst) begin
       reg_rdata <= '0;
     end else if (reg_rd) begin
       reg_rdata <= '0;
-      if (reg_addr == '0) begin
-        reg_rdata <= {BLOCK_ID, 8'(NUM_QUEUES), func_num};
-      end else if (reg_addr == 16'h0008) begin
+      if (addr == A_FUNC_ID) begin
+        reg_rdata <= {DEVICE_ID, 8'(NUM_QUEUES), func_num};
+      end else if (addr == A_FUNC_STATUS) begin
         // bit 1 ERROR: some queue is in the error state (the error interrupt's cause)
         reg_rdata <= {30'd0, |(err_reg & en_reg), |{txq_busy, rxq_busy}};
-      end else if (reg_addr == 16'h000C) begin
+      end else if (addr == A_RX_STEER) begin
         reg_rdata <= 32'(hash_en_reg);
+      end else if (addr == A_FUNC_PCI_ID) begin
+        reg_rdata <= {DEVICE_ID, VENDOR_ID};
       end else if (q_ok && hi_ok) begin
         unique case (sub)
-          6'h00: reg_rdata <= base_reg[dir][qi][31:0];
-          6'h04: reg_rdata <= base_reg[dir][qi][63:32];
-          6'h08: reg_rdata <= cpl_reg[dir][qi][31:0];
-          6'h0C: reg_rdata <= cpl_reg[dir][qi][63:32];
-          6'h10: reg_rdata <= 32'(size_reg[dir][qi]);
-          6'h14: reg_rdata <= 32'(en_reg[dir][qi]);
-          6'h18: reg_rdata <= 32'(prod_reg[dir][qi]);
-          6'h1C: reg_rdata <= dir ? 32'(rxq_cons[qi]) : 32'(txq_cons[qi]);
-          6'h20: reg_rdata <= {err_reg[dir][qi], dir ? rxq_busy[qi] : txq_busy[qi], 22'd0,
-                               code_reg[dir][qi]};
-          6'h24: reg_rdata <= dir ? drops_reg[qi] : '0;
-          6'h28: reg_rdata <= 32'(mask_reg[dir][qi]);
-          6'h2C: reg_rdata <= 32'(mod_reg[dir][qi]);
-          6'h30: reg_rdata <= aband_reg[dir][qi];
-          default: reg_rdata <= '0;
+          Q_BASE_LO:   reg_rdata <= base_reg[dir][qi][31:0];
+          Q_BASE_HI:   reg_rdata <= base_reg[dir][qi][63:32];
+          Q_CPL_LO:    reg_rdata <= cpl_reg[dir][qi][31:0];
+          Q_CPL_HI:    reg_rdata <= cpl_reg[dir][qi][63:32];
+          Q_SIZE:      reg_rdata <= 32'(size_reg[dir][qi]);
+          Q_CTRL:      reg_rdata <= 32'(en_reg[dir][qi]);
+          Q_PROD:      reg_rdata <= 32'(prod_reg[dir][qi]);
+          Q_CONS:      reg_rdata <= dir ? 32'(rxq_cons[qi]) : 32'(txq_cons[qi]);
+          Q_STATUS:    reg_rdata <= {err_reg[dir][qi], dir ? rxq_busy[qi] : txq_busy[qi], 22'd0,
+                                     code_reg[dir][qi]};
+          Q_DROPS:     reg_rdata <= dir ? drops_reg[qi] : '0;
+          Q_IRQ_CTRL:  reg_rdata <= 32'(mask_reg[dir][qi]);
+          Q_IRQ_MOD:   reg_rdata <= 32'(mod_reg[dir][qi]);
+          Q_ABANDONED: reg_rdata <= aband_reg[dir][qi];
+          Q_STATE:     reg_rdata <= state_word(state_reg[dir ? S_RXD : S_TXD][qi]);
+          Q_CPL_STATE: reg_rdata <= state_word(state_reg[dir ? S_RXC : S_TXC][qi]);
+          Q_UPT_ERROR: reg_rdata <= FMT_B && err_reg[dir][qi] ? upt_code(code_reg[dir][qi]) : '0;
+          default:     reg_rdata <= '0;
+        endcase
+      end else if (q_ok && r2_ok) begin
+        unique case (sub)
+          Q_BASE_LO:   reg_rdata <= base2_reg[qi][31:0];
+          Q_BASE_HI:   reg_rdata <= base2_reg[qi][63:32];
+          R2_CPL_SIZE: reg_rdata <= 32'(cpl_size_reg[qi]);
+          Q_SIZE:      reg_rdata <= 32'(size2_reg[qi]);
+          Q_PROD:      reg_rdata <= 32'(prod2_reg[qi]);
+          Q_CONS:      reg_rdata <= 32'(rx2_cons[qi]);
+          Q_STATE:     reg_rdata <= state_word(state_reg[S_RX2][qi]);
+          default:     reg_rdata <= '0;
         endcase
       end
     end
@@ -232,6 +438,10 @@ module vf_dma_regs import nic_pkg::*; #(
       rxq_cpl_base[q] = ADDR_W'(cpl_reg[1][q]);
       rxq_size[q]     = size_reg[1][q][3:0];
       rxq_prod[q]     = prod_reg[1][q];
+      rx2_base[q]     = ADDR_W'(base2_reg[q]);
+      rx2_size[q]     = size2_reg[q][3:0];
+      rx2_prod[q]     = prod2_reg[q];
+      rxq_cpl_size[q] = FMT_B ? cpl_size_reg[q][3:0] : size_reg[1][q][3:0];
       for (int d = 0; d < 2; d++) begin
         irq_mask[2*q+d]     = mask_reg[d][q];
         irq_interval[2*q+d] = mod_reg[d][q][15:0];

@@ -9,6 +9,12 @@
 // one frame, bursts stop at 4 KiB boundaries. The completion request is
 // released once the frame's last data AW is accepted; data and completion use
 // the same AXI ID, so the completion lands after the data.
+// Format B (FMT_B, docs §4b): each queue has two descriptor rings, ring r = q
+// (ring 1, head buffers) and r = q + NUM_QUEUES (ring 2, body buffers); a
+// frame starts in the next ring-1 buffer and continues in ring-2 buffers, and
+// every buffer gets its own completion ({ring2, eop, sop} in the request's
+// nbufs field), released by that buffer's last data AW. Format B frames start
+// from S_IDLE only (2 cycles per frame: line rate is asked from 256 B).
 // Steering: with hash_en, IPv4 frames (optionally one VLAN tag) go to queue
 // fold8(src ^ dst ^ ports) % NUM_QUEUES (ports only for TCP/UDP without IP
 // options, see docs §3.1); other frames, and all frames without hash_en, to
@@ -27,7 +33,10 @@ module vf_dma_rx import nic_pkg::*; #(
   parameter int DEPTH         = 32,   // descriptor FIFO entries per queue
   parameter int RX_FIFO_BEATS = 512,  // store-and-forward FIFO in beats
   parameter int RX_MAX_FRAMES = 128,  // frames the FIFO holds at most
+  parameter bit FMT_B         = 1'b0, // ring format B: ring 2 and a completion per buffer
   localparam int QW     = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
+  localparam int NR     = FMT_B ? 2 * NUM_QUEUES : NUM_QUEUES,  // descriptor rings
+  localparam int RW     = NR > 1 ? $clog2(NR) : 1,
   localparam int CNT_W  = $clog2(DEPTH) + 1,
   localparam int KEEP_W = DATA_W / 8,
   localparam int CPLR_W = 1 + QW + 16 + 16 + 8 + 1 + 16 + 8
@@ -45,18 +54,20 @@ module vf_dma_rx import nic_pkg::*; #(
   input  logic                              hash_en,    // RX_STEER.HASH: steer by flow hash
   input  logic [NUM_QUEUES-1:0]             q_en,
   input  logic [NUM_QUEUES-1:0]             q_run,
-  input  logic [NUM_QUEUES-1:0]             q_idle,     // fetcher: no more posted descriptors to come
-  output logic [NUM_QUEUES-1:0][CNT_W-1:0]  q_used,
+  input  logic [NR-1:0]                     q_idle,     // fetcher: no more posted descriptors to come
+  output logic [NR-1:0][CNT_W-1:0]          q_used,     // per ring
   output logic [NUM_QUEUES-1:0]             q_err,
   output logic [NUM_QUEUES-1:0][7:0]        q_err_code,
   output logic [NUM_QUEUES-1:0]             q_drop,     // pulse: a frame for the queue was dropped
   output logic [NUM_QUEUES-1:0]             q_busy,     // a frame of the queue is being written
   output logic [NUM_QUEUES-1:0]             q_abandon,  // pulse: a frame was cut short by disable
-  output logic [NUM_QUEUES-1:0]             q_starve,   // the head frame waits for buffers (fetch now)
+  output logic [NR-1:0]                     q_starve,   // the head frame waits for this ring's buffers
+  output logic [NR-1:0]                     q_taken,    // pulse: the ring's next buffer was taken (§4c)
 
   input  logic [63:0]                       d_addr,
   input  logic [15:0]                       d_len,
-  input  logic [QW-1:0]                     d_q,
+  input  logic [7:0]                        d_err,      // q_err_e the ring format refused the entry with
+  input  logic [RW-1:0]                     d_q,        // ring
   input  logic [15:0]                       d_idx,
   input  logic                              d_valid,
   output logic                              d_ready,
@@ -164,44 +175,59 @@ module vf_dma_rx import nic_pkg::*; #(
   );
 
   // ---------------- per-queue descriptor FIFOs ----------------
-  logic [NUM_QUEUES-1:0][63:0]      dh_addr;
-  logic [NUM_QUEUES-1:0][15:0]      dh_len, dh_idx;
-  logic [NUM_QUEUES-1:0]            dh_valid, dh_pop;
-  logic [NUM_QUEUES-1:0][FB_W-1:0]  fetched_reg;
-  logic [NUM_QUEUES-1:0]            flush;
+  logic [NR-1:0][63:0]      dh_addr;
+  logic [NR-1:0][15:0]      dh_len, dh_idx;
+  logic [NR-1:0]            dh_valid, dh_pop;
+  logic [NR-1:0][FB_W-1:0]  fetched_reg;
+  logic [NR-1:0]            flush, r_err;
+  logic [NR-1:0][7:0]       r_code;
 
   typedef enum logic [0:0] {S_IDLE, S_WRITE} state_e;
   state_e        state_reg;
   logic [QW-1:0] cur_q_reg;
 
-  for (genvar gq = 0; gq < NUM_QUEUES; gq++) begin : g_q
-    wire mine = d_valid && d_q == QW'(gq) && q_run[gq];
+  for (genvar gr = 0; gr < NR; gr++) begin : g_q
+    localparam int GQ = gr % NUM_QUEUES;  // the ring's queue
+    wire mine = d_valid && d_q == RW'(gr) && q_run[GQ];
     logic [7:0] code;
     always_comb begin
       code = ERR_NONE;
-      if (d_len == '0)                                            code = ERR_DESC_LEN_ZERO;
+      if (d_err != ERR_NONE)                                      code = d_err;
+      else if (d_len == '0)                                       code = ERR_DESC_LEN_ZERO;
       else if (d_addr[OFF_W-1:0] != '0 || d_len[OFF_W-1:0] != '0) code = ERR_DESC_ALIGN;
     end
     wire good = mine && code == ERR_NONE;
 
-    assign flush[gq]      = !q_en[gq] && !(state_reg == S_WRITE && cur_q_reg == QW'(gq));
-    assign q_err[gq]      = mine && code != ERR_NONE;
-    assign q_err_code[gq] = code;
+    assign flush[gr]  = !q_en[GQ] && !(state_reg == S_WRITE && cur_q_reg == QW'(GQ));
+    assign r_err[gr]  = mine && code != ERR_NONE;
+    assign r_code[gr] = code;
 
     logic unused_dready;
     vf_dma_fifo #(.WIDTH(64 + 16 + 16), .DEPTH(DEPTH)) desc_fifo (
-      .clk, .rst, .clr(flush[gq]),
+      .clk, .rst, .clr(flush[gr]),
       .s_data({d_addr, d_len, d_idx}), .s_valid(good), .s_ready(unused_dready),
-      .m_data({dh_addr[gq], dh_len[gq], dh_idx[gq]}), .m_valid(dh_valid[gq]), .m_ready(dh_pop[gq]),
-      .count(q_used[gq])
+      .m_data({dh_addr[gr], dh_len[gr], dh_idx[gr]}), .m_valid(dh_valid[gr]), .m_ready(dh_pop[gr]),
+      .count(q_used[gr])
     );
 
     always_ff @(posedge clk) begin
-      if (rst || flush[gq]) begin
-        fetched_reg[gq] <= '0;
+      if (rst || flush[gr]) begin
+        fetched_reg[gr] <= '0;
       end else begin
-        fetched_reg[gq] <= fetched_reg[gq] + (good ? FB_W'(d_len) : '0)
-                           - (dh_pop[gq] ? FB_W'(dh_len[gq]) : '0);
+        fetched_reg[gr] <= fetched_reg[gr] + (good ? FB_W'(d_len) : '0)
+                           - (dh_pop[gr] ? FB_W'(dh_len[gr]) : '0);
+      end
+    end
+  end
+
+  // one descriptor per cycle: at most one ring of a queue reports an error at a time
+  always_comb begin
+    q_err      = '0;
+    q_err_code = '0;
+    for (int r = 0; r < NR; r++) begin
+      if (r_err[r]) begin
+        q_err[r % NUM_QUEUES]      = 1'b1;
+        q_err_code[r % NUM_QUEUES] = r_code[r];
       end
     end
   end
@@ -213,12 +239,14 @@ module vf_dma_rx import nic_pkg::*; #(
   logic [15:0]     len_rem_reg, len_reg;
   logic [15:0]     first_idx_reg;
   logic [7:0]      nbufs_reg;
+  logic [15:0]     buf_idx_reg, buf_bytes_reg;  // format B: the buffer being filled
+  logic            buf_first_reg;
   rx_meta_t        meta_reg;
   logic            loaded_reg;
   logic [63:0]     addr_reg;
   logic [15:0]     rem_reg;
 
-  logic            aw_valid_reg, aw_fend_reg;
+  logic            aw_valid_reg, aw_cend_reg;  // the AW ends a completion's data
   logic [ADDR_W-1:0] aw_addr_reg;
   logic [7:0]      aw_len_reg;
 
@@ -234,30 +262,50 @@ module vf_dma_rx import nic_pkg::*; #(
   // from S_IDLE cost a second cycle per frame (0.5 frames/cycle, 0.84 of the
   // 64 B line rate). Its buffers are then the fetched ones minus the one the
   // current frame pops in that cycle. Drops are decided in S_IDLE only.
+  // Format B: the frame's head buffer comes from ring 1 (head_r), the rest
+  // from ring 2 (body_r); it goes when the head is fetched and the fetched
+  // ring-2 buffers hold the rest, and is dropped when the ring it waits for
+  // has no more posted buffers (or its FIFO is full).
   logic last_issue;
-  wire [FB_W-1:0] avail = fetched_reg[steer_q] - (dh_pop[steer_q] ? FB_W'(dh_len[steer_q]) : '0);
-  wire fit     = avail >= FB_W'(fi_len);
-  wire no_more = q_idle[steer_q] || q_used[steer_q] == CNT_W'(DEPTH) || !q_run[steer_q];
+  wire [RW-1:0] head_r = RW'(steer_q);
+  wire [RW-1:0] body_r = FMT_B ? RW'(32'(steer_q) + NUM_QUEUES) : RW'(steer_q);
+  wire [FB_W-1:0] avail = fetched_reg[head_r] - (dh_pop[head_r] ? FB_W'(dh_len[head_r]) : '0);
+  logic fit, no_more;
+  always_comb begin
+    if (FMT_B) begin
+      fit     = dh_valid[head_r] && FB_W'(dh_len[head_r]) + fetched_reg[body_r] >= FB_W'(fi_len);
+      no_more = !q_run[steer_q] ||
+                (dh_valid[head_r] ? q_idle[body_r] || q_used[body_r] == CNT_W'(DEPTH) : q_idle[head_r]);
+    end else begin
+      fit     = avail >= FB_W'(fi_len);
+      no_more = q_idle[head_r] || q_used[head_r] == CNT_W'(DEPTH) || !q_run[steer_q];
+    end
+  end
   wire do_drop = state_reg == S_IDLE && fi_valid && (!q_run[steer_q] || (!fit && no_more)) && wcmd_ready;
-  wire do_go   = (state_reg == S_IDLE || last_issue) && fi_valid && q_run[steer_q] && fit;
+  wire do_go   = (state_reg == S_IDLE || (!FMT_B && last_issue)) && fi_valid && q_run[steer_q] && fit;
 
   // The fetcher batches RX descriptor reads; a frame that needs more buffers
   // than are fetched asks for an immediate refill (registered: a cycle late
   // costs nothing, and keeps the fit compare out of the fetcher's issue path).
-  logic [NUM_QUEUES-1:0] starve_reg;
+  logic [NR-1:0] starve_reg;
   always_ff @(posedge clk) begin
     if (rst) begin
       starve_reg <= '0;
     end else begin
-      for (int q = 0; q < NUM_QUEUES; q++) begin
-        starve_reg[q] <= state_reg == S_IDLE && fi_valid && steer_q == QW'(q) && q_run[q] && !fit;
+      for (int r = 0; r < NR; r++) begin
+        logic wait_r;  // the head frame waits for ring r
+        wait_r = (!FMT_B || dh_valid[head_r]) ? body_r == RW'(r) : head_r == RW'(r);
+        starve_reg[r] <= state_reg == S_IDLE && fi_valid && q_run[steer_q] && !fit && wait_r;
       end
     end
   end
   assign q_starve = starve_reg;
+  assign q_taken  = dh_pop;
 
-  wire [63:0] eff_addr = loaded_reg ? addr_reg : dh_addr[cur_q_reg];
-  wire [15:0] eff_rem  = loaded_reg ? rem_reg  : dh_len[cur_q_reg];
+  // the ring of the frame's next buffer: ring 1 for its first, ring 2 after (format B)
+  wire [RW-1:0] cur_r  = (FMT_B && nbufs_reg != '0) ? RW'(32'(cur_q_reg) + NUM_QUEUES) : RW'(cur_q_reg);
+  wire [63:0] eff_addr = loaded_reg ? addr_reg : dh_addr[cur_r];
+  wire [15:0] eff_rem  = loaded_reg ? rem_reg  : dh_len[cur_r];
   wire [12:0] to_4k    = 13'd4096 - 13'(eff_addr[11:0]);
   logic [15:0] bytes;
   always_comb begin
@@ -268,28 +316,36 @@ module vf_dma_rx import nic_pkg::*; #(
   wire [BT_W-1:0] bbeats    = BT_W'((17'(bytes) + 17'(KEEP_W - 1)) >> OFF_W);
   wire            frame_end = (bytes == len_rem_reg);
   wire            buf_done  = (bytes == eff_rem);
+  // a completion per frame (format A) or per buffer (format B) ends with this burst
+  wire            cpl_end   = FMT_B ? frame_end || buf_done : frame_end;
   wire            aw_free   = !aw_valid_reg || m_awready;
   // queue disabled mid-frame: issue no more bursts, drop the rest of the frame
   wire            cut       = state_reg == S_WRITE && !q_en[cur_q_reg] && wcmd_ready;
   wire            issue     = state_reg == S_WRITE && q_en[cur_q_reg] && aw_free && wcmd_ready
-                              && (!frame_end || pend_ready) && (loaded_reg || dh_valid[cur_q_reg]);
+                              && (!cpl_end || pend_ready) && (loaded_reg || dh_valid[cur_r]);
   wire [7:0]      nbufs_new = nbufs_reg + (loaded_reg ? 8'd0 : 8'd1);
   assign last_issue = issue && frame_end;
   // the frame's first buffer is the FIFO head at its first burst (at do_go the
   // head may still be the previous frame's last buffer)
-  wire [15:0]     first_idx = nbufs_reg == '0 ? dh_idx[cur_q_reg] : first_idx_reg;
+  wire [15:0]     first_idx = nbufs_reg == '0 ? dh_idx[cur_r] : first_idx_reg;
+  // format B: the buffer this burst writes, its bytes so far, whether it is the frame's first
+  wire            buf_first = loaded_reg ? buf_first_reg : nbufs_reg == '0;
+  wire [15:0]     buf_idx   = loaded_reg ? buf_idx_reg : dh_idx[cur_r];
+  wire [15:0]     buf_len   = (loaded_reg ? buf_bytes_reg : 16'd0) + bytes;
+  wire [7:0]      buf_flags = {5'd0, !buf_first, frame_end, buf_first};  // {ring2, eop, sop}
 
   assign fi_pop    = do_drop || do_go;
   assign wcmd_push = do_drop || issue || cut;
   assign wcmd_in   = (do_drop || cut) ? {1'b1, BT_W'(0)} : {1'b0, bbeats};  // a drop runs to the frame's last beat
-  assign pend_push = issue && frame_end;
-  assign pend_in   = {cur_q_reg, first_idx, nbufs_new, len_reg, meta_reg};
+  assign pend_push = issue && cpl_end;
+  assign pend_in   = FMT_B ? {cur_q_reg, buf_idx, buf_flags, buf_len, meta_reg}
+                           : {cur_q_reg, first_idx, nbufs_new, len_reg, meta_reg};
 
   localparam int PQ_W = $clog2(RX_MAX_FRAMES) + 1;
   logic [NUM_QUEUES-1:0][PQ_W-1:0] pendq_reg;
   always_comb begin
+    for (int r = 0; r < NR; r++) dh_pop[r] = issue && !loaded_reg && cur_r == RW'(r);
     for (int q = 0; q < NUM_QUEUES; q++) begin
-      dh_pop[q] = issue && !loaded_reg && cur_q_reg == QW'(q);
       q_drop[q] = (do_drop && steer_q == QW'(q)) || (ovf_drop && q == 0);
       q_busy[q] = (state_reg == S_WRITE && cur_q_reg == QW'(q)) || pendq_reg[q] != '0;
       q_abandon[q] = cut && cur_q_reg == QW'(q);
@@ -300,9 +356,14 @@ module vf_dma_rx import nic_pkg::*; #(
     if (issue) begin
       aw_addr_reg <= {eff_addr[ADDR_W-1:OFF_W], OFF_W'(0)};
       aw_len_reg  <= 8'(bbeats - 1'b1);
-      aw_fend_reg <= frame_end;
+      aw_cend_reg <= cpl_end;
     end
-    if (issue && nbufs_reg == '0) first_idx_reg <= dh_idx[cur_q_reg];
+    if (issue && nbufs_reg == '0) first_idx_reg <= dh_idx[cur_r];
+    if (issue && !cpl_end) begin
+      buf_idx_reg   <= buf_idx;
+      buf_bytes_reg <= buf_len;
+      buf_first_reg <= buf_first;
+    end
     if (do_go) begin
       len_rem_reg <= fi_len;
       len_reg     <= fi_len;
@@ -378,7 +439,7 @@ module vf_dma_rx import nic_pkg::*; #(
 
   // ---------------- completions: released by the frame's last data AW ----------------
   logic [$clog2(RX_MAX_FRAMES):0] released_reg;
-  wire aw_fire_end = m_awvalid && m_awready && aw_fend_reg;
+  wire aw_fire_end = m_awvalid && m_awready && aw_cend_reg;
   assign cpl_valid = pend_valid && released_reg != '0;
   assign pend_pop  = cpl_valid && cpl_ready;
 
@@ -430,7 +491,7 @@ module vf_dma_rx import nic_pkg::*; #(
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
     if (!rst) begin
-      assert (!(state_reg == S_WRITE && !loaded_reg && !dh_valid[cur_q_reg]))
+      assert (!(state_reg == S_WRITE && !loaded_reg && !dh_valid[cur_r]))
         else $error("%m: frame accepted without its buffers");
       assert (!(m_wvalid && m_wlast != ff_last && ff_last)) else $error("%m: frame ends inside a burst");
     end

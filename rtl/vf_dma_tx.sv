@@ -43,6 +43,7 @@ module vf_dma_tx import nic_pkg::*; #(
   input  logic                              d_eof,
   input  logic                              d_vlan_ins,
   input  logic [15:0]                       d_vlan_tci,
+  input  logic [7:0]                        d_err,       // q_err_e the ring format refused the entry with
   input  logic [QW-1:0]                     d_q,
   input  logic [15:0]                       d_idx,
   input  logic                              d_valid,
@@ -95,7 +96,7 @@ module vf_dma_tx import nic_pkg::*; #(
   ) sched (
     .clk, .rst, .q_en, .q_run, .q_used, .q_err(sched_err), .q_err_code(sched_code), .q_busy(sched_busy),
     .q_flushed(sched_flushed),
-    .d_addr, .d_len, .d_sof, .d_eof, .d_vlan_ins, .d_vlan_tci, .d_q, .d_idx, .d_valid, .d_ready,
+    .d_addr, .d_len, .d_sof, .d_eof, .d_vlan_ins, .d_vlan_tci, .d_err, .d_q, .d_idx, .d_valid, .d_ready,
     .m_arid, .m_araddr, .m_arlen, .m_arvalid, .m_arready,
     .trk_data(trk_in), .trk_valid(trk_push), .trk_ready,
     .info_data(info_in), .info_valid(info_push), .info_ready,

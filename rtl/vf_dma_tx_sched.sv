@@ -49,6 +49,7 @@ module vf_dma_tx_sched import nic_pkg::*; #(
   input  logic                              d_eof,
   input  logic                              d_vlan_ins,
   input  logic [15:0]                       d_vlan_tci,
+  input  logic [7:0]                        d_err,       // q_err_e the ring format refused the entry with
   input  logic [QW-1:0]                     d_q,
   input  logic [15:0]                       d_idx,
   input  logic                              d_valid,
@@ -114,7 +115,8 @@ module vf_dma_tx_sched import nic_pkg::*; #(
     logic [7:0]      code;
     always_comb begin
       code = ERR_NONE;
-      if (d_len == '0)                        code = ERR_DESC_LEN_ZERO;
+      if (d_err != ERR_NONE)                  code = d_err;
+      else if (d_len == '0)                   code = ERR_DESC_LEN_ZERO;
       else if (fl_new > 17'(MAX_FRAME_BYTES)) code = ERR_DESC_LEN_MAX;
       else if (nb_new > NB_W'(MAX_BUFS))      code = ERR_TOO_MANY_BUFS;
     end

@@ -22,6 +22,7 @@ module nic_sim_top import nic_pkg::*; #(
     parameter int ADDR_W = 64,
     parameter int DMA_ID_W = 4,
     parameter int MAC_TABLE_SIZE = 64,
+    parameter logic [255:0] VF_RING_FMT = '0,
     // Host bus FIFOs: the most read/write bursts the C side may allow in flight.
     parameter int HOST_RD_DEPTH = 256,
     parameter int HOST_WR_DEPTH = 256,
@@ -101,6 +102,7 @@ module nic_sim_top import nic_pkg::*; #(
 
   nic_top #(
       .NUM_VF(NUM_VF), .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W),
+      .VF_RING_FMT(VF_RING_FMT),
       .DMA_ID_W(DMA_ID_W), .MAC_TABLE_SIZE(MAC_TABLE_SIZE)
   ) u_nic (.*);
 

@@ -395,7 +395,8 @@ module vf_dma_regs import nic_pkg::*; #(
           Q_SIZE:      reg_rdata <= 32'(size_reg[dir][qi]);
           Q_CTRL:      reg_rdata <= 32'(en_reg[dir][qi]);
           Q_PROD:      reg_rdata <= 32'(prod_reg[dir][qi]);
-          Q_CONS:      reg_rdata <= dir ? 32'(rxq_cons[qi]) : 32'(txq_cons[qi]);
+          // a disabled queue's fetcher holds its start index (§4c); CONS reads 0 as documented
+          Q_CONS:      reg_rdata <= !en_reg[dir][qi] ? '0 : dir ? 32'(rxq_cons[qi]) : 32'(txq_cons[qi]);
           Q_STATUS:    reg_rdata <= {err_reg[dir][qi], dir ? rxq_busy[qi] : txq_busy[qi], 22'd0,
                                      code_reg[dir][qi]};
           Q_DROPS:     reg_rdata <= dir ? drops_reg[qi] : '0;
@@ -414,7 +415,7 @@ module vf_dma_regs import nic_pkg::*; #(
           R2_CPL_SIZE: reg_rdata <= 32'(cpl_size_reg[qi]);
           Q_SIZE:      reg_rdata <= 32'(size2_reg[qi]);
           Q_PROD:      reg_rdata <= 32'(prod2_reg[qi]);
-          Q_CONS:      reg_rdata <= 32'(rx2_cons[qi]);
+          Q_CONS:      reg_rdata <= !en_reg[1][qi] ? '0 : 32'(rx2_cons[qi]);
           Q_STATE:     reg_rdata <= state_word(state_reg[S_RX2][qi]);
           default:     reg_rdata <= '0;
         endcase

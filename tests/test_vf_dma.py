@@ -8,10 +8,14 @@ CONFIGS = {
     "q1": {"NUM_QUEUES": 1},
     "q2": {"NUM_QUEUES": 2},
     "w256": {"NUM_QUEUES": 2, "DATA_W": 256, "TX_FIFO_BEATS": 1024},
+    # ring format B (vmxnet3/UPT rings, docs/ARCHITECTURE.md §4b)
+    "b_q2": {"NUM_QUEUES": 2, "RING_FMT": 1},
+    "b_w256": {"NUM_QUEUES": 2, "DATA_W": 256, "TX_FIFO_BEATS": 1024, "RING_FMT": 1},
 }
+FORMAT_A = ["q1", "q2", "w256"]
 
 
-@pytest.mark.parametrize("cfg", sorted(CONFIGS))
+@pytest.mark.parametrize("cfg", FORMAT_A)
 def test_vf_dma(cfg):
     top = SimTop("vf_dma", CONFIGS[cfg])
     tests, fails = run(top, "tests.cocotb_vf_dma", run_name=f"vf_dma-{cfg}")
@@ -50,4 +54,14 @@ def test_vf_dma_directed(cfg):
     top = SimTop("vf_dma", CONFIGS[cfg])
     tests, fails = run(top, "tests.cocotb_vf_dma_directed", run_name=f"vf_dma-directed-{cfg}")
     assert tests == len(DIRECTED_TESTS)
+    assert fails == 0
+
+
+# format B directed tests (tests/cocotb_vf_dma_fmt_b.py): identity and UPT page, TX, RX over
+# both RX rings, every format-B refusal with its vmxnet3 code, queue state save and restore
+@pytest.mark.parametrize("cfg", ["b_q2", "b_w256"])
+def test_vf_dma_fmt_b(cfg):
+    top = SimTop("vf_dma", CONFIGS[cfg])
+    tests, fails = run(top, "tests.cocotb_vf_dma_fmt_b", run_name=f"vf_dma-fmt-{cfg}")
+    assert tests == 5
     assert fails == 0

@@ -29,6 +29,7 @@ from tb.ref.regmap import (
     QCTRL_RESUME,
     QSTATE_RESET,
     QSTATUS_BUSY,
+    QSTATUS_ERROR,
     RING_A_IDENTITY,
     RING_B_IDENTITY,
     Func,
@@ -58,7 +59,7 @@ from tb.shell_model.vmxnet3_defs import (
     TxDesc,
     desc_gen,
 )
-from tb.vf_driver.queues import QueueError, QueueState, RingPosition
+from tb.vf_driver.queues import IrqModeration, QueueError, QueueState, RingPosition
 from tb.vf_driver.upt_queues import (
     UptCompletionError,
     UptRxFrame,
@@ -173,7 +174,7 @@ class FakeUptDevice:
                 busy = self._busy_left > 0
                 self._busy_left -= busy
                 err = (tx if off == Queue.TXQ_STATUS else rx).error
-                return (QSTATUS_BUSY if busy else 0) | ((1 << 31) | err if err else 0)
+                return (QSTATUS_BUSY if busy else 0) | (QSTATUS_ERROR | err if err else 0)
             if off == Queue.TXQ_UPT_ERROR:
                 return upt_error_code(tx.error)
             if off == Queue.RXQ_UPT_ERROR:
@@ -920,3 +921,23 @@ def test_upt_error_reads_the_queue_register() -> None:
     assert run(txq.status()) & 0xFF == QErr.DESC_GEN
     dev.rx[0].error = QErr.SMALL_BUF
     assert run(rxq.upt_error()) == Err.SMALL_BUF
+
+
+@pytest.mark.parametrize("upt_page", [True, False])
+def test_use_interrupts_unmasks_through_the_imr(upt_page: bool) -> None:
+    """Vector 2q (TX) and 2q + 1 (RX) unmasked through IMR (or *Q_IRQ_CTRL, its alias);
+    the moderation has no UPT alias and goes to *Q_IRQ_MOD."""
+    dev = device()
+    txq, rxq = open_tx(dev, q=1, upt_page=upt_page), open_rx(dev, q=1, upt_page=upt_page)
+    mod = IrqModeration(min_interval=100, count_thresh=8)
+    run(txq.use_interrupts(object(), mod))  # type: ignore[arg-type]
+    run(rxq.use_interrupts(object(), mod))  # type: ignore[arg-type]
+    tx_mask = upt_reg(Bar0.IMR, 2) if upt_page else queue_reg(1, Queue.TXQ_IRQ_CTRL)
+    rx_mask = upt_reg(Bar0.IMR, 3) if upt_page else queue_reg(1, Queue.RXQ_IRQ_CTRL)
+    assert dev.writes[-4:] == [
+        (queue_reg(1, Queue.TXQ_IRQ_MOD), mod.value()),
+        (tx_mask, 0),
+        (queue_reg(1, Queue.RXQ_IRQ_MOD), mod.value()),
+        (rx_mask, 0),
+    ]
+    assert (txq.ring.irq_vector, rxq.ring.irq_vector) == (2, 3)

@@ -5,7 +5,9 @@ queue (frame sizes 60..9018, 1..16 TX buffers at any byte alignment, VLAN
 requests, small rings that wrap, TX backpressure, random host latency
 30..150 cycles with reordering across IDs and a*ready stalls). Frame count
 and seed come from ``VF_DMA_FRAMES`` (TX + RX, default 10,000) and
-``VF_DMA_SEED``. Passes only with zero scoreboard mismatches, every frame
+``VF_DMA_SEED``, the ring format of the engine under test from
+``VF_DMA_RING_FMT`` (A, the default, or B: vmxnet3's rings, ARCHITECTURE §4b; the
+DUT must be built with that format). Passes only with zero scoreboard mismatches, every frame
 accounted for, no IOMMU fault, and every reachable coverage bin hit.
 
 The directed error, queue reset and FLR tests build on ``VfDmaBaseTest`` in
@@ -29,6 +31,7 @@ from tb.uvm.vf_dma_env import (
     TxFrameItem,
     VfDmaEnv,
     VfDmaEnvConfig,
+    ring_fmt_from_env,
 )
 
 FUNC = 5
@@ -79,7 +82,13 @@ class VfDmaBaseTest(uvm_test):
         self.env = VfDmaEnv("env", self)
 
     def make_cfg(self, nq: int, hash_ok: bool) -> VfDmaEnvConfig:
-        return VfDmaEnvConfig(func=FUNC, num_queues=nq, seed=self.seed, rx_hash=hash_ok)
+        return VfDmaEnvConfig(
+            func=FUNC,
+            num_queues=nq,
+            seed=self.seed,
+            rx_hash=hash_ok,
+            ring_fmt=ring_fmt_from_env(),
+        )
 
     async def reset(self) -> None:
         await ClockCycles(self.dut.clk, 8)

@@ -6,7 +6,10 @@ number travels separately (AXI4-Lite a*user).
 
 from __future__ import annotations
 
-from enum import IntEnum
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+
+from tb.shell_model.vmxnet3_defs import REG_STRIDE, Bar0, Err
 
 
 class Func(IntEnum):
@@ -16,11 +19,41 @@ class Func(IntEnum):
     FUNC_CTRL = 0x0004  # WO, bit 0 FLR
     FUNC_STATUS = 0x0008  # RO, bit 0 BUSY
     RX_STEER = 0x000C  # RW, bit 0 HASH
+    FUNC_PCI_ID = 0x0010  # RO {device id [31:16], vendor id [15:0]} (§4b)
     QUEUE_BASE = 0x1000
     QUEUE_STRIDE = 0x100
+    UPT_BASE = 0x2000  # format B: vmxnet3's BAR0 (pass-through page), offsets Bar0 (§4b)
+    UPT_BYTES = 0x1000
 
 
 FUNC_ID_MAGIC = 0x5A01
+
+
+class RingFmt(StrEnum):
+    """Ring format of a function's DMA engine (``vf_dma`` ``RING_FMT``): A (§4) or B (§4b)."""
+
+    A = "A"
+    B = "B"
+
+    @property
+    def identity(self) -> PciIdentity:
+        return RING_A_IDENTITY if self is RingFmt.A else RING_B_IDENTITY
+
+
+@dataclass(frozen=True)
+class PciIdentity:
+    """What ``FUNC_PCI_ID`` reads, and ``FUNC_ID[31:16]`` (the device id)."""
+
+    vendor_id: int
+    device_id: int
+
+    @property
+    def pci_id(self) -> int:
+        return (self.device_id << 16) | self.vendor_id
+
+
+RING_A_IDENTITY = PciIdentity(vendor_id=0x5A00, device_id=FUNC_ID_MAGIC)
+RING_B_IDENTITY = PciIdentity(vendor_id=0x5B00, device_id=0x5B01)
 
 
 class Queue(IntEnum):
@@ -38,6 +71,9 @@ class Queue(IntEnum):
     TXQ_IRQ_CTRL = 0x28
     TXQ_IRQ_MOD = 0x2C
     TXQ_ABANDONED = 0x30
+    TXQ_STATE = 0x34  # §4c: [15:0] next descriptor the queue takes, bit 31 its gen
+    TXQ_CPL_STATE = 0x38  # §4c: next completion written, its gen
+    TXQ_UPT_ERROR = 0x3C  # §4b: the queue's error as vmxnet3 reports it (format A: 0)
     RXQ_BASE_LO = 0x40
     RXQ_BASE_HI = 0x44
     RXQ_CPL_BASE_LO = 0x48
@@ -51,10 +87,27 @@ class Queue(IntEnum):
     RXQ_IRQ_CTRL = 0x68
     RXQ_IRQ_MOD = 0x6C
     RXQ_ABANDONED = 0x70
+    RXQ_STATE = 0x74  # §4c: ring 1, next buffer not yet used
+    RXQ_CPL_STATE = 0x78
+    RXQ_UPT_ERROR = 0x7C
+    # format B ring 2 (body buffers), same layout as 0x40..0x74 (§4b)
+    RX2_BASE_LO = 0x80
+    RX2_BASE_HI = 0x84
+    RXQ_CPL_SIZE = 0x88  # log2 of the RX completion ring's entries, 5..13
+    RX2_SIZE = 0x90
+    RX2_PROD = 0x98
+    RX2_CONS = 0x9C
+    RX2_STATE = 0xB4
 
 
 RX_OFFSET = Queue.RXQ_BASE_LO - Queue.TXQ_BASE_LO  # RX block mirrors the TX block
+RX2_OFFSET = Queue.RX2_BASE_LO - Queue.TXQ_BASE_LO  # so does format B's ring-2 block
 QCTRL_ENABLE = 0x1
+QCTRL_RESUME = 0x2  # with ENABLE: start from the *_STATE registers (§4c)
+QSTATE_GEN = 1 << 31
+QSTATE_INDEX_MASK = 0xFFFF
+QSTATE_RESET = QSTATE_GEN  # index 0, gen 1: after reset, FLR, or ENABLE without RESUME
+RX_CPL_LOG2_MAX = 13  # RXQ_CPL_SIZE 5..13 (format B)
 QSTATUS_ERROR = 1 << 31
 QSTATUS_BUSY = 1 << 30
 QSTATUS_CODE_MASK = 0xFF
@@ -78,6 +131,44 @@ class QErr(IntEnum):
     BUS_WRITE = 0x06
     DESC_ALIGN = 0x07
     RING_SIZE = 0x08
+    DESC_GEN = 0x09  # format B: a descriptor below PROD with the wrong gen
+    DESC_TYPE = 0x0A  # format B: dtype / om (offloads), or a buffer type on the wrong ring
+    SMALL_BUF = 0x0B  # format B: a head buffer shorter than 128 bytes
+
+
+UPT_ERR_UNNAMED = 0x8000_0100  # + code: an error vmxnet3 has no name for (§4b)
+
+
+def upt_error_code(err: QErr | int) -> int:
+    """What ``*Q_UPT_ERROR`` reads for the queue error ``err`` (§4b; 0 when none)."""
+    e = QErr(err)
+    named = {
+        QErr.NONE: 0,
+        QErr.TOO_MANY_BUFS: Err.NOEOP,
+        QErr.DESC_LEN_MAX: Err.BIG_PKT,
+        QErr.DESC_TYPE: Err.DESC_NOT_SPT,
+        QErr.DESC_LEN_ZERO: Err.SMALL_BUF,
+        QErr.SMALL_BUF: Err.SMALL_BUF,
+        QErr.DESC_GEN: Err.TXD_INVALID,
+    }
+    return int(named.get(e, UPT_ERR_UNNAMED + e))
+
+
+def qstate(index: int, gen: int) -> int:
+    """A ``*_STATE`` register value: ``[15:0]`` ring index, bit 31 its gen (§4c)."""
+    if not 0 <= index <= QSTATE_INDEX_MASK or gen not in (0, 1):
+        raise ValueError(f"ring state (index {index}, gen {gen}) out of range")
+    return (QSTATE_GEN if gen else 0) | index
+
+
+def qstate_fields(value: int) -> tuple[int, int]:
+    """``(index, gen)`` of a ``*_STATE`` register value."""
+    return value & QSTATE_INDEX_MASK, int(bool(value & QSTATE_GEN))
+
+
+def upt_reg(reg: Bar0, n: int) -> int:
+    """Function-space offset of vmxnet3 BAR0 register ``reg`` of queue / vector ``n``."""
+    return Func.UPT_BASE + reg + REG_STRIDE * n
 
 
 def irq_vector(q: int, rx: bool) -> int:
@@ -90,22 +181,38 @@ def err_vector(num_queues: int) -> int:
     return 2 * num_queues + 1
 
 
-def func_reset_values(func: int, num_queues: int) -> dict[int, int]:
-    """Documented reset value of every register of the function space (§3.1 "reset" column).
+# Queue-pair registers that reset to index 0, gen 1 rather than 0 (§4c); RX2_STATE
+# only in format B (format A decodes nothing in the ring-2 block).
+_STATE_REGS = (Queue.TXQ_STATE, Queue.TXQ_CPL_STATE, Queue.RXQ_STATE, Queue.RXQ_CPL_STATE)
+
+
+def func_reset_values(func: int, num_queues: int, ring_fmt: RingFmt = RingFmt.A) -> dict[int, int]:
+    """Documented reset value of every register of the function space (§3.1 "reset" column,
+    §4b, §4c) of a function whose engine has ring format ``ring_fmt``.
 
     Keys are byte offsets; every queue block of the ``num_queues`` pairs is listed
-    whole (its unmapped words read 0). ``*_ABANDONED`` and ``RXQ_DROPS`` reset to 0
-    too, but count again right after an FLR (frames the FLR abandoned or dropped).
+    whole (its unmapped words read 0), and so, in format B, is the UPT page (its
+    doorbells and IMRs reset to 0; format A decodes nothing there). ``*_ABANDONED``
+    and ``RXQ_DROPS`` reset to 0 too, but count again right after an FLR (frames the
+    FLR abandoned or dropped). The ``*_STATE`` registers reset to index 0, gen 1.
     """
+    ident = RingFmt(ring_fmt).identity
     vals = {
-        Func.FUNC_ID: (FUNC_ID_MAGIC << 16) | (num_queues << FUNC_ID_QUEUES_SHIFT) | func,
+        Func.FUNC_ID: (ident.device_id << 16) | (num_queues << FUNC_ID_QUEUES_SHIFT) | func,
         Func.FUNC_CTRL: 0,
         Func.FUNC_STATUS: 0,
         Func.RX_STEER: 0,
+        Func.FUNC_PCI_ID: ident.pci_id,
     }
+    states = (*_STATE_REGS, Queue.RX2_STATE) if ring_fmt == RingFmt.B else _STATE_REGS
     for q in range(num_queues):
         for off in range(0, Func.QUEUE_STRIDE, 4):
             vals[Func.QUEUE_BASE + q * Func.QUEUE_STRIDE + off] = 0
+        for reg in states:
+            vals[queue_reg(q, reg)] = QSTATE_RESET
+    if ring_fmt == RingFmt.B:
+        for off in range(0, Func.UPT_BYTES, 4):
+            vals[Func.UPT_BASE + off] = 0
     return vals
 
 

@@ -7,8 +7,9 @@
      |                    (random latency, jitter, reordering across IDs, a*ready stalls)
      +- TxStreamAgent     monitor of m_axis_tx with random tready backpressure
      +- RxStreamAgent     uvm_driver of s_axis_rx (RxFrameItem), random gaps
-     +- DriverModel       uvm_driver of TxFrameItem: tb/vf_driver TxQueue/RxQueue per queue,
-     |                    posts, doorbells, reaps completions, reposts RX buffers
+     +- DriverModel       uvm_driver of TxFrameItem: tb/vf_driver TxQueue/RxQueue per queue
+     |                    (ring format B: UptTxQueue/UptRxQueue), posts, doorbells, reaps
+     |                    completions, reposts RX buffers
      +- VfDmaScoreboard   tb/ref FrameScoreboard: TX frames + sideband byte for byte per
      |                    queue, RX frames + completion fields per queue, TX completions
      +- VfDmaCoverage     bins over the random dimensions, reported and checked
@@ -17,13 +18,20 @@ The actor models (host, driver queues, reference layouts, flow hash) are the
 plain classes under ``tb/``; this module only wires them into UVM components.
 Configuration travels through the ConfigDB as one :class:`VfDmaEnvConfig`
 (key ``"cfg"``) and the DUT handle (key ``"dut"``).
+
+The ring format (``VfDmaEnvConfig.ring_fmt``, from ``VF_DMA_RING_FMT`` through
+:func:`ring_fmt_from_env`) picks the drivers: format A's rings (ARCHITECTURE §4)
+or format B's vmxnet3 rings (§4b), whose drivers check every completion field by
+field and hand back frames the scoreboard takes as it takes format A's. Format B
+adds its own coverage points (``upt_*``); format A's points are the same for both.
 """
 
 from __future__ import annotations
 
+import os
 import random
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,15 +51,31 @@ from pyuvm import (
 
 from tb.host import AxiDmaResponder, DmaResponderConfig, HostMemory, Iommu, Perm
 from tb.host.mmio import FunctionBar
-from tb.ref.regmap import RX_STEER_HASH, Func
+from tb.ref.regmap import RX_STEER_HASH, Func, RingFmt
 from tb.ref.scoreboard import FrameScoreboard, Mismatch
 from tb.ref.vf_dma_model import rx_flow_queue
 from tb.uvm.axis import StreamFrame, StreamSink, StreamSource
 from tb.uvm.regport import RegPortMaster
 from tb.vf_driver.queues import MAX_TX_BUFS, QueueStall, RxFrame, RxQueue, TxFrame, TxQueue
+from tb.vf_driver.upt_queues import UptRxFrame, UptRxQueue, UptTxQueue
 
 MIN_FRAME, MAX_FRAME = 60, 9018
 TX_META_FUNC_BITS = 8
+RING_FMT_ENV = "VF_DMA_RING_FMT"
+
+
+def ring_fmt_from_env(environ: Mapping[str, str] | None = None) -> RingFmt:
+    """The ring format ``VF_DMA_RING_FMT`` asks for (default A); anything but A or B is
+    refused with the variable's name and the values it takes."""
+    env = os.environ if environ is None else environ
+    text = env.get(RING_FMT_ENV, RingFmt.A.value)
+    try:
+        return RingFmt(text.strip().upper())
+    except ValueError:
+        raise ValueError(
+            f"{RING_FMT_ENV}={text!r}: expected A (ring format A, ARCHITECTURE §4) or "
+            f"B (vmxnet3's rings, UPT, §4b)"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -79,6 +103,14 @@ class VfDmaEnvConfig:
     access_log: bool = False  # record every AR/AW request (HostBusAgent.responder.access)
     max_outstanding_reads: int = 32
     rx_hash: bool = True  # RX_STEER.HASH on (only with >= 2 queues and 64-byte beats)
+    # Ring format of the DUT's engine; B: vmxnet3's rings, ring 1 of head buffers of
+    # rx_head_len bytes (frames above it go on in rx_buf_len-byte body buffers of ring 2).
+    ring_fmt: RingFmt = RingFmt.A
+    rx_head_len: int = 1024
+    rx_ring2_log2: int = 6
+
+    def __post_init__(self) -> None:
+        RingFmt(self.ring_fmt)  # refuses anything but A or B
 
 
 PAGE = 4096
@@ -308,30 +340,53 @@ class RxCredit:
     The random test must not lose frames for lack of buffers (that case has
     its own directed test), so a frame is sent only when its queue has enough
     unclaimed posted buffers; reaping a frame returns its buffers.
+
+    Format B (``head_len`` > 0): a frame claims one ring-1 (head) buffer of ``slots``
+    and the ring-2 (body) buffers of ``buf_len`` its bytes past ``head_len`` need, of
+    ``body_slots``.
     """
 
     num_queues: int
-    slots: int  # buffers a full ring holds (size - 1)
-    buf_len: int
+    slots: int  # buffers a full ring holds (size - 1); format B: ring 1
+    buf_len: int  # format B: body buffers
     hash_en: bool
+    head_len: int = 0  # format B: ring-1 buffer length; 0: format A, one ring
+    body_slots: int = 0  # format B: buffers a full ring 2 holds
     claimed: list[int] = field(default_factory=list)
+    body_claimed: list[int] = field(default_factory=list)
     changed: Event = field(default_factory=Event)
 
     def __post_init__(self) -> None:
         self.claimed = [0] * self.num_queues
+        self.body_claimed = [0] * self.num_queues
+
+    def body_bufs(self, nbytes: int) -> int:
+        """Ring-2 buffers a frame of ``nbytes`` takes (format B; 0 in format A)."""
+        if not self.head_len:
+            return 0
+        return -(-max(0, nbytes - self.head_len) // self.buf_len)
 
     def bufs(self, frame: bytes) -> int:
+        """Buffers ``frame`` takes, head and body."""
+        if self.head_len:
+            return 1 + self.body_bufs(len(frame))
         return -(-len(frame) // self.buf_len)
 
     async def acquire(self, frame: bytes) -> None:
         q = rx_flow_queue(frame, self.num_queues, self.hash_en)
-        while self.claimed[q] + self.bufs(frame) > self.slots:
+        body = self.body_bufs(len(frame))
+        head = self.bufs(frame) - body
+        while self.claimed[q] + head > self.slots or self.body_claimed[q] + body > self.body_slots:
             self.changed.clear()
             await self.changed.wait()
-        self.claimed[q] += self.bufs(frame)
+        self.claimed[q] += head
+        self.body_claimed[q] += body
 
     def release(self, q: int, nbufs: int) -> None:
-        self.claimed[q] -= nbufs
+        """A reaped frame of ``nbufs`` buffers (format B: its head and nbufs - 1 bodies)."""
+        body = nbufs - 1 if self.head_len else 0
+        self.claimed[q] -= nbufs - body
+        self.body_claimed[q] -= body
         self.changed.set()
 
 
@@ -353,12 +408,38 @@ class DriverModel(uvm_driver):
         self.regs = RegPortMaster(dut, c.func, c.period_ns)
         self.bar = FunctionBar(self.regs, c.func)  # type: ignore[arg-type]
         self.mem = host.mem
-        self.txq = [TxQueue(self.bar, self.mem, q, c.tx_ring_log2) for q in range(c.num_queues)]
-        self.rxq = [
-            RxQueue(self.bar, self.mem, q, c.rx_ring_log2, c.rx_buf_len)
-            for q in range(c.num_queues)
-        ]
-        self.rx_credit = RxCredit(c.num_queues, (1 << c.rx_ring_log2) - 1, c.rx_buf_len, c.rx_hash)
+        nq = range(c.num_queues)
+        self.txq: list[TxQueue] | list[UptTxQueue]
+        self.rxq: list[RxQueue] | list[UptRxQueue]
+        if c.ring_fmt == RingFmt.B:
+            self.txq = [UptTxQueue(self.bar, self.mem, q, c.tx_ring_log2) for q in nq]
+            self.rxq = [
+                UptRxQueue(
+                    self.bar,
+                    self.mem,
+                    q,
+                    c.rx_ring_log2,
+                    c.rx_buf_len,
+                    head_len=c.rx_head_len,
+                    ring2_log2=c.rx_ring2_log2,
+                    num_queues=c.num_queues,
+                )
+                for q in nq
+            ]
+            self.rx_credit = RxCredit(
+                c.num_queues,
+                (1 << c.rx_ring_log2) - 1,
+                c.rx_buf_len,
+                c.rx_hash,
+                head_len=c.rx_head_len,
+                body_slots=(1 << c.rx_ring2_log2) - 1,
+            )
+        else:
+            self.txq = [TxQueue(self.bar, self.mem, q, c.tx_ring_log2) for q in nq]
+            self.rxq = [RxQueue(self.bar, self.mem, q, c.rx_ring_log2, c.rx_buf_len) for q in nq]
+            self.rx_credit = RxCredit(
+                c.num_queues, (1 << c.rx_ring_log2) - 1, c.rx_buf_len, c.rx_hash
+            )
         self.seq_item_port.connect(self.seqr.seq_item_export)
         self.unrung = [0] * c.num_queues
         self.tx_wraps = [0] * c.num_queues
@@ -589,8 +670,22 @@ NBUF_BINS = [
 ]
 
 
+# Format B: vmxnet3 descriptors per TX frame (MAX_TXD_PER_PKT = 16).
+UPT_TXD_BINS = [("1", 1, 1), ("2-4", 2, 4), ("5-15", 5, 15), ("16", 16, 16)]
+
+
 def _bin(table: list[tuple[str, int, int]], v: int) -> str:
     return next(name for name, lo, hi in table if lo <= v <= hi)
+
+
+def upt_body_bins(cfg: VfDmaEnvConfig) -> list[tuple[str, int, int]]:
+    """Ring-2 (body) buffers an RX frame of 61..MAX_FRAME bytes can take in format B:
+    one bin each up to 4, the rest together."""
+    most = -(-(MAX_FRAME - cfg.rx_head_len) // cfg.rx_buf_len)
+    bins = [(str(n), n, n) for n in range(1, min(most, 4) + 1)]
+    if most > 4:
+        bins.append((f"5-{most}", 5, most))
+    return bins
 
 
 class VfDmaCoverage(uvm_component):
@@ -617,8 +712,34 @@ class VfDmaCoverage(uvm_component):
             "host_reorder": CoverPoint("host_reorder", ["read returned ahead of older"]),
             "host_latency": CoverPoint("host_latency", ["30-69", "70-109", "110-150"]),
         }
+        self.upt = self.cfg.ring_fmt == RingFmt.B
+        if self.upt:
+            self._build_upt_points(nq, rxq)
         self.tx_posted = _Sub("cov_tx", self, self._tx)
         self.rx_done = _Sub("cov_rx", self, self._rx)
+
+    def _build_upt_points(self, nq: int, rxq: range) -> None:
+        """Format B (§4b): descriptors per TX frame, every ring's gen wrap, both RX rings,
+        the VLAN fields of the vmxnet3 descriptors and completions. A TX buffer of 16384
+        bytes (``len`` 0) has no bin: with MAX_FRAME_BYTES 9018 such a frame is always
+        ``ERR_DESC_LEN_MAX``, a case for a directed test, not for a clean random run."""
+        self.body_bins = upt_body_bins(self.cfg)
+        self.points |= {
+            "upt_tx_descs": CoverPoint("upt_tx_descs", [b for b, _, _ in UPT_TXD_BINS]),
+            "upt_tx_gen_wrap": CoverPoint(
+                "upt_tx_gen_wrap",
+                [f"q{q} {r}" for q in range(nq) for r in ("descriptors", "completions")],
+            ),
+            "upt_rx_gen_wrap": CoverPoint(
+                "upt_rx_gen_wrap",
+                [f"q{q} {r}" for q in rxq for r in ("ring 1", "ring 2", "completions")],
+            ),
+            "upt_rx_rings": CoverPoint("upt_rx_rings", ["ring 1 only", "ring 1 + ring 2"]),
+            "upt_rx_body_bufs": CoverPoint("upt_rx_body_bufs", [b for b, _, _ in self.body_bins]),
+            "upt_vlan": CoverPoint(
+                "upt_vlan", ["TX ti on SOP", "RX ts, ring 1 only", "RX ts on every buffer"]
+            ),
+        }
 
     def _tx(self, t: tuple[TxFrameItemData, TxFrame]) -> None:
         d, _ = t
@@ -635,6 +756,10 @@ class VfDmaCoverage(uvm_component):
             )
         p["tx_vlan_ins"].sample("yes" if d.vlan_tci is not None else "no")
         p["tx_queue"].sample(str(d.queue))
+        if self.upt:
+            p["upt_tx_descs"].sample(_bin(UPT_TXD_BINS, len(d.split)))
+            if d.vlan_tci is not None:
+                p["upt_vlan"].sample("TX ti on SOP")
 
     def _rx(self, t: tuple[int, RxFrame]) -> None:
         q, fr = t
@@ -644,6 +769,14 @@ class VfDmaCoverage(uvm_component):
         p["rx_bufs_used"].sample(str(n) if n <= 2 or n == 5 else "3-4")
         p["rx_queue"].sample(str(q))
         p["rx_vlan_stripped"].sample("yes" if fr.completion.vlan_stripped else "no")
+        if self.upt:
+            assert isinstance(fr, UptRxFrame)
+            body = len(fr.upt_completions) - 1
+            p["upt_rx_rings"].sample("ring 1 + ring 2" if body else "ring 1 only")
+            if body:
+                p["upt_rx_body_bufs"].sample(_bin(self.body_bins, body))
+            if all(c.ts for c in fr.upt_completions):
+                p["upt_vlan"].sample("RX ts on every buffer" if body else "RX ts, ring 1 only")
 
     def sample_run(self, driver: DriverModel, tx: TxStreamAgent, host: HostBusAgent) -> None:
         p = self.points
@@ -653,12 +786,34 @@ class VfDmaCoverage(uvm_component):
                 p["tx_ring_wrap"].sample(f"q{q}")
             for _ in range(driver.rx_wraps[q] if q in rxq_bins else 0):
                 p["rx_ring_wrap"].sample(f"q{q}")
+        if self.upt:
+            self._sample_upt_wraps(driver, rxq_bins)
         for _ in range(tx.stalled_frames):
             p["tx_backpressure"].sample("frame stalled")
         for _ in range(host.responder.reordered):
             p["host_reorder"].sample("read returned ahead of older")
         for lat in host.responder.latencies or []:
             p["host_latency"].sample("30-69" if lat < 70 else "70-109" if lat < 110 else "110-150")
+
+    def _sample_upt_wraps(self, driver: DriverModel, rxq_bins: range) -> None:
+        """Every lap past a ring's end flips its gen (descriptor rings: the driver's lap
+        count; completion rings: the reapers' wrap counts)."""
+        p = self.points
+        for q in range(self.cfg.num_queues):
+            txq = driver.txq[q]
+            for _ in range(txq.ring.laps):
+                p["upt_tx_gen_wrap"].sample(f"q{q} descriptors")
+            for _ in range(driver.tx_wraps[q]):
+                p["upt_tx_gen_wrap"].sample(f"q{q} completions")
+            rxq = driver.rxq[q]
+            if q not in rxq_bins:
+                continue
+            assert isinstance(rxq, UptRxQueue)
+            for ring, n in (("ring 1", rxq.ring.laps), ("ring 2", rxq.ring2.laps)):
+                for _ in range(n):
+                    p["upt_rx_gen_wrap"].sample(f"q{q} {ring}")
+            for _ in range(driver.rx_wraps[q]):
+                p["upt_rx_gen_wrap"].sample(f"q{q} completions")
 
     def summary(self) -> str:
         lines = ["functional coverage (vf_dma random):"]

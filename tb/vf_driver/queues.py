@@ -15,13 +15,19 @@ Every wait has a watchdog in simulated cycles (``stall_cycles``): a ring that
 gets no completion (or no interrupt) for that long while the driver waits raises
 :class:`QueueStall` naming the function, queue, direction and ring indices, so
 a lost frame fails a run with a reason instead of hanging it.
+
+What does not depend on the ring format (rings in memory and their registers,
+buffers per slot, frames in flight, waiting, interrupts, the queue state of §4c)
+is in ``_DescRing``/``_Ring``, ``_TxQueueBase`` and ``_RxQueueBase``; ``TxQueue`` and
+``RxQueue`` add format A's descriptors and completions, and
+``tb/vf_driver/upt_queues.py`` format B's.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import cocotb
 import numpy as np
@@ -39,7 +45,17 @@ from tb.ref.layouts import (
     TxCompletion,
     TxDesc,
 )
-from tb.ref.regmap import QCTRL_ENABLE, RX_OFFSET, Queue, irq_mod, queue_reg
+from tb.ref.regmap import (
+    QCTRL_ENABLE,
+    QCTRL_RESUME,
+    QSTATUS_BUSY,
+    RX_OFFSET,
+    Queue,
+    irq_mod,
+    qstate,
+    qstate_fields,
+    queue_reg,
+)
 
 MAX_TX_BUFS = 16
 NS_PER_CYCLE = 4  # 250 MHz nominal clock
@@ -49,6 +65,10 @@ NS_PER_CYCLE = 4  # 250 MHz nominal clock
 DEFAULT_STALL_CYCLES = 100_000
 # Completion entries a reap reads from host memory at once (and tests for ownership).
 CPL_READ_RUN = 64
+# *Q_STATUS reads a queue state save makes while waiting for BUSY to fall (§4c): each
+# read is a register access of several cycles, so far above a drain of the host bus.
+BUSY_POLLS = 10_000
+RING_LOG2_MIN, RING_LOG2_MAX = 5, 12
 
 
 class DmaMemory(Protocol):
@@ -82,29 +102,50 @@ class IrqModeration:
         return irq_mod(self.min_interval, self.count_thresh)
 
 
+@dataclass(frozen=True)
+class RingPosition:
+    """A ``*_STATE`` register (§4c): the ring index a queue stands at and the gen there."""
+
+    index: int
+    gen: int
+
+    @classmethod
+    def from_reg(cls, value: int) -> RingPosition:
+        return cls(*qstate_fields(value))
+
+    def reg_value(self) -> int:
+        return qstate(self.index, self.gen)
+
+
+@dataclass(frozen=True)
+class QueueState:
+    """What a queue state save reads of one TX or RX queue (§4c), for a restore.
+
+    ``prod``: the doorbell (``*_PROD``); ``desc``/``cpl``: ``*Q_STATE``/``*Q_CPL_STATE``;
+    ``prod2``/``desc2``: ``RX2_PROD``/``RX2_STATE`` of a format-B RX queue's ring 2.
+    """
+
+    prod: int
+    desc: RingPosition
+    cpl: RingPosition
+    prod2: int | None = None
+    desc2: RingPosition | None = None
+
+
 @dataclass
-class _Ring:
-    """One descriptor ring plus its completion ring, and the driver's indices."""
+class _DescRing:
+    """A descriptor ring the driver fills, and its registers (``*_BASE``, ``*_SIZE``,
+    ``*_PROD``, at the offsets of the TX block from ``base_reg``)."""
 
     bar: FunctionBar
     mem: DmaMemory
-    base_reg: int  # offset of the *_BASE_LO register of this direction
+    base_reg: int  # offset of the *_BASE_LO register of this ring
     size_log2: int
     desc_base: int = 0
-    cpl_base: int = 0
     prod: int = 0  # next descriptor slot the driver fills
     clean: int = 0  # oldest descriptor slot not yet returned by a completion
-    cpl_idx: int = 0  # next completion slot to read
-    phase: int = 1
-    cpl_watch: WriteWatch | None = None
-    name: str = "ring"
-    stall_cycles: int = DEFAULT_STALL_CYCLES
-    # Interrupt-driven reaping (use_interrupts): the monitor and this ring's vector.
-    irq: IrqMonitor | None = None
-    irq_vector: int = 0
-    _waiting_for: str | None = None
-    _watchdog: Task | None = None
-    _stalled: bool = False
+    laps: int = 0  # times ``prod`` went past the ring's end (format B: the gen flips)
+    doorbell_reg: int | None = None  # where ring_doorbell() writes (default *_PROD)
 
     size: int = field(init=False)
     mask: int = field(init=False)  # size - 1: indices wrap with ``& mask``
@@ -119,24 +160,120 @@ class _Ring:
     def reg(self, reg: Queue) -> int:
         return self.base_reg + (reg - Queue.TXQ_BASE_LO)
 
-    async def open(self) -> None:
-        if not 5 <= self.size_log2 <= 12:
+    def check_size(self) -> None:
+        if not RING_LOG2_MIN <= self.size_log2 <= RING_LOG2_MAX:
             raise QueueError(f"ring size 2**{self.size_log2} outside 32..4096 entries")
+
+    def alloc(self) -> None:
+        """The ring in host memory, zeroed, and the driver's indices at the start."""
         nbytes = self.size * ENTRY_BYTES
         self.desc_base = self.mem.alloc(nbytes, 64)
-        self.cpl_base = self.mem.alloc(nbytes, 64)
         self.mem.write(self.desc_base, bytes(nbytes))
+        self.prod = self.clean = self.laps = 0
+
+    async def program_geometry(self) -> None:
+        """Base and size registers (written while the queue is disabled)."""
+        b = self.bar
+        await b.write(self.reg(Queue.TXQ_BASE_LO), self.desc_base & 0xFFFF_FFFF)
+        await b.write(self.reg(Queue.TXQ_BASE_HI), self.desc_base >> 32)
+        await b.write(self.reg(Queue.TXQ_SIZE), self.size_log2)
+
+    def _advance(self, n: int) -> None:
+        if self.prod + n >= self.size:
+            self.laps += 1
+        self.prod = (self.prod + n) & self.mask
+
+    def put_desc(self, raw: bytes) -> None:
+        self.mem.write(self.desc_base + self.prod * ENTRY_BYTES, raw)
+        self._advance(1)
+
+    def put_descs(self, raws: list[bytes]) -> None:
+        """Descriptors into consecutive slots from ``prod``: one memory write per
+        contiguous run (two where the ring wraps), as a driver fills a batch."""
+        n = len(raws)
+        head = min(n, self.size - self.prod)
+        if head:
+            self.mem.write(self.desc_base + self.prod * ENTRY_BYTES, b"".join(raws[:head]))
+        if head < n:
+            self.mem.write(self.desc_base, b"".join(raws[head:]))
+        self._advance(n)
+
+    def put_desc_array(self, descs: np.ndarray) -> None:
+        """A record array of descriptors into consecutive slots from ``prod`` (put_descs
+        for a batch built with numpy): one memory write per contiguous run."""
+        n = len(descs)
+        head = min(n, self.size - self.prod)
+        if head:
+            self.mem.write(self.desc_base + self.prod * ENTRY_BYTES, descs[:head].tobytes())
+        if head < n:
+            self.mem.write(self.desc_base, descs[head:].tobytes())
+        self._advance(n)
+
+    def doorbell_addr(self) -> int:
+        return self.reg(Queue.TXQ_PROD) if self.doorbell_reg is None else self.doorbell_reg
+
+    async def ring_doorbell(self) -> None:
+        await self.bar.write(self.doorbell_addr(), self.prod)
+
+
+@dataclass
+class _Ring(_DescRing):
+    """One descriptor ring plus its completion ring, and the driver's indices.
+
+    The completion ring has the descriptor ring's size unless ``cpl_size_log2`` says
+    otherwise (format B RX: one completion ring for two descriptor rings, its size in
+    the register at ``cpl_size_reg``)."""
+
+    cpl_base: int = 0
+    cpl_idx: int = 0  # next completion slot to read
+    phase: int = 1
+    cpl_watch: WriteWatch | None = None
+    name: str = "ring"
+    stall_cycles: int = DEFAULT_STALL_CYCLES
+    cpl_size_log2: int | None = None
+    cpl_size_reg: int | None = None
+    mask_reg: int | None = None  # where use_interrupts() clears the mask (default *_IRQ_CTRL)
+    # Interrupt-driven reaping (use_interrupts): the monitor and this ring's vector.
+    irq: IrqMonitor | None = None
+    irq_vector: int = 0
+    _waiting_for: str | None = None
+    _watchdog: Task | None = None
+    _stalled: bool = False
+
+    cpl_size: int = field(init=False)
+    cpl_mask: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        log2 = self.size_log2 if self.cpl_size_log2 is None else self.cpl_size_log2
+        self.cpl_size = 1 << log2
+        self.cpl_mask = self.cpl_size - 1
+
+    def alloc(self) -> None:
+        super().alloc()
+        nbytes = self.cpl_size * ENTRY_BYTES
+        self.cpl_base = self.mem.alloc(nbytes, 64)
         self.mem.write(self.cpl_base, bytes(nbytes))
         self.cpl_watch = self.mem.watch(self.cpl_base, self.cpl_base + nbytes)
-        self.prod = self.clean = self.cpl_idx = 0
+        self.cpl_idx = 0
         self.phase = 1
+
+    async def program_geometry(self) -> None:
         b = self.bar
-        await b.write(self.reg(Queue.TXQ_CTRL), 0)
         await b.write(self.reg(Queue.TXQ_BASE_LO), self.desc_base & 0xFFFF_FFFF)
         await b.write(self.reg(Queue.TXQ_BASE_HI), self.desc_base >> 32)
         await b.write(self.reg(Queue.TXQ_CPL_BASE_LO), self.cpl_base & 0xFFFF_FFFF)
         await b.write(self.reg(Queue.TXQ_CPL_BASE_HI), self.cpl_base >> 32)
         await b.write(self.reg(Queue.TXQ_SIZE), self.size_log2)
+        if self.cpl_size_reg is not None:
+            await b.write(self.cpl_size_reg, self.cpl_size.bit_length() - 1)
+
+    async def open(self) -> None:
+        self.check_size()
+        self.alloc()
+        b = self.bar
+        await b.write(self.reg(Queue.TXQ_CTRL), 0)
+        await self.program_geometry()
         await b.write(self.reg(Queue.TXQ_PROD), 0)
         await b.write(self.reg(Queue.TXQ_CTRL), QCTRL_ENABLE)
 
@@ -145,7 +282,8 @@ class _Ring:
         if self.cpl_watch is None:
             raise QueueError("queue is not open")
         await self.bar.write(self.reg(Queue.TXQ_IRQ_MOD), moderation.value())
-        await self.bar.write(self.reg(Queue.TXQ_IRQ_CTRL), 0)  # MASK clear
+        mask_reg = self.reg(Queue.TXQ_IRQ_CTRL) if self.mask_reg is None else self.mask_reg
+        await self.bar.write(mask_reg, 0)  # MASK clear
         self.irq = irq
         self.irq_vector = vector
         # No watched range left: completion writes cost Python nothing (the watch
@@ -212,35 +350,6 @@ class _Ring:
                     self.cpl_watch.wake()
             seen = now
 
-    def put_desc(self, raw: bytes) -> None:
-        self.mem.write(self.desc_base + self.prod * ENTRY_BYTES, raw)
-        self.prod = (self.prod + 1) & self.mask
-
-    def put_descs(self, raws: list[bytes]) -> None:
-        """Descriptors into consecutive slots from ``prod``: one memory write per
-        contiguous run (two where the ring wraps), as a driver fills a batch."""
-        n = len(raws)
-        head = min(n, self.size - self.prod)
-        if head:
-            self.mem.write(self.desc_base + self.prod * ENTRY_BYTES, b"".join(raws[:head]))
-        if head < n:
-            self.mem.write(self.desc_base, b"".join(raws[head:]))
-        self.prod = (self.prod + n) & self.mask
-
-    def put_desc_array(self, descs: np.ndarray) -> None:
-        """A record array of descriptors into consecutive slots from ``prod`` (put_descs
-        for a batch built with numpy): one memory write per contiguous run."""
-        n = len(descs)
-        head = min(n, self.size - self.prod)
-        if head:
-            self.mem.write(self.desc_base + self.prod * ENTRY_BYTES, descs[:head].tobytes())
-        if head < n:
-            self.mem.write(self.desc_base, descs[head:].tobytes())
-        self.prod = (self.prod + n) & self.mask
-
-    async def ring_doorbell(self) -> None:
-        await self.bar.write(self.reg(Queue.TXQ_PROD), self.prod)
-
     def completion_array(self, dtype: np.dtype) -> np.ndarray:
         """Every completion the device has written from the read index on, oldest first,
         as one record array of ``dtype``: the ownership rule of completions(), tested
@@ -248,14 +357,14 @@ class _Ring:
         runs: list[np.ndarray] = []
         while True:
             idx = self.cpl_idx
-            run = min(CPL_READ_RUN, self.size - idx)
+            run = min(CPL_READ_RUN, self.cpl_size - idx)
             chunk = self.mem.view(self.cpl_base + idx * ENTRY_BYTES, run * ENTRY_BYTES)
             want = GEN_BIT if self.phase else 0
             foreign = (chunk[ENTRY_BYTES - 1 :: ENTRY_BYTES] & GEN_BIT) != want
             k = int(foreign.argmax()) if foreign.any() else run
             if k:
                 runs.append(chunk[: k * ENTRY_BYTES].copy().view(dtype))
-            self.cpl_idx = (idx + k) & self.mask
+            self.cpl_idx = (idx + k) & self.cpl_mask
             if self.cpl_idx == 0 and k:
                 self.phase ^= 1
             if k < run:
@@ -271,7 +380,7 @@ class _Ring:
         out: list[bytes] = []
         while True:
             idx = self.cpl_idx
-            run = min(CPL_READ_RUN, self.size - idx)
+            run = min(CPL_READ_RUN, self.cpl_size - idx)
             chunk = self.mem.read(self.cpl_base + idx * ENTRY_BYTES, run * ENTRY_BYTES)
             want = GEN_BIT if self.phase else 0
             k = 0
@@ -280,7 +389,7 @@ class _Ring:
                     break
                 k += 1
             out.extend(chunk[i * ENTRY_BYTES : (i + 1) * ENTRY_BYTES] for i in range(k))
-            self.cpl_idx = (idx + k) & self.mask
+            self.cpl_idx = (idx + k) & self.cpl_mask
             if self.cpl_idx == 0 and k:
                 self.phase ^= 1
             if k < run:
@@ -288,6 +397,48 @@ class _Ring:
 
     async def status(self) -> int:
         return await self.bar.read(self.reg(Queue.TXQ_STATUS))
+
+    async def wait_idle(self, polls: int = BUSY_POLLS) -> None:
+        """Read ``*Q_STATUS`` until ``BUSY`` is 0 (the queue's DMA drained)."""
+        for _ in range(polls):
+            if not await self.status() & QSTATUS_BUSY:
+                return
+        raise QueueStall(
+            f"function {self.bar.func} {self.name}: BUSY still set after {polls} status reads"
+        )
+
+    async def save(self, ring2: _DescRing | None = None) -> QueueState:
+        """§4c save: read ``*_PROD``, disable the queue, wait until it is not ``BUSY``,
+        read the ``*_STATE`` registers (``ring2``: a format-B RX queue's ring 2)."""
+        b = self.bar
+        prod = await b.read(self.reg(Queue.TXQ_PROD))
+        prod2 = None if ring2 is None else await b.read(ring2.reg(Queue.TXQ_PROD))
+        await b.write(self.reg(Queue.TXQ_CTRL), 0)
+        await self.wait_idle()
+        desc = RingPosition.from_reg(await b.read(self.reg(Queue.TXQ_STATE)))
+        cpl = RingPosition.from_reg(await b.read(self.reg(Queue.TXQ_CPL_STATE)))
+        desc2 = None
+        if ring2 is not None:
+            desc2 = RingPosition.from_reg(await b.read(ring2.reg(Queue.TXQ_STATE)))
+        return QueueState(prod, desc, cpl, prod2, desc2)
+
+    async def restore(self, state: QueueState, ring2: _DescRing | None = None) -> None:
+        """§4c restore into this (disabled) queue: bases and sizes, the ``*_STATE``
+        registers, ``CTRL`` = ``ENABLE`` | ``RESUME``, then the saved ``*_PROD``."""
+        if (ring2 is None) != (state.desc2 is None or state.prod2 is None):
+            raise QueueError("queue state and queue disagree on a second RX ring")
+        b = self.bar
+        await self.program_geometry()
+        if ring2 is not None:
+            await ring2.program_geometry()
+        await b.write(self.reg(Queue.TXQ_STATE), state.desc.reg_value())
+        await b.write(self.reg(Queue.TXQ_CPL_STATE), state.cpl.reg_value())
+        if ring2 is not None and state.desc2 is not None:
+            await b.write(ring2.reg(Queue.TXQ_STATE), state.desc2.reg_value())
+        await b.write(self.reg(Queue.TXQ_CTRL), QCTRL_ENABLE | QCTRL_RESUME)
+        await b.write(self.doorbell_addr(), state.prod)
+        if ring2 is not None and state.prod2 is not None:
+            await b.write(ring2.doorbell_addr(), state.prod2)
 
 
 @dataclass
@@ -312,8 +463,11 @@ class _TxCopies:
 
 
 @dataclass
-class TxQueue:
-    """The TX half of a queue pair."""
+class _TxQueueBase:
+    """The TX half of a queue pair, whatever its ring format: buffers per slot, frames
+    in flight, doorbells, waiting. A format adds how frames become descriptors
+    (``_descs``, ``_copy_descs``) and how completions are read (``reap``, ``reap_array``).
+    """
 
     bar: FunctionBar
     mem: DmaMemory
@@ -327,6 +481,8 @@ class TxQueue:
     # _TxCopies per post_copies() batch; _frames_in_flight counts frames.
     _in_flight: deque[TxFrame | _TxCopies] = field(init=False, default_factory=deque)
     _frames_in_flight: int = field(init=False, default=0)
+
+    MAX_BUF_BYTES: ClassVar[int]  # the longest buffer one descriptor describes
 
     def __post_init__(self) -> None:
         self.ring = _Ring(
@@ -346,6 +502,35 @@ class TxQueue:
 
     async def close(self) -> None:
         await self.ring.close()
+
+    async def status(self) -> int:
+        """``TXQ_STATUS``: error code, ``BUSY``, error state."""
+        return await self.ring.status()
+
+    async def save_state(self) -> QueueState:
+        """Save the queue for a restore (§4c, after the quiesce): it is left disabled."""
+        return await self.ring.save()
+
+    async def restore_state(self, state: QueueState, bar: FunctionBar | None = None) -> None:
+        """Restore a saved queue into this queue's rings; ``bar``: into that function's
+        queue ``q`` from now on (a fresh queue of the same format)."""
+        if bar is not None:
+            self.bar = self.ring.bar = bar
+        await self.ring.restore(state)
+
+    def _descs(self, frags: list[tuple[int, int]], vlan_tci: int | None) -> list[bytes]:
+        """The raw descriptors of one frame's buffers, from slot ``ring.prod`` on."""
+        raise NotImplementedError
+
+    def _copy_descs(self, addrs: np.ndarray, length: int) -> np.ndarray:
+        """One single-buffer frame's descriptor per address, from slot ``ring.prod`` on,
+        as rows of 16 bytes."""
+        raise NotImplementedError
+
+    def _frame(
+        self, data: bytes, first: int, last: int, vlan_tci: int | None, nbytes: int
+    ) -> TxFrame:
+        return TxFrame(data, first, last, vlan_tci)
 
     def post(
         self,
@@ -398,22 +583,9 @@ class TxQueue:
     ) -> TxFrame:
         ring = self.ring
         first = ring.prod
-        last_n = len(frags) - 1
-        ring.put_descs(
-            [
-                TxDesc.encode(
-                    addr,
-                    length,
-                    sof=n == 0,
-                    eof=n == last_n,
-                    vlan_ins=n == 0 and vlan_tci is not None,
-                    vlan_tci=(vlan_tci or 0) if n == 0 else 0,
-                )
-                for n, (addr, length) in enumerate(frags)
-            ]
-        )
+        ring.put_descs(self._descs(frags, vlan_tci))
         last = (ring.prod - 1) & ring.mask
-        tx = TxFrame(frame, first, last, vlan_tci)
+        tx = self._frame(frame, first, last, vlan_tci, sum(n for _, n in frags))
         self._in_flight.append(tx)
         self._frames_in_flight += 1
         return tx
@@ -424,7 +596,7 @@ class TxQueue:
         numpy scatter and the descriptors in one record array, as a packet generator
         fills a batch of identical frames (pktgen's clone_skb). The doorbell is rung
         separately; reap() reports the frames as TxFrames, reap_array() as a batch."""
-        if not 0 < len(frame) < 1 << 16:
+        if not 0 < len(frame) <= self.MAX_BUF_BYTES:
             raise QueueError(f"a {len(frame)}-byte frame does not fit one TX descriptor")
         ring = self.ring
         n = min(count, ring.free_slots())
@@ -433,18 +605,10 @@ class TxQueue:
         first = ring.prod
         addrs = self._buf_addrs[(first + np.arange(n)) & ring.mask]
         self.mem.write_each(addrs, frame)
-        descs = np.zeros(n, TxDesc.DTYPE)
-        descs["buf_addr"] = addrs
-        descs["length"] = len(frame)
-        descs["flags"] = TxDesc.FLAG_SOF | TxDesc.FLAG_EOF
-        ring.put_desc_array(descs)
+        ring.put_desc_array(self._copy_descs(addrs, len(frame)))
         self._in_flight.append(_TxCopies(frame, first, n))
         self._frames_in_flight += n
         return n
-
-    def post_raw(self, desc: TxDesc) -> None:
-        """Place one descriptor exactly as given (for error-injection tests)."""
-        self.ring.put_desc(desc.pack())
 
     async def ring_doorbell(self) -> None:
         await self.ring.ring_doorbell()
@@ -452,6 +616,83 @@ class TxQueue:
     async def use_interrupts(self, irq: IrqMonitor, moderation: IrqModeration) -> None:
         """Reap on TX queue q's interrupt (vector 2q) instead of on completion writes."""
         await self.ring.use_interrupts(irq, 2 * self.q, moderation)
+
+    def reap(self) -> list[TxFrame]:
+        raise NotImplementedError
+
+    def reap_array(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _pop_frame(self) -> TxFrame:
+        """The oldest frame in flight (one copy out of a post_copies() batch)."""
+        self._frames_in_flight -= 1
+        head = self._in_flight[0]
+        if isinstance(head, TxFrame):
+            return self._in_flight.popleft()
+        slot = head.first_slot
+        self._retire_copies(head, 1)
+        return self._frame(head.data, slot, slot, None, len(head.data))
+
+    def _retire_copies(self, head: _TxCopies, n: int) -> None:
+        head.first_slot = (head.first_slot + n) & self.ring.mask
+        head.count -= n
+        if not head.count:
+            self._in_flight.popleft()
+
+    def _oldest_last_slot(self) -> int | None:
+        """Ring slot of the oldest frame's last descriptor (None: nothing in flight)."""
+        if not self._in_flight:
+            return None
+        head = self._in_flight[0]
+        return head.last_slot if isinstance(head, TxFrame) else head.first_slot
+
+    @property
+    def in_flight(self) -> int:
+        return self._frames_in_flight
+
+    async def wait_reaped(self) -> list[TxFrame]:
+        """Wait until at least one frame completes; return the completed frames."""
+        while not (done := self.reap()):
+            await self.ring.wait_completion_write(f"{self.in_flight} frames in flight")
+        return done
+
+    async def wait_reaped_array(self) -> np.ndarray:
+        """wait_reaped() for reap_array(): at least one completion, as a record array."""
+        while not len(done := self.reap_array()):
+            await self.ring.wait_completion_write(f"{self.in_flight} frames in flight")
+        return done
+
+
+@dataclass
+class TxQueue(_TxQueueBase):
+    """The TX half of a queue pair, ring format A (§4)."""
+
+    MAX_BUF_BYTES: ClassVar[int] = (1 << 16) - 1
+
+    def _descs(self, frags: list[tuple[int, int]], vlan_tci: int | None) -> list[bytes]:
+        last_n = len(frags) - 1
+        return [
+            TxDesc.encode(
+                addr,
+                length,
+                sof=n == 0,
+                eof=n == last_n,
+                vlan_ins=n == 0 and vlan_tci is not None,
+                vlan_tci=(vlan_tci or 0) if n == 0 else 0,
+            )
+            for n, (addr, length) in enumerate(frags)
+        ]
+
+    def _copy_descs(self, addrs: np.ndarray, length: int) -> np.ndarray:
+        descs = np.zeros(len(addrs), TxDesc.DTYPE)
+        descs["buf_addr"] = addrs
+        descs["length"] = length
+        descs["flags"] = TxDesc.FLAG_SOF | TxDesc.FLAG_EOF
+        return descs
+
+    def post_raw(self, desc: TxDesc) -> None:
+        """Place one descriptor exactly as given (for error-injection tests)."""
+        self.ring.put_desc(desc.pack())
 
     def reap(self) -> list[TxFrame]:
         """Frames whose completions the device has written, oldest first."""
@@ -465,22 +706,6 @@ class TxQueue:
             self.ring.clean = (cpl.desc_idx + 1) & self.ring.mask
             done.append(tx)
         return done
-
-    def _pop_frame(self) -> TxFrame:
-        """The oldest frame in flight (one copy out of a post_copies() batch)."""
-        self._frames_in_flight -= 1
-        head = self._in_flight[0]
-        if isinstance(head, TxFrame):
-            return self._in_flight.popleft()
-        slot = head.first_slot
-        self._retire_copies(head, 1)
-        return TxFrame(head.data, slot, slot)
-
-    def _retire_copies(self, head: _TxCopies, n: int) -> None:
-        head.first_slot = (head.first_slot + n) & self.ring.mask
-        head.count -= n
-        if not head.count:
-            self._in_flight.popleft()
 
     def reap_array(self) -> np.ndarray:
         """The completions the device has written, oldest first, as one
@@ -509,22 +734,6 @@ class TxQueue:
             self.ring.clean = (int(cpls["desc_idx"][-1]) + 1) & self.ring.mask
         return cpls
 
-    @property
-    def in_flight(self) -> int:
-        return self._frames_in_flight
-
-    async def wait_reaped(self) -> list[TxFrame]:
-        """Wait until at least one frame completes; return the completed frames."""
-        while not (done := self.reap()):
-            await self.ring.wait_completion_write(f"{self.in_flight} frames in flight")
-        return done
-
-    async def wait_reaped_array(self) -> np.ndarray:
-        """wait_reaped() for reap_array(): at least one completion, as a record array."""
-        while not len(done := self.reap_array()):
-            await self.ring.wait_completion_write(f"{self.in_flight} frames in flight")
-        return done
-
 
 @dataclass
 class RxFrame:
@@ -539,9 +748,23 @@ class RxFrame:
     bufs: tuple[tuple[int, int], ...] = ()
 
 
+def copy_slots(dst: list[tuple[int, int]], src: list[tuple[int, int]], start: int, n: int) -> None:
+    """``dst[k] = src[k]`` for the ``n`` ring slots from ``start`` (across the ring's end):
+    at most two slice updates of a slot table."""
+    size = len(dst)
+    end = start + n
+    if end <= size:
+        dst[start:end] = src[start:end]
+    else:
+        dst[start:] = src[start:]
+        dst[: end - size] = src[: end - size]
+
+
 @dataclass
-class RxQueue:
-    """The RX half of a queue pair: keeps the ring stocked with buffers."""
+class _RxQueueBase:
+    """The RX half of a queue pair, whatever its ring format: keeps the ring stocked with
+    buffers and waits for frames. A format adds posting (``open``, ``refill``,
+    ``post_buffers``) and reaping (``reap``, ``reap_array``)."""
 
     bar: FunctionBar
     mem: DmaMemory
@@ -554,12 +777,6 @@ class RxQueue:
     refill_batch: int = 1
     frames_seen: int = field(init=False, default=0)
     ring: _Ring = field(init=False)
-    _bufs: list[int] = field(init=False, default_factory=list)
-    _buf_addrs: np.ndarray = field(init=False, default_factory=lambda: np.empty(0, np.uint64))
-    _own_slot_buf: list[tuple[int, int]] = field(init=False, default_factory=list)
-    # (address, length) posted at each ring slot: the queue's own buffers, or
-    # a caller's (post_buffers) that the device fills in place.
-    _slot_buf: list[tuple[int, int]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         if not 0 < self.buf_len < 1 << 16 or self.buf_len % 64:
@@ -579,15 +796,93 @@ class RxQueue:
         )
 
     async def open(self, post: int | None = None) -> None:
+        raise NotImplementedError
+
+    async def refill(self, count: int | None = None) -> None:
+        raise NotImplementedError
+
+    def reap(self, gather: bool = True) -> list[RxFrame]:
+        raise NotImplementedError
+
+    def reap_array(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _refill_due(self) -> bool:
+        """wait_reaped() reposts buffers now: ``refill_batch`` slots are free."""
+        return self.ring.free_slots() >= self.refill_batch
+
+    def _ring2(self) -> _DescRing | None:
+        """A second descriptor ring sharing the completion ring (format B's ring 2)."""
+        return None
+
+    async def close(self) -> None:
+        await self.ring.close()
+
+    async def status(self) -> int:
+        """``RXQ_STATUS``: error code, ``BUSY``, error state."""
+        return await self.ring.status()
+
+    async def save_state(self) -> QueueState:
+        """Save the queue for a restore (§4c, after the quiesce): it is left disabled."""
+        return await self.ring.save(self._ring2())
+
+    async def restore_state(self, state: QueueState, bar: FunctionBar | None = None) -> None:
+        """Restore a saved queue into this queue's rings; ``bar``: into that function's
+        queue ``q`` from now on (a fresh queue of the same format)."""
+        ring2 = self._ring2()
+        if bar is not None:
+            self.bar = self.ring.bar = bar
+            if ring2 is not None:
+                ring2.bar = bar
+        await self.ring.restore(state, ring2)
+
+    async def ring_doorbell(self) -> None:
+        await self.ring.ring_doorbell()
+
+    async def use_interrupts(self, irq: IrqMonitor, moderation: IrqModeration) -> None:
+        """Reap on RX queue q's interrupt (vector 2q + 1) instead of on completion writes."""
+        await self.ring.use_interrupts(irq, 2 * self.q + 1, moderation)
+
+    async def wait_reaped(self) -> list[RxFrame]:
+        """Wait until at least one frame arrives; return the frames and repost their buffers."""
+        while not (frames := self.reap()):
+            await self._wait_for_frame()
+        await self._refill_batch()
+        return frames
+
+    async def wait_reaped_array(self) -> np.ndarray:
+        """wait_reaped() for reap_array(): at least one completion, buffers reposted."""
+        while not len(cpls := self.reap_array()):
+            await self._wait_for_frame()
+        await self._refill_batch()
+        return cpls
+
+    async def _wait_for_frame(self) -> None:
+        await self.ring.wait_completion_write(f"a frame ({self.frames_seen} received so far)")
+
+    async def _refill_batch(self) -> None:
+        if self._refill_due():
+            await self.refill()
+
+
+@dataclass
+class RxQueue(_RxQueueBase):
+    """The RX half of a queue pair, ring format A (§4): one ring of equal buffers."""
+
+    _bufs: list[int] = field(init=False, default_factory=list)
+    _buf_addrs: np.ndarray = field(init=False, default_factory=lambda: np.empty(0, np.uint64))
+    _own_slot_buf: list[tuple[int, int]] = field(init=False, default_factory=list)
+    # (address, length) posted at each ring slot: the queue's own buffers, or
+    # a caller's (post_buffers) that the device fills in place.
+    _slot_buf: list[tuple[int, int]] = field(init=False, default_factory=list)
+
+    async def open(self, post: int | None = None) -> None:
         """Rings up, ``post`` own buffers posted (default all; 0: the caller posts)."""
         await self.ring.open()
         self._slot_buf = [(0, 0)] * self.ring.size
         if post != 0:
             self._alloc_bufs()
             await self.refill(self.ring.size - 1 if post is None else post)
-
-    async def close(self) -> None:
-        await self.ring.close()
 
     def _alloc_bufs(self) -> None:
         """The queue's own buffers: buffer k always goes to ring slot k."""
@@ -606,17 +901,11 @@ class RxQueue:
         n = ring.free_slots() if count is None else min(count, ring.free_slots())
         if n <= 0:
             return
-        prod, size = ring.prod, ring.size
+        prod = ring.prod
         descs = np.zeros(n, RxDesc.DTYPE)
         descs["buf_addr"] = self._buf_addrs[(prod + np.arange(n)) & ring.mask]
         descs["length"] = self.buf_len
-        end = prod + n
-        own = self._own_slot_buf
-        if end <= size:
-            self._slot_buf[prod:end] = own[prod:end]
-        else:
-            self._slot_buf[prod:] = own[prod:]
-            self._slot_buf[: end - size] = own[: end - size]
+        copy_slots(self._slot_buf, self._own_slot_buf, prod, n)
         ring.put_desc_array(descs)
         await ring.ring_doorbell()
 
@@ -636,13 +925,6 @@ class RxQueue:
         for k, buf in enumerate(bufs):
             self._slot_buf[(ring.prod + k) & ring.mask] = buf
         ring.put_descs([RxDesc.encode(addr, length) for addr, length in bufs])
-
-    async def ring_doorbell(self) -> None:
-        await self.ring.ring_doorbell()
-
-    async def use_interrupts(self, irq: IrqMonitor, moderation: IrqModeration) -> None:
-        """Reap on RX queue q's interrupt (vector 2q + 1) instead of on completion writes."""
-        await self.ring.use_interrupts(irq, 2 * self.q + 1, moderation)
 
     def reap(self, gather: bool = True) -> list[RxFrame]:
         """Frames the device has completed; ``gather`` copies their bytes out of the buffers."""
@@ -675,24 +957,3 @@ class RxQueue:
             self.ring.clean = (int(last["desc_idx"]) + int(last["num_bufs"])) & self.ring.mask
             self.frames_seen += len(cpls)
         return cpls
-
-    async def wait_reaped(self) -> list[RxFrame]:
-        """Wait until at least one frame arrives; return the frames and repost their buffers."""
-        while not (frames := self.reap()):
-            await self._wait_for_frame()
-        await self._refill_batch()
-        return frames
-
-    async def wait_reaped_array(self) -> np.ndarray:
-        """wait_reaped() for reap_array(): at least one completion, buffers reposted."""
-        while not len(cpls := self.reap_array()):
-            await self._wait_for_frame()
-        await self._refill_batch()
-        return cpls
-
-    async def _wait_for_frame(self) -> None:
-        await self.ring.wait_completion_write(f"a frame ({self.frames_seen} received so far)")
-
-    async def _refill_batch(self) -> None:
-        if self.ring.free_slots() >= self.refill_batch:
-            await self.refill()

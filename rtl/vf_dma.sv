@@ -414,14 +414,16 @@ module vf_dma import nic_pkg::*; #(
     .tx_discard(txc_discard), .rx_discard(rxc_discard), .tx_pend(txc_pend), .rx_pend(rxc_pend)
   );
 
-  // completions discarded (queue disabled before they were taken) count their frames as abandoned
+  // completions discarded (queue disabled before they were taken) count their frames as
+  // abandoned; format B writes a completion per buffer, so only a frame's EOP one counts
+  wire rx_discard_frame = !FMT_B || f_nbufs[1];
   always_comb begin
     stat_rx_drops     = '0;
     stat_rx_abandoned = '0;
     stat_tx_abandoned = '0;
     for (int q = 0; q < NUM_QUEUES; q++) begin
       txq_abandon[q] = txe_abandon[q] + 8'(txc_discard[q]);
-      rxq_abandon[q] = 8'(rxe_abandon[q]) + 8'(rxc_discard[q]);
+      rxq_abandon[q] = 8'(rxe_abandon[q]) + 8'(rxc_discard[q] && rx_discard_frame);
       stat_rx_drops     = stat_rx_drops + 16'(rxq_drop[q]);
       stat_rx_abandoned = stat_rx_abandoned + 16'(rxq_abandon[q]);
       stat_tx_abandoned = stat_tx_abandoned + 16'(txq_abandon[q]);

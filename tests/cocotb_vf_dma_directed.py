@@ -50,6 +50,7 @@ from tb.ref.regmap import (
     Func,
     QErr,
     Queue,
+    RingFmt,
     err_vector,
     func_reset_values,
     irq_mod,
@@ -62,8 +63,10 @@ from tb.uvm.vf_dma_env import (
     TxFrameItem,
     TxFrameItemData,
     VfDmaEnvConfig,
+    ring_fmt_from_env,
 )
 from tb.vf_driver.queues import RxQueue, TxQueue
+from tb.vf_driver.upt_queues import UptRxQueue
 from tests.cocotb_vf_dma_uvm import FUNC, VfDmaBaseTest
 
 # bounds documented in ARCHITECTURE.md §3.1 "Queue reset and FLR", in cycles after the write
@@ -194,16 +197,14 @@ def tx_regions(r: Regions, txq: TxQueue) -> None:
         r.add(b, txq.buf_bytes)
 
 
-def rx_ring_regions(r: Regions, rxq: RxQueue) -> None:
-    ring = rxq.ring
-    r.add(ring.desc_base, ring.size * ENTRY_BYTES)
-    r.add(ring.cpl_base, ring.size * ENTRY_BYTES)
+def rx_ring_regions(r: Regions, rxq: RxQueue | UptRxQueue) -> None:
+    for lo, n in rxq.ring_regions():
+        r.add(lo, n)
 
 
-def rx_regions(r: Regions, rxq: RxQueue) -> None:
-    rx_ring_regions(r, rxq)
-    for b in rxq._bufs:
-        r.add(b, rxq.buf_len)
+def rx_regions(r: Regions, rxq: RxQueue | UptRxQueue) -> None:
+    for lo, n in rxq.dma_regions():
+        r.add(lo, n)
 
 
 # ------------------------------------------------------------------ common base
@@ -229,6 +230,7 @@ class DirectedBase(VfDmaBaseTest):
             tx_pause_probability=0.1,
             tx_ring_log2=6,
             rx_ring_log2=6,
+            ring_fmt=ring_fmt_from_env(),
         )
 
     async def setup(self, background: bool = True) -> None:
@@ -369,6 +371,8 @@ class ErrCase:
 @pyuvm.test()
 class VfDmaErrorTest(DirectedBase):
     async def run_phase(self) -> None:
+        # the cases inject format-A descriptors; format B's refusals are in cocotb_vf_dma_fmt_b.py
+        assert self.cfg.ring_fmt == RingFmt.A, "VfDmaErrorTest is the format-A error suite"
         self.raise_objection()
         await self.setup()
         h = self.env.host
@@ -717,7 +721,7 @@ class VfDmaQueueResetTest(DirectedBase):
         and the reset is written 1-2 cycles after that first beat.
         """
         q, env, dut = self.ERR_Q, self.env, self.dut
-        txq = TxQueue(self.bar, self.mem, q, 6)
+        txq = self.env.driver.tx_queue(q, 6)
         await txq.open()
         frames = [self.rng.randbytes(self.rng.randint(200, 1500)) for _ in range(3)]
         for f in frames:
@@ -748,7 +752,7 @@ class VfDmaQueueResetTest(DirectedBase):
 
     async def tx_reset(self) -> None:
         q, env = self.ERR_Q, self.env
-        txq = TxQueue(self.bar, self.mem, q, 6)
+        txq = self.env.driver.tx_queue(q, 6)
         await txq.open()
         frames, posted = [], []
         # 6 frames of 8 buffers, so a frame takes 8+ read bursts to issue and the reset can
@@ -824,7 +828,7 @@ class VfDmaQueueResetTest(DirectedBase):
     async def rx_reset(self) -> None:
         q, env = self.ERR_Q, self.env
         # small buffers: a jumbo frame is 16..36 data bursts, so the reset can cut one
-        rxq = RxQueue(self.bar, self.mem, q, 10, 256)
+        rxq = self.env.driver.rx_queue(q, 10, 256, head_len=256)
         await rxq.open()  # 1023 buffers
         drops0 = await self.qreg(q, Queue.RXQ_DROPS)
         sizes = [self.rng.randint(4000, 9000) for _ in range(24)]
@@ -839,8 +843,8 @@ class VfDmaQueueResetTest(DirectedBase):
         await bounded(lambda: reaped() >= 3, self.clk, "q1 RX")
         ring = rxq.ring
         bufs = Regions()
-        for b in rxq._bufs:
-            bufs.add(b, rxq.buf_len)
+        for lo, n in rxq.buffer_regions():
+            bufs.add(lo, n)
         # reset right after a data burst of queue 1 starts: a frame is being written
         await self.wait_access(len(self.access), lambda a: a.write and bufs.touched_by(a), "RX")
         await self.bar.write(queue_reg(q, Queue.RXQ_CTRL), 0)
@@ -853,7 +857,7 @@ class VfDmaQueueResetTest(DirectedBase):
         d_cpl = bound_report(
             self.access,
             t0,
-            lambda a: a.write and a.overlaps(ring.cpl_base, ring.cpl_base + ring.size * 16),
+            lambda a: a.write and a.overlaps(ring.cpl_base, ring.cpl_base + ring.cpl_size * 16),
         )
         self.logger.info(
             "RX queue reset: last data write %s, completion write %s cycles after the CTRL write",
@@ -888,8 +892,8 @@ class VfDmaFlrTest(DirectedBase):
         await self.setup(background=False)
         env = self.env
         nq = self.nq
-        txqs = [TxQueue(self.bar, self.mem, q, 6) for q in range(nq)]
-        rxqs = [RxQueue(self.bar, self.mem, q, 6, 2048) for q in range(nq)]
+        txqs = [self.env.driver.tx_queue(q, 6) for q in range(nq)]
+        rxqs = [self.env.driver.rx_queue(q, 6, 2048, head_len=2048) for q in range(nq)]
         for q in range(nq):
             await txqs[q].open()
             await rxqs[q].open()
@@ -982,7 +986,7 @@ class VfDmaFlrTest(DirectedBase):
         )
         assert any_abandoned > 0, "setup: the FLR did not hit traffic in flight"
         # every register at its documented reset value (the counters: what the FLR abandoned)
-        expect = func_reset_values(FUNC, nq)
+        expect = func_reset_values(FUNC, nq, self.cfg.ring_fmt)
         for q in range(nq):
             for reg in (Queue.TXQ_ABANDONED, Queue.RXQ_ABANDONED, Queue.RXQ_DROPS):
                 expect.pop(queue_reg(q, reg))

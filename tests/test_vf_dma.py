@@ -48,15 +48,25 @@ def test_vf_dma_random(cfg, seed, tmp_path):
     print(cov.read_text())
 
 
-# directed error, queue reset and FLR tests (pyuvm, tests/cocotb_vf_dma_directed.py)
+# directed error, queue reset and FLR tests (pyuvm, tests/cocotb_vf_dma_directed.py); format B
+# runs the queue reset and FLR tests (its error cases are in tests/cocotb_vf_dma_fmt_b.py)
 DIRECTED_TESTS = ["VfDmaErrorTest", "VfDmaQueueResetTest", "VfDmaFlrTest"]
+DIRECTED_TESTS_B = ["VfDmaQueueResetTest", "VfDmaFlrTest"]
 
 
-@pytest.mark.parametrize("cfg", ["q2", "w256"])
+@pytest.mark.parametrize("cfg", ["q2", "w256", "b_q2"])
 def test_vf_dma_directed(cfg):
     top = SimTop("vf_dma", CONFIGS[cfg])
-    tests, fails = run(top, "tests.cocotb_vf_dma_directed", run_name=f"vf_dma-directed-{cfg}")
-    assert tests == len(DIRECTED_TESTS)
+    fmt_b = bool(CONFIGS[cfg].get("RING_FMT"))
+    cases = DIRECTED_TESTS_B if fmt_b else DIRECTED_TESTS
+    tests, fails = run(
+        top,
+        "tests.cocotb_vf_dma_directed",
+        cases,
+        run_name=f"vf_dma-directed-{cfg}",
+        env={"VF_DMA_RING_FMT": "B" if fmt_b else "A"},
+    )
+    assert tests == len(cases)
     assert fails == 0
 
 

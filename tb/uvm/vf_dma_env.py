@@ -409,23 +409,9 @@ class DriverModel(uvm_driver):
         self.bar = FunctionBar(self.regs, c.func)  # type: ignore[arg-type]
         self.mem = host.mem
         nq = range(c.num_queues)
-        self.txq: list[TxQueue] | list[UptTxQueue]
-        self.rxq: list[RxQueue] | list[UptRxQueue]
+        self.txq = [self.tx_queue(q, c.tx_ring_log2) for q in nq]
+        self.rxq = [self.rx_queue(q, c.rx_ring_log2, c.rx_buf_len) for q in nq]
         if c.ring_fmt == RingFmt.B:
-            self.txq = [UptTxQueue(self.bar, self.mem, q, c.tx_ring_log2) for q in nq]
-            self.rxq = [
-                UptRxQueue(
-                    self.bar,
-                    self.mem,
-                    q,
-                    c.rx_ring_log2,
-                    c.rx_buf_len,
-                    head_len=c.rx_head_len,
-                    ring2_log2=c.rx_ring2_log2,
-                    num_queues=c.num_queues,
-                )
-                for q in nq
-            ]
             self.rx_credit = RxCredit(
                 c.num_queues,
                 (1 << c.rx_ring_log2) - 1,
@@ -435,8 +421,6 @@ class DriverModel(uvm_driver):
                 body_slots=(1 << c.rx_ring2_log2) - 1,
             )
         else:
-            self.txq = [TxQueue(self.bar, self.mem, q, c.tx_ring_log2) for q in nq]
-            self.rxq = [RxQueue(self.bar, self.mem, q, c.rx_ring_log2, c.rx_buf_len) for q in nq]
             self.rx_credit = RxCredit(
                 c.num_queues, (1 << c.rx_ring_log2) - 1, c.rx_buf_len, c.rx_hash
             )
@@ -446,6 +430,32 @@ class DriverModel(uvm_driver):
         self.rx_wraps = [0] * c.num_queues
         self.tx_space = [Event() for _ in range(c.num_queues)]
         self._tasks: list[Any] = []
+
+    def tx_queue(self, q: int, size_log2: int) -> TxQueue | UptTxQueue:
+        """A TX queue driver of the configured ring format on this function."""
+        if self.cfg.ring_fmt == RingFmt.B:
+            return UptTxQueue(self.bar, self.mem, q, size_log2)
+        return TxQueue(self.bar, self.mem, q, size_log2)
+
+    def rx_queue(
+        self, q: int, size_log2: int, buf_len: int, head_len: int | None = None
+    ) -> RxQueue | UptRxQueue:
+        """An RX queue driver of the configured ring format. Format B: ``buf_len``-byte body
+        buffers; head buffers of ``head_len`` (default ``rx_head_len``) and a ring 2 of
+        ``rx_ring2_log2`` entries, or, given ``head_len``, a ring 2 as large as ring 1."""
+        c = self.cfg
+        if c.ring_fmt == RingFmt.B:
+            return UptRxQueue(
+                self.bar,
+                self.mem,
+                q,
+                size_log2,
+                buf_len,
+                head_len=c.rx_head_len if head_len is None else head_len,
+                ring2_log2=c.rx_ring2_log2 if head_len is None else size_log2,
+                num_queues=c.num_queues,
+            )
+        return RxQueue(self.bar, self.mem, q, size_log2, buf_len)
 
     async def open(self, hash_en: bool, queues: list[int] | None = None) -> None:
         """Open ``queues`` (default all) and reap them; a directed test drives the others."""

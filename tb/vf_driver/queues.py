@@ -815,6 +815,26 @@ class _RxQueueBase:
         """A second descriptor ring sharing the completion ring (format B's ring 2)."""
         return None
 
+    def buffer_regions(self) -> list[tuple[int, int]]:
+        """The queue's own receive buffers as (address, bytes)."""
+        raise NotImplementedError
+
+    def ring_regions(self) -> list[tuple[int, int]]:
+        """The queue's descriptor rings and completion ring as (address, bytes)."""
+        ring = self.ring
+        out = [
+            (ring.desc_base, ring.size * ENTRY_BYTES),
+            (ring.cpl_base, ring.cpl_size * ENTRY_BYTES),
+        ]
+        ring2 = self._ring2()
+        if ring2 is not None:
+            out.append((ring2.desc_base, ring2.size * ENTRY_BYTES))
+        return out
+
+    def dma_regions(self) -> list[tuple[int, int]]:
+        """Everything the engine may DMA for this queue: its rings and its own buffers."""
+        return self.ring_regions() + self.buffer_regions()
+
     async def close(self) -> None:
         await self.ring.close()
 
@@ -870,6 +890,10 @@ class RxQueue(_RxQueueBase):
     """The RX half of a queue pair, ring format A (§4): one ring of equal buffers."""
 
     _bufs: list[int] = field(init=False, default_factory=list)
+
+    def buffer_regions(self) -> list[tuple[int, int]]:
+        return [(b, self.buf_len) for b in self._bufs]
+
     _buf_addrs: np.ndarray = field(init=False, default_factory=lambda: np.empty(0, np.uint64))
     _own_slot_buf: list[tuple[int, int]] = field(init=False, default_factory=list)
     # (address, length) posted at each ring slot: the queue's own buffers, or

@@ -453,6 +453,9 @@ class UptRxQueue(_RxQueueBase):
     def _ring2(self) -> _DescRing | None:
         return self.ring2
 
+    def buffer_regions(self) -> list[tuple[int, int]]:
+        return [(int(a), bufs.buf_len) for bufs in (self._head, self._body) for a in bufs.own]
+
     @property
     def where(self) -> str:
         return f"function {self.bar.func} RX queue {self.q}"

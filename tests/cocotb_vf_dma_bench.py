@@ -2,7 +2,10 @@
 
 Run by :mod:`sim.benches.vf_dma`; parameters come from the environment:
 ``BENCH_OUT`` (JSON rows), ``BENCH_SIZES`` (comma-separated frame sizes),
-``BENCH_QUEUES`` (comma-separated queue counts), ``BENCH_PATHS`` (``tx,rx``).
+``BENCH_QUEUES`` (comma-separated queue counts), ``BENCH_PATHS`` (``tx,rx``),
+``BENCH_RING_FMT`` (``A``, or ``B`` for an engine built with ring format B: the
+vmxnet3 drivers of ``tb/vf_driver/upt_queues.py``, RX head buffers of 2 KiB in
+ring 1 and body buffers of 2 KiB in ring 2).
 
 Set-up of every point: a fresh host memory with a passthrough IOMMU domain,
 the DMA responder at a host read latency of 125 cycles (design brief §2),
@@ -57,6 +60,7 @@ from tb.ref.vf_dma_model import rx_flow_queue
 from tb.uvm.axis import StreamFrame, StreamSink, StreamSource
 from tb.uvm.regport import RegPortMaster
 from tb.vf_driver.queues import RxQueue, TxQueue
+from tb.vf_driver.upt_queues import UptRxQueue, UptTxQueue
 
 PERIOD_NS = 4
 FUNC = 3
@@ -101,6 +105,13 @@ class Bench:
     regs: RegPortMaster
 
 
+def ring_fmt_b() -> bool:
+    fmt = os.environ.get("BENCH_RING_FMT", "A")
+    if fmt not in ("A", "B"):
+        raise ValueError(f"BENCH_RING_FMT={fmt!r}: A or B")
+    return fmt == "B"
+
+
 async def setup(dut) -> Bench:
     dut.rst.value = 1
     dut.func_num.value = FUNC
@@ -124,7 +135,8 @@ async def bench_tx(dut, size: int, nq: int) -> dict:
     n = frames_for(size)
     size_log2 = max(5, (n + 1).bit_length())
     sink = StreamSink(dut, "m_axis_tx", PERIOD_NS)
-    queues = [TxQueue(b.bar, b.mem, q, size_log2, buf_bytes=size + 64) for q in range(nq)]
+    tx_queue = UptTxQueue if ring_fmt_b() else TxQueue
+    queues = [tx_queue(b.bar, b.mem, q, size_log2, buf_bytes=size + 64) for q in range(nq)]
     sent: list[bytes] = []
     for q, txq in enumerate(queues):
         await txq.open()
@@ -179,7 +191,11 @@ async def bench_rx(dut, size: int, nq: int) -> dict:
     bufs = -(-size // RX_BUF)
     size_log2 = min(12, max(5, (n * bufs + PROBES * bufs + 1).bit_length()))
     src = StreamSource(dut, "s_axis_rx", PERIOD_NS)
-    queues = [RxQueue(b.bar, b.mem, q, size_log2, RX_BUF) for q in range(nq)]
+    queues: list[RxQueue] | list[UptRxQueue]
+    if ring_fmt_b():  # a head buffer in ring 1, the rest of a frame in ring 2
+        queues = [UptRxQueue(b.bar, b.mem, q, size_log2, RX_BUF) for q in range(nq)]
+    else:
+        queues = [RxQueue(b.bar, b.mem, q, size_log2, RX_BUF) for q in range(nq)]
     for rxq in queues:
         await rxq.open()
     if nq > 1:
@@ -206,7 +222,8 @@ async def bench_rx(dut, size: int, nq: int) -> dict:
         idle_total += idle
         sent.append(src.send_nowait(f, idle_before=idle))
     watches = [
-        b.mem.watch(r.ring.cpl_base, r.ring.cpl_base + r.ring.size * ENTRY_BYTES) for r in queues
+        b.mem.watch(r.ring.cpl_base, r.ring.cpl_base + r.ring.cpl_size * ENTRY_BYTES)
+        for r in queues
     ]
 
     async def reap(q: int) -> None:

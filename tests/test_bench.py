@@ -21,7 +21,7 @@ SIZES = (64, 128, 256, 1518)
 
 
 def test_vf_dma_line_rate_one_queue(tmp_path: Path) -> None:
-    records = collect(tmp_path, sizes=SIZES)
+    records = collect(tmp_path, sizes=SIZES, formats=("A",))
     one_queue = {(r.path, r.frame_size): r for r in records if r.queues == 1}
     assert set(one_queue) == {(p, s) for p in ("tx", "rx") for s in SIZES}
     for (path, size), r in sorted(one_queue.items()):
@@ -30,6 +30,21 @@ def test_vf_dma_line_rate_one_queue(tmp_path: Path) -> None:
         assert ratio >= 1.0, f"vf_dma {path} at {size} B: {ratio:.3f} x line rate"
         assert r.latency_cycles > 0
     assert "| tx | 1 | 256 |" in markdown(records)
+
+
+# ring format B (issue 12): line rate from 256 B, TX and RX, with vmxnet3's rings (an RX
+# completion per buffer, a head buffer in ring 1 and the rest in ring 2)
+SIZES_B = (256, 1518, 9000)
+
+
+def test_vf_dma_fmt_b_line_rate_one_queue(tmp_path: Path) -> None:
+    records = collect(tmp_path, sizes=SIZES_B, formats=("B",))
+    one_queue = {(r.path, r.frame_size): r for r in records if r.queues == 1}
+    assert set(one_queue) == {(p, s) for p in ("tx", "rx") for s in SIZES_B}
+    for (path, size), r in sorted(one_queue.items()):
+        ratio = r.frames / r.cycles / line_rate_frames_per_cycle(size)
+        assert ratio >= 1.0, f"vf_dma format B {path} at {size} B: {ratio:.3f} x line rate"
+        assert r.block == "vf_dma (ring format B)"
 
 
 def test_nic_top_line_rate_at_1518(tmp_path: Path) -> None:

@@ -121,6 +121,9 @@ module vf_dma import nic_pkg::*; #(
     if (RX_FIFO_BEATS * BEAT_BYTES < MAX_FRAME_BYTES) $fatal(1, "%m: RX FIFO smaller than one frame");
     // the batched TX prefetch (16 entries) must fit beside a partial frame (MAX_TX_BUFS)
     if (DESC_DEPTH < MAX_TX_BUFS + 16) $fatal(1, "%m: DESC_DEPTH must be >= MAX_TX_BUFS + 16");
+    // format B: a frame's per-buffer completions wait together for its last data write
+    if (FMT_B && RX_MAX_FRAMES < (MAX_FRAME_BYTES + 63) / 64)
+      $fatal(1, "%m: RX_FIFO_BEATS too small to queue a jumbo frame's completions");
     if ((1 << FUNC_SPACE_W) > int'(ESW_WINDOW_BASE)) $fatal(1, "%m: function space overlaps the switch window");
   end
 

@@ -13,7 +13,7 @@
 // (ring 1, head buffers) and r = q + NUM_QUEUES (ring 2, body buffers); a
 // frame starts in the next ring-1 buffer and continues in ring-2 buffers, and
 // every buffer gets its own completion ({ring2, eop, sop} in the request's
-// nbufs field), released by that buffer's last data AW. Format B frames start
+// nbufs field), all released by the frame's last data AW. Format B frames start
 // from S_IDLE only (2 cycles per frame: line rate is asked from 256 B).
 // Steering: with hash_en, IPv4 frames (optionally one VLAN tag) go to queue
 // fold8(src ^ dst ^ ports) % NUM_QUEUES (ports only for TCP/UDP without IP
@@ -246,7 +246,9 @@ module vf_dma_rx import nic_pkg::*; #(
   logic [63:0]     addr_reg;
   logic [15:0]     rem_reg;
 
-  logic            aw_valid_reg, aw_cend_reg;  // the AW ends a completion's data
+  logic            aw_valid_reg;
+  logic [7:0]      aw_nrel_reg;  // completions the AW releases: its frame's, at the frame's end
+  logic [7:0]      fpushed_reg;  // completions of the frame being written queued so far (format B)
   logic [ADDR_W-1:0] aw_addr_reg;
   logic [7:0]      aw_len_reg;
 
@@ -356,9 +358,12 @@ module vf_dma_rx import nic_pkg::*; #(
     if (issue) begin
       aw_addr_reg <= {eff_addr[ADDR_W-1:OFF_W], OFF_W'(0)};
       aw_len_reg  <= 8'(bbeats - 1'b1);
-      aw_cend_reg <= cpl_end;
+      // a frame's completions (format B: one per buffer) go together, after all its data
+      aw_nrel_reg <= !frame_end ? 8'd0 : FMT_B ? nbufs_new : 8'd1;
     end
     if (issue && nbufs_reg == '0) first_idx_reg <= dh_idx[cur_r];
+    if (do_go || cut)  fpushed_reg <= '0;
+    else if (pend_push) fpushed_reg <= fpushed_reg + 1'b1;
     if (issue && !cpl_end) begin
       buf_idx_reg   <= buf_idx;
       buf_bytes_reg <= buf_len;
@@ -437,15 +442,19 @@ module vf_dma_rx import nic_pkg::*; #(
     .count(unused_pend_count)
   );
 
-  // ---------------- completions: released by the frame's last data AW ----------------
+  // ---------------- completions: released by their frame's last data AW ----------------
   logic [$clog2(RX_MAX_FRAMES):0] released_reg;
-  wire aw_fire_end = m_awvalid && m_awready && aw_cend_reg;
+  wire aw_fire = m_awvalid && m_awready;
   assign cpl_valid = pend_valid && released_reg != '0;
   assign pend_pop  = cpl_valid && cpl_ready;
 
   always_ff @(posedge clk) begin
     if (rst) released_reg <= '0;
-    else     released_reg <= released_reg + $bits(released_reg)'(aw_fire_end) - $bits(released_reg)'(pend_pop);
+    // a frame cut by a queue disable releases the completions it queued: the completion
+    // writer discards them (their queue is off), and they must not hold up the FIFO
+    else     released_reg <= released_reg + (aw_fire ? $bits(released_reg)'(aw_nrel_reg) : '0)
+                                          + (cut ? $bits(released_reg)'(fpushed_reg) : '0)
+                                          - $bits(released_reg)'(pend_pop);
   end
 
   logic [QW-1:0] p_q;

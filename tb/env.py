@@ -34,7 +34,10 @@ from tb.net.pcap import NS_PER_CYCLE, Direction, PortCapture
 from tb.net.stream_tap import StreamSignals, StreamTap
 from tb.pf_driver.driver import PfDriver
 from tb.plugin_model.ring_a import RING_A_PLUGIN_ID, RING_A_VENDOR_ID, RingAPlugin
+from tb.ref.regmap import RingFmt
+from tb.vf_driver.flavour import queue_pair
 from tb.vf_driver.queues import RxQueue, TxQueue
+from tb.vf_driver.upt_queues import UptRxQueue, UptTxQueue
 
 # How often a capture on nic_sim_top takes its taps' frames out of C (cycles).
 CAPTURE_DRAIN_CYCLES = 4096
@@ -162,9 +165,16 @@ class NicTb:
     async def cycles(self, n: int) -> None:
         await ClockCycles(self.dut.clk, n)
 
-    def queues(self, func: int, q: int = 0, size_log2: int = 8) -> tuple[TxQueue, RxQueue]:
-        bar = self.bar(func)
-        return TxQueue(bar, self.mem, q, size_log2), RxQueue(bar, self.mem, q, size_log2)
+    def ring_fmt(self, func: int) -> RingFmt:
+        """Ring format of ``func``'s engine: the PF's is A, VF n's bit n-1 of VF_RING_FMT."""
+        flavours = int(self.dut.VF_RING_FMT.value) if hasattr(self.dut, "VF_RING_FMT") else 0
+        return RingFmt.B if func > 0 and (flavours >> (func - 1)) & 1 else RingFmt.A
+
+    def queues(
+        self, func: int, q: int = 0, size_log2: int = 8
+    ) -> tuple[TxQueue | UptTxQueue, RxQueue | UptRxQueue]:
+        """Queue pair ``q`` of ``func``, driven in the function's ring format."""
+        return queue_pair(self.bar(func), self.mem, q, size_log2, self.ring_fmt(func))
 
     # -- capture -----------------------------------------------------------------------
 

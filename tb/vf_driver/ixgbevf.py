@@ -1,6 +1,11 @@
 """An ixgbevf-like VF driver: brings a VF up with only its own register space and
 the mailbox, then sends and receives frames through its rings.
 
+It binds to both VF flavours of the NIC (its id table: FUNC_ID's device id
+0x5A01, ring format A, and 0x5B01, vendor B's ring format B, whose rings are
+vmxnet3's): the control path (FLR, mailbox) is the same, the queues are those
+of the VF's ring format (``tb/vf_driver/flavour.py``).
+
 Bring-up follows ixgbevf_probe/ixgbevf_open: function reset (FUNC_CTRL.FLR,
 as ixgbevf writes VFCTRL.RST), VF_RESET over the mailbox (the reply carries
 the permanent MAC, or a NACK when none is assigned, and the driver then picks
@@ -26,9 +31,11 @@ from tb.ref.mailbox import (
     mac_to_words,
     words_to_mac,
 )
-from tb.ref.regmap import FUNC_ID_MAGIC, Func, VfMbx
+from tb.ref.regmap import Func, RingFmt, VfMbx
+from tb.vf_driver.flavour import UnknownDeviceError, queue_pair, ring_fmt_of
 from tb.vf_driver.mailbox import VfMailboxPort
 from tb.vf_driver.queues import DmaMemory, RxFrame, RxQueue, TxQueue
+from tb.vf_driver.upt_queues import UptRxQueue, UptTxQueue
 
 FUNC_CTRL = 0x0004  # FUNC_CTRL.FLR (docs/ARCHITECTURE.md §3.1)
 API_PREFERENCE = (MboxApi.API_13, MboxApi.API_12, MboxApi.API_11, MboxApi.API_10)
@@ -56,15 +63,20 @@ class IxgbeVf:
     mac: bytes = bytes(6)
     api: MboxApi | None = None
     link_up: bool = False
-    tx: TxQueue | None = None
-    rx: RxQueue | None = None
+    tx: TxQueue | UptTxQueue | None = None
+    rx: RxQueue | UptRxQueue | None = None
     mbx: VfMailboxPort | None = None
+    ring_fmt: RingFmt | None = None  # the VF's, from its device id at the first access
 
     async def _port(self) -> VfMailboxPort:
         if self.mbx is None:
             func_id = await self.bar.read(Func.FUNC_ID)
-            if func_id >> 16 != FUNC_ID_MAGIC or func_id & 0xFF != self.bar.func:
+            if func_id & 0xFF != self.bar.func:
                 raise VfDriverError(f"FUNC_ID {func_id:#010x}: not this VF")
+            try:
+                self.ring_fmt = ring_fmt_of(func_id >> 16)
+            except UnknownDeviceError as exc:
+                raise VfDriverError(f"FUNC_ID {func_id:#010x}: {exc}") from None
             vector = (await self.bar.read(VfMbx.INFO) >> 8) & 0xFF
             self.mbx = VfMailboxPort(self.bar, self.irq, vector)
         return self.mbx
@@ -142,8 +154,8 @@ class IxgbeVf:
         await self.get_link_state()
         if mc and not await self.set_multicast(mc):
             await self.set_xcast(XcastMode.ALLMULTI)
-        self.tx = TxQueue(self.bar, self.mem, 0, ring_log2)
-        self.rx = RxQueue(self.bar, self.mem, 0, ring_log2)
+        assert self.ring_fmt is not None  # known since the mailbox port was opened
+        self.tx, self.rx = queue_pair(self.bar, self.mem, 0, ring_log2, self.ring_fmt)
         await self.tx.open()
         await self.rx.open()
 

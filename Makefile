@@ -61,6 +61,8 @@ SIM_DPI_TOPS := sim/tops/sim_host_bus.sv sim/tops/sim_stream_source.sv sim/tops/
 
 lint: $(STAMP)
 	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module nic_top $(RTL)
+	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module nic_top -GVF_RING_FMT=256\'h2 \
+	  -GNUM_QUEUES=2 $(RTL)
 	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module nic_sim_top $(RTL) \
 	  $(SIM_DPI_TOPS) sim/tops/nic_sim_top.sv
 	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module hdl_bus_pair_top \

@@ -36,6 +36,7 @@ ELABORATED = {
     "w256": {"NUM_VF": 1, "DATA_W": 256},
     "vf8_q2": {"NUM_VF": 8, "NUM_QUEUES": 2},
     "vf16": {"NUM_VF": 16},
+    "mixed_q2": {"NUM_VF": 2, "NUM_QUEUES": 2, "VF_RING_FMT": 2},
 }
 
 CONFIG = SynthConfig(REDUCED_PARAMS, reduced=True, map_luts=False)

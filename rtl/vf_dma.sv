@@ -168,6 +168,8 @@ module vf_dma import nic_pkg::*; #(
   logic [NR-1:0][3:0]        rr_size;
   logic [NR-1:0][15:0]       rr_prod, rr_cons;
   logic [NR-1:0][ST_W-1:0]   rr_start;
+  logic [NUM_QUEUES-1:0][15:0] txd_start_idx;  // fetch index a disabled queue starts from
+  logic [NR-1:0][15:0]         rr_start_idx;
   always_comb begin
     for (int r = 0; r < NR; r++) begin
       int q;
@@ -280,8 +282,6 @@ module vf_dma import nic_pkg::*; #(
   // ---------------- ring pointers (format B ownership, saved state §4c) ----------------
   // TX and RX: {gen, index} of the next entry the fetcher hands out, the gen a
   // format-B descriptor must carry; RX: the next buffer the engine has not used.
-  logic [NUM_QUEUES-1:0][15:0] txd_start_idx;
-  logic [NR-1:0][15:0]         rr_start_idx;
   logic [NUM_QUEUES-1:0]       txd_step;
   logic [NR-1:0]               rxd_step;
   logic [NR-1:0][ST_W-1:0]     rxd_next, rr_used;

@@ -43,12 +43,13 @@ BUILD_DIR = REPO_ROOT / "build" / "synth"
 REPORTS = REPO_ROOT / "reports"
 TOP = "nic_top"
 
-# The reduced configuration CI synthesizes: one VF and a small MAC table; the VF
-# is ring format B (vmxnet3's rings) and the PF format A, so both ring formats are
-# built. DATA_W stays 512: nic_top keeps vf_dma's default TX FIFO depth, which is
-# too small for two jumbo frames at 256 bits (vf_dma_tx_sched's $fatal check).
+# The reduced configuration CI synthesizes: two VFs and a small MAC table; VF 2 is
+# ring format B (vmxnet3's rings), the PF and VF 1 format A, so both ring formats
+# are built and two identical engines show the reuse. DATA_W stays 512: nic_top
+# keeps vf_dma's default TX FIFO depth, which is too small for two jumbo frames
+# at 256 bits (vf_dma_tx_sched's $fatal check).
 REDUCED_PARAMS: Mapping[str, int] = MappingProxyType(
-    {"NUM_VF": 1, "MAC_TABLE_SIZE": 4, "VF_RING_FMT": 1}
+    {"NUM_VF": 2, "MAC_TABLE_SIZE": 4, "VF_RING_FMT": 2}
 )
 
 # Xilinx primitive classes, by cell-type prefix (7-series and UltraScale names).

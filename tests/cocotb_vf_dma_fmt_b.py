@@ -102,6 +102,11 @@ class Ring:
         if self.idx == self.size:
             self.idx, self.gen = 0, self.gen ^ 1
 
+    def written(self, mem: HostMemory) -> bytes | None:
+        """The completion at the ring's index once the device wrote it (its gen is ours)."""
+        raw = mem.read(self.addr(), DESC_BYTES)
+        return raw if desc_gen(raw, 3) == self.gen else None
+
 
 @dataclass
 class RxPosted:
@@ -203,7 +208,7 @@ class TxSide:
                     eop=k == len(parts) - 1,
                     cq=k == len(parts) - 1,
                     ti=k == 0 and vlan is not None,
-                    tci=vlan or 0 if k == 0 else 0,
+                    tci=(vlan or 0) if k == 0 else 0,
                 )
             )
         self.post(descs)
@@ -214,10 +219,7 @@ class TxSide:
     def reap(self) -> int:
         """Check and take every completion written; returns how many."""
         n = 0
-        while True:
-            raw = self.b.mem.read(self.comp.addr(), DESC_BYTES)
-            if desc_gen(raw, 3) != self.comp.gen:
-                return n
+        while (raw := self.comp.written(self.b.mem)) is not None:
             cpl = TxCompDesc.unpack(raw)  # refuses a wrong type
             assert self.eops, f"TX q{self.q}: completion {cpl} with no frame outstanding"
             want = self.eops.pop(0)
@@ -227,6 +229,7 @@ class TxSide:
             self.clean = (want + 1) % self.ring.size
             self.comp.advance()
             n += 1
+        return n
 
     async def drain(self) -> None:
         await self.b.wait_for(lambda: self.reap() >= 0 and not self.eops, f"TX q{self.q} drain")
@@ -276,16 +279,13 @@ class RxSide:
     def reap(self) -> int:
         """Check every completion written against §4b; reassemble frames into ``frames``."""
         n = 0
-        while True:
-            raw = self.b.mem.read(self.comp.addr(), DESC_BYTES)
-            if desc_gen(raw, 3) != self.comp.gen:
-                return n
+        while self.comp.written(self.b.mem) is not None:
             # the whole frame's completions are written before it is taken
             cpls = []
             probe = Ring(self.comp.base, self.comp.size, self.comp.idx, self.comp.gen)
             while True:
-                raw = self.b.mem.read(probe.addr(), DESC_BYTES)
-                if desc_gen(raw, 3) != probe.gen:
+                raw = probe.written(self.b.mem)
+                if raw is None:
                     return n  # rest of the frame not written yet
                 cpls.append(RxCompDesc.unpack(raw))
                 probe.advance()
@@ -316,6 +316,7 @@ class RxSide:
                 self.comp.advance()
             self.frames.append((data, cpls[0].tci if cpls[0].ts else None))
             n += 1
+        return n
 
 
 async def error_state(b: Bench, q: int, rx: bool) -> tuple[int, int]:

@@ -20,15 +20,21 @@ from sim.benches.vf_dma import collect
 SIZES = (64, 128, 256, 1518)
 
 
-def test_vf_dma_line_rate_one_queue(tmp_path: Path) -> None:
-    records = collect(tmp_path, sizes=SIZES, formats=("A",))
+def assert_one_queue_line_rate(records: list, sizes: tuple[int, ...], label: str) -> None:
+    """TX and RX of one queue at every size of ``sizes``: at least line rate."""
     one_queue = {(r.path, r.frame_size): r for r in records if r.queues == 1}
-    assert set(one_queue) == {(p, s) for p in ("tx", "rx") for s in SIZES}
+    assert set(one_queue) == {(p, s) for p in ("tx", "rx") for s in sizes}
     for (path, size), r in sorted(one_queue.items()):
         # Independent of the record's own arithmetic: frames over cycles vs §6's formula.
         ratio = r.frames / r.cycles / line_rate_frames_per_cycle(size)
-        assert ratio >= 1.0, f"vf_dma {path} at {size} B: {ratio:.3f} x line rate"
+        assert ratio >= 1.0, f"{label} {path} at {size} B: {ratio:.3f} x line rate"
         assert r.latency_cycles > 0
+        assert r.block == label
+
+
+def test_vf_dma_line_rate_one_queue(tmp_path: Path) -> None:
+    records = collect(tmp_path, sizes=SIZES, formats=("A",))
+    assert_one_queue_line_rate(records, SIZES, "vf_dma")
     assert "| tx | 1 | 256 |" in markdown(records)
 
 
@@ -39,12 +45,7 @@ SIZES_B = (256, 1518, 9000)
 
 def test_vf_dma_fmt_b_line_rate_one_queue(tmp_path: Path) -> None:
     records = collect(tmp_path, sizes=SIZES_B, formats=("B",))
-    one_queue = {(r.path, r.frame_size): r for r in records if r.queues == 1}
-    assert set(one_queue) == {(p, s) for p in ("tx", "rx") for s in SIZES_B}
-    for (path, size), r in sorted(one_queue.items()):
-        ratio = r.frames / r.cycles / line_rate_frames_per_cycle(size)
-        assert ratio >= 1.0, f"vf_dma format B {path} at {size} B: {ratio:.3f} x line rate"
-        assert r.block == "vf_dma (ring format B)"
+    assert_one_queue_line_rate(records, SIZES_B, "vf_dma (ring format B)")
 
 
 def test_nic_top_line_rate_at_1518(tmp_path: Path) -> None:

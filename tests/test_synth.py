@@ -90,8 +90,9 @@ def check_reuse_matches_flat(reduced: SynthResult) -> None:
     _, modules = parse_rtlil((REUSE_WORK / "elab.il").read_text())
     rep = dedupe(modules)
     engines = sorted(n for n in modules if n.startswith("vf_dma$"))
-    assert len(engines) == 2, engines  # the PF's and the VF's engine
+    assert len(engines) == 3, engines  # the PF's and VF 1's (format A), VF 2's (format B)
     assert rep[engines[1]] == engines[0], "identical DMA engines not mapped once"
+    assert rep[engines[2]] == engines[2], "the format-B engine taken for a format-A one"
 
     flat = run(work=BUILD_DIR / f"test-flat-{CONFIG.name}", reuse=False, jobs=1)
     assert set(reduced.modules) == set(flat.modules)

@@ -26,6 +26,11 @@ class PluginStateError(RuntimeError):
     """An entry point called out of order (before init, after quiesce)."""
 
 
+class PluginInitError(RuntimeError):
+    """``init`` found the VF or the shell's rings unfit for this plugin (wrong function,
+    a ring geometry the hardware cannot take); nothing was enabled."""
+
+
 @dataclass(frozen=True)
 class ReapResult:
     """What one ``reap()`` moved into the shell's rings."""

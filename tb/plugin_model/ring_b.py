@@ -38,7 +38,7 @@ from tb.plugin_model.plugin import (
     ReapResult,
 )
 from tb.plugin_model.shell_api import DmaMemory, ShellApi
-from tb.ref.regmap import QSTATUS_ERROR, RING_B_IDENTITY, RX_CPL_LOG2_MAX, upt_reg
+from tb.ref.regmap import QSTATUS_ERROR, RING_B_IDENTITY, RX_CPL_LOG2_MAX, Queue, upt_reg
 from tb.shell_model.rings import DeviceState, RingConf, RingCursor, RingPoint
 from tb.shell_model.vmxnet3_defs import DESC_BYTES, Bar0, RxCompDesc, TxCompDesc, TxDesc, desc_gen
 from tb.vf_driver.queues import (
@@ -239,8 +239,10 @@ class RingBPlugin(Plugin):
         start = api.device_state()
         progress = HwProgress(mem, conf, self.q, num_queues)
         progress.start(start)
-        await txq.restore_state(self._queue_state(start, rx=False))
-        await rxq.restore_state(self._queue_state(start, rx=True))
+        tx_state, rx_state = self._queue_state(start, rx=False), self._queue_state(start, rx=True)
+        await self._preload_producers(txq, rxq, tx_state, rx_state)
+        await txq.restore_state(tx_state)
+        await rxq.restore_state(rx_state)
         for vector in (2 * self.q, 2 * self.q + 1):  # vmxnet3's IMR: 0 = interrupt on
             await bar.write(upt_reg(Bar0.IMR, vector), 0)
         # A quiesce sleeps on writes to the shell's TX completion ring.
@@ -255,6 +257,26 @@ class RingBPlugin(Plugin):
             f"{start.tx.index} (gen {start.tx.gen}), RX from buffer {start.rx.index} "
             f"(gen {start.rx.gen})"
         )
+
+    @staticmethod
+    async def _preload_producers(
+        txq: UptTxQueue, rxq: UptRxQueue, tx: QueueState, rx: QueueState
+    ) -> None:
+        """Each producer written while its queue is still disabled (a PROD write is kept
+        then), after the ring size it is checked against.
+
+        §4c writes the producers after ``ENABLE | RESUME``. In between, ``PROD`` still
+        holds 0 (the last disable or FLR cleared it) while the engine stands at the
+        resumed index, so it takes ``[index, 0)`` as posted and fetches descriptors the
+        shell never handed over: ``ERR_DESC_GEN`` on the first stale one (or a stale
+        frame sent, should its gen match). With the producers in place first, the enable
+        finds nothing to fetch beyond them; the restore writes the same values again.
+        """
+        bar = txq.bar
+        for ring, prod in ((txq.ring, tx.prod), (rxq.ring, rx.prod), (rxq.ring2, rx.prod2)):
+            assert prod is not None
+            await bar.write(ring.reg(Queue.TXQ_SIZE), ring.size_log2)
+            await bar.write(ring.doorbell_addr(), prod)
 
     @staticmethod
     def _queue_state(st: DeviceState, *, rx: bool) -> QueueState:

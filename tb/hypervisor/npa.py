@@ -68,6 +68,9 @@ MAC_TX_DRAIN_NS = 400_000  # bound on the TX ring passing the mark (a capped VF 
 MAC_POLL_NS = 1_000  # how often the hypervisor reads the ring's indices meanwhile
 MAC_PIPE_NS = 2_000  # engine read to switch ingress: far above the TX FIFO's drain time
 RX_PIPE_NS = 2_000  # switch egress to the VF's RX ring: far above the RX FIFO's drain time
+# A VF's last TX frame, out of its engine, to the vswitch's delivery to another emulated VM
+# (the switch, the PF's RX ring and its completion hold): far above that path's latency.
+TX_PIPE_NS = 2_000
 
 
 @dataclass(frozen=True)
@@ -455,7 +458,9 @@ class NpaHost:
         # plugin's buffers before its ring closes.
         await self.wait_ns(RX_PIPE_NS)
         if v.shell.plugin is not None:
-            result = await v.shell.detach_plugin(reason, resume=v.device.resume_emulation)
+            result = await v.shell.detach_plugin(
+                reason, resume=v.device.resume_emulation, after_quiesce=self._tx_pipe(v)
+            )
             self.logger.info("%s: plugin quiesced: %s", name, result)
         v.device.resume_emulation()
         # Frames already past the switch towards the VF when its ring closed were
@@ -470,6 +475,18 @@ class NpaHost:
         await self.hv.release_vf(v.name, vf, self._flr)
         self.logger.info("%s: VF %d reset and released", name, vf)
         v.vf = None
+
+    def _tx_pipe(self, v: NpaVm) -> Callable[[], Coroutine[Any, Any, None]]:
+        """After the quiesce, before the device sends: with another emulated VM on this
+        host, the VF's last frames for it are still on their way (the switch, the PF's
+        RX ring); the vswitch would deliver the device's next ones to it in software
+        at once, ahead of them. Wait ``TX_PIPE_NS`` for them then."""
+
+        async def wait() -> None:
+            if any(p.name != v.name for p in self.vswitch.ports.values()):
+                await self.wait_ns(TX_PIPE_NS)
+
+        return wait
 
     def _deliver(self, v: NpaVm) -> Deliver:
         """The vswitch port's delivery into the VM's device, with the drop reason."""

@@ -92,7 +92,10 @@ class PfPortVswitch:
         # the destination MAC, e.g. it moved to its VF while the frame was on the way).
         self.dropped: list[tuple[str, str, bytes]] = []
         self._tx_backlog: deque[tuple[VswitchPort, bytes, int | None]] = deque()
-        self._tx_posted: deque[VswitchPort] = deque()  # sender of each frame on the PF ring
+        # sender and destination MAC of each frame on the PF ring
+        self._tx_posted: deque[tuple[VswitchPort, str]] = deque()
+        # frames for each destination MAC queued here or on the PF's ring, not completed
+        self._tx_to: Counter[str] = Counter()
         self._tx_kick = Event()
         self._tx_progress = Event()
         self._tx_failure: BaseException | None = None
@@ -114,15 +117,25 @@ class PfPortVswitch:
         self, name: str, mac: str, deliver: Deliver, pvid: int = 0, max_frame: int = MAX_FRAME_BYTES
     ) -> VswitchPort:
         """Connect an emulated NIC; the embedded switch forwards its MAC (on the port
-        group's VLAN ``pvid``) to the PF's port."""
+        group's VLAN ``pvid``) to the PF's port.
+
+        The port takes other VMs' frames in software at once; frames already sent
+        towards its MAC through the PF's queue (it was on a VF until now) leave the
+        queue before the switch's entry moves, so they still find the VF rather than
+        a switch entry that points back at the PF, which the switch would not send
+        them out of again.
+        """
         mac = mac.lower()
         if mac in self.ports:
             raise ValueError(f"MAC {mac} already on vswitch port {self.ports[mac].name!r}")
         if not 0 <= pvid <= 4094:
             raise ValueError(f"port VLAN {pvid} outside 0..4094")
-        await self.pf.add_fdb(mac, PF_PORT, pvid)
         port = VswitchPort(name, mac, deliver, pvid, max_frame)
         self.ports[mac] = port
+        waited = await self._drain_to(mac)
+        if waited:
+            self.stats["attach_waited_for_queued"] += waited
+        await self.pf.add_fdb(mac, PF_PORT, pvid)
         return port
 
     async def detach(self, mac: str) -> None:
@@ -168,6 +181,7 @@ class PfPortVswitch:
                 if port is not src and port.pvid == src.pvid:
                     self._deliver(port, frame, "local_flood")
         src.tx_outstanding += 1
+        self._tx_to[dst] += 1
         self._tx_backlog.append((src, frame, vlan_tci))
         self._tx_kick.set()
 
@@ -179,12 +193,18 @@ class PfPortVswitch:
         how many frames were waited for. Raises the TX pump's error (e.g. a
         ``QueueStall`` of the PF's ring) instead of waiting forever.
         """
-        waited = port.tx_outstanding
-        while port.tx_outstanding:
+        return await self._wait_sent(lambda: port.tx_outstanding, f"vswitch port {port.name!r}")
+
+    async def _drain_to(self, mac: str) -> int:
+        """Until every frame for ``mac`` sent through the PF's queue has completed there."""
+        return await self._wait_sent(lambda: self._tx_to[mac], f"frames for {mac}")
+
+    async def _wait_sent(self, left: Callable[[], int], what: str) -> int:
+        waited = left()
+        while left():
             if self._tx_failure is not None:
                 raise RuntimeError(
-                    f"vswitch port {port.name!r}: {port.tx_outstanding} frames never left "
-                    f"the PF's queue: {self._tx_failure}"
+                    f"{what}: {left()} frames never left the PF's queue: {self._tx_failure}"
                 ) from self._tx_failure
             self._tx_progress.clear()
             await self._tx_progress.wait()
@@ -228,7 +248,7 @@ class PfPortVswitch:
             while self._tx_backlog and txq.ring.free_slots() > 0:
                 src, frame, tci = self._tx_backlog.popleft()
                 txq.post(frame, vlan_tci=tci)
-                self._tx_posted.append(src)
+                self._tx_posted.append((src, dst_mac(frame)))
                 posted += 1
             if posted:
                 await txq.ring_doorbell()
@@ -238,7 +258,9 @@ class PfPortVswitch:
             for tx in done:
                 failed = tx.completion is not None and tx.completion.status != 0
                 self.stats["pf_tx_errors" if failed else "pf_tx_sent"] += 1
-                self._tx_posted.popleft().tx_outstanding -= 1
+                src, dst = self._tx_posted.popleft()
+                src.tx_outstanding -= 1
+                self._tx_to[dst] -= 1
             if done:
                 self._tx_progress.set()
 

@@ -452,7 +452,12 @@ class NpaHost:
         vf = v.vf
         self.logger.info("%s: detach VF %d (%s): switch entry back to the PF", name, vf, reason)
         v.port = await self.vswitch.attach(
-            v.name, v.mac, self._deliver(v), v.policy.port_vlan, v.max_frame
+            v.name,
+            v.mac,
+            self._deliver(v),
+            v.policy.port_vlan,
+            v.max_frame,
+            pipe=lambda: self.wait_ns(MAC_PIPE_NS),
         )
         # Frames the switch sent towards the VF before its entry moved land in the
         # plugin's buffers before its ring closes.

@@ -17,7 +17,7 @@ pumps wake per completion batch (WriteWatch), never per clock.
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import cocotb
@@ -114,16 +114,23 @@ class PfPortVswitch:
     # -- ports ----------------------------------------------------------------------------
 
     async def attach(
-        self, name: str, mac: str, deliver: Deliver, pvid: int = 0, max_frame: int = MAX_FRAME_BYTES
+        self,
+        name: str,
+        mac: str,
+        deliver: Deliver,
+        pvid: int = 0,
+        max_frame: int = MAX_FRAME_BYTES,
+        pipe: Callable[[], Awaitable[None]] | None = None,
     ) -> VswitchPort:
         """Connect an emulated NIC; the embedded switch forwards its MAC (on the port
         group's VLAN ``pvid``) to the PF's port.
 
         The port takes other VMs' frames in software at once; frames already sent
         towards its MAC through the PF's queue (it was on a VF until now) leave the
-        queue before the switch's entry moves, so they still find the VF rather than
-        a switch entry that points back at the PF, which the switch would not send
-        them out of again.
+        queue, and then the NIC (``pipe`` waits for a frame completed on the PF's
+        ring to pass the switch's ingress), before the switch's entry moves: they
+        still find the VF rather than an entry that points back at the PF, which the
+        switch would drop them at (no route: their own port).
         """
         mac = mac.lower()
         if mac in self.ports:
@@ -135,6 +142,8 @@ class PfPortVswitch:
         waited = await self._drain_to(mac)
         if waited:
             self.stats["attach_waited_for_queued"] += waited
+            if pipe is not None:
+                await pipe()
         await self.pf.add_fdb(mac, PF_PORT, pvid)
         return port
 

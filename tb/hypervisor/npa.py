@@ -55,7 +55,7 @@ from tb.plugin_model.loader import PluginFactory, PluginLoader
 from tb.plugin_model.plugin import PluginInitError
 from tb.ref.eswitch_model import MAX_FRAME_BYTES, NUM_MC, NUM_VLAN
 from tb.ref.mailbox import XcastMode, format_mac, is_multicast
-from tb.ref.regmap import Func, PciIdentity, Queue, queue_reg
+from tb.ref.regmap import Esw, Func, PciIdentity, PortCounter, Queue, queue_reg
 from tb.shell_model.npa_shell import NpaShell
 from tb.shell_model.shell import Vmxnet3Shell
 from tb.shell_model.vmxnet3_defs import Cmd, DriverShared, PluginConfDesc, RxMode
@@ -116,6 +116,7 @@ class NpaVm:
     port: VswitchPort | None = None
     vf: int | None = None
     pending_image: bytes | None = None
+    vf_port_rx0: int = 0  # the VF's switch port RX_FRAMES when its plugin started
 
     @property
     def max_frame(self) -> int:
@@ -374,6 +375,7 @@ class NpaHost:
         identity = await self.vf_identity(func)
         self.logger.info("%s: VF %d (function %d, %s) assigned", name, vf, func, identity)
         v.vf = vf
+        v.vf_port_rx0 = await self._port_rx_frames(func)
         vf_bar = self.bar(func)
         try:
             v.pending_image = self.vendor_for(identity).image.pack() if image is None else image
@@ -467,6 +469,7 @@ class NpaHost:
                 reason, resume=v.device.resume_emulation, after_quiesce=self._tx_pipe(v)
             )
             self.logger.info("%s: plugin quiesced: %s", name, result)
+            await self._tx_fifo_drained(v, vf, result.tx_sent)
         v.device.resume_emulation()
         # Frames already past the switch towards the VF when its ring closed were
         # dropped by the VF (RXQ_DROPS); read before the FLR clears the counter.
@@ -480,6 +483,35 @@ class NpaHost:
         await self.hv.release_vf(v.name, vf, self._flr)
         self.logger.info("%s: VF %d reset and released", name, vf)
         v.vf = None
+
+    async def _port_rx_frames(self, port: int) -> int:
+        """``RX_FRAMES`` of a switch port: every frame it took from the port."""
+        base = Esw.CNT_BASE + port * Esw.CNT_STRIDE
+        return await self.bar(0).read(base + PortCounter.RX_FRAMES)
+
+    async def _tx_fifo_drained(self, v: NpaVm, vf: int, sent: int) -> None:
+        """Until the switch took every frame the plugin's VF sent, before its MAC goes.
+
+        A TX completion is written once the frame is in the engine's TX FIFO, before
+        the switch takes it (ARCHITECTURE §3.1, known limits); behind switch
+        backpressure or the VF's rate cap, frames the plugin saw completed still wait
+        there after the quiesce, and would meet a VF whose MAC (anti-spoofing) is gone.
+        Bounded by ``MAC_TX_DRAIN_NS``; logged if the switch never counts them.
+        """
+        func = self.hv.vf_function(vf)
+        waited = 0
+        while True:
+            got = (await self._port_rx_frames(func) - v.vf_port_rx0) & 0xFFFF_FFFF
+            if got >= sent:
+                return
+            if waited >= MAC_TX_DRAIN_NS:
+                self.logger.warning(
+                    "%s: VF %d: the switch took %d of the %d frames it sent; releasing it",
+                    v.name, vf, got, sent,
+                )  # fmt: skip
+                return
+            await self.wait_ns(MAC_POLL_NS)
+            waited += MAC_POLL_NS
 
     def _tx_pipe(self, v: NpaVm) -> Callable[[], Coroutine[Any, Any, None]]:
         """After the quiesce, before the device sends: with another emulated VM on this

@@ -121,6 +121,8 @@ class RingAPlugin(Plugin):
                 raise QueueError("VF TX completions out of order with the plugin's record")
             if frame.completion is not None and frame.completion.status:
                 self.stats["tx_hw_errors"] += 1
+            else:
+                self.stats["tx_sent"] += 1
             if req is not None:
                 api.tx_complete(req)
         self.stats["tx_completed"] += len(frames)
@@ -168,7 +170,7 @@ class RingAPlugin(Plugin):
         self._rx_waiting.clear()
         if abandoned:
             api.log(f"quiesce: {abandoned} TX frames never completed by the VF")
-        return QuiesceResult(abandoned, backlog)
+        return QuiesceResult(abandoned, backlog, self.stats["tx_sent"])
 
     async def _interrupt(self) -> None:
         if not (self._stopped or self._quiescing):

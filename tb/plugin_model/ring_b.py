@@ -38,7 +38,15 @@ from tb.plugin_model.plugin import (
     ReapResult,
 )
 from tb.plugin_model.shell_api import DmaMemory, ShellApi
-from tb.ref.regmap import QSTATUS_ERROR, RING_B_IDENTITY, RX_CPL_LOG2_MAX, Queue, upt_reg
+from tb.ref.regmap import (
+    QSTATUS_CODE_MASK,
+    QSTATUS_ERROR,
+    RING_B_IDENTITY,
+    RX_CPL_LOG2_MAX,
+    QErr,
+    Queue,
+    upt_reg,
+)
 from tb.shell_model.rings import DeviceState, RingConf, RingCursor, RingPoint
 from tb.shell_model.vmxnet3_defs import DESC_BYTES, Bar0, RxCompDesc, TxCompDesc, TxDesc, desc_gen
 from tb.vf_driver.queues import (
@@ -355,6 +363,8 @@ class RingBPlugin(Plugin):
         api, txq, rxq = self._live()
         self._quiescing = True
         await self._drain_tx(txq)
+        # A frame whose buffer read failed has a completion but was not sent (§4b).
+        read_failed = (await txq.status()) & (QSTATUS_ERROR | QSTATUS_CODE_MASK)
         tx_state = await self._save(txq, "TX")
         rx_state = await self._save(rxq, "RX")
         self._advance()  # completions written until the queues went idle
@@ -367,7 +377,8 @@ class RingBPlugin(Plugin):
             f"ring-B plugin quiesced: TX resumes at descriptor {back.tx.index} "
             f"({backlog} frames not sent), RX at buffer {back.rx.index}"
         )
-        return QuiesceResult(0, backlog)
+        sent = self.stats["tx_completed"] - int(read_failed == QSTATUS_ERROR | QErr.BUS_READ)
+        return QuiesceResult(0, backlog, sent)
 
     async def _drain_tx(self, txq: UptTxQueue) -> None:
         """Until the VF completed every frame up to the last TXPROD, then not BUSY.
@@ -389,6 +400,7 @@ class RingBPlugin(Plugin):
                 api.log(f"quiesce: TX queue in error (TXQ_STATUS {status:#010x})")
                 self.stats["tx_error_at_quiesce"] += 1
                 break
+            self.stats["tx_drain_waits"] += 1
             try:
                 await txq.ring.wait_completion_write(f"{left} TX descriptors to drain")
             except QueueStall as stall:

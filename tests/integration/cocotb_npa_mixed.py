@@ -39,6 +39,8 @@ PACE = 120  # cycles between rounds (one frame of every flow per round)
 PHASE = 24  # rounds per phase
 BURST = 24  # frames queued at once each way right before a switch-over
 QUIET = 20_000  # cycles without an arrival that end the wait for the rest
+CAPPED_MBPS = 1_000  # VF2's max_tx_rate before the second detach: 0.5 bytes per cycle
+CAPPED_CYCLES = 8_000  # how long it is held back
 
 
 @dataclass
@@ -247,11 +249,18 @@ async def npa_two_vendors(dut) -> None:
         for n in VMS:
             now = await tb.bar(1 + VMS[n][2]).read(queue_reg(0, Queue.RXQ_DROPS))
             drops0[n] = host.vf_rx_drops.get(n, 0) + now
-        await m.rounds(BURST, pace=0)
+        if lap:  # VF2 held back by a rate cap: a backlog builds up in the shell's ring
+            await tb.pf.set_vf_rate(VMS["vm2"][2], CAPPED_MBPS)
+        await m.rounds(BURST * (1 + 2 * lap), pace=0)
         await tb.cycles(40)
+        if lap:  # lifted: the backlog drains at line rate, still there at the quiesce
+            await tb.cycles(CAPPED_CYCLES)
+            await tb.pf.set_vf_rate(VMS["vm2"][2], 0)
         for name in ("vm2", "vm1"):
             await host.detach_vf(name, f"lap {lap}")
             assert m.vms[name].shell.mode is ShellMode.EMULATED
+        if lap:
+            assert plugin_b.stats["tx_drain_waits"] > 0, "the quiesce had nothing to drain"
         assert host.vf_rx_drops == drops0, "frames dropped by a VF's closing ring"
         assert plugin_b.stats["tx_taken_not_completed"] == 0
         assert plugin_b.stats["rx_taken_not_completed"] == 0

@@ -312,6 +312,7 @@ def test_quiesce_hands_back_exact_positions_and_the_emulated_device_goes_on() ->
     assert len(r.vf.writes) == writes
     result = run(plugin.quiesce())
     assert (result.tx_abandoned, result.tx_backlog) == (0, len(later))
+    assert result.tx_sent == len(on_vf) == len(r.vf.sent)  # what the switch must count
     assert [d for _, d, _ in r.vf.sent] == on_vf
     assert [run(r.vf.read(queue_reg(0, c))) for c in (Queue.TXQ_CTRL, Queue.RXQ_CTRL)] == [0, 0]
     assert api.calls["set_device_state"] >= 2
@@ -400,6 +401,7 @@ def test_a_tx_queue_in_error_hands_back_the_frames_it_never_sent() -> None:
     result = run(plugin.quiesce())  # does not wait for completions that never come
     assert [d for _, d, _ in r.vf.sent] == good
     assert result.tx_backlog == 1 + len(after)
+    assert result.tx_sent == len(good)
     assert plugin.stats["tx_error_at_quiesce"] == 1
     # The next owner starts at the refused frame: it sees the same descriptor.
     st = r.dev.device_state()

@@ -6,7 +6,9 @@ VMware's Uniform Pass-Through VFs did, so the plugin translates nothing. It
 points queue pair ``q`` of its VF at the shell's rings (TX, TX completion, RX
 ring 1, RX ring 2, RX completion; guest-physical addresses, which the VF's
 IOMMU domain maps onto the VM) and starts each ring where the emulated device
-stopped (the §4c queue state, ``*_STATE`` and ``CTRL.RESUME``). From then on:
+stopped (the §4c queue state, ``*_STATE`` and ``CTRL.RESUME``; the producers
+also written before the enable, see :meth:`RingBPlugin._preload_producers`).
+From then on:
 
 - ``tx(prod)``: one write of ``TXPROD`` on the VF's UPT page;
 - ``rx_refill(prod)``: one write of ``RXPROD``;
@@ -17,7 +19,8 @@ stopped (the §4c queue state, ``*_STATE`` and ``CTRL.RESUME``). From then on:
 - ``quiesce()``: no more doorbells, every frame given to the VF completed, the
   queues disabled and idle, their ``*_STATE`` read back and handed to the shell,
   so the emulated device (or the next plugin) resumes exactly there: no TX frame
-  lost or sent twice, unused receive buffers back in order.
+  lost or sent twice, unused receive buffers back in order; it reports the frames
+  the VF sent, which the hypervisor waits to see counted by the switch.
 
 The register programming is :mod:`tb.vf_driver.upt_queues`' (identity check,
 geometry, §4c restore and save), on the shell's rings instead of rings of its

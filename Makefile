@@ -17,6 +17,7 @@ WAVES        ?= 0
 PCAP         ?= 0
 SEED         ?= 1
 FRAMES       ?=
+VF_FLAVOURS  ?=
 VERBOSE      ?= 0
 JOBS         ?= auto
 PYTEST_ARGS  ?=
@@ -30,6 +31,7 @@ all: test
 
 help:
 	@echo "make sim [SCENARIO=basic] [WAVES=1] [PCAP=1] [SEED=n]  run a scenario, print its report"
+	@echo "make sim VF_FLAVOURS=AB                                npa with VF2 ring format B (vendor B's plugin)"
 	@echo "make test [JOBS=auto]                                  pytest regression (parallel)"
 	@echo "make lint                                              verilator -Wall + ruff"
 	@echo "make bench                                             cycle-counted performance -> reports/"
@@ -50,7 +52,8 @@ $(STAMP): requirements.txt sim/sysdeps.sh
 sim: $(STAMP)
 	$(VPY) -m sim.run --scenario $(SCENARIO) --seed $(SEED) \
 	  $(if $(filter 1,$(WAVES)),--waves) $(if $(filter 1,$(PCAP)),--pcap) \
-	  $(if $(FRAMES),--frames $(FRAMES)) $(if $(filter 1,$(VERBOSE)),--verbose)
+	  $(if $(FRAMES),--frames $(FRAMES)) $(if $(filter 1,$(VERBOSE)),--verbose) \
+	  $(if $(VF_FLAVOURS),--vf-flavours $(VF_FLAVOURS))
 
 test: $(STAMP)
 	$(VPY) -m pytest -n $(JOBS) $(PYTEST_ARGS) tests

@@ -1,6 +1,7 @@
 """`make sim`: run one scenario on the NIC RTL and print its report.
 
 python -m sim.run --scenario basic [--seed N] [--frames N] [--waves] [--pcap] [--verbose]
+python -m sim.run --scenario npa --vf-flavours AB   (VF1 ring format A, VF2 format B)
 
 Quiet by default: the terminal shows the report; the simulator's full output
 (cocotb's log, warnings) goes to reports/<scenario>.log, the build's to
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 
 from sim.runner import REPO_ROOT, nic_top, run
-from sim.scenarios.report import ScenarioReport
+from sim.scenarios.report import ScenarioReport, vf_ring_fmt
 
 REPORTS = REPO_ROOT / "reports"
 DEFAULT_PARAMS = {"NUM_VF": 2}
@@ -31,7 +32,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pcap", action="store_true", help="write one pcap per switch port")
     ap.add_argument("--verbose", action="store_true", help="show the simulator's output live")
     ap.add_argument("--out", type=Path, default=REPORTS, help="reports folder (default reports/)")
+    ap.add_argument(
+        "--vf-flavours",
+        type=_flavours,
+        default="",
+        help="npa: ring format of each VF, e.g. AB = VF1 format A, VF2 format B (vmxnet3/UPT)",
+    )
     args = ap.parse_args(argv)
+    if args.vf_flavours and args.scenario != "npa":
+        print("--vf-flavours applies to the npa scenario only", file=sys.stderr)
+        return 2
 
     module = f"sim.scenarios.{args.scenario}"
     if _not_a_scenario(args.scenario) or importlib.util.find_spec(module) is None:
@@ -50,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         "SCENARIO_SEED": str(args.seed),
         "SCENARIO_FRAMES": str(args.frames),
     }
+    params = dict(DEFAULT_PARAMS)
+    if args.vf_flavours:
+        env["SCENARIO_VF_FLAVOURS"] = args.vf_flavours
+        if ring_fmt := vf_ring_fmt(args.vf_flavours):
+            params["VF_RING_FMT"] = ring_fmt
     if args.pcap:
         pcap_dir = args.out / "pcap"
         for old in [*pcap_dir.glob("*.pcap"), *pcap_dir.glob("*.pcapng")]:
@@ -59,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.waves:
         trace = args.out / "waves" / f"{args.scenario}.fst"
 
-    top = nic_top(DEFAULT_PARAMS, waves=args.waves)
+    top = nic_top(params, waves=args.waves)
     log_file = None if args.verbose else args.out / f"{args.scenario}.log"
     if log_file is not None:
         print(f"simulating {args.scenario} (seed {args.seed}); full log: {log_file}", flush=True)
@@ -102,6 +117,17 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a positive number of frames")
     return value
+
+
+def _flavours(text: str) -> str:
+    """``--vf-flavours``: one letter per VF; empty (the default) = every VF format A, the
+    default top."""
+    flavours = text.strip().upper()
+    if (flavours and len(flavours) != DEFAULT_PARAMS["NUM_VF"]) or set(flavours) - {"A", "B"}:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: one letter A or B for each of the {DEFAULT_PARAMS['NUM_VF']} VFs"
+        )
+    return flavours
 
 
 def _not_a_scenario(name: str) -> bool:

@@ -26,15 +26,16 @@ from tb.host.iommu import Iommu
 from tb.host.memory import HostMemory
 from tb.host.mmio import AxiLiteMmio, FunctionBar
 from tb.hypervisor.hypervisor import Hypervisor
-from tb.hypervisor.npa import NpaHost
+from tb.hypervisor.npa import NpaHost, VendorPlugin
 from tb.hypervisor.vswitch import PfPortVswitch
 from tb.net.axis_fast import FastStreamSink, FastStreamSource, WirePacing
 from tb.net.hdl_stream import HdlStreamSink, HdlStreamSource, HdlStreamTap
 from tb.net.pcap import NS_PER_CYCLE, Direction, PortCapture
 from tb.net.stream_tap import StreamSignals, StreamTap
 from tb.pf_driver.driver import PfDriver
-from tb.plugin_model.ring_a import RING_A_PLUGIN_ID, RING_A_VENDOR_ID, RingAPlugin
-from tb.ref.regmap import RingFmt
+from tb.plugin_model.ring_a import RingAPlugin, ring_a_image
+from tb.plugin_model.ring_b import RingBPlugin, ring_b_image
+from tb.ref.regmap import RING_A_IDENTITY, RING_B_IDENTITY, RingFmt
 from tb.vf_driver.flavour import queue_pair
 from tb.vf_driver.queues import RxQueue, TxQueue
 from tb.vf_driver.upt_queues import UptRxQueue, UptTxQueue
@@ -290,7 +291,9 @@ class NicTb:
         return int(get_sim_time("ns"))
 
     async def npa_host(self) -> NpaHost:
-        """NPA on this NIC: interrupts, the PF-port vswitch and the hypervisor's NPA side.
+        """NPA on this NIC: interrupts, the PF-port vswitch and the hypervisor's NPA side,
+        with both vendors' plugins (a VF gets its vendor's, by ``FUNC_PCI_ID``: ring
+        format A's ``RingAPlugin``, ring format B's ``RingBPlugin``).
 
         Call after ``pf.probe()`` and ``pf.enable_sriov()``. VFs given to VMs must
         be in ``TbConfig.vm_vfs`` (no host identity domain).
@@ -305,8 +308,10 @@ class NicTb:
             irq,
             self.bar,
             self.now_ns,
-            {RING_A_PLUGIN_ID: lambda image: RingAPlugin()},
-            RING_A_VENDOR_ID,
+            (
+                VendorPlugin(RING_A_IDENTITY, ring_a_image(), lambda image: RingAPlugin()),
+                VendorPlugin(RING_B_IDENTITY, ring_b_image(), lambda image: RingBPlugin()),
+            ),
             clock=self.dut.clk,
             ns_per_cycle=NS_PER_CYCLE,
         )

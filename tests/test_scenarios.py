@@ -12,12 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 from scapy.utils import rdpcap
 
 from sim.run import main
-from sim.scenarios.report import ScenarioReport
+from sim.scenarios.npa import guest_vfs
+from sim.scenarios.report import ScenarioReport, vf_ring_fmt
 from sim.toolchain import REPO_ROOT
 from tb.net.pcap import Direction
 
@@ -116,3 +118,49 @@ def test_npa_scenario(tmp_path: Path) -> None:
         ("vm2", "emulated"),
     ]
     assert (tmp_path / "npa.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_npa_scenario_with_a_vendor_b_vf(tmp_path: Path) -> None:
+    """`make sim VF_FLAVOURS=AB`: VF2 is ring format B; vm1 gets it and vendor B's plugin
+    (by the VF's FUNC_PCI_ID), vm2 vendor A's on VF1 (the rogue story stays vm2's); vm1
+    goes back to emulation, is refused vendor A's image and takes vendor B's again."""
+    rc = main(["--scenario", "npa", "--frames", "8", "--vf-flavours", "ab", "--out", str(tmp_path)])
+    assert rc == 0
+    report = ScenarioReport.load(tmp_path / "npa.json")
+    assert report.mismatches == []
+    story = json.loads((tmp_path / "npa_story.json").read_text())
+    changes = sorted(story["mode_changes"], key=lambda m: m["t_ns"])
+    modes = [(m["vm"], m["mode"], m["reason"]) for m in changes]
+    assert modes == [
+        ("vm1", "plugin", "sriovnic-vf-b"),
+        ("vm2", "plugin", "sriovnic-vf-a"),
+        ("vm2", "emulated", "guest reloads its plugin"),
+        ("vm2", "plugin", "vf-a-rogue"),
+        ("vm2", "emulated", "VF TX queue error (IOMMU fault)"),
+        ("vm1", "emulated", "vendor B round trip"),
+        ("vm1", "plugin", "sriovnic-vf-b"),
+    ]
+    events = {e["counter"]: e for e in story["security_events"]}
+    assert events["tx_dropped_spoof"]["count"] == 8  # vm2's attacks, from VF1 now
+    assert events["IOMMU faults of function 1"]["count"] >= 1
+    assert events["loader refusals (device_mismatch)"]["count"] == 1  # A's image on B's VF
+    text = "\n".join(report.notes)
+    assert "vf 1 (function 2): 5b00:5b01, ring format B" in text
+    assert "UDP frames lost at no named drop point: 0" in text
+    # vm1's frames crossed its format-B VF: the switch's port counter is what vendor B's
+    # VF completed in the shell's rings, frame for frame.
+    [line] = [n for n in report.notes if n.strip().startswith("vm1 on vf 1")]
+    sent = report.ports["vf2"]["rx_packets"]
+    assert sent > 100 and f"{sent} frames sent" in line and f"completed {sent} TX" in line
+
+
+def test_vf_flavours_are_checked() -> None:
+    assert vf_ring_fmt("AB") == 2 and vf_ring_fmt("BA") == 1 and vf_ring_fmt("AA") == 0
+    assert guest_vfs("") == {"vm1": 0, "vm2": 1} == guest_vfs("AA") == guest_vfs("BA")
+    assert guest_vfs("AB") == {"vm1": 1, "vm2": 0}
+    with pytest.raises(ValueError, match="needs a format-A VF"):
+        guest_vfs("BB")
+    assert main(["--scenario", "basic", "--vf-flavours", "AB"]) == 2
+    for bad in ("AC", "ABA"):
+        with pytest.raises(SystemExit):
+            main(["--scenario", "npa", "--vf-flavours", bad])

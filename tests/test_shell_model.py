@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import struct
+from dataclasses import replace
 
 import pytest
 
@@ -30,6 +31,7 @@ from tb.shell_model import (
     Vmxnet3Shell,
     check_ring,
 )
+from tb.shell_model.rings import DeviceState, RingPoint
 
 # Bit positions as vmxnet3_defs.h states them (shift macros and LE bitfield order).
 TXD_GEN_SHIFT, TXD_GEN_DWORD = 14, 2
@@ -376,3 +378,67 @@ def test_device_refuses_a_descriptor_the_shell_has_not_handed_over() -> None:
         dev.fetch_tx(3)  # a doorbell beyond what was posted
     assert dev.errors["not_owned"] == 1
     assert len(dev.fetch_tx(shell.tx_prod)) == 1
+
+
+def test_rx_rings_are_linux_shaped_ring_2_published_empty_and_buffers_64_byte_units() -> None:
+    mem = guest()
+    shell = Vmxnet3Shell(mem, tx_size=32, rx_size=64, rx_buf_len=1536)
+    c = shell.conf
+    # Ring 2 as long as ring 1 (Linux's default), one completion ring for both.
+    assert (c.rx2_size, c.rx_comp_size) == (64, 128)
+    assert c.rx2_ring % 512 == 0 and c.rx2_ring not in (c.rx_ring, c.rx_comp)
+    assert shell.post_rx() == 63
+    assert mem.read(c.rx2_ring, 64 * 16) == bytes(64 * 16)  # nothing posted on ring 2
+    bufs = [struct.unpack("<Q", read_desc(mem, c.rx_ring, i)[:8])[0] for i in range(63)]
+    assert all(b % 64 == 0 for b in bufs)  # whole 64-byte beats from the buffer's start
+    small = Vmxnet3Shell(guest(), tx_size=32, rx_size=32, rx_buf_len=512, rx2_size=32)
+    assert small.conf.rx_comp_size == 64
+    for bad in (1500, 1518, 100):  # not a multiple of 64, or below a head buffer's 128
+        with pytest.raises(FrameSizeError):
+            Vmxnet3Shell(guest(), tx_size=32, rx_size=32, rx_buf_len=bad)
+    with pytest.raises(RingGeometryError):
+        Vmxnet3Shell(guest(), tx_size=32, rx_size=32, rx2_size=48)
+
+
+def test_device_state_gives_back_taken_buffers_and_the_next_owner_resumes_there() -> None:
+    mem = guest()
+    shell = Vmxnet3Shell(mem, tx_size=32, rx_size=32, rx_buf_len=512)
+    dev = Vmxnet3DeviceRings(mem, shell.conf)
+    rng = random.Random(8)
+    for _ in range(40):  # past the TX ring's end: its gen flipped
+        shell.post_tx(rng.randbytes(100))
+        for req in dev.fetch_tx(shell.tx_prod):
+            dev.complete_tx(req)
+        shell.reap_tx()
+    shell.post_rx()
+    for _ in range(35):
+        assert dev.deliver_rx(rng.randbytes(300))
+        shell.reap_rx()
+        shell.post_rx()
+    dev.take_rx_buffers()
+    assert dev.rx_buffers == 31
+    st = dev.device_state()
+    assert (st.tx, st.tx_comp) == (RingPoint(8, 0), RingPoint(8, 0))
+    # RX: the first buffer taken and not used, on the lap it was posted in.
+    assert (st.rx, st.rx_comp, st.rx2) == (RingPoint(3, 0), RingPoint(35, 1), RingPoint(0, 1))
+    assert dev.rx_buffers == 0  # handed over with the position
+    # Another owner used 4 buffers and sent 2 frames: the device resumes after them.
+    for _ in range(2):
+        shell.post_tx(rng.randbytes(64))
+    frame = rng.randbytes(200)
+    moved = DeviceState(
+        RingPoint(10, 0), RingPoint(10, 0), RingPoint(7, 0), RingPoint(39, 1), st.rx2
+    )
+    # What that owner wrote: one completion per frame and per buffer.
+    for k in range(2):
+        mem.write(shell.conf.tx_comp + 16 * (8 + k), tcd_bytes(8 + k, 0))
+    for k in range(4):
+        mem.write(shell.conf.rx_comp + 16 * (35 + k), rcd_bytes(3 + k, 64, 1, sop=True, eop=True))
+    dev.set_device_state(moved)
+    assert len(shell.reap_tx()) == 2 and len(shell.reap_rx()) == 4
+    assert dev.fetch_tx(shell.tx_prod) == []  # nothing sent twice
+    assert dev.deliver_rx(frame)  # into buffer 7, completion slot 39
+    [pkt] = shell.reap_rx()
+    assert pkt.data == frame
+    with pytest.raises(ValueError, match="outside a ring of 32"):
+        dev.set_device_state(replace(moved, tx=RingPoint(32, 0)))

@@ -806,3 +806,23 @@ def test_mtu_request_at_activation_and_denial_keeps_the_approved_mtu() -> None:
     rig.drv.write_shared()
     rig.drv.activate()
     assert len(rig.policy.seen) == asked  # 1500 is approved already
+
+
+def test_ring_2_is_published_as_linux_does_and_the_device_accepts_it_serving_ring_1() -> None:
+    rig = make_rig(rx_size=32, rx_buf_len=512)
+    c = rig.shell.conf
+    _, rxq = rig.drv.queue_descs()
+    assert rxq.conf.rx_ring_base_pa == (c.rx_ring, c.rx2_ring)
+    assert rxq.conf.rx_ring_size == (32, 32) and rxq.conf.comp_ring_size == 64
+    rig.drv.open()
+    assert rig.dev.rings is not None and rig.dev.rings.conf == c  # ring 2 included
+    frame = to_guest(1, 1200)  # three ring-1 buffers: the device does not use ring 2
+    assert rig.dev.receive(frame)
+    [pkt] = rig.shell.reap_rx()
+    assert pkt.data == frame and pkt.nbufs == 3
+    ignored = rig.dev.counters.doorbells_ignored
+    rig.dev.bar0_write(Bar0.RXPROD2, 5)
+    assert rig.dev.counters.doorbells_ignored == ignored + 1
+    # A completion ring too small for both rings is refused (vmxnet3's rule).
+    rig2 = make_rig(rx_size=32)
+    assert _activate_with(rig2, rxc={"comp_ring_size": 32}) == DeviceResult.RING_GEOMETRY

@@ -18,6 +18,14 @@ outside host and between the two VMs, without pause, while the hypervisor:
 4. offers vm2 a plugin image with a bad checksum: the shell refuses it and vm2
    stays emulated.
 
+With ``VF_FLAVOURS`` (``make sim VF_FLAVOURS=AB``: one letter per VF, A = ring
+format A, B = ring format B / vmxnet3 in hardware, the top's ``VF_RING_FMT``) the
+hypervisor picks each VM's plugin by its VF's ``FUNC_PCI_ID``: vm1 gets the
+format-B VF and vendor B's plugin (the VF serves the shell's own rings), vm2 a
+format-A VF and vendor A's (the rogue plugin is vendor A's, so the attacks stay
+vm2's). After step 4 vm1 is taken back to the emulated device, is offered vendor
+A's image (refused: wrong vendor for its VF), and moves to vendor B's plugin again.
+
 Every flow's frames carry sequence numbers and payloads a receiver recomputes
 (tb/guest/flows.py), so loss, duplication, reordering and corruption are
 counted against an independent expectation; every frame not delivered must be
@@ -47,7 +55,7 @@ from sim.scenarios.npa_report import (
     render_story,
     save_story,
 )
-from sim.scenarios.report import conclude, gather, scenario_config
+from sim.scenarios.report import conclude, gather, scenario_config, vf_ring_fmt
 from tb.env import NicTb
 from tb.guest.flows import UdpFlow, parse_flow
 from tb.guest.stack import FlowReceiver, InterfaceConfig, NetStack, PingSession
@@ -56,14 +64,16 @@ from tb.hypervisor.vswitch import DROP_RECORD_LIMIT
 from tb.net.external_host import ExternalHost
 from tb.pf_driver.vf_state import CLOCK_HZ, RATE_BURST_BYTES
 from tb.plugin_model.hostile import ROGUE_PLUGIN_ID, HostilePlugin
+from tb.plugin_model.plugin import Plugin
 from tb.plugin_model.ring_a import ring_a_image
+from tb.plugin_model.ring_b import RingBPlugin
 from tb.ref.regmap import FUNC_STATUS_ERROR, Func, Queue, queue_reg
 from tb.ref.scoreboard import FrameScoreboard
 
 EXT_MAC, EXT_IP = "02:00:00:00:ff:01", "10.0.0.254"
 VM_MEM = 8 << 20
 GUESTS = {
-    # name: (MAC, IP, VF, security policy)
+    # name: (MAC, IP, VF without VF_FLAVOURS, security policy)
     "vm1": ("02:00:00:00:01:01", "10.0.0.1", 0, SecurityPolicy(mac_changes=True)),
     "vm2": ("02:00:00:00:02:01", "10.0.0.2", 1, SecurityPolicy()),
 }
@@ -76,6 +86,20 @@ SHAPED_MBPS = 4_000  # vm1's VF cap in phase 2: 2 bytes/cycle, a third of what v
 SHAPED_ROUNDS = 100  # 20,000 cycles: the 18,036-byte bucket is spent after about 4,500
 WAIT_CYCLES = 200_000  # bound on any wait in the story (watchdog, in simulated cycles)
 DRAIN_CYCLES = 20_000  # after the last frame: far above any frame's latency through the NIC
+
+
+def guest_vfs(flavours: str) -> dict[str, int]:
+    """Which VF each VM gets. ``flavours``: one letter per VF (``VF_FLAVOURS``), empty for
+    the default run. vm1 takes the format-B VF if there is one; vm2 needs a format-A VF,
+    as the rogue plugin it loads is vendor A's."""
+    if not flavours:
+        return {name: g[2] for name, g in GUESTS.items()}
+    if len(flavours) != len(GUESTS) or set(flavours) - {"A", "B"}:
+        raise ValueError(f"VF_FLAVOURS={flavours!r}: one letter A or B for each of 2 VFs")
+    if "A" not in flavours:
+        raise ValueError(f"VF_FLAVOURS={flavours}: vm2's rogue-plugin story needs a format-A VF")
+    vm1 = flavours.find("B") if "B" in flavours else 0
+    return {"vm1": vm1, "vm2": 1 - vm1}
 
 
 @dataclass
@@ -132,7 +156,8 @@ async def run_scenario(dut) -> None:
     cfg = scenario_config()
     log = dut._log
     wall0 = time.monotonic()
-    tbcfg = dataclasses.replace(cfg.tb, vm_vfs=tuple(1 + g[2] for g in GUESTS.values()))
+    vfs = guest_vfs(cfg.vf_flavours)
+    tbcfg = dataclasses.replace(cfg.tb, vm_vfs=tuple(1 + vf for vf in vfs.values()))
     tb = NicTb(dut, tbcfg)
     if tbcfg.pcap_dir is not None:
         tb.start_capture(tbcfg.pcap_dir)
@@ -194,18 +219,20 @@ async def run_scenario(dut) -> None:
     await ping_round("emulated")
     await traffic.more(phase)
 
-    # 2. Passthrough: VFs attached, shells switched to vendor A's plugin.
+    # 2. Passthrough: VFs attached, shells switched to their VF vendor's plugin (by the
+    # VF's FUNC_PCI_ID: vendor A's unless VF_FLAVOURS gives a VM a format-B VF).
     log.info("phase 2: attach VFs")
-    image = ring_a_image().pack()
-    for name, (_, _, vf, _) in GUESTS.items():
-        assert await host.attach_vf(name, vf, image), f"{name}: plugin refused"
+    plugins: list[tuple[str, Plugin]] = []  # (VM, plugin), every attach
+    for name in GUESTS:
+        assert await host.attach_vf(name, vfs[name]), f"{name}: plugin refused"
+        plugins.append((name, _plugin(guests[name])))
     await ping_round("plugin")
     await traffic.more(phase)
-    shaped = await shaped_phase(tb, traffic, GUESTS["vm1"][2])
+    shaped = await shaped_phase(tb, traffic, vfs["vm1"])
     await traffic.more(phase)  # vm1's backlog drains at line rate
 
     log.info("phase 3: MAC changes")
-    spoof0 = {n: (await tb.pf.vf_stats(g[2]))["tx_dropped_spoof"] for n, g in GUESTS.items()}
+    spoof0 = {n: (await tb.pf.vf_stats(vf))["tx_dropped_spoof"] for n, vf in vfs.items()}
     # 3. Control trapped: vm1's policy accepts MAC changes, vm2's rejects them.
     for name, g in guests.items():
         g.v.driver.set_mac(bytes.fromhex(NEW_MAC[name].replace(":", "")))
@@ -222,21 +249,21 @@ async def run_scenario(dut) -> None:
     # with its old source MAC still pass anti-spoofing, so the switch drops none.
     await host.mac_changes_done()
     spoofed_at_mac_change = {
-        n: (await tb.pf.vf_stats(g[2]))["tx_dropped_spoof"] - spoof0[n] for n, g in GUESTS.items()
+        n: (await tb.pf.vf_stats(vf))["tx_dropped_spoof"] - spoof0[n] for n, vf in vfs.items()
     }
     log.info("phase 4: rogue plugin")
     # 4. A compromised vm2 loads a rogue plugin (validly signed) and attacks from its VF.
     await host.detach_vf("vm2", "guest reloads its plugin")
-    assert await host.attach_vf("vm2", GUESTS["vm2"][2], ring_a_image(ROGUE_PLUGIN_ID).pack())
+    assert await host.attach_vf("vm2", vfs["vm2"], ring_a_image(ROGUE_PLUGIN_ID).pack())
     await traffic.more(phase // 2)
     rogue = g2.v.shell.plugin
     assert isinstance(rogue, HostilePlugin)
-    f2 = tb.hv.vf_function(GUESTS["vm2"][2])
-    before = await tb.pf.vf_stats(GUESTS["vm2"][2])
+    f2 = tb.hv.vf_function(vfs["vm2"])
+    before = await tb.pf.vf_stats(vfs["vm2"])
     await rogue.forge_source_mac(8, g1.stack.mac, EXT_MAC)
     await rogue.forge_vlan(8, 100, g2.stack.mac, EXT_MAC)
     await traffic.more(4)
-    after = await tb.pf.vf_stats(GUESTS["vm2"][2])
+    after = await tb.pf.vf_stats(vfs["vm2"])
     for attack, counter, what in (
         ("forged source MAC (vm1's)", "tx_dropped_spoof", "dropped by the switch (anti-spoof)"),
         ("forged VLAN tag 100", "tx_dropped_spoof_vlan", "dropped by the switch (VLAN anti-spoof)"),
@@ -253,7 +280,7 @@ async def run_scenario(dut) -> None:
             "vm2",
             f"TX descriptor at GPA {VM_MEM + 0x1000:#x} (outside its {VM_MEM >> 20} MiB)",
             "IOMMU fault, read answered DECERR, the VF's TX queue stopped in its error state",
-            "IOMMU faults of function 2",
+            f"IOMMU faults of function {f2}",
             len(tb.iommu.faults_of(f2)) - faults0,
         )
     )
@@ -266,7 +293,7 @@ async def run_scenario(dut) -> None:
     # 5. A plugin image with a bad checksum: refused, vm2 stays emulated.
     bad = bytearray(ring_a_image().pack())
     bad[-1] ^= 0xFF
-    refused = not await host.attach_vf("vm2", GUESTS["vm2"][2], bytes(bad))
+    refused = not await host.attach_vf("vm2", vfs["vm2"], bytes(bad))
     loader = host.loaders["vm2"]
     story_events.append(
         SecurityEvent(
@@ -281,6 +308,10 @@ async def run_scenario(dut) -> None:
         )
     )
     assert refused and g2.v.shell.plugin is None
+    if "B" in cfg.vf_flavours:
+        log.info("phase 6: vm1 back to emulation, a wrong-vendor image, vendor B again")
+        story_events.append(await vendor_b_round_trip(host, g1, vfs["vm1"], traffic, phase))
+        plugins.append(("vm1", _plugin(g1)))
     await ping_round("end")
     await traffic.more(phase)
     traffic.running = False
@@ -357,11 +388,11 @@ async def run_scenario(dut) -> None:
             )
     counted = {
         **{
-            f"vf {GUESTS[n][2]} tx_dropped_spoof at the MAC change": spoofed_at_mac_change[n]
+            f"vf {vfs[n]} tx_dropped_spoof at the MAC change": spoofed_at_mac_change[n]
             for n in guests
         },
         **{
-            f"vf {GUESTS[n][2]} RXQ_DROPS (no buffer: floods before its plugin was up)": (
+            f"vf {vfs[n]} RXQ_DROPS (no buffer: floods before its plugin was up)": (
                 rxq_drops.get(n, 0)
             )
             for n in guests
@@ -389,9 +420,9 @@ async def run_scenario(dut) -> None:
         qdisc = g.v.shell.stats["tx_dropped_qdisc"] + g.v.shell.stats["tx_lost_at_quiesce"]
         if qdisc:
             problems.append(f"{name}: {qdisc} frames lost in the guest on TX")
-    report.vf_stats = {
-        f"vf {GUESTS[n][2]} ({n})": await tb.pf.vf_stats(GUESTS[n][2]) for n in guests
-    }
+    report.vf_stats = {f"vf {vfs[n]} ({n})": await tb.pf.vf_stats(vfs[n]) for n in guests}
+    if cfg.vf_flavours:
+        notes_tail += await flavour_lines(tb, host, cfg.vf_flavours, vfs, plugins)
     report.notes = render_story(story).splitlines() + notes_tail
     report.notes += [f"  {p}" for p in problems]
     png = plot_story(story, cfg.report_path.with_suffix(".png"))
@@ -497,3 +528,59 @@ def frame_drops(
         if ids is not None:
             out[ids[0]][f"{where} {reason}"] += 1
     return out
+
+
+def _plugin(g: Guest) -> Plugin:
+    plugin = g.v.shell.plugin
+    assert plugin is not None, f"{g.name}: no plugin loaded"
+    return plugin
+
+
+async def vendor_b_round_trip(
+    host: NpaHost, g: Guest, vf: int, traffic: Traffic, rounds: int
+) -> SecurityEvent:
+    """vm1 on vendor B's VF: back to the emulated device (the VF's queue state handed
+    back), vendor A's image offered (refused: the VF is vendor B's), vendor B's plugin
+    again (resumed where the emulated device stopped)."""
+    await host.detach_vf(g.name, "vendor B round trip")
+    await traffic.more(rounds)
+    refused = not await host.attach_vf(g.name, vf, ring_a_image().pack())
+    mismatches = host.loaders[g.name].refusals["device_mismatch"]
+    assert refused and g.v.shell.plugin is None, f"{g.name}: vendor A's plugin taken"
+    await traffic.more(rounds // 2)
+    assert await host.attach_vf(g.name, vf), f"{g.name}: vendor B's plugin refused"
+    await traffic.more(rounds)
+    return SecurityEvent(
+        host.now_ns(),
+        g.name,
+        "vendor A's plugin image on vendor B's VF",
+        "refused by the shell's loader (not this VF's vendor), vm1 stays emulated",
+        "loader refusals (device_mismatch)",
+        mismatches,
+    )
+
+
+async def flavour_lines(
+    tb: NicTb, host: NpaHost, flavours: str, vfs: dict[str, int], plugins: list[tuple[str, Plugin]]
+) -> list[str]:
+    """With VF_FLAVOURS: each VF's identity, each VM's plugins, and what crossed its VF
+    (the switch's counters of its port; for vendor B, the completions the VF wrote into
+    the shell's own rings)."""
+    lines = [f"VF flavours {flavours} (VF_RING_FMT {vf_ring_fmt(flavours)}):"]
+    for vf, fl in enumerate(flavours):
+        ident = await host.vf_identity(1 + vf)
+        lines.append(f"  vf {vf} (function {1 + vf}): {ident}, ring format {fl}")
+    for name, vf in vfs.items():
+        loaded = [type(p).__name__ for n, p in plugins if n == name]
+        port = await tb.pf.port_stats(1 + vf)
+        line = (
+            f"  {name} on vf {vf}: {', '.join(loaded)}; through switch port vf{1 + vf}: "
+            f"{port['rx_packets']} frames sent, {port['tx_packets']} received"
+        )
+        b = [p for n, p in plugins if n == name and isinstance(p, RingBPlugin)]
+        if b:
+            tx = sum(p.stats["tx_completed"] for p in b)
+            rx = sum(p.stats["rx_delivered"] for p in b)
+            line += f"; vendor B's VF completed {tx} TX and {rx} RX frames in the shell's rings"
+        lines.append(line)
+    return lines

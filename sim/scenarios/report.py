@@ -19,6 +19,7 @@ class ScenarioConfig:
     frames: int
     seed: int
     report_path: Path
+    vf_flavours: str = ""  # one letter per VF (A, B: ring format), "" = all A (VF_FLAVOURS)
 
 
 def scenario_config() -> ScenarioConfig:
@@ -33,7 +34,16 @@ def scenario_config() -> ScenarioConfig:
         frames=int(os.environ.get("SCENARIO_FRAMES", "32")),
         seed=seed,
         report_path=Path(report),
+        vf_flavours=os.environ.get("SCENARIO_VF_FLAVOURS", ""),
     )
+
+
+def vf_ring_fmt(flavours: str) -> int:
+    """``nic_top``'s ``VF_RING_FMT`` for ``flavours`` (``VF_FLAVOURS``: one letter per VF,
+    A = ring format A, B = ring format B; bit n-1 set = VF n is format B)."""
+    if set(flavours) - {"A", "B"}:
+        raise ValueError(f"VF flavours {flavours!r}: one letter A or B per VF")
+    return sum(1 << k for k, f in enumerate(flavours) if f == "B")
 
 
 DROP_REASONS = {"RXQ_DROPS": "no posted RX buffer, or the RX FIFO was full"}

@@ -9,10 +9,11 @@ The hypervisor's side of the Network Plugin Architecture, on the simulated NIC:
 - **attach a VF** (:meth:`NpaHost.attach_vf`): the PF driver programs the VF first
   (MAC, anti-spoofing, port VLAN), the hypervisor gives the VF an IOMMU domain over
   the VM's memory, and the shell runs NPA's sequence: STOP_EMULATION, LOAD_PLUGIN
-  (the hypervisor writes the vendor's image at the guest-physical address the shell
-  put in confPA, and its length in confLen), the shell's loader verifies it and calls
-  ``init``, ACTIVATE_VF. A refused image leaves the VM on the emulated path, with the
-  VF taken back;
+  (the hypervisor writes the image of the VF's vendor, found by the VF's
+  ``FUNC_PCI_ID``, at the guest-physical address the shell put in confPA, and its
+  length in confLen), the shell's loader (for that vendor and device) verifies it
+  and calls ``init``, ACTIVATE_VF. A refused image, or a plugin that cannot start,
+  leaves the VM on the emulated path, with the VF taken back;
 - **detach** (:meth:`NpaHost.detach_vf`): the shell quiesces the plugin (no TX frame
   lost), the device resumes emulation, the VF is reset and released;
 - **control trapped**: the device hands every MAC, RX-mode, multicast and VLAN
@@ -49,17 +50,17 @@ from tb.hypervisor.vmxnet3_device import (
 )
 from tb.hypervisor.vswitch import Deliver, PfPortVswitch, VswitchPort
 from tb.pf_driver.driver import PfDriver
-from tb.plugin_model.image import PluginImageError
+from tb.plugin_model.image import PluginImage, PluginImageError
 from tb.plugin_model.loader import PluginFactory, PluginLoader
+from tb.plugin_model.plugin import PluginInitError
 from tb.ref.eswitch_model import MAX_FRAME_BYTES, NUM_MC, NUM_VLAN
 from tb.ref.mailbox import XcastMode, format_mac, is_multicast
-from tb.ref.regmap import Func, Queue, queue_reg
+from tb.ref.regmap import Esw, Func, PciIdentity, PortCounter, Queue, queue_reg
 from tb.shell_model.npa_shell import NpaShell
 from tb.shell_model.shell import Vmxnet3Shell
 from tb.shell_model.vmxnet3_defs import Cmd, DriverShared, PluginConfDesc, RxMode
 from tb.shell_model.vmxnet3_driver import DriverConfig, Vmxnet3Driver
 
-FUNC_ID_DEVICE_SHIFT = 16  # FUNC_ID [31:16]: the VF's device id (ARCHITECTURE §3.1)
 MTU_FRAME_OVERHEAD = 18  # max frame = MTU + Ethernet header + a tag (vmxnet3's count)
 # A MAC change on a VF (NpaHost._retire_mac): how long the old MAC stays in effect.
 MAC_GRACE_NS = 20_000  # peers act on the guest's gratuitous ARP well within this
@@ -67,6 +68,9 @@ MAC_TX_DRAIN_NS = 400_000  # bound on the TX ring passing the mark (a capped VF 
 MAC_POLL_NS = 1_000  # how often the hypervisor reads the ring's indices meanwhile
 MAC_PIPE_NS = 2_000  # engine read to switch ingress: far above the TX FIFO's drain time
 RX_PIPE_NS = 2_000  # switch egress to the VF's RX ring: far above the RX FIFO's drain time
+# A VF's last TX frame, out of its engine, to the vswitch's delivery to another emulated VM
+# (the switch, the PF's RX ring and its completion hold): far above that path's latency.
+TX_PIPE_NS = 2_000
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,7 @@ class NpaVm:
     port: VswitchPort | None = None
     vf: int | None = None
     pending_image: bytes | None = None
+    vf_port_rx0: int = 0  # the VF's switch port RX_FRAMES when its plugin started
 
     @property
     def max_frame(self) -> int:
@@ -230,9 +235,25 @@ class _PortBackend:
         self.host.vswitch.transmit(v.port, frame, vlan_tci)
 
 
+@dataclass(frozen=True)
+class VendorPlugin:
+    """What a NIC vendor ships for its VF: the signed image the hypervisor injects into a
+    VM given such a VF, and the implementation the guest's loader knows by the image's
+    plugin id."""
+
+    identity: PciIdentity
+    image: PluginImage
+    factory: PluginFactory
+
+
 @dataclass
 class NpaHost:
-    """One host: the NIC's PF driver, the hypervisor, the vswitch, and NPA VMs."""
+    """One host: the NIC's PF driver, the hypervisor, the vswitch, and NPA VMs.
+
+    ``vendors``: every vendor's plugin, by the identity (``FUNC_PCI_ID``) of the VF
+    it drives. ``factories``: the implementations a guest's loader knows (every
+    vendor's, and any a test adds).
+    """
 
     hv: Hypervisor
     pf: PfDriver
@@ -240,8 +261,8 @@ class NpaHost:
     irq: IrqMonitor
     bar: Callable[[int], FunctionBar]
     now_ns: Callable[[], int]
-    factories: dict[str, PluginFactory]
-    vendor_id: int
+    vendors: tuple[VendorPlugin, ...]
+    factories: dict[str, PluginFactory] = field(default_factory=dict)
     vms: dict[str, NpaVm] = field(default_factory=dict)
     control_log: list[ControlEvent] = field(default_factory=list)
     loaders: dict[str, PluginLoader] = field(default_factory=dict)
@@ -254,6 +275,20 @@ class NpaHost:
     # access may start (tb/host/mmio.py).
     clock: Any = None
     ns_per_cycle: int = 4
+
+    def __post_init__(self) -> None:
+        for v in self.vendors:
+            self.factories.setdefault(v.image.plugin_id, v.factory)
+
+    async def vf_identity(self, func: int) -> PciIdentity:
+        """The PCI identity a function reports (``FUNC_PCI_ID``, ARCHITECTURE §3.1, §4b)."""
+        return PciIdentity.from_pci_id(await self.bar(func).read(Func.FUNC_PCI_ID))
+
+    def vendor_for(self, identity: PciIdentity) -> VendorPlugin:
+        for v in self.vendors:
+            if v.identity == identity:
+                return v
+        raise NpaCommandError(f"no vendor plugin for a VF {identity}")
 
     async def wait_ns(self, ns: int) -> None:
         if self.clock is None:
@@ -322,11 +357,13 @@ class NpaHost:
 
     # -- NPA switch-over ------------------------------------------------------------------
 
-    async def attach_vf(self, name: str, vf: int, image: bytes) -> bool:
-        """Give VM ``name`` VF ``vf`` and move its datapath to the plugin in ``image``.
+    async def attach_vf(self, name: str, vf: int, image: bytes | None = None) -> bool:
+        """Give VM ``name`` VF ``vf`` and move its datapath to the plugin in ``image``
+        (default: the image of the VF's vendor, by its ``FUNC_PCI_ID``).
 
-        Returns False when the guest refused the image (the VM stays emulated and
-        the VF is taken back); the refusal is counted by the shell's loader.
+        Returns False when the guest refused the image or its plugin could not start
+        (the VM stays emulated and the VF is taken back); a refused image is counted
+        by the shell's loader.
         Order: the VF's RX ring holds the VM's buffers before the switch's entry
         for the VM's MAC moves to the VF, and the VF sends only after the PF
         driver set its MAC and anti-spoofing, so no frame meets a VF that is
@@ -335,13 +372,16 @@ class NpaHost:
         """
         v = self.vms[name]
         func = self.hv.assign_vf(name, vf)
-        self.logger.info("%s: VF %d (function %d) assigned", name, vf, func)
-        v.vf, v.pending_image = vf, image
+        identity = await self.vf_identity(func)
+        self.logger.info("%s: VF %d (function %d, %s) assigned", name, vf, func, identity)
+        v.vf = vf
+        v.vf_port_rx0 = await self._port_rx_frames(func)
         vf_bar = self.bar(func)
         try:
+            v.pending_image = self.vendor_for(identity).image.pack() if image is None else image
             await self._guest_switch_to_plugin(v, vf_bar)
             self.logger.info("%s: on the plugin", name)
-        except (PluginImageError, NpaCommandError) as exc:
+        except (PluginImageError, PluginInitError, NpaCommandError) as exc:
             self.logger.warning("%s: plugin refused, staying emulated: %s", name, exc)
             v.shell.note(f"plugin refused: {exc}")
             v.device.resume_emulation()
@@ -379,8 +419,9 @@ class NpaHost:
                 raise NpaCommandError(f"{Cmd(cmd).name} returned {result:#x}")
         off = DriverShared.offset_of("dev_read.plugin_conf_desc")
         conf = PluginConfDesc.unpack(v.vm.memory.read(v.driver.shared_gpa + off, 16))
-        device_id = await vf_bar.read(Func.FUNC_ID) >> FUNC_ID_DEVICE_SHIFT
-        loader = PluginLoader(self.vendor_id, device_id, self.factories)
+        # The guest's loader serves the vendor and device its VF reports.
+        ident = PciIdentity.from_pci_id(await vf_bar.read(Func.FUNC_PCI_ID))
+        loader = PluginLoader(ident.vendor_id, ident.device_id, self.factories)
         self.loaders[v.name] = loader
 
         async def activate_vf() -> None:
@@ -413,14 +454,22 @@ class NpaHost:
         vf = v.vf
         self.logger.info("%s: detach VF %d (%s): switch entry back to the PF", name, vf, reason)
         v.port = await self.vswitch.attach(
-            v.name, v.mac, self._deliver(v), v.policy.port_vlan, v.max_frame
+            v.name,
+            v.mac,
+            self._deliver(v),
+            v.policy.port_vlan,
+            v.max_frame,
+            pipe=lambda: self.wait_ns(MAC_PIPE_NS),
         )
         # Frames the switch sent towards the VF before its entry moved land in the
         # plugin's buffers before its ring closes.
         await self.wait_ns(RX_PIPE_NS)
         if v.shell.plugin is not None:
-            result = await v.shell.detach_plugin(reason, resume=v.device.resume_emulation)
+            result = await v.shell.detach_plugin(
+                reason, resume=v.device.resume_emulation, after_quiesce=self._tx_pipe(v)
+            )
             self.logger.info("%s: plugin quiesced: %s", name, result)
+            await self._tx_fifo_drained(v, vf, result.tx_sent)
         v.device.resume_emulation()
         # Frames already past the switch towards the VF when its ring closed were
         # dropped by the VF (RXQ_DROPS); read before the FLR clears the counter.
@@ -434,6 +483,47 @@ class NpaHost:
         await self.hv.release_vf(v.name, vf, self._flr)
         self.logger.info("%s: VF %d reset and released", name, vf)
         v.vf = None
+
+    async def _port_rx_frames(self, port: int) -> int:
+        """``RX_FRAMES`` of a switch port: every frame it took from the port."""
+        base = Esw.CNT_BASE + port * Esw.CNT_STRIDE
+        return await self.bar(0).read(base + PortCounter.RX_FRAMES)
+
+    async def _tx_fifo_drained(self, v: NpaVm, vf: int, sent: int) -> None:
+        """Until the switch took every frame the plugin's VF sent, before its MAC goes.
+
+        A TX completion is written once the frame is in the engine's TX FIFO, before
+        the switch takes it (ARCHITECTURE §3.1, known limits); behind switch
+        backpressure or the VF's rate cap, frames the plugin saw completed still wait
+        there after the quiesce, and would meet a VF whose MAC (anti-spoofing) is gone.
+        Bounded by ``MAC_TX_DRAIN_NS``; logged if the switch never counts them.
+        """
+        func = self.hv.vf_function(vf)
+        waited = 0
+        while True:
+            got = (await self._port_rx_frames(func) - v.vf_port_rx0) & 0xFFFF_FFFF
+            if got >= sent:
+                return
+            if waited >= MAC_TX_DRAIN_NS:
+                self.logger.warning(
+                    "%s: VF %d: the switch took %d of the %d frames it sent; releasing it",
+                    v.name, vf, got, sent,
+                )  # fmt: skip
+                return
+            await self.wait_ns(MAC_POLL_NS)
+            waited += MAC_POLL_NS
+
+    def _tx_pipe(self, v: NpaVm) -> Callable[[], Coroutine[Any, Any, None]]:
+        """After the quiesce, before the device sends: with another emulated VM on this
+        host, the VF's last frames for it are still on their way (the switch, the PF's
+        RX ring); the vswitch would deliver the device's next ones to it in software
+        at once, ahead of them. Wait ``TX_PIPE_NS`` for them then."""
+
+        async def wait() -> None:
+            if any(p.name != v.name for p in self.vswitch.ports.values()):
+                await self.wait_ns(TX_PIPE_NS)
+
+        return wait
 
     def _deliver(self, v: NpaVm) -> Deliver:
         """The vswitch port's delivery into the VM's device, with the drop reason."""

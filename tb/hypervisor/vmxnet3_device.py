@@ -551,6 +551,8 @@ class Vmxnet3Device:
             rx_size=rx.rx_ring_size[0],
             rx_comp=rx.comp_ring_base_pa,
             rx_comp_size=rx.comp_ring_size,
+            rx2_ring=rx.rx_ring_base_pa[1],
+            rx2_size=rx.rx_ring_size[1],
         )
         return _Active(
             dsa=dsa,

@@ -17,7 +17,7 @@ pumps wake per completion batch (WriteWatch), never per clock.
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import cocotb
@@ -92,7 +92,10 @@ class PfPortVswitch:
         # the destination MAC, e.g. it moved to its VF while the frame was on the way).
         self.dropped: list[tuple[str, str, bytes]] = []
         self._tx_backlog: deque[tuple[VswitchPort, bytes, int | None]] = deque()
-        self._tx_posted: deque[VswitchPort] = deque()  # sender of each frame on the PF ring
+        # sender and destination MAC of each frame on the PF ring
+        self._tx_posted: deque[tuple[VswitchPort, str]] = deque()
+        # frames for each destination MAC queued here or on the PF's ring, not completed
+        self._tx_to: Counter[str] = Counter()
         self._tx_kick = Event()
         self._tx_progress = Event()
         self._tx_failure: BaseException | None = None
@@ -111,18 +114,37 @@ class PfPortVswitch:
     # -- ports ----------------------------------------------------------------------------
 
     async def attach(
-        self, name: str, mac: str, deliver: Deliver, pvid: int = 0, max_frame: int = MAX_FRAME_BYTES
+        self,
+        name: str,
+        mac: str,
+        deliver: Deliver,
+        pvid: int = 0,
+        max_frame: int = MAX_FRAME_BYTES,
+        pipe: Callable[[], Awaitable[None]] | None = None,
     ) -> VswitchPort:
         """Connect an emulated NIC; the embedded switch forwards its MAC (on the port
-        group's VLAN ``pvid``) to the PF's port."""
+        group's VLAN ``pvid``) to the PF's port.
+
+        The port takes other VMs' frames in software at once; frames already sent
+        towards its MAC through the PF's queue (it was on a VF until now) leave the
+        queue, and then the NIC (``pipe`` waits for a frame completed on the PF's
+        ring to pass the switch's ingress), before the switch's entry moves: they
+        still find the VF rather than an entry that points back at the PF, which the
+        switch would drop them at (no route: their own port).
+        """
         mac = mac.lower()
         if mac in self.ports:
             raise ValueError(f"MAC {mac} already on vswitch port {self.ports[mac].name!r}")
         if not 0 <= pvid <= 4094:
             raise ValueError(f"port VLAN {pvid} outside 0..4094")
-        await self.pf.add_fdb(mac, PF_PORT, pvid)
         port = VswitchPort(name, mac, deliver, pvid, max_frame)
         self.ports[mac] = port
+        waited = await self._drain_to(mac)
+        if waited:
+            self.stats["attach_waited_for_queued"] += waited
+            if pipe is not None:
+                await pipe()
+        await self.pf.add_fdb(mac, PF_PORT, pvid)
         return port
 
     async def detach(self, mac: str) -> None:
@@ -168,6 +190,7 @@ class PfPortVswitch:
                 if port is not src and port.pvid == src.pvid:
                     self._deliver(port, frame, "local_flood")
         src.tx_outstanding += 1
+        self._tx_to[dst] += 1
         self._tx_backlog.append((src, frame, vlan_tci))
         self._tx_kick.set()
 
@@ -179,12 +202,18 @@ class PfPortVswitch:
         how many frames were waited for. Raises the TX pump's error (e.g. a
         ``QueueStall`` of the PF's ring) instead of waiting forever.
         """
-        waited = port.tx_outstanding
-        while port.tx_outstanding:
+        return await self._wait_sent(lambda: port.tx_outstanding, f"vswitch port {port.name!r}")
+
+    async def _drain_to(self, mac: str) -> int:
+        """Until every frame for ``mac`` sent through the PF's queue has completed there."""
+        return await self._wait_sent(lambda: self._tx_to[mac], f"frames for {mac}")
+
+    async def _wait_sent(self, left: Callable[[], int], what: str) -> int:
+        waited = left()
+        while left():
             if self._tx_failure is not None:
                 raise RuntimeError(
-                    f"vswitch port {port.name!r}: {port.tx_outstanding} frames never left "
-                    f"the PF's queue: {self._tx_failure}"
+                    f"{what}: {left()} frames never left the PF's queue: {self._tx_failure}"
                 ) from self._tx_failure
             self._tx_progress.clear()
             await self._tx_progress.wait()
@@ -228,7 +257,7 @@ class PfPortVswitch:
             while self._tx_backlog and txq.ring.free_slots() > 0:
                 src, frame, tci = self._tx_backlog.popleft()
                 txq.post(frame, vlan_tci=tci)
-                self._tx_posted.append(src)
+                self._tx_posted.append((src, dst_mac(frame)))
                 posted += 1
             if posted:
                 await txq.ring_doorbell()
@@ -238,7 +267,9 @@ class PfPortVswitch:
             for tx in done:
                 failed = tx.completion is not None and tx.completion.status != 0
                 self.stats["pf_tx_errors" if failed else "pf_tx_sent"] += 1
-                self._tx_posted.popleft().tx_outstanding -= 1
+                src, dst = self._tx_posted.popleft()
+                src.tx_outstanding -= 1
+                self._tx_to[dst] -= 1
             if done:
                 self._tx_progress.set()
 

@@ -20,12 +20,27 @@ from tb.plugin_model.image import (
     UnsupportedAbiError,
 )
 from tb.plugin_model.loader import LoadedPlugin, PluginFactory, PluginLoader, PluginLoadError
-from tb.plugin_model.plugin import Plugin, PluginStateError, QuiesceResult, ReapResult
+from tb.plugin_model.plugin import (
+    Plugin,
+    PluginInitError,
+    PluginStateError,
+    QuiesceResult,
+    ReapResult,
+)
 from tb.plugin_model.ring_a import (
     RING_A_PLUGIN_ID,
     RING_A_VENDOR_ID,
     RING_A_VF_DEVICE_ID,
     RingAPlugin,
+    ring_a_image,
+)
+from tb.plugin_model.ring_b import (
+    RING_B_PLUGIN_ID,
+    RING_B_VENDOR_ID,
+    RING_B_VF_DEVICE_ID,
+    RingBGeometry,
+    RingBPlugin,
+    ring_b_image,
 )
 
 __all__ = [
@@ -35,6 +50,9 @@ __all__ = [
     "RING_A_PLUGIN_ID",
     "RING_A_VENDOR_ID",
     "RING_A_VF_DEVICE_ID",
+    "RING_B_PLUGIN_ID",
+    "RING_B_VENDOR_ID",
+    "RING_B_VF_DEVICE_ID",
     "BadMagicError",
     "DeviceMismatchError",
     "EntryOffsetError",
@@ -49,13 +67,18 @@ __all__ = [
     "PluginFactory",
     "PluginImage",
     "PluginImageError",
+    "PluginInitError",
     "PluginLoadError",
     "PluginLoader",
     "PluginStateError",
     "QuiesceResult",
     "ReapResult",
     "RingAPlugin",
+    "RingBGeometry",
+    "RingBPlugin",
     "TruncatedImageError",
     "UnknownPluginError",
     "UnsupportedAbiError",
+    "ring_a_image",
+    "ring_b_image",
 ]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 MAGIC = b"NPAP"
@@ -195,6 +195,21 @@ class PluginImage:
                 )
             entries.append(EntryPoint(name, offset))
         return cls(vendor, device, plugin_id, tuple(entries), payload, major, minor)
+
+
+ENTRY_STRIDE = 0x40  # bytes of (model) code per entry point in a vendor's payload
+
+
+def vendor_image(
+    vendor_id: int, device_id: int, plugin_id: str, code_step: int, abi_minor: int | None = None
+) -> PluginImage:
+    """An image as a vendor ships it for its VF: its ids, the five entry points
+    ``ENTRY_STRIDE`` bytes apart, and a payload standing for its code (deterministic
+    bytes ``code_step * i + 3``, so each vendor's CRCs are fixed and differ)."""
+    entries = tuple(EntryPoint(n, ENTRY_STRIDE * i) for i, n in enumerate(REQUIRED_ENTRY_POINTS))
+    payload = bytes((code_step * i + 3) & 0xFF for i in range(ENTRY_STRIDE * len(entries)))
+    image = PluginImage(vendor_id, device_id, plugin_id, entries, payload)
+    return image if abi_minor is None else replace(image, abi_minor=abi_minor)
 
 
 def _ascii(text: str, width: int, what: str) -> bytes:

@@ -26,6 +26,11 @@ class PluginStateError(RuntimeError):
     """An entry point called out of order (before init, after quiesce)."""
 
 
+class PluginInitError(RuntimeError):
+    """``init`` found the VF or the shell's rings unfit for this plugin (wrong function,
+    a ring geometry the hardware cannot take); nothing was enabled."""
+
+
 @dataclass(frozen=True)
 class ReapResult:
     """What one ``reap()`` moved into the shell's rings."""
@@ -41,11 +46,16 @@ class QuiesceResult:
 
     ``tx_abandoned``: frames the VF never completed (lost, the quiesce could not
     drain them); ``tx_backlog``: frames never given to the VF, returned unsent
-    to the shell's ring.
+    to the shell's ring; ``tx_sent``: frames the VF's engine sent towards its
+    switch port since ``init`` (completed without error). A completion comes when
+    the frame is in the engine's TX FIFO, before the switch takes it
+    (ARCHITECTURE §3.1, known limits): the hypervisor waits for the switch to have
+    counted that many before it takes the VF's MAC away.
     """
 
     tx_abandoned: int
     tx_backlog: int
+    tx_sent: int = 0
 
 
 class Plugin(ABC):

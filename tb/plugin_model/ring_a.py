@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from dataclasses import replace
 
-from tb.plugin_model.image import REQUIRED_ENTRY_POINTS, EntryPoint, PluginImage
+from tb.plugin_model.image import PluginImage, vendor_image
 from tb.plugin_model.plugin import Plugin, PluginStateError, QuiesceResult, ReapResult
 from tb.plugin_model.shell_api import ShellApi
 from tb.ref.regmap import QSTATUS_ERROR
@@ -40,16 +40,9 @@ RING_A_VF_DEVICE_ID = 0x5A01  # FUNC_ID block id, what every VF reports
 RING_A_PLUGIN_ID = "sriovnic-vf-a"
 
 
-ENTRY_STRIDE = 0x40  # bytes of (model) code per entry point in the image's payload
-
-
 def ring_a_image(plugin_id: str = RING_A_PLUGIN_ID, abi_minor: int | None = None) -> PluginImage:
     """The image vendor A ships for this VF: ids, the five entry points, a payload."""
-    entries = tuple(EntryPoint(n, ENTRY_STRIDE * i) for i, n in enumerate(REQUIRED_ENTRY_POINTS))
-    # Stands for the plugin's code: deterministic bytes, so its CRC is fixed.
-    payload = bytes((7 * i + 3) & 0xFF for i in range(ENTRY_STRIDE * len(entries)))
-    image = PluginImage(RING_A_VENDOR_ID, RING_A_VF_DEVICE_ID, plugin_id, entries, payload)
-    return image if abi_minor is None else replace(image, abi_minor=abi_minor)
+    return vendor_image(RING_A_VENDOR_ID, RING_A_VF_DEVICE_ID, plugin_id, 7, abi_minor)
 
 
 class RingAPlugin(Plugin):
@@ -128,6 +121,8 @@ class RingAPlugin(Plugin):
                 raise QueueError("VF TX completions out of order with the plugin's record")
             if frame.completion is not None and frame.completion.status:
                 self.stats["tx_hw_errors"] += 1
+            else:
+                self.stats["tx_sent"] += 1
             if req is not None:
                 api.tx_complete(req)
         self.stats["tx_completed"] += len(frames)
@@ -175,7 +170,7 @@ class RingAPlugin(Plugin):
         self._rx_waiting.clear()
         if abandoned:
             api.log(f"quiesce: {abandoned} TX frames never completed by the VF")
-        return QuiesceResult(abandoned, backlog)
+        return QuiesceResult(abandoned, backlog, self.stats["tx_sent"])
 
     async def _interrupt(self) -> None:
         if not (self._stopped or self._quiescing):

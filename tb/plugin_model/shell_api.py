@@ -5,7 +5,11 @@ A plugin is vendor code running inside the guest. It gets one object, a
 through it: guest memory it allocates for its own rings (DMA-able: the
 hypervisor's IOMMU domain for the VF maps the whole VM), the frames the guest
 stack handed the shell and the receive buffers the stack posted, its VF's own
-register space, an interrupt handler and a log. There is no call that reaches
+register space, an interrupt handler and a log. A plugin whose VF serves
+vmxnet3's rings itself (vendor B, ring format B) gets, instead of frames and
+buffers, the shell's ring geometry and the device end's position on each ring,
+and hands back where its VF got (``ring_conf``, ``device_state``,
+``set_device_state``). There is no call that reaches
 a MAC, VLAN, RX-mode or multicast setting: those are control operations, and
 the shell forwards them to the hypervisor, which applies them through the PF
 driver if policy allows (tb/hypervisor).
@@ -18,6 +22,7 @@ from typing import Protocol
 
 from tb.host.memory import WriteWatch
 from tb.shell_model.device_rings import RxBuffer, TxRequest
+from tb.shell_model.rings import DeviceState, RingConf
 
 IrqHandler = Callable[[], Awaitable[None]]
 
@@ -74,6 +79,23 @@ class ShellApi(Protocol):
 
     def rx_return(self, bufs: list[RxBuffer]) -> None:
         """Give unfilled receive buffers back (quiesce), oldest first."""
+        ...
+
+    @property
+    def ring_conf(self) -> RingConf:
+        """The shell's rings: guest-physical bases and sizes, RX ring 2 included."""
+        ...
+
+    def device_state(self) -> DeviceState:
+        """Where the device end of the shell's rings stands (where the emulated device
+        stopped): the next descriptor, buffer and completion slot of every ring. Buffers
+        the device had taken but not used go back to the ring; the position is the first."""
+        ...
+
+    def set_device_state(self, state: DeviceState) -> None:
+        """The plugin's VF, serving the shell's rings itself, got to ``state`` (its
+        completions seen, or its saved queue state at quiesce): the next owner of the
+        rings resumes exactly there."""
         ...
 
     def register_irq(self, handler: IrqHandler) -> None:

@@ -51,6 +51,14 @@ class PciIdentity:
     def pci_id(self) -> int:
         return (self.device_id << 16) | self.vendor_id
 
+    @classmethod
+    def from_pci_id(cls, value: int) -> PciIdentity:
+        """The identity a ``FUNC_PCI_ID`` read returns."""
+        return cls(vendor_id=value & 0xFFFF, device_id=(value >> 16) & 0xFFFF)
+
+    def __str__(self) -> str:
+        return f"{self.vendor_id:04x}:{self.device_id:04x}"
+
 
 RING_A_IDENTITY = PciIdentity(vendor_id=0x5A00, device_id=FUNC_ID_MAGIC)
 RING_B_IDENTITY = PciIdentity(vendor_id=0x5B00, device_id=0x5B01)

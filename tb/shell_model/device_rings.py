@@ -7,6 +7,14 @@ each descriptor's gen bit, so a descriptor the shell has not handed over is
 refused), writes TX completions, takes posted RX buffers whose gen says they
 are the device's, and delivers received frames into them with one RX
 completion per buffer (SOP on the first, EOP on the last).
+
+When a backend that serves the rings itself takes them over (a format-B VF,
+whose hardware reads the descriptors and writes the completions),
+:meth:`Vmxnet3DeviceRings.device_state` says where the device end stands and
+:meth:`Vmxnet3DeviceRings.set_device_state` moves it to where that backend got,
+so the next owner resumes exactly there. Ring 2 is not served here (the shell
+posts nothing there); its cursor only carries a position from one owner to the
+next.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import NoReturn
 
-from tb.shell_model.rings import GuestMemoryLike, RingConf, RingCursor
+from tb.shell_model.rings import DeviceState, GuestMemoryLike, RingConf, RingCursor, RingPoint
 from tb.shell_model.vmxnet3_defs import (
     DESC_BYTES,
     MAX_TXD_PER_PKT,
@@ -89,6 +97,7 @@ class Vmxnet3DeviceRings:
         self._tx_comp = RingCursor(conf.tx_comp, conf.tx_comp_size)
         self._rx = RingCursor(conf.rx_ring, conf.rx_size)
         self._rx_comp = RingCursor(conf.rx_comp, conf.rx_comp_size)
+        self._rx2 = RingCursor(conf.rx2_ring, conf.rx2_size)
         self._rx_avail: deque[RxBuffer] = deque()
         self._tx_fetched: list[TxRequest] = []
         self.errors: Counter[str] = Counter()
@@ -251,6 +260,37 @@ class Vmxnet3DeviceRings:
             self.mem.write(self._rx_comp.addr(), cpl.pack())
             self._rx_comp.advance()
         self.stats["rx_delivered"] += 1
+
+    # -- hand-over to and from a backend serving the rings itself ---------------------------
+
+    def device_state(self) -> DeviceState:
+        """Where the device end stands, for a backend that takes the rings over.
+
+        Buffers taken but not used go back to the ring (the position is the first
+        of them) and half-fetched TX frames are forgotten: the next owner reads
+        those descriptors again.
+        """
+        if self._rx_avail:
+            first = self._rx_avail[0]
+            # Taken buffers never hold the whole ring: past the cursor = last lap.
+            gen = self._rx.gen ^ int(first.idx > self._rx.index)
+            self._rx.move_to(RingPoint(first.idx, gen))
+            self._rx_avail.clear()
+        self._tx_fetched = []
+        tx, rx = (self._tx.point, self._tx_comp.point), (self._rx.point, self._rx_comp.point)
+        return DeviceState(*tx, *rx, self._rx2.point)
+
+    def set_device_state(self, state: DeviceState) -> None:
+        """The backend serving the rings got to ``state``: the device end stands there."""
+        self._tx.move_to(state.tx)
+        self._tx_comp.move_to(state.tx_comp)
+        self._rx.move_to(state.rx)
+        self._rx_comp.move_to(state.rx_comp)
+        if self._rx2.size:
+            self._rx2.move_to(state.rx2)
+        self._rx_avail.clear()
+        self._tx_fetched = []
+        self.stats["state_updates"] += 1
 
     def _refuse(self, error: DeviceRingError) -> NoReturn:
         self.errors[error.reason] += 1

@@ -164,12 +164,16 @@ class NpaShell:
         self.log.info("%s", message)
 
     async def detach_plugin(
-        self, reason: str, resume: Callable[[], None] | None = None
+        self,
+        reason: str,
+        resume: Callable[[], None] | None = None,
+        after_quiesce: Callable[[], Awaitable[None]] | None = None,
     ) -> QuiesceResult:
         """Quiesce the plugin and go back to the emulated device, losing no TX frame.
 
-        ``resume`` (the hypervisor's) runs once the plugin let go of the rings and
-        before the shell rings the emulated device's doorbells again.
+        ``after_quiesce`` (the hypervisor's) runs once the plugin stopped its VF, and
+        ``resume`` once the plugin let go of the rings, before the shell rings the
+        emulated device's doorbells again.
         """
         if self.plugin is None:
             raise RuntimeError(f"{self.name}: no plugin loaded")
@@ -181,6 +185,8 @@ class NpaShell:
         self.mode = ShellMode.EMULATED
         self.history.append(ModeChange(self.now_ns(), ShellMode.EMULATED, reason))
         self.stats["tx_lost_at_quiesce"] += result.tx_abandoned
+        if after_quiesce is not None:  # doorbells meanwhile meet the stopped device
+            await after_quiesce()
         if resume is not None:
             resume()
         # The emulated device sends what the plugin handed back, and sees the buffers.

@@ -3,8 +3,10 @@
 Models the part of the vmxnet3 contract that the guest shell and every
 backend (emulated device or NPA plugin) agree on: where the rings are in
 guest-physical memory (what the shell publishes in DriverShared's
-TxQueueConf/RxQueueConf) and how an index walks a ring, flipping the
-generation bit at each wrap.
+TxQueueConf/RxQueueConf), how an index walks a ring, flipping the generation
+bit at each wrap, and where the device end of the rings stands when one
+backend hands them to the next (:class:`DeviceState`, the positions a VF's
+§4c ``*_STATE`` registers hold).
 """
 
 from __future__ import annotations
@@ -26,7 +28,11 @@ class GuestMemoryLike(Protocol):
 
 @dataclass(frozen=True)
 class RingConf:
-    """One queue pair's rings in guest-physical memory (TxQueueConf + RxQueueConf, ring 1)."""
+    """One queue pair's rings in guest-physical memory (TxQueueConf + RxQueueConf).
+
+    ``rx2_ring``/``rx2_size``: RX ring 2 (body buffers; size 0: none). Ring 1 and
+    ring 2 share the one RX completion ring of ``rx_comp_size`` entries.
+    """
 
     tx_ring: int
     tx_size: int
@@ -37,12 +43,16 @@ class RingConf:
     rx_comp: int
     rx_comp_size: int
     rx_qid: int = 0
+    rx2_ring: int = 0
+    rx2_size: int = 0
 
     def __post_init__(self) -> None:
         check_ring(RingKind.TX, self.tx_size, self.tx_ring)
         check_ring(RingKind.TX_COMP, self.tx_comp_size, self.tx_comp)
         check_ring(RingKind.RX, self.rx_size, self.rx_ring)
         check_ring(RingKind.RX_COMP, self.rx_comp_size, self.rx_comp)
+        if self.rx2_size or self.rx2_ring:
+            check_ring(RingKind.RX2, self.rx2_size, self.rx2_ring)
 
 
 @dataclass
@@ -62,3 +72,44 @@ class RingCursor:
         if self.index == self.size:
             self.index = 0
             self.gen ^= 1
+
+    @property
+    def point(self) -> RingPoint:
+        return RingPoint(self.index, self.gen)
+
+    def move_to(self, point: RingPoint) -> None:
+        """Stand at ``point`` (an index of this ring and the gen there)."""
+        if not 0 <= point.index < self.size or point.gen not in (0, 1):
+            raise ValueError(f"ring position {point} outside a ring of {self.size}")
+        self.index, self.gen = point.index, point.gen
+
+
+@dataclass(frozen=True)
+class RingPoint:
+    """A position on one ring: an index and the gen the entry there carries in this lap."""
+
+    index: int
+    gen: int
+
+    def after(self, index: int, size: int) -> RingPoint:
+        """The position following entry ``index``, reached from here by going forward less
+        than a whole lap (the gen flips when that passes the ring's end)."""
+        nxt = (index + 1) % size
+        return RingPoint(nxt, self.gen ^ int(nxt <= self.index))
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    """Where the device end of one queue pair of rings stands: what the next backend
+    (the emulated device, or a VF restored from it, ARCHITECTURE §4c) resumes from.
+
+    ``tx``: the next TX descriptor the device reads; ``tx_comp``: the next TX
+    completion slot it writes; ``rx``/``rx2``: the next ring-1/ring-2 buffer not yet
+    used; ``rx_comp``: the next RX completion slot.
+    """
+
+    tx: RingPoint
+    tx_comp: RingPoint
+    rx: RingPoint
+    rx_comp: RingPoint
+    rx2: RingPoint

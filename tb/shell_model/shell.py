@@ -2,10 +2,21 @@
 
 Models what the guest's vmxnet3 driver (the NPA "Shell") does with its
 rings, whichever backend serves them: it allocates the TX, TX-completion, RX
-and RX-completion rings in guest-physical memory, posts frames and receive
-buffers with the generation handling of Linux's vmxnet3 driver, and reaps
-completions. On TX the SOP descriptor is first written with the inverted
-generation and flipped last, so a backend never sees half a frame. A
+ring 1, RX ring 2 and RX-completion rings in guest-physical memory, posts
+frames and receive buffers with the generation handling of Linux's vmxnet3
+driver, and reaps completions.
+
+RX rings as Linux's vmxnet3 lays them out: ring 1 for head buffers, ring 2 for
+body buffers, one completion ring of ring 1 + ring 2 entries. The shell posts
+its buffers in ring 1 only, one per frame of up to ``rx_buf_len`` bytes (the
+emulated device serves ring 1 alone, and spans a longer frame over several
+ring-1 buffers); ring 2 stays empty, published so that a device serving
+vmxnet3's rings in hardware (a format-B VF, docs/NPA.md) gets the geometry it
+requires. Receive buffers are 64-byte aligned and a multiple of 64 bytes long,
+as such a device writes whole 64-byte beats (ARCHITECTURE §4b).
+
+On TX the SOP descriptor is first written with the inverted generation and
+flipped last, so a backend never sees half a frame. A
 completion is the driver's when its gen equals the ring's expected gen;
 anything else (a stale entry from the previous lap) is left alone.
 
@@ -28,13 +39,17 @@ from tb.shell_model.vmxnet3_defs import (
     MAX_TXD_PER_PKT,
     MIN_T0_BUF_SIZE,
     RING_BA_ALIGN,
+    RingKind,
     RxCompDesc,
     RxDesc,
     TxCompDesc,
     TxDesc,
     Vmxnet3FormatError,
+    check_ring,
     desc_gen,
 )
+
+RX_BUF_ALIGN = 64  # receive buffers: start and length on 64-byte boundaries (§4b)
 
 
 class ShellError(RuntimeError):
@@ -105,14 +120,19 @@ class Vmxnet3Shell:
         rx_size: int = 256,
         rx_buf_len: int = 2048,
         rx_qid: int = 0,
+        rx2_size: int | None = None,
     ) -> None:
-        if not MIN_T0_BUF_SIZE <= rx_buf_len <= MAX_RX_BUF_SIZE:
+        if not MIN_T0_BUF_SIZE <= rx_buf_len <= MAX_RX_BUF_SIZE or rx_buf_len % RX_BUF_ALIGN:
             raise FrameSizeError(
-                f"RX buffer length {rx_buf_len} outside {MIN_T0_BUF_SIZE}..{MAX_RX_BUF_SIZE}"
+                f"RX buffer length {rx_buf_len} is not a multiple of {RX_BUF_ALIGN} in "
+                f"{MIN_T0_BUF_SIZE}..{MAX_RX_BUF_SIZE}"
             )
+        size2 = rx_size if rx2_size is None else rx2_size  # Linux: ring 2 as big as ring 1
+        check_ring(RingKind.RX2, size2)
         self.mem = mem
         self.rx_buf_len = rx_buf_len
         ring = RING_BA_ALIGN
+        comp_size = rx_size + size2  # every posted buffer of both rings gets one completion
         self.conf = RingConf(
             tx_ring=mem.alloc(tx_size * DESC_BYTES, ring),
             tx_size=tx_size,
@@ -120,9 +140,11 @@ class Vmxnet3Shell:
             tx_comp_size=tx_size,
             rx_ring=mem.alloc(rx_size * DESC_BYTES, ring),
             rx_size=rx_size,
-            rx_comp=mem.alloc(rx_size * DESC_BYTES, ring),
-            rx_comp_size=rx_size,
+            rx_comp=mem.alloc(comp_size * DESC_BYTES, ring),
+            rx_comp_size=comp_size,
             rx_qid=rx_qid,
+            rx2_ring=mem.alloc(size2 * DESC_BYTES, ring),
+            rx2_size=size2,
         )
         c = self.conf
         self._tx = RingCursor(c.tx_ring, c.tx_size)  # next2fill and its gen
@@ -131,7 +153,7 @@ class Vmxnet3Shell:
         self._rx = RingCursor(c.rx_ring, c.rx_size)
         self._rx_clean = 0
         self._rx_comp = RingCursor(c.rx_comp, c.rx_comp_size)
-        self._rx_bufs = [mem.alloc(rx_buf_len, 64) for _ in range(c.rx_size)]
+        self._rx_bufs = [mem.alloc(rx_buf_len, RX_BUF_ALIGN) for _ in range(c.rx_size)]
         self._rx_partial: _RxPartial | None = None
         self._tx_pending: list[TxPending] = []
         self._tx_done: list[TxPending] = []

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from tb.plugin_model.shell_api import DmaMemory, IrqHandler, VfRegisters
 from tb.shell_model.device_rings import RxBuffer, TxRequest, Vmxnet3DeviceRings
+from tb.shell_model.rings import DeviceState, RingConf
 
 
 @dataclass
@@ -54,6 +55,18 @@ class ShellServices:
     def rx_return(self, bufs: list[RxBuffer]) -> None:
         self.calls["rx_return"] += 1
         self.rings.return_rx_buffers(bufs)
+
+    @property
+    def ring_conf(self) -> RingConf:
+        return self.rings.conf
+
+    def device_state(self) -> DeviceState:
+        self.calls["device_state"] += 1
+        return self.rings.device_state()
+
+    def set_device_state(self, state: DeviceState) -> None:
+        self.calls["set_device_state"] += 1
+        self.rings.set_device_state(state)
 
     def register_irq(self, handler: IrqHandler) -> None:
         self.calls["register_irq"] += 1

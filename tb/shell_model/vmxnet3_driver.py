@@ -163,9 +163,9 @@ class Vmxnet3Driver:
         )
         rxq = RxQueueDesc(
             conf=RxQueueConf(
-                rx_ring_base_pa=(c.rx_ring, 0),
+                rx_ring_base_pa=(c.rx_ring, c.rx2_ring),
                 comp_ring_base_pa=c.rx_comp,
-                rx_ring_size=(c.rx_size, 0),
+                rx_ring_size=(c.rx_size, c.rx2_size),
                 comp_ring_size=c.rx_comp_size,
                 intr_idx=cfg.rx_intr,
             )

@@ -586,8 +586,8 @@ async def save_restore(dut) -> None:
     await b.wr(1, Queue.TXQ_CTRL, 0)
     for reg, (idx, gen) in zip((TXQ_STATE, TXQ_CPL_STATE), saved, strict=True):
         await b.wr(1, reg, idx | (gen << 31))
+    await b.wr(1, Queue.TXQ_PROD, prod)  # before the enable (§4c)
     await b.wr(1, Queue.TXQ_CTRL, QCTRL_ENABLE | QCTRL_RESUME)
-    await b.wr(1, Queue.TXQ_PROD, prod)
     assert [await read_state(b, 1, r) for r in (TXQ_STATE, TXQ_CPL_STATE)] == saved
     await tx_run(b, tx, rng, 45)
     st = await b.rd(1, Queue.TXQ_STATUS)
@@ -614,8 +614,8 @@ async def save_restore(dut) -> None:
     await b.wr(0, Queue.RXQ_CTRL, 0)
     for reg, (idx, gen) in zip((RXQ_STATE, RX2_STATE, RXQ_CPL_STATE), saved_rx, strict=True):
         await b.wr(0, reg, idx | (gen << 31))
+    await rxs.doorbells()  # PROD before the enable (§4c)
     await b.wr(0, Queue.RXQ_CTRL, QCTRL_ENABLE | QCTRL_RESUME)
-    await rxs.doorbells()
     # the buffers posted before the save are used first, in order: 13 heads and 6 bodies
     # are left, 3 frames of 600 B take 3 heads and all 6 bodies
     await send_rx(b, rxs, [(rng.randbytes(600), rng.choice([None, 5])) for _ in range(3)])

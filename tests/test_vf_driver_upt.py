@@ -271,6 +271,8 @@ class FakeUptDevice:
             self._base(q, Queue.TXQ_CPL_BASE_LO), size, tx.saved[Queue.TXQ_CPL_STATE], resume
         )
         tx.enabled = True
+        if self.auto_tx:  # a PROD written while disabled is kept (§4c restore)
+            self.run_tx(q)
 
     def _rx_ctrl(self, q: int, value: int) -> None:
         rx = self.rx[q]
@@ -899,16 +901,17 @@ def test_save_and_restore_into_a_fresh_queue() -> None:
     assert fresh.deliver(0, b"\xaa" * 2000)
     (fr,) = rxq.reap()
     assert fr.data == b"\xaa" * 2000
-    # the order of §4c: geometry, the STATE registers, ENABLE | RESUME, the doorbell
+    # the order of §4c: geometry, the STATE registers, the doorbells, ENABLE | RESUME last
     rx_writes = [a for a, _ in fresh.writes if a >= queue_reg(0, Queue.RXQ_BASE_LO)]
     ctrl = rx_writes.index(queue_reg(0, Queue.RXQ_CTRL))
-    assert set(rx_writes[ctrl - 3 : ctrl]) == {
+    assert set(rx_writes[ctrl - 5 : ctrl - 2]) == {
         queue_reg(0, Queue.RXQ_STATE),
         queue_reg(0, Queue.RXQ_CPL_STATE),
         queue_reg(0, Queue.RX2_STATE),
     }
+    assert rx_writes[ctrl - 2 : ctrl] == [upt_reg(Bar0.RXPROD, 0), upt_reg(Bar0.RXPROD2, 0)]
     assert fresh.regs[queue_reg(0, Queue.RXQ_CTRL)] == QCTRL_ENABLE | QCTRL_RESUME
-    assert rx_writes[ctrl + 1 :] == [upt_reg(Bar0.RXPROD, 0), upt_reg(Bar0.RXPROD2, 0)]
+    assert rx_writes[ctrl + 1 :] == []
 
 
 def test_upt_error_reads_the_queue_register() -> None:

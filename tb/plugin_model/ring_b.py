@@ -6,8 +6,8 @@ VMware's Uniform Pass-Through VFs did, so the plugin translates nothing. It
 points queue pair ``q`` of its VF at the shell's rings (TX, TX completion, RX
 ring 1, RX ring 2, RX completion; guest-physical addresses, which the VF's
 IOMMU domain maps onto the VM) and starts each ring where the emulated device
-stopped (the §4c queue state, ``*_STATE`` and ``CTRL.RESUME``; the producers
-also written before the enable, see :meth:`RingBPlugin._preload_producers`).
+stopped (the §4c queue state: ``*_STATE``, the producers, then ``CTRL`` =
+``ENABLE`` | ``RESUME``).
 From then on:
 
 - ``tx(prod)``: one write of ``TXPROD`` on the VF's UPT page;
@@ -47,7 +47,6 @@ from tb.ref.regmap import (
     RING_B_IDENTITY,
     RX_CPL_LOG2_MAX,
     QErr,
-    Queue,
     upt_reg,
 )
 from tb.shell_model.rings import DeviceState, RingConf, RingCursor, RingPoint
@@ -251,7 +250,8 @@ class RingBPlugin(Plugin):
         progress = HwProgress(mem, conf, self.q, num_queues)
         progress.start(start)
         tx_state, rx_state = self._queue_state(start, rx=False), self._queue_state(start, rx=True)
-        await self._preload_producers(txq, rxq, tx_state, rx_state)
+        # §4c: the producers go in before ENABLE | RESUME (a queue enabled at a resumed
+        # index with PROD 0 would fetch what the shell never handed over)
         await txq.restore_state(tx_state)
         await rxq.restore_state(rx_state)
         for vector in (2 * self.q, 2 * self.q + 1):  # vmxnet3's IMR: 0 = interrupt on
@@ -268,26 +268,6 @@ class RingBPlugin(Plugin):
             f"{start.tx.index} (gen {start.tx.gen}), RX from buffer {start.rx.index} "
             f"(gen {start.rx.gen})"
         )
-
-    @staticmethod
-    async def _preload_producers(
-        txq: UptTxQueue, rxq: UptRxQueue, tx: QueueState, rx: QueueState
-    ) -> None:
-        """Each producer written while its queue is still disabled (a PROD write is kept
-        then), after the ring size it is checked against.
-
-        §4c writes the producers after ``ENABLE | RESUME``. In between, ``PROD`` still
-        holds 0 (the last disable or FLR cleared it) while the engine stands at the
-        resumed index, so it takes ``[index, 0)`` as posted and fetches descriptors the
-        shell never handed over: ``ERR_DESC_GEN`` on the first stale one (or a stale
-        frame sent, should its gen match). With the producers in place first, the enable
-        finds nothing to fetch beyond them; the restore writes the same values again.
-        """
-        bar = txq.bar
-        for ring, prod in ((txq.ring, tx.prod), (rxq.ring, rx.prod), (rxq.ring2, rx.prod2)):
-            assert prod is not None
-            await bar.write(ring.reg(Queue.TXQ_SIZE), ring.size_log2)
-            await bar.write(ring.doorbell_addr(), prod)
 
     @staticmethod
     def _queue_state(st: DeviceState, *, rx: bool) -> QueueState:

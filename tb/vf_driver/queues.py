@@ -424,7 +424,9 @@ class _Ring(_DescRing):
 
     async def restore(self, state: QueueState, ring2: _DescRing | None = None) -> None:
         """§4c restore into this (disabled) queue: bases and sizes, the ``*_STATE``
-        registers, ``CTRL`` = ``ENABLE`` | ``RESUME``, then the saved ``*_PROD``."""
+        registers, the saved ``*_PROD`` (before the enable: a queue enabled at index N
+        with PROD 0 would fetch what nobody posted), then ``CTRL`` = ``ENABLE`` |
+        ``RESUME``."""
         if (ring2 is None) != (state.desc2 is None or state.prod2 is None):
             raise QueueError("queue state and queue disagree on a second RX ring")
         b = self.bar
@@ -435,10 +437,10 @@ class _Ring(_DescRing):
         await b.write(self.reg(Queue.TXQ_CPL_STATE), state.cpl.reg_value())
         if ring2 is not None and state.desc2 is not None:
             await b.write(ring2.reg(Queue.TXQ_STATE), state.desc2.reg_value())
-        await b.write(self.reg(Queue.TXQ_CTRL), QCTRL_ENABLE | QCTRL_RESUME)
         await b.write(self.doorbell_addr(), state.prod)
         if ring2 is not None and state.prod2 is not None:
             await b.write(ring2.doorbell_addr(), state.prod2)
+        await b.write(self.reg(Queue.TXQ_CTRL), QCTRL_ENABLE | QCTRL_RESUME)
 
 
 @dataclass

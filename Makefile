@@ -31,7 +31,7 @@ all: test
 
 help:
 	@echo "make sim [SCENARIO=basic] [WAVES=1] [PCAP=1] [SEED=n]  run a scenario, print its report"
-	@echo "make sim VF_FLAVOURS=AB                                npa with VF2 ring format B (vendor B's plugin)"
+	@echo "make sim VF_FLAVOURS=AB                                VF2 ring format B (npa: vendor B's plugin)"
 	@echo "make test [JOBS=auto]                                  pytest regression (parallel)"
 	@echo "make lint                                              verilator -Wall + ruff"
 	@echo "make bench                                             cycle-counted performance -> reports/"

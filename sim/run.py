@@ -1,7 +1,7 @@
 """`make sim`: run one scenario on the NIC RTL and print its report.
 
 python -m sim.run --scenario basic [--seed N] [--frames N] [--waves] [--pcap] [--verbose]
-python -m sim.run --scenario npa --vf-flavours AB   (VF1 ring format A, VF2 format B)
+python -m sim.run [--scenario S] --vf-flavours AB   (VF1 ring format A, VF2 format B)
 
 Quiet by default: the terminal shows the report; the simulator's full output
 (cocotb's log, warnings) goes to reports/<scenario>.log, the build's to
@@ -36,12 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         "--vf-flavours",
         type=_flavours,
         default="",
-        help="npa: ring format of each VF, e.g. AB = VF1 format A, VF2 format B (vmxnet3/UPT)",
+        help="ring format of each VF, e.g. AB = VF1 format A, VF2 format B (vmxnet3/UPT)",
     )
     args = ap.parse_args(argv)
-    if args.vf_flavours and args.scenario != "npa":
-        print("--vf-flavours applies to the npa scenario only", file=sys.stderr)
-        return 2
 
     module = f"sim.scenarios.{args.scenario}"
     if _not_a_scenario(args.scenario) or importlib.util.find_spec(module) is None:

@@ -22,12 +22,16 @@ LONG_TESTS: dict[str, int] = {
     "tests/test_eswitch.py::test_eswitch[default-test_random-seed1]": 91,
     "tests/test_eswitch.py::test_eswitch[vf8_w256-test_random-seed3]": 86,
     "tests/integration/test_sriov.py::test_sriov_4vf[mailbox_hw_protocol]": 74,
+    # first test of the mixed-flavour nic_sim_top (VF 2 ring format B): its build
+    "tests/integration/test_sriov.py::test_sriov_mixed_flavours[mailbox_hw_protocol]": 74,
     "tests/integration/test_nic_top.py::test_nic_top[register_routing]": 68,
     "tests/test_eswitch.py::test_eswitch[default-test_random-seed2]": 60,
     "tests/test_eswitch.py::test_eswitch[vf8_w256-test_registers]": 55,
     "tests/test_hdl_stream.py": 49,
     "tests/test_host_model.py::test_host_bench_traffic_smoke": 44,
     "tests/test_vf_dma.py::test_vf_dma[q1]": 40,
+    "tests/test_vf_dma.py::test_vf_dma_fmt_b[b_q2]": 40,  # the format-B builds
+    "tests/test_vf_dma.py::test_vf_dma_fmt_b[b_w256]": 40,
     "tests/test_host_model.py::test_dma_responder[roundtrip_random-512]": 40,
     "tests/test_bench.py::test_vf_dma_line_rate_one_queue": 38,
     "tests/test_eswitch.py::test_eswitch[default-test_registers]": 33,

@@ -417,6 +417,25 @@ def test_quiesce_stops_the_vf_queues_and_later_calls_are_refused() -> None:
         asyncio.run(fresh.tx(0))
 
 
+def test_plugin_reattaches_many_times_in_a_small_vm() -> None:
+    """The plugin posts the shell's own buffers: an init allocates its VF rings only, so
+    a 4 MiB VM takes 40 attach/quiesce rounds (TX staging areas of 9 KiB per slot, as a
+    driver sending its own copies has, filled the VM after a dozen)."""
+    _, _, vf, _, plugin = npa_setup()
+    api = plugin._api
+    assert api is not None
+
+    async def run() -> None:
+        await plugin.quiesce()
+        for _ in range(40):
+            again = RingAPlugin(size_log2=5)
+            await again.init(api)
+            await again.quiesce()
+        assert vf.regs[queue_reg(0, Queue.TXQ_CTRL)] == 0
+
+    asyncio.run(run())
+
+
 def test_vf_cannot_reach_outside_its_vm_even_if_the_plugin_points_it_there() -> None:
     iommu, hv, vf, _, _ = npa_setup()
     other = hv.create_vm("vm2", 1 << 20)

@@ -69,8 +69,8 @@ module axi_traffic_top #(
   logic        running;
   logic [31:0] ar_cnt, r_bursts, aw_cnt, w_bursts, w_beat, b_cnt;
 
-  wire logic [31:0] rd_in_flight = ar_cnt - r_bursts;
-  wire logic [31:0] wr_in_flight = aw_cnt - b_cnt;
+  wire [31:0] rd_in_flight = ar_cnt - r_bursts;
+  wire [31:0] wr_in_flight = aw_cnt - b_cnt;
 
   // Burst k goes to page k mod 64 of its area (bursts never cross 4 KiB for len < 64).
   assign m_axi_arid    = ID_W'(ar_cnt[1:0]);

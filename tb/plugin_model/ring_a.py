@@ -66,7 +66,8 @@ class RingAPlugin(Plugin):
     async def init(self, api: ShellApi) -> None:
         if self._api is not None:
             raise PluginStateError("init called twice")
-        txq = TxQueue(api.vf, api.dma, self.q, self.size_log2)  # type: ignore[arg-type]
+        # the shell's buffers go on the ring as they are: no buffer areas of its own
+        txq = TxQueue(api.vf, api.dma, self.q, self.size_log2, own_buffers=False)  # type: ignore[arg-type]
         rxq = RxQueue(api.vf, api.dma, self.q, self.size_log2)  # type: ignore[arg-type]
         await txq.open()
         await rxq.open(post=0)  # the stack's buffers go on the ring, not the plugin's

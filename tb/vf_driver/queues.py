@@ -476,6 +476,9 @@ class _TxQueueBase:
     q: int = 0
     size_log2: int = 8
     buf_bytes: int = 9216 + 64  # one buffer area per slot, room for any alignment
+    # False: no buffer areas of its own (a caller that only posts its own buffers with
+    # post_buffers, e.g. a plugin sending the guest's buffers, spares 2.4 MB per ring)
+    own_buffers: bool = True
     ring: _Ring = field(init=False)
     _bufs: list[int] = field(init=False, default_factory=list)
     _buf_addrs: np.ndarray = field(init=False, default_factory=lambda: np.empty(0, np.uint64))
@@ -497,13 +500,21 @@ class _TxQueueBase:
 
     async def open(self) -> None:
         await self.ring.open()
-        self._bufs = [self.mem.alloc(self.buf_bytes, 64) for _ in range(self.ring.size)]
+        if self.own_buffers:
+            self._bufs = [self.mem.alloc(self.buf_bytes, 64) for _ in range(self.ring.size)]
         self._buf_addrs = np.array(self._bufs, dtype=np.uint64)
         self._in_flight = deque()
         self._frames_in_flight = 0
 
     async def close(self) -> None:
         await self.ring.close()
+
+    def _need_own_buffers(self) -> None:
+        if not self._bufs:
+            raise QueueError(
+                f"TX queue {self.q} has no buffers of its own (own_buffers=False, or not "
+                "open): post the caller's buffers with post_buffers"
+            )
 
     async def status(self) -> int:
         """``TXQ_STATUS``: error code, ``BUSY``, error state."""
@@ -548,6 +559,7 @@ class _TxQueueBase:
         byte offset of each buffer inside its slot's area (any alignment).
         The doorbell is rung separately, so several frames can share one.
         """
+        self._need_own_buffers()
         split = split or [len(frame)]
         offsets = offsets or [0] * len(split)
         if sum(split) != len(frame) or len(offsets) != len(split):
@@ -598,6 +610,7 @@ class _TxQueueBase:
         numpy scatter and the descriptors in one record array, as a packet generator
         fills a batch of identical frames (pktgen's clone_skb). The doorbell is rung
         separately; reap() reports the frames as TxFrames, reap_array() as a batch."""
+        self._need_own_buffers()
         if not 0 < len(frame) <= self.MAX_BUF_BYTES:
             raise QueueError(f"a {len(frame)}-byte frame does not fit one TX descriptor")
         ring = self.ring

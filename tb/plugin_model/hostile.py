@@ -23,6 +23,8 @@ ROGUE_PLUGIN_ID = "vf-a-rogue"
 class HostilePlugin(RingAPlugin):
     """RingAPlugin plus attacks sent on the plugin's own VF TX ring."""
 
+    OWN_TX_BUFFERS = True  # the attack frames are its own, copied into its TX areas
+
     def _attack_frame(self, src: str, dst: str, tag: int) -> bytes:
         pkt = (
             Ether(src=src, dst=dst)

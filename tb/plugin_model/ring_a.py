@@ -48,6 +48,8 @@ def ring_a_image(plugin_id: str = RING_A_PLUGIN_ID, abi_minor: int | None = None
 class RingAPlugin(Plugin):
     """Serves one vmxnet3 queue pair with queue pair ``q`` of a ring-format-A VF."""
 
+    OWN_TX_BUFFERS = False  # every frame it sends is the guest's, in the guest's buffers
+
     def __init__(self, *, q: int = 0, size_log2: int = 8) -> None:
         self.q = q
         self.size_log2 = size_log2
@@ -67,7 +69,8 @@ class RingAPlugin(Plugin):
         if self._api is not None:
             raise PluginStateError("init called twice")
         # the shell's buffers go on the ring as they are: no buffer areas of its own
-        txq = TxQueue(api.vf, api.dma, self.q, self.size_log2, own_buffers=False)  # type: ignore[arg-type]
+        # unless the plugin sends frames it made itself (OWN_TX_BUFFERS)
+        txq = TxQueue(api.vf, api.dma, self.q, self.size_log2, own_buffers=self.OWN_TX_BUFFERS)  # type: ignore[arg-type]
         rxq = RxQueue(api.vf, api.dma, self.q, self.size_log2)  # type: ignore[arg-type]
         await txq.open()
         await rxq.open(post=0)  # the stack's buffers go on the ring, not the plugin's

@@ -114,12 +114,15 @@ def tests_for(path: str) -> tuple[str, ...]:
     return DEFAULT_TESTS
 
 
-def run_tests(root: Path, tests: tuple[str, ...]) -> tuple[str, str]:
-    """(verdict, first failure line) of the covering tests in ``root``."""
+def run_tests(root: Path, tests: tuple[str, ...], timeout_s: int) -> tuple[str, str]:
+    """(verdict, first failure line) of the covering tests in ``root``. A test still
+    running after ``timeout_s`` fails (pytest-timeout): a mutant that stalls the engine
+    is caught, if only by the hang guard."""
     failed: list[str] = []
     for spec in tests:
         args = spec.split(" -k ", 1)
-        cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-n", "2", args[0]]
+        cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-n", "2", f"--timeout={timeout_s}"]
+        cmd.append(args[0])
         if len(args) == 2:
             cmd += ["-k", args[1]]
         r = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
@@ -138,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--count", type=int, default=10, help="mutants to draw")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--list", action="store_true", help="print the drawn mutants only")
+    ap.add_argument("--timeout", type=int, default=300, help="seconds per test (hang guard)")
     args = ap.parse_args(argv)
     files = [f for f in args.files.split(",") if f] or sorted(
         str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "rtl").glob("*.sv")
@@ -163,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             src.write_text(m.apply(orig))
             t0 = time.monotonic()
             try:
-                verdict, why = run_tests(root, tests_for(m.path))
+                verdict, why = run_tests(root, tests_for(m.path), args.timeout)
             finally:
                 src.write_text(orig)
             tally[verdict] += 1

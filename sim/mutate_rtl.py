@@ -11,7 +11,8 @@ changes no behaviour a test could see. Operators (the classic set): ``<`` <->
 ``<=``, ``>`` <-> ``>=``, ``==`` <-> ``!=``, ``&&`` <-> ``||``, a dropped ``!``,
 and the one-bit constants ``1'b0`` <-> ``1'b1``. Comparisons are only taken
 inside parentheses, where ``<=`` cannot be a non-blocking assignment, and not
-in ``for`` headers (a loop bound one past an array is equivalent in simulation). Comments are never mutated.
+in ``for`` headers (a loop bound one past an array is equivalent in simulation).
+Comments are never mutated.
 
 Usage::
 

@@ -2,7 +2,7 @@
 
 python -m sim.host_bench [--quick]
 
-Runs tests/cocotb_host_bench.py on sim/tops/axi_traffic_top.sv (a SystemVerilog
+Runs sim/host_bench_cocotb.py on sim/tops/axi_traffic_top.sv (a SystemVerilog
 master, so no Python master costs time) with tb/host's AxiDmaResponder and with
 cocotbext-axi's AxiRam, and prints a Markdown table of simulated cycles and
 beats per CPU second of the simulation process (steadier than wall time when
@@ -62,7 +62,7 @@ def run_case(case: Case, model: str, idle: int, scale: float) -> dict[str, float
             "HOST_BENCH_OUT": str(out),
         }
         tests, failures = run(
-            TOP, "tests.cocotb_host_bench", "traffic", run_name=f"bench-{model}", env=env
+            TOP, "sim.host_bench_cocotb", "traffic", run_name=f"bench-{model}", env=env
         )
         if tests == 0 or failures:
             raise RuntimeError(f"benchmark {case.name} with {model} failed")

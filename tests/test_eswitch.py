@@ -1,6 +1,6 @@
 """Block test of the embedded switch: pytest builds each configuration and runs
 the cocotb tests in tests/cocotb_eswitch.py (and the line-rate checks of
-tests/cocotb_eswitch_bench.py) against tb/ref/eswitch_model.
+sim/benches/eswitch_cocotb.py) against tb/ref/eswitch_model.
 
 Every block test runs on the default build (2 VFs, 512-bit) and on the 8-VF
 256-bit build with a small table; the 16-VF build runs the tests whose value
@@ -14,15 +14,6 @@ from __future__ import annotations
 import pytest
 
 from sim.runner import SimTop, run
-from sim.toolchain import REPO_ROOT
-
-VISIBILITY = REPO_ROOT / "sim" / "verilator" / "eswitch.vlt"
-
-
-def eswitch_top(parameters: dict[str, int]) -> SimTop:
-    """The switch with VPI visibility limited to what the tests read (eswitch.vlt)."""
-    return SimTop("eswitch", dict(parameters), visibility=VISIBILITY)
-
 
 CONFIGS = {
     "default": {},
@@ -42,7 +33,7 @@ BLOCK_TESTS = [
     "test_throughput",
 ]
 BIG_TESTS = ["test_registers", "test_broadcast", "test_throughput"]
-LINE_RATE = "tests.cocotb_eswitch_bench"
+LINE_RATE = "sim.benches.eswitch_cocotb"
 RANDOM = "tests.cocotb_eswitch"
 
 # (config, cocotb module, test, random seed or None, frames)
@@ -64,7 +55,7 @@ CASES = [
     ids=[f"{c}-{t}" + (f"-seed{s}" if s is not None else "") for c, _, t, s, _ in CASES],
 )
 def test_eswitch(config: str, module: str, testcase: str, seed: int | None, frames: int) -> None:
-    top = eswitch_top(CONFIGS[config])
+    top = SimTop("eswitch", CONFIGS[config])  # VPI visibility: sim/verilator/eswitch.vlt
     env = {} if seed is None else {"ESW_SEED": str(seed), "ESW_FRAMES": str(frames)}
     name = f"{config}-{testcase}" + ("" if seed is None else f"-{seed}")
     tests, failures = run(top, module, testcase, run_name=name, env=env)

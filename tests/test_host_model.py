@@ -220,6 +220,6 @@ def test_host_bench_traffic_smoke() -> None:
         "HOST_BENCH_LATENCY": "40",
         "HOST_BENCH_IDLE": "1000",
     }
-    tests, failures = run(TRAFFIC_TOP, "tests.cocotb_host_bench", "traffic", env=env)
+    tests, failures = run(TRAFFIC_TOP, "sim.host_bench_cocotb", "traffic", env=env)
     assert tests == 1, f"expected 1 cocotb test, ran {tests}"
     assert failures == 0

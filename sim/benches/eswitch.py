@@ -1,4 +1,4 @@
-"""eswitch benchmark: builds the default switch, runs tests/cocotb_eswitch_bench.py.
+"""eswitch benchmark: builds the default switch, runs sim/benches/eswitch_cocotb.py.
 
 Paths (docs/ARCHITECTURE.md §3.2, "Bench and verification"):
 
@@ -22,10 +22,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.benches import BenchRecord, read_measurements
-from sim.runner import run
-from tests.test_eswitch import eswitch_top
+from sim.runner import SimTop, run
 
-TOP = eswitch_top({})  # the default build, shared with the block tests
+TOP = SimTop("eswitch", {})  # the default build, shared with the block tests
 EXTRA_KEYS = ("src", "dst", "latency_min", "out_bytes", "pairs", "sources", "share_window_frames")
 
 
@@ -47,7 +46,7 @@ def collect(work: Path) -> list[BenchRecord]:
         out = work / f"{test}.json"
         out.unlink(missing_ok=True)
         tests, failures = run(
-            TOP, "tests.cocotb_eswitch_bench", test, env={"ESW_BENCH_OUT": str(out)}
+            TOP, "sim.benches.eswitch_cocotb", test, env={"ESW_BENCH_OUT": str(out)}
         )
         if tests != 1 or failures:
             raise RuntimeError(f"eswitch {test} failed ({failures} of {tests} tests)")

@@ -26,7 +26,7 @@ Paths:
 
 Window: the first quarter of each path's frames is ramp-up; frames/cycle =
 (N - 1 - k) / (t[N-1] - t[k]) with k = N // 4 over the sorted arrival cycles t,
-the method of tests/cocotb_vf_dma_bench.py. RX arrival = the cycle the driver is
+the method of sim/benches/vf_dma_cocotb.py. RX arrival = the cycle the driver is
 woken by the completion write (a wake-up per write: exact to the cycle).
 
 Latency, on an idle NIC, mean of PROBES single frames: TX from the doorbell

@@ -1,7 +1,7 @@
 """vf_dma benchmark: TX and RX, one queue and all queues, every size of BENCH_SIZES,
 for each ring format (A, and B: vmxnet3's rings, docs/ARCHITECTURE.md §4b).
 
-Runs ``tests/cocotb_vf_dma_bench.py`` (its docstring says how the steady-state
+Runs ``sim/benches/vf_dma_cocotb.py`` (its docstring says how the steady-state
 window and the latencies are measured) on the default engine
 (``NUM_QUEUES`` = 2, ``DATA_W`` = 512) with host read latency 125 cycles.
 """
@@ -38,7 +38,7 @@ def collect(
             "BENCH_RING_FMT": fmt,
         }
         tests, fails = run(
-            top, "tests.cocotb_vf_dma_bench", run_name=f"vf_dma-bench-{fmt}", env=env
+            top, "sim.benches.vf_dma_cocotb", run_name=f"vf_dma-bench-{fmt}", env=env
         )
         if tests != 1 or fails:
             raise RuntimeError(f"vf_dma bench ({fmt}) failed ({fails} of {tests} cocotb tests)")

@@ -6,8 +6,9 @@ tests that cover that file, and reports each mutant KILLED (a test failed),
 SURVIVED (every test passed: a hole in the checks, or an equivalent mutant to
 explain) or INVALID (it does not build or elaborate: not counted).
 
-Sites inside ```ifndef SYNTHESIS`` (assertions) are not drawn: weakening a check
-changes no behaviour a test could see. Operators (the classic set): ``<`` <->
+Sites inside ```ifndef SYNTHESIS`` (assertions) and ``initial begin`` blocks
+(elaboration-time parameter checks) are not drawn: weakening a check changes no
+behaviour a test of a legal configuration could see. Operators (the classic set): ``<`` <->
 ``<=``, ``>`` <-> ``>=``, ``==`` <-> ``!=``, ``&&`` <-> ``||``, a dropped ``!``,
 and the one-bit constants ``1'b0`` <-> ``1'b1``. Comparisons are only taken
 inside parentheses, where ``<=`` cannot be a non-blocking assignment, and not
@@ -87,14 +88,21 @@ def sites(path: str, text: str) -> list[Mutant]:
     operators, ``!`` and one-bit constants, outside comments and strings."""
     out: list[Mutant] = []
     checks = False  # inside `ifndef SYNTHESIS: assertions, not design
+    initial: str | None = None  # indent of an open `initial begin`: parameter checks
     for n, line in enumerate(text.split("\n"), 1):
         code = _code_part(line)
+        indent = code[: len(code) - len(code.lstrip())]
         if code.strip().startswith("`ifndef SYNTHESIS"):
             checks = True
         elif code.strip().startswith("`endif"):
             checks = False
-        if checks or '"' in code or code.lstrip().startswith("`"):
-            continue  # assertions, messages and compiler directives
+        if initial is None and code.strip() == "initial begin":
+            initial = indent
+        elif initial is not None and indent == initial and code.strip().startswith("end"):
+            initial = None
+            continue
+        if checks or initial is not None or '"' in code or code.lstrip().startswith("`"):
+            continue  # assertions, parameter checks, messages and compiler directives
         for m in TOKEN.finditer(code):
             tok = m.group()
             depth = code[: m.start()].count("(") - code[: m.start()].count(")")

@@ -25,6 +25,7 @@ is in ``_DescRing``/``_Ring``, ``_TxQueueBase`` and ``_RxQueueBase``; ``TxQueue`
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
@@ -465,7 +466,7 @@ class _TxCopies:
 
 
 @dataclass
-class _TxQueueBase:
+class _TxQueueBase(ABC):
     """The TX half of a queue pair, whatever its ring format: buffers per slot, frames
     in flight, doorbells, waiting. A format adds how frames become descriptors
     (``_descs``, ``_copy_descs``) and how completions are read (``reap``, ``reap_array``).
@@ -531,14 +532,16 @@ class _TxQueueBase:
             self.bar = self.ring.bar = bar
         await self.ring.restore(state)
 
+    @abstractmethod
     def _descs(self, frags: list[tuple[int, int]], vlan_tci: int | None) -> list[bytes]:
         """The raw descriptors of one frame's buffers, from slot ``ring.prod`` on."""
-        raise NotImplementedError
+        ...  # each ring format supplies it
 
+    @abstractmethod
     def _copy_descs(self, addrs: np.ndarray, length: int) -> np.ndarray:
         """One single-buffer frame's descriptor per address, from slot ``ring.prod`` on,
         as rows of 16 bytes."""
-        raise NotImplementedError
+        ...  # each ring format supplies it
 
     def _frame(
         self, data: bytes, first: int, last: int, vlan_tci: int | None, nbytes: int
@@ -632,11 +635,13 @@ class _TxQueueBase:
         """Reap on TX queue q's interrupt (vector 2q) instead of on completion writes."""
         await self.ring.use_interrupts(irq, 2 * self.q, moderation)
 
+    @abstractmethod
     def reap(self) -> list[TxFrame]:
-        raise NotImplementedError
+        ...  # each ring format supplies it
 
+    @abstractmethod
     def reap_array(self) -> np.ndarray:
-        raise NotImplementedError
+        ...  # each ring format supplies it
 
     def _pop_frame(self) -> TxFrame:
         """The oldest frame in flight (one copy out of a post_copies() batch)."""
@@ -776,7 +781,7 @@ def copy_slots(dst: list[tuple[int, int]], src: list[tuple[int, int]], start: in
 
 
 @dataclass
-class _RxQueueBase:
+class _RxQueueBase(ABC):
     """The RX half of a queue pair, whatever its ring format: keeps the ring stocked with
     buffers and waits for frames. A format adds posting (``open``, ``refill``,
     ``post_buffers``) and reaping (``reap``, ``reap_array``)."""
@@ -810,17 +815,21 @@ class _RxQueueBase:
             name=f"RX queue {self.q}",
         )
 
+    @abstractmethod
     async def open(self, post: int | None = None) -> None:
-        raise NotImplementedError
+        ...  # each ring format supplies it
 
+    @abstractmethod
     async def refill(self, count: int | None = None) -> None:
-        raise NotImplementedError
+        ...  # each ring format supplies it
 
+    @abstractmethod
     def reap(self, gather: bool = True) -> list[RxFrame]:
-        raise NotImplementedError
+        ...  # each ring format supplies it
 
+    @abstractmethod
     def reap_array(self) -> np.ndarray:
-        raise NotImplementedError
+        ...  # each ring format supplies it
 
     def _refill_due(self) -> bool:
         """wait_reaped() reposts buffers now: ``refill_batch`` slots are free."""
@@ -830,9 +839,10 @@ class _RxQueueBase:
         """A second descriptor ring sharing the completion ring (format B's ring 2)."""
         return None
 
+    @abstractmethod
     def buffer_regions(self) -> list[tuple[int, int]]:
         """The queue's own receive buffers as (address, bytes)."""
-        raise NotImplementedError
+        ...  # each ring format supplies it
 
     def ring_regions(self) -> list[tuple[int, int]]:
         """The queue's descriptor rings and completion ring as (address, bytes)."""

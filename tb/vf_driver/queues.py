@@ -636,12 +636,10 @@ class _TxQueueBase(ABC):
         await self.ring.use_interrupts(irq, 2 * self.q, moderation)
 
     @abstractmethod
-    def reap(self) -> list[TxFrame]:
-        ...  # each ring format supplies it
+    def reap(self) -> list[TxFrame]: ...  # each ring format supplies it
 
     @abstractmethod
-    def reap_array(self) -> np.ndarray:
-        ...  # each ring format supplies it
+    def reap_array(self) -> np.ndarray: ...  # each ring format supplies it
 
     def _pop_frame(self) -> TxFrame:
         """The oldest frame in flight (one copy out of a post_copies() batch)."""
@@ -816,20 +814,16 @@ class _RxQueueBase(ABC):
         )
 
     @abstractmethod
-    async def open(self, post: int | None = None) -> None:
-        ...  # each ring format supplies it
+    async def open(self, post: int | None = None) -> None: ...  # each ring format supplies it
 
     @abstractmethod
-    async def refill(self, count: int | None = None) -> None:
-        ...  # each ring format supplies it
+    async def refill(self, count: int | None = None) -> None: ...  # each ring format supplies it
 
     @abstractmethod
-    def reap(self, gather: bool = True) -> list[RxFrame]:
-        ...  # each ring format supplies it
+    def reap(self, gather: bool = True) -> list[RxFrame]: ...  # each ring format supplies it
 
     @abstractmethod
-    def reap_array(self) -> np.ndarray:
-        ...  # each ring format supplies it
+    def reap_array(self) -> np.ndarray: ...  # each ring format supplies it
 
     def _refill_due(self) -> bool:
         """wait_reaped() reposts buffers now: ``refill_batch`` slots are free."""

@@ -23,7 +23,7 @@ JOBS         ?= auto
 PYTEST_ARGS  ?=
 NUM_VF       ?= 4
 
-RTL          := rtl/nic_pkg.sv $(filter-out rtl/nic_pkg.sv,$(sort $(wildcard rtl/*.sv)))
+RTL          := rtl/nic_regs_pkg.sv rtl/nic_pkg.sv $(filter-out rtl/nic_regs_pkg.sv rtl/nic_pkg.sv,$(sort $(wildcard rtl/*.sv)))
 
 .PHONY: all venv sim test lint bench synth waves clean distclean help
 

@@ -6,7 +6,7 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module eswitch import nic_pkg::*; #(
+module eswitch import nic_pkg::*, nic_regs_pkg::*; #(
   // Stream data width in bits (multiple of 64, >= 256).
   parameter int DATA_W = 512,
   // Number of PCIe functions attached (PF + VFs); the uplink is port NUM_FUNC.
@@ -63,8 +63,13 @@ module eswitch import nic_pkg::*; #(
   localparam int KEEP_W    = DATA_W / 8;
 
   // identification
-  localparam logic [15:0] ESW_BLOCK_ID = 16'hE5A1;
-  localparam logic [7:0]  ESW_VERSION  = 8'h01;
+  localparam logic [15:0] ESW_BLOCK_ID = ESW_ID_BLOCK_ID_RESET;
+  localparam logic [7:0]  ESW_VERSION  = ESW_ID_VERSION_RESET;
+  // regions of the window: the MAC table, the port policy blocks, the counters
+  localparam logic [3:0]  MACT_PAGE = ESW_MACT[15:12];
+  localparam logic [2:0]  PORT_PAGE = ESW_PORT[15:13];
+  localparam int          PORT_SH   = $clog2(ESW_PORT_STRIDE);  // policy block: bits [12:7]
+  localparam logic [1:0]  CNT_PAGE  = ESW_CNT[15:14];
 
   initial begin
     if (NUM_FUNC < 1 || NUM_FUNC > 63) begin
@@ -72,6 +77,12 @@ module eswitch import nic_pkg::*; #(
     end
     if (DATA_W < 256 || DATA_W % 64 != 0) begin
       $fatal(1, "%m: DATA_W (%0d) must be a multiple of 64, >= 256", DATA_W);
+    end
+    // the decode takes a table entry from bits [11:4], a port's policy block from
+    // [12:PORT_SH], its counters from [13:6]
+    if (ESW_MACT[11:0] != '0 || ESW_MACT_STRIDE != 16 || ESW_PORT[12:0] != '0 || ESW_CNT[13:0] != '0
+        || ESW_CNT_STRIDE != 64 || ESW_PORT_STRIDE * ESW_PORT_COUNT != 1 << 13) begin
+      $fatal(1, "%m: switch window layout of nic_regs_pkg is not the one this decode assumes");
     end
     if (MAC_TABLE_SIZE < 1 || MAC_TABLE_SIZE > 256) begin
       $fatal(1, "%m: MAC_TABLE_SIZE (%0d) must be 1..256", MAC_TABLE_SIZE);
@@ -139,15 +150,15 @@ module eswitch import nic_pkg::*; #(
   logic [NUM_PORTS-1:0][31:0] pol_rdata;
 
   always_comb begin
-    tbl_wr     = reg_wr && reg_addr[15:12] == 4'h1;
-    cnt_off    = reg_addr - 16'h4000;
-    cnt_rd     = reg_rd && reg_addr >= 16'h4000 && cnt_off[15:14] == 2'b00;
-    cnt_clear  = reg_wr && reg_addr == 16'h0008 && reg_wdata[0];
-    pol_off    = reg_addr - 16'h2000;
-    pol_sel    = reg_addr[15:13] == 3'b001 && 32'(pol_off[12:7]) < NUM_PORTS;
+    tbl_wr     = reg_wr && reg_addr[15:12] == MACT_PAGE;
+    cnt_off    = reg_addr - ESW_CNT;
+    cnt_rd     = reg_rd && reg_addr[15:14] == CNT_PAGE;
+    cnt_clear  = reg_wr && reg_addr == ESW_CTRL && reg_wdata[ESW_CTRL_CLEAR_COUNTERS_LSB];
+    pol_off    = reg_addr - ESW_PORT;
+    pol_sel    = reg_addr[15:13] == PORT_PAGE && 32'(pol_off[12:PORT_SH]) < NUM_PORTS;
     uplink_link_next = uplink_link_reg;
-    if (reg_wr && reg_addr == 16'h0008) begin
-      uplink_link_next = reg_wdata[1];
+    if (reg_wr && reg_addr == ESW_CTRL) begin
+      uplink_link_next = reg_wdata[ESW_CTRL_UPLINK_LINK_LSB];
     end
   end
 
@@ -155,19 +166,19 @@ module eswitch import nic_pkg::*; #(
     rdata_next = rdata_reg;
     if (reg_rd) begin
       rdata_next = '0;
-      if (reg_addr == 16'h0000) begin
+      if (reg_addr == ESW_ID) begin
         rdata_next = {ESW_BLOCK_ID, ESW_VERSION, 8'(NUM_PORTS)};
-      end else if (reg_addr == 16'h0004) begin
+      end else if (reg_addr == ESW_CAPS) begin
         rdata_next = {16'(FIFO_BEATS), 16'(MAC_TABLE_SIZE)};
-      end else if (reg_addr == 16'h0008) begin
+      end else if (reg_addr == ESW_CTRL) begin
         rdata_next = {30'h0, uplink_link_reg, 1'b0};
-      end else if (reg_addr == 16'h000C) begin
+      end else if (reg_addr == ESW_LISTS) begin
         rdata_next = {8'(NUM_MC), 8'(NUM_VLAN), 8'(NUM_SMAC), 8'h00};
-      end else if (reg_addr[15:12] == 4'h1) begin
+      end else if (reg_addr[15:12] == MACT_PAGE) begin
         rdata_next = tbl_rd_data;
       end else if (pol_sel) begin
-        rdata_next = pol_rdata[pol_off[12:7]];
-      end else if (reg_addr >= 16'h4000 && cnt_off[15:14] == 2'b00) begin
+        rdata_next = pol_rdata[pol_off[12:PORT_SH]];
+      end else if (reg_addr[15:14] == CNT_PAGE) begin
         rdata_next = cnt_rd_data;
       end
     end
@@ -204,7 +215,7 @@ module eswitch import nic_pkg::*; #(
       .NUM_SMAC(NUM_SMAC), .NUM_VLAN(NUM_VLAN), .NUM_MC(NUM_MC), .MAX_LEN_RESET(MAX_BYTES)
     ) u_regs (
       .clk, .rst,
-      .wr(reg_wr && pol_sel && 32'(pol_off[12:7]) == p), .addr(pol_off[6:0]), .wdata(reg_wdata),
+      .wr(reg_wr && pol_sel && 32'(pol_off[12:PORT_SH]) == p), .addr(pol_off[PORT_SH-1:0]), .wdata(reg_wdata),
       .rdata(pol_rdata[p]),
       .status({29'h0, port_allmulti[p], port_promisc[p], port_link[p]}),
       .ctrl(port_ctrl[p]), .pvlan(port_pvlan[p]), .rate_inc(rate_inc[p]),
@@ -218,10 +229,10 @@ module eswitch import nic_pkg::*; #(
     // promiscuous nor all-multicast whatever PORT_CTRL asks (the guest cannot get
     // there through the PF driver either), so it keeps only its multicast list
     always_comb begin
-      trust            = p == 0 || port_ctrl[p][1];
-      port_promisc[p]  = port_ctrl[p][12] && trust;
-      port_allmulti[p] = port_ctrl[p][11] && trust;
-      unique case (port_ctrl[p][3:2])
+      trust            = p == 0 || port_ctrl[p][ESW_PORT_CTRL_TRUST_LSB];
+      port_promisc[p]  = port_ctrl[p][ESW_PORT_CTRL_RX_PROMISC_LSB] && trust;
+      port_allmulti[p] = port_ctrl[p][ESW_PORT_CTRL_RX_ALLMULTI_LSB] && trust;
+      unique case (port_ctrl[p][ESW_PORT_CTRL_LINK_LSB +: ESW_PORT_CTRL_LINK_W])
         2'd1:    port_link[p] = 1'b1;
         2'd2,
         2'd3:    port_link[p] = 1'b0;
@@ -298,7 +309,7 @@ module eswitch import nic_pkg::*; #(
 
     eswitch_vlan_strip #(.DATA_W(DATA_W)) u_strip (
       .clk, .rst,
-      .report(!port_pvlan[p][31]),
+      .report(!port_pvlan[p][ESW_PORT_VLAN_ENABLE_LSB]),
       .s_tdata(xb_tdata[p]), .s_tkeep(xb_tkeep[p]), .s_tlast(xb_tlast[p]),
       .s_strip(xb_tuser[p][p]), .s_tvalid(xb_tvalid[p]), .s_tready(xb_tready[p]),
       .m_tdata(out_tdata[p]), .m_tkeep(out_tkeep[p]), .m_tlast(out_tlast[p]),
@@ -336,7 +347,7 @@ module eswitch import nic_pkg::*; #(
   );
 
   logic unused_ok;
-  assign unused_ok = ^{cnt_off[1:0], reg_addr[1:0], out_tuser[UPLINK], pol_off[15:13]};
+  assign unused_ok = ^{cnt_off[15:14], cnt_off[1:0], reg_addr[1:0], out_tuser[UPLINK], pol_off[15:13]};
 
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin

@@ -6,7 +6,7 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module eswitch_ingress import nic_pkg::*; #(
+module eswitch_ingress import nic_pkg::*, nic_regs_pkg::*; #(
   // Stream data width in bits (>= 256 so that the first beat holds every header field).
   parameter int DATA_W = 512,
   // Number of switch ports (functions + uplink).
@@ -92,14 +92,21 @@ module eswitch_ingress import nic_pkg::*; #(
   localparam logic [2:0] DROP_VLAN_POLICY = 3'd7;
 
   // PORT_CTRL bits
-  localparam int C_SPOOFCHK    = 0;
-  localparam int C_VLAN_FILTER = 4;
-  localparam int C_VLAN_STRIP  = 5;
-  localparam int C_RX_UCAST    = 8;
-  localparam int C_RX_MCAST    = 9;
-  localparam int C_RX_BCAST    = 10;
+  localparam int C_SPOOFCHK    = ESW_PORT_CTRL_SPOOFCHK_LSB;
+  localparam int C_VLAN_FILTER = ESW_PORT_CTRL_VLAN_FILTER_LSB;
+  localparam int C_VLAN_STRIP  = ESW_PORT_CTRL_VLAN_STRIP_LSB;
+  localparam int C_RX_UCAST    = ESW_PORT_CTRL_RX_UCAST_LSB;
+  localparam int C_RX_MCAST    = ESW_PORT_CTRL_RX_MCAST_LSB;
+  localparam int C_RX_BCAST    = ESW_PORT_CTRL_RX_BCAST_LSB;
+  // PORT_VLAN fields
+  localparam int PV_EN   = ESW_PORT_VLAN_ENABLE_LSB;
+  localparam int PV_VID  = ESW_PORT_VLAN_VID_LSB;
+  localparam int PV_PCP  = ESW_PORT_VLAN_PCP_LSB;
 
   initial begin
+    if (ESW_PORT_VLAN_VID_W != 12 || ESW_PORT_VLAN_PCP_W != 3) begin
+      $fatal(1, "%m: PORT_VLAN fields of nic_regs_pkg are not an 802.1Q TCI's");
+    end
     if (DATA_W < 256 || DATA_W % 64 != 0) begin
       $fatal(1, "%m: DATA_W (%0d) must be a multiple of 64, >= 256", DATA_W);
     end
@@ -238,7 +245,7 @@ module eswitch_ingress import nic_pkg::*; #(
     is_tagged  = ethertype == 16'h8100;
     bcast      = dmac == 48'hFFFF_FFFF_FFFF;
     mcast      = dmac[40];
-    pv_en      = PORT != UPLINK && port_pvlan[PORT][31];
+    pv_en      = PORT != UPLINK && port_pvlan[PORT][PV_EN];
 
     smac_ok = 1'b0;
     for (int k = 0; k < NUM_SMAC; k++) begin
@@ -250,8 +257,8 @@ module eswitch_ingress import nic_pkg::*; #(
     vid     = is_tagged ? vid_f : 12'h000;
     if (pv_en) begin
       ins     = 1'b1;
-      ins_tci = {port_pvlan[PORT][15:13], 1'b0, port_pvlan[PORT][11:0]};
-      vid     = port_pvlan[PORT][11:0];
+      ins_tci = {port_pvlan[PORT][PV_PCP +: 3], 1'b0, port_pvlan[PORT][PV_VID +: 12]};
+      vid     = port_pvlan[PORT][PV_VID +: 12];
     end else if (PORT != UPLINK && meta.vlan_ins) begin
       ins     = 1'b1;
       ins_tci = meta.vlan_tci;
@@ -315,7 +322,7 @@ module eswitch_ingress import nic_pkg::*; #(
         prom_ok[q] = 1'b0;
         strip[q]  = 1'b0;
       end else begin
-        member[q]  = port_pvlan[q][31] ? (tagged_out && vid == port_pvlan[q][11:0]) :
+        member[q]  = port_pvlan[q][PV_EN] ? (tagged_out && vid == port_pvlan[q][PV_VID +: 12]) :
                      port_ctrl[q][C_VLAN_FILTER] ? in_list : 1'b1;
         ok[q]      = q != PORT && port_link[q] && member[q] && fits[q];
         bc_ok[q]   = ok[q] && port_ctrl[q][C_RX_BCAST];
@@ -323,7 +330,7 @@ module eswitch_ingress import nic_pkg::*; #(
                                (port_ctrl[q][C_RX_MCAST] && mc_hit));
         uc_ok[q]   = ok[q] && port_ctrl[q][C_RX_UCAST];
         prom_ok[q] = ok[q] && port_promisc[q];
-        strip[q]   = tagged_out && (port_pvlan[q][31] || port_ctrl[q][C_VLAN_STRIP]);
+        strip[q]   = tagged_out && (port_pvlan[q][PV_EN] || port_ctrl[q][C_VLAN_STRIP]);
       end
     end
 

@@ -5,7 +5,7 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module eswitch_mac_table #(
+module eswitch_mac_table import nic_regs_pkg::*; #(
   // Number of entries (1..256); the lowest matching index wins.
   parameter int SIZE = 64,
   // Number of independent lookup ports (one per switch input).
@@ -27,6 +27,10 @@ module eswitch_mac_table #(
   output      logic [NUM_LOOKUP-1:0]           lk_hit,
   output      logic [NUM_LOOKUP-1:0][7:0]      lk_port
 );
+
+  // words of an entry (offset bits [3:2])
+  localparam logic [1:0] W_LO = ESW_MACT_LO[3:2], W_HI = ESW_MACT_HI[3:2], W_VLAN = ESW_MACT_VLAN[3:2],
+                         W_CTRL = ESW_MACT_CTRL[3:2];
 
   initial begin
     if (SIZE < 1 || SIZE > 256) begin
@@ -53,16 +57,16 @@ module eswitch_mac_table #(
   always_ff @(posedge clk) begin
     if (wr_en && 32'(wr_idx) < SIZE) begin
       unique case (wr_word)
-        2'd0: mac_reg[wi][31:0]  <= wr_data;
-        2'd1: mac_reg[wi][47:32] <= wr_data[15:0];
-        2'd2: vid_reg[wi]        <= wr_data[11:0];
+        W_LO:   mac_reg[wi][31:0]  <= wr_data;
+        W_HI:   mac_reg[wi][47:32] <= wr_data[15:0];
+        W_VLAN: vid_reg[wi]        <= wr_data[11:0];
         default: port_reg[wi]    <= wr_data[7:0];
       endcase
     end
     if (rst) begin
       valid_reg <= '0;
-    end else if (wr_en && wr_word == 2'd3 && 32'(wr_idx) < SIZE) begin
-      valid_reg[wi] <= wr_data[31];
+    end else if (wr_en && wr_word == W_CTRL && 32'(wr_idx) < SIZE) begin
+      valid_reg[wi] <= wr_data[ESW_MACT_CTRL_VALID_LSB];
     end
   end
 
@@ -70,9 +74,9 @@ module eswitch_mac_table #(
     rd_data = '0;
     if (32'(rd_idx) < SIZE) begin
       unique case (rd_word)
-        2'd0: rd_data = mac_reg[ri][31:0];
-        2'd1: rd_data = {16'h0, mac_reg[ri][47:32]};
-        2'd2: rd_data = {20'h0, vid_reg[ri]};
+        W_LO:   rd_data = mac_reg[ri][31:0];
+        W_HI:   rd_data = {16'h0, mac_reg[ri][47:32]};
+        W_VLAN: rd_data = {20'h0, vid_reg[ri]};
         default: rd_data = {valid_reg[ri], 23'h0, port_reg[ri]};
       endcase
     end

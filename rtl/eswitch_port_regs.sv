@@ -6,7 +6,7 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module eswitch_port_regs #(
+module eswitch_port_regs import nic_regs_pkg::*; #(
   // Allowed source MAC entries (anti-spoofing), 1..4.
   parameter int NUM_SMAC = 4,
   // Allowed VLAN entries (VLAN anti-spoofing), 1..8.
@@ -41,7 +41,20 @@ module eswitch_port_regs #(
 );
 
   // reset value of PORT_CTRL: receive unicast, broadcast and all multicast, link auto
-  localparam logic [31:0] CTRL_RESET = 32'h0000_0D00;
+  localparam logic [31:0] CTRL_RESET = ESW_PORT_CTRL_RESET;
+  // offsets inside the port's block
+  localparam logic [6:0] A_CTRL = 7'(ESW_PORT_CTRL), A_PVLAN = 7'(ESW_PORT_VLAN),
+                         A_RATE_INC = 7'(ESW_PORT_RATE_INC), A_RATE_BURST = 7'(ESW_PORT_RATE_BURST),
+                         A_STATUS = 7'(ESW_PORT_STATUS), A_MAX_LEN = 7'(ESW_PORT_MAX_LEN);
+  localparam int SMAC_LO = int'(ESW_PORT_SMAC) + int'(ESW_PORT_SMAC_LO), SMAC_HI = int'(ESW_PORT_SMAC) + int'(ESW_PORT_SMAC_HI);
+  localparam int MC_LO = int'(ESW_PORT_MC) + int'(ESW_PORT_MC_LO), MC_HI = int'(ESW_PORT_MC) + int'(ESW_PORT_MC_HI);
+  localparam int VLAN_LIST = int'(ESW_PORT_VLAN_LIST);
+  // writable bits of PORT_VLAN and RATE_INC (the rest read 0)
+  localparam logic [31:0] PVLAN_MASK = 32'(((1 << ESW_PORT_VLAN_VID_W) - 1) << ESW_PORT_VLAN_VID_LSB)
+                                       | 32'(((1 << ESW_PORT_VLAN_PCP_W) - 1) << ESW_PORT_VLAN_PCP_LSB)
+                                       | (32'd1 << ESW_PORT_VLAN_ENABLE_LSB);
+  localparam logic [31:0] RATE_INC_MASK = 32'(((1 << ESW_PORT_RATE_INC_INC_W) - 1) << ESW_PORT_RATE_INC_INC_LSB)
+                                          | (32'd1 << ESW_PORT_RATE_INC_ENABLE_LSB);
 
   initial begin
     if (NUM_SMAC < 1 || NUM_SMAC > 4 || NUM_VLAN < 1 || NUM_VLAN > 8 || NUM_MC < 1 || NUM_MC > 4) begin
@@ -53,29 +66,29 @@ module eswitch_port_regs #(
     rate_load <= 1'b0;
     if (wr) begin
       unique casez (addr)
-        7'h00: ctrl <= wdata;
-        7'h04: pvlan <= wdata & 32'h8000_FFFF;
-        7'h08: begin rate_inc <= wdata & 32'h80FF_FFFF; rate_load <= 1'b1; end
-        7'h0C: begin rate_burst <= wdata[23:0]; rate_load <= 1'b1; end
-        7'h14: max_len <= wdata[15:0];
+        A_CTRL: ctrl <= wdata;
+        A_PVLAN: pvlan <= wdata & PVLAN_MASK;
+        A_RATE_INC: begin rate_inc <= wdata & RATE_INC_MASK; rate_load <= 1'b1; end
+        A_RATE_BURST: begin rate_burst <= wdata[23:0]; rate_load <= 1'b1; end
+        A_MAX_LEN: max_len <= wdata[15:0];
         default: ;
       endcase
       for (int i = 0; i < NUM_SMAC; i++) begin
-        if (addr == 7'(32'h20 + 8 * i)) smac[i][31:0] <= wdata;
-        if (addr == 7'(32'h24 + 8 * i)) begin
+        if (addr == 7'(SMAC_LO + ESW_PORT_SMAC_STRIDE * i)) smac[i][31:0] <= wdata;
+        if (addr == 7'(SMAC_HI + ESW_PORT_SMAC_STRIDE * i)) begin
           smac[i][47:32] <= wdata[15:0];
           smac_valid[i]  <= wdata[31];
         end
       end
       for (int i = 0; i < NUM_VLAN; i++) begin
-        if (addr == 7'(32'h40 + 4 * i)) begin
+        if (addr == 7'(VLAN_LIST + ESW_PORT_VLAN_LIST_STRIDE * i)) begin
           vlan[i]       <= wdata[11:0];
           vlan_valid[i] <= wdata[31];
         end
       end
       for (int i = 0; i < NUM_MC; i++) begin
-        if (addr == 7'(32'h60 + 8 * i)) mc[i][31:0] <= wdata;
-        if (addr == 7'(32'h64 + 8 * i)) begin
+        if (addr == 7'(MC_LO + ESW_PORT_MC_STRIDE * i)) mc[i][31:0] <= wdata;
+        if (addr == 7'(MC_HI + ESW_PORT_MC_STRIDE * i)) begin
           mc[i][47:32] <= wdata[15:0];
           mc_valid[i]  <= wdata[31];
         end
@@ -100,24 +113,24 @@ module eswitch_port_regs #(
   always_comb begin
     rdata = '0;
     unique casez (addr)
-      7'h00: rdata = ctrl;
-      7'h04: rdata = pvlan;
-      7'h08: rdata = rate_inc;
-      7'h0C: rdata = {8'h0, rate_burst};
-      7'h10: rdata = status;
-      7'h14: rdata = {16'h0, max_len};
+      A_CTRL: rdata = ctrl;
+      A_PVLAN: rdata = pvlan;
+      A_RATE_INC: rdata = rate_inc;
+      A_RATE_BURST: rdata = {8'h0, rate_burst};
+      A_STATUS: rdata = status;
+      A_MAX_LEN: rdata = {16'h0, max_len};
       default: ;
     endcase
     for (int i = 0; i < NUM_SMAC; i++) begin
-      if (addr == 7'(32'h20 + 8 * i)) rdata = smac[i][31:0];
-      if (addr == 7'(32'h24 + 8 * i)) rdata = {smac_valid[i], 15'h0, smac[i][47:32]};
+      if (addr == 7'(SMAC_LO + ESW_PORT_SMAC_STRIDE * i)) rdata = smac[i][31:0];
+      if (addr == 7'(SMAC_HI + ESW_PORT_SMAC_STRIDE * i)) rdata = {smac_valid[i], 15'h0, smac[i][47:32]};
     end
     for (int i = 0; i < NUM_VLAN; i++) begin
-      if (addr == 7'(32'h40 + 4 * i)) rdata = {vlan_valid[i], 19'h0, vlan[i]};
+      if (addr == 7'(VLAN_LIST + ESW_PORT_VLAN_LIST_STRIDE * i)) rdata = {vlan_valid[i], 19'h0, vlan[i]};
     end
     for (int i = 0; i < NUM_MC; i++) begin
-      if (addr == 7'(32'h60 + 8 * i)) rdata = mc[i][31:0];
-      if (addr == 7'(32'h64 + 8 * i)) rdata = {mc_valid[i], 15'h0, mc[i][47:32]};
+      if (addr == 7'(MC_LO + ESW_PORT_MC_STRIDE * i)) rdata = mc[i][31:0];
+      if (addr == 7'(MC_HI + ESW_PORT_MC_STRIDE * i)) rdata = {mc_valid[i], 15'h0, mc[i][47:32]};
     end
   end
 

@@ -9,7 +9,7 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module mailbox #(
+module mailbox import nic_regs_pkg::*; #(
     // Interrupt vector of the mailbox on the VF's function (after the queue vectors).
     parameter int VECTOR = 2
 ) (
@@ -42,23 +42,34 @@ module mailbox #(
     input  wire logic        vf_irq_ready
 );
 
-  localparam int WORDS = 16;
+  localparam int WORDS = VMBX_VF_MSG_COUNT;
 
   // Control register bits (positions of ixgbe's VFMAILBOX where they exist).
-  localparam int B_REQ   = 0;  // W1: doorbell; reads 1 while the message is unacknowledged
-  localparam int B_ACK   = 1;  // W1: acknowledge the other side's message
-  localparam int B_STS   = 4;  // RO: a message from the other side waits
-  localparam int B_OACK  = 5;  // W1C: the other side acknowledged our message
-  localparam int B_RSTD  = 7;  // W1C (VF side): a function-level reset happened
+  localparam int B_REQ   = VMBX_CTRL_REQ_LSB;  // W1: doorbell; reads 1 while the message is unacknowledged
+  localparam int B_ACK   = VMBX_CTRL_ACK_LSB;  // W1: acknowledge the other side's message
+  localparam int B_STS   = VMBX_CTRL_STS_LSB;  // RO: a message from the other side waits
+  localparam int B_OACK  = VMBX_CTRL_OACK_LSB;  // W1C: the other side acknowledged our message
+  localparam int B_RSTD  = VMBX_CTRL_RSTD_LSB;  // W1C (VF side): a function-level reset happened
 
   // VF-side offsets.
-  localparam logic [15:0] VF_CTRL_OFF = 16'h0000;
-  localparam logic [15:0] VF_IRQ_OFF  = 16'h0004;
-  localparam logic [15:0] VF_INFO_OFF = 16'h0008;
+  localparam logic [15:0] VF_CTRL_OFF = VMBX_CTRL;
+  localparam logic [15:0] VF_IRQ_OFF  = VMBX_IRQ;
+  localparam logic [15:0] VF_INFO_OFF = VMBX_INFO;
   // PF-side offsets.
-  localparam logic [7:0]  PF_CTRL_OFF = 8'h00;
-  localparam logic [7:0]  PF_ERRS_OFF = 8'h04;
-  // Both sides: 0x40 + 4i VF->PF message, 0x80 + 4i PF->VF message.
+  localparam logic [7:0]  PF_CTRL_OFF = PMBX_CTRL[7:0];
+  localparam logic [7:0]  PF_ERRS_OFF = PMBX_ERRS[7:0];
+  // Both sides: VF->PF message words in the quarter [7:6] = MSG_VF, PF->VF in MSG_PF.
+  localparam logic [1:0]  MSG_VF = VMBX_VF_MSG[7:6];
+  localparam logic [1:0]  MSG_PF = VMBX_PF_MSG[7:6];
+
+  initial begin
+    // the decode takes a message word from bits [5:2] of its 64-byte quarter
+    if (WORDS != 16 || VMBX_VF_MSG[5:0] != '0 || VMBX_PF_MSG[5:0] != '0 || PMBX_VF_MSG != VMBX_VF_MSG
+        || PMBX_PF_MSG != VMBX_PF_MSG || PMBX_CTRL_REQ_LSB != B_REQ || PMBX_CTRL_ACK_LSB != B_ACK
+        || PMBX_CTRL_STS_LSB != B_STS || PMBX_CTRL_OACK_LSB != B_OACK || PMBX_CTRL_RSTD_LSB != B_RSTD) begin
+      $fatal(1, "%m: mailbox layout of nic_regs_pkg is not the one this decode assumes");
+    end
+  end
 
   logic [WORDS-1:0][31:0] vf_msg_reg;  // VF -> PF
   logic [WORDS-1:0][31:0] pf_msg_reg;  // PF -> VF
@@ -74,11 +85,11 @@ module mailbox #(
   // Decoded VF-side offsets.
   logic       vf_hi_zero;
   logic [3:0] vf_word;
-  assign vf_hi_zero = vf_reg_addr[15:8] == 8'h00 && vf_reg_addr[1:0] == 2'b00;
+  assign vf_hi_zero = vf_reg_addr[15:8] == '0 && vf_reg_addr[1:0] == 2'b00;
   assign vf_word    = vf_reg_addr[5:2];
   logic vf_in_vfmsg, vf_in_pfmsg;
-  assign vf_in_vfmsg = vf_hi_zero && vf_reg_addr[7:6] == 2'b01;
-  assign vf_in_pfmsg = vf_hi_zero && vf_reg_addr[7:6] == 2'b10;
+  assign vf_in_vfmsg = vf_hi_zero && vf_reg_addr[7:6] == MSG_VF;
+  assign vf_in_pfmsg = vf_hi_zero && vf_reg_addr[7:6] == MSG_PF;
 
   logic [3:0] pf_word;
   assign pf_word = pf_reg_addr[5:2];
@@ -159,10 +170,10 @@ module mailbox #(
         if (vf_reg_wdata[B_RSTD]) rstd_reg <= 1'b0;
       end
       if (vf_reg_wr && vf_hi_zero && vf_reg_addr[7:0] == VF_IRQ_OFF[7:0]) begin
-        mask_reg <= vf_reg_wdata[0];
+        mask_reg <= vf_reg_wdata[VMBX_IRQ_MASK_LSB];
       end
       // PF side.
-      if (pf_reg_wr && pf_aligned && pf_reg_addr[7:6] == 2'b10) begin
+      if (pf_reg_wr && pf_aligned && pf_reg_addr[7:6] == MSG_PF) begin
         pf_msg_reg[pf_word] <= pf_reg_wdata;
       end
       if (pf_doorbell) begin
@@ -223,9 +234,9 @@ module mailbox #(
             pf_reg_rdata[B_RSTD] <= rstd_reg;
           end else if (pf_reg_addr == PF_ERRS_OFF) begin
             pf_reg_rdata <= {16'h0, errs_reg};
-          end else if (pf_reg_addr[7:6] == 2'b01) begin
+          end else if (pf_reg_addr[7:6] == MSG_VF) begin
             pf_reg_rdata <= vf_msg_reg[pf_word];
-          end else if (pf_reg_addr[7:6] == 2'b10) begin
+          end else if (pf_reg_addr[7:6] == MSG_PF) begin
             pf_reg_rdata <= pf_msg_reg[pf_word];
           end
         end

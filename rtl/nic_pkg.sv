@@ -15,9 +15,8 @@ package nic_pkg;
   // Register port data width (all registers are 32-bit).
   localparam int REG_W = 32;
 
-  // Register space per function and the PF-only window for the switch.
+  // Register space per function (window 0; the windows are in nic_regs_pkg).
   localparam int FUNC_SPACE_W = 16;                 // 64 KiB per function
-  localparam logic [19:0] ESW_WINDOW_BASE = 20'h10000; // PF only
 
   // Descriptor and completion entries of ring format A (native): 16 bytes.
   localparam int DESC_BYTES = 16;
@@ -73,12 +72,7 @@ package nic_pkg;
   localparam logic [15:0] FMT_B_VENDOR_ID = 16'h5B00;
   localparam logic [15:0] FMT_B_DEVICE_ID = 16'h5B01;
 
-  // Format B: vmxnet3's BAR0 page inside the function space, and its doorbells.
-  localparam logic [15:0] UPT_PAGE_BASE = 16'h2000;
-  localparam logic [11:0] UPT_IMR       = 12'h000;  // + 8 * vector
-  localparam logic [11:0] UPT_TXPROD    = 12'h600;  // + 8 * queue
-  localparam logic [11:0] UPT_RXPROD    = 12'h800;  // + 8 * queue, ring 1
-  localparam logic [11:0] UPT_RXPROD2   = 12'hA00;  // + 8 * queue, ring 2
+  // Format B limits (the UPT page's offsets are in nic_regs_pkg).
   localparam int          MIN_HEAD_BUF_BYTES = 128; // vmxnet3 VMXNET3_MIN_T0_BUF_SIZE
   localparam int          RX_CPL_SIZE_LOG2_MAX = 13; // format B RX completion ring, 8192
 

@@ -6,7 +6,7 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module nic_top import nic_pkg::*; #(
+module nic_top import nic_pkg::*, nic_regs_pkg::*; #(
     // Virtual functions implemented (SR-IOV TotalVFs).
     parameter int NUM_VF = 2,
     // Queue pairs per function.
@@ -110,16 +110,22 @@ module nic_top import nic_pkg::*; #(
   if (NUM_VF < 1 || NUM_VF > 254) begin : g_check_vf
     $fatal(1, "%m: NUM_VF=%0d outside 1..254", NUM_VF);
   end
+  // the decode takes the window from address bits [19:16], VF n's PF-side mailbox from [15:8]
+  if (PF_SPACE_FUNC[15:0] != '0 || PF_SPACE_ESW[15:0] != '0 || PF_SPACE_PF[15:0] != '0
+      || PF_SPACE_MBX[15:0] != '0 || VF_SPACE_MBX[15:0] != '0 || VF_SPACE_FUNC != PF_SPACE_FUNC
+      || PF_SPACE_MBX_STRIDE != 256) begin : g_check_windows
+    $fatal(1, "%m: register windows of nic_regs_pkg are not the ones this decode assumes");
+  end
 
   // ------------------------------------------------------- register access
   // Windows (address bits [19:16]). PF: 0 its DMA engine, 1 the switch, 2 PF
   // control, 3 the PF side of every VF's mailbox (0x100 per VF, VF n at n).
   // VF: 0 its DMA engine, 1 its side of its mailbox; nothing else.
-  localparam logic [3:0] WIN_FUNC   = 4'h0;
-  localparam logic [3:0] WIN_ESW    = 4'h1;
-  localparam logic [3:0] WIN_PF     = 4'h2;
-  localparam logic [3:0] WIN_PF_MBX = 4'h3;
-  localparam logic [3:0] WIN_VF_MBX = 4'h1;
+  localparam logic [3:0] WIN_FUNC   = PF_SPACE_FUNC[19:16];
+  localparam logic [3:0] WIN_ESW    = PF_SPACE_ESW[19:16];
+  localparam logic [3:0] WIN_PF     = PF_SPACE_PF[19:16];
+  localparam logic [3:0] WIN_PF_MBX = PF_SPACE_MBX[19:16];
+  localparam logic [3:0] WIN_VF_MBX = VF_SPACE_MBX[19:16];
   // Read value of a disabled or absent function: as PCIe answers an
   // unsupported request, all ones.
   localparam logic [31:0] ABSENT_READ = 32'hFFFF_FFFF;
@@ -228,7 +234,7 @@ module nic_top import nic_pkg::*; #(
   always_comb begin
     for (int n = 1; n <= NUM_VF; n++) begin
       vf_self_flr[n-1] = reg_wr && sel == T_FUNC && 32'(reg_func) == n
-                         && reg_addr[15:0] == 16'h0004 && reg_wdata[0];
+                         && reg_addr[15:0] == FUNC_CTRL && reg_wdata[FUNC_CTRL_FLR_LSB];
       // A VF's access outside its two windows: answered 0 / ignored, and counted.
       vf_bad_access[n-1] = (reg_wr || reg_rd) && sel == T_NONE && 32'(reg_func) == n;
     end

@@ -8,7 +8,7 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module pf_ctrl #(
+module pf_ctrl import nic_regs_pkg::*; #(
     // VFs the hardware implements (SR-IOV TotalVFs).
     parameter int NUM_VF = 2,
     // Queue pairs per function, reported to the driver.
@@ -48,24 +48,36 @@ module pf_ctrl #(
     input  wire logic              irq_ready
 );
 
-  localparam logic [15:0] PF_ID_OFF    = 16'h0000;
-  localparam logic [15:0] NUM_VFS_OFF  = 16'h0004;
-  localparam logic [15:0] IRQ_CTRL_OFF = 16'h0008;
-  localparam logic [15:0] CAPS_OFF     = 16'h000C;
+  localparam logic [15:0] PF_ID_OFF    = PFC_PF_ID;
+  localparam logic [15:0] NUM_VFS_OFF  = PFC_NUM_VFS;
+  localparam logic [15:0] IRQ_CTRL_OFF = PFC_IRQ_CTRL;
+  localparam logic [15:0] CAPS_OFF     = PFC_CAPS;
   // Bitmaps, bit b of word w = VF 32w+b (bit 0 of word 0 is the PF: 0).
-  localparam logic [7:0]  MBX_REQ_PAGE = 8'h01;  // 0x0100 + 4w
-  localparam logic [7:0]  MBX_ACK_PAGE = 8'h02;  // 0x0200 + 4w
-  localparam logic [7:0]  VFLR_PAGE    = 8'h03;  // 0x0300 + 4w, W1C
+  localparam logic [7:0]  MBX_REQ_PAGE = PFC_MBX_VFREQ[15:8];  // + 4w
+  localparam logic [7:0]  MBX_ACK_PAGE = PFC_MBX_VFACK[15:8];  // + 4w
+  localparam logic [7:0]  VFLR_PAGE    = PFC_VFLR[15:8];       // + 4w, W1C
   // Per-VF admin block of VF n: 0x1000 + 0x10 n.
-  localparam logic [3:0]  ADMIN_PAGE   = 4'h1;
-  localparam logic [3:0]  VF_CTRL_OFF  = 4'h0;
-  localparam logic [3:0]  VF_STAT_OFF  = 4'h4;
-  localparam logic [3:0]  VF_BAD_OFF   = 4'h8;
+  localparam logic [3:0]  ADMIN_PAGE   = PFC_VF_ADMIN[15:12];
+  localparam logic [3:0]  VF_CTRL_OFF  = PFC_VF_ADMIN_CTRL[3:0];
+  localparam logic [3:0]  VF_STAT_OFF  = PFC_VF_ADMIN_STATUS[3:0];
+  localparam logic [3:0]  VF_BAD_OFF   = PFC_VF_ADMIN_BAD_ACCESS[3:0];
   // Per-VF statistics block of VF n: 0x2000 + 0x10 n.
-  localparam logic [3:0]  STATS_PAGE   = 4'h2;
-  localparam logic [3:0]  RX_DROPS_OFF = 4'h0;
-  localparam logic [3:0]  RX_ABAND_OFF = 4'h4;
-  localparam logic [3:0]  TX_ABAND_OFF = 4'h8;
+  localparam logic [3:0]  STATS_PAGE   = PFC_VF_STATS[15:12];
+  localparam logic [3:0]  RX_DROPS_OFF = PFC_VF_STATS_RX_DROPS[3:0];
+  localparam logic [3:0]  RX_ABAND_OFF = PFC_VF_STATS_RX_ABANDONED[3:0];
+  localparam logic [3:0]  TX_ABAND_OFF = PFC_VF_STATS_TX_ABANDONED[3:0];
+
+  initial begin
+    // the decode takes VF n from bits [11:4] of a 4 KiB page, a bitmap word from [7:2]
+    // of a 256-byte page, and packs VF_STATUS and CAPS in the field order below
+    if (PFC_VF_ADMIN[11:0] != '0 || PFC_VF_STATS[11:0] != '0 || PFC_VF_ADMIN_STRIDE != 16
+        || PFC_VF_STATS_STRIDE != 16 || PFC_MBX_VFREQ[7:0] != '0 || PFC_MBX_VFACK[7:0] != '0
+        || PFC_VFLR[7:0] != '0 || PFC_VF_ADMIN_STATUS_ENABLED_LSB != 0 || PFC_VF_ADMIN_STATUS_VFLR_LSB != 1
+        || PFC_VF_ADMIN_STATUS_MBX_REQ_LSB != 2 || PFC_VF_ADMIN_STATUS_MBX_ACK_LSB != 3
+        || PFC_CAPS_MBX_WORDS_LSB != 0 || PFC_CAPS_MBX_VECTOR_LSB != 8) begin
+      $fatal(1, "%m: PF control layout of nic_regs_pkg is not the one this decode assumes");
+    end
+  end
 
   localparam int NVF_W = $clog2(NUM_VF + 1);
   localparam int NBITS = NUM_VF + 1;
@@ -131,9 +143,9 @@ module pf_ctrl #(
       if (reg_wr && reg_addr == NUM_VFS_OFF && reg_wdata <= 32'(NUM_VF)) begin
         num_vfs_reg <= NVF_W'(reg_wdata);
       end
-      if (reg_wr && reg_addr == IRQ_CTRL_OFF) mask_reg <= reg_wdata[0];
+      if (reg_wr && reg_addr == IRQ_CTRL_OFF) mask_reg <= reg_wdata[PFC_IRQ_CTRL_MASK_LSB];
       // Per-VF admin: FLR of an enabled VF.
-      if (reg_wr && admin_ok && reg_addr[3:0] == VF_CTRL_OFF && reg_wdata[0]
+      if (reg_wr && admin_ok && reg_addr[3:0] == VF_CTRL_OFF && reg_wdata[PFC_VF_ADMIN_CTRL_FLR_LSB]
           && vf_enable[vi]) begin
         vf_flr_reg[vi] <= 1'b1;
       end
@@ -165,13 +177,13 @@ module pf_ctrl #(
       if (reg_rd) begin
         reg_rdata <= 32'h0;
         if (reg_addr == PF_ID_OFF) begin
-          reg_rdata <= {16'h5A00, 8'(NUM_QUEUES), 8'(NUM_VF)};
+          reg_rdata <= {PFC_PF_ID_BLOCK_ID_RESET, 8'(NUM_QUEUES), 8'(NUM_VF)};
         end else if (reg_addr == NUM_VFS_OFF) begin
           reg_rdata <= 32'(num_vfs_reg);
         end else if (reg_addr == IRQ_CTRL_OFF) begin
           reg_rdata <= {31'h0, mask_reg};
         end else if (reg_addr == CAPS_OFF) begin
-          reg_rdata <= {16'h0, 8'(MBX_VECTOR), 8'd16};
+          reg_rdata <= {16'h0, 8'(MBX_VECTOR), PFC_CAPS_MBX_WORDS_RESET};
         end else if (in_word_page && word_ok && reg_addr[9:8] == MBX_REQ_PAGE[1:0]) begin
           reg_rdata <= req_map[32*wsel +: 32];
         end else if (in_word_page && word_ok && reg_addr[9:8] == MBX_ACK_PAGE[1:0]) begin

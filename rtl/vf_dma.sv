@@ -124,7 +124,7 @@ module vf_dma import nic_pkg::*; #(
     // format B: a frame's per-buffer completions wait together for its last data write
     if (FMT_B && RX_MAX_FRAMES < (MAX_FRAME_BYTES + 63) / 64)
       $fatal(1, "%m: RX_FIFO_BEATS too small to queue a jumbo frame's completions");
-    if ((1 << FUNC_SPACE_W) > int'(ESW_WINDOW_BASE)) $fatal(1, "%m: function space overlaps the switch window");
+    if ((1 << FUNC_SPACE_W) > int'(nic_regs_pkg::PF_SPACE_ESW)) $fatal(1, "%m: function space overlaps the switch window");
   end
 
   // ---------------- registers ----------------

@@ -16,14 +16,14 @@
 // engines load `*_start` while their queue is disabled.
 //
 // Format B (RING_FMT_B) adds RX ring 2 and the RX completion ring size per
-// queue, and vmxnet3's BAR0 page at UPT_PAGE_BASE, whose doorbells and IMRs
+// queue, and vmxnet3's BAR0 page at FUNC_UPT, whose doorbells and IMRs
 // are decoded as the queue registers they alias.
 
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
 
-module vf_dma_regs import nic_pkg::*; #(
+module vf_dma_regs import nic_pkg::*, nic_regs_pkg::*; #(
   parameter int        NUM_QUEUES = 1,          // queue pairs (<= 16: 0x100 each in 0x1000..0x1FFF)
   parameter int        ADDR_W     = 64,         // host address width
   parameter ring_fmt_e RING_FMT   = RING_FMT_A, // ring format of the queues
@@ -95,23 +95,43 @@ module vf_dma_regs import nic_pkg::*; #(
   localparam logic [15:0] VENDOR_ID = FMT_B ? FMT_B_VENDOR_ID : FMT_A_VENDOR_ID;
   localparam logic [15:0] DEVICE_ID = FMT_B ? FMT_B_DEVICE_ID : FMT_A_DEVICE_ID;
   localparam int QW = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1;
-  // function registers
-  localparam logic [15:0] A_FUNC_ID = 16'h0000, A_FUNC_CTRL = 16'h0004, A_FUNC_STATUS = 16'h0008,
-                          A_RX_STEER = 16'h000C, A_FUNC_PCI_ID = 16'h0010;
-  // queue-pair register offsets (TX at 0x00, RX at 0x40 with the same layout, ring 2 at 0x80)
-  localparam logic [5:0] Q_BASE_LO = 6'h00, Q_BASE_HI = 6'h04, Q_CPL_LO = 6'h08, Q_CPL_HI = 6'h0C,
-                         Q_SIZE = 6'h10, Q_CTRL = 6'h14, Q_PROD = 6'h18, Q_CONS = 6'h1C,
-                         Q_STATUS = 6'h20, Q_DROPS = 6'h24, Q_IRQ_CTRL = 6'h28, Q_IRQ_MOD = 6'h2C,
-                         Q_ABANDONED = 6'h30, Q_STATE = 6'h34, Q_CPL_STATE = 6'h38,
-                         Q_UPT_ERROR = 6'h3C;
-  localparam logic [5:0] R2_CPL_SIZE = 6'h08;  // in the ring-2 block: the RX completion ring size
+  // queue-pair registers are decoded by their offset inside the TX block; the RX
+  // block repeats it at +RX_BLOCK and format B's ring 2 at +R2_BLOCK (checked below)
+  localparam logic [7:0] RX_BLOCK = 8'(FUNC_QUEUE_RXQ_BASE_LO - FUNC_QUEUE_TXQ_BASE_LO);
+  localparam logic [7:0] R2_BLOCK = 8'(FUNC_QUEUE_RX2_BASE_LO - FUNC_QUEUE_TXQ_BASE_LO);
+  localparam logic [5:0] Q_BASE_LO = 6'(FUNC_QUEUE_TXQ_BASE_LO), Q_BASE_HI = 6'(FUNC_QUEUE_TXQ_BASE_HI),
+                         Q_CPL_LO = 6'(FUNC_QUEUE_TXQ_CPL_BASE_LO), Q_CPL_HI = 6'(FUNC_QUEUE_TXQ_CPL_BASE_HI),
+                         Q_SIZE = 6'(FUNC_QUEUE_TXQ_SIZE), Q_CTRL = 6'(FUNC_QUEUE_TXQ_CTRL),
+                         Q_PROD = 6'(FUNC_QUEUE_TXQ_PROD), Q_CONS = 6'(FUNC_QUEUE_TXQ_CONS),
+                         Q_STATUS = 6'(FUNC_QUEUE_TXQ_STATUS), Q_DROPS = 6'(FUNC_QUEUE_RXQ_DROPS),
+                         Q_IRQ_CTRL = 6'(FUNC_QUEUE_TXQ_IRQ_CTRL), Q_IRQ_MOD = 6'(FUNC_QUEUE_TXQ_IRQ_MOD),
+                         Q_ABANDONED = 6'(FUNC_QUEUE_TXQ_ABANDONED), Q_STATE = 6'(FUNC_QUEUE_TXQ_STATE),
+                         Q_CPL_STATE = 6'(FUNC_QUEUE_TXQ_CPL_STATE),
+                         Q_UPT_ERROR = 6'(FUNC_QUEUE_TXQ_UPT_ERROR);
+  // in the ring-2 block: the RX completion ring size
+  localparam logic [5:0] R2_CPL_SIZE = 6'(FUNC_QUEUE_RXQ_CPL_SIZE);
+  localparam logic [3:0] Q_PAGE = FUNC_QUEUE[15:12];  // the queue pairs' 4 KiB page
+  localparam int C_ENABLE = FUNC_QUEUE_TXQ_CTRL_ENABLE_LSB, C_RESUME = FUNC_QUEUE_TXQ_CTRL_RESUME_LSB;
+  // format B: vmxnet3's BAR0 page and its doorbells, offsets inside the page
+  localparam logic [11:0] UPT_IMR     = 12'(FUNC_UPT_IMR);      // + 8 * vector
+  localparam logic [11:0] UPT_TXPROD  = 12'(FUNC_UPT_TXPROD);   // + 8 * queue
+  localparam logic [11:0] UPT_RXPROD  = 12'(FUNC_UPT_RXPROD);   // + 8 * queue, ring 1
+  localparam logic [11:0] UPT_RXPROD2 = 12'(FUNC_UPT_RXPROD2);  // + 8 * queue, ring 2
   localparam logic [ST_W-1:0] ST_INIT = {1'b1, 16'd0};  // index 0, gen 1
 
   // ring state registers, by ring
   localparam int S_TXD = 0, S_TXC = 1, S_RXD = 2, S_RXC = 3, S_RX2 = 4, NS = 5;
 
   initial begin
-    if (NUM_QUEUES < 1 || NUM_QUEUES > 16) $fatal(1, "%m: NUM_QUEUES must be 1..16");
+    if (NUM_QUEUES < 1 || NUM_QUEUES > FUNC_QUEUE_COUNT) $fatal(1, "%m: NUM_QUEUES must be 1..16");
+    // the decode below takes the queue from offset bits [11:8], the block from [7:6]
+    if (FUNC_QUEUE[11:0] != '0 || FUNC_QUEUE_STRIDE != 256 || RX_BLOCK != 8'd64 || R2_BLOCK != 8'd128 ||
+        FUNC_QUEUE_RXQ_PROD - FUNC_QUEUE_TXQ_PROD != 16'(RX_BLOCK) ||
+        FUNC_QUEUE_RX2_PROD - FUNC_QUEUE_TXQ_PROD != 16'(R2_BLOCK) ||
+        FUNC_QUEUE_RX2_STATE - FUNC_QUEUE_TXQ_STATE != 16'(R2_BLOCK) ||
+        FUNC_QUEUE_RX2_SIZE - FUNC_QUEUE_TXQ_SIZE != 16'(R2_BLOCK)) begin
+      $fatal(1, "%m: queue-pair layout of nic_regs_pkg is not the one this decode assumes");
+    end
     if (ADDR_W > 64 || ADDR_W < 32) $fatal(1, "%m: ADDR_W must be 32..64");
   end
 
@@ -140,24 +160,24 @@ module vf_dma_regs import nic_pkg::*; #(
     off  = reg_addr[11:0];
     slot = 9'((off - UPT_IMR) >> 3);
     addr = reg_addr;
-    if (FMT_B && reg_addr[15:12] == UPT_PAGE_BASE[15:12]) begin
+    if (FMT_B && reg_addr[15:12] == FUNC_UPT[15:12]) begin
       addr = '1;  // unmapped unless one of the aliases below
       if (off[2:0] == '0) begin
         if (off < UPT_TXPROD && int'(slot) < 2 * NUM_QUEUES) begin
           // IMR i: vector i = 2q (TX) / 2q+1 (RX): that queue's IRQ_CTRL.MASK
-          addr = {4'h1, 4'(slot >> 1), 1'b0, slot[0], Q_IRQ_CTRL};
+          addr = {Q_PAGE, 4'(slot >> 1), 1'b0, slot[0], Q_IRQ_CTRL};
         end else if (off >= UPT_TXPROD && off < UPT_TXPROD + 12'(8 * NUM_QUEUES)) begin
-          addr = {4'h1, 4'(off[6:3]), 2'b00, Q_PROD};
+          addr = {Q_PAGE, 4'(off[6:3]), 2'b00, Q_PROD};
         end else if (off >= UPT_RXPROD && off < UPT_RXPROD + 12'(8 * NUM_QUEUES)) begin
-          addr = {4'h1, 4'(off[6:3]), 2'b01, Q_PROD};
+          addr = {Q_PAGE, 4'(off[6:3]), 2'b01, Q_PROD};
         end else if (off >= UPT_RXPROD2 && off < UPT_RXPROD2 + 12'(8 * NUM_QUEUES)) begin
-          addr = {4'h1, 4'(off[6:3]), 2'b10, Q_PROD};
+          addr = {Q_PAGE, 4'(off[6:3]), 2'b10, Q_PROD};
         end
       end
     end
   end
 
-  wire       in_q  = addr[15:12] == 4'h1;
+  wire       in_q  = addr[15:12] == Q_PAGE;
   wire [3:0] qa    = addr[11:8];
   wire       q_ok  = in_q && int'(qa) < NUM_QUEUES;
   wire [QW-1:0] qi = QW'(qa);
@@ -190,12 +210,12 @@ module vf_dma_regs import nic_pkg::*; #(
 
   // function-level reset: FUNC_CTRL.FLR written 1, or the function disabled;
   // every queue register returns to its reset value (counters are kept)
-  wire flr = !func_enable || (reg_wr && reg_addr == A_FUNC_CTRL && reg_wdata[0]);
+  wire flr = !func_enable || (reg_wr && reg_addr == FUNC_CTRL && reg_wdata[FUNC_CTRL_FLR_LSB]);
 
   // a CTRL write enabling a disabled queue, and whether it resumes (§4c)
   wire ctrl_wr  = reg_wr && q_ok && hi_ok && sub == Q_CTRL;
-  wire enabling = ctrl_wr && reg_wdata[0] && !en_reg[dir][qi];
-  wire resume   = reg_wdata[1];
+  wire enabling = ctrl_wr && reg_wdata[C_ENABLE] && !en_reg[dir][qi];
+  wire resume   = reg_wdata[C_RESUME];
 
   // statistics: reset by rst and FLR
   always_ff @(posedge clk) begin
@@ -288,7 +308,7 @@ module vf_dma_regs import nic_pkg::*; #(
       hash_en_reg  <= 1'b0;
     end else begin
       en_d_reg <= en_reg;
-      if (reg_wr && reg_addr == A_RX_STEER) hash_en_reg <= reg_wdata[0];
+      if (reg_wr && reg_addr == FUNC_RX_STEER) hash_en_reg <= reg_wdata[FUNC_RX_STEER_HASH_LSB];
       // engine errors: the first one is kept
       for (int q = 0; q < NUM_QUEUES; q++) begin
         if (txq_err[q] && en_reg[0][q] && !err_reg[0][q]) begin
@@ -308,7 +328,7 @@ module vf_dma_regs import nic_pkg::*; #(
           Q_CPL_HI:  cpl_reg[dir][qi][63:32]  <= reg_wdata;
           Q_SIZE:    size_reg[dir][qi]        <= (reg_wdata > 32'd31) ? 5'd31 : reg_wdata[4:0];
           Q_CTRL: begin
-            if (!reg_wdata[0]) begin
+            if (!reg_wdata[C_ENABLE]) begin
               en_reg[dir][qi]   <= 1'b0;
               err_reg[dir][qi]  <= 1'b0;
               code_reg[dir][qi] <= ERR_NONE;
@@ -340,7 +360,7 @@ module vf_dma_regs import nic_pkg::*; #(
               prod_reg[dir][qi] <= reg_wdata[15:0];
             end
           end
-          Q_IRQ_CTRL: mask_reg[dir][qi] <= reg_wdata[0];
+          Q_IRQ_CTRL: mask_reg[dir][qi] <= reg_wdata[FUNC_QUEUE_TXQ_IRQ_CTRL_MASK_LSB];
           Q_IRQ_MOD:  mod_reg[dir][qi]  <= reg_wdata[23:0];
           default: ;
         endcase
@@ -377,14 +397,14 @@ module vf_dma_regs import nic_pkg::*; #(
       reg_rdata <= '0;
     end else if (reg_rd) begin
       reg_rdata <= '0;
-      if (addr == A_FUNC_ID) begin
+      if (addr == FUNC_ID) begin
         reg_rdata <= {DEVICE_ID, 8'(NUM_QUEUES), func_num};
-      end else if (addr == A_FUNC_STATUS) begin
+      end else if (addr == FUNC_STATUS) begin
         // bit 1 ERROR: some queue is in the error state (the error interrupt's cause)
         reg_rdata <= {30'd0, |(err_reg & en_reg), |{txq_busy, rxq_busy}};
-      end else if (addr == A_RX_STEER) begin
+      end else if (addr == FUNC_RX_STEER) begin
         reg_rdata <= 32'(hash_en_reg);
-      end else if (addr == A_FUNC_PCI_ID) begin
+      end else if (addr == FUNC_PCI_ID) begin
         reg_rdata <= {DEVICE_ID, VENDOR_ID};
       end else if (q_ok && hi_ok) begin
         unique case (sub)

@@ -31,7 +31,7 @@ BUILD_ROOT = REPO_ROOT / "build"
 VISIBILITY_DIR = REPO_ROOT / "sim" / "verilator"
 
 # Compile order matters only for packages: they come first.
-RTL_PACKAGES = ("nic_pkg.sv",)
+RTL_PACKAGES = ("nic_regs_pkg.sv", "nic_pkg.sv")
 
 # Warnings that -Wall raises in cocotb's generated wrapper flow, not in our RTL
 # (lint of our RTL is `make lint`, with no waivers of this kind).
@@ -49,7 +49,7 @@ VERILATOR_BUILD_ARGS = (
 
 def rtl_sources(rtl_dir: Path = RTL_DIR) -> list[Path]:
     """All synthesizable RTL, packages first."""
-    pkgs = [rtl_dir / p for p in RTL_PACKAGES]
+    pkgs = [rtl_dir / p for p in RTL_PACKAGES if (rtl_dir / p).exists()]  # older trees: fewer
     rest = sorted(p for p in rtl_dir.glob("*.sv") if p.name not in RTL_PACKAGES)
     return pkgs + rest
 

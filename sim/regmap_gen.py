@@ -330,6 +330,7 @@ def py_members(pc: PyClass, tops: dict[str, AddrmapNode]) -> list[tuple[str, int
             rows.append((child.inst_name, off, True))
             if child.is_array:
                 rows.append((f"{child.inst_name}_STRIDE", child.array_stride, False))
+                rows.append((f"{child.inst_name}_COUNT", child.array_dimensions[0], False))
             return
         rows.append((f"{child.inst_name}_BASE", off, True))
         if child.is_array:

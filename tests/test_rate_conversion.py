@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from tb.pf_driver.knobs import LINK_SPEED_MBPS, MIN_TX_RATE_MBPS
+from tb.pf_driver.switch_regs import policy_writes
 from tb.pf_driver.vf_state import CLOCK_HZ, rate_inc
 from tb.ref.eswitch_model import RATE_INC, RATE_INC_MASK, PortPolicy
 
@@ -39,6 +40,6 @@ def test_register_write_carries_the_value() -> None:
     """What the driver's policy writes to RATE_INC is the converted value, enabled."""
     for mbps in (MIN_TX_RATE_MBPS, 100, 399, 5000, LINK_SPEED_MBPS):
         pol = PortPolicy(rate_enable=True, rate_inc=rate_inc(mbps), rate_burst=18036)
-        (value,) = [v for off, v in pol.writes(1) if off & 0x7F == RATE_INC]
+        (value,) = [v for off, v in policy_writes(1, pol) if off & 0x7F == RATE_INC]
         assert value == 1 << 31 | rate_inc(mbps)
         assert abs(applied_mbps(value) - mbps) <= 0.02 * mbps

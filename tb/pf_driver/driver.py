@@ -16,28 +16,21 @@ from tb.host.mmio import FunctionBar
 from tb.pf_driver.knobs import ETH_P_8021Q, KnobValidator, VfConfigError
 from tb.pf_driver.mailbox import MailboxService, PfMailboxPort
 from tb.pf_driver.stats import VfStatsReader
+from tb.pf_driver.switch_regs import entry_writes, policy_writes, port_base
 from tb.pf_driver.vf_state import VfAdminConfig, VfGuest, VfState
-from tb.ref.eswitch_model import (
-    MAX_FRAME_BYTES,
-    NUM_MC,
-    NUM_SMAC,
-    NUM_VLAN,
-    POL_BASE,
-    POL_STRIDE,
-    PORT_STATUS,
-)
+from tb.ref.eswitch_model import MAX_FRAME_BYTES, NUM_MC, NUM_SMAC, NUM_VLAN
 from tb.ref.mailbox import MbxMessage, MsgType, XcastMode, format_mac, is_multicast
 from tb.ref.regmap import (
-    MACT_VALID,
+    PF_ID_MAGIC,
     VF_ADMIN_FLR,
     Esw,
     MacEntry,
     Pf,
     PortCounter,
     VfAdmin,
-    mac_words,
     vf_admin_reg,
 )
+from tb.ref.regs import PfCaps, PfId, PortPolicyReg, PortStatus
 
 __all__ = ["PfDriver", "PfDriverError", "VfConfigError", "VfInfo"]
 
@@ -85,10 +78,10 @@ class PfDriver:
 
     async def probe(self) -> None:
         pf_id = await self.bar.read(Pf.PF_ID)
-        if pf_id >> 16 != 0x5A00:
+        if PfId.BLOCK_ID.decode(pf_id) != PF_ID_MAGIC:
             raise PfDriverError(f"PF_ID {pf_id:#010x}: not this NIC")
-        self.total_vfs = pf_id & 0xFF
-        self.mbx_vector = (await self.bar.read(Pf.CAPS) >> 8) & 0xFF
+        self.total_vfs = PfId.TOTAL_VFS.decode(pf_id)
+        self.mbx_vector = PfCaps.MBX_VECTOR.decode(await self.bar.read(Pf.CAPS))
 
     async def enable_sriov(self, num_vfs: int, *, apply_policy: bool = False) -> None:
         """Set NumVFs. With ``apply_policy`` every VF's switch port gets ixgbe's
@@ -280,7 +273,7 @@ class PfDriver:
     async def apply_vf(self, f: int) -> None:
         """Write VF ``f``'s switch policy and forwarding entries from its state."""
         st = self.vfs[f]
-        for off, value in st.policy().writes(f):
+        for off, value in policy_writes(f, st.policy()):
             await self.bar.write(Esw.BASE + off, value)
         # Entries that stay are not touched, new ones are added before old ones go:
         # a frame to a MAC the VF keeps never meets a missing entry.
@@ -301,7 +294,8 @@ class PfDriver:
                 await self.del_fdb(mac, v)
 
     async def vf_link_up(self, f: int) -> bool:
-        return bool(await self.bar.read(Esw.BASE + POL_BASE + POL_STRIDE * f + PORT_STATUS) & 1)
+        status = await self.bar.read(Esw.BASE + port_base(f) + PortPolicyReg.PORT_STATUS)
+        return bool(PortStatus.LINK.decode(status))
 
     # ---------------------------------------------------------------- mailbox
     def start_mailbox(self, irq: IrqMonitor) -> MailboxService:
@@ -331,18 +325,16 @@ class PfDriver:
             if not free:
                 raise PfDriverError("forwarding table full")
             slot = free[0]
-        lo, hi = mac_words(mac)
-        base = Esw.MACT_BASE + slot * Esw.MACT_STRIDE
+        *key_writes, ctrl = entry_writes(slot, mac, vlan, port)
         if key in self._mac_slots:
             # Re-pointing a live entry (same key): one write, no moment without it.
-            await self.bar.write(base + MacEntry.CTRL, MACT_VALID | port)
+            await self.bar.write(Esw.BASE + ctrl[0], ctrl[1])
         else:
             # Invalidate, write the key, then validate: never a half-written live entry.
-            await self.bar.write(base + MacEntry.CTRL, 0)
-            await self.bar.write(base + MacEntry.LO, lo)
-            await self.bar.write(base + MacEntry.HI, hi)
-            await self.bar.write(base + MacEntry.VLAN, vlan)
-            await self.bar.write(base + MacEntry.CTRL, MACT_VALID | port)
+            await self.bar.write(Esw.BASE + ctrl[0], 0)
+            for off, value in key_writes:
+                await self.bar.write(Esw.BASE + off, value)
+            await self.bar.write(Esw.BASE + ctrl[0], ctrl[1])
         self._mac_slots[key] = slot
         # The entry belongs to ``port`` now: a VF it named no longer owns it, so
         # clearing that VF's entries later must not remove it.

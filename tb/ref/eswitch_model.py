@@ -5,8 +5,11 @@ RTL: given the switch policy (forwarding table, per-port policy registers) and
 the frames entering each port, it predicts, per output port, the frames that
 leave it (bytes and RX sideband) in per-source order, and every counter.
 
-The model also renders its policy as the register writes that program it, so a
-test configures the RTL and the model from one source.
+The model is configured as the hardware is, by register writes to the switch
+window (``EswitchModel.reg_write``), which it decodes with its own code from the
+register map; the PF driver's encoder (``tb/pf_driver/switch_regs.py``) produces
+them. A test programs the RTL and the model with the same writes, so an encoding
+error is not repeated on both sides.
 """
 
 from __future__ import annotations
@@ -14,60 +17,59 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from tb.ref.regs import (
+    EswCtrl,
+    EswId,
+    EswWindow,
+    MacEntry,
+    MacEntryCtrl,
+    MacEntryHi,
+    MacEntryVlan,
+    MacHiValid,
+    MacPair,
+    PortCounter,
+    PortCtrl,
+    PortMaxLen,
+    PortPolicyReg,
+    PortVlan,
+    RateBurst,
+    RateInc,
+    VlanList,
+)
+
 # ----------------------------------------------------------------- register map
-# Offsets inside the switch window (PF address = 0x10000 + offset).
-ESW_ID = 0x0000
-ESW_CAPS = 0x0004
-ESW_CTRL = 0x0008
-ESW_CTRL_CLEAR_COUNTERS = 0x1
-
-MACT_BASE = 0x1000
-MACT_STRIDE = 0x10
-MACT_LO = 0x0
-MACT_HI = 0x4
-MACT_VLAN = 0x8
-MACT_CTRL = 0xC
-MACT_VALID = 1 << 31
-
-CNT_BASE = 0x4000
-CNT_STRIDE = 0x40
-
-ESW_CTRL_UPLINK_LINK = 0x2
-ESW_LISTS = 0x000C
-
-POL_BASE = 0x2000
-POL_STRIDE = 0x80
-PORT_CTRL = 0x00
-PORT_VLAN = 0x04
-RATE_INC = 0x08  # [23:0] tokens per cycle in 1/65536 byte, bit 31 enable
-RATE_BURST = 0x0C
-PORT_STATUS = 0x10
-PORT_MAX_LEN = 0x14  # [15:0] largest frame without its 802.1Q tag, reset MAX_FRAME_BYTES
-MAX_FRAME_BYTES = 9018  # nic_pkg.sv: the switch's own limit (BAD_LEN above it)
-SMAC_BASE = 0x20  # + 8*i: LO, HI (bit 31 VALID)
-VLAN_BASE = 0x40  # + 4*i: [11:0] VID, bit 31 VALID
-MC_BASE = 0x60  # + 8*i: LO, HI (bit 31 VALID)
+# Offsets inside the switch window (PF address = Esw.BASE + offset) and fields, from
+# the generated register model (rtl/regs/eswitch.rdl); the names below are aliases.
+ESW_ID = EswWindow.ESW_ID
+ESW_CAPS = EswWindow.ESW_CAPS
+ESW_CTRL = EswWindow.ESW_CTRL
+ESW_LISTS = EswWindow.ESW_LISTS
+ESW_CTRL_CLEAR_COUNTERS = EswCtrl.CLEAR_COUNTERS.mask
+ESW_CTRL_UPLINK_LINK = EswCtrl.UPLINK_LINK.mask
+MACT_BASE = EswWindow.MACT_BASE
+MACT_STRIDE = EswWindow.MACT_STRIDE
+MACT_LO, MACT_HI, MACT_VLAN, MACT_CTRL = MacEntry.LO, MacEntry.HI, MacEntry.VLAN, MacEntry.CTRL
+MACT_VALID = MacEntryCtrl.VALID.mask
+CNT_BASE = EswWindow.CNT_BASE
+CNT_STRIDE = EswWindow.CNT_STRIDE
+POL_BASE = EswWindow.PORT_BASE
+POL_STRIDE = EswWindow.PORT_STRIDE
+PORT_CTRL = PortPolicyReg.PORT_CTRL
+PORT_VLAN = PortPolicyReg.PORT_VLAN
+RATE_INC = PortPolicyReg.RATE_INC  # [23:0] tokens per cycle in 1/65536 byte, bit 31 enable
+RATE_BURST = PortPolicyReg.RATE_BURST
+PORT_STATUS = PortPolicyReg.PORT_STATUS
+PORT_MAX_LEN = PortPolicyReg.PORT_MAX_LEN  # largest frame without its 802.1Q tag
+MAX_FRAME_BYTES = PortMaxLen.BYTES.reset  # nic_pkg.sv: the switch's own limit (BAD_LEN above it)
 RATE_FRAC_BITS = 16  # RATE_INC and the bucket count 1/65536 byte
-RATE_INC_MASK = 0xFFFFFF
-NUM_SMAC = 4
-NUM_VLAN = 8
-NUM_MC = 4
-
-# PORT_CTRL bits
-CTRL_SPOOFCHK = 1 << 0
-CTRL_TRUST = 1 << 1
-CTRL_LINK_SHIFT = 2  # [3:2]: 0 auto (follows ESW_CTRL.UPLINK_LINK), 1 up, 2/3 down
-CTRL_VLAN_FILTER = 1 << 4
-CTRL_VLAN_STRIP = 1 << 5
-CTRL_RX_UCAST = 1 << 8
-CTRL_RX_MCAST = 1 << 9
-CTRL_RX_BCAST = 1 << 10
-CTRL_RX_ALLMULTI = 1 << 11
-CTRL_RX_PROMISC = 1 << 12
-CTRL_RESET = CTRL_RX_UCAST | CTRL_RX_BCAST | CTRL_RX_ALLMULTI
-
-ESW_BLOCK_ID = 0xE5A1
-ESW_VERSION = 0x01
+RATE_INC_MASK = RateInc.INC.mask
+# list slots per port (the RTL's NUM_SMAC / NUM_VLAN / NUM_MC defaults fill the map)
+NUM_SMAC = PortPolicyReg.SMAC_COUNT
+NUM_VLAN = PortPolicyReg.VLAN_LIST_COUNT
+NUM_MC = PortPolicyReg.MC_COUNT
+ESW_BLOCK_ID = EswId.BLOCK_ID.reset
+ESW_VERSION = EswId.VERSION.reset
+LINK_MODES = ("auto", "enable", "disable", "disable")  # PORT_CTRL.LINK 0..3
 
 ETH_P_8021Q = 0x8100
 ETH_P_8021AD = 0x88A8
@@ -88,24 +90,7 @@ class DropReason(IntEnum):
     VLAN_POLICY = 7
 
 
-class Counter(IntEnum):
-    """Byte offset of each counter inside a port's 0x40-byte block."""
-
-    RX_FRAMES = 0x00
-    RX_DROPS = 0x04
-    RX_BYTES_LO = 0x08
-    RX_BYTES_HI = 0x0C
-    TX_FRAMES = 0x10
-    TX_BYTES_LO = 0x18
-    TX_BYTES_HI = 0x1C
-    DROP_NO_ROUTE = 0x20
-    DROP_SPOOF_MAC = 0x24
-    DROP_SPOOF_VLAN = 0x28
-    DROP_TOO_BIG = 0x2C
-    DROP_LINK_DOWN = 0x30
-    DROP_BAD_LEN = 0x34
-    DROP_VLAN_POLICY = 0x38
-    DROP_NO_BUF = 0x3C
+Counter = PortCounter  # byte offset of each counter inside a port's block
 
 
 DROP_COUNTER = {
@@ -159,47 +144,6 @@ class PortPolicy:
     smacs: list[bytes] = field(default_factory=list)
     vlans: list[int] = field(default_factory=list)
     mcs: list[bytes] = field(default_factory=list)
-
-    def ctrl(self) -> int:
-        link = {"auto": 0, "enable": 1, "disable": 2}[self.link]
-        return (
-            (CTRL_SPOOFCHK if self.spoofchk else 0)
-            | (CTRL_TRUST if self.trust else 0)
-            | link << CTRL_LINK_SHIFT
-            | (CTRL_VLAN_FILTER if self.vlan_filter else 0)
-            | (CTRL_VLAN_STRIP if self.vlan_strip else 0)
-            | (CTRL_RX_UCAST if self.rx_ucast else 0)
-            | (CTRL_RX_MCAST if self.rx_mcast else 0)
-            | (CTRL_RX_BCAST if self.rx_bcast else 0)
-            | (CTRL_RX_ALLMULTI if self.rx_allmulti else 0)
-            | (CTRL_RX_PROMISC if self.rx_promisc else 0)
-        )
-
-    def writes(self, port: int) -> list[tuple[int, int]]:
-        """Register writes that program this policy on ``port`` (every list slot)."""
-        b = POL_BASE + POL_STRIDE * port
-        pv = 0 if self.pvid is None else 1 << 31 | (self.pcp & 7) << 13 | (self.pvid & 0xFFF)
-        w = [
-            (b + PORT_CTRL, self.ctrl()),
-            (b + PORT_VLAN, pv),
-            (b + RATE_INC, (1 << 31 if self.rate_enable else 0) | (self.rate_inc & RATE_INC_MASK)),
-            (b + RATE_BURST, self.rate_burst & 0xFFFFFF),
-            (b + PORT_MAX_LEN, self.max_len & 0xFFFF),
-        ]
-        for i in range(NUM_SMAC):
-            m = self.smacs[i] if i < len(self.smacs) else None
-            lo = int.from_bytes(m[2:], "big") if m else 0
-            hi = (1 << 31 | int.from_bytes(m[:2], "big")) if m else 0
-            w += [(b + SMAC_BASE + 8 * i, lo), (b + SMAC_BASE + 8 * i + 4, hi)]
-        for i in range(NUM_VLAN):
-            v = self.vlans[i] if i < len(self.vlans) else None
-            w.append((b + VLAN_BASE + 4 * i, 0 if v is None else 1 << 31 | (v & 0xFFF)))
-        for i in range(NUM_MC):
-            m = self.mcs[i] if i < len(self.mcs) else None
-            lo = int.from_bytes(m[2:], "big") if m else 0
-            hi = (1 << 31 | int.from_bytes(m[:2], "big")) if m else 0
-            w += [(b + MC_BASE + 8 * i, lo), (b + MC_BASE + 8 * i + 4, hi)]
-        return w
 
 
 @dataclass(frozen=True)
@@ -407,25 +351,116 @@ class EswitchModel:
         # TX shaper per port (only function ports with a rate limit shape)
         self.shapers = [TxShaperModel() for _ in range(self.num_ports)]
         self.last: Decision | None = None
+        # list slots' register words by (policy, list): what reg_write decodes lists from
+        self._list_words: dict[tuple[int, str], dict[int, object]] = {}
 
     # ------------------------------------------------------------- policy
+    def reg_write(self, offset: int, value: int) -> None:
+        """A register write to the switch window (§3.2), decoded into the model's
+        policy, forwarding table and uplink link. Only configuration is modelled:
+        counters and status are the model's own predictions."""
+        if offset == ESW_CTRL:
+            if value & ESW_CTRL_CLEAR_COUNTERS:
+                self.clear_counters()
+            self.uplink_link = bool(EswCtrl.UPLINK_LINK.decode(value))
+        elif MACT_BASE <= offset < MACT_BASE + MACT_STRIDE * EswWindow.MACT_COUNT:
+            index, word = divmod(offset - MACT_BASE, MACT_STRIDE)
+            if index < len(self.table):
+                self._table_write(self.table[index], word, value)
+        elif POL_BASE <= offset < POL_BASE + POL_STRIDE * EswWindow.PORT_COUNT:
+            port, word = divmod(offset - POL_BASE, POL_STRIDE)
+            if port < self.num_ports:
+                self._policy_write(port, word, value)
+
+    def apply_writes(self, writes: list[tuple[int, int]]) -> None:
+        for offset, value in writes:
+            self.reg_write(offset, value)
+
+    @staticmethod
+    def _table_write(e: MacTableEntry, word: int, value: int) -> None:
+        if word == MACT_LO:
+            e.mac = e.mac[:2] + value.to_bytes(4, "big")
+        elif word == MACT_HI:
+            e.mac = MacEntryHi.MAC.decode(value).to_bytes(2, "big") + e.mac[2:]
+        elif word == MACT_VLAN:
+            e.vid = MacEntryVlan.VID.decode(value)
+        elif word == MACT_CTRL:
+            e.port = MacEntryCtrl.PORT.decode(value)
+            e.valid = bool(MacEntryCtrl.VALID.decode(value))
+
+    def _policy_write(self, port: int, word: int, value: int) -> None:
+        p = self.policy[port]
+        if word == PORT_CTRL:
+            p.spoofchk = bool(PortCtrl.SPOOFCHK.decode(value))
+            p.trust = bool(PortCtrl.TRUST.decode(value))
+            p.link = LINK_MODES[PortCtrl.LINK.decode(value)]
+            p.vlan_filter = bool(PortCtrl.VLAN_FILTER.decode(value))
+            p.vlan_strip = bool(PortCtrl.VLAN_STRIP.decode(value))
+            p.rx_ucast = bool(PortCtrl.RX_UCAST.decode(value))
+            p.rx_mcast = bool(PortCtrl.RX_MCAST.decode(value))
+            p.rx_bcast = bool(PortCtrl.RX_BCAST.decode(value))
+            p.rx_allmulti = bool(PortCtrl.RX_ALLMULTI.decode(value))
+            p.rx_promisc = bool(PortCtrl.RX_PROMISC.decode(value))
+        elif word == PORT_VLAN:
+            enabled = PortVlan.ENABLE.decode(value)
+            p.pvid = PortVlan.VID.decode(value) if enabled else None
+            p.pcp = PortVlan.PCP.decode(value) if enabled else 0
+        elif word in (RATE_INC, RATE_BURST):
+            if word == RATE_INC:
+                p.rate_enable = bool(RateInc.ENABLE.decode(value))
+                p.rate_inc = RateInc.INC.decode(value)
+            else:
+                p.rate_burst = RateBurst.BYTES.decode(value)
+            # a write fills the bucket; a full bucket stays full, so the edge of the
+            # write does not matter (policies are written while the port is idle)
+            self.shapers[port].load(p.rate_inc, p.rate_burst)
+        elif word == PORT_MAX_LEN:
+            p.max_len = PortMaxLen.BYTES.decode(value)
+        elif (
+            PortPolicyReg.VLAN_LIST
+            <= word
+            < PortPolicyReg.VLAN_LIST + PortPolicyReg.VLAN_LIST_STRIDE * NUM_VLAN
+        ):
+            slot = (word - PortPolicyReg.VLAN_LIST) // PortPolicyReg.VLAN_LIST_STRIDE
+            self._vlan_write(p, slot, value)
+        else:
+            for base, stride, name in (
+                (PortPolicyReg.SMAC_BASE, PortPolicyReg.SMAC_STRIDE, "smacs"),
+                (PortPolicyReg.MC_BASE, PortPolicyReg.MC_STRIDE, "mcs"),
+            ):
+                if base <= word < base + stride * NUM_SMAC:
+                    slot, half = divmod(word - base, stride)
+                    self._address_write(p, name, slot, half, value)
+
+    def _address_write(self, p: PortPolicy, name: str, slot: int, half: int, value: int) -> None:
+        """Half (LO or HI) of an address list slot; the list is the valid slots'
+        addresses in slot order, rebuilt from the words as the hardware holds them."""
+        words = self._list_words.setdefault((id(p), name), {})
+        lo, hi = words.get(slot, (0, 0))
+        words[slot] = (value, hi) if half == MacPair.LO else (lo, value)
+        macs = []
+        for i in sorted(words):
+            lo, hi = words[i]
+            if MacHiValid.VALID.decode(hi):
+                macs.append(MacHiValid.MAC.decode(hi).to_bytes(2, "big") + lo.to_bytes(4, "big"))
+        setattr(p, name, macs)
+
+    def _vlan_write(self, p: PortPolicy, slot: int, value: int) -> None:
+        words = self._list_words.setdefault((id(p), "vlans"), {})
+        words[slot] = value
+        valid = [words[i] for i in sorted(words) if VlanList.VALID.decode(words[i])]
+        p.vlans = [VlanList.VID.decode(w) for w in valid]
+
     def set_entry(
         self, index: int, mac: str | bytes, vid: int, port: int, valid: bool = True
     ) -> list[tuple[int, int]]:
-        """Set table entry ``index``; returns the register writes that do the same."""
-        entry = self.table[index]
-        entry.mac, entry.vid, entry.port, entry.valid = mac_bytes(mac), vid & 0xFFF, port, valid
-        return self.entry_writes(index)
+        """Program table entry ``index`` with the PF driver's encoder; returns the writes
+        (the model took them through :meth:`reg_write`)."""
+        from tb.pf_driver.switch_regs import entry_writes
 
-    def entry_writes(self, index: int) -> list[tuple[int, int]]:
-        e = self.table[index]
-        base = MACT_BASE + MACT_STRIDE * index
-        return [
-            (base + MACT_LO, int.from_bytes(e.mac[2:], "big")),
-            (base + MACT_HI, int.from_bytes(e.mac[:2], "big")),
-            (base + MACT_VLAN, e.vid),
-            (base + MACT_CTRL, (MACT_VALID if e.valid else 0) | (e.port & 0xFF)),
-        ]
+        w = entry_writes(index, mac, vid, port, valid)
+        self.apply_writes(w)
+        return w
 
     def lookup(self, mac: bytes, vid: int) -> int | None:
         for e in self.table:
@@ -434,21 +469,33 @@ class EswitchModel:
         return None
 
     def set_policy(self, port: int, policy: PortPolicy) -> list[tuple[int, int]]:
-        """Set a port's policy; returns the register writes (they refill its bucket)."""
-        self.policy[port] = policy
-        # the writes fill the bucket; a full bucket stays full, so the edge of the
-        # write does not matter (policies are written while the port is idle)
-        self.shapers[port].load(policy.rate_inc, policy.rate_burst)
-        return policy.writes(port)
+        """Program a port's policy with the PF driver's encoder; returns the writes
+        (the model took them through :meth:`reg_write`, they refill its bucket).
+
+        Transitional: the eswitch tests still call these; they move to the encoder's
+        side (``tb/pf_driver/switch_regs.py``) with the eswitch harness."""
+        from tb.pf_driver.switch_regs import (
+            policy_writes,  # import cycle: the encoder uses PortPolicy
+        )
+
+        w = policy_writes(port, policy)
+        self.apply_writes(w)
+        return w
 
     def set_max_len(self, port: int, max_len: int) -> list[tuple[int, int]]:
         """PORT_MAX_LEN alone (e.g. the uplink's, whose other policy does not apply)."""
-        self.policy[port].max_len = max_len
-        return [(POL_BASE + POL_STRIDE * port + PORT_MAX_LEN, max_len & 0xFFFF)]
+        from tb.pf_driver.switch_regs import max_len_writes
+
+        w = max_len_writes(port, max_len)
+        self.apply_writes(w)
+        return w
 
     def set_uplink_link(self, up: bool) -> list[tuple[int, int]]:
-        self.uplink_link = up
-        return [(ESW_CTRL, ESW_CTRL_UPLINK_LINK if up else 0)]
+        from tb.pf_driver.switch_regs import uplink_link_writes
+
+        w = uplink_link_writes(up)
+        self.apply_writes(w)
+        return w
 
     # effective per-port state
     def link_up(self, port: int) -> bool:

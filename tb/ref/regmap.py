@@ -261,11 +261,3 @@ def pf_mbx_reg(vf: int, reg: int) -> int:
 
 
 ABSENT_READ = 0xFFFF_FFFF
-
-
-def mac_words(mac: str) -> tuple[int, int]:
-    """``aa:bb:cc:dd:ee:ff`` -> (MACT_LO=0xccddeeff, MACT_HI=0xaabb)."""
-    b = bytes.fromhex(mac.replace(":", ""))
-    if len(b) != 6:
-        raise ValueError(f"not a MAC address: {mac!r}")
-    return int.from_bytes(b[2:], "big"), int.from_bytes(b[:2], "big")

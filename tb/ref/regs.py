@@ -118,12 +118,16 @@ class Upt(IntEnum):
 
     IMR = 0x0
     IMR_STRIDE = nonmember(0x8)
+    IMR_COUNT = nonmember(0x20)
     TXPROD = 0x600
     TXPROD_STRIDE = nonmember(0x8)
+    TXPROD_COUNT = nonmember(0x10)
     RXPROD = 0x800
     RXPROD_STRIDE = nonmember(0x8)
+    RXPROD_COUNT = nonmember(0x10)
     RXPROD2 = 0xA00
     RXPROD2_STRIDE = nonmember(0x8)
+    RXPROD2_COUNT = nonmember(0x10)
 
 
 class EswWindow(IntEnum):
@@ -186,6 +190,7 @@ class PortPolicyReg(IntEnum):
     SMAC_COUNT = nonmember(0x4)
     VLAN_LIST = 0x40
     VLAN_LIST_STRIDE = nonmember(0x4)
+    VLAN_LIST_COUNT = nonmember(0x8)
     MC_BASE = 0x60
     MC_STRIDE = nonmember(0x8)
     MC_COUNT = nonmember(0x4)
@@ -228,10 +233,13 @@ class Pf(IntEnum):
     CAPS = 0x2000C
     MBX_VFREQ = 0x20100
     MBX_VFREQ_STRIDE = nonmember(0x4)
+    MBX_VFREQ_COUNT = nonmember(0x8)
     MBX_VFACK = 0x20200
     MBX_VFACK_STRIDE = nonmember(0x4)
+    MBX_VFACK_COUNT = nonmember(0x8)
     VFLR = 0x20300
     VFLR_STRIDE = nonmember(0x4)
+    VFLR_COUNT = nonmember(0x8)
     VF_ADMIN_BASE = 0x21000
     VF_ADMIN_STRIDE = nonmember(0x10)
     VF_ADMIN_COUNT = nonmember(0x100)
@@ -266,8 +274,10 @@ class PfMbx(IntEnum):
     ERRS = 0x4
     VF_MSG = 0x40
     VF_MSG_STRIDE = nonmember(0x4)
+    VF_MSG_COUNT = nonmember(0x10)
     PF_MSG = 0x80
     PF_MSG_STRIDE = nonmember(0x4)
+    PF_MSG_COUNT = nonmember(0x10)
 
 
 class VfMbx(IntEnum):
@@ -279,8 +289,10 @@ class VfMbx(IntEnum):
     INFO = 0x10008
     VF_MSG = 0x10040
     VF_MSG_STRIDE = nonmember(0x4)
+    VF_MSG_COUNT = nonmember(0x10)
     PF_MSG = 0x10080
     PF_MSG_STRIDE = nonmember(0x4)
+    PF_MSG_COUNT = nonmember(0x10)
 
 
 class FuncId:

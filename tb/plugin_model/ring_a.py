@@ -29,14 +29,14 @@ from dataclasses import replace
 from tb.plugin_model.image import PluginImage, vendor_image
 from tb.plugin_model.plugin import Plugin, PluginStateError, QuiesceResult, ReapResult
 from tb.plugin_model.shell_api import ShellApi
-from tb.ref.regmap import QSTATUS_ERROR
+from tb.ref.regmap import QSTATUS_ERROR, RING_A_IDENTITY
 from tb.shell_model.device_rings import RxBuffer, TxRequest
 from tb.vf_driver.queues import MAX_TX_BUFS, QueueError, QueueStall, RxQueue, TxFrame, TxQueue
 
 MAX_FRAME_BYTES = 9216
 RX_ALIGN = 64
-RING_A_VENDOR_ID = 0x5A00  # the model NIC's identity: PF_ID block id (tb/ref/regmap.py)
-RING_A_VF_DEVICE_ID = 0x5A01  # FUNC_ID block id, what every VF reports
+RING_A_VENDOR_ID = RING_A_IDENTITY.vendor_id  # the model NIC's identity (FUNC_PCI_ID)
+RING_A_VF_DEVICE_ID = RING_A_IDENTITY.device_id  # what every format-A VF reports
 RING_A_PLUGIN_ID = "sriovnic-vf-a"
 
 

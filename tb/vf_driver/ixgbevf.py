@@ -31,13 +31,12 @@ from tb.ref.mailbox import (
     mac_to_words,
     words_to_mac,
 )
-from tb.ref.regmap import Func, RingFmt, VfMbx
+from tb.ref.regmap import FUNC_CTRL_FLR, Func, RingFmt, VfMbx
 from tb.vf_driver.flavour import UnknownDeviceError, queue_pair, ring_fmt_of
 from tb.vf_driver.mailbox import VfMailboxPort
 from tb.vf_driver.queues import DmaMemory, RxFrame, RxQueue, TxQueue
 from tb.vf_driver.upt_queues import UptRxQueue, UptTxQueue
 
-FUNC_CTRL = 0x0004  # FUNC_CTRL.FLR (docs/ARCHITECTURE.md §3.1)
 API_PREFERENCE = (MboxApi.API_13, MboxApi.API_12, MboxApi.API_11, MboxApi.API_10)
 
 
@@ -96,7 +95,7 @@ class IxgbeVf:
     async def reset(self) -> None:
         """ixgbevf_reset_hw_vf: reset the function, then VF_RESET over the mailbox."""
         port = await self._port()
-        await self.bar.write(FUNC_CTRL, 1)
+        await self.bar.write(Func.FUNC_CTRL, FUNC_CTRL_FLR)
         await port.reset_done()
         self.api = None
         reply = await self.request(MbxMessage(MsgType.VF_RESET))

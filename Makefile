@@ -25,7 +25,7 @@ NUM_VF       ?= 4
 
 RTL          := rtl/nic_regs_pkg.sv rtl/nic_pkg.sv $(filter-out rtl/nic_regs_pkg.sv rtl/nic_pkg.sv,$(sort $(wildcard rtl/*.sv)))
 
-.PHONY: all venv sim test lint bench synth waves clean distclean help
+.PHONY: all venv sim test lint regs bench synth waves clean distclean help
 
 all: test
 
@@ -34,6 +34,7 @@ help:
 	@echo "make sim VF_FLAVOURS=AB                                VF2 ring format B (npa: vendor B's plugin)"
 	@echo "make test [JOBS=auto]                                  pytest regression (parallel)"
 	@echo "make lint                                              verilator -Wall + ruff"
+	@echo "make regs                                              regenerate the register map from rtl/regs/*.rdl"
 	@echo "make bench                                             cycle-counted performance -> reports/"
 	@echo "make synth [NUM_VF=4]                                  Yosys (Xilinx) resources per module -> reports/synth.md"
 	@echo "make waves                                             open the latest trace in GTKWave"
@@ -77,6 +78,9 @@ lint: $(STAMP)
 	done
 	$(VPY) -m ruff check sim tb tests
 	$(VPY) -m ruff format --check sim tb tests
+
+regs: $(STAMP)
+	$(VPY) -m sim.regmap_gen
 
 bench: $(STAMP)
 	$(VPY) -m sim.bench

@@ -462,7 +462,7 @@ def render_table(node: AddressableNode) -> str:
         else:
             desc = child.get_property("desc") or child.get_property("name") or child.type_name
             rows.append(
-                f"| {offset_text(child)} | {name} | | | {desc}: table `{child.type_name}` |"
+                f"| {offset_text(child)} | {name} | | | {desc} (`{child.orig_type_name or child.type_name}`, below) |"
             )
     return "\n".join(rows)
 

@@ -24,7 +24,8 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, RisingEdge, Timer
 from cocotbext.axi import AxiBus, AxiRam
 
-from tb.host.dma_responder import AxiDmaResponder, DmaResponderConfig
+from tb.host.dma_path import DmaResponderConfig
+from tb.host.dma_responder import AxiDmaResponder
 from tb.host.iommu import Iommu
 from tb.host.memory import HostMemory
 

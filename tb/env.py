@@ -19,7 +19,8 @@ from cocotb.task import Task
 from cocotb.triggers import ClockCycles
 from cocotb.utils import get_sim_time
 
-from tb.host.dma_responder import AxiDmaResponder, DmaResponderConfig
+from tb.host.dma_path import DmaResponderConfig
+from tb.host.dma_responder import AxiDmaResponder
 from tb.host.hdl_bus import HdlHostBus
 from tb.host.interrupts import IrqMonitor
 from tb.host.iommu import Iommu

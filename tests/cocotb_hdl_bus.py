@@ -23,7 +23,8 @@ from cocotb.handle import HierarchyObject
 from cocotb.triggers import ClockCycles, Combine, RisingEdge
 from cocotbext.axi import AxiBurstType, AxiBus, AxiMaster
 
-from tb.host.dma_responder import AxiDmaResponder, DmaResponderConfig
+from tb.host.dma_path import DmaResponderConfig
+from tb.host.dma_responder import AxiDmaResponder
 from tb.host.hdl_bus import HdlHostBus
 from tb.host.iommu import PAGE_SIZE, Iommu, Perm
 from tb.host.memory import HostMemory

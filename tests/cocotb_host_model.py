@@ -19,7 +19,9 @@ from cocotb.handle import HierarchyObject
 from cocotb.triggers import ClockCycles, Combine, RisingEdge
 from cocotbext.axi import AxiBus, AxiMaster
 
-from tb.host.dma_responder import AxiDmaResponder, AxiResp, DmaResponderConfig
+from tb.host.axi import AxiResp
+from tb.host.dma_path import DmaResponderConfig
+from tb.host.dma_responder import AxiDmaResponder
 from tb.host.iommu import PAGE_SIZE, FaultKind, Iommu, Perm
 from tb.host.memory import HostMemory
 

@@ -1,5 +1,6 @@
 """Block test of the embedded switch: pytest builds each configuration and runs
-the cocotb tests in tests/cocotb_eswitch.py (and the line-rate checks of
+the cocotb tests in tests/cocotb_eswitch_*.py (one module per feature: forwarding,
+policy, shaper, random regression; and the line-rate checks of
 sim/benches/eswitch_cocotb.py) against tb/ref/eswitch_model.
 
 Every block test runs on the default build (2 VFs, 512-bit) and on the 8-VF
@@ -22,24 +23,29 @@ CONFIGS = {
     "vf16_w256": {"NUM_FUNC": 17, "DATA_W": 256},
 }
 
-BLOCK_TESTS = [
-    "test_registers",
-    "test_unicast",
-    "test_broadcast",
-    "test_length_checks",
-    "test_policy",
-    "test_shaper",
-    "test_shaper_window",
-    "test_throughput",
-]
-BIG_TESTS = ["test_registers", "test_broadcast", "test_throughput"]
+FORWARDING = "tests.cocotb_eswitch_forwarding"
+POLICY = "tests.cocotb_eswitch_policy"
+SHAPER = "tests.cocotb_eswitch_shaper"
+RANDOM = "tests.cocotb_eswitch_random"
 LINE_RATE = "sim.benches.eswitch_cocotb"
-RANDOM = "tests.cocotb_eswitch"
+
+# test -> cocotb module
+BLOCK_TESTS = {
+    "test_registers": FORWARDING,
+    "test_unicast": FORWARDING,
+    "test_broadcast": FORWARDING,
+    "test_length_checks": FORWARDING,
+    "test_policy": POLICY,
+    "test_shaper": SHAPER,
+    "test_shaper_window": SHAPER,
+    "test_throughput": FORWARDING,
+}
+BIG_TESTS = ["test_registers", "test_broadcast", "test_throughput"]
 
 # (config, cocotb module, test, random seed or None, frames)
 CASES = [
-    *((c, RANDOM, t, None, 0) for c in ("default", "vf8_w256") for t in BLOCK_TESTS),
-    *(("vf16_w256", RANDOM, t, None, 0) for t in BIG_TESTS),
+    *((c, m, t, None, 0) for c in ("default", "vf8_w256") for t, m in BLOCK_TESTS.items()),
+    *(("vf16_w256", BLOCK_TESTS[t], t, None, 0) for t in BIG_TESTS),
     ("default", LINE_RATE, "test_line_rate", None, 0),
     # random regression: >= 10,000 frames per seed, every reachable coverage bin hit
     ("default", RANDOM, "test_random", 1, 16_000),

@@ -15,7 +15,7 @@ import pytest
 from sim.host_bench import TOP as TRAFFIC_TOP
 from sim.runner import SimTop, run
 from sim.toolchain import REPO_ROOT
-from tb.host.dma_responder import AxiBurst, burst_layout
+from tb.host.axi import AxiBurst, burst_layout
 from tb.host.iommu import PAGE_SIZE, FaultKind, Iommu, IommuFault, Perm
 from tb.host.memory import HostMemory, MemoryAccessError, OutOfMemoryError, RegionAllocator
 

@@ -2,7 +2,7 @@
 
 Every measured frame is also checked against tb/ref/eswitch_model, so a bench run
 that loses or corrupts frames fails instead of reporting a rate. Times are clock
-edges recorded by the all-ports BFM of tests/cocotb_eswitch.py at each handshake:
+edges recorded by the all-ports BFM of tb/eswitch/harness.py at each handshake:
 
 - throughput of a path: frames / (last beat out - first beat out + 1) at the
   destination, sources driving back to back with no output backpressure;
@@ -20,18 +20,11 @@ from pathlib import Path
 import cocotb
 
 from sim.benches import BENCH_SIZES, CLOCK_HZ, line_rate_frames_per_cycle, write_measurements
+from tb.eswitch.frames import ext_mac, mac_of, udp_frame
+from tb.eswitch.harness import TB, program_functions, setup
+from tb.eswitch.saturation import SHAPER_WINDOW, shaped_run
 from tb.pf_driver.vf_state import rate_inc
 from tb.ref.eswitch_model import Delivery, EswitchModel, PortPolicy
-from tests.cocotb_eswitch import (
-    SHAPER_WINDOW,
-    TB,
-    ext_mac,
-    mac_of,
-    program_functions,
-    setup,
-    shaped_run,
-    udp_frame,
-)
 
 # Bytes sent per source and measurement: long enough that pipeline fill is a small
 # part of the span at every size, and at least MIN_FRAMES frames per source.
@@ -138,11 +131,11 @@ async def run_size(tb: TB, model: EswitchModel, size: int) -> list[dict]:
     for path, flow in singles.items():
         (r,) = await measure(tb, model, [flow], size, n)
         rows.append({"path": path, "frame_size": size, **r})
-    await tb.apply(model.set_policy(vf1, PortPolicy(pvid=100, pcp=5)))
+    await tb.regs.apply(model.set_policy(vf1, PortPolicy(pvid=100, pcp=5)))
     for path, flow in vlan_paths.items():
         (r,) = await measure(tb, model, [flow], size, n)
         rows.append({"path": path, "frame_size": size, **r})
-    await tb.apply(model.set_policy(vf1, PortPolicy()))
+    await tb.regs.apply(model.set_policy(vf1, PortPolicy()))
 
     pair_rows = await measure(tb, model, disjoint, size, n)
     worst = max(pair_rows, key=lambda r: r["cycles"])

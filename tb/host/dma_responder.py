@@ -32,9 +32,8 @@ from __future__ import annotations
 
 import logging
 import random
-from collections import defaultdict, deque
+from collections import deque
 from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import Any
 
 import cocotb
@@ -43,168 +42,25 @@ from cocotb.simtime import get_sim_time
 from cocotb.task import Task
 from cocotb.triggers import Event, First, RisingEdge, Timer, Trigger
 
-from tb.host.iommu import FaultKind, Iommu, IommuFault
+from tb.host.axi import (
+    AXI_4K,
+    AxiBurst,
+    AxiProtocolError,
+    AxiResp,
+    AxiSlavePort,
+    BurstLayout,
+    burst_layout,
+)
+from tb.host.dma_path import (
+    BurstRefused,
+    BusError,
+    DmaPath,
+    DmaResponderConfig,
+    ResponderStats,
+)
+from tb.host.iommu import Iommu
 from tb.host.memory import HostMemory
-from tb.sigio import int_reader, int_writer
-
-AXI_4K = 4096
-
-
-class AxiResp(IntEnum):
-    OKAY = 0
-    EXOKAY = 1
-    SLVERR = 2
-    DECERR = 3
-
-
-class AxiBurst(IntEnum):
-    FIXED = 0
-    INCR = 1
-    WRAP = 2
-
-
-class AxiProtocolError(AssertionError):
-    """The master broke an AXI4 rule (raised when ``strict``; it fails the cocotb test)."""
-
-
-@dataclass(frozen=True)
-class DmaResponderConfig:
-    """Timing and flow-control knobs of :class:`AxiDmaResponder`."""
-
-    read_latency: int = 125  # edges from AR handshake to first rvalid (benchmark figure)
-    read_latency_jitter: int = 0  # extra 0..jitter cycles per read burst, uniformly random
-    write_latency: int = 1  # edges from last W beat to bvalid
-    # Accepted read bursts whose last beat is not yet taken. 256 = what a PCIe endpoint with
-    # 8-bit tags may have outstanding (PCIe Base Specification 4.0 §2.2.6.2; 10-bit tags,
-    # new in 4.0, allow 768): a Gen4/Gen5 host takes at least this many (docs/PERFORMANCE.md).
-    max_outstanding_reads: int = 256
-    max_outstanding_writes: int = 32  # accepted write bursts whose B is not yet taken
-    out_of_order: bool = False  # return due bursts of different IDs in random order
-    ready_probability: float = 1.0  # < 1.0: a*ready/wready randomly low while the bus is busy
-    strict: bool = True  # raise AxiProtocolError on AXI rule violations (else log them)
-
-    def __post_init__(self) -> None:
-        if self.read_latency < 1 or self.write_latency < 1:
-            raise ValueError("read_latency and write_latency must be at least 1 cycle")
-        if self.read_latency_jitter < 0:
-            raise ValueError("read_latency_jitter must be >= 0")
-        if self.max_outstanding_reads < 1 or self.max_outstanding_writes < 1:
-            raise ValueError("max outstanding reads/writes must be at least 1")
-        if not 0.0 < self.ready_probability <= 1.0:
-            raise ValueError("ready_probability must be in (0, 1]")
-
-
-@dataclass
-class FunctionStats:
-    """Traffic of one PCIe function. Bytes count only the bytes the burst transfers."""
-
-    read_bursts: int = 0
-    read_beats: int = 0
-    read_bytes: int = 0
-    write_bursts: int = 0
-    write_beats: int = 0
-    write_bytes: int = 0
-    read_errors: int = 0
-    write_errors: int = 0
-
-    def __iadd__(self, other: FunctionStats) -> FunctionStats:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        return self
-
-
-@dataclass
-class ResponderStats:
-    """Per-function traffic and how often the responder's coroutine ran."""
-
-    per_func: defaultdict[int, FunctionStats] = field(
-        default_factory=lambda: defaultdict(FunctionStats)
-    )
-    edges: int = 0  # clock edges the coroutine processed
-    wakeups: int = 0  # times it woke from sleep
-
-    def total(self) -> FunctionStats:
-        out = FunctionStats()
-        for s in self.per_func.values():
-            out += s
-        return out
-
-
-@dataclass(frozen=True)
-class BusError:
-    """A burst answered with an error response."""
-
-    cycle: int
-    func: int
-    write: bool
-    axi_id: int
-    addr: int
-    length: int  # bytes the burst covers
-    resp: AxiResp
-    reason: str
-
-
-_REQUIRED = (
-    "awid", "awaddr", "awlen", "awsize", "awburst", "awvalid", "awready",
-    "wdata", "wlast", "wvalid", "wready",
-    "bid", "bresp", "bvalid", "bready",
-    "arid", "araddr", "arlen", "arsize", "arburst", "arvalid", "arready",
-    "rid", "rdata", "rresp", "rlast", "rvalid", "rready",
-)  # fmt: skip
-_OPTIONAL = ("awuser", "aruser", "wstrb")
-# Signals the master drives: the ones the responder reads.
-_INPUTS = (
-    "awid", "awaddr", "awlen", "awsize", "awburst", "awuser", "awvalid",
-    "wdata", "wstrb", "wlast", "wvalid", "bready",
-    "arid", "araddr", "arlen", "arsize", "arburst", "aruser", "arvalid", "rready",
-)  # fmt: skip
-
-
-class PortReaders:
-    """One fast reader per signal the master drives; absent optional ones read a default."""
-
-    __slots__ = _INPUTS
-
-    def __init__(self, sig: dict[str, Any], data_bytes: int) -> None:
-        defaults = {"awuser": 0, "aruser": 0, "wstrb": (1 << data_bytes) - 1}
-        for name in _INPUTS:
-            if name in sig:
-                setattr(self, name, int_reader(sig[name]))
-            else:
-                setattr(self, name, lambda v=defaults[name]: v)
-
-
-class AxiSlavePort:
-    """Handles of one AXI4 port, found by prefix (``m_axi`` -> ``dut.m_axi_awid`` ...).
-
-    ``awuser``/``aruser`` (function number) and ``wstrb`` are optional: without
-    them every access is function 0 and every strobe is set.
-    """
-
-    def __init__(self, dut: Any, prefix: str) -> None:
-        missing = [n for n in _REQUIRED if not hasattr(dut, f"{prefix}_{n}")]
-        if missing:
-            raise AttributeError(
-                f"AXI4 port '{prefix}' lacks signals: "
-                + ", ".join(f"{prefix}_{n}" for n in missing)
-            )
-        self.prefix = prefix
-        self.sig: dict[str, Any] = {n: getattr(dut, f"{prefix}_{n}") for n in _REQUIRED}
-        for n in _OPTIONAL:
-            if hasattr(dut, f"{prefix}_{n}"):
-                self.sig[n] = getattr(dut, f"{prefix}_{n}")
-        for n, handle in self.sig.items():  # plain attributes: fast in the per-edge path
-            setattr(self, n, handle)
-        self.data_bytes = len(self.sig["rdata"]) // 8
-        if self.data_bytes * 8 != len(self.sig["rdata"]) or self.data_bytes & (self.data_bytes - 1):
-            raise ValueError(f"{prefix}_rdata width {len(self.sig['rdata'])} is not 8 * 2**k bits")
-        self.get = PortReaders(self.sig, self.data_bytes)
-
-    def __getattr__(self, name: str) -> Any:  # only reached for names that are not signals
-        raise AttributeError(f"AXI4 port '{self.__dict__.get('prefix')}' has no signal '{name}'")
-
-    def has(self, name: str) -> bool:
-        return name in self.sig
+from tb.sigio import int_writer
 
 
 @dataclass(slots=True)
@@ -221,90 +77,6 @@ class _Burst:
     due: int = 0  # reads: edge whose callback may drive the first beat
     data: list[int] = field(default_factory=list)  # writes: beats received
     strb: list[int] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """Where the beats of a burst sit: the covered address range and each beat's bytes."""
-
-    lo: int  # first byte address of the covered range
-    hi: int  # one past the last
-    fast: bool  # full-width INCR: beat i is bytes [lo + i*DB, lo + (i+1)*DB)
-    beats: tuple[tuple[int, int, int], ...] = ()  # slow path: (offset in range, lane, nbytes)
-
-
-def burst_layout(addr: int, beats: int, size: int, burst: int, data_bytes: int) -> _Layout:
-    """Address layout of an AXI4 burst (AXI spec A3.4.1) on a ``data_bytes``-wide bus."""
-    nb = 1 << size
-    base = addr & -nb  # aligned to the transfer size
-    if burst == AxiBurst.INCR and nb == data_bytes:
-        return _Layout(base, base + beats * nb, True)
-    if burst == AxiBurst.FIXED:
-        lo, hi = base, base + nb
-        addrs = [addr] * beats
-    elif burst == AxiBurst.WRAP:
-        total = beats * nb
-        lo = addr & -total
-        hi = lo + total
-        addrs = [lo + ((base - lo) + i * nb) % total for i in range(beats)]
-    else:  # INCR, narrow
-        lo, hi = base, base + beats * nb
-        addrs = [addr] + [base + i * nb for i in range(1, beats)]
-    lanes = []
-    for a in addrs:
-        lane = a % data_bytes
-        end = ((a & -nb) % data_bytes) + nb
-        lanes.append((a - lo, lane, end - lane))
-    return _Layout(lo, hi, False, tuple(lanes))
-
-
-class _BurstRefused(Exception):
-    def __init__(self, resp: AxiResp, reason: str) -> None:
-        super().__init__(reason)
-        self.resp = resp
-        self.reason = reason
-
-
-class DmaPath:
-    """Host memory as one function sees it through the IOMMU: gather reads, scatter writes."""
-
-    def __init__(self, memory: HostMemory, iommu: Iommu) -> None:
-        self.memory = memory
-        self.iommu = iommu
-
-    def _segments(self, func: int, addr: int, n: int, write: bool) -> list[tuple[int, int]]:
-        try:
-            segs = self.iommu.translate(func, addr, n, write)
-        except IommuFault as fault:
-            kind = fault.record.kind
-            resp = AxiResp.SLVERR if kind is FaultKind.PERMISSION else AxiResp.DECERR
-            raise _BurstRefused(resp, str(fault)) from None
-        for pa, ln in segs:
-            if pa < 0 or pa + ln > self.memory.size:
-                raise _BurstRefused(
-                    AxiResp.DECERR,
-                    f"func {func} iova {addr:#x}+{n} -> pa {pa:#x}+{ln} outside host memory",
-                )
-        return segs
-
-    def read(self, func: int, addr: int, n: int) -> bytes:
-        segs = self._segments(func, addr, n, False)
-        mem = self.memory
-        if len(segs) == 1:
-            return mem.read(*segs[0])
-        return b"".join(mem.read(pa, ln) for pa, ln in segs)
-
-    def write(self, func: int, addr: int, data: bytes, mask: np.ndarray | None) -> None:
-        segs = self._segments(func, addr, len(data), True)
-        mem = self.memory
-        off = 0
-        for pa, ln in segs:
-            chunk = data[off : off + ln]
-            if mask is None:
-                mem.write(pa, chunk)
-            else:
-                mem.write_masked(pa, chunk, mask[off : off + ln])
-            off += ln
 
 
 class FirstOf:
@@ -634,7 +406,7 @@ class AxiDmaResponder:
                 for off, lane, n in lay.beats:
                     beats.append(int.from_bytes(buf[off : off + n], "little") << (8 * lane))
                     st.read_bytes += n
-        except _BurstRefused as err:
+        except BurstRefused as err:
             beats = [0] * b.beats
             resp = err.resp
             st.read_errors += 1
@@ -720,7 +492,7 @@ class AxiDmaResponder:
             data = bytes(buf)
         try:
             self.path.write(b.func, lay.lo, data, mask)
-        except _BurstRefused as err:
+        except BurstRefused as err:
             st.write_errors += 1
             self._log_error(now, b, True, lay, err)
             return err.resp
@@ -774,7 +546,7 @@ class AxiDmaResponder:
         self.log.warning("AXI protocol violation: %s", msg)
 
     def _log_error(
-        self, now: int, b: _Burst, write: bool, lay: _Layout, err: _BurstRefused
+        self, now: int, b: _Burst, write: bool, lay: BurstLayout, err: BurstRefused
     ) -> None:
         self.errors.append(
             BusError(now, b.func, write, b.axi_id, b.addr, lay.hi - lay.lo, err.resp, err.reason)

@@ -47,15 +47,8 @@ from cocotb.simtime import get_sim_time
 from cocotb.task import Task
 from cocotb.triggers import RisingEdge
 
-from tb.host.dma_responder import (
-    AxiProtocolError,
-    AxiResp,
-    BusError,
-    DmaPath,
-    DmaResponderConfig,
-    FunctionStats,
-    _BurstRefused,
-)
+from tb.host.axi import AxiProtocolError, AxiResp
+from tb.host.dma_path import BurstRefused, BusError, DmaPath, DmaResponderConfig, FunctionStats
 from tb.host.iommu import Iommu, IommuDomain, Perm
 from tb.host.memory import HostMemory, WriteWatch
 from tb.simlib import loaded_library_path
@@ -367,7 +360,7 @@ class HdlHostBus:
         write = bool(rec.write)
         try:
             self.path._segments(rec.func, rec.lo, rec.len, write)
-        except _BurstRefused as err:
+        except BurstRefused as err:
             if int(err.resp) != rec.resp:
                 raise AssertionError(
                     f"{self.prefix}: C answered {AxiResp(rec.resp).name}, Python "

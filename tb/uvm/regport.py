@@ -4,11 +4,14 @@ It offers the same ``read32``/``write32(func, addr, ...)`` calls as
 :class:`tb.host.mmio.AxiLiteMmio`, so a :class:`tb.host.mmio.FunctionBar` (and
 the driver models built on it) can drive a block directly, without the
 AXI4-Lite front end of ``nic_top``. The function number is fixed by the
-block's ``func_num`` input, so ``func`` is checked, not driven.
+block's ``func_num`` input, so ``func`` is checked, not driven. A block-wide port
+(the switch's, owned by the PF) is driven with :meth:`read`, :meth:`write` and
+:meth:`apply`, which address the port's own function.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,3 +72,16 @@ class RegPortMaster:
             await RisingEdge(d.clk)
             self.reads += 1
             return int(d.reg_rdata.value)
+
+    async def write(self, addr: int, value: int) -> None:
+        """A write on the port's own function."""
+        await self.write32(self.func, addr, value)
+
+    async def read(self, addr: int) -> int:
+        """A read on the port's own function."""
+        return await self.read32(self.func, addr)
+
+    async def apply(self, writes: Iterable[tuple[int, int]]) -> None:
+        """``(addr, value)`` writes in order (a reference model's register sequence)."""
+        for addr, value in writes:
+            await self.write(addr, value)

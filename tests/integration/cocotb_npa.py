@@ -13,7 +13,7 @@ from scapy.layers.l2 import Dot1Q, Ether
 from tb.env import NicTb, TbConfig
 from tb.guest.flows import UdpFlow, parse_flow
 from tb.guest.stack import FlowReceiver, InterfaceConfig, NetStack, TxOutcome
-from tb.host.dma_responder import AxiResp
+from tb.host.axi import AxiResp
 from tb.host.iommu import FaultKind
 from tb.hypervisor.npa import NpaHost, NpaVm, SecurityPolicy
 from tb.net.external_host import ExternalHost

@@ -1,0 +1,1 @@
+"""Harness of the embedded switch block: frames, the all-ports BFM, saturation runs."""

@@ -461,9 +461,8 @@ def render_table(node: AddressableNode) -> str:
             rows.append("| " + " | ".join(cells) + " |")
         else:
             desc = child.get_property("desc") or child.get_property("name") or child.type_name
-            rows.append(
-                f"| {offset_text(child)} | {name} | | | {desc} (`{child.orig_type_name or child.type_name}`, below) |"
-            )
+            table = child.orig_type_name or child.type_name
+            rows.append(f"| {offset_text(child)} | {name} | | | {desc} (`{table}`, below) |")
     return "\n".join(rows)
 
 

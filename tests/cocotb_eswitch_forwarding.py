@@ -11,6 +11,7 @@ import cocotb
 
 from tb.eswitch.frames import ext_mac, mac_of, raw_frame, udp_frame
 from tb.eswitch.harness import program_functions, setup
+from tb.pf_driver.switch_regs import entry_writes
 from tb.ref.eswitch_model import (
     ESW_CAPS,
     ESW_CTRL,
@@ -23,6 +24,7 @@ from tb.ref.eswitch_model import (
     TxMeta,
     counter_addr,
 )
+from tb.ref.regs import MacEntry
 
 
 @cocotb.test()
@@ -32,12 +34,13 @@ async def test_registers(dut):
     assert await tb.regs.read(ESW_ID) == model.esw_id()
     caps = await tb.regs.read(ESW_CAPS)
     assert caps & 0xFFFF == len(model.table)
-    writes = model.set_entry(len(model.table) - 1, "12:34:56:78:9a:bc", 0xABC, 2)
+    writes = entry_writes(len(model.table) - 1, "12:34:56:78:9a:bc", 0xABC, 2)
     await tb.regs.apply(writes)
     for addr, value in writes:
         assert await tb.regs.read(addr) == value, hex(addr)
-    await tb.regs.write(MACT_BASE + MACT_STRIDE * (len(model.table) - 1) + 0xC, 0)
-    assert await tb.regs.read(MACT_BASE + MACT_STRIDE * (len(model.table) - 1) + 0xC) == 0
+    ctrl = MACT_BASE + MACT_STRIDE * (len(model.table) - 1) + MacEntry.CTRL
+    await tb.regs.write(ctrl, 0)
+    assert await tb.regs.read(ctrl) == 0
     for addr in (0x0010, 0x0100, 0x1FF0, 0x3FFC, counter_addr(tb.num_ports, Counter.RX_FRAMES)):
         assert await tb.regs.read(addr) == 0, hex(addr)
 

@@ -10,6 +10,7 @@ import cocotb
 
 from tb.eswitch.frames import eth_frame, ext_mac, mac_of, raw_frame, udp_frame
 from tb.eswitch.harness import Traffic, program_functions, setup
+from tb.pf_driver.switch_regs import entry_writes, policy_writes, uplink_link_writes
 from tb.ref.eswitch_model import DropReason, PortPolicy, TxMeta, mac_bytes
 
 
@@ -19,13 +20,13 @@ async def test_policy(dut):
     tb, model = await setup(dut)
     await program_functions(tb, model)
     up = tb.num_func
-    await tb.regs.apply(model.set_entry(10, mac_of(2), 10, 2))  # VF2 on its port VLAN
+    await tb.program(model, entry_writes(10, mac_of(2), 10, 2))  # VF2 on its port VLAN
     t = Traffic(tb, model)
     vf1 = PortPolicy(spoofchk=True, smacs=[mac_bytes(mac_of(1))], vlan_filter=True, vlans=[100])
     vf2 = PortPolicy(pvid=10, pcp=3)
-    await tb.regs.apply(model.set_policy(1, vf1))
-    await tb.regs.apply(model.set_policy(2, vf2))
-    for addr, value in vf2.writes(2):
+    await tb.program(model, policy_writes(1, vf1))
+    await tb.program(model, policy_writes(2, vf2))
+    for addr, value in policy_writes(2, vf2):
         assert await tb.regs.read(addr) == value, hex(addr)
     seq = iter(range(1000))
     # anti-spoofing (MAC, VLAN), Q-in-Q, per-frame insertion
@@ -59,11 +60,12 @@ async def test_policy(dut):
     }, model.counters[1].drops
 
     # RX modes, trust clamp, strip offload, link state
-    await tb.regs.apply(
-        model.set_policy(1, PortPolicy(rx_bcast=False, rx_promisc=True, rx_allmulti=False))
+    await tb.program(
+        model, policy_writes(1, PortPolicy(rx_bcast=False, rx_promisc=True, rx_allmulti=False))
     )
-    await tb.regs.apply(
-        model.set_policy(
+    await tb.program(
+        model,
+        policy_writes(
             2,
             PortPolicy(
                 trust=True,
@@ -73,7 +75,7 @@ async def test_policy(dut):
                 rx_mcast=True,
                 mcs=[mac_bytes("01:00:5e:00:00:05")],
             ),
-        )
+        ),
     )
     for dst in ("ff:ff:ff:ff:ff:ff", "01:00:5e:00:00:05", "01:00:5e:00:00:06", ext_mac(9)):
         t.send(up, udp_frame(dst, ext_mac(3), next(seq), 90))
@@ -85,8 +87,9 @@ async def test_policy(dut):
 
     # all-multicast needs trust too: untrusted VF1 asks for it and gets only its list;
     # with RX_UCAST off it takes no unicast either
-    await tb.regs.apply(
-        model.set_policy(
+    await tb.program(
+        model,
+        policy_writes(
             1,
             PortPolicy(
                 rx_allmulti=True,
@@ -94,12 +97,12 @@ async def test_policy(dut):
                 rx_ucast=False,
                 mcs=[mac_bytes("01:00:5e:00:00:07")],
             ),
-        )
+        ),
     )
     for src in (0, 2, up):
         t.send(src, udp_frame(mac_of(1), mac_of(src), next(seq), 90))
     before = model.counters[0].drops.get(DropReason.NO_ROUTE, 0)
-    await tb.regs.apply(model.set_policy(2, PortPolicy(trust=True, rx_allmulti=True)))
+    await tb.program(model, policy_writes(2, PortPolicy(trust=True, rx_allmulti=True)))
     for dst in ("01:00:5e:00:00:07", "01:00:5e:00:00:08", "33:33:00:00:00:01"):
         t.send(up, udp_frame(dst, ext_mac(3), next(seq), 90))
         t.send(0, udp_frame(dst, mac_of(0), next(seq), 90))
@@ -108,21 +111,21 @@ async def test_policy(dut):
     assert await tb.regs.read(0x2000 + 0x80 * 2 + 0x10) == 0b101  # link, allmulti
     assert model.counters[0].drops.get(DropReason.NO_ROUTE, 0) == before + 1
 
-    await tb.regs.apply(model.set_policy(1, PortPolicy(link="disable")))
-    await tb.regs.apply(model.set_policy(2, PortPolicy(link="enable")))
-    await tb.regs.apply(model.set_uplink_link(False))
+    await tb.program(model, policy_writes(1, PortPolicy(link="disable")))
+    await tb.program(model, policy_writes(2, PortPolicy(link="enable")))
+    await tb.program(model, uplink_link_writes(False))
     for src in (0, 1, 2, up):
         for dst in ("ff:ff:ff:ff:ff:ff", mac_of(1), mac_of(2)):
             t.send(src, udp_frame(dst, mac_of(src), next(seq), 80))
     await t.run()
-    await tb.regs.apply(model.set_uplink_link(True))
+    await tb.program(model, uplink_link_writes(True))
 
     # TX shaper: a 1000-byte bucket at 1/4 byte per cycle holds the fifth frame back
     # until the bucket is out of debt; nothing is dropped (the model checks every
     # frame's start against its own bucket)
     drops0 = dict(model.counters[1].drops)
-    await tb.regs.apply(
-        model.set_policy(1, PortPolicy(rate_enable=True, rate_inc=64 * 256, rate_burst=1000))
+    await tb.program(
+        model, policy_writes(1, PortPolicy(rate_enable=True, rate_inc=64 * 256, rate_burst=1000))
     )
     for size in (300, 300, 300, 300, 90, 64):
         t.send(1, udp_frame(ext_mac(1), mac_of(1), next(seq), size))
@@ -133,8 +136,8 @@ async def test_policy(dut):
     # PORT_MAX_LEN, a tag not counted: the sender's own limit, a unicast destination's
     # (TOO_BIG), a broadcast skipping the port it does not fit (independent of the
     # model: counted by hand below)
-    await tb.regs.apply(model.set_policy(1, PortPolicy(max_len=1000)))
-    await tb.regs.apply(model.set_policy(2, PortPolicy(max_len=500)))
+    await tb.program(model, policy_writes(1, PortPolicy(max_len=1000)))
+    await tb.program(model, policy_writes(2, PortPolicy(max_len=500)))
     big0 = model.counters[1].drops.get(DropReason.TOO_BIG, 0)
     up_big0 = model.counters[up].drops.get(DropReason.TOO_BIG, 0)
     t.send(1, udp_frame(ext_mac(1), mac_of(1), next(seq), 1001))  # too big for port 1
@@ -146,6 +149,6 @@ async def test_policy(dut):
     await t.run()
     assert model.counters[1].drops.get(DropReason.TOO_BIG, 0) == big0 + 1
     assert model.counters[up].drops.get(DropReason.TOO_BIG, 0) == up_big0 + 1
-    await tb.regs.apply(model.set_policy(1, PortPolicy()))
-    await tb.regs.apply(model.set_policy(2, PortPolicy()))
+    await tb.program(model, policy_writes(1, PortPolicy()))
+    await tb.program(model, policy_writes(2, PortPolicy()))
     dut._log.info("policy coverage: %s", t.cov.summary())

@@ -16,6 +16,7 @@ import cocotb
 
 from tb.eswitch.frames import eth_frame, ext_mac, mac_of
 from tb.eswitch.harness import TB, Traffic, program_functions, setup
+from tb.pf_driver.switch_regs import entry_writes, max_len_writes, policy_writes, uplink_link_writes
 from tb.ref.eswitch_coverage import Bin, unreachable_table
 from tb.ref.eswitch_model import MAX_FRAME_BYTES, EswitchModel, PortPolicy, TxMeta, mac_bytes
 
@@ -33,11 +34,11 @@ async def program_table(tb: TB, model: EswitchModel) -> list[str]:
     await program_functions(tb, model)
     n = tb.num_func
     for f in range(n):
-        await tb.regs.apply(model.set_entry(2 * n + f, mac_of(f), 7, f))
+        await tb.program(model, entry_writes(2 * n + f, mac_of(f), 7, f))
     hosts = []
     for i, e in enumerate(range(3 * n, min(3 * n + 3, len(model.table)))):
         hosts.append(uplink_mac(i))
-        await tb.regs.apply(model.set_entry(e, uplink_mac(i), (0, 7, 100)[i], n))
+        await tb.program(model, entry_writes(e, uplink_mac(i), (0, 7, 100)[i], n))
     assert hosts, "table too small for the random regression"
     return hosts
 
@@ -288,11 +289,11 @@ async def test_random(dut):
         holes = t.cov.holes() if rnd >= rounds // 2 else []
         targets = aim_round(rng, tb, holes, pols)
         for f in range(tb.num_func):
-            await tb.regs.apply(model.set_policy(f, pols[f]))
+            await tb.program(model, policy_writes(f, pols[f]))
         up_small = any(tg.small_uplink for tg in targets)
         up_max = 60 if up_small else rng.choice([MAX_FRAME_BYTES] * 5 + [1000])
-        await tb.regs.apply(model.set_max_len(tb.num_func, up_max))
-        await tb.regs.apply(model.set_uplink_link(not strict or rng.random() < 0.7))
+        await tb.program(model, max_len_writes(tb.num_func, up_max))
+        await tb.program(model, uplink_link_writes(not strict or rng.random() < 0.7))
         tb.out_ready_p = rng.choice([0.3, 0.6, 0.9, 1.0])
         for _ in range(frames // rounds + (rnd < frames % rounds)):
             want = rng.choice(targets) if targets and rng.random() < 0.7 else Target()

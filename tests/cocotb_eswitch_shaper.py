@@ -12,6 +12,7 @@ from cocotb.triggers import ClockCycles
 from tb.eswitch.frames import eth_frame, ext_mac, mac_of, udp_frame
 from tb.eswitch.harness import program_functions, setup
 from tb.eswitch.saturation import SHAPER_WINDOW, Saturation, shaped_run
+from tb.pf_driver.switch_regs import policy_writes
 from tb.ref.eswitch_model import PortPolicy
 
 
@@ -22,8 +23,8 @@ async def test_shaper(dut):
     conserving), none is dropped, for a burst smaller than one frame too."""
     tb, model = await setup(dut)
     for inc, burst, size, n in ((65536, 2000, 500, 30), (3 * 16384, 0, 1518, 8)):
-        await tb.regs.apply(
-            model.set_policy(1, PortPolicy(rate_enable=True, rate_inc=inc, rate_burst=burst))
+        await tb.program(
+            model, policy_writes(1, PortPolicy(rate_enable=True, rate_inc=inc, rate_burst=burst))
         )
         frames = [udp_frame(ext_mac(1), mac_of(1), i, size) for i in range(n)]
         for f in frames:
@@ -66,8 +67,8 @@ async def test_shaper_window(dut):
     # earned far more than the bucket holds) a source gets the frames its bucket
     # pays for back to back, plus the one that takes it into debt
     for burst in (2048, 8192):
-        await tb.regs.apply(
-            model.set_policy(1, PortPolicy(rate_enable=True, rate_inc=65536, rate_burst=burst))
+        await tb.program(
+            model, policy_writes(1, PortPolicy(rate_enable=True, rate_inc=65536, rate_burst=burst))
         )
         await ClockCycles(dut.clk, 20_000)
         # frame 0 takes the full bucket; frame j (one per cycle) starts while the

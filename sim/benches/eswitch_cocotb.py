@@ -23,6 +23,7 @@ from sim.benches import BENCH_SIZES, CLOCK_HZ, line_rate_frames_per_cycle, write
 from tb.eswitch.frames import ext_mac, mac_of, udp_frame
 from tb.eswitch.harness import TB, program_functions, setup
 from tb.eswitch.saturation import SHAPER_WINDOW, shaped_run
+from tb.pf_driver.switch_regs import policy_writes
 from tb.pf_driver.vf_state import rate_inc
 from tb.ref.eswitch_model import Delivery, EswitchModel, PortPolicy
 
@@ -131,11 +132,11 @@ async def run_size(tb: TB, model: EswitchModel, size: int) -> list[dict]:
     for path, flow in singles.items():
         (r,) = await measure(tb, model, [flow], size, n)
         rows.append({"path": path, "frame_size": size, **r})
-    await tb.regs.apply(model.set_policy(vf1, PortPolicy(pvid=100, pcp=5)))
+    await tb.program(model, policy_writes(vf1, PortPolicy(pvid=100, pcp=5)))
     for path, flow in vlan_paths.items():
         (r,) = await measure(tb, model, [flow], size, n)
         rows.append({"path": path, "frame_size": size, **r})
-    await tb.regs.apply(model.set_policy(vf1, PortPolicy()))
+    await tb.program(model, policy_writes(vf1, PortPolicy()))
 
     pair_rows = await measure(tb, model, disjoint, size, n)
     worst = max(pair_rows, key=lambda r: r["cycles"])

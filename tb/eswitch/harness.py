@@ -25,6 +25,7 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
 from tb.eswitch.frames import mac_of
+from tb.pf_driver.switch_regs import entry_writes
 from tb.ref.eswitch_coverage import EswitchCoverage
 from tb.ref.eswitch_model import (
     ESW_CAPS,
@@ -109,6 +110,12 @@ class TB:
         self.dut.rst.value = 0
         for _ in range(2):
             await RisingEdge(self.dut.clk)
+
+    async def program(self, model: EswitchModel, writes: list[tuple[int, int]]) -> None:
+        """Write switch registers (from the PF driver's encoder) to the RTL, and hand
+        the same writes to the reference model, which decodes them itself."""
+        await self.regs.apply(writes)
+        model.apply_writes(writes)
 
     # ------------------------------------------------------------- streams
     def send(self, port: int, frame: bytes, meta: TxMeta | None = None) -> None:
@@ -320,8 +327,8 @@ async def setup(dut, **kw) -> tuple[TB, EswitchModel]:
 async def program_functions(tb: TB, model: EswitchModel) -> None:
     """Table: each function's MAC untagged, and on VLAN 100 at the next entry."""
     for f in range(tb.num_func):
-        await tb.regs.apply(model.set_entry(2 * f, mac_of(f), 0, f))
-        await tb.regs.apply(model.set_entry(2 * f + 1, mac_of(f), 100, f))
+        await tb.program(model, entry_writes(2 * f, mac_of(f), 0, f))
+        await tb.program(model, entry_writes(2 * f + 1, mac_of(f), 100, f))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 
 from tb.eswitch.frames import eth_frame, ext_mac, mac_of
 from tb.eswitch.harness import TB
+from tb.pf_driver.switch_regs import policy_writes
 from tb.ref.eswitch_model import (
     ESW_CTRL,
     ESW_CTRL_CLEAR_COUNTERS,
@@ -166,8 +167,9 @@ async def shaped_run(
     Zero drops anywhere, and every counter agrees with the frames seen."""
     size = min(64, tb.keep_w)
     shaped = 1
-    await tb.regs.apply(
-        model.set_policy(shaped, PortPolicy(rate_enable=True, rate_inc=rate_inc, rate_burst=burst))
+    await tb.program(
+        model,
+        policy_writes(shaped, PortPolicy(rate_enable=True, rate_inc=rate_inc, rate_burst=burst)),
     )
     await tb.regs.write(ESW_CTRL, ESW_CTRL_CLEAR_COUNTERS | ESW_CTRL_UPLINK_LINK)
     model.clear_counters()

@@ -451,53 +451,12 @@ class EswitchModel:
         valid = [words[i] for i in sorted(words) if VlanList.VALID.decode(words[i])]
         p.vlans = [VlanList.VID.decode(w) for w in valid]
 
-    def set_entry(
-        self, index: int, mac: str | bytes, vid: int, port: int, valid: bool = True
-    ) -> list[tuple[int, int]]:
-        """Program table entry ``index`` with the PF driver's encoder; returns the writes
-        (the model took them through :meth:`reg_write`)."""
-        from tb.pf_driver.switch_regs import entry_writes
-
-        w = entry_writes(index, mac, vid, port, valid)
-        self.apply_writes(w)
-        return w
-
     def lookup(self, mac: bytes, vid: int) -> int | None:
         for e in self.table:
             if e.valid and e.mac == mac and e.vid == vid:
                 return e.port
         return None
 
-    def set_policy(self, port: int, policy: PortPolicy) -> list[tuple[int, int]]:
-        """Program a port's policy with the PF driver's encoder; returns the writes
-        (the model took them through :meth:`reg_write`, they refill its bucket).
-
-        Transitional: the eswitch tests still call these; they move to the encoder's
-        side (``tb/pf_driver/switch_regs.py``) with the eswitch harness."""
-        from tb.pf_driver.switch_regs import (
-            policy_writes,  # import cycle: the encoder uses PortPolicy
-        )
-
-        w = policy_writes(port, policy)
-        self.apply_writes(w)
-        return w
-
-    def set_max_len(self, port: int, max_len: int) -> list[tuple[int, int]]:
-        """PORT_MAX_LEN alone (e.g. the uplink's, whose other policy does not apply)."""
-        from tb.pf_driver.switch_regs import max_len_writes
-
-        w = max_len_writes(port, max_len)
-        self.apply_writes(w)
-        return w
-
-    def set_uplink_link(self, up: bool) -> list[tuple[int, int]]:
-        from tb.pf_driver.switch_regs import uplink_link_writes
-
-        w = uplink_link_writes(up)
-        self.apply_writes(w)
-        return w
-
-    # effective per-port state
     def link_up(self, port: int) -> bool:
         if port == self.uplink:
             return True

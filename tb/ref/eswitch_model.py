@@ -70,6 +70,20 @@ NUM_MC = PortPolicyReg.MC_COUNT
 ESW_BLOCK_ID = EswId.BLOCK_ID.reset
 ESW_VERSION = EswId.VERSION.reset
 LINK_MODES = ("auto", "enable", "disable", "disable")  # PORT_CTRL.LINK 0..3
+SMAC_BASE = PortPolicyReg.SMAC_BASE  # + SMAC_STRIDE * i: LO, HI (bit 31 VALID)
+VLAN_BASE = PortPolicyReg.VLAN_LIST  # + 4 * i: [11:0] VID, bit 31 VALID
+MC_BASE = PortPolicyReg.MC_BASE  # + MC_STRIDE * i: LO, HI (bit 31 VALID)
+# PORT_CTRL bits
+CTRL_SPOOFCHK = PortCtrl.SPOOFCHK.mask
+CTRL_TRUST = PortCtrl.TRUST.mask
+CTRL_LINK_SHIFT = PortCtrl.LINK.lsb  # 0 auto (follows ESW_CTRL.UPLINK_LINK), 1 up, 2/3 down
+CTRL_VLAN_FILTER = PortCtrl.VLAN_FILTER.mask
+CTRL_VLAN_STRIP = PortCtrl.VLAN_STRIP.mask
+CTRL_RX_UCAST = PortCtrl.RX_UCAST.mask
+CTRL_RX_MCAST = PortCtrl.RX_MCAST.mask
+CTRL_RX_BCAST = PortCtrl.RX_BCAST.mask
+CTRL_RX_ALLMULTI = PortCtrl.RX_ALLMULTI.mask
+CTRL_RX_PROMISC = PortCtrl.RX_PROMISC.mask
 
 ETH_P_8021Q = 0x8100
 ETH_P_8021AD = 0x88A8

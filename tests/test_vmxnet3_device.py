@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tb.hypervisor.vmxnet3_device import DeviceResult
+from tb.hypervisor.vmxnet3_control import DeviceResult
 from tb.shell_model.vmxnet3_defs import Bar0, Bar1, Cmd
 from tb.shell_model.vmxnet3_driver import DriverError
 from tests.vmxnet3_rig import (

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import struct
 
-from tb.shell_model.vmxnet3_defs import (
-    Bar0,
-    Bar1,
-    Cmd,
+from tb.shell_model.vmxnet3_defs import Bar0, Bar1, Cmd, PluginConfDesc
+from tb.shell_model.vmxnet3_shared import (
     DriverInfo,
     DriverShared,
     DSDevRead,
     IntrConf,
     MiscConf,
-    PluginConfDesc,
     QueueStatus,
     RxFilterConf,
     RxQueueConf,

@@ -12,8 +12,9 @@ from dataclasses import replace
 
 import pytest
 
-from tb.hypervisor.vmxnet3_device import DeviceResult
-from tb.shell_model.vmxnet3_defs import Bar0, Bar1, Cmd, DriverShared, QueueStatus, TxDesc
+from tb.hypervisor.vmxnet3_control import DeviceResult
+from tb.shell_model.vmxnet3_defs import Bar0, Bar1, Cmd, TxDesc
+from tb.shell_model.vmxnet3_shared import DriverShared, QueueStatus
 from tests.vmxnet3_rig import (
     ECR_RQERR,
     ECR_TQERR,

@@ -12,7 +12,7 @@ from dataclasses import replace
 from scapy.layers.inet import IP
 from scapy.layers.l2 import Ether
 
-from tb.hypervisor.vmxnet3_device import (
+from tb.hypervisor.vmxnet3_control import (
     DeviceResult,
     MacAddressRequest,
     MacFiltersRequest,

@@ -12,10 +12,12 @@ from scapy.layers.l2 import Ether
 
 from tb.host.memory import HostMemory
 from tb.hypervisor import GuestMemory
-from tb.hypervisor.vmxnet3_device import ControlRequest, RxModeRequest, Vmxnet3Device
+from tb.hypervisor.vmxnet3_control import ControlRequest, RxModeRequest
+from tb.hypervisor.vmxnet3_device import Vmxnet3Device
 from tb.shell_model import Vmxnet3Shell
-from tb.shell_model.vmxnet3_defs import Cmd, DriverShared, PluginConfDesc, RxMode
+from tb.shell_model.vmxnet3_defs import Cmd, PluginConfDesc, RxMode
 from tb.shell_model.vmxnet3_driver import DriverConfig, Vmxnet3Driver
+from tb.shell_model.vmxnet3_shared import DriverShared
 
 MAC = bytes.fromhex("005056000001")
 PEER = bytes.fromhex("005056000002")

@@ -16,8 +16,9 @@ synthesis tool would not build: elaboration errors (including a failing
 drivers, logic loops). Phase 2 maps each distinct module body once (the five
 identical DMA engines of NUM_VF=4 are one), split over two Yosys processes, the
 subtrees one maps being black boxes in the other. Phase 3 gives every instance
-the counts of its body. Writes ``reports/synth.md`` and ``reports/synth.json``.
-See docs/SYNTHESIS.md.
+the counts of its body. Writes ``reports/synth.md`` and ``reports/synth.json``
+(sim/synth_report.py). RTLIL handling and reuse are in sim/synth_rtlil.py, the
+counting in sim/synth_stats.py. See docs/SYNTHESIS.md.
 """
 
 from __future__ import annotations
@@ -31,17 +32,19 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
 from sim.runner import rtl_sources
+from sim.synth_report import markdown, report_json
+from sim.synth_rtlil import CELL_RE, RtlilModule, dedupe, parse_rtlil
+from sim.synth_stats import TOP, ModuleStat, parse_stat, subtree
 from sim.toolchain import REPO_ROOT
 
 BUILD_DIR = REPO_ROOT / "build" / "synth"
 REPORTS = REPO_ROOT / "reports"
-TOP = "nic_top"
 
 # The reduced configuration CI synthesizes: two VFs and a small MAC table; VF 2 is
 # ring format B (vmxnet3's rings), the PF and VF 1 format A, so both ring formats
@@ -52,19 +55,6 @@ REDUCED_PARAMS: Mapping[str, int] = MappingProxyType(
     {"NUM_VF": 2, "MAC_TABLE_SIZE": 4, "VF_RING_FMT": 2}
 )
 
-# Xilinx primitive classes, by cell-type prefix (7-series and UltraScale names).
-# INV is a LUT1 in the device (Vivado reports it as one).
-LUT_CELLS = ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6", "INV")
-FF_PREFIXES = ("FD",)
-LATCH_PREFIXES = ("LD",)
-BRAM36_CELLS = ("RAMB36E1", "RAMB36E2")
-BRAM18_CELLS = ("RAMB18E1", "RAMB18E2")
-URAM_CELLS = ("URAM288", "URAM288_BASE")
-LUTRAM_PREFIXES = ("RAM16", "RAM32", "RAM64", "RAM128", "RAM256", "RAM512")
-SRL_PREFIXES = ("SRL16", "SRLC16", "SRLC32")
-DSP_PREFIXES = ("DSP48",)
-CARRY_PREFIXES = ("CARRY",)
-MUXF_PREFIXES = ("MUXF",)
 
 YOSYS_VERSION_RE = re.compile(r"^Yosys (\S+) \(git sha1 ([0-9a-f]+)", re.MULTILINE)
 
@@ -88,47 +78,6 @@ class SynthConfig:
 
 
 @dataclass
-class Resources:
-    """Mapped-cell counts of one module or subtree, by Xilinx resource class."""
-
-    lut: int = 0
-    ff: int = 0
-    bram36: int = 0
-    bram18: int = 0
-    uram: int = 0
-    lutram: int = 0
-    srl: int = 0
-    dsp: int = 0
-    carry: int = 0
-    muxf: int = 0
-    latch: int = 0
-    other: int = 0
-
-    @property
-    def bram36_eq(self) -> float:
-        """Block RAM in RAMB36 tiles: a RAMB18 is half a tile."""
-        return self.bram36 + self.bram18 / 2
-
-    def add(self, other: Resources, times: int = 1) -> None:
-        for key, value in asdict(other).items():
-            setattr(self, key, getattr(self, key) + times * value)
-
-
-@dataclass
-class ModuleStat:
-    """One Yosys module: its own primitives and the submodule instances in it."""
-
-    name: str
-    own: Resources
-    children: dict[str, int] = field(default_factory=dict)  # module name -> instances
-
-    @property
-    def base(self) -> str:
-        """Source module name: read_slang names instance bodies ``module$path``."""
-        return self.name.split("$", 1)[0]
-
-
-@dataclass
 class SynthResult:
     config: SynthConfig
     yosys_version: str
@@ -137,31 +86,6 @@ class SynthResult:
     modules: dict[str, ModuleStat]
     unique: int = 0  # distinct module bodies mapped (the rest reuse their counts)
     jobs: int = 1  # Yosys processes that mapped them
-
-
-def classify(cell_type: str) -> str:
-    """Resource class of a mapped Xilinx cell type (a field of Resources)."""
-    if cell_type in LUT_CELLS:
-        return "lut"
-    if cell_type in BRAM36_CELLS:
-        return "bram36"
-    if cell_type in BRAM18_CELLS:
-        return "bram18"
-    if cell_type in URAM_CELLS:
-        return "uram"
-    prefixed = (
-        (FF_PREFIXES, "ff"),
-        (LATCH_PREFIXES, "latch"),
-        (LUTRAM_PREFIXES, "lutram"),
-        (SRL_PREFIXES, "srl"),
-        (DSP_PREFIXES, "dsp"),
-        (CARRY_PREFIXES, "carry"),
-        (MUXF_PREFIXES, "muxf"),
-    )
-    for prefixes, kind in prefixed:
-        if cell_type.startswith(prefixes):
-            return kind
-    return "other"
 
 
 def front_script(config: SynthConfig, sources: Sequence[Path], rtlil: Path) -> str:
@@ -201,133 +125,6 @@ def map_script(config: SynthConfig, rtlil: Path, top: str, stat_json: Path) -> s
             "",
         ]
     )
-
-
-@dataclass
-class RtlilModule:
-    """One module of an RTLIL file: its text and the submodule instances in it."""
-
-    name: str
-    attrs: list[str]  # attribute lines before ``module``
-    body: list[str]  # lines after ``module`` up to its ``end``
-    children: dict[str, int] = field(default_factory=dict)  # module name -> instances
-
-    def text(self, blackbox: bool = False) -> str:
-        """The module as RTLIL; as a black box only its ports (with their attributes)."""
-        body = self.body
-        if blackbox:
-            body, pending = [], []
-            for line in self.body:
-                if line.startswith("  attribute "):
-                    pending.append(line)
-                    continue
-                if line.startswith("  wire ") and PORT_RE.match(line):
-                    body += [*pending, line]
-                pending = []
-            return "\n".join(
-                [*self.attrs, "attribute \\blackbox 1", f"module \\{self.name}", *body, "end", ""]
-            )
-        return "\n".join([*self.attrs, f"module \\{self.name}", *body, "end", ""])
-
-
-PORT_RE = re.compile(
-    r"  wire (?:width \d+ )?(?:upto )?(?:offset -?\d+ )?(?:signed )?(?:input|output|inout) "
-)
-CELL_RE = re.compile(r"  cell \\?(\S+) ")
-AUTO_NUM_RE = re.compile(r"(\$[A-Za-z_]\w*)?\$(\d+)")
-
-
-def parse_rtlil(text: str) -> tuple[list[str], dict[str, RtlilModule]]:
-    """Split an RTLIL file into its header lines and its modules (file order)."""
-    header: list[str] = []
-    modules: dict[str, RtlilModule] = {}
-    attrs: list[str] = []
-    current: RtlilModule | None = None
-    for line in text.splitlines():
-        if current is not None:
-            if line == "end":
-                modules[current.name] = current
-                current = None
-            else:
-                current.body.append(line)
-        elif line.startswith("module "):
-            current = RtlilModule(line[len("module ") :].lstrip("\\"), attrs, [])
-            attrs = []
-        elif line.startswith("attribute "):
-            attrs.append(line)
-        elif line.strip():
-            header.append(line)
-    for mod in modules.values():
-        for line in mod.body:
-            m = CELL_RE.match(line)
-            if m and m.group(1) in modules:
-                mod.children[m.group(1)] = mod.children.get(m.group(1), 0) + 1
-    return header, modules
-
-
-def bottom_up(modules: Mapping[str, RtlilModule]) -> list[str]:
-    """Module names, every module after all the modules it instantiates."""
-    order: list[str] = []
-    seen: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in seen:
-            return
-        seen.add(name)
-        for child in modules[name].children:
-            visit(child)
-        order.append(name)
-
-    for name in modules:
-        visit(name)
-    return order
-
-
-def dedupe(modules: Mapping[str, RtlilModule]) -> dict[str, str]:
-    """Map every module to the first module identical to it (itself if none is).
-
-    ``read_slang --keep-hierarchy`` gives every instance its own module, so the
-    five DMA engines of ``NUM_VF=4`` are five copies. Two modules are identical
-    when their text is, up to the names of identical submodules and Yosys'
-    auto-numbered names (``$procmux$6352``: numbered through the whole design,
-    so each copy has other numbers, and ``write_rtlil`` sorts by name). A
-    module that differs in anything else (a parameter, a port width, a constant)
-    stays its own and is mapped separately, as without reuse.
-    """
-    rep: dict[str, str] = {}
-    first: dict[str, str] = {}  # canonical text -> representative
-    for name in bottom_up(modules):
-        rep[name] = first.setdefault(canonical(modules[name], rep), name)
-    return rep
-
-
-def canonical(mod: RtlilModule, rep: Mapping[str, str]) -> str:
-    """A module's text with auto numbers by rank and declarations sorted."""
-    # Numbered per prefix: $procmux$N from the design-wide counter, $N from the frontend's.
-    numbers: dict[str, set[int]] = {}
-    for line in mod.body:
-        for prefix, n in AUTO_NUM_RE.findall(line):
-            numbers.setdefault(prefix, set()).add(int(n))
-    rank = {(p, str(n)): str(i) for p, ns in numbers.items() for i, n in enumerate(sorted(ns))}
-
-    def renumber(m: re.Match[str]) -> str:
-        return f"{m.group(1) or ''}${rank[(m.group(1) or '', m.group(2))]}"
-
-    items: list[str] = []
-    pending: list[str] = []
-    for line in mod.body:
-        cell = CELL_RE.match(line)
-        if cell and cell.group(1) in rep:
-            line = line.replace(cell.group(1), "<" + rep[cell.group(1)] + ">", 1)
-        line = AUTO_NUM_RE.sub(renumber, line)
-        if line.startswith("    ") or line == "  end":
-            items[-1] += "\n" + line  # inside a cell, memory or switch
-        elif line.startswith("  attribute "):
-            pending.append(line)
-        else:
-            items.append("\n".join([*pending, line]))
-            pending = []
-    return "\n".join([*mod.attrs, *sorted(items)])
 
 
 def yosys_command(script: Path, log: Path) -> list[str]:
@@ -384,74 +181,6 @@ class SynthError(RuntimeError):
         summary = "\n".join(problem_lines(output)) or output[-2000:]
         super().__init__(f"yosys failed on {script} (log: {log}):\n{summary}")
         self.output = output
-
-
-def parse_stat(stat: Mapping[str, object], boxes: Collection[str] = ()) -> dict[str, ModuleStat]:
-    """Modules of ``stat -json``: own primitives by class, submodule instances.
-
-    ``boxes``: modules that are black boxes here (mapped in another process):
-    their instances are submodules too, not cells of the device.
-    """
-    raw_modules = stat["modules"]
-    assert isinstance(raw_modules, dict)
-    names = {n.lstrip("\\") for n in raw_modules} | set(boxes)
-    modules: dict[str, ModuleStat] = {}
-    for raw_name, entry in raw_modules.items():
-        name = raw_name.lstrip("\\")
-        mod = ModuleStat(name, Resources())
-        for cell_type, count in entry.get("num_cells_by_type", {}).items():
-            ctype = cell_type.lstrip("\\")
-            if ctype in names:
-                mod.children[ctype] = mod.children.get(ctype, 0) + int(count)
-            else:
-                kind = classify(ctype)
-                setattr(mod.own, kind, getattr(mod.own, kind) + int(count))
-        modules[name] = mod
-    return modules
-
-
-def subtree(modules: Mapping[str, ModuleStat], name: str) -> Resources:
-    """Resources of a module and everything instantiated below it."""
-    total = Resources()
-    total.add(modules[name].own)
-    for child, count in modules[name].children.items():
-        total.add(subtree(modules, child), count)
-    return total
-
-
-def instance_counts(modules: Mapping[str, ModuleStat], top: str) -> dict[str, int]:
-    """How often each module is instantiated under the top (the top once)."""
-    counts: dict[str, int] = {}
-
-    def walk(name: str, times: int) -> None:
-        counts[name] = counts.get(name, 0) + times
-        for child, n in modules[name].children.items():
-            walk(child, times * n)
-
-    walk(top, 1)
-    return counts
-
-
-def per_source_module(modules: Mapping[str, ModuleStat]) -> dict[str, tuple[int, Resources]]:
-    """Per RTL module: instances under the top and their own primitives summed."""
-    counts = instance_counts(modules, TOP)
-    table: dict[str, tuple[int, Resources]] = {}
-    for name, times in counts.items():
-        base = modules[name].base
-        inst, res = table.get(base, (0, Resources()))
-        res.add(modules[name].own, times)
-        table[base] = (inst + times, res)
-    return table
-
-
-def top_subtrees(modules: Mapping[str, ModuleStat]) -> dict[str, Resources]:
-    """Each instance directly under the top, with everything below it."""
-    rows: dict[str, Resources] = {}
-    for child in sorted(modules[TOP].children):
-        path = child.split("$", 1)[1] if "$" in child else child
-        rows[path.removeprefix(f"{TOP}.")] = subtree(modules, child)
-    rows[f"{TOP} (glue)"] = modules[TOP].own
-    return rows
 
 
 def _relative_sources() -> list[Path]:
@@ -684,97 +413,6 @@ def synthesize(
     wall = time.monotonic() - start
     cpu = children_cpu() - cpu_before
     return SynthResult(config, version, wall, cpu, result, uniq, len(scripts))
-
-
-RES_HEADER = "| LUT | FF | BRAM (RAMB36 eq.) | LUTRAM | SRL | DSP | CARRY |"
-RES_ALIGN = "|---:|---:|---:|---:|---:|---:|---:|"
-
-
-def res_cells(r: Resources) -> str:
-    return f"| {r.lut} | {r.ff} | {r.bram36_eq:g} | {r.lutram} | {r.srl} | {r.dsp} | {r.carry} |"
-
-
-def command(cfg: SynthConfig) -> str:
-    """The command line that reproduces a configuration."""
-    args = ["python -m sim.synth"]
-    if cfg.reduced:
-        args.append("--reduced")
-    else:
-        args.append(f"--num-vf {cfg.params['NUM_VF']}")
-    if cfg.family != "xcup":
-        args.append(f"--family {cfg.family}")
-    if not cfg.map_luts:
-        args.append("--no-map-luts")
-    return " ".join(args)
-
-
-def markdown(result: SynthResult) -> str:
-    cfg = result.config
-    total = subtree(result.modules, TOP)
-    params = ", ".join(f"{k}={v}" for k, v in sorted(cfg.params.items())) or "defaults"
-    lines = [
-        "# Synthesis: resource counts",
-        "",
-        f"Generated by `make synth` (`{command(cfg)}`).",
-        "",
-        f"- top: `{TOP}`, parameters: {params} (others at their RTL defaults)",
-        f"- target: `synth_xilinx -family {cfg.family}`, hierarchy kept (no `-flatten`)"
-        + ("" if cfg.map_luts else "; stopped before LUT mapping (no LUT counts)"),
-        f"- tool: {result.yosys_version}, frontend `read_slang`",
-        f"- mapped: {result.unique} distinct module bodies for {len(result.modules)} instance"
-        f" modules, in {result.jobs} Yosys process{'es' if result.jobs > 1 else ''}",
-        f"- run time: {result.wall_s:.0f} s wall, {result.cpu_s:.0f} s CPU (all processes)",
-        "",
-        "## Totals",
-        "",
-        "| design " + RES_HEADER,
-        "|---" + RES_ALIGN,
-        f"| {TOP} " + res_cells(total),
-        "",
-        f"BRAM: {total.bram36} RAMB36 + {total.bram18} RAMB18"
-        + (f" + {total.uram} URAM288" if total.uram else "")
-        + f"; MUXF7/F8: {total.muxf}; latches: {total.latch}; other cells: {total.other}.",
-        "",
-        f"## Per instance under `{TOP}` (with everything below it)",
-        "",
-        "| instance " + RES_HEADER,
-        "|---" + RES_ALIGN,
-    ]
-    lines += [f"| `{p}` " + res_cells(r) for p, r in top_subtrees(result.modules).items()]
-    lines += [
-        "",
-        "## Per module (all instances, own cells only, submodules excluded)",
-        "",
-        "| module | instances " + RES_HEADER,
-        "|---|---:" + RES_ALIGN,
-    ]
-    table = per_source_module(result.modules)
-    for base in sorted(table, key=lambda b: (-table[b][1].lut, b)):
-        inst, res = table[base]
-        lines.append(f"| `{base}` | {inst} " + res_cells(res))
-    lines.append("")
-    return "\n".join(lines)
-
-
-def report_json(result: SynthResult) -> dict[str, object]:
-    def res(r: Resources) -> dict[str, float]:
-        return {**asdict(r), "bram36_eq": r.bram36_eq}
-
-    table = per_source_module(result.modules)
-    return {
-        "top": TOP,
-        "params": dict(result.config.params),
-        "reduced": result.config.reduced,
-        "family": result.config.family,
-        "yosys_version": result.yosys_version,
-        "wall_s": round(result.wall_s, 1),
-        "cpu_s": round(result.cpu_s, 1),
-        "unique_modules": result.unique,
-        "jobs": result.jobs,
-        "total": res(subtree(result.modules, TOP)),
-        "instances": {p: res(r) for p, r in top_subtrees(result.modules).items()},
-        "modules": {b: {"instances": i, **res(r)} for b, (i, r) in sorted(table.items())},
-    }
 
 
 def main(argv: list[str] | None = None) -> int:

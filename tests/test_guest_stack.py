@@ -20,15 +20,10 @@ from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 from scapy.packet import Raw
 
+from tb.guest.counters import ForeignReason
+from tb.guest.flow_receiver import FlowReceiver
 from tb.guest.flows import HEADER, UdpFlow, flow_payload, parse_flow
-from tb.guest.stack import (
-    BROADCAST_MAC,
-    FlowReceiver,
-    ForeignReason,
-    InterfaceConfig,
-    NetStack,
-    TxOutcome,
-)
+from tb.guest.stack import BROADCAST_MAC, InterfaceConfig, NetStack, TxOutcome
 from tb.net.external_host import ExternalHost
 
 MAC_A, IP_A = "02:00:00:00:00:0a", "10.0.0.1"

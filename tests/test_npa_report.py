@@ -28,7 +28,8 @@ from sim.scenarios.npa_report import (
     story_from_json,
     story_to_json,
 )
-from tb.guest.stack import FlowStats, PingReply, PingSession
+from tb.guest.flow_receiver import FlowStats
+from tb.guest.ping import PingReply, PingSession
 
 MAC_REASON = "MAC changes rejected by the VM's security policy"
 LONG_REASON = (

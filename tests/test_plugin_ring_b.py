@@ -1,6 +1,6 @@
 """Vendor B's plugin (tb/plugin_model/ring_b.py) without a simulator.
 
-Its VF is ``FakeUptDevice`` (tests/test_vf_driver_upt.py): one format-B function
+Its VF is ``FakeUptDevice`` (tests/fake_upt_device.py): one format-B function
 served by the rules of ARCHITECTURE §4b/§4c, whose DMA reaches the VM's memory in
 guest-physical addresses (the VM's memory starts at a nonzero host address, so a
 plugin that programmed anything but GPAs would fault). The emulated device's end of
@@ -48,7 +48,7 @@ from tb.shell_model.rings import DeviceState, RingPoint
 from tb.shell_model.shell_services import ShellServices
 from tb.shell_model.vmxnet3_defs import DESC_BYTES, Bar0, TxDesc
 from tb.vf_driver.queues import QueueError
-from tests.test_vf_driver_upt import FakeUptDevice
+from tests.fake_upt_device import FakeUptDevice
 
 T = TypeVar("T")
 FUNC = 2

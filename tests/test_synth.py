@@ -16,19 +16,14 @@ import pytest
 from sim.synth import (
     BUILD_DIR,
     REDUCED_PARAMS,
-    TOP,
-    Resources,
     SynthConfig,
     SynthError,
     SynthResult,
-    dedupe,
     elaborate,
-    parse_rtlil,
-    per_source_module,
-    subtree,
     synthesize,
-    top_subtrees,
 )
+from sim.synth_rtlil import dedupe, parse_rtlil
+from sim.synth_stats import TOP, Resources, per_source_module, subtree, top_subtrees
 
 # Configurations CI only elaborates: the parameter checks ($fatal) of every
 # block run for them, as a synthesis tool would run them, in about a second.

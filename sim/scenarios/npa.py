@@ -57,9 +57,12 @@ from sim.scenarios.npa_report import (
 )
 from sim.scenarios.report import conclude, gather, scenario_config, vf_ring_fmt
 from tb.env import NicTb
+from tb.guest.flow_receiver import FlowReceiver
 from tb.guest.flows import UdpFlow, parse_flow
-from tb.guest.stack import FlowReceiver, InterfaceConfig, NetStack, PingSession
-from tb.hypervisor.npa import NpaHost, NpaVm, SecurityPolicy
+from tb.guest.ping import PingSession
+from tb.guest.stack import InterfaceConfig, NetStack
+from tb.hypervisor.npa import NpaHost
+from tb.hypervisor.npa_vm import NpaVm, SecurityPolicy
 from tb.hypervisor.vswitch import DROP_RECORD_LIMIT
 from tb.net.external_host import ExternalHost
 from tb.pf_driver.vf_state import CLOCK_HZ, RATE_BURST_BYTES

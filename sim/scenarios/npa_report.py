@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tb.hypervisor.npa import ControlEvent
+from tb.hypervisor.npa_vm import ControlEvent
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from tb.guest.stack import FlowStats, PingSession
+    from tb.guest.flow_receiver import FlowStats
+    from tb.guest.ping import PingSession
 
 DIRECTIONS = ("tx", "rx")
 MODES = ("emulated", "plugin")

@@ -9,7 +9,9 @@ the NIC's uplink as its transmit.
 
 Every received frame is either consumed by a protocol or counted as foreign
 with a :class:`ForeignReason`, so ``rx_frames == rx_consumed + sum(foreign)``.
-See docs/GUEST_STACK.md.
+Its parts: the neighbour table (tb/guest/arp.py), the counters
+(tb/guest/counters.py), ping sessions (tb/guest/ping.py); the receiving end of
+UDP flows is tb/guest/flow_receiver.py. See docs/GUEST_STACK.md.
 """
 
 from __future__ import annotations
@@ -18,15 +20,18 @@ import ipaddress
 import struct
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, replace
 from enum import Enum
 
-from scapy.layers.inet import ICMP, IP, UDP, in4_chksum
+from scapy.layers.inet import ICMP, IP, in4_chksum
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 from scapy.packet import Packet, Raw
 from scapy.utils import checksum
 
-from tb.guest.flows import HEADER, MIN_FRAME, UdpFlow, flow_payload
+from tb.guest.arp import ArpCache, PendingResolution
+from tb.guest.counters import ForeignReason, StackCounters
+from tb.guest.flows import MIN_FRAME, UdpFlow, flow_payload
+from tb.guest.ping import PING_PAYLOAD_FLOW, PING_PAYLOAD_LEN, PingReply, PingSession
 
 BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
 UNRESOLVED_MAC = "00:00:00:00:00:00"  # destination of a frame built before ARP resolved it
@@ -40,8 +45,6 @@ ICMP_ECHO_REPLY = 0
 ICMP_ECHO_REQUEST = 8
 IPPROTO_ICMP = 1
 IPPROTO_UDP = 17
-PING_PAYLOAD_LEN = 56  # Linux ping's default
-PING_PAYLOAD_FLOW = 0xFFFF_FFFF  # flow id under which echo payloads are derived
 
 Transmit = Callable[[bytes], None]
 Clock = Callable[[], float]
@@ -67,29 +70,6 @@ def with_vlan_tag(frame: bytes, tci: int) -> bytes:
     if not 0 <= tci <= 0xFFFF:
         raise ValueError(f"VLAN TCI {tci:#x} does not fit 16 bits")
     return frame[:12] + struct.pack("!HH", ETH_P_8021Q, tci) + frame[12:]
-
-
-class ForeignReason(Enum):
-    """Why a received frame was not for this interface (or not understood by it)."""
-
-    MALFORMED = "malformed"  # too short or inconsistent lengths
-    OWN_FRAME = "own_frame"  # source MAC is this interface's (a loop, or someone spoofing it)
-    OTHER_MAC = "other_mac"  # unicast to another MAC
-    MULTICAST = "multicast"  # a multicast MAC other than broadcast (no groups are joined)
-    VLAN_MISMATCH = "vlan_mismatch"  # tag missing, unexpected, or another VID
-    ETHERTYPE = "ethertype"  # neither IPv4 nor ARP
-    ARP_UNSUPPORTED = "arp_unsupported"  # not Ethernet/IPv4 ARP, or an unknown opcode
-    ARP_OTHER_TARGET = "arp_other_target"  # ARP about hosts we neither are nor cache
-    IP_CHECKSUM = "ip_checksum"
-    IP_FRAGMENT = "ip_fragment"  # no reassembly
-    OTHER_IP = "other_ip"  # IPv4 to another address
-    IP_PROTOCOL = "ip_protocol"  # neither ICMP nor UDP
-    ICMP_CHECKSUM = "icmp_checksum"
-    ICMP_TYPE = "icmp_type"  # neither echo request nor echo reply
-    ECHO_BROADCAST = "echo_broadcast"  # echo request to a broadcast address (ignored, as Linux)
-    ECHO_REPLY_UNMATCHED = "echo_reply_unmatched"  # reply to no ping of ours
-    UDP_CHECKSUM = "udp_checksum"  # only with InterfaceConfig.drop_bad_udp_checksum
-    UDP_NO_LISTENER = "udp_no_listener"
 
 
 class TxOutcome(Enum):
@@ -124,160 +104,6 @@ class InterfaceConfig:
         object.__setattr__(self, "mac", _norm_mac(self.mac))
 
 
-@dataclass
-class StackCounters:
-    """Everything a stack did, in frames (bytes where named)."""
-
-    tx_frames: int = 0
-    tx_bytes: int = 0
-    tx_no_route: int = 0
-    rx_frames: int = 0
-    rx_bytes: int = 0
-    rx_consumed: int = 0  # taken by ARP, ICMP or a UDP listener
-    arp_requests_sent: int = 0
-    arp_replies_sent: int = 0
-    arp_announcements_sent: int = 0  # gratuitous
-    arp_requests_received: int = 0  # for our address
-    arp_replies_received: int = 0  # to us
-    arp_gratuitous_received: int = 0
-    arp_updates: int = 0  # a cached entry's MAC changed
-    arp_conflicts: int = 0  # someone else claims our address
-    arp_queued: int = 0
-    arp_released: int = 0
-    arp_queue_drops: int = 0  # oldest frame pushed out of a full queue
-    arp_unresolved_drops: int = 0  # frames dropped when resolution gave up
-    arp_expired: int = 0
-    icmp_echo_requests_received: int = 0
-    icmp_echo_replies_sent: int = 0
-    icmp_echo_requests_sent: int = 0
-    icmp_echo_replies_received: int = 0
-    udp_sent: int = 0
-    udp_received: int = 0
-    udp_checksum_errors: int = 0
-    foreign: dict[ForeignReason, int] = field(default_factory=dict)
-
-    def count_foreign(self, reason: ForeignReason) -> None:
-        self.foreign[reason] = self.foreign.get(reason, 0) + 1
-
-    def foreign_total(self) -> int:
-        return sum(self.foreign.values())
-
-    def summary(self) -> str:
-        """Non-zero counters, one ``name value`` per line; foreign ones by reason."""
-        lines = [
-            f"{f.name} {getattr(self, f.name)}"
-            for f in fields(self)
-            if f.name != "foreign" and getattr(self, f.name)
-        ]
-        lines += [f"foreign.{r.value} {n}" for r, n in sorted(self.foreign.items(), key=str)]
-        return "\n".join(lines)
-
-
-@dataclass
-class ArpEntry:
-    mac: str
-    updated: float
-
-
-@dataclass
-class PendingResolution:
-    """Frames waiting for one next hop's MAC, and the requests sent for it."""
-
-    frames: deque[bytes]
-    last_request: float
-    requests: int = 1
-
-
-class ArpCache:
-    """The neighbour table: resolved entries and bounded per-next-hop queues."""
-
-    def __init__(self, queue_len: int, timeout: float | None) -> None:
-        self.queue_len = queue_len
-        self.timeout = timeout
-        self.entries: dict[str, ArpEntry] = {}
-        self.pending: dict[str, PendingResolution] = {}
-
-    def lookup(self, ip: str, now: float) -> tuple[str | None, bool]:
-        """(the MAC of ``ip`` or None, whether an entry had expired and was removed)."""
-        entry = self.entries.get(ip)
-        if entry is None:
-            return None, False
-        if self.timeout is not None and now - entry.updated >= self.timeout:
-            del self.entries[ip]
-            return None, True
-        return entry.mac, False
-
-    def known(self, ip: str) -> bool:
-        """A resolved or pending entry exists (what RFC 826 updates from any ARP)."""
-        return ip in self.entries or ip in self.pending
-
-    def update(self, ip: str, mac: str, now: float) -> tuple[bool, list[bytes]]:
-        """Set ``ip``'s MAC; (did an existing MAC change, frames released from the queue)."""
-        old = self.entries.get(ip)
-        self.entries[ip] = ArpEntry(mac, now)
-        waiting = self.pending.pop(ip, None)
-        released = list(waiting.frames) if waiting is not None else []
-        return old is not None and old.mac != mac, released
-
-    def enqueue(self, ip: str, frame: bytes, now: float) -> tuple[bool, int]:
-        """Queue ``frame`` for ``ip``; (is this a new resolution, frames pushed out)."""
-        waiting = self.pending.get(ip)
-        new = waiting is None
-        if waiting is None:
-            waiting = self.pending[ip] = PendingResolution(deque(), now)
-        dropped = 0
-        while len(waiting.frames) >= self.queue_len:
-            waiting.frames.popleft()
-            dropped += 1
-        waiting.frames.append(frame)
-        return new, dropped
-
-
-@dataclass
-class PingReply:
-    seq: int
-    rtt: float
-    ttl: int
-
-
-@dataclass
-class PingSession:
-    """One ``ping`` run: requests sent by sequence number and the replies they got."""
-
-    dst_ip: str
-    ident: int
-    payload_len: int = PING_PAYLOAD_LEN
-    sent: int = 0
-    send_times: dict[int, float] = field(default_factory=dict)
-    replies: dict[int, PingReply] = field(default_factory=dict)  # the first reply per seq
-    duplicates: int = 0
-    corrupted: int = 0  # reply payload differs from what the request carried
-    unexpected: int = 0  # reply to a sequence number never sent
-
-    @property
-    def received(self) -> int:
-        return len(self.replies)
-
-    @property
-    def lost(self) -> int:
-        return self.sent - self.received
-
-    def rtts(self) -> list[float]:
-        return [self.replies[s].rtt for s in sorted(self.replies)]
-
-    def summary(self) -> str:
-        rtts = self.rtts()
-        line = (
-            f"ping {self.dst_ip} id {self.ident}: {self.sent} sent, {self.received} received, "
-            f"{self.lost} lost, {self.duplicates} duplicates"
-        )
-        if self.corrupted or self.unexpected:
-            line += f", {self.corrupted} corrupted, {self.unexpected} unexpected"
-        if rtts:
-            line += f", rtt min/avg/max {min(rtts)}/{sum(rtts) / len(rtts):g}/{max(rtts)}"
-        return line
-
-
 @dataclass(frozen=True)
 class UdpDatagram:
     """A UDP datagram the stack accepted, as handed to a listener."""
@@ -294,115 +120,6 @@ class UdpDatagram:
 
 
 UdpHandler = Callable[[UdpDatagram], None]
-REORDER_RECORD_LIMIT = 8  # reordered frames a FlowStats names (the count is always exact)
-
-
-@dataclass
-class FlowStats:
-    """What arrived of one flow (by flow id). ``lost`` counts gaps below the highest
-    sequence seen, or below ``sent`` once the sender's count is known (tail loss)."""
-
-    flow_id: int
-    received: int = 0  # every frame of the flow, duplicates and corrupted ones included
-    duplicated: int = 0
-    reordered: int = 0  # arrived after a higher sequence number
-    corrupted: int = 0  # payload differs from flow_payload() of its (flow id, seq)
-    bytes: int = 0
-    highest: int = -1
-    seen: set[int] = field(default_factory=set)
-    sent: int | None = None
-    # (seq, highest seen before it) of the first REORDER_RECORD_LIMIT reordered frames
-    reorders: list[tuple[int, int]] = field(default_factory=list)
-
-    @property
-    def lost(self) -> int:
-        span = self.sent if self.sent is not None else self.highest + 1
-        return span - len({s for s in self.seen if s < span})
-
-    def summary(self) -> str:
-        return (
-            f"flow {self.flow_id}: {self.received} received, {self.lost} lost, "
-            f"{self.duplicated} duplicated, {self.reordered} reordered, "
-            f"{self.corrupted} corrupted"
-        )
-
-
-class FlowReceiver:
-    """Counts UdpFlow frames per flow: loss, duplication, reordering, corruption.
-
-    With ``payload_seed`` (the senders' ``UdpFlow.payload_seed``) each payload
-    is recomputed with :func:`flow_payload` and compared. A frame whose body
-    differs in more than half its bytes does not belong to the (flow id, seq)
-    its header names, so the header itself was hit: it is counted as
-    ``unattributed`` and its sequence number is not trusted (the frame it was
-    shows as lost). A few differing bytes are a corrupted frame of that flow.
-    With ``payload_seed`` None payloads are not checked.
-    """
-
-    def __init__(self, payload_seed: int | None = 0) -> None:
-        self.payload_seed = payload_seed
-        self.flows: dict[int, FlowStats] = {}
-        self.malformed = 0  # shorter than a flow header
-        self.unattributed = 0
-
-    def deliver(self, dgram: UdpDatagram) -> None:
-        """A :data:`UdpHandler`: bind it with ``NetStack.bind_udp(port, receiver.deliver)``."""
-        self.receive_payload(dgram.payload)
-
-    def receive_frame(self, frame: bytes) -> None:
-        """An Ethernet frame from anywhere (e.g. a sink), parsed with scapy."""
-        pkt = Ether(frame)
-        if UDP not in pkt:
-            self.malformed += 1
-            return
-        self.receive_payload(bytes(pkt[UDP].payload))
-
-    def receive_payload(self, payload: bytes) -> None:
-        if len(payload) < HEADER.size:
-            self.malformed += 1
-            return
-        flow_id, seq = HEADER.unpack_from(payload)
-        corrupted = False
-        if self.payload_seed is not None:
-            body = payload[HEADER.size :]
-            want = flow_payload(self.payload_seed, flow_id, seq, len(body))
-            diff = sum(a != b for a, b in zip(body, want, strict=True))
-            if diff * 2 > len(body):
-                self.unattributed += 1
-                return
-            corrupted = diff > 0
-        st = self.flows.get(flow_id)
-        if st is None:
-            st = self.flows[flow_id] = FlowStats(flow_id)
-        st.received += 1
-        st.bytes += len(payload)
-        st.corrupted += corrupted
-        if seq in st.seen:
-            st.duplicated += 1
-            return
-        st.seen.add(seq)
-        if seq < st.highest:
-            st.reordered += 1
-            if len(st.reorders) < REORDER_RECORD_LIMIT:
-                st.reorders.append((seq, st.highest))
-        else:
-            st.highest = seq
-
-    def set_sent(self, flow_id: int, sent: int) -> None:
-        """The sender says it sent ``sent`` frames (seq 0..sent-1): tail loss counts too."""
-        st = self.flows.get(flow_id)
-        if st is None:
-            st = self.flows[flow_id] = FlowStats(flow_id)
-        st.sent = sent
-
-    def stats(self, flow_id: int) -> FlowStats:
-        return self.flows[flow_id]
-
-    def summary(self) -> str:
-        lines = [self.flows[f].summary() for f in sorted(self.flows)]
-        if self.malformed or self.unattributed:
-            lines.append(f"{self.malformed} malformed, {self.unattributed} unattributed")
-        return "\n".join(lines)
 
 
 @dataclass(frozen=True)

@@ -18,22 +18,22 @@ from tb.hypervisor.hypervisor import (
     VmExistsError,
     VmSizeError,
 )
-from tb.hypervisor.vmxnet3_device import (
+from tb.hypervisor.vmxnet3_activation import Refusal
+from tb.hypervisor.vmxnet3_control import (
     ControlOutcome,
     ControlPolicy,
     ControlRequest,
-    DeviceCounters,
     DeviceResult,
     MacAddressRequest,
     MacFiltersRequest,
     MtuRequest,
     NpaHooks,
-    Refusal,
     RxModeRequest,
     VlanFiltersRequest,
     Vmxnet3Backend,
-    Vmxnet3Device,
 )
+from tb.hypervisor.vmxnet3_counters import DeviceCounters
+from tb.hypervisor.vmxnet3_device import Vmxnet3Device
 
 __all__ = [
     "ControlOutcome",

@@ -22,6 +22,9 @@ The hypervisor's side of the Network Plugin Architecture, on the simulated NIC:
   allowed, applies it to the switch through the PF driver (VF attached: the VF's
   ``ip link`` knobs; emulated: the vswitch and the PF's forwarding entries). Every
   decision is logged with its reason.
+
+The VM record and the per-VM callbacks (policy gate, NPA hooks, vswitch backend)
+are in tb/hypervisor/npa_vm.py.
 """
 
 from __future__ import annotations
@@ -37,31 +40,31 @@ from cocotb.triggers import ClockCycles
 
 from tb.host.interrupts import IrqMonitor
 from tb.host.mmio import FunctionBar
-from tb.hypervisor.hypervisor import Hypervisor, Vm
-from tb.hypervisor.vmxnet3_device import (
-    ControlRequest,
-    DeviceResult,
-    MacAddressRequest,
-    MacFiltersRequest,
-    MtuRequest,
-    RxModeRequest,
-    VlanFiltersRequest,
-    Vmxnet3Device,
+from tb.hypervisor.hypervisor import Hypervisor
+from tb.hypervisor.npa_vm import (
+    ControlEvent,
+    ControlGate,
+    NpaHooks,
+    NpaVm,
+    PortBackend,
+    SecurityPolicy,
 )
-from tb.hypervisor.vswitch import Deliver, PfPortVswitch, VswitchPort
+from tb.hypervisor.vmxnet3_control import DeviceResult
+from tb.hypervisor.vmxnet3_device import Vmxnet3Device
+from tb.hypervisor.vswitch import Deliver, PfPortVswitch
 from tb.pf_driver.driver import PfDriver
 from tb.plugin_model.image import PluginImage, PluginImageError
 from tb.plugin_model.loader import PluginFactory, PluginLoader
 from tb.plugin_model.plugin import PluginInitError
-from tb.ref.eswitch_model import MAX_FRAME_BYTES, NUM_MC, NUM_VLAN
-from tb.ref.mailbox import XcastMode, format_mac, is_multicast
+from tb.ref.eswitch_model import MAX_FRAME_BYTES
+from tb.ref.mailbox import XcastMode
 from tb.ref.regmap import Esw, Func, PciIdentity, PortCounter, Queue, queue_reg
 from tb.shell_model.npa_shell import NpaShell
 from tb.shell_model.shell import Vmxnet3Shell
-from tb.shell_model.vmxnet3_defs import Cmd, DriverShared, PluginConfDesc, RxMode
+from tb.shell_model.vmxnet3_defs import Cmd, PluginConfDesc, RxMode
 from tb.shell_model.vmxnet3_driver import DriverConfig, Vmxnet3Driver
+from tb.shell_model.vmxnet3_shared import DriverShared
 
-MTU_FRAME_OVERHEAD = 18  # max frame = MTU + Ethernet header + a tag (vmxnet3's count)
 # A MAC change on a VF (NpaHost._retire_mac): how long the old MAC stays in effect.
 MAC_GRACE_NS = 20_000  # peers act on the guest's gratuitous ARP well within this
 MAC_TX_DRAIN_NS = 400_000  # bound on the TX ring passing the mark (a capped VF is slow)
@@ -71,168 +74,6 @@ RX_PIPE_NS = 2_000  # switch egress to the VF's RX ring: far above the RX FIFO's
 # A VF's last TX frame, out of its engine, to the vswitch's delivery to another emulated VM
 # (the switch, the PF's RX ring and its completion hold): far above that path's latency.
 TX_PIPE_NS = 2_000
-
-
-@dataclass(frozen=True)
-class SecurityPolicy:
-    """A VM's port-group security settings, as ESXi names them (default: Reject)."""
-
-    mac_changes: bool = False
-    promiscuous: bool = False
-    allowed_vlans: frozenset[int] = frozenset({0})
-    # The port group's VLAN ID (0: none). The VM's frames carry it on the wire and
-    # the guest never sees it: the vswitch adds and removes it while emulated, the
-    # VF's port VLAN (ip link ... vf N vlan) once on the VF. The guest may not tag.
-    port_vlan: int = 0
-    # The port group's MTU: a VM may run a smaller one, not a larger one. What the
-    # hypervisor lets through (vswitch port, VF's PORT_MAX_LEN) is the approved MTU
-    # plus 18 bytes (Ethernet header and a tag, as vmxnet3 counts its max frame).
-    max_mtu: int = 1500
-
-
-@dataclass(frozen=True)
-class ControlEvent:
-    """One trapped control request and what the hypervisor did with it."""
-
-    t_ns: int
-    vm: str
-    op: str
-    detail: str
-    allowed: bool
-    reason: str
-
-
-@dataclass
-class NpaVm:
-    """A VM on this host and everything its one interface is made of."""
-
-    vm: Vm
-    mac: str
-    policy: SecurityPolicy
-    device: Vmxnet3Device
-    driver: Vmxnet3Driver
-    rings: Vmxnet3Shell
-    shell: NpaShell
-    port: VswitchPort | None = None
-    vf: int | None = None
-    pending_image: bytes | None = None
-    vf_port_rx0: int = 0  # the VF's switch port RX_FRAMES when its plugin started
-
-    @property
-    def max_frame(self) -> int:
-        """The longest frame the hypervisor lets through for this VM (no tag counted)."""
-        mtu = self.device.approved_mtu
-        return MTU_FRAME_OVERHEAD + (self.policy.max_mtu if mtu is None else mtu)
-
-    @property
-    def name(self) -> str:
-        return self.vm.name
-
-
-class ControlGate:
-    """Decides trapped control requests by policy and applies the allowed ones."""
-
-    def __init__(self, host: NpaHost, name: str) -> None:
-        self.host = host
-        self.name = name
-
-    def __call__(self, request: ControlRequest) -> bool:
-        v = self.host.vms[self.name]
-        allowed, op, detail, reason = self._decide(v, request)
-        self.host.log_control(v.name, op, detail, allowed, reason)
-        if allowed and isinstance(request, MacAddressRequest):
-            new = format_mac(request.mac)
-            if new != v.mac:
-                self.host.schedule(self.host.apply_mac(v, new))
-        elif allowed and isinstance(request, MtuRequest):
-            self.host.schedule(self.host.apply_mtu(v, request.mtu))
-        elif allowed and v.vf is not None:  # RX mode, multicast or VLAN filters
-            self.host.schedule(self.host.apply_rx_filters(v))
-        return allowed
-
-    @staticmethod
-    def _decide(v: NpaVm, req: ControlRequest) -> tuple[bool, str, str, str]:
-        p = v.policy
-        if isinstance(req, MacAddressRequest):
-            mac = format_mac(req.mac)
-            if mac == v.mac:
-                return True, "set_mac", mac, "unchanged"
-            if not p.mac_changes:
-                return False, "set_mac", mac, "MAC address changes rejected by the VM's policy"
-            return True, "set_mac", mac, "MAC address changes accepted by the VM's policy"
-        if isinstance(req, MtuRequest):
-            if req.mtu > p.max_mtu:
-                return False, "mtu", str(req.mtu), f"above the port group's MTU {p.max_mtu}"
-            return True, "mtu", str(req.mtu), "allowed"
-        if isinstance(req, RxModeRequest):
-            detail = str(req.mode)
-            if req.mode & RxMode.PROMISC and not p.promiscuous:
-                return False, "rx_mode", detail, "promiscuous mode rejected by the VM's policy"
-            return True, "rx_mode", detail, "allowed"
-        # A VM may move to a VF at any time: it gets no more filters than a VF holds.
-        if isinstance(req, MacFiltersRequest):
-            detail = f"{len(req.macs)} addresses"
-            if len(req.macs) > NUM_MC:
-                return False, "multicast", detail, f"more than the {NUM_MC} a VF's filter holds"
-            if any(not is_multicast(m) for m in req.macs):
-                return False, "multicast", detail, "an entry is not a multicast address"
-            return True, "multicast", detail, "allowed"
-        if isinstance(req, VlanFiltersRequest):
-            extra = sorted(req.vlans - p.allowed_vlans)
-            detail = ",".join(map(str, sorted(req.vlans))) or "none"
-            if extra:
-                return False, "vlan_filter", detail, f"VLANs {extra} not allowed for this VM"
-            if p.port_vlan and req.vlans - {0}:
-                return False, "vlan_filter", detail, "the port group's VLAN is set: no guest VLANs"
-            if len(req.vlans - {0}) > NUM_VLAN:
-                return False, "vlan_filter", detail, f"more than the {NUM_VLAN} a VF's filter holds"
-            return True, "vlan_filter", detail, "allowed"
-        return False, type(req).__name__, "", "unknown request"
-
-
-class NpaHooks:
-    """The hypervisor's side of NPA's three commands for one VM."""
-
-    def __init__(self, host: NpaHost, name: str) -> None:
-        self.host = host
-        self.name = name
-
-    def stop_emulation(self, device: Vmxnet3Device) -> int:
-        v = self.host.vms[self.name]
-        return DeviceResult.OK if v.vf is not None else DeviceResult.NOT_READY
-
-    def load_plugin(self, device: Vmxnet3Device, conf: PluginConfDesc) -> int:
-        """Write the vendor's image at confPA and its length in confLen."""
-        v = self.host.vms[self.name]
-        image = v.pending_image
-        if image is None or v.vf is None:
-            return DeviceResult.NOT_READY
-        if len(image) > conf.conf_len or not 0 < conf.conf_pa < v.vm.mem_size - len(image):
-            return DeviceResult.BAD_REQUEST
-        v.vm.memory.write(conf.conf_pa, image)
-        off = DriverShared.offset_of("dev_read.plugin_conf_desc")
-        written = PluginConfDesc(conf.conf_ver, len(image), conf.conf_pa)
-        v.vm.memory.write(device.dsa + off, written.pack())
-        return DeviceResult.OK
-
-    def activate_vf(self, device: Vmxnet3Device) -> int:
-        v = self.host.vms[self.name]
-        return DeviceResult.OK if v.vf is not None else DeviceResult.NOT_READY
-
-
-class _PortBackend:
-    """The emulated device's backend: its vswitch port."""
-
-    def __init__(self, host: NpaHost, name: str) -> None:
-        self.host = host
-        self.name = name
-
-    def transmit(self, frame: bytes, vlan_tci: int | None) -> None:
-        v = self.host.vms[self.name]
-        if v.port is None:
-            self.host.stats_drop(v.name, "tx_no_vswitch_port")
-            return
-        self.host.vswitch.transmit(v.port, frame, vlan_tci)
 
 
 @dataclass(frozen=True)
@@ -339,7 +180,7 @@ class NpaHost:
         device = Vmxnet3Device(
             vm.memory,
             bytes.fromhex(mac.replace(":", "")),
-            _PortBackend(self, name),
+            PortBackend(self, name),
             policy=ControlGate(self, name),
             hooks=NpaHooks(self, name),
             irq=lambda _vector: self.vms[name].shell.interrupt(),

@@ -19,17 +19,40 @@ A malformed descriptor stops only its queue, as vmxnet3 does: the queue's
 status (stopped, VMXNET3_ERR_* reason) is written to its queue descriptor,
 ECR gets TQERR/RQERR and the event interrupt is raised if unmasked.
 Encodings come from :mod:`tb.shell_model.vmxnet3_defs`; register behaviour,
-commands and result codes are written down in ``docs/VMXNET3_DEVICE.md``.
+commands and result codes are written down in ``docs/VMXNET3_DEVICE.md``. The
+requests, policy and hooks are in tb/hypervisor/vmxnet3_control.py, ACTIVATE_DEV's
+checks in vmxnet3_activation.py, the counters in vmxnet3_counters.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from enum import IntEnum
-from typing import Protocol, TypeVar
 
 from tb.hypervisor.guest_memory import GuestMemory
+from tb.hypervisor.vmxnet3_activation import (
+    Activation,
+    Refusal,
+    Refused,
+    inside,
+    validate_activation,
+)
+from tb.hypervisor.vmxnet3_control import (
+    ControlOutcome,
+    ControlPolicy,
+    ControlRequest,
+    DeviceResult,
+    FilterState,
+    IrqCallback,
+    MacAddressRequest,
+    MacFiltersRequest,
+    MtuRequest,
+    NpaHooks,
+    RxModeRequest,
+    VlanFiltersRequest,
+    Vmxnet3Backend,
+    allow_all,
+)
+from tb.hypervisor.vmxnet3_counters import DeviceCounters, bump_stats, count_frame
 from tb.shell_model.device_rings import (
     BadDescriptorError,
     DeviceRingError,
@@ -37,238 +60,36 @@ from tb.shell_model.device_rings import (
     TxRequest,
     Vmxnet3DeviceRings,
 )
-from tb.shell_model.rings import RingConf
 from tb.shell_model.vmxnet3_defs import (
-    DESC_BYTES,
     ETH_ALEN,
     IC_DISABLE_ALL,
     MAX_INTRS,
-    MAX_MTU,
     MAX_TX_QUEUES,
-    MIN_MTU,
-    QUEUE_DESC_ALIGN,
     REG_STRIDE,
-    REV1_MAGIC,
     Bar0,
     Bar1,
     Cmd,
-    DriverShared,
     Ecr,
     Err,
     PluginConfDesc,
-    QueueStatus,
-    RingGeometryError,
-    RingKind,
-    RxFilterConf,
     RxMode,
+    link_word,
+    mac_to_regs,
+    regs_to_mac,
+)
+from tb.shell_model.vmxnet3_shared import (
+    DriverShared,
+    QueueStatus,
+    RxFilterConf,
     RxQueueCtrl,
     RxQueueDesc,
     TxQueueCtrl,
     TxQueueDesc,
-    Upt1RxStats,
-    Upt1TxStats,
-    check_ring,
-    link_word,
-    mac_to_regs,
-    regs_to_mac,
 )
 
 BAR_SIZE = 4096  # VMXNET3_PT_REG_SIZE / VMXNET3_VD_REG_SIZE
 ETH_HLEN = 14
 VLAN_HLEN = 4
-TX_DATA_DESC_DEFAULT = 128  # VMXNET3_HDR_COPY_SIZE: data ring entry size when 0 is given
-BROADCAST = b"\xff" * ETH_ALEN
-
-
-class DeviceResult(IntEnum):
-    """What a CMD read returns after a command (vmxnet3 only says 0 = success)."""
-
-    OK = 0
-    NOT_READY = 1  # no valid DriverShared address, or not activated
-    DENIED = 2  # the hypervisor's policy refused the request
-    BAD_REQUEST = 3  # the request in DriverShared does not decode
-    BAD_SHARED_ADDR = 0x10  # DriverShared not inside guest memory
-    BAD_MAGIC = 0x11
-    BAD_VERSION = 0x12  # VRRS/UVRS not selected, or not in driverInfo's supported sets
-    BAD_QUEUE_DESC = 0x13  # queueDescPA misaligned, too short or outside guest memory
-    BAD_DRIVER_DATA = 0x14  # ddPA/ddLen outside guest memory
-    QUEUE_COUNT = 0x15  # the model serves exactly 1 TX and 1 RX queue
-    BAD_MTU = 0x16
-    BAD_INTR_CONF = 0x17
-    RING_GEOMETRY = 0x18  # check_ring: size not a multiple of 32 / too big, base not 512-aligned
-    RING_ADDR = 0x19  # a ring outside guest memory
-    UNKNOWN = 0xFFFFFFFF  # unknown command (also NPA commands with no hooks)
-
-
-# -- what the device hands to the hypervisor --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RxModeRequest:
-    mode: RxMode
-
-
-@dataclass(frozen=True)
-class MacFiltersRequest:
-    macs: tuple[bytes, ...]
-
-
-@dataclass(frozen=True)
-class VlanFiltersRequest:
-    vlans: frozenset[int]  # empty = no VLAN filtering
-
-
-@dataclass(frozen=True)
-class MacAddressRequest:
-    mac: bytes
-
-
-@dataclass(frozen=True)
-class MtuRequest:
-    """The MTU in DriverShared's MiscConf at an ACTIVATE_DEV that changes it."""
-
-    mtu: int
-
-
-ControlRequest = (
-    RxModeRequest | MacFiltersRequest | VlanFiltersRequest | MacAddressRequest | MtuRequest
-)
-
-
-@dataclass(frozen=True)
-class ControlOutcome:
-    request: ControlRequest
-    allowed: bool
-
-
-class ControlPolicy(Protocol):
-    """The hypervisor's decision on a guest control request: True = allow."""
-
-    def __call__(self, request: ControlRequest) -> bool: ...
-
-
-def allow_all(request: ControlRequest) -> bool:
-    return True
-
-
-class NpaHooks(Protocol):
-    """The hypervisor's side of NPA's three commands; each returns the CMD result."""
-
-    def stop_emulation(self, device: Vmxnet3Device) -> int: ...
-    def load_plugin(self, device: Vmxnet3Device, conf: PluginConfDesc) -> int: ...
-    def activate_vf(self, device: Vmxnet3Device) -> int: ...
-
-
-class Vmxnet3Backend(Protocol):
-    """Where the device's TX frames go (e.g. the PF's queue of the simulated NIC)."""
-
-    def transmit(self, frame: bytes, vlan_tci: int | None) -> None: ...
-
-
-IrqCallback = Callable[[int], None]
-
-
-# -- counters ---------------------------------------------------------------------------------
-
-
-UptStats = TypeVar("UptStats", Upt1TxStats, Upt1RxStats)
-
-
-def _bump(stats: UptStats, **add: int) -> UptStats:
-    """``stats`` with the named UPT1 counters increased (the stats records are frozen)."""
-    return replace(stats, **{k: getattr(stats, k) + n for k, n in add.items()})
-
-
-def _count_frame(stats: UptStats, direction: str, frame: bytes) -> UptStats:
-    """One good frame of ``direction`` ("tx"/"rx"): its cast kind's packet and byte counters."""
-    kind = _cast_kind(frame)
-    return _bump(
-        stats, **{f"{kind}_pkts_{direction}_ok": 1, f"{kind}_bytes_{direction}_ok": len(frame)}
-    )
-
-
-@dataclass
-class DeviceCounters:
-    """Everything the device counts; ``tx``/``rx`` are what GET_STATS publishes."""
-
-    tx: Upt1TxStats = field(default_factory=Upt1TxStats)
-    rx: Upt1RxStats = field(default_factory=Upt1RxStats)
-    commands: int = 0
-    unknown_commands: int = 0
-    ignored_commands: int = 0  # known vmxnet3 commands the model does not act on
-    refused_selections: int = 0  # VRRS/UVRS writes of an unsupported value
-    bad_register_accesses: int = 0  # unaligned, out of range or unused offsets
-    doorbells_ignored: int = 0  # while inactive, quiesced, stopped or not emulating
-    rx_not_ready: int = 0  # receive() while the RX queue cannot take frames
-    rx_filtered: int = 0  # dropped by the (policy-approved) RX filters
-    policy_denied: int = 0
-    irqs: int = 0
-    irqs_masked: int = 0  # held pending by IMR or intrCtrl DISABLE_ALL
-    queue_stops: int = 0
-
-
-def _cast_kind(frame: bytes) -> str:
-    dst = frame[:ETH_ALEN]
-    if dst == BROADCAST:
-        return "bcast"
-    return "mcast" if dst and dst[0] & 1 else "ucast"
-
-
-# -- activation -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why the device refused an activation or stopped a queue."""
-
-    result: int
-    detail: str
-    queue: str | None = None  # "tx" / "rx"
-    error: int = 0  # VMXNET3_ERR_* written to the queue's status, where one applies
-
-
-class _Refused(Exception):
-    def __init__(self, refusal: Refusal) -> None:
-        super().__init__(refusal.detail)
-        self.refusal = refusal
-
-
-@dataclass(frozen=True)
-class _Active:
-    """What ACTIVATE_DEV accepted."""
-
-    dsa: int
-    txq_gpa: int
-    rxq_gpa: int
-    tx_vec: int
-    rx_vec: int
-    event_vec: int
-    auto_mask: bool
-    mtu: int
-    ring_conf: RingConf
-
-
-@dataclass
-class _FilterState:
-    """The RX filters the policy allowed (reset values: nothing passes until UPDATE_RX_MODE)."""
-
-    rx_mode: RxMode = field(default_factory=lambda: RxMode(0))
-    mac_filters: tuple[bytes, ...] = ()
-    vlans: frozenset[int] = field(default_factory=frozenset)
-
-    def accepts(self, dst: bytes, mac: bytes, vlan_tci: int | None) -> bool:
-        if self.rx_mode & RxMode.PROMISC:
-            return True
-        vid = 0 if vlan_tci is None else vlan_tci & 0xFFF
-        if self.vlans and vid not in self.vlans:
-            return False
-        if dst == BROADCAST:
-            return bool(self.rx_mode & RxMode.BCAST)
-        if dst[0] & 1:
-            return bool(self.rx_mode & RxMode.ALL_MULTI) or bool(
-                self.rx_mode & RxMode.MCAST and dst in self.mac_filters
-            )
-        return dst == mac and bool(self.rx_mode & RxMode.UCAST)
 
 
 class Vmxnet3Device:
@@ -321,8 +142,8 @@ class Vmxnet3Device:
         self._pending = [False] * MAX_INTRS
         self._macl = 0
         self._doorbells: dict[int, int] = {}
-        self.filters = _FilterState()
-        self.active: _Active | None = None  # what ACTIVATE_DEV accepted (kept by QUIESCE)
+        self.filters = FilterState()
+        self.active: Activation | None = None  # what ACTIVATE_DEV accepted (kept by QUIESCE)
         self.rings: Vmxnet3DeviceRings | None = None  # None unless the data path runs
         self.emulating = True  # False after STOP_EMULATION: the plugin owns the rings
         self.tx_status = QueueStatus()
@@ -462,8 +283,8 @@ class Vmxnet3Device:
         self.rings = None
         self.active = None
         try:
-            act = self._validate()
-        except _Refused as exc:
+            act = validate_activation(self.mem, self.dsa, self.rev_selected, self.upt_selected)
+        except Refused as exc:
             self._refuse_activation(exc.refusal)
             return exc.refusal.result
         self.active = act
@@ -478,93 +299,6 @@ class Vmxnet3Device:
         self.mem.write(act.rxq_gpa, RxQueueCtrl(update_rx_prod=True).pack())
         self.last_refusal = None
         return DeviceResult.OK
-
-    def _validate(self) -> _Active:
-        def refuse(result: DeviceResult, detail: str, queue: str | None = None) -> _Refused:
-            return _Refused(Refusal(int(result), detail, queue))
-
-        if not (self.rev_selected and self.upt_selected):
-            raise refuse(DeviceResult.BAD_VERSION, "VRRS/UVRS not selected")
-        dsa = self.dsa
-        if not self._inside(dsa, DriverShared.SIZE):
-            raise refuse(DeviceResult.BAD_SHARED_ADDR, f"DriverShared at {dsa:#x} outside memory")
-        shared = DriverShared.unpack(self.mem.read(dsa, DriverShared.SIZE))
-        if shared.magic != REV1_MAGIC:
-            raise refuse(DeviceResult.BAD_MAGIC, f"magic {shared.magic:#x}")
-        misc = shared.dev_read.misc
-        info = misc.driver_info
-        if not (info.vmxnet3_rev_spt & self.rev_selected and info.upt_ver_spt & self.upt_selected):
-            raise refuse(DeviceResult.BAD_VERSION, "driverInfo does not support the selection")
-        if misc.num_tx_queues != 1 or misc.num_rx_queues != 1:
-            raise refuse(
-                DeviceResult.QUEUE_COUNT,
-                f"{misc.num_tx_queues} TX / {misc.num_rx_queues} RX queues (1 / 1 supported)",
-            )
-        need = TxQueueDesc.SIZE + RxQueueDesc.SIZE
-        qpa = misc.queue_desc_pa
-        if qpa % QUEUE_DESC_ALIGN or misc.queue_desc_len < need or not self._inside(qpa, need):
-            raise refuse(DeviceResult.BAD_QUEUE_DESC, f"queueDescPA {qpa:#x}")
-        if misc.dd_len and not self._inside(misc.dd_pa, misc.dd_len):
-            raise refuse(DeviceResult.BAD_DRIVER_DATA, f"ddPA {misc.dd_pa:#x}+{misc.dd_len}")
-        if not MIN_MTU <= misc.mtu <= MAX_MTU:
-            raise refuse(DeviceResult.BAD_MTU, f"MTU {misc.mtu} outside {MIN_MTU}..{MAX_MTU}")
-        intr = shared.dev_read.intr_conf
-        if not 1 <= intr.num_intrs <= MAX_INTRS or intr.event_intr_idx >= intr.num_intrs:
-            raise refuse(DeviceResult.BAD_INTR_CONF, f"{intr.num_intrs} interrupts")
-        txq_gpa, rxq_gpa = qpa, qpa + TxQueueDesc.SIZE
-        tx = TxQueueDesc.unpack(self.mem.read(txq_gpa, TxQueueDesc.SIZE)).conf
-        rx = RxQueueDesc.unpack(self.mem.read(rxq_gpa, RxQueueDesc.SIZE)).conf
-        for queue, idx in (("tx", tx.intr_idx), ("rx", rx.intr_idx)):
-            if idx >= intr.num_intrs:
-                raise refuse(DeviceResult.BAD_INTR_CONF, f"{queue} intrIdx {idx}", queue)
-        tx_rings = [
-            (RingKind.TX, tx.tx_ring_size, tx.tx_ring_base_pa),
-            (RingKind.TX_COMP, tx.comp_ring_size, tx.comp_ring_base_pa),
-        ]
-        rx_rings = [
-            (RingKind.RX, rx.rx_ring_size[0], rx.rx_ring_base_pa[0]),
-            (RingKind.RX_COMP, rx.comp_ring_size, rx.comp_ring_base_pa),
-        ]
-        if rx.rx_ring_size[1] or rx.rx_ring_base_pa[1]:
-            rx_rings.append((RingKind.RX2, rx.rx_ring_size[1], rx.rx_ring_base_pa[1]))
-        for queue, rings in (("tx", tx_rings), ("rx", rx_rings)):
-            for kind, size, base in rings:
-                try:
-                    check_ring(kind, size, base)
-                except RingGeometryError as exc:
-                    raise refuse(DeviceResult.RING_GEOMETRY, str(exc), queue) from None
-                if not self._inside(base, size * DESC_BYTES):
-                    raise refuse(DeviceResult.RING_ADDR, f"{kind.name} ring {base:#x}", queue)
-        if tx.comp_ring_size < tx.tx_ring_size:
-            raise refuse(DeviceResult.RING_GEOMETRY, "TX completion ring too small", "tx")
-        if rx.comp_ring_size < rx.rx_ring_size[0] + rx.rx_ring_size[1]:
-            raise refuse(DeviceResult.RING_GEOMETRY, "RX completion ring too small", "rx")
-        data_len = tx.data_ring_size * (tx.tx_data_ring_desc_size or TX_DATA_DESC_DEFAULT)
-        if tx.data_ring_size and not self._inside(tx.data_ring_base_pa, data_len):
-            raise refuse(DeviceResult.RING_ADDR, "TX data ring", "tx")
-        conf = RingConf(
-            tx_ring=tx.tx_ring_base_pa,
-            tx_size=tx.tx_ring_size,
-            tx_comp=tx.comp_ring_base_pa,
-            tx_comp_size=tx.comp_ring_size,
-            rx_ring=rx.rx_ring_base_pa[0],
-            rx_size=rx.rx_ring_size[0],
-            rx_comp=rx.comp_ring_base_pa,
-            rx_comp_size=rx.comp_ring_size,
-            rx2_ring=rx.rx_ring_base_pa[1],
-            rx2_size=rx.rx_ring_size[1],
-        )
-        return _Active(
-            dsa=dsa,
-            txq_gpa=txq_gpa,
-            rxq_gpa=rxq_gpa,
-            tx_vec=tx.intr_idx,
-            rx_vec=rx.intr_idx,
-            event_vec=intr.event_intr_idx,
-            auto_mask=intr.auto_mask,
-            mtu=misc.mtu,
-            ring_conf=conf,
-        )
 
     def _refuse_activation(self, refusal: Refusal) -> None:
         self.last_refusal = refusal
@@ -706,7 +440,7 @@ class Vmxnet3Device:
         done = 0
         for req in reqs:
             if req.length > self._max_frame(act):
-                self.counters.tx = _bump(self.counters.tx, pkts_tx_error=1)
+                self.counters.tx = bump_stats(self.counters.tx, pkts_tx_error=1)
                 failure = Err.BIG_PKT
                 break
             self._transmit(rings, req)
@@ -721,10 +455,10 @@ class Vmxnet3Device:
         frame = rings.read_frame(req)
         self.backend.transmit(frame, req.vlan_tci)
         rings.complete_tx(req)
-        self.counters.tx = _count_frame(self.counters.tx, "tx", frame)
+        self.counters.tx = count_frame(self.counters.tx, "tx", frame)
 
     @staticmethod
-    def _max_frame(act: _Active) -> int:
+    def _max_frame(act: Activation) -> int:
         return act.mtu + ETH_HLEN + VLAN_HLEN
 
     def _rx_doorbell(self, queue: int) -> None:
@@ -752,9 +486,9 @@ class Vmxnet3Device:
             self._stop_queue("rx", Err.SMALL_BUF)
             return False
         if not ok:
-            self.counters.rx = _bump(self.counters.rx, pkts_rx_out_of_buf=1)
+            self.counters.rx = bump_stats(self.counters.rx, pkts_rx_out_of_buf=1)
             return False
-        self.counters.rx = _count_frame(self.counters.rx, "rx", frame)
+        self.counters.rx = count_frame(self.counters.rx, "rx", frame)
         self._interrupt(act.rx_vec)
         return True
 
@@ -824,7 +558,7 @@ class Vmxnet3Device:
     # -- helpers ---------------------------------------------------------------------------
 
     def _inside(self, gpa: int, length: int) -> bool:
-        return gpa > 0 and length >= 0 and gpa + length <= self.mem.size
+        return inside(self.mem, gpa, length)
 
     def _read_shared(self, path: str, nbytes: int) -> int:
         off = DriverShared.offset_of(path)

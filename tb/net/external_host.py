@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from tb.guest.flow_receiver import FlowReceiver
 from tb.guest.flows import UdpFlow
 from tb.guest.stack import (
     Clock,
-    FlowReceiver,
     InterfaceConfig,
     NetStack,
     Transmit,

@@ -33,16 +33,19 @@ from tb.shell_model.vmxnet3_defs import (
     Bar0,
     Bar1,
     Cmd,
+    Ecr,
+    PluginConfDesc,
+    RxMode,
+    regs_to_mac,
+)
+from tb.shell_model.vmxnet3_shared import (
     DriverInfo,
     DriverShared,
     DSDevRead,
-    Ecr,
     IntrConf,
     MiscConf,
-    PluginConfDesc,
     QueueStatus,
     RxFilterConf,
-    RxMode,
     RxQueueConf,
     RxQueueCtrl,
     RxQueueDesc,
@@ -50,7 +53,6 @@ from tb.shell_model.vmxnet3_defs import (
     TxQueueDesc,
     Upt1RxStats,
     Upt1TxStats,
-    regs_to_mac,
 )
 
 DRIVER_VERSION = 0x01040000  # driverInfo.version (opaque to the device)

@@ -11,11 +11,13 @@ import cocotb
 from scapy.layers.l2 import Dot1Q, Ether
 
 from tb.env import NicTb, TbConfig
+from tb.guest.flow_receiver import FlowReceiver
 from tb.guest.flows import UdpFlow, parse_flow
-from tb.guest.stack import FlowReceiver, InterfaceConfig, NetStack, TxOutcome
+from tb.guest.stack import InterfaceConfig, NetStack, TxOutcome
 from tb.host.axi import AxiResp
 from tb.host.iommu import FaultKind
-from tb.hypervisor.npa import NpaHost, NpaVm, SecurityPolicy
+from tb.hypervisor.npa import NpaHost
+from tb.hypervisor.npa_vm import NpaVm, SecurityPolicy
 from tb.net.external_host import ExternalHost
 from tb.plugin_model.ring_a import ring_a_image
 from tb.ref.eswitch_model import MAX_FRAME_BYTES, NUM_MC, POL_BASE, POL_STRIDE, PORT_MAX_LEN

@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 import cocotb
 
 from tb.env import NicTb, TbConfig
+from tb.guest.flow_receiver import FlowReceiver
 from tb.guest.flows import UdpFlow, parse_flow
-from tb.guest.stack import FlowReceiver, InterfaceConfig, NetStack, TxOutcome
-from tb.hypervisor.npa import NpaHost, NpaVm
+from tb.guest.stack import InterfaceConfig, NetStack, TxOutcome
+from tb.hypervisor.npa import NpaHost
+from tb.hypervisor.npa_vm import NpaVm
 from tb.net.external_host import ExternalHost
 from tb.plugin_model import RingAPlugin, RingBPlugin, ring_a_image
 from tb.ref.regmap import RING_A_IDENTITY, RING_B_IDENTITY, Func, Queue, queue_reg

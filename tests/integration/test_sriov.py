@@ -7,18 +7,23 @@ import pytest
 
 from sim.runner import nic_top, run
 
-CASES = [
-    "mailbox_hw_protocol",
-    "mailbox_policy",
-    "pf_knobs",
-    "shaped_vf",
-    "flr_pf_and_vf",
-    "vf_driver_datapath",
-    "disabled_vf",
-    "dma_fairness",
-    "dma_write_fairness",
-    "isolation",
-]
+# case -> cocotb module (tests/integration/cocotb_sriov_*.py, one per feature)
+CASES = {
+    "mailbox_hw_protocol": "mailbox",
+    "mailbox_policy": "mailbox",
+    "pf_knobs": "knobs",
+    "shaped_vf": "knobs",
+    "flr_pf_and_vf": "vf",
+    "vf_driver_datapath": "vf",
+    "disabled_vf": "knobs",
+    "dma_fairness": "fairness",
+    "dma_write_fairness": "fairness",
+    "isolation": "isolation",
+}
+
+
+def module(case: str) -> str:
+    return f"tests.integration.cocotb_sriov_{CASES[case]}"
 
 
 # A larger configuration: 4 VFs, 2 queue pairs per function (mailbox vector 4).
@@ -30,7 +35,7 @@ LARGE_ENV = {"ISOLATION_ACCESSES": "25000"}
 
 @pytest.mark.parametrize("case", CASES)
 def test_sriov(case: str) -> None:
-    tests, failed = run(nic_top({"NUM_VF": 2}), "tests.integration.cocotb_sriov", case)
+    tests, failed = run(nic_top({"NUM_VF": 2}), module(case), case)
     assert tests == 1, f"expected to run 1 cocotb test, ran {tests}"
     assert failed == 0
 
@@ -38,7 +43,7 @@ def test_sriov(case: str) -> None:
 @pytest.mark.parametrize("case", LARGE_CASES)
 def test_sriov_4vf(case: str) -> None:
     top = nic_top({"NUM_VF": 4, "NUM_QUEUES": 2})
-    tests, failed = run(top, "tests.integration.cocotb_sriov", case, env=LARGE_ENV)
+    tests, failed = run(top, module(case), case, env=LARGE_ENV)
     assert tests == 1, f"expected to run 1 cocotb test, ran {tests}"
     assert failed == 0
 
@@ -51,6 +56,6 @@ MIXED = {"NUM_VF": 2, "VF_RING_FMT": 2}
 
 @pytest.mark.parametrize("case", CASES)
 def test_sriov_mixed_flavours(case: str) -> None:
-    tests, failed = run(nic_top(MIXED), "tests.integration.cocotb_sriov", case)
+    tests, failed = run(nic_top(MIXED), module(case), case)
     assert tests == 1, f"expected to run 1 cocotb test, ran {tests}"
     assert failed == 0

@@ -206,13 +206,59 @@ class CountingResponder(AxiDmaResponder):
 
     With ``access`` set to a list, every accepted AR/AW is appended to it as an
     :class:`Access` stamped with the cycle number of the simulation time (the
-    same clock count as :meth:`RegPortMaster.cycle`).
+    same clock count as :meth:`RegPortMaster.cycle`). ``ar_hold``, ``aw_hold`` and
+    ``w_hold`` hold a channel's ready low while set (a host that stops taking
+    requests or write data), and ``max_reads`` is the most read bursts outstanding.
     """
 
     reordered: int = 0
     latencies: list[int] | None = None  # drawn latency of every read burst served
     access: list[Access] | None = None
     period_ns: int = 4
+    max_reads: int = 0  # most read bursts outstanding at once
+    # Channels a test holds (ready low): requests and data wait until released.
+    _held: frozenset[str] = frozenset()
+
+    def _hold(self, name: str, on: bool) -> None:
+        """Hold ``arready``/``awready``/``wready`` low (at once, even while the responder
+        sleeps) or release it (taken up on the next edge it processes)."""
+        self._held = self._held | {name} if on else self._held - {name}
+        if on and getattr(self, f"_{name}"):
+            setattr(self, f"_{name}", False)
+            self.port.sig[name].value = 0
+
+    @property
+    def ar_hold(self) -> bool:
+        return "arready" in self._held
+
+    @ar_hold.setter
+    def ar_hold(self, on: bool) -> None:
+        self._hold("arready", on)
+
+    @property
+    def aw_hold(self) -> bool:
+        return "awready" in self._held
+
+    @aw_hold.setter
+    def aw_hold(self, on: bool) -> None:
+        self._hold("awready", on)
+
+    @property
+    def w_hold(self) -> bool:
+        return "wready" in self._held
+
+    @w_hold.setter
+    def w_hold(self, on: bool) -> None:
+        self._hold("wready", on)
+
+    def _step(self, now: int) -> bool:  # type: ignore[override]
+        awake = super()._step(now)
+        for name in self._held:
+            if getattr(self, f"_{name}"):
+                setattr(self, f"_{name}", False)
+                self.port.sig[name].value = 0
+        # while a channel is held, look at every edge: a release is taken up at once
+        return awake or bool(self._held)
 
     def _log_access(self, write: bool, b: Any) -> None:
         if self.access is not None:
@@ -222,6 +268,7 @@ class CountingResponder(AxiDmaResponder):
 
     def _accept_ar(self, now: int) -> None:  # type: ignore[override]
         super()._accept_ar(now)
+        self.max_reads = max(self.max_reads, self.outstanding_reads)
         self._log_access(False, self._reads[-1])
 
     def _accept_aw(self, now: int) -> None:  # type: ignore[override]

@@ -10,8 +10,9 @@ and seed come from ``VF_DMA_FRAMES`` (TX + RX, default 10,000) and
 DUT must be built with that format). Passes only with zero scoreboard mismatches, every frame
 accounted for, no IOMMU fault, and every reachable coverage bin hit.
 
-The directed error, queue reset and FLR tests build on ``VfDmaBaseTest`` in
-``tests/cocotb_vf_dma_directed.py``.
+The directed error, queue reset and FLR tests build on ``VfDmaBaseTest`` through
+``tests/vf_dma_directed_base.py`` (``tests/cocotb_vf_dma_errors.py``,
+``tests/cocotb_vf_dma_reset.py``).
 """
 
 from __future__ import annotations

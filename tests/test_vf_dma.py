@@ -59,33 +59,51 @@ def test_vf_dma_random(cfg, seed, tmp_path):
     print(cov.read_text())
 
 
-# directed error, queue reset and FLR tests (pyuvm, tests/cocotb_vf_dma_directed.py); format B
-# runs the queue reset and FLR tests (its error cases are in tests/cocotb_vf_dma_fmt_b.py)
-DIRECTED_TESTS = ["VfDmaErrorTest", "VfDmaQueueResetTest", "VfDmaFlrTest"]
-DIRECTED_TESTS_B = ["VfDmaQueueResetTest", "VfDmaFlrTest"]
+# directed error, queue reset and FLR tests (pyuvm, shared pieces in
+# tests/vf_dma_directed_base.py): the error cases (tests/cocotb_vf_dma_errors.py) on format A,
+# queue reset and FLR (tests/cocotb_vf_dma_reset.py) on both formats; format B's refusals are
+# in tests/cocotb_vf_dma_fmt_b_errors.py
+DIRECTED = {
+    "errors": ["VfDmaErrorTest"],
+    "reset": ["VfDmaQueueResetTest", "VfDmaFlrTest"],
+}
+DIRECTED_RUNS = [
+    ("q2", "errors"),
+    ("q2", "reset"),
+    ("w256", "errors"),
+    ("w256", "reset"),
+    ("b_q2", "reset"),
+]
 
 
-@pytest.mark.parametrize("cfg", ["q2", "w256", "b_q2"])
-def test_vf_dma_directed(cfg):
+@pytest.mark.parametrize(("cfg", "feature"), DIRECTED_RUNS)
+def test_vf_dma_directed(cfg, feature):
     top = SimTop("vf_dma", CONFIGS[cfg])
     fmt_b = bool(CONFIGS[cfg].get("RING_FMT"))
-    cases = DIRECTED_TESTS_B if fmt_b else DIRECTED_TESTS
+    cases = DIRECTED[feature]
     tests, fails = run(
         top,
-        "tests.cocotb_vf_dma_directed",
+        f"tests.cocotb_vf_dma_{feature}",
         cases,
-        run_name=f"vf_dma-directed-{cfg}",
+        run_name=f"vf_dma-{feature}-{cfg}",
         env={"VF_DMA_RING_FMT": "B" if fmt_b else "A"},
     )
     assert tests == len(cases)
     assert fails == 0
 
 
-# format B directed tests (tests/cocotb_vf_dma_fmt_b.py): identity and UPT page, TX, RX over
-# both RX rings, every format-B refusal with its vmxnet3 code, queue state save and restore
+# format B directed tests (bench: tests/vf_dma_fmt_b_bench.py), tests per module: identity and
+# UPT page, TX, RX over both RX rings; every format-B refusal with its vmxnet3 code; queue state
+# save and restore
+FMT_B_TESTS = {"frames": 3, "errors": 1, "state": 1}
+
+
+@pytest.mark.parametrize("feature", list(FMT_B_TESTS))
 @pytest.mark.parametrize("cfg", ["b_q2", "b_w256"])
-def test_vf_dma_fmt_b(cfg):
+def test_vf_dma_fmt_b(cfg, feature):
     top = SimTop("vf_dma", CONFIGS[cfg])
-    tests, fails = run(top, "tests.cocotb_vf_dma_fmt_b", run_name=f"vf_dma-fmt-{cfg}")
-    assert tests == 5
+    tests, fails = run(
+        top, f"tests.cocotb_vf_dma_fmt_b_{feature}", run_name=f"vf_dma-fmt-{feature}-{cfg}"
+    )
+    assert tests == FMT_B_TESTS[feature]
     assert fails == 0

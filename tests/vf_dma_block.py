@@ -70,10 +70,18 @@ def _pauses(seed: int, p: float) -> Iterator[bool]:
 
 
 class Bench:
-    """vf_dma with its host, register port, streams and interrupt monitor."""
+    """vf_dma with its host, register port, streams and interrupt monitor. Host read latency
+    ``read_latency`` (+ 0..``jitter``) cycles, bursts of different IDs reordered with
+    ``ooo`` (the responder's choices drawn from ``seed``)."""
 
     def __init__(
-        self, dut: Any, read_latency: int = 4, ooo: bool = False, backpressure: bool = False
+        self,
+        dut: Any,
+        read_latency: int = 4,
+        ooo: bool = False,
+        backpressure: bool = False,
+        jitter: int = 0,
+        seed: int = 1,
     ) -> None:
         self.dut = dut
         self.data_w = int(dut.DATA_W.value)
@@ -88,9 +96,11 @@ class Bench:
         self.mem = HostMemory(MEM_BYTES)
         self.iommu = Iommu()
         self.iommu.create_domain(FUNC, passthrough=True, limit=MEM_BYTES)
-        cfg = DmaResponderConfig(read_latency=read_latency, out_of_order=ooo)
+        cfg = DmaResponderConfig(
+            read_latency=read_latency, read_latency_jitter=jitter, out_of_order=ooo
+        )
         self.host = CountingResponder(
-            dut, "m_axi", dut.clk, self.mem, self.iommu, cfg, rng=random.Random(1)
+            dut, "m_axi", dut.clk, self.mem, self.iommu, cfg, rng=random.Random(seed)
         )
         self.host.period_ns = PERIOD_NS
         self.host.access = []

@@ -19,7 +19,7 @@ from scapy.layers.l2 import Dot1Q, Ether
 
 from tb.ref.regmap import FUNC_ID_MAGIC, FUNC_ID_QUEUES_SHIFT, RX_STEER_HASH, Func
 from tb.ref.vf_dma_model import rx_flow_queue
-from tb.uvm.vf_dma_env import MAX_FRAME
+from tb.uvm.vf_dma import MAX_FRAME
 from tb.vf_driver.queues import TxFrame, TxQueue
 from tests.vf_dma_block import FUNC, Bench, make_frame, post_tx, rand_splits
 

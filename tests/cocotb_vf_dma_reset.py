@@ -25,7 +25,7 @@ from cocotb.triggers import ClockCycles, RisingEdge, Timer
 
 from tb.ref.layouts import ENTRY_BYTES
 from tb.ref.regmap import FUNC_STATUS_BUSY, Func, Queue, func_reset_values, queue_reg
-from tb.uvm.vf_dma_env import Access
+from tb.uvm.vf_dma import Access
 from tb.vf_driver.queues import TxQueue
 from tests.cocotb_vf_dma_uvm import FUNC
 from tests.vf_dma_block import HangError

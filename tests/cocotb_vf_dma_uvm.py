@@ -1,4 +1,4 @@
-"""pyuvm tests of vf_dma on the environment of tb/uvm/vf_dma_env.py.
+"""pyuvm tests of vf_dma on the environment of tb/uvm/vf_dma/.
 
 ``VfDmaRandomTest``: constrained-random TX and RX at the same time on every
 queue (frame sizes 60..9018, 1..16 TX buffers at any byte alignment, VLAN
@@ -27,7 +27,7 @@ from cocotb.triggers import ClockCycles, Combine
 from pyuvm import ConfigDB, uvm_sequence, uvm_test
 
 from tb.ref.regmap import QSTATUS_ERROR, Queue, queue_reg
-from tb.uvm.vf_dma_env import (
+from tb.uvm.vf_dma import (
     RxFrameItem,
     TxFrameItem,
     VfDmaEnv,

@@ -34,7 +34,7 @@ from tb.host.mmio import FunctionBar
 from tb.ref.regmap import Queue, queue_reg
 from tb.uvm.axis import StreamFrame, StreamSink, StreamSource
 from tb.uvm.regport import RegPortMaster
-from tb.uvm.vf_dma_env import CountingResponder
+from tb.uvm.vf_dma import CountingResponder
 from tb.vf_driver.queues import RxFrame, RxQueue, TxFrame, TxQueue
 
 FUNC = 5  # function number driven on func_num

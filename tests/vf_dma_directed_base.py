@@ -1,7 +1,7 @@
 """Shared pieces of the directed pyuvm tests of vf_dma (issue #3): the base test, queue 0's
 background traffic, bounded waits and the regions a bus request may touch.
 
-The tests run on the environment of ``tb/uvm/vf_dma_env.py`` with IOMMU page
+The tests run on the environment of ``tb/uvm/vf_dma/`` with IOMMU page
 tables (fault pages: read-only, write-only, unmapped) and the host bus access
 log; :class:`DirectedBase` sets it up, keeps queue pair 0 moving random TX and RX
 traffic through the byte-for-byte scoreboard while a test works on queue pair 1,
@@ -24,7 +24,7 @@ from tb.host.interrupts import IrqMonitor
 from tb.ref.layouts import ENTRY_BYTES
 from tb.ref.regmap import QSTATUS_BUSY, Func, Queue, err_vector, queue_reg
 from tb.ref.vf_dma_model import rx_flow_queue
-from tb.uvm.vf_dma_env import (
+from tb.uvm.vf_dma import (
     Access,
     RxFrameItem,
     TxFrameItem,

@@ -192,8 +192,7 @@ class VfDmaQueueResetTest(DirectedBase):
         await bounded(lambda: len(env.scoreboard.aside_tx_seen) >= seen1 + 3, self.clk, "reopened")
         assert env.scoreboard.aside_tx_seen[seen1:] == again
         await bounded(lambda: len(txq.reap()) > 0 or txq.in_flight == 0, self.clk, "completion")
-        await txq.close()
-        await self.wait_idle(q, rx=False)
+        await txq.close()  # waits until the queue is not BUSY, then frees its memory
 
     async def rx_reset(self) -> None:
         q, env = self.ERR_Q, self.env

@@ -22,6 +22,7 @@ BLOCK_TESTS = {
     "frames": 7,  # tests/cocotb_vf_dma_frames.py: TX/RX frames, jumbo, steering, two queues
     "rate": 4,  # tests/cocotb_vf_dma_rate.py: TX, RX and duplex throughput
     "cpl": 3,  # tests/cocotb_vf_dma_cpl.py: completion coalescing and hold, interrupts
+    "close": 1,  # tests/cocotb_vf_dma_close.py: the drivers' close() with frames in flight
 }
 
 

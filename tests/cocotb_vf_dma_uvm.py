@@ -1,4 +1,4 @@
-"""pyuvm tests of vf_dma on the environment of tb/uvm/vf_dma_env.py.
+"""pyuvm tests of vf_dma on the environment of tb/uvm/vf_dma/.
 
 ``VfDmaRandomTest``: constrained-random TX and RX at the same time on every
 queue (frame sizes 60..9018, 1..16 TX buffers at any byte alignment, VLAN
@@ -10,8 +10,9 @@ and seed come from ``VF_DMA_FRAMES`` (TX + RX, default 10,000) and
 DUT must be built with that format). Passes only with zero scoreboard mismatches, every frame
 accounted for, no IOMMU fault, and every reachable coverage bin hit.
 
-The directed error, queue reset and FLR tests build on ``VfDmaBaseTest`` in
-``tests/cocotb_vf_dma_directed.py``.
+The directed error, queue reset and FLR tests build on ``VfDmaBaseTest`` through
+``tests/vf_dma_directed_base.py`` (``tests/cocotb_vf_dma_errors.py``,
+``tests/cocotb_vf_dma_reset.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from cocotb.triggers import ClockCycles, Combine
 from pyuvm import ConfigDB, uvm_sequence, uvm_test
 
 from tb.ref.regmap import QSTATUS_ERROR, Queue, queue_reg
-from tb.uvm.vf_dma_env import (
+from tb.uvm.vf_dma import (
     RxFrameItem,
     TxFrameItem,
     VfDmaEnv,

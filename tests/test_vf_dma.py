@@ -1,4 +1,4 @@
-"""pytest wrapper: block tests of vf_dma, ring formats A and B (tests/cocotb_vf_dma*.py)."""
+"""pytest wrapper: block tests of vf_dma, ring formats A and B (tests/cocotb_vf_dma_*.py)."""
 
 import pytest
 
@@ -15,11 +15,23 @@ CONFIGS = {
 FORMAT_A = ["q1", "q2", "w256"]
 
 
+# block tests of ring format A, one cocotb module per feature (bench: tests/vf_dma_block.py):
+# tests each module holds (a test that needs two queues or 64-byte beats passes without
+# running where the engine has not)
+BLOCK_TESTS = {
+    "frames": 7,  # tests/cocotb_vf_dma_frames.py: TX/RX frames, jumbo, steering, two queues
+    "rate": 4,  # tests/cocotb_vf_dma_rate.py: TX, RX and duplex throughput
+    "cpl": 3,  # tests/cocotb_vf_dma_cpl.py: completion coalescing and hold, interrupts
+    "close": 1,  # tests/cocotb_vf_dma_close.py: the drivers' close() with frames in flight
+}
+
+
+@pytest.mark.parametrize("feature", list(BLOCK_TESTS))
 @pytest.mark.parametrize("cfg", FORMAT_A)
-def test_vf_dma(cfg):
+def test_vf_dma(cfg, feature):
     top = SimTop("vf_dma", CONFIGS[cfg])
-    tests, fails = run(top, "tests.cocotb_vf_dma", run_name=f"vf_dma-{cfg}")
-    assert tests > 0
+    tests, fails = run(top, f"tests.cocotb_vf_dma_{feature}", run_name=f"vf_dma-{feature}-{cfg}")
+    assert tests == BLOCK_TESTS[feature]
     assert fails == 0
 
 
@@ -48,33 +60,51 @@ def test_vf_dma_random(cfg, seed, tmp_path):
     print(cov.read_text())
 
 
-# directed error, queue reset and FLR tests (pyuvm, tests/cocotb_vf_dma_directed.py); format B
-# runs the queue reset and FLR tests (its error cases are in tests/cocotb_vf_dma_fmt_b.py)
-DIRECTED_TESTS = ["VfDmaErrorTest", "VfDmaQueueResetTest", "VfDmaFlrTest"]
-DIRECTED_TESTS_B = ["VfDmaQueueResetTest", "VfDmaFlrTest"]
+# directed error, queue reset and FLR tests (pyuvm, shared pieces in
+# tests/vf_dma_directed_base.py): the error cases (tests/cocotb_vf_dma_errors.py) on format A,
+# queue reset and FLR (tests/cocotb_vf_dma_reset.py) on both formats; format B's refusals are
+# in tests/cocotb_vf_dma_fmt_b_errors.py
+DIRECTED = {
+    "errors": ["VfDmaErrorTest"],
+    "reset": ["VfDmaQueueResetTest", "VfDmaFlrTest"],
+}
+DIRECTED_RUNS = [
+    ("q2", "errors"),
+    ("q2", "reset"),
+    ("w256", "errors"),
+    ("w256", "reset"),
+    ("b_q2", "reset"),
+]
 
 
-@pytest.mark.parametrize("cfg", ["q2", "w256", "b_q2"])
-def test_vf_dma_directed(cfg):
+@pytest.mark.parametrize(("cfg", "feature"), DIRECTED_RUNS)
+def test_vf_dma_directed(cfg, feature):
     top = SimTop("vf_dma", CONFIGS[cfg])
     fmt_b = bool(CONFIGS[cfg].get("RING_FMT"))
-    cases = DIRECTED_TESTS_B if fmt_b else DIRECTED_TESTS
+    cases = DIRECTED[feature]
     tests, fails = run(
         top,
-        "tests.cocotb_vf_dma_directed",
+        f"tests.cocotb_vf_dma_{feature}",
         cases,
-        run_name=f"vf_dma-directed-{cfg}",
+        run_name=f"vf_dma-{feature}-{cfg}",
         env={"VF_DMA_RING_FMT": "B" if fmt_b else "A"},
     )
     assert tests == len(cases)
     assert fails == 0
 
 
-# format B directed tests (tests/cocotb_vf_dma_fmt_b.py): identity and UPT page, TX, RX over
-# both RX rings, every format-B refusal with its vmxnet3 code, queue state save and restore
+# format B directed tests (bench: tests/vf_dma_fmt_b_bench.py), tests per module: identity and
+# UPT page, TX, RX over both RX rings; every format-B refusal with its vmxnet3 code; queue state
+# save and restore
+FMT_B_TESTS = {"frames": 3, "errors": 1, "state": 1}
+
+
+@pytest.mark.parametrize("feature", list(FMT_B_TESTS))
 @pytest.mark.parametrize("cfg", ["b_q2", "b_w256"])
-def test_vf_dma_fmt_b(cfg):
+def test_vf_dma_fmt_b(cfg, feature):
     top = SimTop("vf_dma", CONFIGS[cfg])
-    tests, fails = run(top, "tests.cocotb_vf_dma_fmt_b", run_name=f"vf_dma-fmt-{cfg}")
-    assert tests == 5
+    tests, fails = run(
+        top, f"tests.cocotb_vf_dma_fmt_b_{feature}", run_name=f"vf_dma-fmt-{feature}-{cfg}"
+    )
+    assert tests == FMT_B_TESTS[feature]
     assert fails == 0

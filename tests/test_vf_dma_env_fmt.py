@@ -1,4 +1,4 @@
-"""The ring-format pieces of the pyuvm environment (tb/uvm/vf_dma_env.py), without a
+"""The ring-format pieces of the pyuvm environment (tb/uvm/vf_dma/), without a
 simulator: ``VF_DMA_RING_FMT``, the configuration, and the RX credit, whose format-B
 count of head and body buffers must be what the format-B driver takes per frame
 (checked on the fake device of tests/test_vf_driver_upt.py)."""
@@ -13,7 +13,7 @@ import pytest
 from pyuvm import ConfigDB
 
 from tb.ref.regmap import RingFmt
-from tb.uvm.vf_dma_env import (
+from tb.uvm.vf_dma import (
     MAX_FRAME,
     MIN_FRAME,
     RING_FMT_ENV,

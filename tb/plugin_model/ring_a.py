@@ -147,8 +147,12 @@ class RingAPlugin(Plugin):
             except QueueStall as stall:  # the VF stopped completing: its frames are lost
                 api.log(f"quiesce: {stall}")
                 break
-        await txq.close()
-        await rxq.close()
+        for queue in (txq, rxq):
+            try:
+                await queue.close()  # disabled, drained (not BUSY), rings given back
+            except QueueStall as stall:  # its DMA never drained: its memory stays allocated
+                api.log(f"quiesce: {stall}")
+                self.stats["queue_not_idle"] += 1
         self._stopped = True
         # A queue in its error state sent nothing after the frame it stopped on:
         # those frames are unsent, like the backlog, and go back to the shell.

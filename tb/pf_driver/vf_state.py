@@ -10,9 +10,9 @@ from tb.ref.eswitch_model import (
     NUM_MC,
     NUM_SMAC,
     NUM_VLAN,
-    RATE_FRAC_BITS,
     PortPolicy,
 )
+from tb.ref.eswitch_shaper import RATE_FRAC_BITS
 from tb.ref.mailbox import MboxApi, XcastMode
 
 # Token-bucket scale: RATE_INC counts 1/65536 byte per cycle at 250 MHz (a step of

@@ -24,7 +24,7 @@ from tb.uvm.vf_dma import (
     ring_fmt_from_env,
     upt_body_bins,
 )
-from tests.test_vf_driver_upt import device, open_rx, open_tx
+from tests.fake_upt_device import device, open_rx, open_tx
 
 
 def test_ring_fmt_from_env() -> None:

@@ -81,7 +81,12 @@ module eswitch import nic_pkg::*, nic_regs_pkg::*; #(
     // the decode takes a table entry from bits [11:4], a port's policy block from
     // [12:PORT_SH], its counters from [13:6]
     if (ESW_MACT[11:0] != '0 || ESW_MACT_STRIDE != 16 || ESW_PORT[12:0] != '0 || ESW_CNT[13:0] != '0
-        || ESW_CNT_STRIDE != 64 || ESW_PORT_STRIDE * ESW_PORT_COUNT != 1 << 13) begin
+        || ESW_CNT_STRIDE != 64 || ESW_PORT_STRIDE * ESW_PORT_COUNT != 1 << 13
+        // and packs ESW_ID, ESW_CAPS, ESW_CTRL and ESW_LISTS in this field order
+        || ESW_ID_PORTS_LSB != 0 || ESW_ID_VERSION_LSB != 8 || ESW_ID_BLOCK_ID_LSB != 16
+        || ESW_CAPS_MAC_ENTRIES_LSB != 0 || ESW_CAPS_FIFO_BEATS_LSB != 16
+        || ESW_CTRL_UPLINK_LINK_LSB != 1 || ESW_LISTS_SMACS_LSB != 8 || ESW_LISTS_VLANS_LSB != 16
+        || ESW_LISTS_MCS_LSB != 24) begin
       $fatal(1, "%m: switch window layout of nic_regs_pkg is not the one this decode assumes");
     end
     if (MAC_TABLE_SIZE < 1 || MAC_TABLE_SIZE > 256) begin

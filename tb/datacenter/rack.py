@@ -17,6 +17,7 @@ host's transmit goes through the switch the same way, from port 2.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,8 @@ class Rack:
             self.outside.receive,
         ]
         self._pumps: list[Task[None]] = []
+        # Called with (ingress port, frame, what the ToR did, time in ns) for every frame.
+        self.observers: list[Callable[[int, bytes, Forwarding, int], None]] = []
 
     @property
     def a(self) -> NicTb:
@@ -129,7 +132,10 @@ class Rack:
     def forward(self, port: int, frame: bytes) -> Forwarding:
         """A frame arrived at the ToR on ``port``: switch it and deliver it."""
         data = bytes(frame)
-        out = self.tor.receive(port, data, self.now_ns())
+        now = self.now_ns()
+        out = self.tor.receive(port, data, now)
+        for observe in self.observers:
+            observe(port, data, out, now)
         for p in out.ports:
             self._deliver[p](data)
         return out

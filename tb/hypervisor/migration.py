@@ -11,10 +11,16 @@ source forget it, and attaches a VF of the destination host with that host's
 vendor plugin. Each step is a simulated switch-over point, recorded with its
 simulated time (:class:`MigrationEvent`).
 
-Not here yet (docs/MIGRATION.md §1, steps 6-9): the modelled durations of
-pre-copy and stop-and-copy (the copy here is one bulk copy at the pause, with
-no simulated time passing), dirty-page tracking, the later announce rounds on
-the wire, failover mode, abort and roll back.
+With ``precopy`` parameters, the memory copy is also modelled (docs/MIGRATION.md
+§5, §6; tb/hypervisor/migration_model.py): on the emulated path the migration
+watches ``sample_ns`` of simulated traffic, takes the pages it dirtied as the
+datapath's writable working set, and plans the pre-copy rounds and the
+stop-and-copy from them; :meth:`MigrationResult.phases` puts the modelled
+durations beside the simulated ones. The real bytes still move in one bulk copy
+at the pause, with no simulated time passing.
+
+Not here yet (docs/MIGRATION.md §1): the later announce rounds on the wire,
+failover mode, the report, abort and roll back.
 
 Frames that reach the VM while it cannot take them are dropped at a named
 point and recorded frame by frame in the source vswitch's ``dropped`` list:
@@ -26,8 +32,10 @@ route (its uplink port's ``DROP_NO_ROUTE``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
 
+from tb.hypervisor.migration_model import DirtyPages, PrecopyParams, PrecopyPlan, plan_precopy
 from tb.hypervisor.npa import NpaHost
 from tb.hypervisor.npa_vm import ControlGate, NpaHooks, NpaVm, PortBackend
 
@@ -99,6 +107,28 @@ class MigrationEvent:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class Phase:
+    """A phase of the migration: ``simulated`` (its duration is simulated time) or
+    ``modelled`` (from the copy's plan; no simulated time passes), placed at the
+    simulated time ``at_ns`` where it happens."""
+
+    name: str
+    kind: str
+    at_ns: int
+    duration_s: Fraction
+
+
+# The simulated phases: (name, the event it starts at, the event it ends at).
+SIMULATED_PHASES = (
+    ("back_to_emulated", "start", "emulated_on_source"),
+    ("precopy_sample", "emulated_on_source", "precopy_sampled"),
+    ("pause_to_resume", "paused", "resumed_on_destination"),
+    ("announce_and_source_teardown", "resumed_on_destination", "source_forgot"),
+    ("vf_attach", "source_forgot", "plugin_on_destination"),
+)
+
+
 @dataclass
 class MigrationResult:
     vm: str
@@ -107,6 +137,21 @@ class MigrationResult:
     announce_offsets_ns: list[int] = field(default_factory=list)
     dst_vf: int | None = None
     plugin_attached: bool = False
+    working_set_pages: int = 0  # pages the datapath dirtied in the sample window
+    precopy: PrecopyPlan | None = None
+
+    def phases(self) -> list[Phase]:
+        """Every phase in time order; modelled ones where they sit in simulated time."""
+        t = {e.name: e.t_ns for e in self.events}
+        out = [
+            Phase(name, "simulated", t[a], Fraction(t[b] - t[a], 10**9))
+            for name, a, b in SIMULATED_PHASES
+            if a in t and b in t
+        ]
+        if self.precopy is not None:
+            out.append(Phase("precopy", "modelled", t["precopy_sampled"], self.precopy.precopy_s))
+            out.append(Phase("stop_and_copy", "modelled", t["paused"], self.precopy.downtime_s))
+        return sorted(out, key=lambda ph: (ph.at_ns, ph.kind == "simulated"))
 
     def at(self, name: str) -> int:
         """The simulated time of event ``name``."""
@@ -127,6 +172,9 @@ class NpaMigration:
         dst: NpaHost,
         dst_vf: int,
         announce: AnnounceSchedule | None = None,
+        *,
+        precopy: PrecopyParams | None = None,
+        sample_ns: int = 20_000,
     ) -> None:
         if name not in src.vms:
             raise ValueError(f"VM {name!r} is not on the source host")
@@ -139,6 +187,10 @@ class NpaMigration:
         self.dst = dst
         self.dst_vf = dst_vf
         self.announce = announce or AnnounceSchedule()
+        if sample_ns <= 0:
+            raise ValueError(f"sample_ns must be positive, not {sample_ns}")
+        self.precopy = precopy
+        self.sample_ns = sample_ns
         self.paused = False
         self.result = MigrationResult(name, dst_vf=dst_vf)
 
@@ -153,6 +205,14 @@ class NpaMigration:
             await src.detach_vf(name, "migration")
             self._event("emulated_on_source")
         assert v.port is not None, f"{name}: emulated without a vswitch port"
+        if self.precopy is not None:  # N4: the guest runs on; its datapath dirties pages
+            dirty = DirtyPages(v.vm.memory, self.precopy.page_bytes)
+            await src.wait_ns(self.sample_ns)
+            pages = dirty.mark()
+            self.result.working_set_pages = pages
+            wws = pages * self.precopy.page_bytes
+            self.result.precopy = plan_precopy(replace(self.precopy, working_set_bytes=wws))
+            self._event("precopy_sampled", f"{pages} pages dirtied in {self.sample_ns} ns")
         # N5: pause. The guest stops, its device takes nothing more (the source records
         # what arrives), and what it sent leaves the source's PF queue.
         self.paused = True

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from fractions import Fraction
 
 import cocotb
 
@@ -26,6 +27,7 @@ from tb.guest.flow_receiver import FlowReceiver
 from tb.guest.flows import UdpFlow, parse_flow
 from tb.guest.stack import InterfaceConfig, NetStack, TxOutcome
 from tb.hypervisor.migration import NpaMigration, rarp_frame
+from tb.hypervisor.migration_model import PrecopyParams
 from tb.plugin_model import RingAPlugin, RingBPlugin
 from tb.ref.regmap import Esw, PortCounter
 from tb.shell_model.npa_shell import ShellMode
@@ -37,6 +39,7 @@ SIZES = (64, 1518, 300, 1000, 128, 576)
 PACE = 150  # cycles between rounds
 BEFORE, AFTER = 30, 40  # rounds before the migration starts and after it ended
 QUIET = 20_000
+SAMPLE_NS = 20_000  # simulated traffic on the emulated path whose dirty pages are measured
 UPLINK = 2  # the uplink's switch port on a 1-VF nic_top (PF 0, VF 1)
 
 
@@ -116,7 +119,7 @@ async def npa_migration_a_to_b(dut) -> None:
             rarps.append((port, now, out.ports))
 
     rack.observers.append(watch_rarp)
-    mig = NpaMigration(NAME, npa["a"], npa["b"], VF)
+    mig = NpaMigration(NAME, npa["a"], npa["b"], VF, precopy=PrecopyParams(), sample_ns=SAMPLE_NS)
     rounds = 0
 
     async def traffic(n: int) -> None:
@@ -142,6 +145,7 @@ async def npa_migration_a_to_b(dut) -> None:
     assert [e.name for e in result.events] == [
         "start",
         "emulated_on_source",
+        "precopy_sampled",
         "paused",
         "copied",
         "resumed_on_destination",
@@ -150,6 +154,32 @@ async def npa_migration_a_to_b(dut) -> None:
         "plugin_on_destination",
     ]
     assert result.announce_offsets_ns == [0, 50_000_000, 200_000_000, 450_000_000, 800_000_000]
+    # The modelled copy (defaults: 2 GiB, 100 MB/s, 10 Gbit/s, 300 ms): round 0 sends
+    # 2 GiB in 1.717986918 s, in which 100 MB/s dirty 41,944 pages (171,802,624 bytes),
+    # plus the working set the RX traffic rewrote in the sample: under 375 MB, so the
+    # stop-and-copy follows with that and the 1 MiB device state.
+    wws = result.working_set_pages * 4096
+    assert 0 < result.working_set_pages <= VM_MEM // 4096
+    plan = result.precopy
+    assert plan is not None and plan.converged and len(plan.rounds) == 1
+    assert (plan.rounds[0].bytes_sent, plan.rounds[0].dirtied_bytes) == (2 << 30, 171_802_624 + wws)
+    assert plan.downtime_s == Fraction(171_802_624 + wws + (1 << 20), 1_250_000_000)
+    phases = result.phases()
+    assert [(ph.name, ph.kind) for ph in phases] == [
+        ("back_to_emulated", "simulated"),
+        ("precopy_sample", "simulated"),
+        ("precopy", "modelled"),
+        ("stop_and_copy", "modelled"),
+        ("pause_to_resume", "simulated"),
+        ("announce_and_source_teardown", "simulated"),
+        ("vf_attach", "simulated"),
+    ]
+    assert phases[1].duration_s >= Fraction(SAMPLE_NS, 10**9)
+    dut._log.info(
+        "phases: %s; working set %d pages",
+        [(ph.name, ph.kind, float(ph.duration_s)) for ph in phases],
+        result.working_set_pages,
+    )
     # After the migration: vm's frames cross host B's VF, none host B's PF port.
     await settle(flows, rack, 3_000)  # what was on its way during the migration lands
     b_ports0 = {p: await rack.b.pf.port_stats(p) for p in (0, 1)}

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 
 import cocotb
 
@@ -25,7 +26,7 @@ from tb.datacenter import PORT_HOST_A, PORT_HOST_B, PORT_OUTSIDE, Rack, RackConf
 from tb.env import TbConfig
 from tb.guest.flow_receiver import FlowReceiver
 from tb.guest.flows import UdpFlow, parse_flow
-from tb.guest.stack import InterfaceConfig, NetStack, TxOutcome
+from tb.guest.stack import InterfaceConfig, NetStack, TxOutcome, UdpDatagram, UdpHandler
 from tb.hypervisor.migration import NpaMigration, rarp_frame
 from tb.hypervisor.migration_model import PrecopyParams
 from tb.plugin_model import RingAPlugin, RingBPlugin
@@ -91,7 +92,16 @@ async def npa_migration_a_to_b(dut) -> None:
     v = await npa["a"].boot_vm(NAME, MAC, VM_MEM)
     stack = NetStack(InterfaceConfig(MAC, IP), v.shell.xmit, now=rack.now_ns, name=NAME)
     sink = FlowReceiver()
-    stack.bind_udp(6000, sink.deliver)
+    arrivals: dict[int, list[int]] = {1: [], 2: []}  # flow id: arrival times (ns)
+
+    def timed(receiver: FlowReceiver, flow_id: int) -> UdpHandler:
+        def deliver(dgram: UdpDatagram) -> None:
+            arrivals[flow_id].append(rack.now_ns())
+            receiver.deliver(dgram)
+
+        return deliver
+
+    stack.bind_udp(6000, timed(sink, 2))
     refused: list[bytes] = []
 
     def receive(frame: bytes) -> None:
@@ -104,6 +114,8 @@ async def npa_migration_a_to_b(dut) -> None:
     assert await npa["a"].attach_vf(NAME, VF)
     assert isinstance(v.shell.plugin, RingAPlugin)
     ext, ext_ip = rack.outside, rack.cfg.outside_ip
+    ext.unbind_udp(6000)  # the outside host's flow sink, timed
+    ext.bind_udp(6000, timed(ext.sink, 1))
     pings = [stack.ping(ext_ip, 1), ext.ping(IP, 1)]
     await rack.a.wait_until("pings", lambda: all(p.received == 1 for p in pings))
     assert rack.tor.lookup(MAC, rack.now_ns()) == PORT_HOST_A
@@ -234,4 +246,18 @@ async def npa_migration_a_to_b(dut) -> None:
     assert flows[1].rx.stats(2).lost > 0, "no frame met the pause: the check proves nothing"
     for tb in rack.hosts.values():
         assert not tb.iommu.faults and not tb.host_bus.errors
+    # Guest-visible downtime per direction, simulated part: the longest gap between two
+    # arrivals while the migration ran. No frame can arrive while the VM is paused.
+    start, end = result.at("start"), result.at("plugin_on_destination")
+    pause = result.at("resumed_on_destination") - result.at("paused")
+    gaps = {}
+    for fid, times in arrivals.items():
+        inside = [t for t in times if start <= t <= end + 20_000]
+        gaps[fid] = max(b - a for a, b in pairwise(inside))
+        assert gaps[fid] >= pause, (fid, gaps[fid], pause)
+    dut._log.info(
+        "simulated downtime: vm -> outside %d ns, outside -> vm %d ns (paused %d ns); "
+        "modelled stop-and-copy %.1f ms",
+        gaps[1], gaps[2], pause, float(plan.downtime_s) * 1e3,
+    )  # fmt: skip
     dut._log.info("flows: %s", [(f.name, f.sent) for f in flows])

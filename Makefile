@@ -69,6 +69,8 @@ lint: $(STAMP)
 	  -GNUM_QUEUES=2 $(RTL)
 	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module nic_sim_top $(RTL) \
 	  $(SIM_DPI_TOPS) sim/tops/nic_sim_top.sv
+	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module two_host_top $(RTL) \
+	  $(SIM_DPI_TOPS) sim/tops/nic_sim_top.sv sim/tops/two_host_top.sv
 	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module hdl_bus_pair_top \
 	  $(SIM_DPI_TOPS) sim/tops/hdl_bus_pair_top.sv
 	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module hdl_stream_pair_top \

@@ -316,3 +316,34 @@ def nic_sim_top(
         build_args=NIC_TOP_BUILD_ARGS if build_args is None else tuple(build_args),
         simhost=True,
     )
+
+
+TWO_HOST_TOP_VISIBILITY = REPO_ROOT / "sim" / "verilator" / "two_host_top.vlt"
+
+
+def two_host_top(
+    parameters: Mapping[str, int],
+    *,
+    waves: bool = False,
+    build_args: Sequence[str] | None = None,
+) -> SimTop:
+    """Two hosts in one simulation (sim/tops/two_host_top.sv, docs/MIGRATION.md): two
+    nic_sim_top instances, each with its own HDL host bus state and uplink channels.
+
+    ``parameters`` are two_host_top's (``NUM_VF``, ``A_VF_RING_FMT``, ``B_VF_RING_FMT``,
+    ...). Unless given, host B's VFs are all ring format B: ``B_VF_RING_FMT`` is set
+    to ``NUM_VF`` ones here, so the build's key names the formats it was built with.
+    """
+    params = dict(parameters)
+    num_vf = int(params.get("NUM_VF", 2))
+    params.setdefault("A_VF_RING_FMT", 0)
+    params.setdefault("B_VF_RING_FMT", (1 << num_vf) - 1)
+    return SimTop(
+        "two_host_top",
+        params,
+        waves=waves,
+        extra_sources=(*SIM_DPI_SOURCES, SIM_TOPS / "nic_sim_top.sv", SIM_TOPS / "two_host_top.sv"),
+        visibility=TWO_HOST_TOP_VISIBILITY,
+        build_args=NIC_TOP_BUILD_ARGS if build_args is None else tuple(build_args),
+        simhost=True,
+    )

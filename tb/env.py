@@ -112,7 +112,11 @@ class NicTb:
         if choice != ("hdl" if in_hdl else "python"):
             raise ValueError(f"host_bus={choice!r} does not fit the top (HDL host bus: {in_hdl})")
         if choice == "hdl":
-            return HdlHostBus(self.dut, "host_bus", self.dut.clk, self.mem, self.iommu, bus_cfg)
+            # a top with several hosts names each one's state in C (HOST_BUS_INST)
+            inst = int(self.dut.HOST_BUS_INST.value) if hasattr(self.dut, "HOST_BUS_INST") else 0
+            return HdlHostBus(
+                self.dut, "host_bus", self.dut.clk, self.mem, self.iommu, bus_cfg, instance=inst
+            )
         return AxiDmaResponder(
             self.dut,
             "m_axi",

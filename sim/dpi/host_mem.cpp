@@ -2,8 +2,12 @@
 // the write watches, for sim/tops/sim_host_bus.sv (DPI-C) and tb/host/hdl_bus.py
 // (ctypes). One shared library (libsimhost.so) holds the state: the Verilator
 // model links against it and Python opens the same file, so both see the same
-// instance. Memory is HostMemory's numpy buffer (zero-copy); the IOMMU domains
-// and the watched ranges are mirrors that Python keeps up to date. Semantics
+// instance. The state is per host bus instance (sim_host_bus's INSTANCE
+// parameter, the first argument of every call), so one model can hold several
+// hosts, each with its own memory, IOMMU mirror, watches and logs
+// (sim/tops/two_host_top.sv); a single-host top uses instance 0. Memory is
+// HostMemory's numpy buffer (zero-copy); the IOMMU domains and the watched
+// ranges are mirrors that Python keeps up to date. Semantics
 // follow tb/host/dma_responder.py (burst layout, whole-burst translation,
 // SLVERR/DECERR, statistics); tests/test_hdl_bus.py compares the two.
 
@@ -90,7 +94,10 @@ struct Host {
   std::vector<uint8_t> wdata, wstrb;  // beats received of the write burst at the W head
 };
 
-Host g;
+// Every host bus instance's state, created on first use.
+std::map<int, Host> g_hosts;
+
+Host& host(int inst) { return g_hosts[inst]; }
 
 Layout burst_layout(uint64_t addr, int beats, int size, int burst, int db) {
   Layout lay;
@@ -127,7 +134,8 @@ Layout burst_layout(uint64_t addr, int beats, int size, int burst, int db) {
 }
 
 // IommuDomain.translate plus DmaPath's bounds check; returns the AXI response.
-int translate(int func, uint64_t iova, uint64_t length, bool write, std::vector<Segment>& segs) {
+int translate(const Host& g, int func, uint64_t iova, uint64_t length, bool write,
+              std::vector<Segment>& segs) {
   segs.clear();
   auto it = g.domains.find(func);
   if (it == g.domains.end()) return kDecerr;
@@ -159,14 +167,15 @@ int translate(int func, uint64_t iova, uint64_t length, bool write, std::vector<
   return kOkay;
 }
 
-bool touches_watch(uint64_t lo, uint64_t hi) {
+bool touches_watch(const Host& g, uint64_t lo, uint64_t hi) {
   for (const auto& [id, w] : g.watches) {
     if (w.first < hi && lo < w.second) return true;
   }
   return false;
 }
 
-void violation(const char* fmt, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e) {
+void violation(Host& g, const char* fmt, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+               uint64_t e) {
   char buf[256];
   std::snprintf(buf, sizeof buf, fmt, a, b, c, d, e);
   g.violations.emplace_back(buf);
@@ -178,18 +187,21 @@ extern "C" {
 
 // ---------------------------------------------------------------- Python (ctypes)
 
-void simhost_set_memory(void* base, uint64_t size) {
+void simhost_set_memory(int32_t inst, void* base, uint64_t size) {
+  Host& g = host(inst);
   g.mem = static_cast<uint8_t*>(base);
   g.mem_size = size;
 }
 
-void simhost_set_config(int32_t read_latency, int32_t write_latency, int32_t max_reads,
-                        int32_t max_writes) {
+void simhost_set_config(int32_t inst, int32_t read_latency, int32_t write_latency,
+                        int32_t max_reads, int32_t max_writes) {
+  Host& g = host(inst);
   g.cfg = {read_latency, write_latency, max_reads, max_writes};
 }
 
 // Forget every domain, watch, log entry and statistic (a new testbench).
-void simhost_clear() {
+void simhost_clear(int32_t inst) {
+  Host& g = host(inst);
   g.domains.clear();
   g.watches.clear();
   g.errors.clear();
@@ -198,8 +210,9 @@ void simhost_clear() {
   g.stats.clear();
 }
 
-void simhost_domain_create(int32_t func, int32_t passthrough, int32_t has_limit,
+void simhost_domain_create(int32_t inst, int32_t func, int32_t passthrough, int32_t has_limit,
                            uint64_t limit) {
+  Host& g = host(inst);
   Domain d;
   d.passthrough = passthrough != 0;
   d.has_limit = has_limit != 0;
@@ -207,43 +220,51 @@ void simhost_domain_create(int32_t func, int32_t passthrough, int32_t has_limit,
   g.domains[func] = std::move(d);
 }
 
-void simhost_domain_remove(int32_t func) { g.domains.erase(func); }
+void simhost_domain_remove(int32_t inst, int32_t func) { host(inst).domains.erase(func); }
 
-void simhost_domain_map(int32_t func, uint64_t vpn, uint64_t ppn, uint64_t pages,
+void simhost_domain_map(int32_t inst, int32_t func, uint64_t vpn, uint64_t ppn, uint64_t pages,
                         int32_t perm) {
+  Host& g = host(inst);
   Domain& d = g.domains[func];
   for (uint64_t i = 0; i < pages; i++) d.pages[vpn + i] = ((ppn + i) << 2) | (perm & 3);
 }
 
-void simhost_domain_unmap(int32_t func, uint64_t vpn, uint64_t pages) {
+void simhost_domain_unmap(int32_t inst, int32_t func, uint64_t vpn, uint64_t pages) {
+  Host& g = host(inst);
   auto it = g.domains.find(func);
   if (it == g.domains.end()) return;
   for (uint64_t i = 0; i < pages; i++) it->second.pages.erase(vpn + i);
 }
 
-void simhost_domain_clear(int32_t func) {
+void simhost_domain_clear(int32_t inst, int32_t func) {
+  Host& g = host(inst);
   auto it = g.domains.find(func);
   if (it != g.domains.end()) it->second.pages.clear();
 }
 
-uint64_t simhost_domain_pages(int32_t func) {
+uint64_t simhost_domain_pages(int32_t inst, int32_t func) {
+  Host& g = host(inst);
   auto it = g.domains.find(func);
   return it == g.domains.end() ? 0 : it->second.pages.size();
 }
 
-void simhost_watch_add(int64_t id, uint64_t lo, uint64_t hi) { g.watches[id] = {lo, hi}; }
+void simhost_watch_add(int32_t inst, int64_t id, uint64_t lo, uint64_t hi) {
+  host(inst).watches[id] = {lo, hi};
+}
 
-void simhost_watch_remove(int64_t id) { g.watches.erase(id); }
+void simhost_watch_remove(int32_t inst, int64_t id) { host(inst).watches.erase(id); }
 
 // Drains: each returns 1 and fills its outputs while entries remain, else 0.
-int32_t simhost_next_error(ErrorRecord* out) {
+int32_t simhost_next_error(int32_t inst, ErrorRecord* out) {
+  Host& g = host(inst);
   if (g.errors.empty()) return 0;
   *out = g.errors.front();
   g.errors.pop_front();
   return 1;
 }
 
-int32_t simhost_next_hit(uint64_t* lo, uint64_t* hi) {
+int32_t simhost_next_hit(int32_t inst, uint64_t* lo, uint64_t* hi) {
+  Host& g = host(inst);
   if (g.hits.empty()) return 0;
   *lo = g.hits.front().first;
   *hi = g.hits.front().second;
@@ -251,7 +272,8 @@ int32_t simhost_next_hit(uint64_t* lo, uint64_t* hi) {
   return 1;
 }
 
-int32_t simhost_next_violation(char* out, int32_t cap) {
+int32_t simhost_next_violation(int32_t inst, char* out, int32_t cap) {
+  Host& g = host(inst);
   if (g.violations.empty()) return 0;
   std::snprintf(out, cap, "%s", g.violations.front().c_str());
   g.violations.pop_front();
@@ -259,7 +281,8 @@ int32_t simhost_next_violation(char* out, int32_t cap) {
 }
 
 // Functions with statistics, into funcs[0..cap); returns how many there are.
-int32_t simhost_stat_funcs(int32_t* funcs, int32_t cap) {
+int32_t simhost_stat_funcs(int32_t inst, int32_t* funcs, int32_t cap) {
+  Host& g = host(inst);
   int32_t n = 0;
   for (const auto& [f, s] : g.stats) {
     if (n < cap) funcs[n] = f;
@@ -268,7 +291,8 @@ int32_t simhost_stat_funcs(int32_t* funcs, int32_t cap) {
   return n;
 }
 
-void simhost_stats_of(int32_t func, Stats* out) {
+void simhost_stats_of(int32_t inst, int32_t func, Stats* out) {
+  Host& g = host(inst);
   auto it = g.stats.find(func);
   *out = it == g.stats.end() ? Stats{} : it->second;
 }
@@ -276,8 +300,9 @@ void simhost_stats_of(int32_t func, Stats* out) {
 // ---------------------------------------------------------------- SV (DPI-C)
 
 // Latched by sim_host_bus while its reset is high; drops the bursts in flight.
-void sim_host_config(int data_bytes, int* read_latency, int* write_latency, int* max_reads,
-                     int* max_writes) {
+void sim_host_config(int inst, int data_bytes, int* read_latency, int* write_latency,
+                     int* max_reads, int* max_writes) {
+  Host& g = host(inst);
   g.data_bytes = data_bytes;
   *read_latency = g.cfg.read_latency;
   *write_latency = g.cfg.write_latency;
@@ -289,8 +314,9 @@ void sim_host_config(int data_bytes, int* read_latency, int* write_latency, int*
 }
 
 // AXI rules of an accepted AR/AW (AxiDmaResponder._check_burst); 1 if one is broken.
-int sim_host_check_burst(int write, int axi_id, long long addr_s, int beats, int size,
+int sim_host_check_burst(int inst, int write, int axi_id, long long addr_s, int beats, int size,
                          int burst) {
+  Host& g = host(inst);
   const uint64_t addr = static_cast<uint64_t>(addr_s);
   const size_t before = g.violations.size();
   const char* ch = write ? "AW" : "AR";
@@ -318,8 +344,10 @@ int sim_host_check_burst(int write, int axi_id, long long addr_s, int beats, int
 }
 
 // A burst's last W beat arrived with the wrong wlast (AxiDmaResponder._take_w).
-void sim_host_wlast_violation(int beat, int beats, int axi_id, long long addr, int wlast) {
-  violation("W beat %llu of %llu (awid 0x%llx awaddr 0x%llx) has wlast=%llu",
+void sim_host_wlast_violation(int inst, int beat, int beats, int axi_id, long long addr,
+                              int wlast) {
+  Host& g = host(inst);
+  violation(g, "W beat %llu of %llu (awid 0x%llx awaddr 0x%llx) has wlast=%llu",
             static_cast<uint64_t>(beat), static_cast<uint64_t>(beats),
             static_cast<uint64_t>(axi_id), static_cast<uint64_t>(addr),
             static_cast<uint64_t>(wlast));
@@ -327,8 +355,9 @@ void sim_host_wlast_violation(int beat, int beats, int axi_id, long long addr, i
 
 // Start returning a read burst: translate and read it whole, as the Python model does
 // when it drives the first beat. Returns the response; *notify = an error was logged.
-int sim_host_read_burst(int func, int axi_id, long long addr_s, int beats, int size, int burst,
-                        int* notify) {
+int sim_host_read_burst(int inst, int func, int axi_id, long long addr_s, int beats, int size,
+                        int burst, int* notify) {
+  Host& g = host(inst);
   const uint64_t addr = static_cast<uint64_t>(addr_s);
   const int db = g.data_bytes;
   const Layout lay = burst_layout(addr, beats, size, burst, db);
@@ -337,7 +366,7 @@ int sim_host_read_burst(int func, int axi_id, long long addr_s, int beats, int s
   st.read_beats += beats;
   g.rbuf.assign(static_cast<size_t>(beats) * db, 0);
   std::vector<Segment> segs;
-  const int resp = translate(func, lay.lo, lay.hi - lay.lo, false, segs);
+  const int resp = translate(g, func, lay.lo, lay.hi - lay.lo, false, segs);
   *notify = resp != kOkay;
   if (resp != kOkay) {
     st.read_errors++;
@@ -364,7 +393,8 @@ int sim_host_read_burst(int func, int axi_id, long long addr_s, int beats, int s
 }
 
 // Beat ``idx`` of the current read burst.
-void sim_host_read_beat(int idx, svBitVecVal* data) {
+void sim_host_read_beat(int inst, int idx, svBitVecVal* data) {
+  Host& g = host(inst);
   const int db = g.data_bytes;
   const size_t at = static_cast<size_t>(idx) * db;
   if (at + db <= g.rbuf.size()) {
@@ -375,7 +405,8 @@ void sim_host_read_beat(int idx, svBitVecVal* data) {
 }
 
 // Beat ``idx`` of the write burst at the head of the W channel (idx 0 starts a burst).
-void sim_host_write_beat(int idx, const svBitVecVal* data, const svBitVecVal* strb) {
+void sim_host_write_beat(int inst, int idx, const svBitVecVal* data, const svBitVecVal* strb) {
+  Host& g = host(inst);
   const int db = g.data_bytes;
   if (idx == 0) {
     g.wdata.clear();
@@ -390,8 +421,9 @@ void sim_host_write_beat(int idx, const svBitVecVal* data, const svBitVecVal* st
 // The write burst's last beat arrived: write the received beats to memory through the
 // IOMMU (AxiDmaResponder._finish_write). Returns the response; *notify = an error was
 // logged or a written range touched a watch.
-int sim_host_write_burst(int func, int axi_id, long long addr_s, int beats, int size, int burst,
-                         int* notify) {
+int sim_host_write_burst(int inst, int func, int axi_id, long long addr_s, int beats, int size,
+                         int burst, int* notify) {
+  Host& g = host(inst);
   const uint64_t addr = static_cast<uint64_t>(addr_s);
   const int db = g.data_bytes;
   const int sb = (db + 7) / 8;
@@ -425,7 +457,7 @@ int sim_host_write_burst(int func, int axi_id, long long addr_s, int beats, int 
     }
   }
   std::vector<Segment> segs;
-  const int resp = translate(func, lay.lo, n, true, segs);
+  const int resp = translate(g, func, lay.lo, n, true, segs);
   *notify = 0;
   if (resp != kOkay) {
     st.write_errors++;
@@ -443,7 +475,7 @@ int sim_host_write_burst(int func, int axi_id, long long addr_s, int beats, int 
         written++;
       }
     }
-    if (any && !g.watches.empty() && touches_watch(s.pa, s.pa + s.len)) {
+    if (any && !g.watches.empty() && touches_watch(g, s.pa, s.pa + s.len)) {
       g.hits.emplace_back(s.pa, s.pa + s.len);
       *notify = 1;
     }

@@ -26,6 +26,9 @@ module nic_sim_top import nic_pkg::*; #(
     // Host bus FIFOs: the most read/write bursts the C side may allow in flight.
     parameter int HOST_RD_DEPTH = 256,
     parameter int HOST_WR_DEPTH = 256,
+    // The host bus's state in sim/dpi/host_mem.cpp (sim_host_bus's INSTANCE): 0 for
+    // one host; sim/tops/two_host_top.sv gives each of its hosts its own.
+    parameter int HOST_BUS_INST = 0,
     // The uplink's channels in sim/dpi/stream.cpp (tb/net/hdl_stream.py reads them).
     parameter int UPLINK_IN_CH = 0,
     parameter int UPLINK_OUT_CH = 1,
@@ -108,7 +111,7 @@ module nic_sim_top import nic_pkg::*; #(
 
   sim_host_bus #(
       .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(M_ID_W), .USER_W(FUNC_W),
-      .RD_DEPTH(HOST_RD_DEPTH), .WR_DEPTH(HOST_WR_DEPTH)
+      .RD_DEPTH(HOST_RD_DEPTH), .WR_DEPTH(HOST_WR_DEPTH), .INSTANCE(HOST_BUS_INST)
   ) u_host_bus (
       .clk,
       .rst(host_bus_rst),

@@ -6,7 +6,9 @@
 // rvalid at edge n + read_latency (bursts in order, never interleaved), a write
 // burst whose last W beat is taken at edge n shows bvalid at edge n + write_latency,
 // readies high while below the outstanding limits. Latencies and limits come from
-// the C side (sim_host_config), latched while rst is high. tests/test_hdl_bus.py
+// the C side (sim_host_config), latched while rst is high. INSTANCE selects the C
+// side's state (its memory, IOMMU mirror and logs), so several instances in one
+// model serve independent hosts (sim/tops/two_host_top.sv). tests/test_hdl_bus.py
 // compares it with AxiDmaResponder handshake for handshake. Not part of rtl/.
 
 `resetall
@@ -21,6 +23,7 @@ module sim_host_bus #(
   parameter int RD_DEPTH = 256,  // read bursts that can be outstanding, at most (the
                                  // DmaResponderConfig default: 8-bit PCIe tags)
   parameter int WR_DEPTH = 64,   // write bursts that can be outstanding, at most
+  parameter int INSTANCE = 0,    // which host's state in sim/dpi/host_mem.cpp
   localparam int STRB_W  = DATA_W / 8,
   localparam int RD_PTR_W = $clog2(RD_DEPTH),
   localparam int WR_PTR_W = $clog2(WR_DEPTH)
@@ -73,19 +76,23 @@ module sim_host_bus #(
   end
 
   // sim/dpi/host_mem.cpp; every call returns at once (no simulated time).
-  import "DPI-C" function void sim_host_config(input int data_bytes, output int read_latency,
-      output int write_latency, output int max_reads, output int max_writes);
-  import "DPI-C" function int sim_host_check_burst(input int write, input int axi_id,
-      input longint addr, input int beats, input int size, input int burst);
-  import "DPI-C" function void sim_host_wlast_violation(input int beat, input int beats,
-      input int axi_id, input longint addr, input int wlast);
-  import "DPI-C" function int sim_host_read_burst(input int func, input int axi_id,
-      input longint addr, input int beats, input int size, input int burst, output int notify);
-  import "DPI-C" function void sim_host_read_beat(input int idx, output bit [DATA_W-1:0] data);
-  import "DPI-C" function void sim_host_write_beat(input int idx, input bit [DATA_W-1:0] data,
-      input bit [STRB_W-1:0] strb);
-  import "DPI-C" function int sim_host_write_burst(input int func, input int axi_id,
-      input longint addr, input int beats, input int size, input int burst, output int notify);
+  import "DPI-C" function void sim_host_config(input int inst, input int data_bytes,
+      output int read_latency, output int write_latency, output int max_reads,
+      output int max_writes);
+  import "DPI-C" function int sim_host_check_burst(input int inst, input int write,
+      input int axi_id, input longint addr, input int beats, input int size, input int burst);
+  import "DPI-C" function void sim_host_wlast_violation(input int inst, input int beat,
+      input int beats, input int axi_id, input longint addr, input int wlast);
+  import "DPI-C" function int sim_host_read_burst(input int inst, input int func,
+      input int axi_id, input longint addr, input int beats, input int size, input int burst,
+      output int notify);
+  import "DPI-C" function void sim_host_read_beat(input int inst, input int idx,
+      output bit [DATA_W-1:0] data);
+  import "DPI-C" function void sim_host_write_beat(input int inst, input int idx,
+      input bit [DATA_W-1:0] data, input bit [STRB_W-1:0] strb);
+  import "DPI-C" function int sim_host_write_burst(input int inst, input int func,
+      input int axi_id, input longint addr, input int beats, input int size, input int burst,
+      output int notify);
 
   typedef struct packed {
     logic [ID_W-1:0]   id;
@@ -159,7 +166,7 @@ module sim_host_bus #(
     automatic int notify, events;
     if (rst) begin
       int rl, wl, mr, mw;
-      sim_host_config(STRB_W, rl, wl, mr, mw);
+      sim_host_config(INSTANCE, STRB_W, rl, wl, mr, mw);
       read_latency  <= rl;
       write_latency <= wl;
       max_reads     <= mr;
@@ -191,7 +198,7 @@ module sim_host_bus #(
         rq_due[rq_tail] <= cycle + 64'(read_latency) - 64'd1;
         rq_tail <= rq_tail + 1'b1;
         rq_n = rq_n + 1'b1;
-        events += sim_host_check_burst(0, int'(s_axi_arid), longint'(s_axi_araddr),
+        events += sim_host_check_burst(INSTANCE, 0, int'(s_axi_arid), longint'(s_axi_araddr),
                                        int'(s_axi_arlen) + 1, int'(s_axi_arsize),
                                        int'(s_axi_arburst));
       end
@@ -205,7 +212,7 @@ module sim_host_bus #(
                              s_axi_awburst, s_axi_awuser};
         aw_tail <= aw_tail + 1'b1;
         aw_n = aw_n + 1'b1;
-        events += sim_host_check_burst(1, int'(s_axi_awid), longint'(s_axi_awaddr),
+        events += sim_host_check_burst(INSTANCE, 1, int'(s_axi_awid), longint'(s_axi_awaddr),
                                        int'(s_axi_awlen) + 1, int'(s_axi_awsize),
                                        int'(s_axi_awburst));
       end
@@ -213,17 +220,17 @@ module sim_host_bus #(
       b_resp = '0;
       if (w_take) begin  // wready was high: the head burst exists
         head = aw_req[aw_head];
-        sim_host_write_beat(int'(w_idx), s_axi_wdata, s_axi_wstrb);
+        sim_host_write_beat(INSTANCE, int'(w_idx), s_axi_wdata, s_axi_wstrb);
         n = w_idx + 9'd1;
         if (s_axi_wlast != (n == {1'b0, head.len} + 9'd1)) begin
-          sim_host_wlast_violation(int'(n), int'(head.len) + 1, int'(head.id),
+          sim_host_wlast_violation(INSTANCE, int'(n), int'(head.len) + 1, int'(head.id),
                                    longint'(head.addr), int'(s_axi_wlast));
           events += 1;
         end
         if (n == {1'b0, head.len} + 9'd1 || s_axi_wlast) begin
-          resp = 2'(sim_host_write_burst(int'(head.func), int'(head.id), longint'(head.addr),
-                                          int'(head.len) + 1, int'(head.size),
-                                          int'(head.burst), notify));
+          resp = 2'(sim_host_write_burst(INSTANCE, int'(head.func), int'(head.id),
+                                          longint'(head.addr), int'(head.len) + 1,
+                                          int'(head.size), int'(head.burst), notify));
           events += notify;
           aw_head <= aw_head + 1'b1;
           aw_n = aw_n - 1'b1;
@@ -254,11 +261,11 @@ module sim_host_bus #(
         if (rq_n != '0 && cand_due <= cycle) begin
           rq_head <= rq_head + 1'b1;
           rq_n = rq_n - 1'b1;
-          resp = 2'(sim_host_read_burst(int'(cand.func), int'(cand.id), longint'(cand.addr),
-                                         int'(cand.len) + 1, int'(cand.size),
-                                         int'(cand.burst), notify));
+          resp = 2'(sim_host_read_burst(INSTANCE, int'(cand.func), int'(cand.id),
+                                         longint'(cand.addr), int'(cand.len) + 1,
+                                         int'(cand.size), int'(cand.burst), notify));
           events += notify;
-          sim_host_read_beat(0, beat);
+          sim_host_read_beat(INSTANCE, 0, beat);
           s_axi_rdata  <= beat;
           s_axi_rvalid <= 1'b1;
           s_axi_rlast  <= cand.len == 8'd0;
@@ -271,7 +278,7 @@ module sim_host_bus #(
           s_axi_rvalid <= 1'b0;
         end
       end else if (r_take) begin
-        sim_host_read_beat(int'(r_idx) + 1, beat);
+        sim_host_read_beat(INSTANCE, int'(r_idx) + 1, beat);
         s_axi_rdata <= beat;
         s_axi_rlast <= r_idx + 9'd1 == {1'b0, r_len};
         r_idx <= r_idx + 9'd1;

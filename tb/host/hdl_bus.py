@@ -20,8 +20,10 @@ the Python responder produces:
 Bursts that hit no watch and no error cost Python nothing. Supported timing is
 the responder's default behaviour: in-order reads, no latency jitter,
 ``ready_probability`` 1.0 (tests/test_hdl_bus.py compares the two cycle by
-cycle). The C state is one per process: a new :class:`HdlHostBus` takes it over
-from the previous one (each cocotb test builds its own testbench).
+cycle). The C state is one per ``sim_host_bus`` instance (its ``INSTANCE``
+parameter, :class:`HdlHostBus`'s ``instance``; a model with two hosts has two,
+``sim/tops/two_host_top.sv``): a new :class:`HdlHostBus` takes over the state of
+its instance from the previous one (each cocotb test builds its own testbench).
 
 Memory timing differs in one detail: the HDL reads a burst's data (and writes a
 burst's data) while the model evaluates the clock edge, before any Python
@@ -37,7 +39,7 @@ import ctypes
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -102,24 +104,47 @@ class SimHostLib:
         }
         for name, (args, res) in sig.items():
             fn = getattr(lib, name)
-            fn.argtypes = args
+            fn.argtypes = [i32, *args]  # every call names its instance first
             fn.restype = res
         self.lib = lib
-        self.owner: HdlHostBus | None = None  # the bus whose state the library holds
-        # The buffer C reads and writes: held here, not only by the bus, so that it
-        # outlives a testbench the next cocotb test drops while bursts are in flight.
-        self._memory: np.ndarray | None = None
+        # Per instance: the bus whose state the library holds, and the buffer C reads
+        # and writes: held here, not only by the bus, so that it outlives a testbench
+        # the next cocotb test drops while bursts are in flight.
+        self.owners: dict[int, HdlHostBus] = {}
+        self._memory: dict[int, np.ndarray] = {}
         atexit.register(self.release_memory)
 
-    def set_memory(self, array: np.ndarray) -> None:
-        self._memory = array
-        self.lib.simhost_set_memory(array.ctypes.data, array.size)
+    def bound(self, instance: int) -> InstanceLib:
+        """The library's calls for one instance (``instance`` passed first)."""
+        return InstanceLib(self.lib, instance)
+
+    def set_memory(self, instance: int, array: np.ndarray) -> None:
+        self._memory[instance] = array
+        self.lib.simhost_set_memory(instance, array.ctypes.data, array.size)
 
     def release_memory(self) -> None:
         """Python is going away; the model may still evaluate edges (cocotb's clock runs
         until the simulator finishes): from now on every access is refused."""
-        self.lib.simhost_set_memory(None, 0)
-        self._memory = None
+        for instance in list(self._memory):
+            self.lib.simhost_set_memory(instance, None, 0)
+        self._memory.clear()
+
+
+class InstanceLib:
+    """host_mem.cpp's ``simhost_*`` calls bound to one host bus instance."""
+
+    def __init__(self, lib: Any, instance: int) -> None:
+        if not 0 <= instance < 2**31:
+            raise ValueError(f"host bus instance {instance}: must be a non-negative int32")
+        self._lib = lib
+        self.instance = instance
+
+    def __getattr__(self, name: str) -> Any:
+        if not name.startswith("simhost_"):
+            raise AttributeError(name)
+        fn = partial(getattr(self._lib, name), self.instance)
+        setattr(self, name, fn)  # bound once
+        return fn
 
 
 @cache
@@ -226,7 +251,8 @@ class HdlHostBus:
     ``reset()``, ``stop()``, ``config``, ``protocol_violations``).
 
     ``prefix`` names the module's signals: ``<prefix>_rst`` (driven here),
-    ``<prefix>_event`` and ``<prefix>_idle``.
+    ``<prefix>_event`` and ``<prefix>_idle``; ``instance`` is the module's
+    ``INSTANCE`` parameter (which host's state in C).
     """
 
     def __init__(
@@ -237,6 +263,8 @@ class HdlHostBus:
         memory: HostMemory,
         iommu: Iommu,
         config: DmaResponderConfig | None = None,
+        *,
+        instance: int = 0,
     ) -> None:
         cfg = config or DmaResponderConfig()
         if cfg.read_latency_jitter or cfg.out_of_order or cfg.ready_probability != 1.0:
@@ -260,13 +288,14 @@ class HdlHostBus:
         self._t0 = 0
         self._period = 0
         binding = simhost()
-        if binding.owner is not None:
-            binding.owner._detach()
-        binding.owner = self
-        lib = binding.lib
+        self.instance = instance
+        lib = binding.bound(instance)
+        if (previous := binding.owners.get(instance)) is not None:
+            previous._detach()
+        binding.owners[instance] = self
         self._lib: Any = lib
         lib.simhost_clear()
-        binding.set_memory(memory.array)
+        binding.set_memory(instance, memory.array)
         lib.simhost_set_config(
             cfg.read_latency,
             cfg.write_latency,

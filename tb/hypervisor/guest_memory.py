@@ -39,6 +39,18 @@ class GuestMemory:
         self.size = size
         self.allocator = RegionAllocator(min(reserve_low, size), size)
 
+    def rebind(self, host: HostMemory, host_base: int) -> None:
+        """The VM's memory now lives at ``host_base`` of ``host`` (it migrated there; the
+        caller copied the bytes). Every holder of this object follows; the allocator's
+        state (the guest's own allocations) is part of the guest and stays. Write
+        watches taken before stay on the old host's memory."""
+        if host_base < 0 or host_base + self.size > host.size:
+            raise GuestMemoryError(
+                f"host region [{host_base:#x}, {host_base + self.size:#x}) outside host memory"
+            )
+        self.host = host
+        self.host_base = host_base
+
     def to_host(self, gpa: int, length: int) -> int:
         """Host-physical address of ``[gpa, gpa + length)``; refuses anything outside the VM."""
         if gpa < 0 or length < 0 or gpa + length > self.size:

@@ -140,6 +140,34 @@ class Hypervisor:
         self.host.free(vm.host_base)
         del self._vms[name]
 
+    # -- migration -------------------------------------------------------------------------
+
+    def immigrate_vm(self, vm: Vm) -> Vm:
+        """Take in VM ``vm`` of another host (live migration's stop-and-copy): a region of
+        this host's memory, the VM's bytes copied into it, and its ``GuestMemory``
+        rebound there, so every model holding it follows. The source keeps its region
+        until it lets the VM go (``emigrate_vm``). The VM arrives without VFs."""
+        if vm.name in self._vms:
+            self._refuse(VmExistsError(f"VM {vm.name!r} already exists"))
+        if vm.vfs:
+            self._refuse(VfAlreadyAssignedError(f"VM {vm.name!r} still holds VFs {sorted(vm.vfs)}"))
+        base = self.host.alloc(vm.mem_size, PAGE_SIZE, zero=False)
+        src = vm.memory.host
+        self.host.write(base, src.view(vm.host_base, vm.mem_size))
+        vm.memory.rebind(self.host, base)
+        here = Vm(vm.name, vm.mem_size, base, vm.memory)
+        self._vms[vm.name] = here
+        return here
+
+    def emigrate_vm(self, name: str) -> None:
+        """VM ``name`` left this host (it runs elsewhere now): free its region and forget it.
+        It must hold no VF (released first, so no DMA can reach the freed region)."""
+        vm = self.vm(name)
+        if vm.vfs:
+            self._refuse(VfAlreadyAssignedError(f"VM {name!r} still holds VFs {sorted(vm.vfs)}"))
+        self.host.free(vm.host_base)
+        del self._vms[name]
+
     # -- VFs -------------------------------------------------------------------------------
 
     @staticmethod

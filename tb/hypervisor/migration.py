@@ -1,0 +1,260 @@
+"""Live migration of an NPA VM from one host to another (docs/MIGRATION.md §4).
+
+:class:`NpaMigration` moves a VM between two :class:`~tb.hypervisor.npa.NpaHost`
+of one simulation (``tb/datacenter``): it takes the VM back to the emulated path
+on the source (the plugin quiesces, the VF is reset and released), pauses it,
+copies its memory into the destination host's memory, rebinds its device,
+shell and stack to the destination hypervisor, vswitch and interrupts, resumes
+it there on the emulated path, announces its MAC with a RARP (the first round
+of QEMU's announce schedule) so the top-of-rack switch relearns it, lets the
+source forget it, and attaches a VF of the destination host with that host's
+vendor plugin. Each step is a simulated switch-over point, recorded with its
+simulated time (:class:`MigrationEvent`).
+
+With ``precopy`` parameters, the memory copy is also modelled (docs/MIGRATION.md
+§5, §6; tb/hypervisor/migration_model.py): on the emulated path the migration
+watches ``sample_ns`` of simulated traffic, takes the pages it dirtied as the
+datapath's writable working set, and plans the pre-copy rounds and the
+stop-and-copy from them; :meth:`MigrationResult.phases` puts the modelled
+durations beside the simulated ones. The real bytes still move in one bulk copy
+at the pause, with no simulated time passing.
+
+Not here yet (docs/MIGRATION.md §1): the later announce rounds on the wire,
+failover mode, the report, abort and roll back.
+
+Frames that reach the VM while it cannot take them are dropped at a named
+point and recorded frame by frame in the source vswitch's ``dropped`` list:
+``vm_paused`` (at the source during the pause) and ``vm_migrated`` (at the
+source after the VM resumed on the destination, until the ToR moved and the
+source's switch entry went); after that the source NIC drops them without a
+route (its uplink port's ``DROP_NO_ROUTE``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+
+from tb.hypervisor.migration_model import DirtyPages, PrecopyParams, PrecopyPlan, plan_precopy
+from tb.hypervisor.npa import NpaHost
+from tb.hypervisor.npa_vm import ControlGate, NpaHooks, NpaVm, PortBackend
+
+# QEMU's announce parameters (qapi/net.json AnnounceParameters; net/announce.c).
+ANNOUNCE_INITIAL_NS = 50_000_000
+ANNOUNCE_ROUNDS = 5
+ANNOUNCE_STEP_NS = 100_000_000
+ANNOUNCE_MAX_NS = 550_000_000
+ETH_P_RARP = 0x8035
+RARP_REQUEST_REVERSE = 3
+# After the first RARP leaves the destination, how long the source still takes frames
+# for the VM (and records them) before its switch entry goes: the RARP's way through
+# the destination's PF queue, switch, uplink and the ToR, and frames already on their
+# way to the source's PF ring, take far less.
+SOURCE_LINGER_NS = 8_000
+
+
+@dataclass(frozen=True)
+class AnnounceSchedule:
+    """QEMU's self-announce: the first RARP at once, then after ``initial + (rounds -
+    round - 1) * step`` (capped at ``max``) for the remaining rounds."""
+
+    initial_ns: int = ANNOUNCE_INITIAL_NS
+    rounds: int = ANNOUNCE_ROUNDS
+    step_ns: int = ANNOUNCE_STEP_NS
+    max_ns: int = ANNOUNCE_MAX_NS
+
+    def __post_init__(self) -> None:
+        if self.rounds < 1 or min(self.initial_ns, self.step_ns, self.max_ns) < 0:
+            raise ValueError(f"announce schedule needs rounds >= 1 and times >= 0: {self}")
+
+    def offsets_ns(self) -> list[int]:
+        """When each round is sent, from the resume (QEMU: 0, 50, 200, 450, 800 ms)."""
+        out, t = [0], 0
+        for left in range(self.rounds - 1, 0, -1):  # QEMU's round counter after a send
+            step = self.initial_ns + (self.rounds - left - 1) * self.step_ns
+            t += min(step, self.max_ns) if step >= 0 else self.max_ns
+            out.append(t)
+        return out
+
+
+def rarp_frame(mac: str) -> bytes:
+    """The RARP request QEMU announces a migrated NIC with (net/announce.c
+    ``announce_self_create``): broadcast, sender and target hardware address the NIC's,
+    protocol addresses zero, padded to 60 bytes."""
+    hw = bytes.fromhex(mac.replace(":", ""))
+    if len(hw) != 6:
+        raise ValueError(f"not a MAC address: {mac!r}")
+    arp = (
+        (1).to_bytes(2, "big")  # Ethernet
+        + (0x0800).to_bytes(2, "big")  # IPv4
+        + bytes((6, 4))
+        + RARP_REQUEST_REVERSE.to_bytes(2, "big")
+        + hw
+        + bytes(4)
+        + hw
+        + bytes(4)
+    )
+    frame = b"\xff" * 6 + hw + ETH_P_RARP.to_bytes(2, "big") + arp
+    return frame + bytes(60 - len(frame))
+
+
+@dataclass(frozen=True)
+class MigrationEvent:
+    """A switch-over point of the migration, at its simulated time."""
+
+    name: str
+    t_ns: int
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A phase of the migration: ``simulated`` (its duration is simulated time) or
+    ``modelled`` (from the copy's plan; no simulated time passes), placed at the
+    simulated time ``at_ns`` where it happens."""
+
+    name: str
+    kind: str
+    at_ns: int
+    duration_s: Fraction
+
+
+# The simulated phases: (name, the event it starts at, the event it ends at).
+SIMULATED_PHASES = (
+    ("back_to_emulated", "start", "emulated_on_source"),
+    ("precopy_sample", "emulated_on_source", "precopy_sampled"),
+    ("pause_to_resume", "paused", "resumed_on_destination"),
+    ("announce_and_source_teardown", "resumed_on_destination", "source_forgot"),
+    ("vf_attach", "source_forgot", "plugin_on_destination"),
+)
+
+
+@dataclass
+class MigrationResult:
+    vm: str
+    events: list[MigrationEvent] = field(default_factory=list)
+    bytes_copied: int = 0
+    announce_offsets_ns: list[int] = field(default_factory=list)
+    dst_vf: int | None = None
+    plugin_attached: bool = False
+    working_set_pages: int = 0  # pages the datapath dirtied in the sample window
+    precopy: PrecopyPlan | None = None
+
+    def phases(self) -> list[Phase]:
+        """Every phase in time order; modelled ones where they sit in simulated time."""
+        t = {e.name: e.t_ns for e in self.events}
+        out = [
+            Phase(name, "simulated", t[a], Fraction(t[b] - t[a], 10**9))
+            for name, a, b in SIMULATED_PHASES
+            if a in t and b in t
+        ]
+        if self.precopy is not None:
+            out.append(Phase("precopy", "modelled", t["precopy_sampled"], self.precopy.precopy_s))
+            out.append(Phase("stop_and_copy", "modelled", t["paused"], self.precopy.downtime_s))
+        return sorted(out, key=lambda ph: (ph.at_ns, ph.kind == "simulated"))
+
+    def at(self, name: str) -> int:
+        """The simulated time of event ``name``."""
+        for e in self.events:
+            if e.name == name:
+                return e.t_ns
+        raise KeyError(f"{self.vm}: no migration event {name!r}")
+
+
+class NpaMigration:
+    """One VM's migration from ``src`` to ``dst``; ``paused`` is True while its vCPUs are
+    stopped (a guest model must not run then)."""
+
+    def __init__(
+        self,
+        name: str,
+        src: NpaHost,
+        dst: NpaHost,
+        dst_vf: int,
+        announce: AnnounceSchedule | None = None,
+        *,
+        precopy: PrecopyParams | None = None,
+        sample_ns: int = 20_000,
+    ) -> None:
+        if name not in src.vms:
+            raise ValueError(f"VM {name!r} is not on the source host")
+        if name in dst.vms:
+            raise ValueError(f"VM {name!r} already on the destination host")
+        if src is dst:
+            raise ValueError("source and destination are the same host")
+        self.name = name
+        self.src = src
+        self.dst = dst
+        self.dst_vf = dst_vf
+        self.announce = announce or AnnounceSchedule()
+        if sample_ns <= 0:
+            raise ValueError(f"sample_ns must be positive, not {sample_ns}")
+        self.precopy = precopy
+        self.sample_ns = sample_ns
+        self.paused = False
+        self.result = MigrationResult(name, dst_vf=dst_vf)
+
+    def _event(self, name: str, detail: str = "") -> None:
+        self.result.events.append(MigrationEvent(name, self.src.now_ns(), detail))
+
+    async def run(self) -> MigrationResult:
+        src, dst, name = self.src, self.dst, self.name
+        v = src.vms[name]
+        self._event("start", f"on {'VF ' + str(v.vf) if v.vf is not None else 'emulated'}")
+        if v.vf is not None:  # N2, N3: back to the emulated path, VF reset and released
+            await src.detach_vf(name, "migration")
+            self._event("emulated_on_source")
+        assert v.port is not None, f"{name}: emulated without a vswitch port"
+        if self.precopy is not None:  # N4: the guest runs on; its datapath dirties pages
+            dirty = DirtyPages(v.vm.memory, self.precopy.page_bytes)
+            await src.wait_ns(self.sample_ns)
+            pages = dirty.mark()
+            self.result.working_set_pages = pages
+            wws = pages * self.precopy.page_bytes
+            self.result.precopy = plan_precopy(replace(self.precopy, working_set_bytes=wws))
+            self._event("precopy_sampled", f"{pages} pages dirtied in {self.sample_ns} ns")
+        # N5: pause. The guest stops, its device takes nothing more (the source records
+        # what arrives), and what it sent leaves the source's PF queue.
+        self.paused = True
+        v.device.emulating = False
+        src_port = v.port
+        src_port.deliver = lambda frame: "vm_paused"
+        self._event("paused")
+        await src.vswitch.drain(src_port)
+        vm_dst = dst.hv.immigrate_vm(v.vm)  # the memory, copied; GuestMemory rebound
+        self.result.bytes_copied = vm_dst.mem_size
+        src.hv.emigrate_vm(name)
+        self._rebind(v)
+        self._event("copied", f"{vm_dst.mem_size} bytes")
+        # N6: resume on the destination, emulated, on its vswitch.
+        v.port = await dst.vswitch.attach(
+            name, v.mac, dst._deliver(v), v.policy.port_vlan, v.max_frame
+        )
+        src_port.deliver = lambda frame: "vm_migrated"
+        v.device.resume_emulation()
+        self.paused = False
+        self._event("resumed_on_destination")
+        # N7: the first announce round now; the others are on the report's timeline.
+        self.result.announce_offsets_ns = self.announce.offsets_ns()
+        dst.vswitch.transmit(v.port, rarp_frame(v.mac))
+        self._event("announced", "RARP round 1")
+        await dst.wait_ns(SOURCE_LINGER_NS)
+        await src.vswitch.detach(v.mac)  # the source's switch entry goes
+        self._event("source_forgot")
+        # N8: a VF of the destination with its vendor's plugin.
+        self.result.plugin_attached = await dst.attach_vf(name, self.dst_vf)
+        self._event("plugin_on_destination" if self.result.plugin_attached else "plugin_refused")
+        return self.result
+
+    def _rebind(self, v: NpaVm) -> None:
+        """The VM's device and shell now belong to the destination host."""
+        src, dst, name = self.src, self.dst, self.name
+        v.vm = dst.hv.vm(name)
+        dev = v.device
+        dev.backend = PortBackend(dst, name)
+        dev.policy = ControlGate(dst, name)
+        dev.hooks = NpaHooks(dst, name)
+        dev.irq = lambda _vector: dst.vms[name].shell.interrupt()
+        dst.vms[name] = v
+        del src.vms[name]
+        src.loaders.pop(name, None)

@@ -49,7 +49,11 @@ COVERING: dict[str, tuple[str, ...]] = {
     "rtl/ring_fmt_a.sv": VF_DMA_TESTS,
     "rtl/rr_arbiter.sv": VF_DMA_TESTS,
 }
-DEFAULT_TESTS = ("tests/integration/test_sriov.py", "tests/integration/test_nic_top.py")
+DEFAULT_TESTS = (
+    "tests/integration/test_sriov.py",
+    "tests/integration/test_nic_top.py",
+    "tests/integration/test_rx_stress.py",  # the PF's per-VF statistics under load
+)
 
 SWAPS = {"<": "<=", "<=": "<", ">": ">=", ">=": ">", "==": "!=", "!=": "==", "&&": "||"}
 SWAPS["||"] = "&&"

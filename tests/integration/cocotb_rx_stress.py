@@ -18,7 +18,7 @@ import cocotb
 
 from tb.env import NicTb, TbConfig
 from tb.guest.flows import UdpFlow
-from tb.ref.regmap import Queue, VfStats, queue_reg, vf_stats_reg
+from tb.ref.regmap import Pf, Queue, VfStats, queue_reg, vf_stats_reg
 from tb.vf_driver.queues import QueueStall, RxFrame, RxQueue
 
 EXT_MAC = "02:00:00:00:ff:01"
@@ -78,6 +78,16 @@ async def rx_overload_every_frame_accounted(dut) -> None:
     assert await pf_bar.read(vf_stats_reg(1, VfStats.RX_DROPS)) == lost
     for absent in (0, tb.num_vf + 1):
         assert await pf_bar.read(vf_stats_reg(absent, VfStats.RX_DROPS)) == 0
+    # While a VF's statistics are not 0, every unmapped word of the PF window reads 0
+    # (a decode that leaks the statistics block elsewhere shows here): the rest of
+    # page 0 after CAPS and the bitmaps, the word after each statistics block, and
+    # pages 3 and up, at the offsets whose VF field ([11:4]) names a present VF.
+    unmapped = [off for off in range(Pf.CAPS + 4, Pf.MBX_VFREQ, 4)]
+    unmapped += [Pf.MBX_VFREQ + 0x40, Pf.VFLR + 0xC0, Pf.VFLR + 0x100]
+    unmapped += [vf_stats_reg(n, VfStats.TX_ABANDONED) + 4 for n in range(tb.num_vf + 1)]
+    unmapped += [Pf.BASE + page * 0x1000 + 0x10 * n for page in (3, 7, 15) for n in (1, 2)]
+    for addr in unmapped:
+        assert await pf_bar.read(addr) == 0, f"unmapped PF-window word {addr:#x} reads non-zero"
     await tb.pf.reset_vf(0)
     assert await tb.bar(1).read(drops_reg) == 0
     assert (await tb.pf.vf_stats(0))["rx_dropped"] == lost

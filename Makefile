@@ -23,7 +23,10 @@ JOBS         ?= auto
 PYTEST_ARGS  ?=
 NUM_VF       ?= 4
 
-RTL          := rtl/nic_pkg.sv $(filter-out rtl/nic_pkg.sv,$(sort $(wildcard rtl/*.sv)))
+# Packages first, in import order (as sim/runner.py RTL_PACKAGES), then every other
+# file of rtl/ and rtl/prim/ (sim/runner.py RTL_SUBDIRS).
+RTL_PKGS     := rtl/nic_pkg.sv
+RTL          := $(RTL_PKGS) $(filter-out $(RTL_PKGS),$(sort $(wildcard rtl/*.sv rtl/prim/*.sv)))
 
 .PHONY: all venv sim test lint bench synth waves clean distclean help
 

@@ -100,7 +100,7 @@ module dma_arbiter #(
   logic             ar_grant_valid;
   logic [SEL_W-1:0] ar_grant_idx;
 
-  rr_arbiter #(.N(N)) u_ar_arb (
+  prim_rr_arb #(.N(N)) u_ar_arb (
       .clk         (clk),
       .rst         (rst),
       .req         (s_axi_arvalid),
@@ -166,7 +166,7 @@ module dma_arbiter #(
     end
   end
 
-  rr_arbiter #(.N(N)) u_aw_arb (
+  prim_rr_arb #(.N(N)) u_aw_arb (
       .clk         (clk),
       .rst         (rst),
       .req         (aw_req),
@@ -180,7 +180,7 @@ module dma_arbiter #(
   assign wlast_fire = m_axi_wvalid && m_axi_wready && m_axi_wlast;
 
   logic [$clog2(W_ORDER):0] unused_order_count;
-  vf_dma_fifo #(.WIDTH(SEL_W), .DEPTH(W_ORDER)) u_w_order (
+  prim_fifo #(.WIDTH(SEL_W), .DEPTH(W_ORDER)) u_w_order (
       .clk, .rst, .clr(1'b0),
       .s_data(aw_sel), .s_valid(aw_new), .s_ready(order_ready),
       .m_data(w_sel), .m_valid(order_valid), .m_ready(wlast_fire),

@@ -321,7 +321,7 @@ module nic_top import nic_pkg::*; #(
 
   assign irq_req = {mbx_irq_valid, irq_valid};
 
-  rr_arbiter #(.N(IRQ_SRC)) u_irq_arb (
+  prim_rr_arb #(.N(IRQ_SRC)) u_irq_arb (
       .clk, .rst,
       .req         (irq_req),
       .advance     (m_irq_valid && m_irq_ready),

@@ -45,7 +45,7 @@ module vf_dma_addr_arb #(
   logic sel_valid;
 
   // Master 1 first after reset (the order the engine was measured with).
-  rr_arbiter #(.N(NS), .FIRST(1 % NS)) u_rr (
+  prim_rr_arb #(.N(NS), .FIRST(1 % NS)) u_rr (
     .clk, .rst,
     .req(s_valid), .advance(grant),
     .grant_valid(sel_valid), .grant_idx

@@ -120,7 +120,6 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
 
   logic [NUM_QUEUES-1:0][15:0] tx_idx_reg, rx_idx_reg;
   logic [NUM_QUEUES-1:0]       tx_gen_reg, rx_gen_reg;
-  logic                        last_rx_reg;  // round-robin: source served last
 
   // output: AW register, and a small W FIFO so that a beat's AW can go out
   // while earlier W beats wait behind RX data on the write channel
@@ -164,8 +163,13 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   logic [CONG_W-1:0] cong_reg;     // cycles left of the congestion memory
   wire congested = cong_reg != '0;
   wire hold_more = out_busy || congested;
-  wire pick_rx  = rx_valid && (!tx_valid || !last_rx_reg);
-  wire req      = tx_valid || rx_valid;
+  // TX (0) and RX (1) requests served round-robin, RX first after reset
+  logic pick_rx, req, take, discard;
+  prim_rr_arb #(.N(2), .FIRST(1)) u_src_rr (
+    .clk, .rst,
+    .req({rx_valid, tx_valid}), .advance(take || discard),
+    .grant_valid(req), .grant_idx(pick_rx)
+  );
 
   wire [CPLR_W-1:0] req_data = pick_rx ? rx_data : tx_data;
   logic            r_rx;
@@ -206,7 +210,7 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   end
   // the ring whose new entry waits goes first, the others in turn
   wire flush_now = out_free && rr_valid;  // rr_valid: some ring wants its beat written
-  rr_arbiter #(.N(NS)) u_flush_rr (
+  prim_rr_arb #(.N(NS)) u_flush_rr (
     .clk, .rst,
     .req(want), .advance(flush_now && !(req && want[p])),
     .grant_valid(rr_valid), .grant_idx(rr_sel)
@@ -215,9 +219,9 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
     flush_sel = (req && want[p]) ? p : rr_sel;
     for (int i = 0; i < NS; i++) flush[i] = flush_now && flush_sel == SW'(i);
   end
-  wire take    = req && !req_off && (!pv_reg[p] || flush[p] || (same && !pfull_reg[p] && !off[p]));
+  assign take = req && !req_off && (!pv_reg[p] || flush[p] || (same && !pfull_reg[p] && !off[p]));
   wire merge   = take && pv_reg[p] && !flush[p];
-  wire discard = req && req_off;
+  assign discard = req && req_off;
   assign tx_ready = (take || discard) && !pick_rx;
   assign rx_ready = (take || discard) && pick_rx;
 
@@ -245,7 +249,6 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
       cong_reg     <= '0;
       pv_reg       <= '0;
       page_reg     <= '0;
-      last_rx_reg  <= 1'b0;
       tx_idx_reg   <= '0;
       rx_idx_reg   <= '0;
       tx_gen_reg   <= '1;
@@ -257,7 +260,6 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
       else if (aw_wait_reg != AWW_W'(AW_WAIT)) aw_wait_reg <= aw_wait_reg + 1'b1;
       if (aw_valid_reg && !m_awready && aw_wait_reg == AWW_W'(AW_WAIT)) cong_reg <= CONG_W'(CONG_KEEP);
       else if (congested)                                            cong_reg <= cong_reg - 1'b1;
-      if (take || discard) last_rx_reg <= pick_rx;
       for (int i = 0; i < NS; i++) begin
         if (take && p == SW'(i)) begin
           pv_reg[i] <= 1'b1;
@@ -295,7 +297,7 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   assign wf_in = {pdata_reg[flush_sel], pstrb_reg[flush_sel], flush_sel[0], QW'(flush_sel >> 1),
                   (SLOT_W+1)'($countones(pstrb_reg[flush_sel]) / EB)};
   logic [$clog2(W_DEPTH):0] unused_wf_count;
-  vf_dma_fifo #(.WIDTH(WF_W), .DEPTH(W_DEPTH)) w_fifo (
+  prim_fifo #(.WIDTH(WF_W), .DEPTH(W_DEPTH)) w_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data(wf_in), .s_valid(flush_now), .s_ready(wf_ready),
     .m_data(wf_head), .m_valid(wf_valid), .m_ready(m_wready),

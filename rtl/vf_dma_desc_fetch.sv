@@ -134,7 +134,7 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
   logic [QW-1:0] sel_q;
   logic          issue;
   // Queue 1 first after reset (the order the engine was measured with).
-  rr_arbiter #(.N(NUM_QUEUES), .FIRST(1 % NUM_QUEUES)) u_rr (
+  prim_rr_arb #(.N(NUM_QUEUES), .FIRST(1 % NUM_QUEUES)) u_rr (
     .clk, .rst,
     .req(elig), .advance(issue),
     .grant_valid(sel_valid), .grant_idx(sel_q)
@@ -158,7 +158,7 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
   logic trk_valid, trk_pop;
   assign trk_in = '{q: sel_q, idx: cons_reg[sel_q], n: N_W'(sel_n)};
 
-  vf_dma_fifo #(.WIDTH($bits(trk_t)), .DEPTH(BEATS)) trk_fifo (
+  prim_fifo #(.WIDTH($bits(trk_t)), .DEPTH(BEATS)) trk_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data(trk_in), .s_valid(issue), .s_ready(trk_ready),
     .m_data(trk_head), .m_valid(trk_valid), .m_ready(trk_pop),
@@ -199,7 +199,7 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
   assign s_rready = beat_ready && trk_valid;
   assign trk_pop  = r_beat && s_rlast;
 
-  vf_dma_fifo #(.WIDTH($bits(beat_t)), .DEPTH(BEATS)) beat_fifo (
+  prim_fifo #(.WIDTH($bits(beat_t)), .DEPTH(BEATS)) beat_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data(beat_in), .s_valid(r_beat), .s_ready(beat_ready),
     .m_data(beat_head), .m_valid(beat_valid), .m_ready(beat_pop),

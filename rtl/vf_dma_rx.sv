@@ -203,7 +203,7 @@ module vf_dma_rx import nic_pkg::*; #(
     assign r_code[gr] = code;
 
     logic unused_dready;
-    vf_dma_fifo #(.WIDTH(64 + 16 + 16), .DEPTH(DEPTH)) desc_fifo (
+    prim_fifo #(.WIDTH(64 + 16 + 16), .DEPTH(DEPTH)) desc_fifo (
       .clk, .rst, .clr(flush[gr]),
       .s_data({d_addr, d_len, d_idx}), .s_valid(good), .s_ready(unused_dready),
       .m_data({dh_addr[gr], dh_len[gr], dh_idx[gr]}), .m_valid(dh_valid[gr]), .m_ready(dh_pop[gr]),
@@ -428,14 +428,14 @@ module vf_dma_rx import nic_pkg::*; #(
   assign m_awvalid = aw_valid_reg;
 
   logic [$clog2(RX_MAX_FRAMES):0] unused_wcmd_count, unused_pend_count;
-  vf_dma_fifo #(.WIDTH(WCMD_W), .DEPTH(RX_MAX_FRAMES)) wcmd_fifo (
+  prim_fifo #(.WIDTH(WCMD_W), .DEPTH(RX_MAX_FRAMES)) wcmd_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data(wcmd_in), .s_valid(wcmd_push), .s_ready(wcmd_ready),
     .m_data(wcmd_head), .m_valid(wcmd_valid), .m_ready(wcmd_pop),
     .count(unused_wcmd_count)
   );
 
-  vf_dma_fifo #(.WIDTH(PEND_W), .DEPTH(RX_MAX_FRAMES)) pend_fifo (
+  prim_fifo #(.WIDTH(PEND_W), .DEPTH(RX_MAX_FRAMES)) pend_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data(pend_in), .s_valid(pend_push), .s_ready(pend_ready),
     .m_data(pend_head), .m_valid(pend_valid), .m_ready(pend_pop),

@@ -105,14 +105,14 @@ module vf_dma_tx import nic_pkg::*; #(
   );
 
   logic [$clog2(INFLIGHT):0] unused_trk_count, unused_info_count;
-  vf_dma_fifo #(.WIDTH(2*OFF_W + 1), .DEPTH(INFLIGHT)) trk_fifo (
+  prim_fifo #(.WIDTH(2*OFF_W + 1), .DEPTH(INFLIGHT)) trk_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data(trk_in), .s_valid(trk_push), .s_ready(trk_ready),
     .m_data(trk_head), .m_valid(trk_valid), .m_ready(trk_pop),
     .count(unused_trk_count)
   );
 
-  vf_dma_fifo #(.WIDTH(INFO_W), .DEPTH(INFLIGHT)) info_fifo (
+  prim_fifo #(.WIDTH(INFO_W), .DEPTH(INFLIGHT)) info_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data(info_in), .s_valid(info_push), .s_ready(info_ready),
     .m_data(info_head), .m_valid(info_valid), .m_ready(info_pop),
@@ -170,7 +170,7 @@ module vf_dma_tx import nic_pkg::*; #(
   assign info_pop  = frame_end;
   assign txf_drop  = frame_end && bad;
   logic [$clog2(INFLIGHT):0] unused_cplq_count;
-  vf_dma_fifo #(.WIDTH(CPLR_W), .DEPTH(INFLIGHT)) cpl_fifo (
+  prim_fifo #(.WIDTH(CPLR_W), .DEPTH(INFLIGHT)) cpl_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data({1'b0, info_q, info_idx, info_len, 8'd0, 1'b0, 16'd0, ra_err ? ERR_BUS_READ : ERR_NONE}),
     .s_valid(frame_end && !abandon), .s_ready(cpl_room),

@@ -154,14 +154,14 @@ module vf_dma_tx_sched import nic_pkg::*; #(
     assign unused_sof = d_sof;
 
     logic unused_dready, unused_fready;
-    vf_dma_fifo #(.WIDTH(64 + 16), .DEPTH(DEPTH)) desc_fifo (
+    prim_fifo #(.WIDTH(64 + 16), .DEPTH(DEPTH)) desc_fifo (
       .clk, .rst, .clr(flush[gq]),
       .s_data({d_addr, d_len}), .s_valid(good), .s_ready(unused_dready),
       .m_data({dh_addr[gq], dh_len[gq]}), .m_valid(dh_valid[gq]), .m_ready(dh_pop[gq]),
       .count(q_used[gq])
     );
 
-    vf_dma_fifo #(.WIDTH(16 + NB_W + 16 + 1 + 16), .DEPTH(DEPTH)) frame_fifo (
+    prim_fifo #(.WIDTH(16 + NB_W + 16 + 1 + 16), .DEPTH(DEPTH)) frame_fifo (
       .clk, .rst, .clr(flush[gq]),
       .s_data({16'(fl_new), nb_new, d_idx, sof_vlan, sof_tci}), .s_valid(good && d_eof), .s_ready(unused_fready),
       .m_data({fh_len[gq], fh_nbufs[gq], fh_idx[gq], fh_vlan_ins[gq], fh_tci[gq]}),
@@ -197,7 +197,7 @@ module vf_dma_tx_sched import nic_pkg::*; #(
   logic [QW-1:0] sel_q;
   logic          start;
   // Queue 1 first after reset (the order the engine was measured with).
-  rr_arbiter #(.N(NUM_QUEUES), .FIRST(1 % NUM_QUEUES)) u_rr (
+  prim_rr_arb #(.N(NUM_QUEUES), .FIRST(1 % NUM_QUEUES)) u_rr (
     .clk, .rst,
     .req(elig), .advance(start),
     .grant_valid(sel_valid), .grant_idx(sel_q)

@@ -67,7 +67,7 @@ module vf_dma_wr_arb #(
   );
 
   logic [$clog2(MAX_OUT):0] unused_order_count;
-  vf_dma_fifo #(.WIDTH(SW), .DEPTH(MAX_OUT)) order_fifo (
+  prim_fifo #(.WIDTH(SW), .DEPTH(MAX_OUT)) order_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data(granted_idx), .s_valid(granted), .s_ready(order_ready),
     .m_data(order_head), .m_valid(order_valid), .m_ready(m_wvalid && m_wready && m_wlast),

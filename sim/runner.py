@@ -30,8 +30,12 @@ RTL_DIR = REPO_ROOT / "rtl"
 BUILD_ROOT = REPO_ROOT / "build"
 VISIBILITY_DIR = REPO_ROOT / "sim" / "verilator"
 
-# Compile order matters only for packages: they come first.
+# Compile order matters only for packages: they come first, in this order (a package
+# may import one listed before it). Paths are relative to the RTL folder.
 RTL_PACKAGES = ("nic_pkg.sv",)
+# Folders of the RTL (relative to it) whose *.sv files are part of every build:
+# the top folder and the primitives (rtl/prim/: the FIFO, the round-robin pick).
+RTL_SUBDIRS = (".", "prim")
 
 # Warnings that -Wall raises in cocotb's generated wrapper flow, not in our RTL
 # (lint of our RTL is `make lint`, with no waivers of this kind).
@@ -48,9 +52,9 @@ VERILATOR_BUILD_ARGS = (
 
 
 def rtl_sources(rtl_dir: Path = RTL_DIR) -> list[Path]:
-    """All synthesizable RTL, packages first."""
+    """All synthesizable RTL (rtl/*.sv and rtl/prim/*.sv), packages first."""
     pkgs = [rtl_dir / p for p in RTL_PACKAGES]
-    rest = sorted(p for p in rtl_dir.glob("*.sv") if p.name not in RTL_PACKAGES)
+    rest = sorted(p for d in RTL_SUBDIRS for p in (rtl_dir / d).glob("*.sv") if p not in pkgs)
     return pkgs + rest
 
 

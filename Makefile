@@ -25,7 +25,7 @@ NUM_VF       ?= 4
 
 # Packages first, in import order (as sim/runner.py RTL_PACKAGES), then every other
 # file of rtl/ and rtl/prim/ (sim/runner.py RTL_SUBDIRS).
-RTL_PKGS     := rtl/nic_pkg.sv
+RTL_PKGS     := rtl/nic_pkg.sv rtl/axi_pkg.sv
 RTL          := $(RTL_PKGS) $(filter-out $(RTL_PKGS),$(sort $(wildcard rtl/*.sv rtl/prim/*.sv)))
 
 .PHONY: all venv sim test lint bench synth waves clean distclean help

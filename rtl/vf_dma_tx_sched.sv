@@ -17,12 +17,11 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module vf_dma_tx_sched import nic_pkg::*; #(
+module vf_dma_tx_sched import nic_pkg::*, axi_pkg::*; #(
   parameter int NUM_QUEUES = 1,    // TX queues
   parameter int DATA_W     = 512,  // AXI data width
   parameter int ADDR_W     = 64,   // AXI address width
-  parameter int ID_W       = 4,    // AXI ID width
-  parameter int KIND       = 2,    // ID kind code of data reads (arid[1:0])
+  parameter dma_rd_kind_e KIND = RD_TX_DATA,  // ID kind of data reads
   parameter int DEPTH      = 32,   // descriptor FIFO entries per queue
   parameter int MAX_BUFS   = 16,   // buffers per frame at most (ERR_TOO_MANY_BUFS above)
   parameter int TXF_BEATS  = 512,  // TX frame FIFO depth in beats (the credit)
@@ -56,9 +55,7 @@ module vf_dma_tx_sched import nic_pkg::*; #(
   output logic                              d_ready,
 
   // buffer reads
-  output logic [ID_W-1:0]                   m_arid,
-  output logic [ADDR_W-1:0]                 m_araddr,
-  output logic [7:0]                        m_arlen,
+  output dma_a_t                            m_ar,
   output logic                              m_arvalid,
   input  logic                              m_arready,
 
@@ -275,9 +272,7 @@ module vf_dma_tx_sched import nic_pkg::*; #(
     end
   end
 
-  assign m_arid    = ID_W'({QW'(0), 2'(KIND)});
-  assign m_araddr  = araddr_reg;
-  assign m_arlen   = arlen_reg;
+  assign m_ar      = '{id: dma_rd_id(KIND, '0), addr: AXI_ADDR_W'(araddr_reg), len: arlen_reg};
   assign m_arvalid = arvalid_reg;
 
 `ifndef SYNTHESIS

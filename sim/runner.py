@@ -32,7 +32,7 @@ VISIBILITY_DIR = REPO_ROOT / "sim" / "verilator"
 
 # Compile order matters only for packages: they come first, in this order (a package
 # may import one listed before it). Paths are relative to the RTL folder.
-RTL_PACKAGES = ("nic_pkg.sv",)
+RTL_PACKAGES = ("nic_pkg.sv", "axi_pkg.sv")
 # Folders of the RTL (relative to it) whose *.sv files are part of every build:
 # the top folder and the primitives (rtl/prim/: the FIFO, the round-robin pick).
 RTL_SUBDIRS = (".", "prim")

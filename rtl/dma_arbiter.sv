@@ -9,6 +9,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module dma_arbiter import axi_pkg::*; #(
     // Number of upstream masters (functions).
     parameter int N = 3,
@@ -90,17 +92,46 @@ module dma_arbiter import axi_pkg::*; #(
   end
 
   // ---------------------------------------------------------------- reads
+  // AR is granted round-robin per burst; as on AW, the winner keeps AR until it is
+  // accepted (AXI: a presented request may not change while it waits for ready).
   logic             ar_grant_valid;
   logic [SEL_W-1:0] ar_grant_idx;
+  logic             ar_lock_reg;   // the granted burst's AR waits for ARREADY
+  logic [SEL_W-1:0] ar_lock_sel_reg;
+  logic [N-1:0]     ar_req;
+  logic             ar_fire;
+
+  // While locked only the owner requests, so the grant stays on it.
+  always_comb begin
+    ar_req = s_axi_arvalid;
+    if (ar_lock_reg) begin
+      ar_req = '0;
+      ar_req[ar_lock_sel_reg] = 1'b1;
+    end
+  end
 
   prim_rr_arb #(.N(N)) u_ar_arb (
       .clk         (clk),
       .rst         (rst),
-      .req         (s_axi_arvalid),
-      .advance     (m_axi_arvalid && m_axi_arready),
+      .req         (ar_req),
+      .advance     (ar_fire),
       .grant_valid (ar_grant_valid),
       .grant_idx   (ar_grant_idx)
   );
+
+  assign ar_fire = m_axi_arvalid && m_axi_arready;
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      ar_lock_reg     <= 1'b0;
+      ar_lock_sel_reg <= '0;
+    end else if (ar_fire) begin
+      ar_lock_reg <= 1'b0;
+    end else if (ar_grant_valid) begin
+      ar_lock_reg     <= 1'b1;
+      ar_lock_sel_reg <= ar_grant_idx;
+    end
+  end
 
   always_comb begin
     m_axi_arid    = {ar_grant_idx, s_axi_ar[ar_grant_idx].id};
@@ -219,6 +250,10 @@ module dma_arbiter import axi_pkg::*; #(
     end
     m_axi_bready = s_axi_bready[b_sel];
   end
+
+  // a locked grant's owner still presents the request it was granted for
+  `ASSERT(ar_owner_valid, ar_lock_reg |-> s_axi_arvalid[ar_lock_sel_reg])
+  `ASSERT(aw_owner_valid, aw_lock_reg |-> s_axi_awvalid[aw_lock_sel_reg])
 
 `ifndef SYNTHESIS
   // A response naming a master that does not exist is a host-model bug.

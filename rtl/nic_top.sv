@@ -6,6 +6,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module nic_top import nic_pkg::*, axi_pkg::*; #(
     // Virtual functions implemented (SR-IOV TotalVFs).
     parameter int NUM_VF = 2,
@@ -471,6 +473,14 @@ module nic_top import nic_pkg::*, axi_pkg::*; #(
       .m_axis_uplink_tdata, .m_axis_uplink_tkeep, .m_axis_uplink_tlast,
       .m_axis_uplink_tvalid, .m_axis_uplink_tready
   );
+
+  // ---------------------------------------------------------------- assertions
+  // the interrupt merge hands ready to the granted source only; an FLR by the PF
+  // only for an enabled VF; a register strobe reaches one target at most
+  `ASSERT_ONEHOT0(irq_ready_onehot, {mbx_irq_ready, irq_ready})
+  `ASSERT(irq_ready_granted, {mbx_irq_ready, irq_ready} != '0 |-> m_irq_valid && m_irq_ready)
+  `ASSERT(flr_of_enabled_vf, (vf_flr & ~vf_enable) == '0)
+  `ASSERT_NEVER(strobe_to_absent, (reg_wr || reg_rd) && sel == T_ABSENT && (vf_self_flr != '0))
 
 endmodule
 

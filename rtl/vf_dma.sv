@@ -15,6 +15,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module vf_dma import nic_pkg::*, axi_pkg::*; #(
   parameter int DATA_W        = 512,  // AXI and stream data width in bits
   parameter int ADDR_W        = 64,   // host address width
@@ -116,7 +118,8 @@ module vf_dma import nic_pkg::*, axi_pkg::*; #(
     // >= 2 ring entries per beat; <= 64-byte beats, the RX buffer granule of the contract
     if (DATA_W < 256 || DATA_W > 512 || (DATA_W & (DATA_W - 1)) != 0)
       $fatal(1, "%m: DATA_W must be 256 or 512");
-    if (ID_W != ENGINE_ID_W) $fatal(1, "%m: ID_W (%0d) must be axi_pkg::ENGINE_ID_W (%0d)", ID_W, ENGINE_ID_W);
+    if (ID_W != ENGINE_ID_W)
+      $fatal(1, "%m: ID_W (%0d) must be axi_pkg::ENGINE_ID_W (%0d)", ID_W, ENGINE_ID_W);
     if (NUM_QUEUES > (1 << DMA_QUEUE_W))
       $fatal(1, "%m: NUM_QUEUES (%0d) must fit the ID's queue field", NUM_QUEUES);
     if (ADDR_W != AXI_ADDR_W) $fatal(1, "%m: ADDR_W (%0d) must be axi_pkg::AXI_ADDR_W", ADDR_W);
@@ -489,6 +492,12 @@ module vf_dma import nic_pkg::*, axi_pkg::*; #(
   // whose data is in flight, an RX frame being written.
   logic [1:0][NUM_QUEUES-1:0][7:0] wr_out_reg;
   logic [1:0][NUM_QUEUES-1:0]      wr_busy;
+  dma_id_t [1:0][NUM_QUEUES-1:0]   wr_qid;  // the ID of kind k, queue q
+  always_comb begin
+    for (int k = 0; k < 2; k++) begin
+      for (int q = 0; q < NUM_QUEUES; q++) wr_qid[k][q] = dma_wr_id(dma_wr_kind_e'(k), DMA_QUEUE_W'(q));
+    end
+  end
   always_ff @(posedge clk) begin
     if (rst) begin
       wr_out_reg <= '0;
@@ -498,9 +507,9 @@ module vf_dma import nic_pkg::*, axi_pkg::*; #(
           logic inc, dec;
           inc = 1'b0;
           for (int src = 0; src < 2; src++) begin
-            if (aw_valid[src] && aw_ready[src] && aw[src].id == dma_wr_id(dma_wr_kind_e'(k), DMA_QUEUE_W'(q))) inc = 1'b1;
+            if (aw_valid[src] && aw_ready[src] && aw[src].id == wr_qid[k][q]) inc = 1'b1;
           end
-          dec = m_axi_bvalid && m_axi_bready && m_b.id == dma_wr_id(dma_wr_kind_e'(k), DMA_QUEUE_W'(q));
+          dec = m_axi_bvalid && m_axi_bready && m_b.id == wr_qid[k][q];
           wr_out_reg[k][q] <= wr_out_reg[k][q] + 8'(inc) - 8'(dec);
         end
       end
@@ -511,7 +520,7 @@ module vf_dma import nic_pkg::*, axi_pkg::*; #(
       for (int q = 0; q < NUM_QUEUES; q++) begin
         wr_busy[k][q] = wr_out_reg[k][q] != '0;
         for (int src = 0; src < 2; src++) begin
-          if (aw_valid[src] && aw[src].id == dma_wr_id(dma_wr_kind_e'(k), DMA_QUEUE_W'(q))) wr_busy[k][q] = 1'b1;
+          if (aw_valid[src] && aw[src].id == wr_qid[k][q]) wr_busy[k][q] = 1'b1;
         end
       end
     end
@@ -523,6 +532,28 @@ module vf_dma import nic_pkg::*, axi_pkg::*; #(
 
   logic unused_misc;
   assign unused_misc = ^{txf_idle, b_done, b_err_id};
+
+  // ---------------------------------------------------------------- assertions
+`ifndef SYNTHESIS
+  // the B response's ID names a kind and queue with a write outstanding
+  logic b_expected, wr_out_max;
+  always_comb begin
+    b_expected = 1'b0;
+    wr_out_max = 1'b0;
+    for (int k = 0; k < 2; k++) begin
+      for (int q = 0; q < NUM_QUEUES; q++) begin
+        if (m_b.id == wr_qid[k][q] && wr_out_reg[k][q] != '0) begin
+          b_expected = 1'b1;
+        end
+        if (wr_out_reg[k][q] == '1) wr_out_max = 1'b1;
+      end
+    end
+  end
+`endif
+  // no write response without its write; outstanding counts never wrap
+  `ASSERT(b_after_aw, m_axi_bvalid && m_axi_bready |-> b_expected)
+  `ASSERT_NEVER(wr_out_wrap, wr_out_max)
+  `ASSERT_ONEHOT0(rd_arb_one_source, ar_valid & ar_ready)
 
 `ifndef SYNTHESIS
   // the pointers follow the fetchers entry by entry

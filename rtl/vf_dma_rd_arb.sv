@@ -59,7 +59,8 @@ module vf_dma_rd_arb import axi_pkg::*; #(
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
     if (!rst && m_rvalid) begin
-      assert (int'(m_rid.kind) < NS) else $error("%m: read data with an ID of no source: %0h", m_rid);
+      assert (int'(m_rid.kind) < NS)
+        else $error("%m: read data with an ID of no source: %0h", m_rid);
     end
   end
 `endif

@@ -198,8 +198,10 @@ module vf_dma_rx import nic_pkg::*, axi_pkg::*; #(
     assign r_err[gr]  = mine && code != ERR_NONE;
     assign r_code[gr] = code;
 
+    // the fetcher reads only as far as this FIFO has room (q_used + in flight <=
+    // DEPTH), so it never waits for s_ready: an overflow is asserted
     logic unused_dready;
-    prim_fifo #(.WIDTH(64 + 16 + 16), .DEPTH(DEPTH)) desc_fifo (
+    prim_fifo #(.WIDTH(64 + 16 + 16), .DEPTH(DEPTH), .CHECK_OVERFLOW(1'b1)) desc_fifo (
       .clk, .rst, .clr(flush[gr]),
       .s_data({d_addr, d_len, d_idx}), .s_valid(good), .s_ready(unused_dready),
       .m_data({dh_addr[gr], dh_len[gr], dh_idx[gr]}), .m_valid(dh_valid[gr]), .m_ready(dh_pop[gr]),
@@ -418,7 +420,8 @@ module vf_dma_rx import nic_pkg::*, axi_pkg::*; #(
     end
   end
 
-  assign m_aw      = '{id: dma_wr_id(KIND, DMA_QUEUE_W'(cur_q_reg)), addr: AXI_ADDR_W'(aw_addr_reg), len: aw_len_reg};
+  assign m_aw      = '{id: dma_wr_id(KIND, DMA_QUEUE_W'(cur_q_reg)), addr: AXI_ADDR_W'(aw_addr_reg),
+                      len: aw_len_reg};
   assign m_awvalid = aw_valid_reg;
 
   logic [$clog2(RX_MAX_FRAMES):0] unused_wcmd_count, unused_pend_count;

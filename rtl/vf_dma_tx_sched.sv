@@ -150,15 +150,18 @@ module vf_dma_tx_sched import nic_pkg::*, axi_pkg::*; #(
     logic unused_sof;
     assign unused_sof = d_sof;
 
+    // the fetcher reads only as far as the descriptor FIFO has room, and a frame
+    // entry has at least one descriptor entry: neither waits for s_ready, an
+    // overflow is asserted
     logic unused_dready, unused_fready;
-    prim_fifo #(.WIDTH(64 + 16), .DEPTH(DEPTH)) desc_fifo (
+    prim_fifo #(.WIDTH(64 + 16), .DEPTH(DEPTH), .CHECK_OVERFLOW(1'b1)) desc_fifo (
       .clk, .rst, .clr(flush[gq]),
       .s_data({d_addr, d_len}), .s_valid(good), .s_ready(unused_dready),
       .m_data({dh_addr[gq], dh_len[gq]}), .m_valid(dh_valid[gq]), .m_ready(dh_pop[gq]),
       .count(q_used[gq])
     );
 
-    prim_fifo #(.WIDTH(16 + NB_W + 16 + 1 + 16), .DEPTH(DEPTH)) frame_fifo (
+    prim_fifo #(.WIDTH(16 + NB_W + 16 + 1 + 16), .DEPTH(DEPTH), .CHECK_OVERFLOW(1'b1)) frame_fifo (
       .clk, .rst, .clr(flush[gq]),
       .s_data({16'(fl_new), nb_new, d_idx, sof_vlan, sof_tci}), .s_valid(good && d_eof), .s_ready(unused_fready),
       .m_data({fh_len[gq], fh_nbufs[gq], fh_idx[gq], fh_vlan_ins[gq], fh_tci[gq]}),

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from sim.runner import rtl_sources
+from sim.runner import rtl_include_dirs, rtl_sources
 from sim.toolchain import REPO_ROOT
 
 BUILD_DIR = REPO_ROOT / "build" / "synth"
@@ -172,7 +172,7 @@ def front_script(config: SynthConfig, sources: Sequence[Path], rtlil: Path) -> s
         [
             # -j 1: the WASI build cannot start threads. Strict IEEE 1800 otherwise
             # (no use-before-declare), as Vivado reads it (see docs/SYNTHESIS.md).
-            f"read_slang -j 1 --keep-hierarchy --top {TOP} {gparams} {files}",
+            f"read_slang -j 1 --keep-hierarchy --top {TOP} {gparams} {_includes()} {files}",
             f"hierarchy -check -top {TOP}",
             "proc",
             # Anything here is a design error, not a tool limitation.
@@ -459,6 +459,11 @@ def _relative_sources() -> list[Path]:
     return [Path(os.path.relpath(p, REPO_ROOT)) for p in rtl_sources()]
 
 
+def _includes() -> str:
+    """read_slang's include folders (the assertion macros), relative to the repository."""
+    return " ".join(f"-I {os.path.relpath(d, REPO_ROOT)}" for d in rtl_include_dirs())
+
+
 def elaborate(params: Mapping[str, int], work: Path) -> None:
     """Read and elaborate only: every parameter check (``$fatal``) runs, nothing is mapped.
 
@@ -469,7 +474,8 @@ def elaborate(params: Mapping[str, int], work: Path) -> None:
     files = " ".join(str(p) for p in _relative_sources())
     script = work / "elaborate.ys"
     script.write_text(
-        f"read_slang -j 1 --top {TOP} {gparams} {files}\nhierarchy -check -top {TOP}\n"
+        f"read_slang -j 1 --top {TOP} {gparams} {_includes()} {files}\n"
+        f"hierarchy -check -top {TOP}\n"
     )
     run_yosys(script, work / "elaborate.log")
 

@@ -5,6 +5,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module prim_fifo #(
   // Width of one entry in bits.
   parameter int WIDTH = 8,
@@ -31,14 +33,9 @@ module prim_fifo #(
   output      logic [CNT_W-1:0] count     // entries held
 );
 
-  initial begin
-    if (DEPTH < 2 || (1 << PTR_W) != DEPTH) begin
-      $fatal(1, "%m: DEPTH (%0d) must be a power of two >= 2", DEPTH);
-    end
-    if (WIDTH < 1) begin
-      $fatal(1, "%m: WIDTH (%0d) must be positive", WIDTH);
-    end
-  end
+  `ASSERT_PARAM(g_check_depth, DEPTH >= 2 && (1 << PTR_W) == DEPTH,
+                "DEPTH must be a power of two >= 2")
+  `ASSERT_PARAM(g_check_width, WIDTH >= 1, "WIDTH must be positive")
 
   logic [WIDTH-1:0] mem [DEPTH];
   logic [PTR_W:0]   wr_ptr_reg, wr_ptr_next;
@@ -73,17 +70,11 @@ module prim_fifo #(
     end
   end
 
-`ifndef SYNTHESIS
-  always_ff @(posedge clk) begin
-    if (!rst) begin
-      // the pointers never drift apart by more than DEPTH
-      assert (count <= CNT_W'(DEPTH)) else $error("%m: count overflow");
-      if (CHECK_OVERFLOW) begin
-        assert (!(s_valid && !s_ready)) else $error("%m: push while full (overflow)");
-      end
-    end
-  end
-`endif
+  // the pointers never drift apart by more than DEPTH
+  `ASSERT(count_in_range, count <= CNT_W'(DEPTH))
+  // a writer that ignores s_ready never pushes into a full FIFO
+  `ASSERT_NEVER(overflow, CHECK_OVERFLOW && s_valid && !s_ready)
+  `ASSERT_KNOWN(valid_known, {s_valid, m_ready})
 
 endmodule
 

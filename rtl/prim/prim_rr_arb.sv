@@ -8,6 +8,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module prim_rr_arb #(
   // Number of requesters.
   parameter int N = 4,
@@ -25,10 +27,8 @@ module prim_rr_arb #(
   output      logic [IDX_W-1:0] grant_idx
 );
 
-  initial begin
-    if (N < 1) $fatal(1, "%m: N (%0d) must be at least 1", N);
-    if (FIRST < 0 || FIRST >= N) $fatal(1, "%m: FIRST (%0d) outside 0..N-1", FIRST);
-  end
+  `ASSERT_PARAM(g_check_n, N >= 1, "N must be at least 1")
+  `ASSERT_PARAM(g_check_first, FIRST >= 0 && FIRST < N, "FIRST outside 0..N-1")
 
   logic [IDX_W-1:0] last_reg, last_next;
 
@@ -60,14 +60,10 @@ module prim_rr_arb #(
     end
   end
 
-`ifndef SYNTHESIS
-  always_ff @(posedge clk) begin
-    if (!rst) begin
-      assert (!grant_valid || req[grant_idx]) else $error("%m: grant to a requester not asking");
-      assert (grant_valid == (req != '0)) else $error("%m: requests but no grant");
-    end
-  end
-`endif
+  // the grant goes to a requester that asks, and some request is always granted
+  `ASSERT(grant_requested, grant_valid |-> req[grant_idx])
+  `ASSERT(grant_if_req, grant_valid == (req != '0))
+  `ASSERT(grant_in_range, 32'(grant_idx) < N)
 
 endmodule
 

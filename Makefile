@@ -23,7 +23,10 @@ JOBS         ?= auto
 PYTEST_ARGS  ?=
 NUM_VF       ?= 4
 
-RTL          := rtl/nic_regs_pkg.sv rtl/nic_pkg.sv $(filter-out rtl/nic_regs_pkg.sv rtl/nic_pkg.sv,$(sort $(wildcard rtl/*.sv)))
+# Packages first, in import order (as sim/runner.py RTL_PACKAGES), then every other
+# file of rtl/ and rtl/prim/ (sim/runner.py RTL_SUBDIRS).
+RTL_PKGS     := rtl/nic_regs_pkg.sv rtl/nic_pkg.sv rtl/axi_pkg.sv
+RTL          := $(RTL_PKGS) $(filter-out $(RTL_PKGS),$(sort $(wildcard rtl/*.sv rtl/prim/*.sv)))
 
 .PHONY: all venv sim test lint regs bench synth waves clean distclean help
 
@@ -63,14 +66,20 @@ test: $(STAMP)
 SIM_DPI_TOPS := sim/tops/sim_host_bus.sv sim/tops/sim_stream_source.sv sim/tops/sim_stream_tap.sv \
   sim/tops/sim_stream_sink.sv
 
+# The RTL's include folder (prim_assert.svh) and the simulation-only checker binds
+# (sim/runner.py RTL_INCLUDE_DIRS, SIM_BINDS), linted with the RTL.
+RTL_INC      := -Irtl/prim
+SIM_BINDS    := sim/tops/nic_binds.sv
+
 lint: $(STAMP)
-	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module nic_top $(RTL)
-	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module nic_top -GVF_RING_FMT=256\'h2 \
-	  -GNUM_QUEUES=2 $(RTL)
-	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module nic_sim_top $(RTL) \
-	  $(SIM_DPI_TOPS) sim/tops/nic_sim_top.sv
-	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module two_host_top $(RTL) \
-	  $(SIM_DPI_TOPS) sim/tops/nic_sim_top.sv sim/tops/two_host_top.sv
+	$(VPY) -m sim.toolchain verilator --lint-only -Wall $(RTL_INC) --top-module nic_top $(RTL) \
+	  $(SIM_BINDS)
+	$(VPY) -m sim.toolchain verilator --lint-only -Wall $(RTL_INC) --top-module nic_top \
+	  -GVF_RING_FMT=256\'h2 -GNUM_QUEUES=2 $(RTL) $(SIM_BINDS)
+	$(VPY) -m sim.toolchain verilator --lint-only -Wall $(RTL_INC) --top-module nic_sim_top $(RTL) \
+	  $(SIM_BINDS) $(SIM_DPI_TOPS) sim/tops/nic_sim_top.sv
+	$(VPY) -m sim.toolchain verilator --lint-only -Wall $(RTL_INC) --top-module two_host_top $(RTL) \
+	  $(SIM_BINDS) $(SIM_DPI_TOPS) sim/tops/nic_sim_top.sv sim/tops/two_host_top.sv
 	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module hdl_bus_pair_top \
 	  $(SIM_DPI_TOPS) sim/tops/hdl_bus_pair_top.sv
 	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module hdl_stream_pair_top \

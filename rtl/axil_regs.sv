@@ -5,6 +5,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module axil_regs #(
     // Byte address width of the register space.
     parameter int ADDR_W = 20,
@@ -121,6 +123,17 @@ module axil_regs #(
       endcase
     end
   end
+
+  // ---------------------------------------------------------------- assertions
+  // one access at a time: a strobe lasts one cycle, never both kinds at once
+  `ASSERT_NEVER(rd_and_wr, reg_wr && reg_rd)
+  `ASSERT(wr_one_cycle, reg_wr |=> !reg_wr)
+  `ASSERT(rd_one_cycle, reg_rd |=> !reg_rd)
+  `ASSERT_NEVER(aw_and_ar, s_axil_awready && s_axil_arready)
+  // a response only for an access taken, and every read answered two cycles after its strobe
+  `ASSERT(bvalid_in_wresp, s_axil_bvalid == (state_reg == S_WRESP))
+  `ASSERT(rvalid_in_rresp, s_axil_rvalid == (state_reg == S_RRESP))
+  `ASSERT(rd_answered, $past(reg_rd, 2) |-> s_axil_rvalid)
 
 endmodule
 

@@ -2,19 +2,23 @@
 // host-bus master. Round-robin per burst on AR and on AW (W beats follow in AW
 // order), so a saturating function cannot starve another; the source index is
 // prepended to the ID so R and B responses route back without a lookup table.
+// Upstream channels are the engines' typed AXI4 channels (axi_pkg); downstream
+// is nic_top's flat host-bus port (its ID is {function, engine ID}).
 
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
 
-module dma_arbiter #(
+`include "prim_assert.svh"
+
+module dma_arbiter import axi_pkg::*; #(
     // Number of upstream masters (functions).
     parameter int N = 3,
     parameter int DATA_W = 512,
     parameter int ADDR_W = 64,
-    // ID width of one upstream master.
-    parameter int S_ID_W = 4,
-    parameter int USER_W = 8,
+    // ID width of one upstream master: axi_pkg::ENGINE_ID_W.
+    parameter int S_ID_W = ENGINE_ID_W,
+    parameter int USER_W = AXI_USER_W,
     // Write bursts granted whose W beats are not all through (a power of two):
     // how far AW may run ahead of W.
     parameter int W_ORDER = 8,
@@ -26,37 +30,21 @@ module dma_arbiter #(
     input  wire logic                       rst,
 
     // Upstream masters (one per function), packed arrays indexed by function.
-    input  wire logic [N-1:0][S_ID_W-1:0]   s_axi_awid,
-    input  wire logic [N-1:0][ADDR_W-1:0]   s_axi_awaddr,
-    input  wire logic [N-1:0][7:0]          s_axi_awlen,
-    input  wire logic [N-1:0][2:0]          s_axi_awsize,
-    input  wire logic [N-1:0][1:0]          s_axi_awburst,
-    input  wire logic [N-1:0][USER_W-1:0]   s_axi_awuser,
-    input  wire logic [N-1:0]               s_axi_awvalid,
-    output logic      [N-1:0]               s_axi_awready,
-    input  wire logic [N-1:0][DATA_W-1:0]   s_axi_wdata,
-    input  wire logic [N-1:0][STRB_W-1:0]   s_axi_wstrb,
-    input  wire logic [N-1:0]               s_axi_wlast,
-    input  wire logic [N-1:0]               s_axi_wvalid,
-    output logic      [N-1:0]               s_axi_wready,
-    output logic      [N-1:0][S_ID_W-1:0]   s_axi_bid,
-    output logic      [N-1:0][1:0]          s_axi_bresp,
-    output logic      [N-1:0]               s_axi_bvalid,
-    input  wire logic [N-1:0]               s_axi_bready,
-    input  wire logic [N-1:0][S_ID_W-1:0]   s_axi_arid,
-    input  wire logic [N-1:0][ADDR_W-1:0]   s_axi_araddr,
-    input  wire logic [N-1:0][7:0]          s_axi_arlen,
-    input  wire logic [N-1:0][2:0]          s_axi_arsize,
-    input  wire logic [N-1:0][1:0]          s_axi_arburst,
-    input  wire logic [N-1:0][USER_W-1:0]   s_axi_aruser,
-    input  wire logic [N-1:0]               s_axi_arvalid,
-    output logic      [N-1:0]               s_axi_arready,
-    output logic      [N-1:0][S_ID_W-1:0]   s_axi_rid,
-    output logic      [N-1:0][DATA_W-1:0]   s_axi_rdata,
-    output logic      [N-1:0][1:0]          s_axi_rresp,
-    output logic      [N-1:0]               s_axi_rlast,
-    output logic      [N-1:0]               s_axi_rvalid,
-    input  wire logic [N-1:0]               s_axi_rready,
+    input  wire axi_a_t [N-1:0]             s_axi_aw,
+    input  wire logic   [N-1:0]             s_axi_awvalid,
+    output      logic   [N-1:0]             s_axi_awready,
+    input  wire axi_w_t [N-1:0]             s_axi_w,
+    input  wire logic   [N-1:0]             s_axi_wvalid,
+    output      logic   [N-1:0]             s_axi_wready,
+    output      axi_b_t [N-1:0]             s_axi_b,
+    output      logic   [N-1:0]             s_axi_bvalid,
+    input  wire logic   [N-1:0]             s_axi_bready,
+    input  wire axi_a_t [N-1:0]             s_axi_ar,
+    input  wire logic   [N-1:0]             s_axi_arvalid,
+    output      logic   [N-1:0]             s_axi_arready,
+    output      axi_r_t [N-1:0]             s_axi_r,
+    output      logic   [N-1:0]             s_axi_rvalid,
+    input  wire logic   [N-1:0]             s_axi_rready,
 
     // Downstream host-bus master.
     output logic [M_ID_W-1:0]               m_axi_awid,
@@ -95,27 +83,63 @@ module dma_arbiter #(
   if (N < 1) begin : g_check_n
     $fatal(1, "%m: dma_arbiter needs at least one upstream master (N=%0d)", N);
   end
+  if (S_ID_W != ENGINE_ID_W || USER_W != AXI_USER_W || ADDR_W != AXI_ADDR_W) begin : g_check_w
+    $fatal(1, "%m: S_ID_W, USER_W and ADDR_W must be axi_pkg's (%0d, %0d, %0d)",
+           ENGINE_ID_W, AXI_USER_W, AXI_ADDR_W);
+  end
+  if (DATA_W > AXI_DATA_W) begin : g_check_data
+    $fatal(1, "%m: DATA_W (%0d) above axi_pkg::AXI_DATA_W (%0d)", DATA_W, AXI_DATA_W);
+  end
 
   // ---------------------------------------------------------------- reads
+  // AR is granted round-robin per burst; as on AW, the winner keeps AR until it is
+  // accepted (AXI: a presented request may not change while it waits for ready).
   logic             ar_grant_valid;
   logic [SEL_W-1:0] ar_grant_idx;
+  logic             ar_lock_reg;   // the granted burst's AR waits for ARREADY
+  logic [SEL_W-1:0] ar_lock_sel_reg;
+  logic [N-1:0]     ar_req;
+  logic             ar_fire;
 
-  rr_arbiter #(.N(N)) u_ar_arb (
+  // While locked only the owner requests, so the grant stays on it.
+  always_comb begin
+    ar_req = s_axi_arvalid;
+    if (ar_lock_reg) begin
+      ar_req = '0;
+      ar_req[ar_lock_sel_reg] = 1'b1;
+    end
+  end
+
+  prim_rr_arb #(.N(N)) u_ar_arb (
       .clk         (clk),
       .rst         (rst),
-      .req         (s_axi_arvalid),
-      .advance     (m_axi_arvalid && m_axi_arready),
+      .req         (ar_req),
+      .advance     (ar_fire),
       .grant_valid (ar_grant_valid),
       .grant_idx   (ar_grant_idx)
   );
 
+  assign ar_fire = m_axi_arvalid && m_axi_arready;
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      ar_lock_reg     <= 1'b0;
+      ar_lock_sel_reg <= '0;
+    end else if (ar_fire) begin
+      ar_lock_reg <= 1'b0;
+    end else if (ar_grant_valid) begin
+      ar_lock_reg     <= 1'b1;
+      ar_lock_sel_reg <= ar_grant_idx;
+    end
+  end
+
   always_comb begin
-    m_axi_arid    = {ar_grant_idx, s_axi_arid[ar_grant_idx]};
-    m_axi_araddr  = s_axi_araddr[ar_grant_idx];
-    m_axi_arlen   = s_axi_arlen[ar_grant_idx];
-    m_axi_arsize  = s_axi_arsize[ar_grant_idx];
-    m_axi_arburst = s_axi_arburst[ar_grant_idx];
-    m_axi_aruser  = s_axi_aruser[ar_grant_idx];
+    m_axi_arid    = {ar_grant_idx, s_axi_ar[ar_grant_idx].id};
+    m_axi_araddr  = s_axi_ar[ar_grant_idx].addr;
+    m_axi_arlen   = s_axi_ar[ar_grant_idx].len;
+    m_axi_arsize  = s_axi_ar[ar_grant_idx].size;
+    m_axi_arburst = s_axi_ar[ar_grant_idx].burst;
+    m_axi_aruser  = s_axi_ar[ar_grant_idx].user;
     m_axi_arvalid = ar_grant_valid;
     s_axi_arready = '0;
     s_axi_arready[ar_grant_idx] = ar_grant_valid && m_axi_arready;
@@ -127,10 +151,8 @@ module dma_arbiter #(
 
   always_comb begin
     for (int i = 0; i < N; i++) begin
-      s_axi_rid[i]   = m_axi_rid[S_ID_W-1:0];
-      s_axi_rdata[i] = m_axi_rdata;
-      s_axi_rresp[i] = m_axi_rresp;
-      s_axi_rlast[i] = m_axi_rlast;
+      s_axi_r[i]     = '{id: dma_id_t'(m_axi_rid[S_ID_W-1:0]), data: AXI_DATA_W'(m_axi_rdata),
+                         resp: axi_resp_e'(m_axi_rresp), last: m_axi_rlast};
       s_axi_rvalid[i] = m_axi_rvalid && (r_sel == SEL_W'(i));
     end
     m_axi_rready = s_axi_rready[r_sel];
@@ -166,7 +188,7 @@ module dma_arbiter #(
     end
   end
 
-  rr_arbiter #(.N(N)) u_aw_arb (
+  prim_rr_arb #(.N(N)) u_aw_arb (
       .clk         (clk),
       .rst         (rst),
       .req         (aw_req),
@@ -180,7 +202,7 @@ module dma_arbiter #(
   assign wlast_fire = m_axi_wvalid && m_axi_wready && m_axi_wlast;
 
   logic [$clog2(W_ORDER):0] unused_order_count;
-  vf_dma_fifo #(.WIDTH(SEL_W), .DEPTH(W_ORDER)) u_w_order (
+  prim_fifo #(.WIDTH(SEL_W), .DEPTH(W_ORDER)) u_w_order (
       .clk, .rst, .clr(1'b0),
       .s_data(aw_sel), .s_valid(aw_new), .s_ready(order_ready),
       .m_data(w_sel), .m_valid(order_valid), .m_ready(wlast_fire),
@@ -188,19 +210,19 @@ module dma_arbiter #(
   );
 
   always_comb begin
-    m_axi_awid    = {aw_sel, s_axi_awid[aw_sel]};
-    m_axi_awaddr  = s_axi_awaddr[aw_sel];
-    m_axi_awlen   = s_axi_awlen[aw_sel];
-    m_axi_awsize  = s_axi_awsize[aw_sel];
-    m_axi_awburst = s_axi_awburst[aw_sel];
-    m_axi_awuser  = s_axi_awuser[aw_sel];
+    m_axi_awid    = {aw_sel, s_axi_aw[aw_sel].id};
+    m_axi_awaddr  = s_axi_aw[aw_sel].addr;
+    m_axi_awlen   = s_axi_aw[aw_sel].len;
+    m_axi_awsize  = s_axi_aw[aw_sel].size;
+    m_axi_awburst = s_axi_aw[aw_sel].burst;
+    m_axi_awuser  = s_axi_aw[aw_sel].user;
     m_axi_awvalid = aw_grant_valid;
     s_axi_awready = '0;
     s_axi_awready[aw_sel] = aw_grant_valid && m_axi_awready;
 
-    m_axi_wdata  = s_axi_wdata[w_sel];
-    m_axi_wstrb  = s_axi_wstrb[w_sel];
-    m_axi_wlast  = s_axi_wlast[w_sel];
+    m_axi_wdata  = DATA_W'(s_axi_w[w_sel].data);
+    m_axi_wstrb  = STRB_W'(s_axi_w[w_sel].strb);
+    m_axi_wlast  = s_axi_w[w_sel].last;
     m_axi_wvalid = order_valid && s_axi_wvalid[w_sel];
     s_axi_wready = '0;
     s_axi_wready[w_sel] = order_valid && m_axi_wready;
@@ -223,12 +245,15 @@ module dma_arbiter #(
 
   always_comb begin
     for (int i = 0; i < N; i++) begin
-      s_axi_bid[i]    = m_axi_bid[S_ID_W-1:0];
-      s_axi_bresp[i]  = m_axi_bresp;
+      s_axi_b[i]      = '{id: dma_id_t'(m_axi_bid[S_ID_W-1:0]), resp: axi_resp_e'(m_axi_bresp)};
       s_axi_bvalid[i] = m_axi_bvalid && (b_sel == SEL_W'(i));
     end
     m_axi_bready = s_axi_bready[b_sel];
   end
+
+  // a locked grant's owner still presents the request it was granted for
+  `ASSERT(ar_owner_valid, ar_lock_reg |-> s_axi_arvalid[ar_lock_sel_reg])
+  `ASSERT(aw_owner_valid, aw_lock_reg |-> s_axi_awvalid[aw_lock_sel_reg])
 
 `ifndef SYNTHESIS
   // A response naming a master that does not exist is a host-model bug.

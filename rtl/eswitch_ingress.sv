@@ -138,9 +138,10 @@ module eswitch_ingress import nic_pkg::*, nic_regs_pkg::*; #(
   logic [TX_META_W-1:0]   evt_user_reg, evt_user_next;
   logic [15:0]            evt_len_reg, evt_len_next;
 
-  logic              d_full, d_empty, d_push, d_pop;
+  logic              d_ready, d_valid, d_push, d_pop;
+  logic              d_empty, i_empty;  // FIFOs idle (tests/cocotb_eswitch.py waits on them)
   logic [D_W-1:0]    d_push_data, d_head;
-  logic              i_empty, i_full, i_pop;
+  logic              i_valid, i_pop;
   logic [I_W-1:0]    i_push_data, i_head;
   logic              beat, stored_last;
   logic [16:0]       len_sum;
@@ -149,7 +150,7 @@ module eswitch_ingress import nic_pkg::*, nic_regs_pkg::*; #(
     // The TX shaper holds a frame back at its first beat while the bucket is in
     // debt; once started, a frame is taken whole (registered terms only, so tready
     // never depends on tvalid).
-    s_axis_tready  = !d_full && !(rate_on && first_reg && tokens_reg[TOK_W-1]);
+    s_axis_tready  = d_ready && !(rate_on && first_reg && tokens_reg[TOK_W-1]);
     beat           = s_axis_tvalid && s_axis_tready;
     d_push         = beat && (32'(beats_reg) < MAX_BEATS);
     stored_last    = s_axis_tlast || (32'(beats_reg) == MAX_BEATS - 1);
@@ -206,10 +207,13 @@ module eswitch_ingress import nic_pkg::*, nic_regs_pkg::*; #(
     end
   end
 
-  eswitch_fifo #(.WIDTH(D_W), .DEPTH(FIFO_BEATS)) u_data_fifo (
-    .clk, .rst,
-    .push(d_push), .push_data(d_push_data),
-    .pop(d_pop), .head(d_head), .empty(d_empty), .full(d_full)
+  // d_push only with s_axis_tready, which includes d_ready
+  logic [$clog2(FIFO_BEATS):0] unused_d_count, unused_i_count;
+  prim_fifo #(.WIDTH(D_W), .DEPTH(FIFO_BEATS), .CHECK_OVERFLOW(1'b1)) u_data_fifo (
+    .clk, .rst, .clr(1'b0),
+    .s_data(d_push_data), .s_valid(d_push), .s_ready(d_ready),
+    .m_data(d_head), .m_valid(d_valid), .m_ready(d_pop),
+    .count(unused_d_count)
   );
 
   // ---------------------------------------------------------------- decision (frame end + 1)
@@ -400,10 +404,12 @@ module eswitch_ingress import nic_pkg::*, nic_regs_pkg::*; #(
   end
 
   // Every stored frame has at least one beat, so the info FIFO cannot overflow.
-  eswitch_fifo #(.WIDTH(I_W), .DEPTH(FIFO_BEATS)) u_info_fifo (
-    .clk, .rst,
-    .push(evt_valid_reg), .push_data(i_push_data),
-    .pop(i_pop), .head(i_head), .empty(i_empty), .full(i_full)
+  logic unused_i_ready;  // no wait: asserted never full when pushed (CHECK_OVERFLOW)
+  prim_fifo #(.WIDTH(I_W), .DEPTH(FIFO_BEATS), .CHECK_OVERFLOW(1'b1)) u_info_fifo (
+    .clk, .rst, .clr(1'b0),
+    .s_data(i_push_data), .s_valid(evt_valid_reg), .s_ready(unused_i_ready),
+    .m_data(i_head), .m_valid(i_valid), .m_ready(i_pop),
+    .count(unused_i_count)
   );
 
   logic unused_ok;
@@ -417,8 +423,8 @@ module eswitch_ingress import nic_pkg::*, nic_regs_pkg::*; #(
 
   always_comb begin
     {h_drop, h_strip, h_mask, h_ins, h_tci} = i_head;
-    dropping   = !i_empty && h_drop != DROP_NONE;
-    fwd_req    = !i_empty && h_drop == DROP_NONE;
+    dropping   = i_valid && h_drop != DROP_NONE;
+    fwd_req    = i_valid && h_drop == DROP_NONE;
     fwd_mask   = h_mask;
     fwd_tuser  = h_strip;
   end
@@ -427,15 +433,17 @@ module eswitch_ingress import nic_pkg::*, nic_regs_pkg::*; #(
     .clk, .rst,
     .ins(h_ins), .tci(h_tci),
     .s_tdata(d_head[DATA_W-1:0]), .s_tkeep(d_head[DATA_W +: KEEP_W]), .s_tlast(d_head[D_W-1]),
-    .s_tvalid(fwd_req && !d_empty), .s_tready(ins_ready),
+    .s_tvalid(fwd_req && d_valid), .s_tready(ins_ready),
     .m_tdata(fwd_tdata), .m_tkeep(fwd_tkeep), .m_tlast(fwd_tlast), .m_tvalid(fwd_tvalid),
     .m_tready(fwd_pop)
   );
 
   always_comb begin
-    pop_now = fwd_req && !d_empty && ins_ready;
-    d_pop   = dropping ? !d_empty : pop_now;
-    i_pop   = dropping ? (!d_empty && d_head[D_W-1]) : (fwd_pop && fwd_tvalid && fwd_tlast);
+    d_empty = !d_valid;
+    i_empty = !i_valid;
+    pop_now = fwd_req && d_valid && ins_ready;
+    d_pop   = dropping ? d_valid : pop_now;
+    i_pop   = dropping ? (d_valid && d_head[D_W-1]) : (fwd_pop && fwd_tvalid && fwd_tlast);
   end
 
 `ifndef SYNTHESIS
@@ -444,7 +452,6 @@ module eswitch_ingress import nic_pkg::*, nic_regs_pkg::*; #(
       assert (!(fwd_pop && !fwd_tvalid)) else $error("%m: pop without a beat");
       assert (!(fwd_req && fwd_mask == '0)) else $error("%m: forward with an empty mask");
       assert (!(i_empty && !d_empty && d_pop)) else $error("%m: data popped without info");
-      assert (!(evt_valid_reg && i_full)) else $error("%m: frame info overflow");
     end
   end
 `endif

@@ -123,23 +123,18 @@ module eswitch_xbar #(
 
   // ---------------------------------------------------------------- output buffers
   for (genvar o = 0; o < NUM_PORTS; o++) begin : g_out
-    logic           full, empty;
     logic [O_W-1:0] head;
-    logic           hs;
+    logic [1:0]     unused_count;
 
-    eswitch_fifo #(.WIDTH(O_W), .DEPTH(2)) u_obuf (
-      .clk, .rst,
-      .push(out_wr[o]), .push_data(out_data[o]),
-      .pop(hs), .head(head), .empty(empty), .full(full)
+    // out_wr only while out_rdy (in_pop needs every output of the frame ready)
+    prim_fifo #(.WIDTH(O_W), .DEPTH(2), .CHECK_OVERFLOW(1'b1)) u_obuf (
+      .clk, .rst, .clr(1'b0),
+      .s_data(out_data[o]), .s_valid(out_wr[o]), .s_ready(out_rdy[o]),
+      .m_data(head), .m_valid(m_axis_tvalid[o]), .m_ready(m_axis_tready[o]),
+      .count(unused_count)
     );
 
-    always_comb begin
-      out_rdy[o]       = !full;
-      m_axis_tvalid[o] = !empty;
-      {m_axis_tuser[o], m_axis_tlast[o], m_axis_tkeep[o], m_axis_tdata[o]} = head;
-    end
-
-    assign hs = !empty && m_axis_tready[o];
+    assign {m_axis_tuser[o], m_axis_tlast[o], m_axis_tkeep[o], m_axis_tdata[o]} = head;
   end
 
 `ifndef SYNTHESIS

@@ -9,6 +9,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module mailbox import nic_regs_pkg::*; #(
     // Interrupt vector of the mailbox on the VF's function (after the queue vectors).
     parameter int VECTOR = 2
@@ -243,6 +245,18 @@ module mailbox import nic_regs_pkg::*; #(
       end
     end
   end
+
+  // ---------------------------------------------------------------- assertions
+  // REQ/ACK: a VF doorbell stays until the PF acknowledges it (or an FLR), a PF
+  // doorbell until the VF does; the VF's message is frozen while its REQ is up;
+  // an FLR leaves RSTD set for the VF driver.
+  `ASSERT(vf_req_held, req_reg && !flr && !pf_ackw |=> req_reg)
+  `ASSERT(pf_req_held, pfsts_reg && !flr && !vf_ackw |=> pfsts_reg)
+  `ASSERT(vf_msg_frozen, req_reg && !flr |=> $stable(vf_msg_reg))
+  `ASSERT(ack_needs_req, pfack_reg |-> !req_reg)
+  `ASSERT(rstd_after_flr, flr |=> rstd_reg)
+  `ASSERT_NEVER(event_in_flr, pf_event && flr)
+  `ASSERT_NEVER(irq_while_masked, vf_irq_valid && mask_reg)
 
 endmodule
 

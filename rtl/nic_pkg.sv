@@ -76,6 +76,21 @@ package nic_pkg;
   localparam int          MIN_HEAD_BUF_BYTES = 128; // vmxnet3 VMXNET3_MIN_T0_BUF_SIZE
   localparam int          RX_CPL_SIZE_LOG2_MAX = 13; // format B RX completion ring, 8192
 
+  // A completion request, from the TX or RX path of a vf_dma to its completion
+  // writer (vf_dma_cpl_wr): what the ring format needs to build the entry.
+  typedef struct packed {
+    logic        rx;             // 1: RX completion ring, 0: TX
+    logic [7:0]  q;              // queue
+    logic [15:0] idx;            // ring index of the (first) descriptor
+    logic [15:0] len;            // bytes
+    logic [7:0]  nbufs;          // RX buffers; format B: {ring2, eop, sop} in [2:0] (§4b)
+    logic        vlan_stripped;  // RX: a tag was removed
+    logic [15:0] vlan_tci;       // RX: the removed tag
+    q_err_e      status;         // error code, ERR_NONE when good
+  } cpl_req_t;
+
+  localparam int CPL_REQ_W = $bits(cpl_req_t);
+
 endpackage
 
 `resetall

@@ -6,7 +6,9 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module nic_top import nic_pkg::*, nic_regs_pkg::*; #(
+`include "prim_assert.svh"
+
+module nic_top import nic_pkg::*, nic_regs_pkg::*, axi_pkg::*; #(
     // Virtual functions implemented (SR-IOV TotalVFs).
     parameter int NUM_VF = 2,
     // Queue pairs per function.
@@ -291,17 +293,14 @@ module nic_top import nic_pkg::*, nic_regs_pkg::*; #(
   end
 
   // ------------------------------------------------------ function engines
-  logic [NUM_FUNC-1:0][DMA_ID_W-1:0] f_awid, f_bid, f_arid, f_rid;
-  logic [NUM_FUNC-1:0][ADDR_W-1:0]   f_awaddr, f_araddr;
-  logic [NUM_FUNC-1:0][7:0]          f_awlen, f_arlen;
-  logic [NUM_FUNC-1:0][2:0]          f_awsize, f_arsize;
-  logic [NUM_FUNC-1:0][1:0]          f_awburst, f_arburst, f_bresp, f_rresp;
-  logic [NUM_FUNC-1:0][FUNC_W-1:0]   f_awuser, f_aruser;
-  logic [NUM_FUNC-1:0]               f_awvalid, f_awready, f_wlast, f_wvalid, f_wready;
-  logic [NUM_FUNC-1:0]               f_bvalid, f_bready, f_arvalid, f_arready;
-  logic [NUM_FUNC-1:0]               f_rlast, f_rvalid, f_rready;
-  logic [NUM_FUNC-1:0][DATA_W-1:0]   f_wdata, f_rdata;
-  logic [NUM_FUNC-1:0][STRB_W-1:0]   f_wstrb;
+  // Each engine's host-bus master as typed channels (axi_pkg), indexed by function.
+  axi_a_t [NUM_FUNC-1:0] f_aw, f_ar;
+  axi_w_t [NUM_FUNC-1:0] f_w;
+  axi_b_t [NUM_FUNC-1:0] f_b;
+  axi_r_t [NUM_FUNC-1:0] f_r;
+  logic   [NUM_FUNC-1:0] f_awvalid, f_awready, f_wvalid, f_wready;
+  logic   [NUM_FUNC-1:0] f_bvalid, f_bready, f_arvalid, f_arready;
+  logic   [NUM_FUNC-1:0] f_rvalid, f_rready;
 
   // Function <-> switch streams.
   logic [NUM_FUNC-1:0][DATA_W-1:0]    tx_tdata, rx_tdata;
@@ -327,7 +326,7 @@ module nic_top import nic_pkg::*, nic_regs_pkg::*; #(
 
   assign irq_req = {mbx_irq_valid, irq_valid};
 
-  rr_arbiter #(.N(IRQ_SRC)) u_irq_arb (
+  prim_rr_arb #(.N(IRQ_SRC)) u_irq_arb (
       .clk, .rst,
       .req         (irq_req),
       .advance     (m_irq_valid && m_irq_ready),
@@ -351,6 +350,16 @@ module nic_top import nic_pkg::*, nic_regs_pkg::*; #(
     logic sel_me;
     assign sel_me = (sel == T_FUNC) && (reg_func[SEL_W-1:0] == SEL_W'(f));
 
+    // vf_dma's flat AXI4 port (it is a cocotb top of its own) packed into the
+    // typed channels, here and only here
+    logic [1:0]        awburst, arburst;
+    logic [DATA_W-1:0] wdata;
+    logic [STRB_W-1:0] wstrb;
+    logic              wlast;
+    assign f_aw[f].burst = axi_burst_e'(awburst);
+    assign f_ar[f].burst = axi_burst_e'(arburst);
+    assign f_w[f]        = '{data: AXI_DATA_W'(wdata), strb: AXI_STRB_W'(wstrb), last: wlast};
+
     vf_dma #(
         .DATA_W     (DATA_W),
         .ADDR_W     (ADDR_W),
@@ -366,35 +375,35 @@ module nic_top import nic_pkg::*, nic_regs_pkg::*; #(
         .reg_addr         (reg_addr[15:0]),
         .reg_wdata        (reg_wdata),
         .reg_rdata        (func_rdata[f]),
-        .m_axi_awid       (f_awid[f]),
-        .m_axi_awaddr     (f_awaddr[f]),
-        .m_axi_awlen      (f_awlen[f]),
-        .m_axi_awsize     (f_awsize[f]),
-        .m_axi_awburst    (f_awburst[f]),
-        .m_axi_awuser     (f_awuser[f]),
+        .m_axi_awid       (f_aw[f].id),
+        .m_axi_awaddr     (f_aw[f].addr),
+        .m_axi_awlen      (f_aw[f].len),
+        .m_axi_awsize     (f_aw[f].size),
+        .m_axi_awburst    (awburst),
+        .m_axi_awuser     (f_aw[f].user),
         .m_axi_awvalid    (f_awvalid[f]),
         .m_axi_awready    (f_awready[f]),
-        .m_axi_wdata      (f_wdata[f]),
-        .m_axi_wstrb      (f_wstrb[f]),
-        .m_axi_wlast      (f_wlast[f]),
+        .m_axi_wdata      (wdata),
+        .m_axi_wstrb      (wstrb),
+        .m_axi_wlast      (wlast),
         .m_axi_wvalid     (f_wvalid[f]),
         .m_axi_wready     (f_wready[f]),
-        .m_axi_bid        (f_bid[f]),
-        .m_axi_bresp      (f_bresp[f]),
+        .m_axi_bid        (f_b[f].id),
+        .m_axi_bresp      (f_b[f].resp),
         .m_axi_bvalid     (f_bvalid[f]),
         .m_axi_bready     (f_bready[f]),
-        .m_axi_arid       (f_arid[f]),
-        .m_axi_araddr     (f_araddr[f]),
-        .m_axi_arlen      (f_arlen[f]),
-        .m_axi_arsize     (f_arsize[f]),
-        .m_axi_arburst    (f_arburst[f]),
-        .m_axi_aruser     (f_aruser[f]),
+        .m_axi_arid       (f_ar[f].id),
+        .m_axi_araddr     (f_ar[f].addr),
+        .m_axi_arlen      (f_ar[f].len),
+        .m_axi_arsize     (f_ar[f].size),
+        .m_axi_arburst    (arburst),
+        .m_axi_aruser     (f_ar[f].user),
         .m_axi_arvalid    (f_arvalid[f]),
         .m_axi_arready    (f_arready[f]),
-        .m_axi_rid        (f_rid[f]),
-        .m_axi_rdata      (f_rdata[f]),
-        .m_axi_rresp      (f_rresp[f]),
-        .m_axi_rlast      (f_rlast[f]),
+        .m_axi_rid        (f_r[f].id),
+        .m_axi_rdata      (f_r[f].data[DATA_W-1:0]),
+        .m_axi_rresp      (f_r[f].resp),
+        .m_axi_rlast      (f_r[f].last),
         .m_axi_rvalid     (f_rvalid[f]),
         .m_axi_rready     (f_rready[f]),
         .m_axis_tx_tdata  (tx_tdata[f]),
@@ -427,17 +436,11 @@ module nic_top import nic_pkg::*, nic_regs_pkg::*; #(
       .USER_W (FUNC_W)
   ) u_dma_arbiter (
       .clk, .rst,
-      .s_axi_awid (f_awid), .s_axi_awaddr (f_awaddr), .s_axi_awlen (f_awlen),
-      .s_axi_awsize (f_awsize), .s_axi_awburst (f_awburst), .s_axi_awuser (f_awuser),
-      .s_axi_awvalid (f_awvalid), .s_axi_awready (f_awready),
-      .s_axi_wdata (f_wdata), .s_axi_wstrb (f_wstrb), .s_axi_wlast (f_wlast),
-      .s_axi_wvalid (f_wvalid), .s_axi_wready (f_wready),
-      .s_axi_bid (f_bid), .s_axi_bresp (f_bresp), .s_axi_bvalid (f_bvalid), .s_axi_bready (f_bready),
-      .s_axi_arid (f_arid), .s_axi_araddr (f_araddr), .s_axi_arlen (f_arlen),
-      .s_axi_arsize (f_arsize), .s_axi_arburst (f_arburst), .s_axi_aruser (f_aruser),
-      .s_axi_arvalid (f_arvalid), .s_axi_arready (f_arready),
-      .s_axi_rid (f_rid), .s_axi_rdata (f_rdata), .s_axi_rresp (f_rresp), .s_axi_rlast (f_rlast),
-      .s_axi_rvalid (f_rvalid), .s_axi_rready (f_rready),
+      .s_axi_aw (f_aw), .s_axi_awvalid (f_awvalid), .s_axi_awready (f_awready),
+      .s_axi_w (f_w), .s_axi_wvalid (f_wvalid), .s_axi_wready (f_wready),
+      .s_axi_b (f_b), .s_axi_bvalid (f_bvalid), .s_axi_bready (f_bready),
+      .s_axi_ar (f_ar), .s_axi_arvalid (f_arvalid), .s_axi_arready (f_arready),
+      .s_axi_r (f_r), .s_axi_rvalid (f_rvalid), .s_axi_rready (f_rready),
       .m_axi_awid, .m_axi_awaddr, .m_axi_awlen, .m_axi_awsize, .m_axi_awburst, .m_axi_awuser,
       .m_axi_awvalid, .m_axi_awready,
       .m_axi_wdata, .m_axi_wstrb, .m_axi_wlast, .m_axi_wvalid, .m_axi_wready,
@@ -476,6 +479,14 @@ module nic_top import nic_pkg::*, nic_regs_pkg::*; #(
       .m_axis_uplink_tdata, .m_axis_uplink_tkeep, .m_axis_uplink_tlast,
       .m_axis_uplink_tvalid, .m_axis_uplink_tready
   );
+
+  // ---------------------------------------------------------------- assertions
+  // the interrupt merge hands ready to the granted source only; an FLR by the PF
+  // only for an enabled VF; a register strobe reaches one target at most
+  `ASSERT_ONEHOT0(irq_ready_onehot, {mbx_irq_ready, irq_ready})
+  `ASSERT(irq_ready_granted, {mbx_irq_ready, irq_ready} != '0 |-> m_irq_valid && m_irq_ready)
+  `ASSERT(flr_of_enabled_vf, (vf_flr & ~vf_enable) == '0)
+  `ASSERT_NEVER(strobe_to_absent, (reg_wr || reg_rd) && sel == T_ABSENT && (vf_self_flr != '0))
 
 endmodule
 

@@ -8,6 +8,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module pf_ctrl import nic_regs_pkg::*; #(
     // VFs the hardware implements (SR-IOV TotalVFs).
     parameter int NUM_VF = 2,
@@ -214,6 +216,16 @@ module pf_ctrl import nic_regs_pkg::*; #(
 
   assign vf_flr    = vf_flr_reg;
   assign irq_valid = irq_pend_reg && !mask_reg;
+
+  // ---------------------------------------------------------------- assertions
+  // NumVFs never above TotalVFs, so the enabled VFs are 1..NumVFs; an FLR by the
+  // PF is a one-cycle pulse for one enabled VF
+  `ASSERT(num_vfs_range, 32'(num_vfs_reg) <= NUM_VF)
+  `ASSERT(enable_contiguous, ((NUM_VF+1)'(vf_enable) & ((NUM_VF+1)'(vf_enable) + 1'b1)) == '0)
+  `ASSERT_ONEHOT0(flr_one_vf, vf_flr)
+  `ASSERT(flr_pulse, vf_flr != '0 |=> vf_flr == '0)
+  `ASSERT(flr_of_enabled, (vf_flr & ~vf_enable) == '0)
+  `ASSERT_NEVER(rd_and_wr, reg_wr && reg_rd)
 
 endmodule
 

@@ -6,19 +6,21 @@
 // second RX descriptor ring per queue: the RX fetcher then serves 2 *
 // NUM_QUEUES rings, ring q + NUM_QUEUES being queue q's ring 2.
 //
-// AXI IDs: {queue, kind[1:0]}. Reads: kind 0 TX descriptors, 1 RX
-// descriptors, 2 TX data, each kind with queue field 0 (reads of one kind
-// return in order). Writes: kind 0 TX completions, 1 RX data and RX
-// completions, with the queue number (B errors are charged to that queue).
+// AXI IDs: axi_pkg::dma_id_t {queue, kind}. Reads (dma_rd_kind_e): TX
+// descriptors, RX descriptors, TX data, each kind with queue field 0 (reads of
+// one kind return in order). Writes (dma_wr_kind_e): TX completions, RX data
+// and RX completions, with the queue number (B errors are charged to that queue).
 
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
 
-module vf_dma import nic_pkg::*; #(
+`include "prim_assert.svh"
+
+module vf_dma import nic_pkg::*, axi_pkg::*; #(
   parameter int DATA_W        = 512,  // AXI and stream data width in bits
   parameter int ADDR_W        = 64,   // host address width
-  parameter int ID_W          = 4,    // AXI ID width, >= 2 + log2(NUM_QUEUES)
+  parameter int ID_W          = 4,    // AXI ID width: axi_pkg::ENGINE_ID_W
   parameter int NUM_QUEUES    = 2,    // queue pairs
   // Store-and-forward FIFOs, in beats; the defaults are 32 KiB at any DATA_W
   // (TX must hold two jumbo frames, RX one).
@@ -31,8 +33,7 @@ module vf_dma import nic_pkg::*; #(
   parameter ring_fmt_e RING_FMT = RING_FMT_A,  // descriptor and completion ring format
   localparam int KEEP_W = DATA_W / 8,
   localparam int QW     = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
-  localparam int ENTRY_W = DESC_BYTES * 8,
-  localparam int CPLR_W = 1 + QW + 16 + 16 + 8 + 1 + 16 + 8
+  localparam int ENTRY_W = DESC_BYTES * 8
 ) (
   input  logic                  clk,
   input  logic                  rst,
@@ -117,7 +118,11 @@ module vf_dma import nic_pkg::*; #(
     // >= 2 ring entries per beat; <= 64-byte beats, the RX buffer granule of the contract
     if (DATA_W < 256 || DATA_W > 512 || (DATA_W & (DATA_W - 1)) != 0)
       $fatal(1, "%m: DATA_W must be 256 or 512");
-    if (ID_W < QW + 2) $fatal(1, "%m: ID_W (%0d) must be >= 2 + log2(NUM_QUEUES)", ID_W);
+    if (ID_W != ENGINE_ID_W)
+      $fatal(1, "%m: ID_W (%0d) must be axi_pkg::ENGINE_ID_W (%0d)", ID_W, ENGINE_ID_W);
+    if (NUM_QUEUES > (1 << DMA_QUEUE_W))
+      $fatal(1, "%m: NUM_QUEUES (%0d) must fit the ID's queue field", NUM_QUEUES);
+    if (ADDR_W != AXI_ADDR_W) $fatal(1, "%m: ADDR_W (%0d) must be axi_pkg::AXI_ADDR_W", ADDR_W);
     if (RX_FIFO_BEATS * BEAT_BYTES < MAX_FRAME_BYTES) $fatal(1, "%m: RX FIFO smaller than one frame");
     // the batched TX prefetch (16 entries) must fit beside a partial frame (MAX_TX_BUFS)
     if (DESC_DEPTH < MAX_TX_BUFS + 16) $fatal(1, "%m: DESC_DEPTH must be >= MAX_TX_BUFS + 16");
@@ -218,22 +223,25 @@ module vf_dma import nic_pkg::*; #(
   end
 
   // ---------------- read channel ----------------
-  localparam int RD_TXD = 0, RD_RXD = 1, RD_TXDATA = 2;
-  logic [2:0][ID_W-1:0]   ar_id;
-  logic [2:0][ADDR_W-1:0] ar_addr;
-  logic [2:0][7:0]        ar_len;
-  logic [2:0]             ar_valid, ar_ready, r_valid, r_ready;
+  // the read arbiter's source index is the kind of its reads (routing by ID)
+  localparam int RD_TXD = int'(RD_TX_DESC), RD_RXD = int'(RD_RX_DESC), RD_TXDATA = int'(RD_TX_DATA);
+  dma_a_t [2:0] ar;
+  dma_a_t       m_ar;
+  logic [2:0]   ar_valid, ar_ready, r_valid, r_ready;
 
-  vf_dma_rd_arb #(.NS(3), .ADDR_W(ADDR_W), .ID_W(ID_W)) rd_arb (
+  vf_dma_rd_arb #(.NS(3)) rd_arb (
     .clk, .rst,
-    .s_arid(ar_id), .s_araddr(ar_addr), .s_arlen(ar_len), .s_arvalid(ar_valid), .s_arready(ar_ready),
+    .s_ar(ar), .s_arvalid(ar_valid), .s_arready(ar_ready),
     .s_rvalid(r_valid), .s_rready(r_ready),
-    .m_arid(m_axi_arid), .m_araddr(m_axi_araddr), .m_arlen(m_axi_arlen),
-    .m_arvalid(m_axi_arvalid), .m_arready(m_axi_arready),
-    .m_rid(m_axi_rid), .m_rvalid(m_axi_rvalid), .m_rready(m_axi_rready)
+    .m_ar, .m_arvalid(m_axi_arvalid), .m_arready(m_axi_arready),
+    .m_rid(dma_id_t'(m_axi_rid)), .m_rvalid(m_axi_rvalid), .m_rready(m_axi_rready)
   );
+  // the AXI4 port: one place where the engine's request becomes the flat AR channel
+  assign m_axi_arid    = ID_W'(m_ar.id);
+  assign m_axi_araddr  = ADDR_W'(m_ar.addr);
+  assign m_axi_arlen   = m_ar.len;
   assign m_axi_arsize  = 3'($clog2(BEAT_BYTES));
-  assign m_axi_arburst = 2'b01;  // INCR
+  assign m_axi_arburst = AXI_BURST_INCR;
   assign m_axi_aruser  = func_num;
 
   // ---------------- descriptor fetch ----------------
@@ -249,22 +257,21 @@ module vf_dma import nic_pkg::*; #(
   logic                             txd_valid, txd_ready, rxd_valid, rxd_ready;
 
   vf_dma_desc_fetch #(
-    .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(RD_TXD),
+    .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .KIND(RD_TX_DESC),
     .DEPTH(DESC_DEPTH), .BEATS(DESC_BEATS), .BATCH(1'b1)
   ) tx_fetch (
     .clk, .rst,
     .q_en(txq_en), .q_run(txq_run), .q_base(txq_base), .q_size(txq_size), .q_prod(txq_prod),
     .q_start(txd_start_idx), .q_used(txq_used), .q_starve('0), .q_cons(txq_cons), .q_idle(txf_idle), .q_quiet(txf_quiet),
     .q_rd_err(txf_err),
-    .m_arid(ar_id[RD_TXD]), .m_araddr(ar_addr[RD_TXD]), .m_arlen(ar_len[RD_TXD]),
-    .m_arvalid(ar_valid[RD_TXD]), .m_arready(ar_ready[RD_TXD]),
+    .m_ar(ar[RD_TXD]), .m_arvalid(ar_valid[RD_TXD]), .m_arready(ar_ready[RD_TXD]),
     .s_rdata(m_axi_rdata), .s_rresp(m_axi_rresp), .s_rlast(m_axi_rlast),
     .s_rvalid(r_valid[RD_TXD]), .s_rready(r_ready[RD_TXD]),
     .ent_raw(txd_raw), .ent_q(txd_q), .ent_idx(txd_idx), .ent_valid(txd_valid), .ent_ready(txd_ready)
   );
 
   vf_dma_desc_fetch #(
-    .NUM_QUEUES(NR), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(RD_RXD),
+    .NUM_QUEUES(NR), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .KIND(RD_RX_DESC),
     .DEPTH(DESC_DEPTH), .BEATS(DESC_BEATS), .BATCH(1'b1)
   ) rx_fetch (
     .clk, .rst,
@@ -272,8 +279,7 @@ module vf_dma import nic_pkg::*; #(
     .q_start(rr_start_idx), .q_used(rxq_used), .q_starve(rxq_starve), .q_cons(rr_cons),
     .q_idle(rxf_idle), .q_quiet(rxf_quiet),
     .q_rd_err(rxf_err),
-    .m_arid(ar_id[RD_RXD]), .m_araddr(ar_addr[RD_RXD]), .m_arlen(ar_len[RD_RXD]),
-    .m_arvalid(ar_valid[RD_RXD]), .m_arready(ar_ready[RD_RXD]),
+    .m_ar(ar[RD_RXD]), .m_arvalid(ar_valid[RD_RXD]), .m_arready(ar_ready[RD_RXD]),
     .s_rdata(m_axi_rdata), .s_rresp(m_axi_rresp), .s_rlast(m_axi_rlast),
     .s_rvalid(r_valid[RD_RXD]), .s_rready(r_ready[RD_RXD]),
     .ent_raw(rxd_raw), .ent_q(rxd_q), .ent_idx(rxd_idx), .ent_valid(rxd_valid), .ent_ready(rxd_ready)
@@ -319,12 +325,12 @@ module vf_dma import nic_pkg::*; #(
   logic [NUM_QUEUES-1:0]      txe_err;
   logic [NUM_QUEUES-1:0][7:0] txe_abandon;
   logic [NUM_QUEUES-1:0][7:0] txe_code;
-  logic [CPLR_W-1:0]          txc_data, rxc_data;
+  cpl_req_t                   txc_data, rxc_data;
   logic                       txc_valid, txc_ready, rxc_valid, rxc_ready;
   logic [NUM_QUEUES-1:0]      txc_discard, rxc_discard, txc_pend, rxc_pend;
 
   vf_dma_tx #(
-    .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(RD_TXDATA),
+    .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .KIND(RD_TX_DATA),
     .DEPTH(DESC_DEPTH), .MAX_BUFS(MAX_TX_BUFS), .TXF_BEATS(TX_FIFO_BEATS), .INFLIGHT(TX_INFLIGHT)
   ) tx (
     .clk, .rst, .func_num,
@@ -333,8 +339,7 @@ module vf_dma import nic_pkg::*; #(
     .d_addr(txd_addr), .d_len(txd_len), .d_sof(txd_sof), .d_eof(txd_eof),
     .d_vlan_ins(txd_vlan_ins), .d_vlan_tci(txd_vlan_tci), .d_err(txd_err), .d_q(txd_q), .d_idx(txd_idx),
     .d_valid(txd_valid), .d_ready(txd_ready),
-    .m_arid(ar_id[RD_TXDATA]), .m_araddr(ar_addr[RD_TXDATA]), .m_arlen(ar_len[RD_TXDATA]),
-    .m_arvalid(ar_valid[RD_TXDATA]), .m_arready(ar_ready[RD_TXDATA]),
+    .m_ar(ar[RD_TXDATA]), .m_arvalid(ar_valid[RD_TXDATA]), .m_arready(ar_ready[RD_TXDATA]),
     .s_rdata(m_axi_rdata), .s_rresp(m_axi_rresp), .s_rlast(m_axi_rlast),
     .s_rvalid(r_valid[RD_TXDATA]), .s_rready(r_ready[RD_TXDATA]),
     .m_axis_tx_tdata, .m_axis_tx_tkeep, .m_axis_tx_tlast, .m_axis_tx_tuser,
@@ -343,29 +348,34 @@ module vf_dma import nic_pkg::*; #(
   );
 
   // ---------------- write channel ----------------
-  localparam int WR_RX = 0, WR_CPL = 1;
-  logic [1:0][ID_W-1:0]   aw_id;
-  logic [1:0][ADDR_W-1:0] aw_addr;
-  logic [1:0][7:0]        aw_len;
+  localparam int WR_RX_SRC = 0, WR_CPL_SRC = 1;  // write arbiter sources
+  dma_a_t [1:0]           aw;
+  dma_a_t                 m_aw;
   logic [1:0]             aw_valid, aw_ready, w_last, w_valid, w_ready;
   logic [1:0][DATA_W-1:0] w_data;
   logic [1:0][KEEP_W-1:0] w_strb;
   logic                   b_err, b_done;
-  logic [ID_W-1:0]        b_err_id;
+  dma_id_t                b_err_id;
+  axi_b_t                 m_b;
 
-  vf_dma_wr_arb #(.NS(2), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W)) wr_arb (
+  // the AXI4 port: one place where the flat B channel becomes the engine's type
+  assign m_b = '{id: dma_id_t'(m_axi_bid), resp: axi_resp_e'(m_axi_bresp)};
+
+  vf_dma_wr_arb #(.NS(2), .DATA_W(DATA_W)) wr_arb (
     .clk, .rst,
-    .s_awid(aw_id), .s_awaddr(aw_addr), .s_awlen(aw_len), .s_awvalid(aw_valid), .s_awready(aw_ready),
+    .s_aw(aw), .s_awvalid(aw_valid), .s_awready(aw_ready),
     .s_wdata(w_data), .s_wstrb(w_strb), .s_wlast(w_last), .s_wvalid(w_valid), .s_wready(w_ready),
-    .m_awid(m_axi_awid), .m_awaddr(m_axi_awaddr), .m_awlen(m_axi_awlen),
-    .m_awvalid(m_axi_awvalid), .m_awready(m_axi_awready),
+    .m_aw, .m_awvalid(m_axi_awvalid), .m_awready(m_axi_awready),
     .m_wdata(m_axi_wdata), .m_wstrb(m_axi_wstrb), .m_wlast(m_axi_wlast),
     .m_wvalid(m_axi_wvalid), .m_wready(m_axi_wready),
-    .m_bid(m_axi_bid), .m_bresp(m_axi_bresp), .m_bvalid(m_axi_bvalid), .m_bready(m_axi_bready),
+    .m_b, .m_bvalid(m_axi_bvalid), .m_bready(m_axi_bready),
     .b_err, .b_err_id, .b_done
   );
+  assign m_axi_awid    = ID_W'(m_aw.id);
+  assign m_axi_awaddr  = ADDR_W'(m_aw.addr);
+  assign m_axi_awlen   = m_aw.len;
   assign m_axi_awsize  = 3'($clog2(BEAT_BYTES));
-  assign m_axi_awburst = 2'b01;  // INCR
+  assign m_axi_awburst = AXI_BURST_INCR;
   assign m_axi_awuser  = func_num;
 
   // ---------------- RX ----------------
@@ -373,7 +383,7 @@ module vf_dma import nic_pkg::*; #(
   logic [NUM_QUEUES-1:0][7:0] rxe_code;
 
   vf_dma_rx #(
-    .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(1),
+    .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .KIND(WR_RX),
     .DEPTH(DESC_DEPTH), .RX_FIFO_BEATS(RX_FIFO_BEATS), .RX_MAX_FRAMES(RX_MAX_FRAMES),
     .FMT_B(FMT_B)
   ) rx (
@@ -385,10 +395,9 @@ module vf_dma import nic_pkg::*; #(
     .q_busy(rxe_busy), .q_abandon(rxe_abandon), .q_starve(rxq_starve), .q_taken(rxq_taken),
     .d_addr(rxd_addr), .d_len(rxd_len), .d_err(rxd_err), .d_q(rxd_q), .d_idx(rxd_idx),
     .d_valid(rxd_valid), .d_ready(rxd_ready),
-    .m_awid(aw_id[WR_RX]), .m_awaddr(aw_addr[WR_RX]), .m_awlen(aw_len[WR_RX]),
-    .m_awvalid(aw_valid[WR_RX]), .m_awready(aw_ready[WR_RX]),
-    .m_wdata(w_data[WR_RX]), .m_wstrb(w_strb[WR_RX]), .m_wlast(w_last[WR_RX]),
-    .m_wvalid(w_valid[WR_RX]), .m_wready(w_ready[WR_RX]),
+    .m_aw(aw[WR_RX_SRC]), .m_awvalid(aw_valid[WR_RX_SRC]), .m_awready(aw_ready[WR_RX_SRC]),
+    .m_wdata(w_data[WR_RX_SRC]), .m_wstrb(w_strb[WR_RX_SRC]), .m_wlast(w_last[WR_RX_SRC]),
+    .m_wvalid(w_valid[WR_RX_SRC]), .m_wready(w_ready[WR_RX_SRC]),
     .cpl_data(rxc_data), .cpl_valid(rxc_valid), .cpl_ready(rxc_ready)
   );
 
@@ -401,7 +410,7 @@ module vf_dma import nic_pkg::*; #(
   logic [SLOT_W:0]   ev_n;
 
   vf_dma_cpl_wr #(
-    .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .TX_KIND(0), .RX_KIND(1)
+    .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .TX_KIND(WR_TX_CPL), .RX_KIND(WR_RX)
   ) cpl_wr (
     .clk, .rst,
     .txq_en, .txq_cpl_base, .txq_size, .rxq_en, .rxq_cpl_base, .rxq_cpl_size,
@@ -409,10 +418,9 @@ module vf_dma import nic_pkg::*; #(
     .tx_data(txc_data), .tx_valid(txc_valid), .tx_ready(txc_ready),
     .rx_data(rxc_data), .rx_valid(rxc_valid), .rx_ready(rxc_ready),
     .f_rx, .f_gen, .f_q, .f_idx, .f_len, .f_nbufs, .f_vlan_stripped, .f_vlan_tci, .f_status, .f_raw(cpl_raw),
-    .m_awid(aw_id[WR_CPL]), .m_awaddr(aw_addr[WR_CPL]), .m_awlen(aw_len[WR_CPL]),
-    .m_awvalid(aw_valid[WR_CPL]), .m_awready(aw_ready[WR_CPL]),
-    .m_wdata(w_data[WR_CPL]), .m_wstrb(w_strb[WR_CPL]), .m_wlast(w_last[WR_CPL]),
-    .m_wvalid(w_valid[WR_CPL]), .m_wready(w_ready[WR_CPL]),
+    .m_aw(aw[WR_CPL_SRC]), .m_awvalid(aw_valid[WR_CPL_SRC]), .m_awready(aw_ready[WR_CPL_SRC]),
+    .m_wdata(w_data[WR_CPL_SRC]), .m_wstrb(w_strb[WR_CPL_SRC]), .m_wlast(w_last[WR_CPL_SRC]),
+    .m_wvalid(w_valid[WR_CPL_SRC]), .m_wready(w_ready[WR_CPL_SRC]),
     .ev_valid, .ev_rx, .ev_q, .ev_n,
     .tx_discard(txc_discard), .rx_discard(rxc_discard), .tx_pend(txc_pend), .rx_pend(rxc_pend)
   );
@@ -455,8 +463,6 @@ module vf_dma import nic_pkg::*; #(
   );
 
   // ---------------- queue errors ----------------
-  wire [1:0]    b_kind = b_err_id[1:0];
-  wire [QW-1:0] b_q    = b_err_id[QW+1:2];
   // a queue's RX descriptor rings (1, or 2 with format B)
   logic [NUM_QUEUES-1:0] rxq_fetch_err, rxq_fetch_quiet;
   always_comb begin
@@ -471,8 +477,8 @@ module vf_dma import nic_pkg::*; #(
   always_comb begin
     for (int q = 0; q < NUM_QUEUES; q++) begin
       logic bq_tx, bq_rx;
-      bq_tx = b_err && b_kind == 2'd0 && b_q == QW'(q);
-      bq_rx = b_err && b_kind == 2'd1 && b_q == QW'(q);
+      bq_tx = b_err && b_err_id == dma_wr_id(WR_TX_CPL, DMA_QUEUE_W'(q));
+      bq_rx = b_err && b_err_id == dma_wr_id(WR_RX, DMA_QUEUE_W'(q));
       txq_err[q]      = txe_err[q] || txf_err[q] || bq_tx;
       txq_err_code[q] = txe_err[q] ? txe_code[q] : (txf_err[q] ? ERR_BUS_READ : ERR_BUS_WRITE);
       rxq_err[q]      = rxe_err[q] || rxq_fetch_err[q] || bq_rx;
@@ -486,6 +492,12 @@ module vf_dma import nic_pkg::*; #(
   // whose data is in flight, an RX frame being written.
   logic [1:0][NUM_QUEUES-1:0][7:0] wr_out_reg;
   logic [1:0][NUM_QUEUES-1:0]      wr_busy;
+  dma_id_t [1:0][NUM_QUEUES-1:0]   wr_qid;  // the ID of kind k, queue q
+  always_comb begin
+    for (int k = 0; k < 2; k++) begin
+      for (int q = 0; q < NUM_QUEUES; q++) wr_qid[k][q] = dma_wr_id(dma_wr_kind_e'(k), DMA_QUEUE_W'(q));
+    end
+  end
   always_ff @(posedge clk) begin
     if (rst) begin
       wr_out_reg <= '0;
@@ -495,10 +507,9 @@ module vf_dma import nic_pkg::*; #(
           logic inc, dec;
           inc = 1'b0;
           for (int src = 0; src < 2; src++) begin
-            if (aw_valid[src] && aw_ready[src] && aw_id[src][1:0] == 2'(k) &&
-                aw_id[src][QW+1:2] == QW'(q)) inc = 1'b1;
+            if (aw_valid[src] && aw_ready[src] && aw[src].id == wr_qid[k][q]) inc = 1'b1;
           end
-          dec = m_axi_bvalid && m_axi_bready && m_axi_bid[1:0] == 2'(k) && m_axi_bid[QW+1:2] == QW'(q);
+          dec = m_axi_bvalid && m_axi_bready && m_b.id == wr_qid[k][q];
           wr_out_reg[k][q] <= wr_out_reg[k][q] + 8'(inc) - 8'(dec);
         end
       end
@@ -509,7 +520,7 @@ module vf_dma import nic_pkg::*; #(
       for (int q = 0; q < NUM_QUEUES; q++) begin
         wr_busy[k][q] = wr_out_reg[k][q] != '0;
         for (int src = 0; src < 2; src++) begin
-          if (aw_valid[src] && aw_id[src][1:0] == 2'(k) && aw_id[src][QW+1:2] == QW'(q)) wr_busy[k][q] = 1'b1;
+          if (aw_valid[src] && aw[src].id == wr_qid[k][q]) wr_busy[k][q] = 1'b1;
         end
       end
     end
@@ -521,6 +532,28 @@ module vf_dma import nic_pkg::*; #(
 
   logic unused_misc;
   assign unused_misc = ^{txf_idle, b_done, b_err_id};
+
+  // ---------------------------------------------------------------- assertions
+`ifndef SYNTHESIS
+  // the B response's ID names a kind and queue with a write outstanding
+  logic b_expected, wr_out_max;
+  always_comb begin
+    b_expected = 1'b0;
+    wr_out_max = 1'b0;
+    for (int k = 0; k < 2; k++) begin
+      for (int q = 0; q < NUM_QUEUES; q++) begin
+        if (m_b.id == wr_qid[k][q] && wr_out_reg[k][q] != '0) begin
+          b_expected = 1'b1;
+        end
+        if (wr_out_reg[k][q] == '1) wr_out_max = 1'b1;
+      end
+    end
+  end
+`endif
+  // no write response without its write; outstanding counts never wrap
+  `ASSERT(b_after_aw, m_axi_bvalid && m_axi_bready |-> b_expected)
+  `ASSERT_NEVER(wr_out_wrap, wr_out_max)
+  `ASSERT_ONEHOT0(rd_arb_one_source, ar_valid & ar_ready)
 
 `ifndef SYNTHESIS
   // the pointers follow the fetchers entry by entry

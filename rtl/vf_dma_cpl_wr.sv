@@ -34,13 +34,12 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module vf_dma_cpl_wr import nic_pkg::*; #(
+module vf_dma_cpl_wr import nic_pkg::*, axi_pkg::*; #(
   parameter int NUM_QUEUES = 1,    // queue pairs
   parameter int DATA_W     = 512,  // AXI data width
   parameter int ADDR_W     = 64,   // AXI address width
-  parameter int ID_W       = 4,    // AXI ID width
-  parameter int TX_KIND    = 0,    // ID kind code of TX completion writes
-  parameter int RX_KIND    = 1,    // ID kind code of RX writes
+  parameter dma_wr_kind_e TX_KIND = WR_TX_CPL,  // ID kind of TX completion writes
+  parameter dma_wr_kind_e RX_KIND = WR_RX,      // ID kind of RX writes
   parameter int HOLD       = 16,   // cycles a partly filled completion beat waits for more entries
   parameter int HOLD_MAX   = 64,   // ... at most, while the write channel is busy (>= HOLD)
   parameter int AW_WAIT    = 4,    // cycles an AW waits for the write channel: it is congested
@@ -48,7 +47,6 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   parameter int W_DEPTH    = 4,    // completion beats whose AW went ahead of their W beat
   localparam int QW      = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
   localparam int ENTRY_W = DESC_BYTES * 8,
-  localparam int CPLR_W  = 1 + QW + 16 + 16 + 8 + 1 + 16 + 8,
   localparam int SLOT_W  = $clog2(DATA_W / ENTRY_W)
 ) (
   input  logic                              clk,
@@ -66,10 +64,10 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   output logic [NUM_QUEUES-1:0][16:0]       tx_state,
   output logic [NUM_QUEUES-1:0][16:0]       rx_state,
 
-  input  logic [CPLR_W-1:0]                 tx_data,
+  input  cpl_req_t                          tx_data,
   input  logic                              tx_valid,
   output logic                              tx_ready,
-  input  logic [CPLR_W-1:0]                 rx_data,
+  input  cpl_req_t                          rx_data,
   input  logic                              rx_valid,
   output logic                              rx_ready,
 
@@ -85,9 +83,7 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   output logic [7:0]                        f_status,
   input  logic [ENTRY_W-1:0]                f_raw,
 
-  output logic [ID_W-1:0]                   m_awid,
-  output logic [ADDR_W-1:0]                 m_awaddr,
-  output logic [7:0]                        m_awlen,
+  output dma_a_t                            m_aw,
   output logic                              m_awvalid,
   input  logic                              m_awready,
   output logic [DATA_W-1:0]                 m_wdata,
@@ -120,13 +116,12 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
 
   logic [NUM_QUEUES-1:0][15:0] tx_idx_reg, rx_idx_reg;
   logic [NUM_QUEUES-1:0]       tx_gen_reg, rx_gen_reg;
-  logic                        last_rx_reg;  // round-robin: source served last
 
   // output: AW register, and a small W FIFO so that a beat's AW can go out
   // while earlier W beats wait behind RX data on the write channel
   logic              aw_valid_reg;
   logic [ADDR_W-1:0] aw_addr_reg;
-  logic [ID_W-1:0]   aw_id_reg;
+  dma_id_t           aw_id_reg;
   localparam int WF_W = DATA_W + DATA_W / 8 + 1 + QW + SLOT_W + 1;
   logic [WF_W-1:0]   wf_in, wf_head;
   logic              wf_ready, wf_valid;
@@ -164,13 +159,28 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   logic [CONG_W-1:0] cong_reg;     // cycles left of the congestion memory
   wire congested = cong_reg != '0;
   wire hold_more = out_busy || congested;
-  wire pick_rx  = rx_valid && (!tx_valid || !last_rx_reg);
-  wire req      = tx_valid || rx_valid;
+  // TX (0) and RX (1) requests served round-robin, RX first after reset
+  logic pick_rx, req, take, discard;
+  prim_rr_arb #(.N(2), .FIRST(1)) u_src_rr (
+    .clk, .rst,
+    .req({rx_valid, tx_valid}), .advance(take || discard),
+    .grant_valid(req), .grant_idx(pick_rx)
+  );
 
-  wire [CPLR_W-1:0] req_data = pick_rx ? rx_data : tx_data;
+  cpl_req_t        req_data;
   logic            r_rx;
   logic [QW-1:0]   r_q;
-  assign {r_rx, r_q, f_idx, f_len, f_nbufs, f_vlan_stripped, f_vlan_tci, f_status} = req_data;
+  always_comb begin
+    req_data        = pick_rx ? rx_data : tx_data;
+    r_rx            = req_data.rx;
+    r_q             = QW'(req_data.q);
+    f_idx           = req_data.idx;
+    f_len           = req_data.len;
+    f_nbufs         = req_data.nbufs;
+    f_vlan_stripped = req_data.vlan_stripped;
+    f_vlan_tci      = req_data.vlan_tci;
+    f_status        = req_data.status;
+  end
 
   wire [15:0]        widx  = pick_rx ? rx_idx_reg[r_q] : tx_idx_reg[r_q];
   wire [ADDR_W-1:0]  base  = pick_rx ? rxq_cpl_base[r_q] : txq_cpl_base[r_q];
@@ -206,7 +216,7 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
   end
   // the ring whose new entry waits goes first, the others in turn
   wire flush_now = out_free && rr_valid;  // rr_valid: some ring wants its beat written
-  rr_arbiter #(.N(NS)) u_flush_rr (
+  prim_rr_arb #(.N(NS)) u_flush_rr (
     .clk, .rst,
     .req(want), .advance(flush_now && !(req && want[p])),
     .grant_valid(rr_valid), .grant_idx(rr_sel)
@@ -215,16 +225,16 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
     flush_sel = (req && want[p]) ? p : rr_sel;
     for (int i = 0; i < NS; i++) flush[i] = flush_now && flush_sel == SW'(i);
   end
-  wire take    = req && !req_off && (!pv_reg[p] || flush[p] || (same && !pfull_reg[p] && !off[p]));
+  assign take = req && !req_off && (!pv_reg[p] || flush[p] || (same && !pfull_reg[p] && !off[p]));
   wire merge   = take && pv_reg[p] && !flush[p];
-  wire discard = req && req_off;
+  assign discard = req && req_off;
   assign tx_ready = (take || discard) && !pick_rx;
   assign rx_ready = (take || discard) && pick_rx;
 
   always_ff @(posedge clk) begin
     if (flush_now) begin
       aw_addr_reg <= {pbeat_reg[flush_sel], OFF_W'(0)};
-      aw_id_reg   <= ID_W'({QW'(flush_sel >> 1), flush_sel[0] ? 2'(RX_KIND) : 2'(TX_KIND)});
+      aw_id_reg   <= dma_wr_id(flush_sel[0] ? RX_KIND : TX_KIND, DMA_QUEUE_W'(flush_sel >> 1));
     end
     if (take) begin
       pbeat_reg[p] <= beat;
@@ -245,7 +255,6 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
       cong_reg     <= '0;
       pv_reg       <= '0;
       page_reg     <= '0;
-      last_rx_reg  <= 1'b0;
       tx_idx_reg   <= '0;
       rx_idx_reg   <= '0;
       tx_gen_reg   <= '1;
@@ -257,7 +266,6 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
       else if (aw_wait_reg != AWW_W'(AW_WAIT)) aw_wait_reg <= aw_wait_reg + 1'b1;
       if (aw_valid_reg && !m_awready && aw_wait_reg == AWW_W'(AW_WAIT)) cong_reg <= CONG_W'(CONG_KEEP);
       else if (congested)                                            cong_reg <= cong_reg - 1'b1;
-      if (take || discard) last_rx_reg <= pick_rx;
       for (int i = 0; i < NS; i++) begin
         if (take && p == SW'(i)) begin
           pv_reg[i] <= 1'b1;
@@ -288,14 +296,12 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
     end
   end
 
-  assign m_awid    = aw_id_reg;
-  assign m_awaddr  = aw_addr_reg;
-  assign m_awlen   = 8'd0;
+  assign m_aw      = '{id: aw_id_reg, addr: AXI_ADDR_W'(aw_addr_reg), len: 8'd0};
   assign m_awvalid = aw_valid_reg;
   assign wf_in = {pdata_reg[flush_sel], pstrb_reg[flush_sel], flush_sel[0], QW'(flush_sel >> 1),
                   (SLOT_W+1)'($countones(pstrb_reg[flush_sel]) / EB)};
   logic [$clog2(W_DEPTH):0] unused_wf_count;
-  vf_dma_fifo #(.WIDTH(WF_W), .DEPTH(W_DEPTH)) w_fifo (
+  prim_fifo #(.WIDTH(WF_W), .DEPTH(W_DEPTH)) w_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data(wf_in), .s_valid(flush_now), .s_ready(wf_ready),
     .m_data(wf_head), .m_valid(wf_valid), .m_ready(m_wready),
@@ -325,7 +331,7 @@ module vf_dma_cpl_wr import nic_pkg::*; #(
 
   logic unused_rx;
   logic [OFF_W-1:0] unused_eaddr_lo;  // entries are addressed by beat and lane
-  assign unused_rx = r_rx;
+  assign unused_rx = ^{r_rx, req_data.q};  // r_q: the low bits of the queue field
   assign unused_eaddr_lo = eaddr[OFF_W-1:0];
 
 `ifndef SYNTHESIS

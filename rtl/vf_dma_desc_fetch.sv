@@ -14,12 +14,11 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module vf_dma_desc_fetch import nic_pkg::*; #(
+module vf_dma_desc_fetch import nic_pkg::*, axi_pkg::*; #(
   parameter int NUM_QUEUES = 1,    // queues of this direction
   parameter int DATA_W     = 512,  // AXI data width in bits, >= 2 entries
   parameter int ADDR_W     = 64,   // AXI address width
-  parameter int ID_W       = 4,    // AXI ID width
-  parameter int KIND       = 0,    // ID kind code of this fetcher (arid[1:0])
+  parameter dma_rd_kind_e KIND = RD_TX_DESC,  // ID kind of this fetcher's reads
   parameter int DEPTH      = 32,   // downstream descriptor FIFO entries per queue
   parameter int BEATS      = 8,    // returned beats buffered; bounds the beats in flight
   parameter int MAX_DESC   = 16,   // descriptors per read at most (a multiple of entries per beat)
@@ -51,9 +50,7 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
   output logic [NUM_QUEUES-1:0]               q_quiet,  // nothing in flight
   output logic [NUM_QUEUES-1:0]               q_rd_err, // pulse: a descriptor read returned an error
 
-  output logic [ID_W-1:0]                     m_arid,
-  output logic [ADDR_W-1:0]                   m_araddr,
-  output logic [7:0]                          m_arlen,
+  output dma_a_t                              m_ar,
   output logic                                m_arvalid,
   input  logic                                m_arready,
 
@@ -80,7 +77,6 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
   initial begin
     if (EPB < 2 || (1 << SLOT_W) != EPB) $fatal(1, "%m: DATA_W must hold a power of two >= 2 entries");
     if (MAX_DESC % EPB != 0 || MAX_DESC < EPB) $fatal(1, "%m: MAX_DESC must be a multiple of %0d", EPB);
-    if (ID_W < 2) $fatal(1, "%m: ID_W (%0d) must hold the 2-bit kind", ID_W);  // reads carry queue 0
     if (BEATS < MAX_DESC / EPB) $fatal(1, "%m: BEATS must hold one full read");
   end
 
@@ -134,7 +130,7 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
   logic [QW-1:0] sel_q;
   logic          issue;
   // Queue 1 first after reset (the order the engine was measured with).
-  rr_arbiter #(.N(NUM_QUEUES), .FIRST(1 % NUM_QUEUES)) u_rr (
+  prim_rr_arb #(.N(NUM_QUEUES), .FIRST(1 % NUM_QUEUES)) u_rr (
     .clk, .rst,
     .req(elig), .advance(issue),
     .grant_valid(sel_valid), .grant_idx(sel_q)
@@ -158,7 +154,7 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
   logic trk_valid, trk_pop;
   assign trk_in = '{q: sel_q, idx: cons_reg[sel_q], n: N_W'(sel_n)};
 
-  vf_dma_fifo #(.WIDTH($bits(trk_t)), .DEPTH(BEATS)) trk_fifo (
+  prim_fifo #(.WIDTH($bits(trk_t)), .DEPTH(BEATS)) trk_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data(trk_in), .s_valid(issue), .s_ready(trk_ready),
     .m_data(trk_head), .m_valid(trk_valid), .m_ready(trk_pop),
@@ -199,7 +195,7 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
   assign s_rready = beat_ready && trk_valid;
   assign trk_pop  = r_beat && s_rlast;
 
-  vf_dma_fifo #(.WIDTH($bits(beat_t)), .DEPTH(BEATS)) beat_fifo (
+  prim_fifo #(.WIDTH($bits(beat_t)), .DEPTH(BEATS)) beat_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data(beat_in), .s_valid(r_beat), .s_ready(beat_ready),
     .m_data(beat_head), .m_valid(beat_valid), .m_ready(beat_pop),
@@ -285,9 +281,8 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
     end
   end
 
-  assign m_arid    = ID_W'(KIND);  // one ID per fetcher: its reads return in order
-  assign m_araddr  = araddr_reg;
-  assign m_arlen   = arlen_reg;
+  // one ID per fetcher (queue 0): its reads return in order
+  assign m_ar      = '{id: dma_rd_id(KIND, '0), addr: AXI_ADDR_W'(araddr_reg), len: arlen_reg};
   assign m_arvalid = arvalid_reg;
 
 `ifndef SYNTHESIS
@@ -295,7 +290,7 @@ module vf_dma_desc_fetch import nic_pkg::*; #(
     if (!rst) begin
       assert (!(s_rvalid && !trk_valid)) else $error("%m: read data with no read outstanding");
       assert (!(issue && sel_beats > 17'(BEATS))) else $error("%m: read larger than the beat buffer");
-      assert (!(m_arvalid && !m_arready && $past(m_arvalid && !m_arready) && $changed(m_araddr)))
+      assert (!(m_arvalid && !m_arready && $past(m_arvalid && !m_arready) && $changed(m_ar)))
         else $error("%m: AR changed while waiting for ready");
     end
   end

@@ -81,7 +81,7 @@ module vf_dma_frame_fifo #(
   assign ovf_drop = wr_beat && s_tlast && (dropping_reg || ovf_now);
 
   logic [$clog2(MAX_FRAMES):0] unused_info_count;
-  vf_dma_fifo #(.WIDTH(USER_W + LEN_W), .DEPTH(MAX_FRAMES)) info_fifo (
+  prim_fifo #(.WIDTH(USER_W + LEN_W), .DEPTH(MAX_FRAMES)) info_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data({s_tuser, frame_len}), .s_valid(commit), .s_ready(info_ready),
     .m_data({m_info_user, m_info_len}), .m_valid(m_info_valid), .m_ready(m_info_ready),

@@ -89,7 +89,7 @@ module vf_dma_irq import nic_pkg::*; #(
   logic [VW-1:0] sel;
   logic          fire;
   // Vector 1 first after reset (the order the engine was measured with).
-  rr_arbiter #(.N(NV), .FIRST(1 % NV)) u_rr (
+  prim_rr_arb #(.N(NV), .FIRST(1 % NV)) u_rr (
     .clk, .rst,
     .req(ready_v), .advance(fire),
     .grant_valid(sel_valid), .grant_idx(sel)

@@ -23,6 +23,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module vf_dma_regs import nic_pkg::*, nic_regs_pkg::*; #(
   parameter int        NUM_QUEUES = 1,          // queue pairs (<= 16: 0x100 each in 0x1000..0x1FFF)
   parameter int        ADDR_W     = 64,         // host address width
@@ -470,6 +472,12 @@ module vf_dma_regs import nic_pkg::*, nic_regs_pkg::*; #(
       end
     end
   end
+
+  // ---------------------------------------------------------------- assertions
+  // a queue runs only while enabled; one register access at a time
+  `ASSERT(tx_run_enabled, (txq_run & ~txq_en) == '0)
+  `ASSERT(rx_run_enabled, (rxq_run & ~rxq_en) == '0)
+  `ASSERT_NEVER(rd_and_wr, reg_wr && reg_rd)
 
 endmodule
 

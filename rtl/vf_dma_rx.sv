@@ -24,12 +24,11 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module vf_dma_rx import nic_pkg::*; #(
+module vf_dma_rx import nic_pkg::*, axi_pkg::*; #(
   parameter int NUM_QUEUES    = 1,    // RX queues
   parameter int DATA_W        = 512,  // AXI and stream data width
   parameter int ADDR_W        = 64,   // AXI address width
-  parameter int ID_W          = 4,    // AXI ID width
-  parameter int KIND          = 1,    // ID kind code of RX writes (awid[1:0])
+  parameter dma_wr_kind_e KIND = WR_RX,  // ID kind of RX writes
   parameter int DEPTH         = 32,   // descriptor FIFO entries per queue
   parameter int RX_FIFO_BEATS = 512,  // store-and-forward FIFO in beats
   parameter int RX_MAX_FRAMES = 128,  // frames the FIFO holds at most
@@ -38,8 +37,7 @@ module vf_dma_rx import nic_pkg::*; #(
   localparam int NR     = FMT_B ? 2 * NUM_QUEUES : NUM_QUEUES,  // descriptor rings
   localparam int RW     = NR > 1 ? $clog2(NR) : 1,
   localparam int CNT_W  = $clog2(DEPTH) + 1,
-  localparam int KEEP_W = DATA_W / 8,
-  localparam int CPLR_W = 1 + QW + 16 + 16 + 8 + 1 + 16 + 8
+  localparam int KEEP_W = DATA_W / 8
 ) (
   input  logic                              clk,
   input  logic                              rst,
@@ -72,9 +70,7 @@ module vf_dma_rx import nic_pkg::*; #(
   input  logic                              d_valid,
   output logic                              d_ready,
 
-  output logic [ID_W-1:0]                   m_awid,
-  output logic [ADDR_W-1:0]                 m_awaddr,
-  output logic [7:0]                        m_awlen,
+  output dma_a_t                            m_aw,
   output logic                              m_awvalid,
   input  logic                              m_awready,
   output logic [DATA_W-1:0]                 m_wdata,
@@ -83,7 +79,7 @@ module vf_dma_rx import nic_pkg::*; #(
   output logic                              m_wvalid,
   input  logic                              m_wready,
 
-  output logic [CPLR_W-1:0]                 cpl_data,
+  output cpl_req_t                          cpl_data,
   output logic                              cpl_valid,
   input  logic                              cpl_ready
 );
@@ -202,8 +198,10 @@ module vf_dma_rx import nic_pkg::*; #(
     assign r_err[gr]  = mine && code != ERR_NONE;
     assign r_code[gr] = code;
 
+    // the fetcher reads only as far as this FIFO has room (q_used + in flight <=
+    // DEPTH), so it never waits for s_ready: an overflow is asserted
     logic unused_dready;
-    vf_dma_fifo #(.WIDTH(64 + 16 + 16), .DEPTH(DEPTH)) desc_fifo (
+    prim_fifo #(.WIDTH(64 + 16 + 16), .DEPTH(DEPTH), .CHECK_OVERFLOW(1'b1)) desc_fifo (
       .clk, .rst, .clr(flush[gr]),
       .s_data({d_addr, d_len, d_idx}), .s_valid(good), .s_ready(unused_dready),
       .m_data({dh_addr[gr], dh_len[gr], dh_idx[gr]}), .m_valid(dh_valid[gr]), .m_ready(dh_pop[gr]),
@@ -422,20 +420,19 @@ module vf_dma_rx import nic_pkg::*; #(
     end
   end
 
-  assign m_awid    = ID_W'({cur_q_reg, 2'(KIND)});
-  assign m_awaddr  = aw_addr_reg;
-  assign m_awlen   = aw_len_reg;
+  assign m_aw      = '{id: dma_wr_id(KIND, DMA_QUEUE_W'(cur_q_reg)), addr: AXI_ADDR_W'(aw_addr_reg),
+                      len: aw_len_reg};
   assign m_awvalid = aw_valid_reg;
 
   logic [$clog2(RX_MAX_FRAMES):0] unused_wcmd_count, unused_pend_count;
-  vf_dma_fifo #(.WIDTH(WCMD_W), .DEPTH(RX_MAX_FRAMES)) wcmd_fifo (
+  prim_fifo #(.WIDTH(WCMD_W), .DEPTH(RX_MAX_FRAMES)) wcmd_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data(wcmd_in), .s_valid(wcmd_push), .s_ready(wcmd_ready),
     .m_data(wcmd_head), .m_valid(wcmd_valid), .m_ready(wcmd_pop),
     .count(unused_wcmd_count)
   );
 
-  vf_dma_fifo #(.WIDTH(PEND_W), .DEPTH(RX_MAX_FRAMES)) pend_fifo (
+  prim_fifo #(.WIDTH(PEND_W), .DEPTH(RX_MAX_FRAMES)) pend_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data(pend_in), .s_valid(pend_push), .s_ready(pend_ready),
     .m_data(pend_head), .m_valid(pend_valid), .m_ready(pend_pop),
@@ -462,7 +459,8 @@ module vf_dma_rx import nic_pkg::*; #(
   logic [7:0]    p_nbufs;
   rx_meta_t      p_meta;
   assign {p_q, p_idx, p_nbufs, p_len, p_meta} = pend_head;
-  assign cpl_data = {1'b1, p_q, p_idx, p_len, p_nbufs, p_meta.vlan_stripped, p_meta.vlan_tci, ERR_NONE};
+  assign cpl_data = '{rx: 1'b1, q: 8'(p_q), idx: p_idx, len: p_len, nbufs: p_nbufs,
+                     vlan_stripped: p_meta.vlan_stripped, vlan_tci: p_meta.vlan_tci, status: ERR_NONE};
 
   // completions per queue waiting for release or for the completion writer
   // (pendq_reg is declared with q_busy, which reads it)

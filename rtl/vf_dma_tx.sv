@@ -10,20 +10,18 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module vf_dma_tx import nic_pkg::*; #(
+module vf_dma_tx import nic_pkg::*, axi_pkg::*; #(
   parameter int NUM_QUEUES = 1,    // TX queues
   parameter int DATA_W     = 512,  // AXI and stream data width
   parameter int ADDR_W     = 64,   // AXI address width
-  parameter int ID_W       = 4,    // AXI ID width
-  parameter int KIND       = 2,    // ID kind code of data reads
+  parameter dma_rd_kind_e KIND = RD_TX_DATA,  // ID kind of data reads
   parameter int DEPTH      = 32,   // descriptor FIFO entries per queue
   parameter int MAX_BUFS   = 16,   // buffers per frame at most
   parameter int TXF_BEATS  = 512,  // TX frame FIFO depth in beats
   parameter int INFLIGHT   = 32,   // frames and bursts in flight at most (a power of two)
   localparam int QW     = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
   localparam int CNT_W  = $clog2(DEPTH) + 1,
-  localparam int KEEP_W = DATA_W / 8,
-  localparam int CPLR_W = 1 + QW + 16 + 16 + 8 + 1 + 16 + 8
+  localparam int KEEP_W = DATA_W / 8
 ) (
   input  logic                              clk,
   input  logic                              rst,
@@ -49,9 +47,7 @@ module vf_dma_tx import nic_pkg::*; #(
   input  logic                              d_valid,
   output logic                              d_ready,
 
-  output logic [ID_W-1:0]                   m_arid,
-  output logic [ADDR_W-1:0]                 m_araddr,
-  output logic [7:0]                        m_arlen,
+  output dma_a_t                            m_ar,
   output logic                              m_arvalid,
   input  logic                              m_arready,
   input  logic [DATA_W-1:0]                 s_rdata,
@@ -68,7 +64,7 @@ module vf_dma_tx import nic_pkg::*; #(
   input  logic                              m_axis_tx_tready,
 
   // completion requests {rx=0, q, idx, len, nbufs, vlan_stripped, vlan_tci, status}
-  output logic [CPLR_W-1:0]                 cpl_data,
+  output cpl_req_t                          cpl_data,
   output logic                              cpl_valid,
   input  logic                              cpl_ready
 );
@@ -91,13 +87,13 @@ module vf_dma_tx import nic_pkg::*; #(
   logic          info_vlan_ins;
 
   vf_dma_tx_sched #(
-    .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(ID_W), .KIND(KIND),
+    .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .KIND(KIND),
     .DEPTH(DEPTH), .MAX_BUFS(MAX_BUFS), .TXF_BEATS(TXF_BEATS)
   ) sched (
     .clk, .rst, .q_en, .q_run, .q_used, .q_err(sched_err), .q_err_code(sched_code), .q_busy(sched_busy),
     .q_flushed(sched_flushed),
     .d_addr, .d_len, .d_sof, .d_eof, .d_vlan_ins, .d_vlan_tci, .d_err, .d_q, .d_idx, .d_valid, .d_ready,
-    .m_arid, .m_araddr, .m_arlen, .m_arvalid, .m_arready,
+    .m_ar, .m_arvalid, .m_arready,
     .trk_data(trk_in), .trk_valid(trk_push), .trk_ready,
     .info_data(info_in), .info_valid(info_push), .info_ready,
     .txf_pop(m_axis_tx_tvalid && m_axis_tx_tready),
@@ -105,14 +101,14 @@ module vf_dma_tx import nic_pkg::*; #(
   );
 
   logic [$clog2(INFLIGHT):0] unused_trk_count, unused_info_count;
-  vf_dma_fifo #(.WIDTH(2*OFF_W + 1), .DEPTH(INFLIGHT)) trk_fifo (
+  prim_fifo #(.WIDTH(2*OFF_W + 1), .DEPTH(INFLIGHT)) trk_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data(trk_in), .s_valid(trk_push), .s_ready(trk_ready),
     .m_data(trk_head), .m_valid(trk_valid), .m_ready(trk_pop),
     .count(unused_trk_count)
   );
 
-  vf_dma_fifo #(.WIDTH(INFO_W), .DEPTH(INFLIGHT)) info_fifo (
+  prim_fifo #(.WIDTH(INFO_W), .DEPTH(INFLIGHT)) info_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data(info_in), .s_valid(info_push), .s_ready(info_ready),
     .m_data(info_head), .m_valid(info_valid), .m_ready(info_pop),
@@ -170,9 +166,17 @@ module vf_dma_tx import nic_pkg::*; #(
   assign info_pop  = frame_end;
   assign txf_drop  = frame_end && bad;
   logic [$clog2(INFLIGHT):0] unused_cplq_count;
-  vf_dma_fifo #(.WIDTH(CPLR_W), .DEPTH(INFLIGHT)) cpl_fifo (
+  cpl_req_t                  cpl_in;
+  always_comb begin
+    cpl_in        = '0;
+    cpl_in.q      = 8'(info_q);
+    cpl_in.idx    = info_idx;
+    cpl_in.len    = info_len;
+    cpl_in.status = ra_err ? ERR_BUS_READ : ERR_NONE;
+  end
+  prim_fifo #(.WIDTH(CPL_REQ_W), .DEPTH(INFLIGHT)) cpl_fifo (
     .clk, .rst, .clr(1'b0),
-    .s_data({1'b0, info_q, info_idx, info_len, 8'd0, 1'b0, 16'd0, ra_err ? ERR_BUS_READ : ERR_NONE}),
+    .s_data(cpl_in),
     .s_valid(frame_end && !abandon), .s_ready(cpl_room),
     .m_data(cpl_data), .m_valid(cpl_valid), .m_ready(cpl_ready),
     .count(unused_cplq_count)
@@ -207,7 +211,7 @@ module vf_dma_tx import nic_pkg::*; #(
   // completions per queue waiting in the completion FIFO
   localparam int FW = $clog2(INFLIGHT) + 1;
   logic [NUM_QUEUES-1:0][FW-1:0] flight_reg, cplq_reg;
-  wire [QW-1:0] cpl_out_q = cpl_data[CPLR_W-2 -: QW];
+  wire [QW-1:0] cpl_out_q = QW'(cpl_data.q);
   always_ff @(posedge clk) begin
     if (rst) begin
       flight_reg <= '0;

@@ -17,12 +17,11 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module vf_dma_tx_sched import nic_pkg::*; #(
+module vf_dma_tx_sched import nic_pkg::*, axi_pkg::*; #(
   parameter int NUM_QUEUES = 1,    // TX queues
   parameter int DATA_W     = 512,  // AXI data width
   parameter int ADDR_W     = 64,   // AXI address width
-  parameter int ID_W       = 4,    // AXI ID width
-  parameter int KIND       = 2,    // ID kind code of data reads (arid[1:0])
+  parameter dma_rd_kind_e KIND = RD_TX_DATA,  // ID kind of data reads
   parameter int DEPTH      = 32,   // descriptor FIFO entries per queue
   parameter int MAX_BUFS   = 16,   // buffers per frame at most (ERR_TOO_MANY_BUFS above)
   parameter int TXF_BEATS  = 512,  // TX frame FIFO depth in beats (the credit)
@@ -56,9 +55,7 @@ module vf_dma_tx_sched import nic_pkg::*; #(
   output logic                              d_ready,
 
   // buffer reads
-  output logic [ID_W-1:0]                   m_arid,
-  output logic [ADDR_W-1:0]                 m_araddr,
-  output logic [7:0]                        m_arlen,
+  output dma_a_t                            m_ar,
   output logic                              m_arvalid,
   input  logic                              m_arready,
 
@@ -153,15 +150,18 @@ module vf_dma_tx_sched import nic_pkg::*; #(
     logic unused_sof;
     assign unused_sof = d_sof;
 
+    // the fetcher reads only as far as the descriptor FIFO has room, and a frame
+    // entry has at least one descriptor entry: neither waits for s_ready, an
+    // overflow is asserted
     logic unused_dready, unused_fready;
-    vf_dma_fifo #(.WIDTH(64 + 16), .DEPTH(DEPTH)) desc_fifo (
+    prim_fifo #(.WIDTH(64 + 16), .DEPTH(DEPTH), .CHECK_OVERFLOW(1'b1)) desc_fifo (
       .clk, .rst, .clr(flush[gq]),
       .s_data({d_addr, d_len}), .s_valid(good), .s_ready(unused_dready),
       .m_data({dh_addr[gq], dh_len[gq]}), .m_valid(dh_valid[gq]), .m_ready(dh_pop[gq]),
       .count(q_used[gq])
     );
 
-    vf_dma_fifo #(.WIDTH(16 + NB_W + 16 + 1 + 16), .DEPTH(DEPTH)) frame_fifo (
+    prim_fifo #(.WIDTH(16 + NB_W + 16 + 1 + 16), .DEPTH(DEPTH), .CHECK_OVERFLOW(1'b1)) frame_fifo (
       .clk, .rst, .clr(flush[gq]),
       .s_data({16'(fl_new), nb_new, d_idx, sof_vlan, sof_tci}), .s_valid(good && d_eof), .s_ready(unused_fready),
       .m_data({fh_len[gq], fh_nbufs[gq], fh_idx[gq], fh_vlan_ins[gq], fh_tci[gq]}),
@@ -197,7 +197,7 @@ module vf_dma_tx_sched import nic_pkg::*; #(
   logic [QW-1:0] sel_q;
   logic          start;
   // Queue 1 first after reset (the order the engine was measured with).
-  rr_arbiter #(.N(NUM_QUEUES), .FIRST(1 % NUM_QUEUES)) u_rr (
+  prim_rr_arb #(.N(NUM_QUEUES), .FIRST(1 % NUM_QUEUES)) u_rr (
     .clk, .rst,
     .req(elig), .advance(start),
     .grant_valid(sel_valid), .grant_idx(sel_q)
@@ -275,9 +275,7 @@ module vf_dma_tx_sched import nic_pkg::*; #(
     end
   end
 
-  assign m_arid    = ID_W'({QW'(0), 2'(KIND)});
-  assign m_araddr  = araddr_reg;
-  assign m_arlen   = arlen_reg;
+  assign m_ar      = '{id: dma_rd_id(KIND, '0), addr: AXI_ADDR_W'(araddr_reg), len: arlen_reg};
   assign m_arvalid = arvalid_reg;
 
 `ifndef SYNTHESIS

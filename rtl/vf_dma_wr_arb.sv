@@ -9,47 +9,40 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module vf_dma_wr_arb #(
+module vf_dma_wr_arb import axi_pkg::*; #(
   parameter int NS        = 2,    // write masters
   parameter int DATA_W    = 512,  // AXI data width
-  parameter int ADDR_W    = 64,   // AXI address width
-  parameter int ID_W      = 4,    // AXI ID width
   parameter int MAX_OUT   = 32,   // bursts granted whose W is not done yet (a power of two)
   localparam int SW     = NS > 1 ? $clog2(NS) : 1,
   localparam int STRB_W = DATA_W / 8
 ) (
-  input  logic                       clk,
-  input  logic                       rst,
+  input  wire logic                      clk,
+  input  wire logic                      rst,
 
-  input  logic [NS-1:0][ID_W-1:0]    s_awid,
-  input  logic [NS-1:0][ADDR_W-1:0]  s_awaddr,
-  input  logic [NS-1:0][7:0]         s_awlen,
-  input  logic [NS-1:0]              s_awvalid,
-  output logic [NS-1:0]              s_awready,
-  input  logic [NS-1:0][DATA_W-1:0]  s_wdata,
-  input  logic [NS-1:0][STRB_W-1:0]  s_wstrb,
-  input  logic [NS-1:0]              s_wlast,
-  input  logic [NS-1:0]              s_wvalid,
-  output logic [NS-1:0]              s_wready,
+  input  wire dma_a_t [NS-1:0]           s_aw,
+  input  wire logic   [NS-1:0]           s_awvalid,
+  output      logic   [NS-1:0]           s_awready,
+  input  wire logic   [NS-1:0][DATA_W-1:0] s_wdata,
+  input  wire logic   [NS-1:0][STRB_W-1:0] s_wstrb,
+  input  wire logic   [NS-1:0]           s_wlast,
+  input  wire logic   [NS-1:0]           s_wvalid,
+  output      logic   [NS-1:0]           s_wready,
 
-  output logic [ID_W-1:0]            m_awid,
-  output logic [ADDR_W-1:0]          m_awaddr,
-  output logic [7:0]                 m_awlen,
-  output logic                       m_awvalid,
-  input  logic                       m_awready,
-  output logic [DATA_W-1:0]          m_wdata,
-  output logic [STRB_W-1:0]          m_wstrb,
-  output logic                       m_wlast,
-  output logic                       m_wvalid,
-  input  logic                       m_wready,
-  input  logic [ID_W-1:0]            m_bid,
-  input  logic [1:0]                 m_bresp,
-  input  logic                       m_bvalid,
-  output logic                       m_bready,
+  output      dma_a_t                    m_aw,
+  output      logic                      m_awvalid,
+  input  wire logic                      m_awready,
+  output      logic [DATA_W-1:0]         m_wdata,
+  output      logic [STRB_W-1:0]         m_wstrb,
+  output      logic                      m_wlast,
+  output      logic                      m_wvalid,
+  input  wire logic                      m_wready,
+  input  wire axi_b_t                    m_b,
+  input  wire logic                      m_bvalid,
+  output      logic                      m_bready,
 
-  output logic                       b_err,      // pulse: an error response
-  output logic [ID_W-1:0]            b_err_id,
-  output logic                       b_done      // pulse: a write response arrived
+  output      logic                      b_err,      // pulse: an error response
+  output      dma_id_t                   b_err_id,
+  output      logic                      b_done      // pulse: a write response arrived
 );
 
   logic          order_ready, order_valid;
@@ -58,34 +51,33 @@ module vf_dma_wr_arb #(
   logic [SW-1:0] granted_idx;
 
   // A burst is granted only while the W-order queue has room for it.
-  vf_dma_addr_arb #(.NS(NS), .ADDR_W(ADDR_W), .ID_W(ID_W)) u_aw (
+  vf_dma_addr_arb #(.NS(NS)) u_aw (
     .clk, .rst,
-    .s_id(s_awid), .s_addr(s_awaddr), .s_len(s_awlen), .s_valid(s_awvalid), .s_ready(s_awready),
+    .s_a(s_aw), .s_valid(s_awvalid), .s_ready(s_awready),
     .hold(!order_ready),
-    .m_id(m_awid), .m_addr(m_awaddr), .m_len(m_awlen), .m_valid(m_awvalid), .m_ready(m_awready),
+    .m_a(m_aw), .m_valid(m_awvalid), .m_ready(m_awready),
     .grant(granted), .grant_idx(granted_idx)
   );
 
   logic [$clog2(MAX_OUT):0] unused_order_count;
-  vf_dma_fifo #(.WIDTH(SW), .DEPTH(MAX_OUT)) order_fifo (
+  prim_fifo #(.WIDTH(SW), .DEPTH(MAX_OUT)) order_fifo (
     .clk, .rst, .clr(1'b0),
     .s_data(granted_idx), .s_valid(granted), .s_ready(order_ready),
     .m_data(order_head), .m_valid(order_valid), .m_ready(m_wvalid && m_wready && m_wlast),
     .count(unused_order_count)
   );
 
-  assign m_wdata  = s_wdata[order_head];
-  assign m_wstrb  = s_wstrb[order_head];
-  assign m_wlast  = s_wlast[order_head];
-  assign m_wvalid = order_valid && s_wvalid[order_head];
   always_comb begin
+    m_wdata  = s_wdata[order_head];
+    m_wstrb  = s_wstrb[order_head];
+    m_wlast  = s_wlast[order_head];
+    m_wvalid = order_valid && s_wvalid[order_head];
     for (int i = 0; i < NS; i++) s_wready[i] = order_valid && m_wready && order_head == SW'(i);
+    m_bready = 1'b1;
+    b_done   = m_bvalid;
+    b_err    = m_bvalid && m_b.resp != AXI_RESP_OKAY;
+    b_err_id = m_b.id;
   end
-
-  assign m_bready = 1'b1;
-  assign b_done   = m_bvalid;
-  assign b_err    = m_bvalid && m_bresp != 2'b00;
-  assign b_err_id = m_bid;
 
 endmodule
 

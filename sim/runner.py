@@ -30,8 +30,17 @@ RTL_DIR = REPO_ROOT / "rtl"
 BUILD_ROOT = REPO_ROOT / "build"
 VISIBILITY_DIR = REPO_ROOT / "sim" / "verilator"
 
-# Compile order matters only for packages: they come first.
-RTL_PACKAGES = ("nic_regs_pkg.sv", "nic_pkg.sv")
+# Compile order matters only for packages: they come first, in this order (a package
+# may import one listed before it). Paths are relative to the RTL folder.
+RTL_PACKAGES = ("nic_regs_pkg.sv", "nic_pkg.sv", "axi_pkg.sv")
+# Folders of the RTL (relative to it) whose *.sv files are part of every build:
+# the top folder and the primitives (rtl/prim/: the FIFO, the round-robin pick,
+# the valid/ready checker).
+RTL_SUBDIRS = (".", "prim")
+# Include folders of the RTL (relative to it): prim_assert.svh, the assertion macros.
+RTL_INCLUDE_DIRS = ("prim",)
+# Simulation only, never synthesis: the protocol checkers bound to the blocks' ports.
+SIM_BINDS = REPO_ROOT / "sim" / "tops" / "nic_binds.sv"
 
 # Warnings that -Wall raises in cocotb's generated wrapper flow, not in our RTL
 # (lint of our RTL is `make lint`, with no waivers of this kind).
@@ -48,10 +57,15 @@ VERILATOR_BUILD_ARGS = (
 
 
 def rtl_sources(rtl_dir: Path = RTL_DIR) -> list[Path]:
-    """All synthesizable RTL, packages first."""
+    """All synthesizable RTL (rtl/*.sv and rtl/prim/*.sv), packages first."""
     pkgs = [rtl_dir / p for p in RTL_PACKAGES if (rtl_dir / p).exists()]  # older trees: fewer
-    rest = sorted(p for p in rtl_dir.glob("*.sv") if p.name not in RTL_PACKAGES)
+    rest = sorted(p for d in RTL_SUBDIRS for p in (rtl_dir / d).glob("*.sv") if p not in pkgs)
     return pkgs + rest
+
+
+def rtl_include_dirs(rtl_dir: Path = RTL_DIR) -> list[Path]:
+    """The RTL's include folders (the assertion macros)."""
+    return [rtl_dir / d for d in RTL_INCLUDE_DIRS]
 
 
 @dataclass(frozen=True)
@@ -142,8 +156,11 @@ def _build(top: SimTop, log_file: Path | None = None):
             sources=[
                 *([VerilatorControlFile(control)] if control else []),
                 *rtl_sources(top.rtl_dir or RTL_DIR),
+                # the checkers bind to this tree's RTL, not to an older one
+                *([SIM_BINDS] if top.rtl_dir is None else []),
                 *top.extra_sources,
             ],
+            includes=rtl_include_dirs(top.rtl_dir or RTL_DIR),
             hdl_toplevel=top.toplevel,
             parameters=dict(top.parameters),
             build_dir=top.build_dir,

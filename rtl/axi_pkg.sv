@@ -11,10 +11,10 @@ package axi_pkg;
 
   import nic_pkg::FUNC_W;
 
-  localparam int AXI_ADDR_W = 64;            // host (IOVA) address
-  localparam int AXI_DATA_W = 512;           // widest beat
+  localparam int AXI_ADDR_W = 64;  // host (IOVA) address
+  localparam int AXI_DATA_W = 512;  // widest beat
   localparam int AXI_STRB_W = AXI_DATA_W / 8;
-  localparam int AXI_USER_W = FUNC_W;        // a*user: the function number (IOMMU)
+  localparam int AXI_USER_W = FUNC_W;  // a*user: the function number (IOMMU)
 
   typedef logic [AXI_ADDR_W-1:0] axi_addr_t;
 
@@ -35,7 +35,7 @@ package axi_pkg;
   // Every request of a function's engine carries {queue, kind}: reads of one
   // kind return in order (one ID per kind, queue 0), writes carry their queue so
   // that a B error is charged to it. dma_arbiter prepends the function.
-  localparam int DMA_KIND_W  = 2;
+  localparam int DMA_KIND_W = 2;
   localparam int DMA_QUEUE_W = 2;  // queue pairs per function: at most 4
 
   typedef enum logic [DMA_KIND_W-1:0] {
@@ -45,8 +45,8 @@ package axi_pkg;
   } dma_rd_kind_e;
 
   typedef enum logic [DMA_KIND_W-1:0] {
-    WR_TX_CPL = 2'd0,   // TX completions
-    WR_RX     = 2'd1    // RX data, and RX completions (after the data, same ID)
+    WR_TX_CPL = 2'd0,  // TX completions
+    WR_RX     = 2'd1   // RX data, and RX completions (after the data, same ID)
   } dma_wr_kind_e;
 
   typedef struct packed {
@@ -67,38 +67,38 @@ package axi_pkg;
   // A request inside the engine (AR or AW): size, burst and user are the
   // engine's constants, added at its port.
   typedef struct packed {
-    dma_id_t     id;
-    axi_addr_t   addr;
-    logic [7:0]  len;
+    dma_id_t    id;
+    axi_addr_t  addr;
+    logic [7:0] len;
   } dma_a_t;
 
   // ------------------------------------------------- an engine's AXI4 channels
   // AW and AR
   typedef struct packed {
-    dma_id_t                 id;
-    axi_addr_t               addr;
-    logic [7:0]              len;
-    logic [2:0]              size;
-    axi_burst_e              burst;
-    logic [AXI_USER_W-1:0]   user;
+    dma_id_t               id;
+    axi_addr_t             addr;
+    logic [7:0]            len;
+    logic [2:0]            size;
+    axi_burst_e            burst;
+    logic [AXI_USER_W-1:0] user;
   } axi_a_t;
 
   typedef struct packed {
-    logic [AXI_DATA_W-1:0]   data;
-    logic [AXI_STRB_W-1:0]   strb;
-    logic                    last;
+    logic [AXI_DATA_W-1:0] data;
+    logic [AXI_STRB_W-1:0] strb;
+    logic                  last;
   } axi_w_t;
 
   typedef struct packed {
-    dma_id_t                 id;
-    axi_resp_e               resp;
+    dma_id_t   id;
+    axi_resp_e resp;
   } axi_b_t;
 
   typedef struct packed {
-    dma_id_t                 id;
-    logic [AXI_DATA_W-1:0]   data;
-    axi_resp_e               resp;
-    logic                    last;
+    dma_id_t               id;
+    logic [AXI_DATA_W-1:0] data;
+    axi_resp_e             resp;
+    logic                  last;
   } axi_r_t;
 
 endpackage

@@ -11,7 +11,9 @@
 
 `include "prim_assert.svh"
 
-module dma_arbiter import axi_pkg::*; #(
+module dma_arbiter
+  import axi_pkg::*;
+#(
     // Number of upstream masters (functions).
     parameter int N = 3,
     parameter int DATA_W = 512,
@@ -26,66 +28,71 @@ module dma_arbiter import axi_pkg::*; #(
     localparam int M_ID_W = S_ID_W + SEL_W,
     localparam int STRB_W = DATA_W / 8
 ) (
-    input  wire logic                       clk,
-    input  wire logic                       rst,
+    input wire logic clk,
+    input wire logic rst,
 
     // Upstream masters (one per function), packed arrays indexed by function.
-    input  wire axi_a_t [N-1:0]             s_axi_aw,
-    input  wire logic   [N-1:0]             s_axi_awvalid,
-    output      logic   [N-1:0]             s_axi_awready,
-    input  wire axi_w_t [N-1:0]             s_axi_w,
-    input  wire logic   [N-1:0]             s_axi_wvalid,
-    output      logic   [N-1:0]             s_axi_wready,
-    output      axi_b_t [N-1:0]             s_axi_b,
-    output      logic   [N-1:0]             s_axi_bvalid,
-    input  wire logic   [N-1:0]             s_axi_bready,
-    input  wire axi_a_t [N-1:0]             s_axi_ar,
-    input  wire logic   [N-1:0]             s_axi_arvalid,
-    output      logic   [N-1:0]             s_axi_arready,
-    output      axi_r_t [N-1:0]             s_axi_r,
-    output      logic   [N-1:0]             s_axi_rvalid,
-    input  wire logic   [N-1:0]             s_axi_rready,
+    input  wire axi_a_t [N-1:0] s_axi_aw,
+    input  wire logic   [N-1:0] s_axi_awvalid,
+    output logic        [N-1:0] s_axi_awready,
+    input  wire axi_w_t [N-1:0] s_axi_w,
+    input  wire logic   [N-1:0] s_axi_wvalid,
+    output logic        [N-1:0] s_axi_wready,
+    output axi_b_t      [N-1:0] s_axi_b,
+    output logic        [N-1:0] s_axi_bvalid,
+    input  wire logic   [N-1:0] s_axi_bready,
+    input  wire axi_a_t [N-1:0] s_axi_ar,
+    input  wire logic   [N-1:0] s_axi_arvalid,
+    output logic        [N-1:0] s_axi_arready,
+    output axi_r_t      [N-1:0] s_axi_r,
+    output logic        [N-1:0] s_axi_rvalid,
+    input  wire logic   [N-1:0] s_axi_rready,
 
     // Downstream host-bus master.
-    output logic [M_ID_W-1:0]               m_axi_awid,
-    output logic [ADDR_W-1:0]               m_axi_awaddr,
-    output logic [7:0]                      m_axi_awlen,
-    output logic [2:0]                      m_axi_awsize,
-    output logic [1:0]                      m_axi_awburst,
-    output logic [USER_W-1:0]               m_axi_awuser,
-    output logic                            m_axi_awvalid,
-    input  wire logic                       m_axi_awready,
-    output logic [DATA_W-1:0]               m_axi_wdata,
-    output logic [STRB_W-1:0]               m_axi_wstrb,
-    output logic                            m_axi_wlast,
-    output logic                            m_axi_wvalid,
-    input  wire logic                       m_axi_wready,
-    input  wire logic [M_ID_W-1:0]          m_axi_bid,
-    input  wire logic [1:0]                 m_axi_bresp,
-    input  wire logic                       m_axi_bvalid,
-    output logic                            m_axi_bready,
-    output logic [M_ID_W-1:0]               m_axi_arid,
-    output logic [ADDR_W-1:0]               m_axi_araddr,
-    output logic [7:0]                      m_axi_arlen,
-    output logic [2:0]                      m_axi_arsize,
-    output logic [1:0]                      m_axi_arburst,
-    output logic [USER_W-1:0]               m_axi_aruser,
-    output logic                            m_axi_arvalid,
-    input  wire logic                       m_axi_arready,
-    input  wire logic [M_ID_W-1:0]          m_axi_rid,
-    input  wire logic [DATA_W-1:0]          m_axi_rdata,
-    input  wire logic [1:0]                 m_axi_rresp,
-    input  wire logic                       m_axi_rlast,
-    input  wire logic                       m_axi_rvalid,
-    output logic                            m_axi_rready
+    output logic      [M_ID_W-1:0] m_axi_awid,
+    output logic      [ADDR_W-1:0] m_axi_awaddr,
+    output logic      [       7:0] m_axi_awlen,
+    output logic      [       2:0] m_axi_awsize,
+    output logic      [       1:0] m_axi_awburst,
+    output logic      [USER_W-1:0] m_axi_awuser,
+    output logic                   m_axi_awvalid,
+    input  wire logic              m_axi_awready,
+    output logic      [DATA_W-1:0] m_axi_wdata,
+    output logic      [STRB_W-1:0] m_axi_wstrb,
+    output logic                   m_axi_wlast,
+    output logic                   m_axi_wvalid,
+    input  wire logic              m_axi_wready,
+    input  wire logic [M_ID_W-1:0] m_axi_bid,
+    input  wire logic [       1:0] m_axi_bresp,
+    input  wire logic              m_axi_bvalid,
+    output logic                   m_axi_bready,
+    output logic      [M_ID_W-1:0] m_axi_arid,
+    output logic      [ADDR_W-1:0] m_axi_araddr,
+    output logic      [       7:0] m_axi_arlen,
+    output logic      [       2:0] m_axi_arsize,
+    output logic      [       1:0] m_axi_arburst,
+    output logic      [USER_W-1:0] m_axi_aruser,
+    output logic                   m_axi_arvalid,
+    input  wire logic              m_axi_arready,
+    input  wire logic [M_ID_W-1:0] m_axi_rid,
+    input  wire logic [DATA_W-1:0] m_axi_rdata,
+    input  wire logic [       1:0] m_axi_rresp,
+    input  wire logic              m_axi_rlast,
+    input  wire logic              m_axi_rvalid,
+    output logic                   m_axi_rready
 );
 
   if (N < 1) begin : g_check_n
     $fatal(1, "%m: dma_arbiter needs at least one upstream master (N=%0d)", N);
   end
   if (S_ID_W != ENGINE_ID_W || USER_W != AXI_USER_W || ADDR_W != AXI_ADDR_W) begin : g_check_w
-    $fatal(1, "%m: S_ID_W, USER_W and ADDR_W must be axi_pkg's (%0d, %0d, %0d)",
-           ENGINE_ID_W, AXI_USER_W, AXI_ADDR_W);
+    $fatal(
+        1,
+        "%m: S_ID_W, USER_W and ADDR_W must be axi_pkg's (%0d, %0d, %0d)",
+        ENGINE_ID_W,
+        AXI_USER_W,
+        AXI_ADDR_W
+    );
   end
   if (DATA_W > AXI_DATA_W) begin : g_check_data
     $fatal(1, "%m: DATA_W (%0d) above axi_pkg::AXI_DATA_W (%0d)", DATA_W, AXI_DATA_W);
@@ -96,9 +103,9 @@ module dma_arbiter import axi_pkg::*; #(
   // accepted (AXI: a presented request may not change while it waits for ready).
   logic             ar_grant_valid;
   logic [SEL_W-1:0] ar_grant_idx;
-  logic             ar_lock_reg;   // the granted burst's AR waits for ARREADY
+  logic             ar_lock_reg;  // the granted burst's AR waits for ARREADY
   logic [SEL_W-1:0] ar_lock_sel_reg;
-  logic [N-1:0]     ar_req;
+  logic [    N-1:0] ar_req;
   logic             ar_fire;
 
   // While locked only the owner requests, so the grant stays on it.
@@ -110,13 +117,15 @@ module dma_arbiter import axi_pkg::*; #(
     end
   end
 
-  prim_rr_arb #(.N(N)) u_ar_arb (
-      .clk         (clk),
-      .rst         (rst),
-      .req         (ar_req),
-      .advance     (ar_fire),
-      .grant_valid (ar_grant_valid),
-      .grant_idx   (ar_grant_idx)
+  prim_rr_arb #(
+      .N(N)
+  ) u_ar_arb (
+      .clk        (clk),
+      .rst        (rst),
+      .req        (ar_req),
+      .advance    (ar_fire),
+      .grant_valid(ar_grant_valid),
+      .grant_idx  (ar_grant_idx)
   );
 
   assign ar_fire = m_axi_arvalid && m_axi_arready;
@@ -147,12 +156,16 @@ module dma_arbiter import axi_pkg::*; #(
 
   // R beats go back to the master named by the ID's top bits.
   logic [SEL_W-1:0] r_sel;
-  assign r_sel = m_axi_rid[M_ID_W-1 -: SEL_W];
+  assign r_sel = m_axi_rid[M_ID_W-1-:SEL_W];
 
   always_comb begin
     for (int i = 0; i < N; i++) begin
-      s_axi_r[i]     = '{id: dma_id_t'(m_axi_rid[S_ID_W-1:0]), data: AXI_DATA_W'(m_axi_rdata),
-                         resp: axi_resp_e'(m_axi_rresp), last: m_axi_rlast};
+      s_axi_r[i] = '{
+          id: dma_id_t'(m_axi_rid[S_ID_W-1:0]),
+          data: AXI_DATA_W'(m_axi_rdata),
+          resp: axi_resp_e'(m_axi_rresp),
+          last: m_axi_rlast
+      };
       s_axi_rvalid[i] = m_axi_rvalid && (r_sel == SEL_W'(i));
     end
     m_axi_rready = s_axi_rready[r_sel];
@@ -169,13 +182,13 @@ module dma_arbiter import axi_pkg::*; #(
   // host models, a beat after), one burst per cycle still flows, where holding
   // both channels per burst cost a cycle per burst (RX at 64 B: 0.4 frames
   // per cycle, line rate needs 0.6).
-  logic             aw_lock_reg;   // the granted burst's AW waits for AWREADY
+  logic             aw_lock_reg;  // the granted burst's AW waits for AWREADY
   logic [SEL_W-1:0] aw_lock_sel_reg;
-  logic [N-1:0]     aw_req;
+  logic [    N-1:0] aw_req;
   logic             aw_grant_valid;
   logic [SEL_W-1:0] aw_sel;
-  logic             aw_fire, aw_new, wlast_fire;
-  logic             order_ready, order_valid;
+  logic aw_fire, aw_new, wlast_fire;
+  logic order_ready, order_valid;
   logic [SEL_W-1:0] w_sel;
 
   // While locked only the owner requests, so the grant stays on it; a new
@@ -188,13 +201,15 @@ module dma_arbiter import axi_pkg::*; #(
     end
   end
 
-  prim_rr_arb #(.N(N)) u_aw_arb (
-      .clk         (clk),
-      .rst         (rst),
-      .req         (aw_req),
-      .advance     (aw_fire),
-      .grant_valid (aw_grant_valid),
-      .grant_idx   (aw_sel)
+  prim_rr_arb #(
+      .N(N)
+  ) u_aw_arb (
+      .clk        (clk),
+      .rst        (rst),
+      .req        (aw_req),
+      .advance    (aw_fire),
+      .grant_valid(aw_grant_valid),
+      .grant_idx  (aw_sel)
   );
 
   assign aw_fire    = m_axi_awvalid && m_axi_awready;
@@ -202,10 +217,19 @@ module dma_arbiter import axi_pkg::*; #(
   assign wlast_fire = m_axi_wvalid && m_axi_wready && m_axi_wlast;
 
   logic [$clog2(W_ORDER):0] unused_order_count;
-  prim_fifo #(.WIDTH(SEL_W), .DEPTH(W_ORDER)) u_w_order (
-      .clk, .rst, .clr(1'b0),
-      .s_data(aw_sel), .s_valid(aw_new), .s_ready(order_ready),
-      .m_data(w_sel), .m_valid(order_valid), .m_ready(wlast_fire),
+  prim_fifo #(
+      .WIDTH(SEL_W),
+      .DEPTH(W_ORDER)
+  ) u_w_order (
+      .clk,
+      .rst,
+      .clr(1'b0),
+      .s_data(aw_sel),
+      .s_valid(aw_new),
+      .s_ready(order_ready),
+      .m_data(w_sel),
+      .m_valid(order_valid),
+      .m_ready(wlast_fire),
       .count(unused_order_count)
   );
 
@@ -241,7 +265,7 @@ module dma_arbiter import axi_pkg::*; #(
   end
 
   logic [SEL_W-1:0] b_sel;
-  assign b_sel = m_axi_bid[M_ID_W-1 -: SEL_W];
+  assign b_sel = m_axi_bid[M_ID_W-1-:SEL_W];
 
   always_comb begin
     for (int i = 0; i < N; i++) begin

@@ -6,70 +6,72 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module eswitch import nic_pkg::*, nic_regs_pkg::*; #(
-  // Stream data width in bits (multiple of 64, >= 256).
-  parameter int DATA_W = 512,
-  // Number of PCIe functions attached (PF + VFs); the uplink is port NUM_FUNC.
-  parameter int NUM_FUNC = 3,
-  // Entries of the (MAC, VLAN) forwarding table, 1..256.
-  parameter int MAC_TABLE_SIZE = 64,
-  // Longest frame in bytes; longer frames are dropped (counted as DROP_BAD_LEN).
-  parameter int MAX_BYTES = MAX_FRAME_BYTES,
-  // Per-input frame buffer in beats; power of two, holds at least one longest frame.
-  parameter int FIFO_BEATS = 2 ** $clog2(2 * ((MAX_BYTES + DATA_W / 8 - 1) / (DATA_W / 8))),
-  // Per-port list sizes: allowed source MACs (1..4), allowed VLANs (1..8), multicast (1..4).
-  parameter int NUM_SMAC = 4,
-  parameter int NUM_VLAN = 8,
-  parameter int NUM_MC = 4
+module eswitch
+  import nic_pkg::*, nic_regs_pkg::*;
+#(
+    // Stream data width in bits (multiple of 64, >= 256).
+    parameter int DATA_W = 512,
+    // Number of PCIe functions attached (PF + VFs); the uplink is port NUM_FUNC.
+    parameter int NUM_FUNC = 3,
+    // Entries of the (MAC, VLAN) forwarding table, 1..256.
+    parameter int MAC_TABLE_SIZE = 64,
+    // Longest frame in bytes; longer frames are dropped (counted as DROP_BAD_LEN).
+    parameter int MAX_BYTES = MAX_FRAME_BYTES,
+    // Per-input frame buffer in beats; power of two, holds at least one longest frame.
+    parameter int FIFO_BEATS = 2 ** $clog2(2 * ((MAX_BYTES + DATA_W / 8 - 1) / (DATA_W / 8))),
+    // Per-port list sizes: allowed source MACs (1..4), allowed VLANs (1..8), multicast (1..4).
+    parameter int NUM_SMAC = 4,
+    parameter int NUM_VLAN = 8,
+    parameter int NUM_MC = 4
 ) (
-  input  wire logic                                 clk,
-  input  wire logic                                 rst,
-  // register port (docs §1): byte address inside the switch window
-  input  wire logic                                 reg_wr,
-  input  wire logic                                 reg_rd,
-  input  wire logic [15:0]                          reg_addr,
-  input  wire logic [31:0]                          reg_wdata,
-  output      logic [31:0]                          reg_rdata,
-  // frames from the functions (their TX)
-  input  wire logic [NUM_FUNC-1:0][DATA_W-1:0]      s_axis_func_tdata,
-  input  wire logic [NUM_FUNC-1:0][DATA_W/8-1:0]    s_axis_func_tkeep,
-  input  wire logic [NUM_FUNC-1:0]                  s_axis_func_tlast,
-  input  wire logic [NUM_FUNC-1:0][TX_META_W-1:0]   s_axis_func_tuser,
-  input  wire logic [NUM_FUNC-1:0]                  s_axis_func_tvalid,
-  output      logic [NUM_FUNC-1:0]                  s_axis_func_tready,
-  // frames to the functions (their RX)
-  output      logic [NUM_FUNC-1:0][DATA_W-1:0]      m_axis_func_tdata,
-  output      logic [NUM_FUNC-1:0][DATA_W/8-1:0]    m_axis_func_tkeep,
-  output      logic [NUM_FUNC-1:0]                  m_axis_func_tlast,
-  output      logic [NUM_FUNC-1:0][RX_META_W-1:0]   m_axis_func_tuser,
-  output      logic [NUM_FUNC-1:0]                  m_axis_func_tvalid,
-  input  wire logic [NUM_FUNC-1:0]                  m_axis_func_tready,
-  // uplink, from the wire
-  input  wire logic [DATA_W-1:0]                    s_axis_uplink_tdata,
-  input  wire logic [DATA_W/8-1:0]                  s_axis_uplink_tkeep,
-  input  wire logic                                 s_axis_uplink_tlast,
-  input  wire logic                                 s_axis_uplink_tvalid,
-  output      logic                                 s_axis_uplink_tready,
-  // uplink, to the wire
-  output      logic [DATA_W-1:0]                    m_axis_uplink_tdata,
-  output      logic [DATA_W/8-1:0]                  m_axis_uplink_tkeep,
-  output      logic                                 m_axis_uplink_tlast,
-  output      logic                                 m_axis_uplink_tvalid,
-  input  wire logic                                 m_axis_uplink_tready
+    input  wire logic                               clk,
+    input  wire logic                               rst,
+    // register port (docs §1): byte address inside the switch window
+    input  wire logic                               reg_wr,
+    input  wire logic                               reg_rd,
+    input  wire logic [        15:0]                reg_addr,
+    input  wire logic [        31:0]                reg_wdata,
+    output logic      [        31:0]                reg_rdata,
+    // frames from the functions (their TX)
+    input  wire logic [NUM_FUNC-1:0][   DATA_W-1:0] s_axis_func_tdata,
+    input  wire logic [NUM_FUNC-1:0][ DATA_W/8-1:0] s_axis_func_tkeep,
+    input  wire logic [NUM_FUNC-1:0]                s_axis_func_tlast,
+    input  wire logic [NUM_FUNC-1:0][TX_META_W-1:0] s_axis_func_tuser,
+    input  wire logic [NUM_FUNC-1:0]                s_axis_func_tvalid,
+    output logic      [NUM_FUNC-1:0]                s_axis_func_tready,
+    // frames to the functions (their RX)
+    output logic      [NUM_FUNC-1:0][   DATA_W-1:0] m_axis_func_tdata,
+    output logic      [NUM_FUNC-1:0][ DATA_W/8-1:0] m_axis_func_tkeep,
+    output logic      [NUM_FUNC-1:0]                m_axis_func_tlast,
+    output logic      [NUM_FUNC-1:0][RX_META_W-1:0] m_axis_func_tuser,
+    output logic      [NUM_FUNC-1:0]                m_axis_func_tvalid,
+    input  wire logic [NUM_FUNC-1:0]                m_axis_func_tready,
+    // uplink, from the wire
+    input  wire logic [  DATA_W-1:0]                s_axis_uplink_tdata,
+    input  wire logic [DATA_W/8-1:0]                s_axis_uplink_tkeep,
+    input  wire logic                               s_axis_uplink_tlast,
+    input  wire logic                               s_axis_uplink_tvalid,
+    output logic                                    s_axis_uplink_tready,
+    // uplink, to the wire
+    output logic      [  DATA_W-1:0]                m_axis_uplink_tdata,
+    output logic      [DATA_W/8-1:0]                m_axis_uplink_tkeep,
+    output logic                                    m_axis_uplink_tlast,
+    output logic                                    m_axis_uplink_tvalid,
+    input  wire logic                               m_axis_uplink_tready
 );
 
   localparam int NUM_PORTS = NUM_FUNC + 1;
-  localparam int UPLINK    = NUM_FUNC;
-  localparam int KEEP_W    = DATA_W / 8;
+  localparam int UPLINK = NUM_FUNC;
+  localparam int KEEP_W = DATA_W / 8;
 
   // identification
   localparam logic [15:0] ESW_BLOCK_ID = ESW_ID_BLOCK_ID_RESET;
-  localparam logic [7:0]  ESW_VERSION  = ESW_ID_VERSION_RESET;
+  localparam logic [7:0] ESW_VERSION = ESW_ID_VERSION_RESET;
   // regions of the window: the MAC table, the port policy blocks, the counters
-  localparam logic [3:0]  MACT_PAGE = ESW_MACT[15:12];
-  localparam logic [2:0]  PORT_PAGE = ESW_PORT[15:13];
-  localparam int          PORT_SH   = $clog2(ESW_PORT_STRIDE);  // policy block: bits [12:7]
-  localparam logic [1:0]  CNT_PAGE  = ESW_CNT[15:14];
+  localparam logic [3:0] MACT_PAGE = ESW_MACT[15:12];
+  localparam logic [2:0] PORT_PAGE = ESW_PORT[15:13];
+  localparam int PORT_SH = $clog2(ESW_PORT_STRIDE);  // policy block: bits [12:7]
+  localparam logic [1:0] CNT_PAGE = ESW_CNT[15:14];
 
   initial begin
     if (NUM_FUNC < 1 || NUM_FUNC > 63) begin
@@ -101,22 +103,22 @@ module eswitch import nic_pkg::*, nic_regs_pkg::*; #(
   end
 
   // ---------------------------------------------------------------- port bundling
-  logic [NUM_PORTS-1:0][DATA_W-1:0]    in_tdata;
-  logic [NUM_PORTS-1:0][KEEP_W-1:0]    in_tkeep;
-  logic [NUM_PORTS-1:0]                in_tlast, in_tvalid, in_tready;
+  logic [NUM_PORTS-1:0][DATA_W-1:0] in_tdata;
+  logic [NUM_PORTS-1:0][KEEP_W-1:0] in_tkeep;
+  logic [NUM_PORTS-1:0] in_tlast, in_tvalid, in_tready;
   logic [NUM_PORTS-1:0][TX_META_W-1:0] in_tuser;
   logic [NUM_PORTS-1:0][DATA_W-1:0]    out_tdata;
   logic [NUM_PORTS-1:0][KEEP_W-1:0]    out_tkeep;
-  logic [NUM_PORTS-1:0]                out_tlast, out_tvalid, out_tready;
+  logic [NUM_PORTS-1:0] out_tlast, out_tvalid, out_tready;
   logic [NUM_PORTS-1:0][RX_META_W-1:0] out_tuser;
 
   always_comb begin
     for (int p = 0; p < NUM_FUNC; p++) begin
-      in_tdata[p]  = s_axis_func_tdata[p];
-      in_tkeep[p]  = s_axis_func_tkeep[p];
-      in_tlast[p]  = s_axis_func_tlast[p];
-      in_tuser[p]  = s_axis_func_tuser[p];
-      in_tvalid[p] = s_axis_func_tvalid[p];
+      in_tdata[p]   = s_axis_func_tdata[p];
+      in_tkeep[p]   = s_axis_func_tkeep[p];
+      in_tlast[p]   = s_axis_func_tlast[p];
+      in_tuser[p]   = s_axis_func_tuser[p];
+      in_tvalid[p]  = s_axis_func_tvalid[p];
       out_tready[p] = m_axis_func_tready[p];
     end
     in_tdata[UPLINK]   = s_axis_uplink_tdata;
@@ -144,23 +146,23 @@ module eswitch import nic_pkg::*, nic_regs_pkg::*; #(
   end
 
   // ---------------------------------------------------------------- registers
-  logic                 tbl_wr;
-  logic [31:0]          tbl_rd_data;
-  logic                 cnt_rd, cnt_clear;
-  logic [31:0]          cnt_rd_data;
-  logic [15:0]          cnt_off, pol_off;
-  logic                 pol_sel;
-  logic [31:0]          rdata_reg, rdata_next;
-  logic                 uplink_link_reg, uplink_link_next;
+  logic        tbl_wr;
+  logic [31:0] tbl_rd_data;
+  logic cnt_rd, cnt_clear;
+  logic [31:0] cnt_rd_data;
+  logic [15:0] cnt_off, pol_off;
+  logic pol_sel;
+  logic [31:0] rdata_reg, rdata_next;
+  logic uplink_link_reg, uplink_link_next;
   logic [NUM_PORTS-1:0][31:0] pol_rdata;
 
   always_comb begin
-    tbl_wr     = reg_wr && reg_addr[15:12] == MACT_PAGE;
-    cnt_off    = reg_addr - ESW_CNT;
-    cnt_rd     = reg_rd && reg_addr[15:14] == CNT_PAGE;
-    cnt_clear  = reg_wr && reg_addr == ESW_CTRL && reg_wdata[ESW_CTRL_CLEAR_COUNTERS_LSB];
-    pol_off    = reg_addr - ESW_PORT;
-    pol_sel    = reg_addr[15:13] == PORT_PAGE && 32'(pol_off[12:PORT_SH]) < NUM_PORTS;
+    tbl_wr           = reg_wr && reg_addr[15:12] == MACT_PAGE;
+    cnt_off          = reg_addr - ESW_CNT;
+    cnt_rd           = reg_rd && reg_addr[15:14] == CNT_PAGE;
+    cnt_clear        = reg_wr && reg_addr == ESW_CTRL && reg_wdata[ESW_CTRL_CLEAR_COUNTERS_LSB];
+    pol_off          = reg_addr - ESW_PORT;
+    pol_sel          = reg_addr[15:13] == PORT_PAGE && 32'(pol_off[12:PORT_SH]) < NUM_PORTS;
     uplink_link_next = uplink_link_reg;
     if (reg_wr && reg_addr == ESW_CTRL) begin
       uplink_link_next = reg_wdata[ESW_CTRL_UPLINK_LINK_LSB];
@@ -202,32 +204,45 @@ module eswitch import nic_pkg::*, nic_regs_pkg::*; #(
   assign reg_rdata = rdata_reg;
 
   // ---------------------------------------------------------------- port policy
-  logic [NUM_PORTS-1:0][31:0]               port_ctrl, port_pvlan, rate_inc;
-  logic [NUM_PORTS-1:0][23:0]               rate_burst;
-  logic [NUM_PORTS-1:0][15:0]               port_max_len;
-  logic [NUM_PORTS-1:0]                     rate_load, port_link, port_promisc, port_allmulti;
+  logic [NUM_PORTS-1:0][31:0] port_ctrl, port_pvlan, rate_inc;
+  logic [NUM_PORTS-1:0][23:0] rate_burst;
+  logic [NUM_PORTS-1:0][15:0] port_max_len;
+  logic [NUM_PORTS-1:0] rate_load, port_link, port_promisc, port_allmulti;
   logic [NUM_PORTS-1:0][NUM_SMAC-1:0][47:0] port_smac;
   logic [NUM_PORTS-1:0][NUM_SMAC-1:0]       port_smac_valid;
   logic [NUM_PORTS-1:0][NUM_VLAN-1:0][11:0] port_vlan;
   logic [NUM_PORTS-1:0][NUM_VLAN-1:0]       port_vlan_valid;
-  logic [NUM_PORTS-1:0][NUM_MC-1:0][47:0]   port_mc;
-  logic [NUM_PORTS-1:0][NUM_MC-1:0]         port_mc_valid;
+  logic [NUM_PORTS-1:0][  NUM_MC-1:0][47:0] port_mc;
+  logic [NUM_PORTS-1:0][  NUM_MC-1:0]       port_mc_valid;
 
   for (genvar p = 0; p < NUM_PORTS; p++) begin : g_policy
     logic trust;
 
     eswitch_port_regs #(
-      .NUM_SMAC(NUM_SMAC), .NUM_VLAN(NUM_VLAN), .NUM_MC(NUM_MC), .MAX_LEN_RESET(MAX_BYTES)
+        .NUM_SMAC(NUM_SMAC),
+        .NUM_VLAN(NUM_VLAN),
+        .NUM_MC(NUM_MC),
+        .MAX_LEN_RESET(MAX_BYTES)
     ) u_regs (
-      .clk, .rst,
-      .wr(reg_wr && pol_sel && 32'(pol_off[12:PORT_SH]) == p), .addr(pol_off[PORT_SH-1:0]), .wdata(reg_wdata),
-      .rdata(pol_rdata[p]),
-      .status({29'h0, port_allmulti[p], port_promisc[p], port_link[p]}),
-      .ctrl(port_ctrl[p]), .pvlan(port_pvlan[p]), .rate_inc(rate_inc[p]),
-      .rate_burst(rate_burst[p]), .rate_load(rate_load[p]), .max_len(port_max_len[p]),
-      .smac(port_smac[p]), .smac_valid(port_smac_valid[p]),
-      .vlan(port_vlan[p]), .vlan_valid(port_vlan_valid[p]),
-      .mc(port_mc[p]), .mc_valid(port_mc_valid[p])
+        .clk,
+        .rst,
+        .wr(reg_wr && pol_sel && 32'(pol_off[12:PORT_SH]) == p),
+        .addr(pol_off[PORT_SH-1:0]),
+        .wdata(reg_wdata),
+        .rdata(pol_rdata[p]),
+        .status({29'h0, port_allmulti[p], port_promisc[p], port_link[p]}),
+        .ctrl(port_ctrl[p]),
+        .pvlan(port_pvlan[p]),
+        .rate_inc(rate_inc[p]),
+        .rate_burst(rate_burst[p]),
+        .rate_load(rate_load[p]),
+        .max_len(port_max_len[p]),
+        .smac(port_smac[p]),
+        .smac_valid(port_smac_valid[p]),
+        .vlan(port_vlan[p]),
+        .vlan_valid(port_vlan_valid[p]),
+        .mc(port_mc[p]),
+        .mc_valid(port_mc_valid[p])
     );
 
     // effective state: the PF is always trusted; an untrusted port is neither
@@ -237,7 +252,7 @@ module eswitch import nic_pkg::*, nic_regs_pkg::*; #(
       trust            = p == 0 || port_ctrl[p][ESW_PORT_CTRL_TRUST_LSB];
       port_promisc[p]  = port_ctrl[p][ESW_PORT_CTRL_RX_PROMISC_LSB] && trust;
       port_allmulti[p] = port_ctrl[p][ESW_PORT_CTRL_RX_ALLMULTI_LSB] && trust;
-      unique case (port_ctrl[p][ESW_PORT_CTRL_LINK_LSB +: ESW_PORT_CTRL_LINK_W])
+      unique case (port_ctrl[p][ESW_PORT_CTRL_LINK_LSB+:ESW_PORT_CTRL_LINK_W])
         2'd1:    port_link[p] = 1'b1;
         2'd2,
         2'd3:    port_link[p] = 1'b0;
@@ -253,58 +268,116 @@ module eswitch import nic_pkg::*, nic_regs_pkg::*; #(
   logic [NUM_PORTS-1:0][47:0] lk_mac;
   logic [NUM_PORTS-1:0][11:0] lk_vid;
   logic [NUM_PORTS-1:0]       lk_hit;
-  logic [NUM_PORTS-1:0][7:0]  lk_port;
+  logic [NUM_PORTS-1:0][ 7:0] lk_port;
 
-  eswitch_mac_table #(.SIZE(MAC_TABLE_SIZE), .NUM_LOOKUP(NUM_PORTS)) u_mac_table (
-    .clk, .rst,
-    .wr_en(tbl_wr), .wr_idx(reg_addr[11:4]), .wr_word(reg_addr[3:2]),
-    .wr_data(reg_wdata),
-    .rd_idx(reg_addr[11:4]), .rd_word(reg_addr[3:2]), .rd_data(tbl_rd_data),
-    .lk_mac, .lk_vid, .lk_hit, .lk_port
+  eswitch_mac_table #(
+      .SIZE(MAC_TABLE_SIZE),
+      .NUM_LOOKUP(NUM_PORTS)
+  ) u_mac_table (
+      .clk,
+      .rst,
+      .wr_en  (tbl_wr),
+      .wr_idx (reg_addr[11:4]),
+      .wr_word(reg_addr[3:2]),
+      .wr_data(reg_wdata),
+      .rd_idx (reg_addr[11:4]),
+      .rd_word(reg_addr[3:2]),
+      .rd_data(tbl_rd_data),
+      .lk_mac,
+      .lk_vid,
+      .lk_hit,
+      .lk_port
   );
 
   // ---------------------------------------------------------------- ingress ports
-  logic [NUM_PORTS-1:0]                fwd_req, fwd_tlast, fwd_tvalid, fwd_pop;
+  logic [NUM_PORTS-1:0] fwd_req, fwd_tlast, fwd_tvalid, fwd_pop;
   logic [NUM_PORTS-1:0][NUM_PORTS-1:0] fwd_mask;
   logic [NUM_PORTS-1:0][DATA_W-1:0]    fwd_tdata;
   logic [NUM_PORTS-1:0][KEEP_W-1:0]    fwd_tkeep;
   logic [NUM_PORTS-1:0][NUM_PORTS-1:0] fwd_tuser;
-  logic [NUM_PORTS-1:0]                ev_rx, ev_tx;
-  logic [NUM_PORTS-1:0][15:0]          ev_rx_len, ev_tx_len;
-  logic [NUM_PORTS-1:0][2:0]           ev_rx_drop;
+  logic [NUM_PORTS-1:0] ev_rx, ev_tx;
+  logic [NUM_PORTS-1:0][15:0] ev_rx_len, ev_tx_len;
+  logic [NUM_PORTS-1:0][2:0] ev_rx_drop;
 
   for (genvar p = 0; p < NUM_PORTS; p++) begin : g_ingress
     eswitch_ingress #(
-      .DATA_W(DATA_W), .NUM_PORTS(NUM_PORTS), .PORT(p), .FIFO_BEATS(FIFO_BEATS),
-      .MAX_BYTES(MAX_BYTES), .NUM_SMAC(NUM_SMAC), .NUM_VLAN(NUM_VLAN), .NUM_MC(NUM_MC)
+        .DATA_W(DATA_W),
+        .NUM_PORTS(NUM_PORTS),
+        .PORT(p),
+        .FIFO_BEATS(FIFO_BEATS),
+        .MAX_BYTES(MAX_BYTES),
+        .NUM_SMAC(NUM_SMAC),
+        .NUM_VLAN(NUM_VLAN),
+        .NUM_MC(NUM_MC)
     ) u_ingress (
-      .clk, .rst,
-      .s_axis_tdata(in_tdata[p]), .s_axis_tkeep(in_tkeep[p]), .s_axis_tlast(in_tlast[p]),
-      .s_axis_tuser(in_tuser[p]), .s_axis_tvalid(in_tvalid[p]), .s_axis_tready(in_tready[p]),
-      .lk_mac(lk_mac[p]), .lk_vid(lk_vid[p]), .lk_hit(lk_hit[p]), .lk_port(lk_port[p]),
-      .port_ctrl, .port_pvlan, .port_link, .port_promisc, .port_allmulti, .port_max_len,
-      .port_vlan, .port_vlan_valid, .port_mc, .port_mc_valid,
-      .smac(port_smac[p]), .smac_valid(port_smac_valid[p]),
-      .rate_inc(rate_inc[p]), .rate_burst(rate_burst[p]), .rate_load(rate_load[p]),
-      .fwd_req(fwd_req[p]), .fwd_mask(fwd_mask[p]), .fwd_tdata(fwd_tdata[p]),
-      .fwd_tkeep(fwd_tkeep[p]), .fwd_tlast(fwd_tlast[p]), .fwd_tuser(fwd_tuser[p]),
-      .fwd_tvalid(fwd_tvalid[p]), .fwd_pop(fwd_pop[p]),
-      .ev_rx(ev_rx[p]), .ev_len(ev_rx_len[p]), .ev_drop(ev_rx_drop[p])
+        .clk,
+        .rst,
+        .s_axis_tdata(in_tdata[p]),
+        .s_axis_tkeep(in_tkeep[p]),
+        .s_axis_tlast(in_tlast[p]),
+        .s_axis_tuser(in_tuser[p]),
+        .s_axis_tvalid(in_tvalid[p]),
+        .s_axis_tready(in_tready[p]),
+        .lk_mac(lk_mac[p]),
+        .lk_vid(lk_vid[p]),
+        .lk_hit(lk_hit[p]),
+        .lk_port(lk_port[p]),
+        .port_ctrl,
+        .port_pvlan,
+        .port_link,
+        .port_promisc,
+        .port_allmulti,
+        .port_max_len,
+        .port_vlan,
+        .port_vlan_valid,
+        .port_mc,
+        .port_mc_valid,
+        .smac(port_smac[p]),
+        .smac_valid(port_smac_valid[p]),
+        .rate_inc(rate_inc[p]),
+        .rate_burst(rate_burst[p]),
+        .rate_load(rate_load[p]),
+        .fwd_req(fwd_req[p]),
+        .fwd_mask(fwd_mask[p]),
+        .fwd_tdata(fwd_tdata[p]),
+        .fwd_tkeep(fwd_tkeep[p]),
+        .fwd_tlast(fwd_tlast[p]),
+        .fwd_tuser(fwd_tuser[p]),
+        .fwd_tvalid(fwd_tvalid[p]),
+        .fwd_pop(fwd_pop[p]),
+        .ev_rx(ev_rx[p]),
+        .ev_len(ev_rx_len[p]),
+        .ev_drop(ev_rx_drop[p])
     );
   end
 
   // ---------------------------------------------------------------- crossbar
-  logic [NUM_PORTS-1:0][DATA_W-1:0]    xb_tdata;
-  logic [NUM_PORTS-1:0][KEEP_W-1:0]    xb_tkeep;
-  logic [NUM_PORTS-1:0]                xb_tlast, xb_tvalid, xb_tready;
+  logic [NUM_PORTS-1:0][DATA_W-1:0] xb_tdata;
+  logic [NUM_PORTS-1:0][KEEP_W-1:0] xb_tkeep;
+  logic [NUM_PORTS-1:0] xb_tlast, xb_tvalid, xb_tready;
   logic [NUM_PORTS-1:0][NUM_PORTS-1:0] xb_tuser;
 
-  eswitch_xbar #(.DATA_W(DATA_W), .USER_W(NUM_PORTS), .NUM_PORTS(NUM_PORTS)) u_xbar (
-    .clk, .rst,
-    .in_req(fwd_req), .in_mask(fwd_mask), .in_tdata(fwd_tdata), .in_tkeep(fwd_tkeep),
-    .in_tlast(fwd_tlast), .in_tuser(fwd_tuser), .in_tvalid(fwd_tvalid), .in_pop(fwd_pop),
-    .m_axis_tdata(xb_tdata), .m_axis_tkeep(xb_tkeep), .m_axis_tlast(xb_tlast),
-    .m_axis_tuser(xb_tuser), .m_axis_tvalid(xb_tvalid), .m_axis_tready(xb_tready)
+  eswitch_xbar #(
+      .DATA_W(DATA_W),
+      .USER_W(NUM_PORTS),
+      .NUM_PORTS(NUM_PORTS)
+  ) u_xbar (
+      .clk,
+      .rst,
+      .in_req(fwd_req),
+      .in_mask(fwd_mask),
+      .in_tdata(fwd_tdata),
+      .in_tkeep(fwd_tkeep),
+      .in_tlast(fwd_tlast),
+      .in_tuser(fwd_tuser),
+      .in_tvalid(fwd_tvalid),
+      .in_pop(fwd_pop),
+      .m_axis_tdata(xb_tdata),
+      .m_axis_tkeep(xb_tkeep),
+      .m_axis_tlast(xb_tlast),
+      .m_axis_tuser(xb_tuser),
+      .m_axis_tvalid(xb_tvalid),
+      .m_axis_tready(xb_tready)
   );
 
   // ---------------------------------------------------------------- egress: VLAN strip, TX count
@@ -312,13 +385,24 @@ module eswitch import nic_pkg::*, nic_regs_pkg::*; #(
     logic [15:0] acc_reg, acc_next;
     logic [16:0] sum;
 
-    eswitch_vlan_strip #(.DATA_W(DATA_W)) u_strip (
-      .clk, .rst,
-      .report(!port_pvlan[p][ESW_PORT_VLAN_ENABLE_LSB]),
-      .s_tdata(xb_tdata[p]), .s_tkeep(xb_tkeep[p]), .s_tlast(xb_tlast[p]),
-      .s_strip(xb_tuser[p][p]), .s_tvalid(xb_tvalid[p]), .s_tready(xb_tready[p]),
-      .m_tdata(out_tdata[p]), .m_tkeep(out_tkeep[p]), .m_tlast(out_tlast[p]),
-      .m_tuser(out_tuser[p]), .m_tvalid(out_tvalid[p]), .m_tready(out_tready[p])
+    eswitch_vlan_strip #(
+        .DATA_W(DATA_W)
+    ) u_strip (
+        .clk,
+        .rst,
+        .report  (!port_pvlan[p][ESW_PORT_VLAN_ENABLE_LSB]),
+        .s_tdata (xb_tdata[p]),
+        .s_tkeep (xb_tkeep[p]),
+        .s_tlast (xb_tlast[p]),
+        .s_strip (xb_tuser[p][p]),
+        .s_tvalid(xb_tvalid[p]),
+        .s_tready(xb_tready[p]),
+        .m_tdata (out_tdata[p]),
+        .m_tkeep (out_tkeep[p]),
+        .m_tlast (out_tlast[p]),
+        .m_tuser (out_tuser[p]),
+        .m_tvalid(out_tvalid[p]),
+        .m_tready(out_tready[p])
     );
 
     always_comb begin
@@ -345,19 +429,34 @@ module eswitch import nic_pkg::*, nic_regs_pkg::*; #(
   end
 
   // ---------------------------------------------------------------- counters
-  eswitch_counters #(.NUM_PORTS(NUM_PORTS)) u_counters (
-    .clk, .rst, .clear(cnt_clear),
-    .ev_rx, .ev_rx_len, .ev_rx_drop, .ev_tx, .ev_tx_len, .ev_no_buf('0),
-    .rd(cnt_rd), .rd_port(cnt_off[13:6]), .rd_word(cnt_off[5:2]), .rd_data(cnt_rd_data)
+  eswitch_counters #(
+      .NUM_PORTS(NUM_PORTS)
+  ) u_counters (
+      .clk,
+      .rst,
+      .clear(cnt_clear),
+      .ev_rx,
+      .ev_rx_len,
+      .ev_rx_drop,
+      .ev_tx,
+      .ev_tx_len,
+      .ev_no_buf('0),
+      .rd(cnt_rd),
+      .rd_port(cnt_off[13:6]),
+      .rd_word(cnt_off[5:2]),
+      .rd_data(cnt_rd_data)
   );
 
   logic unused_ok;
-  assign unused_ok = ^{cnt_off[15:14], cnt_off[1:0], reg_addr[1:0], out_tuser[UPLINK], pol_off[15:13]};
+  assign unused_ok = ^{
+      cnt_off[15:14], cnt_off[1:0], reg_addr[1:0], out_tuser[UPLINK], pol_off[15:13]
+  };
 
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
     if (!rst) begin
-      assert (!(reg_wr && reg_rd)) else $error("%m: register read and write in one cycle");
+      assert (!(reg_wr && reg_rd))
+      else $error("%m: register read and write in one cycle");
     end
   end
 `endif

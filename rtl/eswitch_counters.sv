@@ -5,28 +5,30 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module eswitch_counters import nic_regs_pkg::*; #(
-  // Number of switch ports.
-  parameter int NUM_PORTS = 4
+module eswitch_counters
+  import nic_regs_pkg::*;
+#(
+    // Number of switch ports.
+    parameter int NUM_PORTS = 4
 ) (
-  input  wire logic                          clk,
-  input  wire logic                          rst,
-  // clear every counter (one cycle)
-  input  wire logic                          clear,
-  // ingress: one event per received frame, drop reason 0 = forwarded
-  input  wire logic [NUM_PORTS-1:0]          ev_rx,
-  input  wire logic [NUM_PORTS-1:0][15:0]    ev_rx_len,
-  input  wire logic [NUM_PORTS-1:0][2:0]     ev_rx_drop,
-  // egress: one event per frame sent to the port
-  input  wire logic [NUM_PORTS-1:0]          ev_tx,
-  input  wire logic [NUM_PORTS-1:0][15:0]    ev_tx_len,
-  // egress: a frame for the port was dropped for lack of buffer downstream
-  input  wire logic [NUM_PORTS-1:0]          ev_no_buf,
-  // read port: word w (0..15) of port p's block; rd latches HI on LO reads
-  input  wire logic                          rd,
-  input  wire logic [7:0]                    rd_port,
-  input  wire logic [3:0]                    rd_word,
-  output      logic [31:0]                   rd_data
+    input  wire logic                       clk,
+    input  wire logic                       rst,
+    // clear every counter (one cycle)
+    input  wire logic                       clear,
+    // ingress: one event per received frame, drop reason 0 = forwarded
+    input  wire logic [NUM_PORTS-1:0]       ev_rx,
+    input  wire logic [NUM_PORTS-1:0][15:0] ev_rx_len,
+    input  wire logic [NUM_PORTS-1:0][ 2:0] ev_rx_drop,
+    // egress: one event per frame sent to the port
+    input  wire logic [NUM_PORTS-1:0]       ev_tx,
+    input  wire logic [NUM_PORTS-1:0][15:0] ev_tx_len,
+    // egress: a frame for the port was dropped for lack of buffer downstream
+    input  wire logic [NUM_PORTS-1:0]       ev_no_buf,
+    // read port: word w (0..15) of port p's block; rd latches HI on LO reads
+    input  wire logic                       rd,
+    input  wire logic [          7:0]       rd_port,
+    input  wire logic [          3:0]       rd_word,
+    output logic      [         31:0]       rd_data
 );
 
   initial begin
@@ -37,12 +39,12 @@ module eswitch_counters import nic_regs_pkg::*; #(
 
   // word map of one port's block (docs §3.2)
   localparam logic [3:0] W_RX_FRAMES = ESW_CNT_RX_FRAMES[5:2];
-  localparam logic [3:0] W_RX_DROPS  = ESW_CNT_RX_DROPS[5:2];
-  localparam logic [3:0] W_RX_BYTES  = ESW_CNT_RX_BYTES_LO[5:2];
+  localparam logic [3:0] W_RX_DROPS = ESW_CNT_RX_DROPS[5:2];
+  localparam logic [3:0] W_RX_BYTES = ESW_CNT_RX_BYTES_LO[5:2];
   localparam logic [3:0] W_TX_FRAMES = ESW_CNT_TX_FRAMES[5:2];
-  localparam logic [3:0] W_TX_BYTES  = ESW_CNT_TX_BYTES_LO[5:2];
+  localparam logic [3:0] W_TX_BYTES = ESW_CNT_TX_BYTES_LO[5:2];
   localparam logic [3:0] W_DROP_BASE = ESW_CNT_DROP_NO_ROUTE[5:2] - 4'd1;  // + drop reason 1..7
-  localparam logic [3:0] W_NO_BUF    = ESW_CNT_DROP_NO_BUF[5:2];
+  localparam logic [3:0] W_NO_BUF = ESW_CNT_DROP_NO_BUF[5:2];
 
   initial begin
     // HI follows LO; the drop counters follow the reason codes (1 NO_ROUTE .. 7 VLAN_POLICY)
@@ -58,10 +60,10 @@ module eswitch_counters import nic_regs_pkg::*; #(
     end
   end
 
-  logic [NUM_PORTS-1:0][31:0]      rx_frames_reg, rx_drops_reg, tx_frames_reg, no_buf_reg;
-  logic [NUM_PORTS-1:0][63:0]      rx_bytes_reg, tx_bytes_reg;
+  logic [NUM_PORTS-1:0][31:0] rx_frames_reg, rx_drops_reg, tx_frames_reg, no_buf_reg;
+  logic [NUM_PORTS-1:0][63:0] rx_bytes_reg, tx_bytes_reg;
   logic [NUM_PORTS-1:0][7:1][31:0] drop_reg;
-  logic [31:0]                     hi_shadow_reg, hi_shadow_next;
+  logic [31:0] hi_shadow_reg, hi_shadow_next;
 
   for (genvar p = 0; p < NUM_PORTS; p++) begin : g_port
     always_ff @(posedge clk) begin
@@ -78,8 +80,8 @@ module eswitch_counters import nic_regs_pkg::*; #(
           rx_frames_reg[p] <= rx_frames_reg[p] + 1'b1;
           rx_bytes_reg[p]  <= rx_bytes_reg[p] + 64'(ev_rx_len[p]);
           if (ev_rx_drop[p] != 3'd0) begin
-            rx_drops_reg[p]                <= rx_drops_reg[p] + 1'b1;
-            drop_reg[p][ev_rx_drop[p]]     <= drop_reg[p][ev_rx_drop[p]] + 1'b1;
+            rx_drops_reg[p]            <= rx_drops_reg[p] + 1'b1;
+            drop_reg[p][ev_rx_drop[p]] <= drop_reg[p][ev_rx_drop[p]] + 1'b1;
           end
         end
         if (ev_tx[p]) begin
@@ -100,13 +102,13 @@ module eswitch_counters import nic_regs_pkg::*; #(
       unique case (rd_word)
         W_RX_FRAMES:       rd_data = rx_frames_reg[rd_port];
         W_RX_DROPS:        rd_data = rx_drops_reg[rd_port];
-        W_RX_BYTES:        begin
+        W_RX_BYTES: begin
           rd_data        = rx_bytes_reg[rd_port][31:0];
           hi_shadow_next = rx_bytes_reg[rd_port][63:32];
         end
         W_RX_BYTES + 4'd1: rd_data = hi_shadow_reg;
         W_TX_FRAMES:       rd_data = tx_frames_reg[rd_port];
-        W_TX_BYTES:        begin
+        W_TX_BYTES: begin
           rd_data        = tx_bytes_reg[rd_port][31:0];
           hi_shadow_next = tx_bytes_reg[rd_port][63:32];
         end
@@ -114,7 +116,7 @@ module eswitch_counters import nic_regs_pkg::*; #(
         W_NO_BUF:          rd_data = no_buf_reg[rd_port];
         default: begin
           if (rd_word > W_DROP_BASE) begin
-            rd_data = drop_reg[rd_port][3'(rd_word - W_DROP_BASE)];
+            rd_data = drop_reg[rd_port][3'(rd_word-W_DROP_BASE)];
           end
         end
       endcase

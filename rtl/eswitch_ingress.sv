@@ -6,102 +6,104 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module eswitch_ingress import nic_pkg::*, nic_regs_pkg::*; #(
-  // Stream data width in bits (>= 256 so that the first beat holds every header field).
-  parameter int DATA_W = 512,
-  // Number of switch ports (functions + uplink).
-  parameter int NUM_PORTS = 4,
-  // Index of this port; NUM_PORTS-1 is the uplink.
-  parameter int PORT = 0,
-  // Depth of the frame buffer in beats (power of two, >= MAX_BEATS).
-  parameter int FIFO_BEATS = 512,
-  // Longest frame accepted in bytes; longer frames are dropped as oversize.
-  parameter int MAX_BYTES = MAX_FRAME_BYTES,
-  // Shortest frame accepted in bytes; shorter frames are dropped as runts.
-  parameter int MIN_BYTES = 14,
-  // Allowed source MACs, allowed VLANs and multicast list entries per port.
-  parameter int NUM_SMAC = 4,
-  parameter int NUM_VLAN = 8,
-  parameter int NUM_MC = 4
+module eswitch_ingress
+  import nic_pkg::*, nic_regs_pkg::*;
+#(
+    // Stream data width in bits (>= 256 so that the first beat holds every header field).
+    parameter int DATA_W = 512,
+    // Number of switch ports (functions + uplink).
+    parameter int NUM_PORTS = 4,
+    // Index of this port; NUM_PORTS-1 is the uplink.
+    parameter int PORT = 0,
+    // Depth of the frame buffer in beats (power of two, >= MAX_BEATS).
+    parameter int FIFO_BEATS = 512,
+    // Longest frame accepted in bytes; longer frames are dropped as oversize.
+    parameter int MAX_BYTES = MAX_FRAME_BYTES,
+    // Shortest frame accepted in bytes; shorter frames are dropped as runts.
+    parameter int MIN_BYTES = 14,
+    // Allowed source MACs, allowed VLANs and multicast list entries per port.
+    parameter int NUM_SMAC = 4,
+    parameter int NUM_VLAN = 8,
+    parameter int NUM_MC = 4
 ) (
-  input  wire logic                  clk,
-  input  wire logic                  rst,
-  // frames from the port
-  input  wire logic [DATA_W-1:0]     s_axis_tdata,
-  input  wire logic [DATA_W/8-1:0]   s_axis_tkeep,
-  input  wire logic                  s_axis_tlast,
-  input  wire logic [TX_META_W-1:0]  s_axis_tuser,
-  input  wire logic                  s_axis_tvalid,
-  output      logic                  s_axis_tready,
-  // forwarding table lookup (combinational answer)
-  output      logic [47:0]           lk_mac,
-  output      logic [11:0]           lk_vid,
-  input  wire logic                  lk_hit,
-  input  wire logic [7:0]            lk_port,
-  // policy of every port (docs §3.2): PORT_CTRL, PORT_VLAN, effective link/promisc/allmulti
-  input  wire logic [NUM_PORTS-1:0][31:0]                port_ctrl,
-  input  wire logic [NUM_PORTS-1:0][31:0]                port_pvlan,
-  input  wire logic [NUM_PORTS-1:0]                      port_link,
-  input  wire logic [NUM_PORTS-1:0]                      port_promisc,
-  input  wire logic [NUM_PORTS-1:0]                      port_allmulti,
-  // PORT_MAX_LEN: the largest frame each port sends or receives, an 802.1Q tag not counted
-  input  wire logic [NUM_PORTS-1:0][15:0]                port_max_len,
-  input  wire logic [NUM_PORTS-1:0][NUM_VLAN-1:0][11:0]  port_vlan,
-  input  wire logic [NUM_PORTS-1:0][NUM_VLAN-1:0]        port_vlan_valid,
-  input  wire logic [NUM_PORTS-1:0][NUM_MC-1:0][47:0]    port_mc,
-  input  wire logic [NUM_PORTS-1:0][NUM_MC-1:0]          port_mc_valid,
-  // this port's allowed source MACs and TX rate limit
-  input  wire logic [NUM_SMAC-1:0][47:0]                 smac,
-  input  wire logic [NUM_SMAC-1:0]                       smac_valid,
-  input  wire logic [31:0]                               rate_inc,
-  input  wire logic [23:0]                               rate_burst,
-  input  wire logic                                      rate_load,
-  // frames to the crossbar: fwd_req and fwd_mask hold for the whole frame;
-  // fwd_tuser is the per-output strip mask
-  output      logic                  fwd_req,
-  output      logic [NUM_PORTS-1:0]  fwd_mask,
-  output      logic [DATA_W-1:0]     fwd_tdata,
-  output      logic [DATA_W/8-1:0]   fwd_tkeep,
-  output      logic                  fwd_tlast,
-  output      logic [NUM_PORTS-1:0]  fwd_tuser,
-  output      logic                  fwd_tvalid,
-  input  wire logic                  fwd_pop,
-  // counter events: one per received frame, with its length and drop reason (0 = forwarded)
-  output      logic                  ev_rx,
-  output      logic [15:0]           ev_len,
-  output      logic [2:0]            ev_drop
+    input  wire logic                                     clk,
+    input  wire logic                                     rst,
+    // frames from the port
+    input  wire logic [   DATA_W-1:0]                     s_axis_tdata,
+    input  wire logic [ DATA_W/8-1:0]                     s_axis_tkeep,
+    input  wire logic                                     s_axis_tlast,
+    input  wire logic [TX_META_W-1:0]                     s_axis_tuser,
+    input  wire logic                                     s_axis_tvalid,
+    output logic                                          s_axis_tready,
+    // forwarding table lookup (combinational answer)
+    output logic      [         47:0]                     lk_mac,
+    output logic      [         11:0]                     lk_vid,
+    input  wire logic                                     lk_hit,
+    input  wire logic [          7:0]                     lk_port,
+    // policy of every port (docs §3.2): PORT_CTRL, PORT_VLAN, effective link/promisc/allmulti
+    input  wire logic [NUM_PORTS-1:0][        31:0]       port_ctrl,
+    input  wire logic [NUM_PORTS-1:0][        31:0]       port_pvlan,
+    input  wire logic [NUM_PORTS-1:0]                     port_link,
+    input  wire logic [NUM_PORTS-1:0]                     port_promisc,
+    input  wire logic [NUM_PORTS-1:0]                     port_allmulti,
+    // PORT_MAX_LEN: the largest frame each port sends or receives, an 802.1Q tag not counted
+    input  wire logic [NUM_PORTS-1:0][        15:0]       port_max_len,
+    input  wire logic [NUM_PORTS-1:0][NUM_VLAN-1:0][11:0] port_vlan,
+    input  wire logic [NUM_PORTS-1:0][NUM_VLAN-1:0]       port_vlan_valid,
+    input  wire logic [NUM_PORTS-1:0][  NUM_MC-1:0][47:0] port_mc,
+    input  wire logic [NUM_PORTS-1:0][  NUM_MC-1:0]       port_mc_valid,
+    // this port's allowed source MACs and TX rate limit
+    input  wire logic [ NUM_SMAC-1:0][        47:0]       smac,
+    input  wire logic [ NUM_SMAC-1:0]                     smac_valid,
+    input  wire logic [         31:0]                     rate_inc,
+    input  wire logic [         23:0]                     rate_burst,
+    input  wire logic                                     rate_load,
+    // frames to the crossbar: fwd_req and fwd_mask hold for the whole frame;
+    // fwd_tuser is the per-output strip mask
+    output logic                                          fwd_req,
+    output logic      [NUM_PORTS-1:0]                     fwd_mask,
+    output logic      [   DATA_W-1:0]                     fwd_tdata,
+    output logic      [ DATA_W/8-1:0]                     fwd_tkeep,
+    output logic                                          fwd_tlast,
+    output logic      [NUM_PORTS-1:0]                     fwd_tuser,
+    output logic                                          fwd_tvalid,
+    input  wire logic                                     fwd_pop,
+    // counter events: one per received frame, with its length and drop reason (0 = forwarded)
+    output logic                                          ev_rx,
+    output logic      [         15:0]                     ev_len,
+    output logic      [          2:0]                     ev_drop
 );
 
-  localparam int KEEP_W    = DATA_W / 8;
-  localparam int UPLINK    = NUM_PORTS - 1;
+  localparam int KEEP_W = DATA_W / 8;
+  localparam int UPLINK = NUM_PORTS - 1;
   localparam int MAX_BEATS = (MAX_BYTES + KEEP_W - 1) / KEEP_W;
-  localparam int BEAT_W    = $clog2(MAX_BEATS + 1);
+  localparam int BEAT_W = $clog2(MAX_BEATS + 1);
   localparam int HDR_BYTES = 24;
-  localparam int D_W       = DATA_W + KEEP_W + 1;
-  localparam int I_W       = 3 + 2 * NUM_PORTS + 17;  // {drop, strip, mask, ins, tci}
+  localparam int D_W = DATA_W + KEEP_W + 1;
+  localparam int I_W = 3 + 2 * NUM_PORTS + 17;  // {drop, strip, mask, ins, tci}
 
   // drop reasons (same codes in eswitch_counters and docs §3.2)
-  localparam logic [2:0] DROP_NONE     = 3'd0;
-  localparam logic [2:0] DROP_NO_ROUTE    = 3'd1;
-  localparam logic [2:0] DROP_SPOOF_MAC   = 3'd2;
-  localparam logic [2:0] DROP_SPOOF_VLAN  = 3'd3;
+  localparam logic [2:0] DROP_NONE = 3'd0;
+  localparam logic [2:0] DROP_NO_ROUTE = 3'd1;
+  localparam logic [2:0] DROP_SPOOF_MAC = 3'd2;
+  localparam logic [2:0] DROP_SPOOF_VLAN = 3'd3;
   // longer than the sender's PORT_MAX_LEN, or than a unicast destination's
-  localparam logic [2:0] DROP_TOO_BIG     = 3'd4;
-  localparam logic [2:0] DROP_LINK_DOWN   = 3'd5;
-  localparam logic [2:0] DROP_BAD_LEN     = 3'd6;
+  localparam logic [2:0] DROP_TOO_BIG = 3'd4;
+  localparam logic [2:0] DROP_LINK_DOWN = 3'd5;
+  localparam logic [2:0] DROP_BAD_LEN = 3'd6;
   localparam logic [2:0] DROP_VLAN_POLICY = 3'd7;
 
   // PORT_CTRL bits
-  localparam int C_SPOOFCHK    = ESW_PORT_CTRL_SPOOFCHK_LSB;
+  localparam int C_SPOOFCHK = ESW_PORT_CTRL_SPOOFCHK_LSB;
   localparam int C_VLAN_FILTER = ESW_PORT_CTRL_VLAN_FILTER_LSB;
-  localparam int C_VLAN_STRIP  = ESW_PORT_CTRL_VLAN_STRIP_LSB;
-  localparam int C_RX_UCAST    = ESW_PORT_CTRL_RX_UCAST_LSB;
-  localparam int C_RX_MCAST    = ESW_PORT_CTRL_RX_MCAST_LSB;
-  localparam int C_RX_BCAST    = ESW_PORT_CTRL_RX_BCAST_LSB;
+  localparam int C_VLAN_STRIP = ESW_PORT_CTRL_VLAN_STRIP_LSB;
+  localparam int C_RX_UCAST = ESW_PORT_CTRL_RX_UCAST_LSB;
+  localparam int C_RX_MCAST = ESW_PORT_CTRL_RX_MCAST_LSB;
+  localparam int C_RX_BCAST = ESW_PORT_CTRL_RX_BCAST_LSB;
   // PORT_VLAN fields
-  localparam int PV_EN   = ESW_PORT_VLAN_ENABLE_LSB;
-  localparam int PV_VID  = ESW_PORT_VLAN_VID_LSB;
-  localparam int PV_PCP  = ESW_PORT_VLAN_PCP_LSB;
+  localparam int PV_EN = ESW_PORT_VLAN_ENABLE_LSB;
+  localparam int PV_VID = ESW_PORT_VLAN_VID_LSB;
+  localparam int PV_PCP = ESW_PORT_VLAN_PCP_LSB;
 
   initial begin
     if (ESW_PORT_VLAN_VID_W != 12 || ESW_PORT_VLAN_PCP_W != 3) begin
@@ -125,26 +127,26 @@ module eswitch_ingress import nic_pkg::*, nic_regs_pkg::*; #(
   // frame (16 + 16 bits) and up to RATE_BURST (24 + 16 bits)
   localparam int TOK_W = 41;
   logic signed [TOK_W-1:0] tokens_reg, tokens_next, tokens_fill, tokens_cap;
-  logic                    rate_on;
+  logic rate_on;
 
   // ---------------------------------------------------------------- write side
-  logic                   first_reg, first_next;
-  logic [BEAT_W-1:0]      beats_reg, beats_next;
-  logic [15:0]            len_reg, len_next;
+  logic first_reg, first_next;
+  logic [BEAT_W-1:0] beats_reg, beats_next;
+  logic [15:0] len_reg, len_next;
   logic [HDR_BYTES*8-1:0] hdr_reg, hdr_next;
-  logic [TX_META_W-1:0]   user_reg, user_next;
-  logic                   evt_valid_reg, evt_valid_next;
+  logic [TX_META_W-1:0] user_reg, user_next;
+  logic evt_valid_reg, evt_valid_next;
   logic [HDR_BYTES*8-1:0] evt_hdr_reg, evt_hdr_next;
-  logic [TX_META_W-1:0]   evt_user_reg, evt_user_next;
-  logic [15:0]            evt_len_reg, evt_len_next;
+  logic [TX_META_W-1:0] evt_user_reg, evt_user_next;
+  logic [15:0] evt_len_reg, evt_len_next;
 
-  logic              d_ready, d_valid, d_push, d_pop;
-  logic              d_empty, i_empty;  // FIFOs idle (tests/cocotb_eswitch.py waits on them)
-  logic [D_W-1:0]    d_push_data, d_head;
-  logic              i_valid, i_pop;
-  logic [I_W-1:0]    i_push_data, i_head;
-  logic              beat, stored_last;
-  logic [16:0]       len_sum;
+  logic d_ready, d_valid, d_push, d_pop;
+  logic d_empty, i_empty;  // FIFOs idle (tests/cocotb_eswitch.py waits on them)
+  logic [D_W-1:0] d_push_data, d_head;
+  logic i_valid, i_pop;
+  logic [I_W-1:0] i_push_data, i_head;
+  logic beat, stored_last;
+  logic [16:0] len_sum;
 
   always_comb begin
     // The TX shaper holds a frame back at its first beat while the bucket is in
@@ -209,49 +211,58 @@ module eswitch_ingress import nic_pkg::*, nic_regs_pkg::*; #(
 
   // d_push only with s_axis_tready, which includes d_ready
   logic [$clog2(FIFO_BEATS):0] unused_d_count, unused_i_count;
-  prim_fifo #(.WIDTH(D_W), .DEPTH(FIFO_BEATS), .CHECK_OVERFLOW(1'b1)) u_data_fifo (
-    .clk, .rst, .clr(1'b0),
-    .s_data(d_push_data), .s_valid(d_push), .s_ready(d_ready),
-    .m_data(d_head), .m_valid(d_valid), .m_ready(d_pop),
-    .count(unused_d_count)
+  prim_fifo #(
+      .WIDTH(D_W),
+      .DEPTH(FIFO_BEATS),
+      .CHECK_OVERFLOW(1'b1)
+  ) u_data_fifo (
+      .clk,
+      .rst,
+      .clr(1'b0),
+      .s_data(d_push_data),
+      .s_valid(d_push),
+      .s_ready(d_ready),
+      .m_data(d_head),
+      .m_valid(d_valid),
+      .m_ready(d_pop),
+      .count(unused_d_count)
   );
 
   // ---------------------------------------------------------------- decision (frame end + 1)
-  logic [47:0]          dmac, smac_f;
-  logic [15:0]          ethertype, inner_type;
-  logic [11:0]          vid_f;
-  logic                 is_tagged, bcast, mcast;
-  tx_meta_t             meta;
+  logic [47:0] dmac, smac_f;
+  logic [15:0] ethertype, inner_type;
+  logic [11:0] vid_f;
+  logic is_tagged, bcast, mcast;
+  tx_meta_t meta;
 
   function automatic logic [7:0] hdr_byte(input logic [HDR_BYTES*8-1:0] h, input int b);
-    return h[8*b +: 8];
+    return h[8*b+:8];
   endfunction
 
   function automatic logic [47:0] hdr_mac(input logic [HDR_BYTES*8-1:0] h, input int b);
-    return {h[8*b +: 8], h[8*(b+1) +: 8], h[8*(b+2) +: 8], h[8*(b+3) +: 8], h[8*(b+4) +: 8],
-            h[8*(b+5) +: 8]};
+    return {h[8*b+:8], h[8*(b+1)+:8], h[8*(b+2)+:8], h[8*(b+3)+:8], h[8*(b+4)+:8], h[8*(b+5)+:8]};
   endfunction
 
   // frame VLAN after ingress tagging, and the tag to insert
-  logic        pv_en, ins, tagged_out, vid_ok, smac_ok;
+  logic pv_en, ins, tagged_out, vid_ok, smac_ok;
   logic [15:0] body_len;  // the frame's length without its 802.1Q tag, against PORT_MAX_LEN
   logic [11:0] vid;
   logic [15:0] ins_tci;
-  logic [2:0]  pre_drop;
+  logic [ 2:0] pre_drop;
 
   always_comb begin
     dmac       = hdr_mac(evt_hdr_reg, 0);
     smac_f     = hdr_mac(evt_hdr_reg, 6);
     ethertype  = {hdr_byte(evt_hdr_reg, 12), hdr_byte(evt_hdr_reg, 13)};
     inner_type = {hdr_byte(evt_hdr_reg, 16), hdr_byte(evt_hdr_reg, 17)};
-    vid_f      = {evt_hdr_reg[8*14 +: 4], hdr_byte(evt_hdr_reg, 15)};
+    vid_f      = {evt_hdr_reg[8*14+:4], hdr_byte(evt_hdr_reg, 15)};
     meta       = evt_user_reg;
     is_tagged  = ethertype == 16'h8100;
     bcast      = dmac == 48'hFFFF_FFFF_FFFF;
     mcast      = dmac[40];
     pv_en      = PORT != UPLINK && port_pvlan[PORT][PV_EN];
 
-    smac_ok = 1'b0;
+    smac_ok    = 1'b0;
     for (int k = 0; k < NUM_SMAC; k++) begin
       if (smac_valid[k] && smac[k] == smac_f) smac_ok = 1'b1;
     end
@@ -261,8 +272,8 @@ module eswitch_ingress import nic_pkg::*, nic_regs_pkg::*; #(
     vid     = is_tagged ? vid_f : 12'h000;
     if (pv_en) begin
       ins     = 1'b1;
-      ins_tci = {port_pvlan[PORT][PV_PCP +: 3], 1'b0, port_pvlan[PORT][PV_VID +: 12]};
-      vid     = port_pvlan[PORT][PV_VID +: 12];
+      ins_tci = {port_pvlan[PORT][PV_PCP+:3], 1'b0, port_pvlan[PORT][PV_VID+:12]};
+      vid     = port_pvlan[PORT][PV_VID+:12];
     end else if (PORT != UPLINK && meta.vlan_ins) begin
       ins     = 1'b1;
       ins_tci = meta.vlan_tci;
@@ -303,7 +314,7 @@ module eswitch_ingress import nic_pkg::*, nic_regs_pkg::*; #(
   // eligibility of every destination port for this frame
   logic [NUM_PORTS-1:0] member, fits, ok, bc_ok, mc_ok, uc_ok, prom_ok, strip;
   logic [NUM_PORTS-1:0] mask;
-  logic [2:0]           drop;
+  logic [          2:0] drop;
 
   always_comb begin
     for (int q = 0; q < NUM_PORTS; q++) begin
@@ -318,23 +329,23 @@ module eswitch_ingress import nic_pkg::*, nic_regs_pkg::*; #(
       end
       fits[q] = body_len <= port_max_len[q];
       if (q == UPLINK) begin
-        member[q] = 1'b1;
-        ok[q]     = q != PORT && fits[q];
-        bc_ok[q]  = ok[q];
-        mc_ok[q]  = ok[q];
-        uc_ok[q]  = ok[q];
+        member[q]  = 1'b1;
+        ok[q]      = q != PORT && fits[q];
+        bc_ok[q]   = ok[q];
+        mc_ok[q]   = ok[q];
+        uc_ok[q]   = ok[q];
         prom_ok[q] = 1'b0;
-        strip[q]  = 1'b0;
+        strip[q]   = 1'b0;
       end else begin
         member[q]  = port_pvlan[q][PV_EN] ? (tagged_out && vid == port_pvlan[q][PV_VID +: 12]) :
                      port_ctrl[q][C_VLAN_FILTER] ? in_list : 1'b1;
-        ok[q]      = q != PORT && port_link[q] && member[q] && fits[q];
-        bc_ok[q]   = ok[q] && port_ctrl[q][C_RX_BCAST];
+        ok[q] = q != PORT && port_link[q] && member[q] && fits[q];
+        bc_ok[q] = ok[q] && port_ctrl[q][C_RX_BCAST];
         mc_ok[q]   = ok[q] && (port_allmulti[q] || port_promisc[q] ||
                                (port_ctrl[q][C_RX_MCAST] && mc_hit));
-        uc_ok[q]   = ok[q] && port_ctrl[q][C_RX_UCAST];
+        uc_ok[q] = ok[q] && port_ctrl[q][C_RX_UCAST];
         prom_ok[q] = ok[q] && port_promisc[q];
-        strip[q]   = tagged_out && (port_pvlan[q][PV_EN] || port_ctrl[q][C_VLAN_STRIP]);
+        strip[q] = tagged_out && (port_pvlan[q][PV_EN] || port_ctrl[q][C_VLAN_STRIP]);
       end
     end
 
@@ -405,20 +416,30 @@ module eswitch_ingress import nic_pkg::*, nic_regs_pkg::*; #(
 
   // Every stored frame has at least one beat, so the info FIFO cannot overflow.
   logic unused_i_ready;  // no wait: asserted never full when pushed (CHECK_OVERFLOW)
-  prim_fifo #(.WIDTH(I_W), .DEPTH(FIFO_BEATS), .CHECK_OVERFLOW(1'b1)) u_info_fifo (
-    .clk, .rst, .clr(1'b0),
-    .s_data(i_push_data), .s_valid(evt_valid_reg), .s_ready(unused_i_ready),
-    .m_data(i_head), .m_valid(i_valid), .m_ready(i_pop),
-    .count(unused_i_count)
+  prim_fifo #(
+      .WIDTH(I_W),
+      .DEPTH(FIFO_BEATS),
+      .CHECK_OVERFLOW(1'b1)
+  ) u_info_fifo (
+      .clk,
+      .rst,
+      .clr(1'b0),
+      .s_data(i_push_data),
+      .s_valid(evt_valid_reg),
+      .s_ready(unused_i_ready),
+      .m_data(i_head),
+      .m_valid(i_valid),
+      .m_ready(i_pop),
+      .count(unused_i_count)
   );
 
   logic unused_ok;
   assign unused_ok = ^{rate_inc[30:24], meta.src_func};
 
   // ---------------------------------------------------------------- read side
-  logic                 dropping, h_ins, ins_ready, pop_now;
-  logic [15:0]          h_tci;
-  logic [2:0]           h_drop;
+  logic dropping, h_ins, ins_ready, pop_now;
+  logic [15:0] h_tci;
+  logic [ 2:0] h_drop;
   logic [NUM_PORTS-1:0] h_strip, h_mask;
 
   always_comb begin
@@ -429,13 +450,23 @@ module eswitch_ingress import nic_pkg::*, nic_regs_pkg::*; #(
     fwd_tuser  = h_strip;
   end
 
-  eswitch_vlan_insert #(.DATA_W(DATA_W)) u_insert (
-    .clk, .rst,
-    .ins(h_ins), .tci(h_tci),
-    .s_tdata(d_head[DATA_W-1:0]), .s_tkeep(d_head[DATA_W +: KEEP_W]), .s_tlast(d_head[D_W-1]),
-    .s_tvalid(fwd_req && d_valid), .s_tready(ins_ready),
-    .m_tdata(fwd_tdata), .m_tkeep(fwd_tkeep), .m_tlast(fwd_tlast), .m_tvalid(fwd_tvalid),
-    .m_tready(fwd_pop)
+  eswitch_vlan_insert #(
+      .DATA_W(DATA_W)
+  ) u_insert (
+      .clk,
+      .rst,
+      .ins(h_ins),
+      .tci(h_tci),
+      .s_tdata(d_head[DATA_W-1:0]),
+      .s_tkeep(d_head[DATA_W+:KEEP_W]),
+      .s_tlast(d_head[D_W-1]),
+      .s_tvalid(fwd_req && d_valid),
+      .s_tready(ins_ready),
+      .m_tdata(fwd_tdata),
+      .m_tkeep(fwd_tkeep),
+      .m_tlast(fwd_tlast),
+      .m_tvalid(fwd_tvalid),
+      .m_tready(fwd_pop)
   );
 
   always_comb begin
@@ -449,9 +480,12 @@ module eswitch_ingress import nic_pkg::*, nic_regs_pkg::*; #(
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
     if (!rst) begin
-      assert (!(fwd_pop && !fwd_tvalid)) else $error("%m: pop without a beat");
-      assert (!(fwd_req && fwd_mask == '0)) else $error("%m: forward with an empty mask");
-      assert (!(i_empty && !d_empty && d_pop)) else $error("%m: data popped without info");
+      assert (!(fwd_pop && !fwd_tvalid))
+      else $error("%m: pop without a beat");
+      assert (!(fwd_req && fwd_mask == '0))
+      else $error("%m: forward with an empty mask");
+      assert (!(i_empty && !d_empty && d_pop))
+      else $error("%m: data popped without info");
     end
   end
 `endif

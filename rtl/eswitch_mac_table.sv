@@ -5,32 +5,34 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module eswitch_mac_table import nic_regs_pkg::*; #(
-  // Number of entries (1..256); the lowest matching index wins.
-  parameter int SIZE = 64,
-  // Number of independent lookup ports (one per switch input).
-  parameter int NUM_LOOKUP = 4
+module eswitch_mac_table
+  import nic_regs_pkg::*;
+#(
+    // Number of entries (1..256); the lowest matching index wins.
+    parameter int SIZE = 64,
+    // Number of independent lookup ports (one per switch input).
+    parameter int NUM_LOOKUP = 4
 ) (
-  input  wire logic                            clk,
-  input  wire logic                            rst,
-  // register port: word w of entry idx (0 MACT_LO, 1 MACT_HI, 2 MACT_VLAN, 3 MACT_CTRL)
-  input  wire logic                            wr_en,
-  input  wire logic [7:0]                      wr_idx,
-  input  wire logic [1:0]                      wr_word,
-  input  wire logic [31:0]                     wr_data,
-  input  wire logic [7:0]                      rd_idx,
-  input  wire logic [1:0]                      rd_word,
-  output      logic [31:0]                     rd_data,
-  // lookups (combinational)
-  input  wire logic [NUM_LOOKUP-1:0][47:0]     lk_mac,
-  input  wire logic [NUM_LOOKUP-1:0][11:0]     lk_vid,
-  output      logic [NUM_LOOKUP-1:0]           lk_hit,
-  output      logic [NUM_LOOKUP-1:0][7:0]      lk_port
+    input  wire logic                        clk,
+    input  wire logic                        rst,
+    // register port: word w of entry idx (0 MACT_LO, 1 MACT_HI, 2 MACT_VLAN, 3 MACT_CTRL)
+    input  wire logic                        wr_en,
+    input  wire logic [           7:0]       wr_idx,
+    input  wire logic [           1:0]       wr_word,
+    input  wire logic [          31:0]       wr_data,
+    input  wire logic [           7:0]       rd_idx,
+    input  wire logic [           1:0]       rd_word,
+    output logic      [          31:0]       rd_data,
+    // lookups (combinational)
+    input  wire logic [NUM_LOOKUP-1:0][47:0] lk_mac,
+    input  wire logic [NUM_LOOKUP-1:0][11:0] lk_vid,
+    output logic      [NUM_LOOKUP-1:0]       lk_hit,
+    output logic      [NUM_LOOKUP-1:0][ 7:0] lk_port
 );
 
   // words of an entry (offset bits [3:2])
-  localparam logic [1:0] W_LO = ESW_MACT_LO[3:2], W_HI = ESW_MACT_HI[3:2], W_VLAN = ESW_MACT_VLAN[3:2],
-                         W_CTRL = ESW_MACT_CTRL[3:2];
+  localparam logic [1:0] W_LO = ESW_MACT_LO[3:2], W_HI = ESW_MACT_HI[3:2];
+  localparam logic [1:0] W_VLAN = ESW_MACT_VLAN[3:2], W_CTRL = ESW_MACT_CTRL[3:2];
 
   initial begin
     if (SIZE < 1 || SIZE > 256) begin
@@ -44,12 +46,12 @@ module eswitch_mac_table import nic_regs_pkg::*; #(
   // Unpacked: the lookups below read every entry every cycle, and an element of
   // an unpacked array is one machine word in simulation, where an entry of a
   // packed 3072-bit vector had to be shifted out of it (docs/SIM_SPEED.md).
-  logic [47:0] mac_reg  [SIZE];
-  logic [11:0] vid_reg  [SIZE];
-  logic [7:0]  port_reg [SIZE];
-  logic [SIZE-1:0]       valid_reg;
+  logic [    47:0] mac_reg   [SIZE];
+  logic [    11:0] vid_reg   [SIZE];
+  logic [     7:0] port_reg  [SIZE];
+  logic [SIZE-1:0] valid_reg;
   localparam int IDX_W = (SIZE > 1) ? $clog2(SIZE) : 1;
-  logic [IDX_W-1:0]      wi, ri;
+  logic [IDX_W-1:0] wi, ri;
 
   assign wi = IDX_W'(wr_idx);
   assign ri = IDX_W'(rd_idx);
@@ -57,10 +59,10 @@ module eswitch_mac_table import nic_regs_pkg::*; #(
   always_ff @(posedge clk) begin
     if (wr_en && 32'(wr_idx) < SIZE) begin
       unique case (wr_word)
-        W_LO:   mac_reg[wi][31:0]  <= wr_data;
-        W_HI:   mac_reg[wi][47:32] <= wr_data[15:0];
-        W_VLAN: vid_reg[wi]        <= wr_data[11:0];
-        default: port_reg[wi]    <= wr_data[7:0];
+        W_LO:    mac_reg[wi][31:0] <= wr_data;
+        W_HI:    mac_reg[wi][47:32] <= wr_data[15:0];
+        W_VLAN:  vid_reg[wi] <= wr_data[11:0];
+        default: port_reg[wi] <= wr_data[7:0];
       endcase
     end
     if (rst) begin
@@ -74,8 +76,8 @@ module eswitch_mac_table import nic_regs_pkg::*; #(
     rd_data = '0;
     if (32'(rd_idx) < SIZE) begin
       unique case (rd_word)
-        W_LO:   rd_data = mac_reg[ri][31:0];
-        W_HI:   rd_data = {16'h0, mac_reg[ri][47:32]};
+        W_LO: rd_data = mac_reg[ri][31:0];
+        W_HI: rd_data = {16'h0, mac_reg[ri][47:32]};
         W_VLAN: rd_data = {20'h0, vid_reg[ri]};
         default: rd_data = {valid_reg[ri], 23'h0, port_reg[ri]};
       endcase

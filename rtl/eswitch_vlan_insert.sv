@@ -7,26 +7,26 @@
 `default_nettype none
 
 module eswitch_vlan_insert #(
-  // Stream data width in bits (multiple of 64, >= 256).
-  parameter int DATA_W = 512
+    // Stream data width in bits (multiple of 64, >= 256).
+    parameter int DATA_W = 512
 ) (
-  input  wire logic                clk,
-  input  wire logic                rst,
-  // per-frame control, constant while the frame is in flight
-  input  wire logic                ins,
-  input  wire logic [15:0]         tci,
-  // input stream (first beat holds >= 14 bytes)
-  input  wire logic [DATA_W-1:0]   s_tdata,
-  input  wire logic [DATA_W/8-1:0] s_tkeep,
-  input  wire logic                s_tlast,
-  input  wire logic                s_tvalid,
-  output      logic                s_tready,
-  // output stream
-  output      logic [DATA_W-1:0]   m_tdata,
-  output      logic [DATA_W/8-1:0] m_tkeep,
-  output      logic                m_tlast,
-  output      logic                m_tvalid,
-  input  wire logic                m_tready
+    input  wire logic                clk,
+    input  wire logic                rst,
+    // per-frame control, constant while the frame is in flight
+    input  wire logic                ins,
+    input  wire logic [        15:0] tci,
+    // input stream (first beat holds >= 14 bytes)
+    input  wire logic [  DATA_W-1:0] s_tdata,
+    input  wire logic [DATA_W/8-1:0] s_tkeep,
+    input  wire logic                s_tlast,
+    input  wire logic                s_tvalid,
+    output logic                     s_tready,
+    // output stream
+    output logic      [  DATA_W-1:0] m_tdata,
+    output logic      [DATA_W/8-1:0] m_tkeep,
+    output logic                     m_tlast,
+    output logic                     m_tvalid,
+    input  wire logic                m_tready
 );
 
   localparam int KEEP_W = DATA_W / 8;
@@ -37,17 +37,17 @@ module eswitch_vlan_insert #(
     end
   end
 
-  logic        first_reg, first_next;
-  logic        extra_reg, extra_next;   // the carry alone still has to go out
+  logic first_reg, first_next;
+  logic extra_reg, extra_next;  // the carry alone still has to go out
   logic [31:0] carry_reg, carry_next;
-  logic [3:0]  carry_keep_reg, carry_keep_next;
+  logic [3:0] carry_keep_reg, carry_keep_next;
   logic [$clog2(KEEP_W+1)-1:0] n_in;
 
   logic fire, grow;
 
   always_comb begin
-    n_in = ($clog2(KEEP_W+1))'($countones(s_tkeep));
-    grow = 32'(n_in) + 4 > KEEP_W;   // last input beat spills into an extra beat
+    n_in = ($clog2(KEEP_W + 1))'($countones(s_tkeep));
+    grow = 32'(n_in) + 4 > KEEP_W;  // last input beat spills into an extra beat
     if (extra_reg) begin
       m_tdata  = DATA_W'(carry_reg);
       m_tkeep  = KEEP_W'(carry_keep_reg);
@@ -87,8 +87,8 @@ module eswitch_vlan_insert #(
     end else if (fire) begin
       first_next = s_tlast;
       if (ins) begin
-        carry_next      = s_tdata[DATA_W-1 -: 32];
-        carry_keep_next = s_tkeep[KEEP_W-1 -: 4];
+        carry_next      = s_tdata[DATA_W-1-:32];
+        carry_keep_next = s_tkeep[KEEP_W-1-:4];
         extra_next      = s_tlast && grow;
         first_next      = s_tlast && !grow;
       end
@@ -110,7 +110,8 @@ module eswitch_vlan_insert #(
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
     if (!rst) begin
-      assert (!(s_tvalid && first_reg && ins && n_in < 14)) else $error("%m: first beat < 14 bytes");
+      assert (!(s_tvalid && first_reg && ins && n_in < 14))
+      else $error("%m: first beat < 14 bytes");
     end
   end
 `endif

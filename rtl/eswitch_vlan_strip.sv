@@ -6,28 +6,30 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module eswitch_vlan_strip import nic_pkg::*; #(
-  // Stream data width in bits (multiple of 64, >= 256).
-  parameter int DATA_W = 512
+module eswitch_vlan_strip
+  import nic_pkg::*;
+#(
+    // Stream data width in bits (multiple of 64, >= 256).
+    parameter int DATA_W = 512
 ) (
-  input  wire logic                  clk,
-  input  wire logic                  rst,
-  // report the stripped tag in rx_meta (else the strip is invisible: port VLAN)
-  input  wire logic                  report,
-  // input stream; s_strip is constant over a frame (tagged frames only, >= 18 bytes)
-  input  wire logic [DATA_W-1:0]     s_tdata,
-  input  wire logic [DATA_W/8-1:0]   s_tkeep,
-  input  wire logic                  s_tlast,
-  input  wire logic                  s_strip,
-  input  wire logic                  s_tvalid,
-  output      logic                  s_tready,
-  // output stream
-  output      logic [DATA_W-1:0]     m_tdata,
-  output      logic [DATA_W/8-1:0]   m_tkeep,
-  output      logic                  m_tlast,
-  output      logic [RX_META_W-1:0]  m_tuser,
-  output      logic                  m_tvalid,
-  input  wire logic                  m_tready
+    input  wire logic                 clk,
+    input  wire logic                 rst,
+    // report the stripped tag in rx_meta (else the strip is invisible: port VLAN)
+    input  wire logic                 report,
+    // input stream; s_strip is constant over a frame (tagged frames only, >= 18 bytes)
+    input  wire logic [   DATA_W-1:0] s_tdata,
+    input  wire logic [ DATA_W/8-1:0] s_tkeep,
+    input  wire logic                 s_tlast,
+    input  wire logic                 s_strip,
+    input  wire logic                 s_tvalid,
+    output logic                      s_tready,
+    // output stream
+    output logic      [   DATA_W-1:0] m_tdata,
+    output logic      [ DATA_W/8-1:0] m_tkeep,
+    output logic                      m_tlast,
+    output logic      [RX_META_W-1:0] m_tuser,
+    output logic                      m_tvalid,
+    input  wire logic                 m_tready
 );
 
   localparam int KEEP_W = DATA_W / 8;
@@ -38,18 +40,18 @@ module eswitch_vlan_strip import nic_pkg::*; #(
     end
   end
 
-  logic                   first_reg, first_next;
-  logic                   strip_reg, strip_next;   // current frame is being stripped
-  logic                   hold_reg, hold_next;     // a partial beat (W-4 bytes max) is held
-  logic                   hold_last_reg, hold_last_next;
-  logic [DATA_W-33:0]     hold_data_reg, hold_data_next;
-  logic [KEEP_W-5:0]      hold_keep_reg, hold_keep_next;
-  logic [RX_META_W-1:0]   meta_reg, meta_next;
-  logic                   strip_now;
-  logic [DATA_W-33:0]     first_stripped;
-  logic [KEEP_W-5:0]      first_keep;
-  logic [RX_META_W-1:0]   first_meta;
-  logic [1:0]             take_mode;
+  logic first_reg, first_next;
+  logic strip_reg, strip_next;  // current frame is being stripped
+  logic hold_reg, hold_next;  // a partial beat (W-4 bytes max) is held
+  logic hold_last_reg, hold_last_next;
+  logic [DATA_W-33:0] hold_data_reg, hold_data_next;
+  logic [KEEP_W-5:0] hold_keep_reg, hold_keep_next;
+  logic [RX_META_W-1:0] meta_reg, meta_next;
+  logic                 strip_now;
+  logic [  DATA_W-33:0] first_stripped;
+  logic [   KEEP_W-5:0] first_keep;
+  logic [RX_META_W-1:0] first_meta;
+  logic [          1:0] take_mode;
 
   // take_mode 3: the tail beat goes out and, in the same cycle, the first beat of
   // a following multi-beat strip frame is taken into the hold register, so back to
@@ -71,12 +73,12 @@ module eswitch_vlan_strip import nic_pkg::*; #(
     hold_keep_next = hold_keep_reg;
     meta_next      = meta_reg;
 
-    m_tdata  = s_tdata;
-    m_tkeep  = s_tkeep;
-    m_tlast  = s_tlast;
-    m_tuser  = '0;
-    m_tvalid = s_tvalid;
-    take_mode = 2'd0;  // 0: s_tready = m_tready, 2: always, 3: tail (see s_tready)
+    m_tdata        = s_tdata;
+    m_tkeep        = s_tkeep;
+    m_tlast        = s_tlast;
+    m_tuser        = '0;
+    m_tvalid       = s_tvalid;
+    take_mode      = 2'd0;  // 0: s_tready = m_tready, 2: always, 3: tail (see s_tready)
 
     if (!strip_now) begin
       if (s_tvalid && m_tready) begin
@@ -85,11 +87,11 @@ module eswitch_vlan_strip import nic_pkg::*; #(
       end
     end else if (hold_reg && hold_last_reg) begin
       // tail of the frame
-      m_tdata  = DATA_W'(hold_data_reg);
-      m_tkeep  = KEEP_W'(hold_keep_reg);
-      m_tlast  = 1'b1;
-      m_tuser  = meta_reg;
-      m_tvalid = 1'b1;
+      m_tdata   = DATA_W'(hold_data_reg);
+      m_tkeep   = KEEP_W'(hold_keep_reg);
+      m_tlast   = 1'b1;
+      m_tuser   = meta_reg;
+      m_tvalid  = 1'b1;
       take_mode = 2'd3;
       if (m_tready) begin
         hold_next  = 1'b0;
@@ -106,10 +108,10 @@ module eswitch_vlan_strip import nic_pkg::*; #(
         end
       end
     end else if (first_reg) begin
-      m_tdata  = DATA_W'(first_stripped);
-      m_tkeep  = KEEP_W'(first_keep);
-      m_tuser  = first_meta;
-      m_tvalid = s_tvalid && s_tlast;
+      m_tdata   = DATA_W'(first_stripped);
+      m_tkeep   = KEEP_W'(first_keep);
+      m_tuser   = first_meta;
+      m_tvalid  = s_tvalid && s_tlast;
       take_mode = s_tlast ? 2'd0 : 2'd2;
       if (s_tvalid && (s_tlast ? m_tready : 1'b1)) begin
         meta_next  = first_meta;
@@ -161,7 +163,7 @@ module eswitch_vlan_strip import nic_pkg::*; #(
     if (!rst) begin
       assert (!(s_tvalid && (first_reg || (hold_reg && hold_last_reg)) && s_strip &&
                 s_tdata[111:96] != 16'h0081))
-        else $error("%m: strip of an untagged frame");
+      else $error("%m: strip of an untagged frame");
     end
   end
 `endif

@@ -8,36 +8,36 @@
 `default_nettype none
 
 module eswitch_xbar #(
-  // Stream data width in bits.
-  parameter int DATA_W = 512,
-  // Sideband width carried with every beat.
-  parameter int USER_W = 17,
-  // Number of switch ports (inputs = outputs).
-  parameter int NUM_PORTS = 4
+    // Stream data width in bits.
+    parameter int DATA_W = 512,
+    // Sideband width carried with every beat.
+    parameter int USER_W = 17,
+    // Number of switch ports (inputs = outputs).
+    parameter int NUM_PORTS = 4
 ) (
-  input  wire logic                                  clk,
-  input  wire logic                                  rst,
-  // input frames (from eswitch_ingress); req and mask hold for the whole frame
-  input  wire logic [NUM_PORTS-1:0]                  in_req,
-  input  wire logic [NUM_PORTS-1:0][NUM_PORTS-1:0]   in_mask,
-  input  wire logic [NUM_PORTS-1:0][DATA_W-1:0]      in_tdata,
-  input  wire logic [NUM_PORTS-1:0][DATA_W/8-1:0]    in_tkeep,
-  input  wire logic [NUM_PORTS-1:0]                  in_tlast,
-  input  wire logic [NUM_PORTS-1:0][USER_W-1:0]      in_tuser,
-  input  wire logic [NUM_PORTS-1:0]                  in_tvalid,
-  output      logic [NUM_PORTS-1:0]                  in_pop,
-  // outputs
-  output      logic [NUM_PORTS-1:0][DATA_W-1:0]      m_axis_tdata,
-  output      logic [NUM_PORTS-1:0][DATA_W/8-1:0]    m_axis_tkeep,
-  output      logic [NUM_PORTS-1:0]                  m_axis_tlast,
-  output      logic [NUM_PORTS-1:0][USER_W-1:0]      m_axis_tuser,
-  output      logic [NUM_PORTS-1:0]                  m_axis_tvalid,
-  input  wire logic [NUM_PORTS-1:0]                  m_axis_tready
+    input  wire logic                                clk,
+    input  wire logic                                rst,
+    // input frames (from eswitch_ingress); req and mask hold for the whole frame
+    input  wire logic [NUM_PORTS-1:0]                in_req,
+    input  wire logic [NUM_PORTS-1:0][NUM_PORTS-1:0] in_mask,
+    input  wire logic [NUM_PORTS-1:0][   DATA_W-1:0] in_tdata,
+    input  wire logic [NUM_PORTS-1:0][ DATA_W/8-1:0] in_tkeep,
+    input  wire logic [NUM_PORTS-1:0]                in_tlast,
+    input  wire logic [NUM_PORTS-1:0][   USER_W-1:0] in_tuser,
+    input  wire logic [NUM_PORTS-1:0]                in_tvalid,
+    output logic      [NUM_PORTS-1:0]                in_pop,
+    // outputs
+    output logic      [NUM_PORTS-1:0][   DATA_W-1:0] m_axis_tdata,
+    output logic      [NUM_PORTS-1:0][ DATA_W/8-1:0] m_axis_tkeep,
+    output logic      [NUM_PORTS-1:0]                m_axis_tlast,
+    output logic      [NUM_PORTS-1:0][   USER_W-1:0] m_axis_tuser,
+    output logic      [NUM_PORTS-1:0]                m_axis_tvalid,
+    input  wire logic [NUM_PORTS-1:0]                m_axis_tready
 );
 
   localparam int KEEP_W = DATA_W / 8;
-  localparam int PTR_W  = (NUM_PORTS > 1) ? $clog2(NUM_PORTS) : 1;
-  localparam int O_W    = DATA_W + KEEP_W + 1 + USER_W;
+  localparam int PTR_W = (NUM_PORTS > 1) ? $clog2(NUM_PORTS) : 1;
+  localparam int O_W = DATA_W + KEEP_W + 1 + USER_W;
 
   initial begin
     if (NUM_PORTS < 2 || NUM_PORTS > 256) begin
@@ -54,14 +54,14 @@ module eswitch_xbar #(
   // waiter keeps top priority until served, and after it the next input in turn
   // gets it, so inputs contending for one output alternate frame by frame (a
   // pointer that stepped by one would serve the input after an idle one twice).
-  logic [NUM_PORTS-1:0]                active_reg, active_next;
+  logic [NUM_PORTS-1:0] active_reg, active_next;
   logic [NUM_PORTS-1:0][NUM_PORTS-1:0] amask_reg, amask_next;
-  logic [PTR_W-1:0]                    ptr_reg, ptr_next;
-  logic [NUM_PORTS-1:0]                grant, sel;
+  logic [PTR_W-1:0] ptr_reg, ptr_next;
+  logic [NUM_PORTS-1:0] grant, sel;
   logic                                waiter;  // first waiting input of the walk seen
   logic [NUM_PORTS-1:0][NUM_PORTS-1:0] cur_mask;
-  logic [NUM_PORTS-1:0]                locked, claimed, out_rdy, out_wr;
-  logic [NUM_PORTS-1:0][O_W-1:0]       out_data;
+  logic [NUM_PORTS-1:0] locked, claimed, out_rdy, out_wr;
+  logic [NUM_PORTS-1:0][O_W-1:0] out_data;
 
   always_comb begin
     locked = '0;
@@ -90,9 +90,9 @@ module eswitch_xbar #(
     end
 
     for (int i = 0; i < NUM_PORTS; i++) begin
-      sel[i]      = active_reg[i] || grant[i];
-      cur_mask[i] = active_reg[i] ? amask_reg[i] : in_mask[i];
-      in_pop[i]   = sel[i] && in_tvalid[i] && ((cur_mask[i] & ~out_rdy) == '0);
+      sel[i]         = active_reg[i] || grant[i];
+      cur_mask[i]    = active_reg[i] ? amask_reg[i] : in_mask[i];
+      in_pop[i]      = sel[i] && in_tvalid[i] && ((cur_mask[i] & ~out_rdy) == '0);
       active_next[i] = sel[i] && !(in_pop[i] && in_tlast[i]);
       amask_next[i]  = grant[i] ? in_mask[i] : amask_reg[i];
     end
@@ -124,14 +124,24 @@ module eswitch_xbar #(
   // ---------------------------------------------------------------- output buffers
   for (genvar o = 0; o < NUM_PORTS; o++) begin : g_out
     logic [O_W-1:0] head;
-    logic [1:0]     unused_count;
+    logic [    1:0] unused_count;
 
     // out_wr only while out_rdy (in_pop needs every output of the frame ready)
-    prim_fifo #(.WIDTH(O_W), .DEPTH(2), .CHECK_OVERFLOW(1'b1)) u_obuf (
-      .clk, .rst, .clr(1'b0),
-      .s_data(out_data[o]), .s_valid(out_wr[o]), .s_ready(out_rdy[o]),
-      .m_data(head), .m_valid(m_axis_tvalid[o]), .m_ready(m_axis_tready[o]),
-      .count(unused_count)
+    prim_fifo #(
+        .WIDTH(O_W),
+        .DEPTH(2),
+        .CHECK_OVERFLOW(1'b1)
+    ) u_obuf (
+        .clk,
+        .rst,
+        .clr(1'b0),
+        .s_data(out_data[o]),
+        .s_valid(out_wr[o]),
+        .s_ready(out_rdy[o]),
+        .m_data(head),
+        .m_valid(m_axis_tvalid[o]),
+        .m_ready(m_axis_tready[o]),
+        .count(unused_count)
     );
 
     assign {m_axis_tuser[o], m_axis_tlast[o], m_axis_tkeep[o], m_axis_tdata[o]} = head;
@@ -143,9 +153,10 @@ module eswitch_xbar #(
       for (int i = 0; i < NUM_PORTS; i++) begin
         for (int j = i + 1; j < NUM_PORTS; j++) begin
           assert (!(sel[i] && sel[j] && (cur_mask[i] & cur_mask[j]) != '0))
-            else $error("%m: inputs %0d and %0d own the same output", i, j);
+          else $error("%m: inputs %0d and %0d own the same output", i, j);
         end
-        assert (!(sel[i] && cur_mask[i] == '0)) else $error("%m: input %0d with empty mask", i);
+        assert (!(sel[i] && cur_mask[i] == '0))
+        else $error("%m: input %0d with empty mask", i);
       end
     end
   end

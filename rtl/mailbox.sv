@@ -11,14 +11,16 @@
 
 `include "prim_assert.svh"
 
-module mailbox import nic_regs_pkg::*; #(
+module mailbox
+  import nic_regs_pkg::*;
+#(
     // Interrupt vector of the mailbox on the VF's function (after the queue vectors).
     parameter int VECTOR = 2
 ) (
-    input  wire logic        clk,
-    input  wire logic        rst,
+    input wire logic clk,
+    input wire logic rst,
     // Function-level reset of the VF, or the VF disabled (level).
-    input  wire logic        flr,
+    input wire logic flr,
 
     // VF side: offset inside the VF's mailbox window.
     input  wire logic        vf_reg_wr,
@@ -30,63 +32,65 @@ module mailbox import nic_regs_pkg::*; #(
     // PF side: offset inside this VF's block of the PF's mailbox window.
     input  wire logic        pf_reg_wr,
     input  wire logic        pf_reg_rd,
-    input  wire logic [7:0]  pf_reg_addr,
+    input  wire logic [ 7:0] pf_reg_addr,
     input  wire logic [31:0] pf_reg_wdata,
     output logic      [31:0] pf_reg_rdata,
 
     // To the PF's control block.
-    output logic             vf_req,    // a VF message waits for the PF's ACK
-    output logic             vf_ack,    // the VF acknowledged the PF's message
-    output logic             pf_event,  // pulse: VF doorbell or VF acknowledge accepted
+    output logic vf_req,   // a VF message waits for the PF's ACK
+    output logic vf_ack,   // the VF acknowledged the PF's message
+    output logic pf_event, // pulse: VF doorbell or VF acknowledge accepted
 
     // Interrupt request on the VF's function (vector VECTOR).
-    output logic             vf_irq_valid,
-    input  wire logic        vf_irq_ready
+    output logic      vf_irq_valid,
+    input  wire logic vf_irq_ready
 );
 
   localparam int WORDS = VMBX_VF_MSG_COUNT;
 
   // Control register bits (positions of ixgbe's VFMAILBOX where they exist).
-  localparam int B_REQ   = VMBX_CTRL_REQ_LSB;  // W1: doorbell; reads 1 while the message is unacknowledged
-  localparam int B_ACK   = VMBX_CTRL_ACK_LSB;  // W1: acknowledge the other side's message
-  localparam int B_STS   = VMBX_CTRL_STS_LSB;  // RO: a message from the other side waits
-  localparam int B_OACK  = VMBX_CTRL_OACK_LSB;  // W1C: the other side acknowledged our message
-  localparam int B_RSTD  = VMBX_CTRL_RSTD_LSB;  // W1C (VF side): a function-level reset happened
+  // W1: doorbell; reads 1 while the message is unacknowledged
+  localparam int B_REQ = VMBX_CTRL_REQ_LSB;
+  localparam int B_ACK = VMBX_CTRL_ACK_LSB;  // W1: acknowledge the other side's message
+  localparam int B_STS = VMBX_CTRL_STS_LSB;  // RO: a message from the other side waits
+  localparam int B_OACK = VMBX_CTRL_OACK_LSB;  // W1C: the other side acknowledged our message
+  localparam int B_RSTD = VMBX_CTRL_RSTD_LSB;  // W1C (VF side): a function-level reset happened
 
   // VF-side offsets.
   localparam logic [15:0] VF_CTRL_OFF = VMBX_CTRL;
-  localparam logic [15:0] VF_IRQ_OFF  = VMBX_IRQ;
+  localparam logic [15:0] VF_IRQ_OFF = VMBX_IRQ;
   localparam logic [15:0] VF_INFO_OFF = VMBX_INFO;
   // PF-side offsets.
-  localparam logic [7:0]  PF_CTRL_OFF = PMBX_CTRL[7:0];
-  localparam logic [7:0]  PF_ERRS_OFF = PMBX_ERRS[7:0];
+  localparam logic [7:0] PF_CTRL_OFF = PMBX_CTRL[7:0];
+  localparam logic [7:0] PF_ERRS_OFF = PMBX_ERRS[7:0];
   // Both sides: VF->PF message words in the quarter [7:6] = MSG_VF, PF->VF in MSG_PF.
-  localparam logic [1:0]  MSG_VF = VMBX_VF_MSG[7:6];
-  localparam logic [1:0]  MSG_PF = VMBX_PF_MSG[7:6];
+  localparam logic [1:0] MSG_VF = VMBX_VF_MSG[7:6];
+  localparam logic [1:0] MSG_PF = VMBX_PF_MSG[7:6];
 
   initial begin
     // the decode takes a message word from bits [5:2] of its 64-byte quarter
-    if (WORDS != 16 || VMBX_VF_MSG[5:0] != '0 || VMBX_PF_MSG[5:0] != '0 || PMBX_VF_MSG != VMBX_VF_MSG
-        || PMBX_PF_MSG != VMBX_PF_MSG || PMBX_CTRL_REQ_LSB != B_REQ || PMBX_CTRL_ACK_LSB != B_ACK
-        || PMBX_CTRL_STS_LSB != B_STS || PMBX_CTRL_OACK_LSB != B_OACK || PMBX_CTRL_RSTD_LSB != B_RSTD) begin
+    if (WORDS != 16 || VMBX_VF_MSG[5:0] != '0 || VMBX_PF_MSG[5:0] != '0
+        || PMBX_VF_MSG != VMBX_VF_MSG || PMBX_PF_MSG != VMBX_PF_MSG
+        || PMBX_CTRL_REQ_LSB != B_REQ || PMBX_CTRL_ACK_LSB != B_ACK || PMBX_CTRL_STS_LSB != B_STS
+        || PMBX_CTRL_OACK_LSB != B_OACK || PMBX_CTRL_RSTD_LSB != B_RSTD) begin
       $fatal(1, "%m: mailbox layout of nic_regs_pkg is not the one this decode assumes");
     end
   end
 
   logic [WORDS-1:0][31:0] vf_msg_reg;  // VF -> PF
   logic [WORDS-1:0][31:0] pf_msg_reg;  // PF -> VF
-  logic        req_reg;     // VF doorbell, not yet acknowledged by the PF
-  logic        pfack_reg;   // PF acknowledged the VF's message (VF W1C)
-  logic        pfsts_reg;   // PF doorbell, not yet acknowledged by the VF
-  logic        vfack_reg;   // VF acknowledged the PF's message (PF W1C)
-  logic        rstd_reg;
-  logic        mask_reg;
-  logic        irq_pend_reg;
-  logic [15:0] errs_reg;    // refused VF accesses, saturating; cleared only by rst
+  logic                   req_reg;  // VF doorbell, not yet acknowledged by the PF
+  logic                   pfack_reg;  // PF acknowledged the VF's message (VF W1C)
+  logic                   pfsts_reg;  // PF doorbell, not yet acknowledged by the VF
+  logic                   vfack_reg;  // VF acknowledged the PF's message (PF W1C)
+  logic                   rstd_reg;
+  logic                   mask_reg;
+  logic                   irq_pend_reg;
+  logic [     15:0]       errs_reg;  // refused VF accesses, saturating; cleared only by rst
 
   // Decoded VF-side offsets.
-  logic       vf_hi_zero;
-  logic [3:0] vf_word;
+  logic                   vf_hi_zero;
+  logic [      3:0]       vf_word;
   assign vf_hi_zero = vf_reg_addr[15:8] == '0 && vf_reg_addr[1:0] == 2'b00;
   assign vf_word    = vf_reg_addr[5:2];
   logic vf_in_vfmsg, vf_in_pfmsg;

@@ -16,11 +16,11 @@ package nic_pkg;
   localparam int REG_W = 32;
 
   // Register space per function (window 0; the windows are in nic_regs_pkg).
-  localparam int FUNC_SPACE_W = 16;                 // 64 KiB per function
+  localparam int FUNC_SPACE_W = 16;  // 64 KiB per function
 
   // Descriptor and completion entries of ring format A (native): 16 bytes.
   localparam int DESC_BYTES = 16;
-  localparam int RING_SIZE_LOG2_MIN = 5;   // 32 entries
+  localparam int RING_SIZE_LOG2_MIN = 5;  // 32 entries
   localparam int RING_SIZE_LOG2_MAX = 12;  // 4096 entries
 
   // Largest frame the NIC carries (jumbo 9000 + 14 header + 4 VLAN tag).
@@ -73,8 +73,8 @@ package nic_pkg;
   localparam logic [15:0] FMT_B_DEVICE_ID = 16'h5B01;
 
   // Format B limits (the UPT page's offsets are in nic_regs_pkg).
-  localparam int          MIN_HEAD_BUF_BYTES = 128; // vmxnet3 VMXNET3_MIN_T0_BUF_SIZE
-  localparam int          RX_CPL_SIZE_LOG2_MAX = 13; // format B RX completion ring, 8192
+  localparam int MIN_HEAD_BUF_BYTES = 128;  // vmxnet3 VMXNET3_MIN_T0_BUF_SIZE
+  localparam int RX_CPL_SIZE_LOG2_MAX = 13;  // format B RX completion ring, 8192
 
   // A completion request, from the TX or RX path of a vf_dma to its completion
   // writer (vf_dma_cpl_wr): what the ring format needs to build the entry.

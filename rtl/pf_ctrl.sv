@@ -10,7 +10,9 @@
 
 `include "prim_assert.svh"
 
-module pf_ctrl import nic_regs_pkg::*; #(
+module pf_ctrl
+  import nic_regs_pkg::*;
+#(
     // VFs the hardware implements (SR-IOV TotalVFs).
     parameter int NUM_VF = 2,
     // Queue pairs per function, reported to the driver.
@@ -18,63 +20,64 @@ module pf_ctrl import nic_regs_pkg::*; #(
     // Interrupt vector of the mailbox/misc cause on every function.
     parameter int MBX_VECTOR = 2
 ) (
-    input  wire logic              clk,
-    input  wire logic              rst,
+    input wire logic clk,
+    input wire logic rst,
 
-    input  wire logic              reg_wr,
-    input  wire logic              reg_rd,
-    input  wire logic [15:0]       reg_addr,
-    input  wire logic [31:0]       reg_wdata,
-    output logic      [31:0]       reg_rdata,
+    input  wire logic        reg_wr,
+    input  wire logic        reg_rd,
+    input  wire logic [15:0] reg_addr,
+    input  wire logic [31:0] reg_wdata,
+    output logic      [31:0] reg_rdata,
 
     // Bit n-1 enables VF n.
-    output logic      [NUM_VF-1:0] vf_enable,
+    output logic      [NUM_VF-1:0]       vf_enable,
     // Bit n-1: the PF resets VF n (one-cycle pulse).
-    output logic      [NUM_VF-1:0] vf_flr,
+    output logic      [NUM_VF-1:0]       vf_flr,
     // Bit n-1: VF n reset itself (FUNC_CTRL.FLR written by the VF), pulse.
-    input  wire logic [NUM_VF-1:0] vf_self_flr,
+    input  wire logic [NUM_VF-1:0]       vf_self_flr,
     // Bit n-1: VF n accessed an offset outside its register space, pulse.
-    input  wire logic [NUM_VF-1:0] vf_bad_access,
+    input  wire logic [NUM_VF-1:0]       vf_bad_access,
     // Frames VF n's engine dropped (no buffer, queue stopped) or abandoned (queue
     // disabled, FLR) this cycle, at index n-1.
     input  wire logic [NUM_VF-1:0][15:0] vf_rx_drops,
     input  wire logic [NUM_VF-1:0][15:0] vf_rx_abandoned,
     input  wire logic [NUM_VF-1:0][15:0] vf_tx_abandoned,
     // Mailbox state of VF n at bit n-1.
-    input  wire logic [NUM_VF-1:0] mbx_req,
-    input  wire logic [NUM_VF-1:0] mbx_ack,
-    input  wire logic [NUM_VF-1:0] mbx_event,
+    input  wire logic [NUM_VF-1:0]       mbx_req,
+    input  wire logic [NUM_VF-1:0]       mbx_ack,
+    input  wire logic [NUM_VF-1:0]       mbx_event,
 
     // Interrupt request on the PF's function, vector MBX_VECTOR.
-    output logic                   irq_valid,
-    input  wire logic              irq_ready
+    output logic      irq_valid,
+    input  wire logic irq_ready
 );
 
-  localparam logic [15:0] PF_ID_OFF    = PFC_PF_ID;
-  localparam logic [15:0] NUM_VFS_OFF  = PFC_NUM_VFS;
+  localparam logic [15:0] PF_ID_OFF = PFC_PF_ID;
+  localparam logic [15:0] NUM_VFS_OFF = PFC_NUM_VFS;
   localparam logic [15:0] IRQ_CTRL_OFF = PFC_IRQ_CTRL;
-  localparam logic [15:0] CAPS_OFF     = PFC_CAPS;
+  localparam logic [15:0] CAPS_OFF = PFC_CAPS;
   // Bitmaps, bit b of word w = VF 32w+b (bit 0 of word 0 is the PF: 0).
-  localparam logic [7:0]  MBX_REQ_PAGE = PFC_MBX_VFREQ[15:8];  // + 4w
-  localparam logic [7:0]  MBX_ACK_PAGE = PFC_MBX_VFACK[15:8];  // + 4w
-  localparam logic [7:0]  VFLR_PAGE    = PFC_VFLR[15:8];       // + 4w, W1C
+  localparam logic [7:0] MBX_REQ_PAGE = PFC_MBX_VFREQ[15:8];  // + 4w
+  localparam logic [7:0] MBX_ACK_PAGE = PFC_MBX_VFACK[15:8];  // + 4w
+  localparam logic [7:0] VFLR_PAGE = PFC_VFLR[15:8];  // + 4w, W1C
   // Per-VF admin block of VF n: 0x1000 + 0x10 n.
-  localparam logic [3:0]  ADMIN_PAGE   = PFC_VF_ADMIN[15:12];
-  localparam logic [3:0]  VF_CTRL_OFF  = PFC_VF_ADMIN_CTRL[3:0];
-  localparam logic [3:0]  VF_STAT_OFF  = PFC_VF_ADMIN_STATUS[3:0];
-  localparam logic [3:0]  VF_BAD_OFF   = PFC_VF_ADMIN_BAD_ACCESS[3:0];
+  localparam logic [3:0] ADMIN_PAGE = PFC_VF_ADMIN[15:12];
+  localparam logic [3:0] VF_CTRL_OFF = PFC_VF_ADMIN_CTRL[3:0];
+  localparam logic [3:0] VF_STAT_OFF = PFC_VF_ADMIN_STATUS[3:0];
+  localparam logic [3:0] VF_BAD_OFF = PFC_VF_ADMIN_BAD_ACCESS[3:0];
   // Per-VF statistics block of VF n: 0x2000 + 0x10 n.
-  localparam logic [3:0]  STATS_PAGE   = PFC_VF_STATS[15:12];
-  localparam logic [3:0]  RX_DROPS_OFF = PFC_VF_STATS_RX_DROPS[3:0];
-  localparam logic [3:0]  RX_ABAND_OFF = PFC_VF_STATS_RX_ABANDONED[3:0];
-  localparam logic [3:0]  TX_ABAND_OFF = PFC_VF_STATS_TX_ABANDONED[3:0];
+  localparam logic [3:0] STATS_PAGE = PFC_VF_STATS[15:12];
+  localparam logic [3:0] RX_DROPS_OFF = PFC_VF_STATS_RX_DROPS[3:0];
+  localparam logic [3:0] RX_ABAND_OFF = PFC_VF_STATS_RX_ABANDONED[3:0];
+  localparam logic [3:0] TX_ABAND_OFF = PFC_VF_STATS_TX_ABANDONED[3:0];
 
   initial begin
     // the decode takes VF n from bits [11:4] of a 4 KiB page, a bitmap word from [7:2]
     // of a 256-byte page, and packs VF_STATUS and CAPS in the field order below
     if (PFC_VF_ADMIN[11:0] != '0 || PFC_VF_STATS[11:0] != '0 || PFC_VF_ADMIN_STRIDE != 16
         || PFC_VF_STATS_STRIDE != 16 || PFC_MBX_VFREQ[7:0] != '0 || PFC_MBX_VFACK[7:0] != '0
-        || PFC_VFLR[7:0] != '0 || PFC_VF_ADMIN_STATUS_ENABLED_LSB != 0 || PFC_VF_ADMIN_STATUS_VFLR_LSB != 1
+        || PFC_VFLR[7:0] != '0 || PFC_VF_ADMIN_STATUS_ENABLED_LSB != 0
+        || PFC_VF_ADMIN_STATUS_VFLR_LSB != 1
         || PFC_VF_ADMIN_STATUS_MBX_REQ_LSB != 2 || PFC_VF_ADMIN_STATUS_MBX_ACK_LSB != 3
         || PFC_CAPS_MBX_WORDS_LSB != 0 || PFC_CAPS_MBX_VECTOR_LSB != 8) begin
       $fatal(1, "%m: PF control layout of nic_regs_pkg is not the one this decode assumes");
@@ -91,41 +94,39 @@ module pf_ctrl import nic_regs_pkg::*; #(
     $fatal(1, "%m: NUM_VF=%0d outside 1..254", NUM_VF);
   end
 
-  logic [NVF_W-1:0]              num_vfs_reg;
-  logic [NUM_VF-1:0]             vflr_reg;
-  logic [NUM_VF-1:0]             vf_flr_reg;
-  logic [NUM_VF-1:0][31:0]       bad_reg;
+  logic [ NVF_W-1:0]       num_vfs_reg;
+  logic [NUM_VF-1:0]       vflr_reg;
+  logic [NUM_VF-1:0]       vf_flr_reg;
+  logic [NUM_VF-1:0][31:0] bad_reg;
   // Counted over the VF's lifetime: kept across its FLR, cleared when it is disabled.
-  logic [NUM_VF-1:0][31:0]       rx_drops_reg, rx_aband_reg, tx_aband_reg;
-  logic                          mask_reg;
-  logic                          irq_pend_reg;
+  logic [NUM_VF-1:0][31:0] rx_drops_reg, rx_aband_reg, tx_aband_reg;
+  logic mask_reg;
+  logic irq_pend_reg;
 
   // Bitmaps padded to whole words, VF n at bit n.
   logic [NWORDS*32-1:0] req_map, ack_map, vflr_map;
   always_comb begin
-    req_map  = '0;
-    ack_map  = '0;
+    req_map = '0;
+    ack_map = '0;
     vflr_map = '0;
-    req_map[NBITS-1:1]  = mbx_req;
-    ack_map[NBITS-1:1]  = mbx_ack;
+    req_map[NBITS-1:1] = mbx_req;
+    ack_map[NBITS-1:1] = mbx_ack;
     vflr_map[NBITS-1:1] = vflr_reg;
   end
 
   // Address decode.
-  logic             in_word_page, word_ok;
+  logic in_word_page, word_ok;
   logic [WSEL_W-1:0] wsel;
-  logic             admin_ok, stats_ok;
-  logic [7:0]       admin_vf;   // VF number of the admin block
-  logic [VI_W-1:0]  vi;         // its bit index (VF number - 1)
+  logic admin_ok, stats_ok;
+  logic [     7:0] admin_vf;  // VF number of the admin block
+  logic [VI_W-1:0] vi;  // its bit index (VF number - 1)
   assign in_word_page = reg_addr[15:10] == 6'h0 && reg_addr[1:0] == 2'b00;
-  assign wsel         = WSEL_W'(reg_addr[7:2]);
-  assign word_ok      = 32'(reg_addr[7:2]) < NWORDS;
-  assign admin_vf     = reg_addr[11:4];
-  assign vi           = VI_W'(admin_vf - 8'd1);
-  assign admin_ok     = reg_addr[15:12] == ADMIN_PAGE && admin_vf != 8'h0
-                        && 32'(admin_vf) <= NUM_VF;
-  assign stats_ok     = reg_addr[15:12] == STATS_PAGE && admin_vf != 8'h0
-                        && 32'(admin_vf) <= NUM_VF;
+  assign wsel = WSEL_W'(reg_addr[7:2]);
+  assign word_ok = 32'(reg_addr[7:2]) < NWORDS;
+  assign admin_vf = reg_addr[11:4];
+  assign vi = VI_W'(admin_vf - 8'd1);
+  assign admin_ok = reg_addr[15:12] == ADMIN_PAGE && admin_vf != 8'h0 && 32'(admin_vf) <= NUM_VF;
+  assign stats_ok = reg_addr[15:12] == STATS_PAGE && admin_vf != 8'h0 && 32'(admin_vf) <= NUM_VF;
 
   always_ff @(posedge clk) begin
     if (rst) begin
@@ -187,14 +188,13 @@ module pf_ctrl import nic_regs_pkg::*; #(
         end else if (reg_addr == CAPS_OFF) begin
           reg_rdata <= {16'h0, 8'(MBX_VECTOR), PFC_CAPS_MBX_WORDS_RESET};
         end else if (in_word_page && word_ok && reg_addr[9:8] == MBX_REQ_PAGE[1:0]) begin
-          reg_rdata <= req_map[32*wsel +: 32];
+          reg_rdata <= req_map[32*wsel+:32];
         end else if (in_word_page && word_ok && reg_addr[9:8] == MBX_ACK_PAGE[1:0]) begin
-          reg_rdata <= ack_map[32*wsel +: 32];
+          reg_rdata <= ack_map[32*wsel+:32];
         end else if (in_word_page && word_ok && reg_addr[9:8] == VFLR_PAGE[1:0]) begin
-          reg_rdata <= vflr_map[32*wsel +: 32];
+          reg_rdata <= vflr_map[32*wsel+:32];
         end else if (admin_ok && reg_addr[3:0] == VF_STAT_OFF) begin
-          reg_rdata <= {28'h0, mbx_ack[vi], mbx_req[vi],
-                        vflr_reg[vi], vf_enable[vi]};
+          reg_rdata <= {28'h0, mbx_ack[vi], mbx_req[vi], vflr_reg[vi], vf_enable[vi]};
         end else if (admin_ok && reg_addr[3:0] == VF_BAD_OFF) begin
           reg_rdata <= bad_reg[vi];
         end else if (stats_ok && reg_addr[3:0] == RX_DROPS_OFF) begin
@@ -221,7 +221,7 @@ module pf_ctrl import nic_regs_pkg::*; #(
   // NumVFs never above TotalVFs, so the enabled VFs are 1..NumVFs; an FLR by the
   // PF is a one-cycle pulse for one enabled VF
   `ASSERT(num_vfs_range, 32'(num_vfs_reg) <= NUM_VF)
-  `ASSERT(enable_contiguous, ((NUM_VF+1)'(vf_enable) & ((NUM_VF+1)'(vf_enable) + 1'b1)) == '0)
+  `ASSERT(enable_contiguous, ((NUM_VF + 1)'(vf_enable) & ((NUM_VF + 1)'(vf_enable) + 1'b1)) == '0)
   `ASSERT_ONEHOT0(flr_one_vf, vf_flr)
   `ASSERT(flr_pulse, vf_flr != '0 |=> vf_flr == '0)
   `ASSERT(flr_of_enabled, (vf_flr & ~vf_enable) == '0)

@@ -12,38 +12,40 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module ring_fmt_a import nic_pkg::*; #(
-  parameter  int NUM_QUEUES = 1,              // same parameters as ring_fmt_b
-  localparam int ENTRY_W = DESC_BYTES * 8  // entry width in bits (16 bytes)
+module ring_fmt_a
+  import nic_pkg::*;
+#(
+    parameter  int NUM_QUEUES = 1,              // same parameters as ring_fmt_b
+    localparam int ENTRY_W    = DESC_BYTES * 8  // entry width in bits (16 bytes)
 ) (
-  // TX descriptor
-  input  logic [ENTRY_W-1:0] txd_raw,
-  input  logic               txd_gen_exp,
-  output logic [63:0]        txd_addr,
-  output logic [15:0]        txd_len,
-  output logic               txd_sof,
-  output logic               txd_eof,
-  output logic               txd_vlan_ins,
-  output logic [15:0]        txd_vlan_tci,
-  output logic [7:0]         txd_err,
-  // RX descriptor
-  input  logic [ENTRY_W-1:0] rxd_raw,
-  input  logic               rxd_gen_exp,
-  input  logic               rxd_ring2,
-  output logic [63:0]        rxd_addr,
-  output logic [15:0]        rxd_len,
-  output logic [7:0]         rxd_err,
-  // completion (TX or RX)
-  input  logic               cpl_rx,            // 1: RX completion layout
-  input  logic               cpl_gen,
-  input  logic [7:0]         cpl_q,
-  input  logic [15:0]        cpl_idx,
-  input  logic [15:0]        cpl_len,
-  input  logic [7:0]         cpl_nbufs,         // RX only
-  input  logic               cpl_vlan_stripped, // RX only
-  input  logic [15:0]        cpl_vlan_tci,      // RX only
-  input  logic [7:0]         cpl_status,
-  output logic [ENTRY_W-1:0] cpl_raw
+    // TX descriptor
+    input  logic [ENTRY_W-1:0] txd_raw,
+    input  logic               txd_gen_exp,
+    output logic [       63:0] txd_addr,
+    output logic [       15:0] txd_len,
+    output logic               txd_sof,
+    output logic               txd_eof,
+    output logic               txd_vlan_ins,
+    output logic [       15:0] txd_vlan_tci,
+    output logic [        7:0] txd_err,
+    // RX descriptor
+    input  logic [ENTRY_W-1:0] rxd_raw,
+    input  logic               rxd_gen_exp,
+    input  logic               rxd_ring2,
+    output logic [       63:0] rxd_addr,
+    output logic [       15:0] rxd_len,
+    output logic [        7:0] rxd_err,
+    // completion (TX or RX)
+    input  logic               cpl_rx,             // 1: RX completion layout
+    input  logic               cpl_gen,
+    input  logic [        7:0] cpl_q,
+    input  logic [       15:0] cpl_idx,
+    input  logic [       15:0] cpl_len,
+    input  logic [        7:0] cpl_nbufs,          // RX only
+    input  logic               cpl_vlan_stripped,  // RX only
+    input  logic [       15:0] cpl_vlan_tci,       // RX only
+    input  logic [        7:0] cpl_status,
+    output logic [ENTRY_W-1:0] cpl_raw
 );
 
   initial begin
@@ -62,11 +64,11 @@ module ring_fmt_a import nic_pkg::*; #(
   assign txd_vlan_tci = txd_raw[111:96];
 
   // RX descriptor: bytes 0-7 addr, 8-9 len.
-  assign rxd_addr = rxd_raw[63:0];
-  assign rxd_len  = rxd_raw[79:64];
+  assign rxd_addr     = rxd_raw[63:0];
+  assign rxd_len      = rxd_raw[79:64];
 
-  assign txd_err = ERR_NONE;
-  assign rxd_err = ERR_NONE;
+  assign txd_err      = ERR_NONE;
+  assign rxd_err      = ERR_NONE;
 
   always_comb begin
     cpl_raw = '0;

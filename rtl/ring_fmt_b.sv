@@ -13,43 +13,45 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module ring_fmt_b import nic_pkg::*; #(
-  parameter  int NUM_QUEUES = 1,                // RX ring 2 of queue q is rqID q + NUM_QUEUES
-  localparam int ENTRY_W    = DESC_BYTES * 8   // entry width in bits (16 bytes)
+module ring_fmt_b
+  import nic_pkg::*;
+#(
+    parameter  int NUM_QUEUES = 1,              // RX ring 2 of queue q is rqID q + NUM_QUEUES
+    localparam int ENTRY_W    = DESC_BYTES * 8  // entry width in bits (16 bytes)
 ) (
-  // TX descriptor
-  input  logic [ENTRY_W-1:0] txd_raw,
-  input  logic               txd_gen_exp,       // gen the device expects at this index
-  output logic [63:0]        txd_addr,
-  output logic [15:0]        txd_len,
-  output logic               txd_sof,
-  output logic               txd_eof,
-  output logic               txd_vlan_ins,
-  output logic [15:0]        txd_vlan_tci,
-  output logic [7:0]         txd_err,           // q_err_e: descriptor refused by the format
-  // RX descriptor
-  input  logic [ENTRY_W-1:0] rxd_raw,
-  input  logic               rxd_gen_exp,
-  input  logic               rxd_ring2,         // entry of ring 2 (body buffers)
-  output logic [63:0]        rxd_addr,
-  output logic [15:0]        rxd_len,
-  output logic [7:0]         rxd_err,
-  // completion (TX or RX)
-  input  logic               cpl_rx,            // 1: RX completion layout
-  input  logic               cpl_gen,
-  input  logic [7:0]         cpl_q,             // queue of the completion ring
-  input  logic [15:0]        cpl_idx,
-  input  logic [15:0]        cpl_len,
-  input  logic [7:0]         cpl_nbufs,         // RX: {ring2, eop, sop} in [2:0] (§4b)
-  input  logic               cpl_vlan_stripped, // RX only
-  input  logic [15:0]        cpl_vlan_tci,      // RX only
-  input  logic [7:0]         cpl_status,
-  output logic [ENTRY_W-1:0] cpl_raw
+    // TX descriptor
+    input  logic [ENTRY_W-1:0] txd_raw,
+    input  logic               txd_gen_exp,        // gen the device expects at this index
+    output logic [       63:0] txd_addr,
+    output logic [       15:0] txd_len,
+    output logic               txd_sof,
+    output logic               txd_eof,
+    output logic               txd_vlan_ins,
+    output logic [       15:0] txd_vlan_tci,
+    output logic [        7:0] txd_err,            // q_err_e: descriptor refused by the format
+    // RX descriptor
+    input  logic [ENTRY_W-1:0] rxd_raw,
+    input  logic               rxd_gen_exp,
+    input  logic               rxd_ring2,          // entry of ring 2 (body buffers)
+    output logic [       63:0] rxd_addr,
+    output logic [       15:0] rxd_len,
+    output logic [        7:0] rxd_err,
+    // completion (TX or RX)
+    input  logic               cpl_rx,             // 1: RX completion layout
+    input  logic               cpl_gen,
+    input  logic [        7:0] cpl_q,              // queue of the completion ring
+    input  logic [       15:0] cpl_idx,
+    input  logic [       15:0] cpl_len,
+    input  logic [        7:0] cpl_nbufs,          // RX: {ring2, eop, sop} in [2:0] (§4b)
+    input  logic               cpl_vlan_stripped,  // RX only
+    input  logic [       15:0] cpl_vlan_tci,       // RX only
+    input  logic [        7:0] cpl_status,
+    output logic [ENTRY_W-1:0] cpl_raw
 );
 
   localparam logic [6:0] CDTYPE_TXCOMP = 7'd0;  // VMXNET3_CDTYPE_TXCOMP
   localparam logic [6:0] CDTYPE_RXCOMP = 7'd3;  // VMXNET3_CDTYPE_RXCOMP
-  localparam int         TX_LEN_ZERO   = 16384; // a TX len field of 0 means this many bytes
+  localparam int TX_LEN_ZERO = 16384;  // a TX len field of 0 means this many bytes
 
   initial begin
     if (DESC_BYTES != 16) begin
@@ -60,9 +62,9 @@ module ring_fmt_b import nic_pkg::*; #(
 
   // Vmxnet3_TxDesc: addr 0-63, len 64-77, gen 78, oco 79, dtype 80, ext1 81,
   // msscof 82-95, hlen 96-105, om 106-107, eop 108, cq 109, ext2 110, ti 111, tci 112-127.
-  wire        tx_gen   = txd_raw[78];
-  wire        tx_dtype = txd_raw[80];
-  wire [1:0]  tx_om    = txd_raw[107:106];
+  wire       tx_gen = txd_raw[78];
+  wire       tx_dtype = txd_raw[80];
+  wire [1:0] tx_om = txd_raw[107:106];
   assign txd_addr     = txd_raw[63:0];
   assign txd_len      = txd_raw[77:64] == '0 ? 16'(TX_LEN_ZERO) : {2'b00, txd_raw[77:64]};
   assign txd_sof      = 1'b0;
@@ -71,22 +73,22 @@ module ring_fmt_b import nic_pkg::*; #(
   assign txd_vlan_tci = txd_raw[127:112];
   always_comb begin
     txd_err = ERR_NONE;
-    if (tx_gen != txd_gen_exp)            txd_err = ERR_DESC_GEN;
-    else if (tx_dtype || tx_om != 2'b00)  txd_err = ERR_DESC_TYPE;  // no offloads on this device
+    if (tx_gen != txd_gen_exp) txd_err = ERR_DESC_GEN;
+    else if (tx_dtype || tx_om != 2'b00) txd_err = ERR_DESC_TYPE;  // no offloads on this device
   end
 
   // Vmxnet3_RxDesc: addr 0-63, len 64-77, btype 78, dtype 79, rsvd 80-94, gen 95, ext1 96-127.
   wire rx_btype = rxd_raw[78];  // 0 head, 1 body
   wire rx_dtype = rxd_raw[79];
-  wire rx_gen   = rxd_raw[95];
+  wire rx_gen = rxd_raw[95];
   assign rxd_addr = rxd_raw[63:0];
   assign rxd_len  = {2'b00, rxd_raw[77:64]};
   always_comb begin
     rxd_err = ERR_NONE;
-    if (rx_gen != rxd_gen_exp)                  rxd_err = ERR_DESC_GEN;
+    if (rx_gen != rxd_gen_exp) rxd_err = ERR_DESC_GEN;
     else if (rx_dtype || rx_btype != rxd_ring2) rxd_err = ERR_DESC_TYPE;
     else if (!rxd_ring2 && rxd_len != '0 && int'(rxd_len) < MIN_HEAD_BUF_BYTES)
-                                                rxd_err = ERR_SMALL_BUF;
+      rxd_err = ERR_SMALL_BUF;
   end
 
   always_comb begin

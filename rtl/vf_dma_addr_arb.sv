@@ -10,36 +10,44 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module vf_dma_addr_arb import axi_pkg::*; #(
-  parameter int NS     = 2,    // masters
-  localparam int SW = NS > 1 ? $clog2(NS) : 1
+module vf_dma_addr_arb
+  import axi_pkg::*;
+#(
+    parameter  int NS = 2,                       // masters
+    localparam int SW = NS > 1 ? $clog2(NS) : 1
 ) (
-  input  wire logic                      clk,
-  input  wire logic                      rst,
+    input wire logic clk,
+    input wire logic rst,
 
-  input  wire dma_a_t [NS-1:0]           s_a,
-  input  wire logic   [NS-1:0]           s_valid,
-  output      logic   [NS-1:0]           s_ready,
+    input  wire dma_a_t [NS-1:0] s_a,
+    input  wire logic   [NS-1:0] s_valid,
+    output logic        [NS-1:0] s_ready,
 
-  input  wire logic                      hold,
+    input wire logic hold,
 
-  output      dma_a_t                    m_a,
-  output      logic                      m_valid,
-  input  wire logic                      m_ready,
+    output dma_a_t    m_a,
+    output logic      m_valid,
+    input  wire logic m_ready,
 
-  output      logic                      grant,
-  output      logic [SW-1:0]             grant_idx
+    output logic          grant,
+    output logic [SW-1:0] grant_idx
 );
 
-  logic   valid_reg, valid_next;
+  logic valid_reg, valid_next;
   dma_a_t a_reg, a_next;
-  logic   sel_valid;
+  logic sel_valid;
 
   // Master 1 first after reset (the order the engine was measured with).
-  prim_rr_arb #(.N(NS), .FIRST(1 % NS)) u_rr (
-    .clk, .rst,
-    .req(s_valid), .advance(grant),
-    .grant_valid(sel_valid), .grant_idx
+  prim_rr_arb #(
+      .N(NS),
+      .FIRST(1 % NS)
+  ) u_rr (
+      .clk,
+      .rst,
+      .req(s_valid),
+      .advance(grant),
+      .grant_valid(sel_valid),
+      .grant_idx
   );
 
   always_comb begin

@@ -34,80 +34,82 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module vf_dma_cpl_wr import nic_pkg::*, axi_pkg::*; #(
-  parameter int NUM_QUEUES = 1,    // queue pairs
-  parameter int DATA_W     = 512,  // AXI data width
-  parameter int ADDR_W     = 64,   // AXI address width
-  parameter dma_wr_kind_e TX_KIND = WR_TX_CPL,  // ID kind of TX completion writes
-  parameter dma_wr_kind_e RX_KIND = WR_RX,      // ID kind of RX writes
-  parameter int HOLD       = 16,   // cycles a partly filled completion beat waits for more entries
-  parameter int HOLD_MAX   = 64,   // ... at most, while the write channel is busy (>= HOLD)
-  parameter int AW_WAIT    = 4,    // cycles an AW waits for the write channel: it is congested
-  parameter int CONG_KEEP  = 64,   // cycles the channel counts as busy after that
-  parameter int W_DEPTH    = 4,    // completion beats whose AW went ahead of their W beat
-  localparam int QW      = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
-  localparam int ENTRY_W = DESC_BYTES * 8,
-  localparam int SLOT_W  = $clog2(DATA_W / ENTRY_W)
+module vf_dma_cpl_wr
+  import nic_pkg::*, axi_pkg::*;
+#(
+    parameter int NUM_QUEUES = 1,  // queue pairs
+    parameter int DATA_W = 512,  // AXI data width
+    parameter int ADDR_W = 64,  // AXI address width
+    parameter dma_wr_kind_e TX_KIND = WR_TX_CPL,  // ID kind of TX completion writes
+    parameter dma_wr_kind_e RX_KIND = WR_RX,  // ID kind of RX writes
+    parameter int HOLD = 16,  // cycles a partly filled completion beat waits for more entries
+    parameter int HOLD_MAX = 64,  // ... at most, while the write channel is busy (>= HOLD)
+    parameter int AW_WAIT = 4,  // cycles an AW waits for the write channel: it is congested
+    parameter int CONG_KEEP = 64,  // cycles the channel counts as busy after that
+    parameter int W_DEPTH = 4,  // completion beats whose AW went ahead of their W beat
+    localparam int QW = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
+    localparam int ENTRY_W = DESC_BYTES * 8,
+    localparam int SLOT_W = $clog2(DATA_W / ENTRY_W)
 ) (
-  input  logic                              clk,
-  input  logic                              rst,
+    input logic clk,
+    input logic rst,
 
-  input  logic [NUM_QUEUES-1:0]             txq_en,
-  input  logic [NUM_QUEUES-1:0][ADDR_W-1:0] txq_cpl_base,
-  input  logic [NUM_QUEUES-1:0][3:0]        txq_size,
-  input  logic [NUM_QUEUES-1:0]             rxq_en,
-  input  logic [NUM_QUEUES-1:0][ADDR_W-1:0] rxq_cpl_base,
-  input  logic [NUM_QUEUES-1:0][3:0]        rxq_cpl_size,  // RX completion ring, log2 entries
-  // ring state {gen, index} (§4c): loaded while the queue is disabled, and live
-  input  logic [NUM_QUEUES-1:0][16:0]       tx_start,
-  input  logic [NUM_QUEUES-1:0][16:0]       rx_start,
-  output logic [NUM_QUEUES-1:0][16:0]       tx_state,
-  output logic [NUM_QUEUES-1:0][16:0]       rx_state,
+    input  logic [NUM_QUEUES-1:0]             txq_en,
+    input  logic [NUM_QUEUES-1:0][ADDR_W-1:0] txq_cpl_base,
+    input  logic [NUM_QUEUES-1:0][       3:0] txq_size,
+    input  logic [NUM_QUEUES-1:0]             rxq_en,
+    input  logic [NUM_QUEUES-1:0][ADDR_W-1:0] rxq_cpl_base,
+    input  logic [NUM_QUEUES-1:0][       3:0] rxq_cpl_size,  // RX completion ring, log2 entries
+    // ring state {gen, index} (§4c): loaded while the queue is disabled, and live
+    input  logic [NUM_QUEUES-1:0][      16:0] tx_start,
+    input  logic [NUM_QUEUES-1:0][      16:0] rx_start,
+    output logic [NUM_QUEUES-1:0][      16:0] tx_state,
+    output logic [NUM_QUEUES-1:0][      16:0] rx_state,
 
-  input  cpl_req_t                          tx_data,
-  input  logic                              tx_valid,
-  output logic                              tx_ready,
-  input  cpl_req_t                          rx_data,
-  input  logic                              rx_valid,
-  output logic                              rx_ready,
+    input  cpl_req_t tx_data,
+    input  logic     tx_valid,
+    output logic     tx_ready,
+    input  cpl_req_t rx_data,
+    input  logic     rx_valid,
+    output logic     rx_ready,
 
-  // to / from the ring format
-  output logic                              f_rx,
-  output logic                              f_gen,
-  output logic [7:0]                        f_q,
-  output logic [15:0]                       f_idx,
-  output logic [15:0]                       f_len,
-  output logic [7:0]                        f_nbufs,
-  output logic                              f_vlan_stripped,
-  output logic [15:0]                       f_vlan_tci,
-  output logic [7:0]                        f_status,
-  input  logic [ENTRY_W-1:0]                f_raw,
+    // to / from the ring format
+    output logic               f_rx,
+    output logic               f_gen,
+    output logic [        7:0] f_q,
+    output logic [       15:0] f_idx,
+    output logic [       15:0] f_len,
+    output logic [        7:0] f_nbufs,
+    output logic               f_vlan_stripped,
+    output logic [       15:0] f_vlan_tci,
+    output logic [        7:0] f_status,
+    input  logic [ENTRY_W-1:0] f_raw,
 
-  output dma_a_t                            m_aw,
-  output logic                              m_awvalid,
-  input  logic                              m_awready,
-  output logic [DATA_W-1:0]                 m_wdata,
-  output logic [DATA_W/8-1:0]               m_wstrb,
-  output logic                              m_wlast,
-  output logic                              m_wvalid,
-  input  logic                              m_wready,
+    output dma_a_t                m_aw,
+    output logic                  m_awvalid,
+    input  logic                  m_awready,
+    output logic   [  DATA_W-1:0] m_wdata,
+    output logic   [DATA_W/8-1:0] m_wstrb,
+    output logic                  m_wlast,
+    output logic                  m_wvalid,
+    input  logic                  m_wready,
 
-  // event: entries of one ring became visible (their W beat was accepted)
-  output logic                              ev_valid,
-  output logic                              ev_rx,
-  output logic [QW-1:0]                     ev_q,
-  output logic [SLOT_W:0]                   ev_n,
+    // event: entries of one ring became visible (their W beat was accepted)
+    output logic            ev_valid,
+    output logic            ev_rx,
+    output logic [  QW-1:0] ev_q,
+    output logic [SLOT_W:0] ev_n,
 
-  // queue reset / FLR accounting
-  output logic [NUM_QUEUES-1:0]             tx_discard,  // pulse: a completion of the queue discarded
-  output logic [NUM_QUEUES-1:0]             rx_discard,
-  output logic [NUM_QUEUES-1:0]             tx_pend,     // a beat of the queue is being coalesced
-  output logic [NUM_QUEUES-1:0]             rx_pend
+    // queue reset / FLR accounting
+    output logic [NUM_QUEUES-1:0] tx_discard,  // pulse: a completion of the queue discarded
+    output logic [NUM_QUEUES-1:0] rx_discard,
+    output logic [NUM_QUEUES-1:0] tx_pend,     // a beat of the queue is being coalesced
+    output logic [NUM_QUEUES-1:0] rx_pend
 );
 
-  localparam int EPB    = DATA_W / ENTRY_W;
-  localparam int OFF_W  = $clog2(DATA_W / 8);
-  localparam int EB     = ENTRY_W / 8;
+  localparam int EPB = DATA_W / ENTRY_W;
+  localparam int OFF_W = $clog2(DATA_W / 8);
+  localparam int EB = ENTRY_W / 8;
   localparam int HOLD_W = $clog2(HOLD_MAX + 1) + 1;
 
   if (HOLD_MAX < HOLD) begin : g_check_hold
@@ -115,33 +117,33 @@ module vf_dma_cpl_wr import nic_pkg::*, axi_pkg::*; #(
   end
 
   logic [NUM_QUEUES-1:0][15:0] tx_idx_reg, rx_idx_reg;
-  logic [NUM_QUEUES-1:0]       tx_gen_reg, rx_gen_reg;
+  logic [NUM_QUEUES-1:0] tx_gen_reg, rx_gen_reg;
 
   // output: AW register, and a small W FIFO so that a beat's AW can go out
   // while earlier W beats wait behind RX data on the write channel
-  logic              aw_valid_reg;
-  logic [ADDR_W-1:0] aw_addr_reg;
-  dma_id_t           aw_id_reg;
+  logic                 aw_valid_reg;
+  logic    [ADDR_W-1:0] aw_addr_reg;
+  dma_id_t              aw_id_reg;
   localparam int WF_W = DATA_W + DATA_W / 8 + 1 + QW + SLOT_W + 1;
-  logic [WF_W-1:0]   wf_in, wf_head;
-  logic              wf_ready, wf_valid;
-  logic [DATA_W-1:0] w_data;
+  logic [WF_W-1:0] wf_in, wf_head;
+  logic wf_ready, wf_valid;
+  logic [  DATA_W-1:0] w_data;
   logic [DATA_W/8-1:0] w_strb;
-  logic              w_rx;
-  logic [QW-1:0]     w_q;
-  logic [SLOT_W:0]   w_n;
+  logic                w_rx;
+  logic [      QW-1:0] w_q;
+  logic [    SLOT_W:0] w_n;
 
   // pending (coalescing) beats, one per ring: slot 2q + d for queue q,
   // direction d (0 TX, 1 RX); entries of the ring that share a beat
   localparam int NS = 2 * NUM_QUEUES;
   localparam int SW = $clog2(NS);
-  logic [NS-1:0]                      pv_reg, pfull_reg;
-  logic [NS-1:0][ADDR_W-OFF_W-1:0]    pbeat_reg;
-  logic [NS-1:0][DATA_W-1:0]          pdata_reg;
-  logic [NS-1:0][DATA_W/8-1:0]        pstrb_reg;
-  logic [NS-1:0][HOLD_W-1:0]          page_reg;
+  logic [NS-1:0] pv_reg, pfull_reg;
+  logic [NS-1:0][ADDR_W-OFF_W-1:0] pbeat_reg;
+  logic [NS-1:0][      DATA_W-1:0] pdata_reg;
+  logic [NS-1:0][    DATA_W/8-1:0] pstrb_reg;
+  logic [NS-1:0][      HOLD_W-1:0] page_reg;
 
-  wire out_free = (!aw_valid_reg || m_awready) && wf_ready;
+  wire                             out_free = (!aw_valid_reg || m_awready) && wf_ready;
   // Write channel busy, so a partly filled beat past HOLD keeps coalescing
   // (up to HOLD_MAX): a beat written earlier still waits for it (its AW in
   // the register or its W in the FIFO), or it was congested lately. The
@@ -152,7 +154,7 @@ module vf_dma_cpl_wr import nic_pkg::*, axi_pkg::*; #(
   // own. An AW that waited AW_WAIT cycles (longer than losing a round of the
   // engine's write arbiter to an RX data AW) marks the channel congested for
   // CONG_KEEP cycles.
-  wire out_busy = aw_valid_reg || wf_valid;
+  wire                             out_busy = aw_valid_reg || wf_valid;
   localparam int AWW_W = $clog2(AW_WAIT + 1);
   localparam int CONG_W = $clog2(CONG_KEEP + 1);
   logic [AWW_W-1:0]  aw_wait_reg;  // cycles the AW in the register has waited (saturating)
@@ -161,15 +163,21 @@ module vf_dma_cpl_wr import nic_pkg::*, axi_pkg::*; #(
   wire hold_more = out_busy || congested;
   // TX (0) and RX (1) requests served round-robin, RX first after reset
   logic pick_rx, req, take, discard;
-  prim_rr_arb #(.N(2), .FIRST(1)) u_src_rr (
-    .clk, .rst,
-    .req({rx_valid, tx_valid}), .advance(take || discard),
-    .grant_valid(req), .grant_idx(pick_rx)
+  prim_rr_arb #(
+      .N(2),
+      .FIRST(1)
+  ) u_src_rr (
+      .clk,
+      .rst,
+      .req({rx_valid, tx_valid}),
+      .advance(take || discard),
+      .grant_valid(req),
+      .grant_idx(pick_rx)
   );
 
-  cpl_req_t        req_data;
-  logic            r_rx;
-  logic [QW-1:0]   r_q;
+  cpl_req_t          req_data;
+  logic              r_rx;
+  logic     [QW-1:0] r_q;
   always_comb begin
     req_data        = pick_rx ? rx_data : tx_data;
     r_rx            = req_data.rx;
@@ -182,14 +190,14 @@ module vf_dma_cpl_wr import nic_pkg::*, axi_pkg::*; #(
     f_status        = req_data.status;
   end
 
-  wire [15:0]        widx  = pick_rx ? rx_idx_reg[r_q] : tx_idx_reg[r_q];
-  wire [ADDR_W-1:0]  base  = pick_rx ? rxq_cpl_base[r_q] : txq_cpl_base[r_q];
-  wire [3:0]         size  = pick_rx ? rxq_cpl_size[r_q] : txq_size[r_q];
-  wire [ADDR_W-1:0]  eaddr = base + (ADDR_W'(widx) << $clog2(EB));
-  wire [SLOT_W-1:0]  lane  = widx[SLOT_W-1:0];
-  wire [16:0]        nidx  = (17'(widx) + 17'd1) & ((17'd1 << size) - 17'd1);
+  wire [            15:0] widx = pick_rx ? rx_idx_reg[r_q] : tx_idx_reg[r_q];
+  wire [      ADDR_W-1:0] base = pick_rx ? rxq_cpl_base[r_q] : txq_cpl_base[r_q];
+  wire [             3:0] size = pick_rx ? rxq_cpl_size[r_q] : txq_size[r_q];
+  wire [      ADDR_W-1:0] eaddr = base + (ADDR_W'(widx) << $clog2(EB));
+  wire [      SLOT_W-1:0] lane = widx[SLOT_W-1:0];
+  wire [            16:0] nidx = (17'(widx) + 17'd1) & ((17'd1 << size) - 17'd1);
   wire [ADDR_W-OFF_W-1:0] beat = eaddr[ADDR_W-1:OFF_W];
-  wire [DATA_W/8-1:0] lane_strb = {{(DATA_W/8 - EB){1'b0}}, {EB{1'b1}}} << (32'(lane) * EB);
+  wire [    DATA_W/8-1:0] lane_strb = {{(DATA_W / 8 - EB) {1'b0}}, {EB{1'b1}}} << (32'(lane) * EB);
 
   assign f_rx  = pick_rx;
   assign f_q   = 8'(r_q);
@@ -199,12 +207,12 @@ module vf_dma_cpl_wr import nic_pkg::*, axi_pkg::*; #(
   wire req_off = pick_rx ? !rxq_en[r_q] : !txq_en[r_q];
   wire [SW-1:0] p = SW'(32'(r_q) * 2 + 32'(pick_rx));  // the request's ring slot
   logic [NS-1:0] off, want, flush;
-  logic          same;
+  logic same;
   logic [SW-1:0] flush_sel, rr_sel;
-  logic          rr_valid;
+  logic rr_valid;
   always_comb begin
     for (int i = 0; i < NS; i++) begin
-      off[i] = pv_reg[i] && (i % 2 == 1 ? !rxq_en[i / 2] : !txq_en[i / 2]);
+      off[i] = pv_reg[i] && (i % 2 == 1 ? !rxq_en[i/2] : !txq_en[i/2]);
     end
     same = pv_reg[p] && pbeat_reg[p] == beat;
     for (int i = 0; i < NS; i++) begin
@@ -216,18 +224,23 @@ module vf_dma_cpl_wr import nic_pkg::*, axi_pkg::*; #(
   end
   // the ring whose new entry waits goes first, the others in turn
   wire flush_now = out_free && rr_valid;  // rr_valid: some ring wants its beat written
-  prim_rr_arb #(.N(NS)) u_flush_rr (
-    .clk, .rst,
-    .req(want), .advance(flush_now && !(req && want[p])),
-    .grant_valid(rr_valid), .grant_idx(rr_sel)
+  prim_rr_arb #(
+      .N(NS)
+  ) u_flush_rr (
+      .clk,
+      .rst,
+      .req(want),
+      .advance(flush_now && !(req && want[p])),
+      .grant_valid(rr_valid),
+      .grant_idx(rr_sel)
   );
   always_comb begin
     flush_sel = (req && want[p]) ? p : rr_sel;
     for (int i = 0; i < NS; i++) flush[i] = flush_now && flush_sel == SW'(i);
   end
   assign take = req && !req_off && (!pv_reg[p] || flush[p] || (same && !pfull_reg[p] && !off[p]));
-  wire merge   = take && pv_reg[p] && !flush[p];
-  assign discard = req && req_off;
+  wire merge = take && pv_reg[p] && !flush[p];
+  assign discard  = req && req_off;
   assign tx_ready = (take || discard) && !pick_rx;
   assign rx_ready = (take || discard) && pick_rx;
 
@@ -241,7 +254,7 @@ module vf_dma_cpl_wr import nic_pkg::*, axi_pkg::*; #(
       pfull_reg[p] <= lane == '1;
       if (merge) begin
         for (int i = 0; i < EPB; i++) begin
-          if (lane == SLOT_W'(i)) pdata_reg[p][i*ENTRY_W +: ENTRY_W] <= f_raw;
+          if (lane == SLOT_W'(i)) pdata_reg[p][i*ENTRY_W+:ENTRY_W] <= f_raw;
         end
         pstrb_reg[p] <= pstrb_reg[p] | lane_strb;
       end else begin
@@ -260,17 +273,18 @@ module vf_dma_cpl_wr import nic_pkg::*, axi_pkg::*; #(
       tx_gen_reg   <= '1;
       rx_gen_reg   <= '1;
     end else begin
-      if (flush_now)      aw_valid_reg <= 1'b1;
+      if (flush_now) aw_valid_reg <= 1'b1;
       else if (m_awready) aw_valid_reg <= 1'b0;
-      if (!aw_valid_reg || m_awready)       aw_wait_reg <= '0;
+      if (!aw_valid_reg || m_awready) aw_wait_reg <= '0;
       else if (aw_wait_reg != AWW_W'(AW_WAIT)) aw_wait_reg <= aw_wait_reg + 1'b1;
-      if (aw_valid_reg && !m_awready && aw_wait_reg == AWW_W'(AW_WAIT)) cong_reg <= CONG_W'(CONG_KEEP);
-      else if (congested)                                            cong_reg <= cong_reg - 1'b1;
+      if (aw_valid_reg && !m_awready && aw_wait_reg == AWW_W'(AW_WAIT))
+        cong_reg <= CONG_W'(CONG_KEEP);
+      else if (congested) cong_reg <= cong_reg - 1'b1;
       for (int i = 0; i < NS; i++) begin
         if (take && p == SW'(i)) begin
           pv_reg[i] <= 1'b1;
-          if (!merge)                  page_reg[i] <= '0;
-          else if (page_reg[i] != '1)  page_reg[i] <= page_reg[i] + 1'b1;
+          if (!merge) page_reg[i] <= '0;
+          else if (page_reg[i] != '1) page_reg[i] <= page_reg[i] + 1'b1;
         end else if (flush[i]) begin
           pv_reg[i] <= 1'b0;
         end else if (pv_reg[i] && page_reg[i] != '1) begin
@@ -296,27 +310,41 @@ module vf_dma_cpl_wr import nic_pkg::*, axi_pkg::*; #(
     end
   end
 
-  assign m_aw      = '{id: aw_id_reg, addr: AXI_ADDR_W'(aw_addr_reg), len: 8'd0};
+  assign m_aw = '{id: aw_id_reg, addr: AXI_ADDR_W'(aw_addr_reg), len: 8'd0};
   assign m_awvalid = aw_valid_reg;
-  assign wf_in = {pdata_reg[flush_sel], pstrb_reg[flush_sel], flush_sel[0], QW'(flush_sel >> 1),
-                  (SLOT_W+1)'($countones(pstrb_reg[flush_sel]) / EB)};
+  assign wf_in = {
+    pdata_reg[flush_sel],
+    pstrb_reg[flush_sel],
+    flush_sel[0],
+    QW'(flush_sel >> 1),
+    (SLOT_W + 1)'($countones(pstrb_reg[flush_sel]) / EB)
+  };
   logic [$clog2(W_DEPTH):0] unused_wf_count;
-  prim_fifo #(.WIDTH(WF_W), .DEPTH(W_DEPTH)) w_fifo (
-    .clk, .rst, .clr(1'b0),
-    .s_data(wf_in), .s_valid(flush_now), .s_ready(wf_ready),
-    .m_data(wf_head), .m_valid(wf_valid), .m_ready(m_wready),
-    .count(unused_wf_count)
+  prim_fifo #(
+      .WIDTH(WF_W),
+      .DEPTH(W_DEPTH)
+  ) w_fifo (
+      .clk,
+      .rst,
+      .clr(1'b0),
+      .s_data(wf_in),
+      .s_valid(flush_now),
+      .s_ready(wf_ready),
+      .m_data(wf_head),
+      .m_valid(wf_valid),
+      .m_ready(m_wready),
+      .count(unused_wf_count)
   );
   assign {w_data, w_strb, w_rx, w_q, w_n} = wf_head;
 
-  assign m_wdata   = w_data;
-  assign m_wstrb   = w_strb;
-  assign m_wlast   = 1'b1;
-  assign m_wvalid  = wf_valid;
-  assign ev_valid  = wf_valid && m_wready;
-  assign ev_rx     = w_rx;
-  assign ev_q      = w_q;
-  assign ev_n      = w_n;
+  assign m_wdata                          = w_data;
+  assign m_wstrb                          = w_strb;
+  assign m_wlast                          = 1'b1;
+  assign m_wvalid                         = wf_valid;
+  assign ev_valid                         = wf_valid && m_wready;
+  assign ev_rx                            = w_rx;
+  assign ev_q                             = w_q;
+  assign ev_n                             = w_n;
 
   always_comb begin
     for (int q = 0; q < NUM_QUEUES; q++) begin
@@ -337,7 +365,8 @@ module vf_dma_cpl_wr import nic_pkg::*, axi_pkg::*; #(
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
     if (!rst && (take || discard)) begin
-      assert (r_rx == pick_rx) else $error("%m: completion request on the wrong port");
+      assert (r_rx == pick_rx)
+      else $error("%m: completion request on the wrong port");
     end
   end
 `endif

@@ -14,112 +14,116 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module vf_dma_desc_fetch import nic_pkg::*, axi_pkg::*; #(
-  parameter int NUM_QUEUES = 1,    // queues of this direction
-  parameter int DATA_W     = 512,  // AXI data width in bits, >= 2 entries
-  parameter int ADDR_W     = 64,   // AXI address width
-  parameter dma_rd_kind_e KIND = RD_TX_DESC,  // ID kind of this fetcher's reads
-  parameter int DEPTH      = 32,   // downstream descriptor FIFO entries per queue
-  parameter int BEATS      = 8,    // returned beats buffered; bounds the beats in flight
-  parameter int MAX_DESC   = 16,   // descriptors per read at most (a multiple of entries per beat)
-  // Prefetch batch: a read waits until the downstream FIFO and the beat buffer
-  // have room for the whole read the ring allows (up to MAX_DESC entries)
-  // instead of refilling one freed entry at a time, which would spend one host
-  // read slot per descriptor. 0 = refill as soon as any entry is free. With
-  // BATCH, a queue whose consumer waits for entries (q_starve: an RX frame
-  // needs more buffers than are fetched) refills at once, so a FIFO nearly
-  // full of too few buffers cannot deadlock against the batch rule.
-  parameter bit  BATCH      = 1'b0,
-  localparam int QW      = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
-  localparam int ENTRY_W = DESC_BYTES * 8,
-  localparam int CNT_W   = $clog2(DEPTH) + 1
+module vf_dma_desc_fetch
+  import nic_pkg::*, axi_pkg::*;
+#(
+    parameter int NUM_QUEUES = 1,  // queues of this direction
+    parameter int DATA_W = 512,  // AXI data width in bits, >= 2 entries
+    parameter int ADDR_W = 64,  // AXI address width
+    parameter dma_rd_kind_e KIND = RD_TX_DESC,  // ID kind of this fetcher's reads
+    parameter int DEPTH = 32,  // downstream descriptor FIFO entries per queue
+    parameter int BEATS = 8,  // returned beats buffered; bounds the beats in flight
+    parameter int MAX_DESC = 16,  // descriptors per read at most (a multiple of entries per beat)
+    // Prefetch batch: a read waits until the downstream FIFO and the beat buffer
+    // have room for the whole read the ring allows (up to MAX_DESC entries)
+    // instead of refilling one freed entry at a time, which would spend one host
+    // read slot per descriptor. 0 = refill as soon as any entry is free. With
+    // BATCH, a queue whose consumer waits for entries (q_starve: an RX frame
+    // needs more buffers than are fetched) refills at once, so a FIFO nearly
+    // full of too few buffers cannot deadlock against the batch rule.
+    parameter bit BATCH = 1'b0,
+    localparam int QW = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
+    localparam int ENTRY_W = DESC_BYTES * 8,
+    localparam int CNT_W = $clog2(DEPTH) + 1
 ) (
-  input  logic                                clk,
-  input  logic                                rst,
+    input logic clk,
+    input logic rst,
 
-  input  logic [NUM_QUEUES-1:0]               q_en,     // queue enabled (0: fetch index := q_start)
-  input  logic [NUM_QUEUES-1:0]               q_run,    // enabled and not in error: may fetch
-  input  logic [NUM_QUEUES-1:0][ADDR_W-1:0]   q_base,   // ring base
-  input  logic [NUM_QUEUES-1:0][3:0]          q_size,   // log2 entries
-  input  logic [NUM_QUEUES-1:0][15:0]         q_prod,   // producer index (< size, checked by regs)
-  input  logic [NUM_QUEUES-1:0][15:0]         q_start,  // fetch index a disabled queue starts from
-  input  logic [NUM_QUEUES-1:0][CNT_W-1:0]    q_used,   // downstream FIFO occupancy
-  input  logic [NUM_QUEUES-1:0]               q_starve, // consumer waits for more entries: no batching
-  output logic [NUM_QUEUES-1:0][15:0]         q_cons,   // fetch index (next entry to read)
-  output logic [NUM_QUEUES-1:0]               q_idle,   // all posted entries delivered, none in flight
-  output logic [NUM_QUEUES-1:0]               q_quiet,  // nothing in flight
-  output logic [NUM_QUEUES-1:0]               q_rd_err, // pulse: a descriptor read returned an error
+    input logic [NUM_QUEUES-1:0] q_en,  // queue enabled (0: fetch index := q_start)
+    input logic [NUM_QUEUES-1:0] q_run,  // enabled and not in error: may fetch
+    input logic [NUM_QUEUES-1:0][ADDR_W-1:0] q_base,  // ring base
+    input logic [NUM_QUEUES-1:0][3:0] q_size,  // log2 entries
+    input logic [NUM_QUEUES-1:0][15:0] q_prod,  // producer index (< size, checked by regs)
+    input logic [NUM_QUEUES-1:0][15:0] q_start,  // fetch index a disabled queue starts from
+    input logic [NUM_QUEUES-1:0][CNT_W-1:0] q_used,  // downstream FIFO occupancy
+    input logic [NUM_QUEUES-1:0] q_starve,  // consumer waits for more entries: no batching
+    output logic [NUM_QUEUES-1:0][15:0] q_cons,  // fetch index (next entry to read)
+    output logic [NUM_QUEUES-1:0] q_idle,  // all posted entries delivered, none in flight
+    output logic [NUM_QUEUES-1:0] q_quiet,  // nothing in flight
+    output logic [NUM_QUEUES-1:0] q_rd_err,  // pulse: a descriptor read returned an error
 
-  output dma_a_t                              m_ar,
-  output logic                                m_arvalid,
-  input  logic                                m_arready,
+    output dma_a_t m_ar,
+    output logic   m_arvalid,
+    input  logic   m_arready,
 
-  input  logic [DATA_W-1:0]                   s_rdata,
-  input  logic [1:0]                          s_rresp,
-  input  logic                                s_rlast,
-  input  logic                                s_rvalid,
-  output logic                                s_rready,
+    input  logic [DATA_W-1:0] s_rdata,
+    input  logic [       1:0] s_rresp,
+    input  logic              s_rlast,
+    input  logic              s_rvalid,
+    output logic              s_rready,
 
-  output logic [ENTRY_W-1:0]                  ent_raw,
-  output logic [QW-1:0]                       ent_q,
-  output logic [15:0]                         ent_idx,
-  output logic                                ent_valid,
-  input  logic                                ent_ready
+    output logic [ENTRY_W-1:0] ent_raw,
+    output logic [     QW-1:0] ent_q,
+    output logic [       15:0] ent_idx,
+    output logic               ent_valid,
+    input  logic               ent_ready
 );
 
-  localparam int EPB    = DATA_W / ENTRY_W;          // entries per beat
+  localparam int EPB = DATA_W / ENTRY_W;  // entries per beat
   localparam int SLOT_W = $clog2(EPB);
-  localparam int BEAT_B = $clog2(DATA_W / 8);        // byte offset bits of a beat
-  localparam int N_W    = $clog2(MAX_DESC) + 1;
-  localparam int BC_W   = $clog2(BEATS) + 1;
-  localparam int IN_W   = $clog2(DEPTH) + 2;          // in-flight entries per queue
+  localparam int BEAT_B = $clog2(DATA_W / 8);  // byte offset bits of a beat
+  localparam int N_W = $clog2(MAX_DESC) + 1;
+  localparam int BC_W = $clog2(BEATS) + 1;
+  localparam int IN_W = $clog2(DEPTH) + 2;  // in-flight entries per queue
 
   initial begin
-    if (EPB < 2 || (1 << SLOT_W) != EPB) $fatal(1, "%m: DATA_W must hold a power of two >= 2 entries");
-    if (MAX_DESC % EPB != 0 || MAX_DESC < EPB) $fatal(1, "%m: MAX_DESC must be a multiple of %0d", EPB);
+    if (EPB < 2 || (1 << SLOT_W) != EPB)
+      $fatal(1, "%m: DATA_W must hold a power of two >= 2 entries");
+    if (MAX_DESC % EPB != 0 || MAX_DESC < EPB)
+      $fatal(1, "%m: MAX_DESC must be a multiple of %0d", EPB);
     if (BEATS < MAX_DESC / EPB) $fatal(1, "%m: BEATS must hold one full read");
   end
 
   // ---------------- per-queue state ----------------
-  logic [NUM_QUEUES-1:0][15:0]   cons_reg;
-  logic [NUM_QUEUES-1:0][IN_W-1:0] inflight_reg;
-  logic [NUM_QUEUES-1:0]         active_reg;
-  logic [BC_W-1:0]               beats_out_reg;   // beats issued, not yet unpacked
+  logic [NUM_QUEUES-1:0][      15:0] cons_reg;
+  logic [NUM_QUEUES-1:0][  IN_W-1:0] inflight_reg;
+  logic [NUM_QUEUES-1:0]             active_reg;
+  logic [      BC_W-1:0]             beats_out_reg;  // beats issued, not yet unpacked
 
-  logic                          arvalid_reg;
-  logic [ADDR_W-1:0]             araddr_reg;
-  logic [7:0]                    arlen_reg;
+  logic                              arvalid_reg;
+  logic [    ADDR_W-1:0]             araddr_reg;
+  logic [           7:0]             arlen_reg;
 
   // ---------------- issue ----------------
-  logic [NUM_QUEUES-1:0]         elig;
-  logic [NUM_QUEUES-1:0][16:0]   n_q;
+  logic [NUM_QUEUES-1:0]             elig;
+  logic [NUM_QUEUES-1:0][      16:0] n_q;
   logic [NUM_QUEUES-1:0][ADDR_W-1:0] addr_q;
 
   // beats we may still reserve in the beat buffer, as entries from slot 0
-  wire [BC_W-1:0] beat_credit = BC_W'(BEATS) - beats_out_reg;
+  wire  [      BC_W-1:0]             beat_credit = BC_W'(BEATS) - beats_out_reg;
 
   always_comb begin
     for (int q = 0; q < NUM_QUEUES; q++) begin
       logic [16:0] size_n, avail, to_end, free, lim, lim_ring, to_4k, by_cred;
       logic [SLOT_W-1:0] slot;
-      size_n   = 17'd1 << q_size[q];
-      avail    = 17'(q_prod[q] - cons_reg[q]) & (size_n - 17'd1);
-      to_end   = size_n - 17'(cons_reg[q]);
-      free     = 17'(DEPTH) - 17'(q_used[q]) - 17'(inflight_reg[q]);
-      slot     = cons_reg[q][SLOT_W-1:0];
+      size_n    = 17'd1 << q_size[q];
+      avail     = 17'(q_prod[q] - cons_reg[q]) & (size_n - 17'd1);
+      to_end    = size_n - 17'(cons_reg[q]);
+      free      = 17'(DEPTH) - 17'(q_used[q]) - 17'(inflight_reg[q]);
+      slot      = cons_reg[q][SLOT_W-1:0];
       addr_q[q] = q_base[q] + (ADDR_W'(cons_reg[q]) << $clog2(DESC_BYTES));
-      to_4k    = (17'd4096 - 17'(addr_q[q][11:0])) >> $clog2(DESC_BYTES);
-      by_cred  = (17'(beat_credit) << SLOT_W) - 17'(slot);
-      lim      = 17'(MAX_DESC) - 17'(slot);
+      to_4k     = (17'd4096 - 17'(addr_q[q][11:0])) >> $clog2(DESC_BYTES);
+      by_cred   = (17'(beat_credit) << SLOT_W) - 17'(slot);
+      lim       = 17'(MAX_DESC) - 17'(slot);
       if (beat_credit == '0) by_cred = '0;
-      if (avail   < lim) lim = avail;
-      if (to_end  < lim) lim = to_end;
-      if (to_4k   < lim) lim = to_4k;
+      if (avail < lim) lim = avail;
+      if (to_end < lim) lim = to_end;
+      if (to_4k < lim) lim = to_4k;
       lim_ring = lim;  // what the ring allows now, before FIFO room and beat credit
-      if (free    < lim) lim = free;
+      if (free < lim) lim = free;
       if (by_cred < lim) lim = by_cred;
       // q_used + in flight never exceed DEPTH, so free does not wrap
-      n_q[q]  = lim;
+      n_q[q] = lim;
       elig[q] = active_reg[q] && q_run[q] && (lim != '0) &&
                 (!BATCH || lim == lim_ring || q_starve[q]);
     end
@@ -130,17 +134,23 @@ module vf_dma_desc_fetch import nic_pkg::*, axi_pkg::*; #(
   logic [QW-1:0] sel_q;
   logic          issue;
   // Queue 1 first after reset (the order the engine was measured with).
-  prim_rr_arb #(.N(NUM_QUEUES), .FIRST(1 % NUM_QUEUES)) u_rr (
-    .clk, .rst,
-    .req(elig), .advance(issue),
-    .grant_valid(sel_valid), .grant_idx(sel_q)
+  prim_rr_arb #(
+      .N(NUM_QUEUES),
+      .FIRST(1 % NUM_QUEUES)
+  ) u_rr (
+      .clk,
+      .rst,
+      .req(elig),
+      .advance(issue),
+      .grant_valid(sel_valid),
+      .grant_idx(sel_q)
   );
 
   wire ar_free = !arvalid_reg || m_arready;
   assign issue = sel_valid && ar_free && trk_ready;
-  wire [16:0]          sel_n     = n_q[sel_q];
-  wire [SLOT_W-1:0]    sel_slot  = cons_reg[sel_q][SLOT_W-1:0];
-  wire [16:0]          sel_beats = (17'(sel_slot) + sel_n + 17'(EPB - 1)) >> SLOT_W;
+  wire [      16:0] sel_n = n_q[sel_q];
+  wire [SLOT_W-1:0] sel_slot = cons_reg[sel_q][SLOT_W-1:0];
+  wire [      16:0] sel_beats = (17'(sel_slot) + sel_n + 17'(EPB - 1)) >> SLOT_W;
 
   // ---------------- read tracking ----------------
   typedef struct packed {
@@ -154,11 +164,20 @@ module vf_dma_desc_fetch import nic_pkg::*, axi_pkg::*; #(
   logic trk_valid, trk_pop;
   assign trk_in = '{q: sel_q, idx: cons_reg[sel_q], n: N_W'(sel_n)};
 
-  prim_fifo #(.WIDTH($bits(trk_t)), .DEPTH(BEATS)) trk_fifo (
-    .clk, .rst, .clr(1'b0),
-    .s_data(trk_in), .s_valid(issue), .s_ready(trk_ready),
-    .m_data(trk_head), .m_valid(trk_valid), .m_ready(trk_pop),
-    .count(unused_trk_count)
+  prim_fifo #(
+      .WIDTH($bits(trk_t)),
+      .DEPTH(BEATS)
+  ) trk_fifo (
+      .clk,
+      .rst,
+      .clr(1'b0),
+      .s_data(trk_in),
+      .s_valid(issue),
+      .s_ready(trk_ready),
+      .m_data(trk_head),
+      .m_valid(trk_valid),
+      .m_ready(trk_pop),
+      .count(unused_trk_count)
   );
 
   // ---------------- R side: one beat -> beat buffer ----------------
@@ -173,11 +192,11 @@ module vf_dma_desc_fetch import nic_pkg::*, axi_pkg::*; #(
     logic [DATA_W-1:0] data;
   } beat_t;
 
-  logic              r_first_reg;
-  logic [15:0]       r_idx_reg;
-  logic [N_W-1:0]    r_left_reg;
-  beat_t             beat_in, beat_head;
-  logic              beat_ready, beat_valid, beat_pop;
+  logic           r_first_reg;
+  logic [   15:0] r_idx_reg;
+  logic [N_W-1:0] r_left_reg;
+  beat_t beat_in, beat_head;
+  logic beat_ready, beat_valid, beat_pop;
 
   always_comb begin
     logic [N_W-1:0] left, room;
@@ -195,26 +214,35 @@ module vf_dma_desc_fetch import nic_pkg::*, axi_pkg::*; #(
   assign s_rready = beat_ready && trk_valid;
   assign trk_pop  = r_beat && s_rlast;
 
-  prim_fifo #(.WIDTH($bits(beat_t)), .DEPTH(BEATS)) beat_fifo (
-    .clk, .rst, .clr(1'b0),
-    .s_data(beat_in), .s_valid(r_beat), .s_ready(beat_ready),
-    .m_data(beat_head), .m_valid(beat_valid), .m_ready(beat_pop),
-    .count(unused_beat_count)
+  prim_fifo #(
+      .WIDTH($bits(beat_t)),
+      .DEPTH(BEATS)
+  ) beat_fifo (
+      .clk,
+      .rst,
+      .clr(1'b0),
+      .s_data(beat_in),
+      .s_valid(r_beat),
+      .s_ready(beat_ready),
+      .m_data(beat_head),
+      .m_valid(beat_valid),
+      .m_ready(beat_pop),
+      .count(unused_beat_count)
   );
 
   // ---------------- unpack: one entry per cycle ----------------
-  logic [N_W-1:0] k_reg;
-  wire            head_discard = beat_head.err || !active_reg[beat_head.q];
-  wire [SLOT_W-1:0] slot_now   = beat_head.first + SLOT_W'(k_reg);
-  wire            k_last       = (k_reg + 1'b1) == beat_head.cnt;
+  logic [   N_W-1:0] k_reg;
+  wire               head_discard = beat_head.err || !active_reg[beat_head.q];
+  wire  [SLOT_W-1:0] slot_now = beat_head.first + SLOT_W'(k_reg);
+  wire               k_last = (k_reg + 1'b1) == beat_head.cnt;
 
-  assign ent_raw   = beat_head.data[slot_now*ENTRY_W +: ENTRY_W];
+  assign ent_raw   = beat_head.data[slot_now*ENTRY_W+:ENTRY_W];
   assign ent_q     = beat_head.q;
   assign ent_idx   = beat_head.idx + 16'(k_reg);
   assign ent_valid = beat_valid && !head_discard;
 
   wire ent_take = ent_valid && ent_ready;
-  wire discard  = beat_valid && head_discard;
+  wire discard = beat_valid && head_discard;
   assign beat_pop = discard || (ent_take && k_last);
 
   always_comb begin
@@ -258,15 +286,15 @@ module vf_dma_desc_fetch import nic_pkg::*, axi_pkg::*; #(
       end
 
       if (discard || (ent_take && k_last)) k_reg <= '0;
-      else if (ent_take)                  k_reg <= k_reg + 1'b1;
+      else if (ent_take) k_reg <= k_reg + 1'b1;
 
       for (int q = 0; q < NUM_QUEUES; q++) begin
         logic [IN_W-1:0] inc, dec;
         logic [16:0] mask;
-        inc  = (issue && sel_q == QW'(q)) ? IN_W'(sel_n) : '0;
-        dec  = '0;
+        inc = (issue && sel_q == QW'(q)) ? IN_W'(sel_n) : '0;
+        dec = '0;
         if (beat_valid && beat_head.q == QW'(q)) begin
-          if (discard)       dec = IN_W'(beat_head.cnt - k_reg);
+          if (discard) dec = IN_W'(beat_head.cnt - k_reg);
           else if (ent_take) dec = IN_W'(1);
         end
         inflight_reg[q] <= inflight_reg[q] + inc - dec;
@@ -288,10 +316,12 @@ module vf_dma_desc_fetch import nic_pkg::*, axi_pkg::*; #(
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
     if (!rst) begin
-      assert (!(s_rvalid && !trk_valid)) else $error("%m: read data with no read outstanding");
-      assert (!(issue && sel_beats > 17'(BEATS))) else $error("%m: read larger than the beat buffer");
+      assert (!(s_rvalid && !trk_valid))
+      else $error("%m: read data with no read outstanding");
+      assert (!(issue && sel_beats > 17'(BEATS)))
+      else $error("%m: read larger than the beat buffer");
       assert (!(m_arvalid && !m_arready && $past(m_arvalid && !m_arready) && $changed(m_ar)))
-        else $error("%m: AR changed while waiting for ready");
+      else $error("%m: AR changed while waiting for ready");
     end
   end
 `endif

@@ -11,40 +11,43 @@
 `default_nettype none
 
 module vf_dma_frame_fifo #(
-  parameter int DATA_W         = 512,  // beat width in bits
-  parameter int USER_W         = 1,    // per-frame sideband width
-  parameter int DEPTH          = 512,  // beats, a power of two
-  parameter int MAX_FRAMES     = 64,   // committed frames held at most, a power of two
-  parameter bit DROP_WHEN_FULL = 1'b0, // 1: s_tready is always 1, frames that do not fit are dropped
-  localparam int KEEP_W = DATA_W / 8,
-  localparam int LEN_W  = 16,
-  localparam int CNT_W  = $clog2(DEPTH) + 1
+    parameter int DATA_W = 512,  // beat width in bits
+    parameter int USER_W = 1,  // per-frame sideband width
+    parameter int DEPTH = 512,  // beats, a power of two
+    parameter int MAX_FRAMES = 64,  // committed frames held at most, a power of two
+    // 1: s_tready is always 1, frames that do not fit are dropped
+    parameter bit DROP_WHEN_FULL = 1'b0,
+    localparam int KEEP_W = DATA_W / 8,
+    localparam int LEN_W = 16,
+    localparam int CNT_W = $clog2(DEPTH) + 1
 ) (
-  input  logic              clk,
-  input  logic              rst,
+    input logic clk,
+    input logic rst,
 
-  input  logic [DATA_W-1:0] s_tdata,
-  input  logic [KEEP_W-1:0] s_tkeep,
-  input  logic              s_tlast,
-  input  logic [USER_W-1:0] s_tuser,   // sampled on every beat, stored per beat; info takes the last beat's
-  input  logic              s_drop,    // with s_tlast: discard the whole frame
-  input  logic              s_tvalid,
-  output logic              s_tready,
-  output logic              ovf_drop,  // pulse: a frame was dropped for lack of space (DROP_WHEN_FULL)
+    input logic [DATA_W-1:0] s_tdata,
+    input logic [KEEP_W-1:0] s_tkeep,
+    input logic s_tlast,
+    // sampled on every beat, stored per beat; info takes the last beat's
+    input logic [USER_W-1:0] s_tuser,
+    input logic s_drop,  // with s_tlast: discard the whole frame
+    input logic s_tvalid,
+    output logic s_tready,
+    output logic ovf_drop,  // pulse: a frame was dropped for lack of space (DROP_WHEN_FULL)
 
-  output logic [DATA_W-1:0] m_tdata,
-  output logic [KEEP_W-1:0] m_tkeep,
-  output logic              m_tlast,
-  output logic [USER_W-1:0] m_tuser,
-  output logic              m_tvalid,
-  input  logic              m_tready,
+    output logic [DATA_W-1:0] m_tdata,
+    output logic [KEEP_W-1:0] m_tkeep,
+    output logic              m_tlast,
+    output logic [USER_W-1:0] m_tuser,
+    output logic              m_tvalid,
+    input  logic              m_tready,
 
-  output logic [USER_W-1:0] m_info_user,
-  output logic [LEN_W-1:0]  m_info_len,
-  output logic              m_info_valid,
-  input  logic              m_info_ready,
+    output logic [USER_W-1:0] m_info_user,
+    output logic [ LEN_W-1:0] m_info_len,
+    output logic              m_info_valid,
+    input  logic              m_info_ready,
 
-  output logic [CNT_W-1:0]  used       // beats stored, committed or not (not counting the output register)
+    // beats stored, committed or not (not counting the output register)
+    output logic [CNT_W-1:0] used
 );
 
   localparam int PTR_W = $clog2(DEPTH);
@@ -56,36 +59,45 @@ module vf_dma_frame_fifo #(
   end
 
   localparam int W = DATA_W + KEEP_W + 1 + USER_W;
-  logic [W-1:0] mem [DEPTH];
+  logic [W-1:0] mem[DEPTH];
 
   logic [PTR_W:0] wr_ptr_reg, commit_ptr_reg, rd_ptr_reg;
-  logic           dropping_reg;              // overflowed frame: discard until its last beat
-  logic [LEN_W-1:0] len_reg;                 // bytes of the frame being written
-  logic           out_valid_reg;
-  logic [W-1:0]   out_reg;
+  logic             dropping_reg;  // overflowed frame: discard until its last beat
+  logic [LEN_W-1:0] len_reg;  // bytes of the frame being written
+  logic             out_valid_reg;
+  logic [    W-1:0] out_reg;
 
   // ---- write side ----
-  wire full       = (wr_ptr_reg - rd_ptr_reg) == (PTR_W+1)'(DEPTH);
-  logic info_ready;
+  wire              full = (wr_ptr_reg - rd_ptr_reg) == (PTR_W + 1)'(DEPTH);
+  logic             info_ready;
   assign s_tready = DROP_WHEN_FULL ? 1'b1 : (!full && (!s_tlast || info_ready));
-  wire wr_beat    = s_tvalid && s_tready;
+  wire               wr_beat = s_tvalid && s_tready;
   // Overflow (DROP_WHEN_FULL only): the beat does not fit, or the frame ends with no info slot.
-  wire ovf_now    = DROP_WHEN_FULL && wr_beat && (full || (s_tlast && !info_ready));
-  wire store      = wr_beat && !dropping_reg && !ovf_now;
+  wire               ovf_now = DROP_WHEN_FULL && wr_beat && (full || (s_tlast && !info_ready));
+  wire               store = wr_beat && !dropping_reg && !ovf_now;
   logic [BYTE_W-1:0] beat_bytes;
   assign beat_bytes = BYTE_W'($countones(s_tkeep));
   wire [LEN_W-1:0] frame_len = len_reg + LEN_W'(beat_bytes);
-  wire commit     = store && s_tlast && !s_drop;
-  wire discard    = wr_beat && s_tlast && (dropping_reg || ovf_now || s_drop);
+  wire             commit = store && s_tlast && !s_drop;
+  wire             discard = wr_beat && s_tlast && (dropping_reg || ovf_now || s_drop);
 
   assign ovf_drop = wr_beat && s_tlast && (dropping_reg || ovf_now);
 
   logic [$clog2(MAX_FRAMES):0] unused_info_count;
-  prim_fifo #(.WIDTH(USER_W + LEN_W), .DEPTH(MAX_FRAMES)) info_fifo (
-    .clk, .rst, .clr(1'b0),
-    .s_data({s_tuser, frame_len}), .s_valid(commit), .s_ready(info_ready),
-    .m_data({m_info_user, m_info_len}), .m_valid(m_info_valid), .m_ready(m_info_ready),
-    .count(unused_info_count)
+  prim_fifo #(
+      .WIDTH(USER_W + LEN_W),
+      .DEPTH(MAX_FRAMES)
+  ) info_fifo (
+      .clk,
+      .rst,
+      .clr(1'b0),
+      .s_data({s_tuser, frame_len}),
+      .s_valid(commit),
+      .s_ready(info_ready),
+      .m_data({m_info_user, m_info_len}),
+      .m_valid(m_info_valid),
+      .m_ready(m_info_ready),
+      .count(unused_info_count)
   );
 
   always_ff @(posedge clk) begin
@@ -132,13 +144,14 @@ module vf_dma_frame_fifo #(
   end
 
   assign {m_tdata, m_tkeep, m_tlast, m_tuser} = out_reg;
-  assign m_tvalid = out_valid_reg;
-  assign used     = wr_ptr_reg - rd_ptr_reg;
+  assign m_tvalid                             = out_valid_reg;
+  assign used                                 = wr_ptr_reg - rd_ptr_reg;
 
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
     if (!rst) begin
-      assert (!(commit && !info_ready)) else $error("%m: frame committed with the info FIFO full");
+      assert (!(commit && !info_ready))
+      else $error("%m: frame committed with the info FIFO full");
     end
   end
 `endif

@@ -9,25 +9,27 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module vf_dma_rd_arb import axi_pkg::*; #(
-  parameter int NS     = 3,    // read masters (<= 4: the kind is 2 bits)
-  localparam int SW = NS > 1 ? $clog2(NS) : 1
+module vf_dma_rd_arb
+  import axi_pkg::*;
+#(
+    parameter  int NS = 3,                       // read masters (<= 4: the kind is 2 bits)
+    localparam int SW = NS > 1 ? $clog2(NS) : 1
 ) (
-  input  wire logic                  clk,
-  input  wire logic                  rst,
+    input wire logic clk,
+    input wire logic rst,
 
-  input  wire dma_a_t [NS-1:0]       s_ar,
-  input  wire logic   [NS-1:0]       s_arvalid,
-  output      logic   [NS-1:0]       s_arready,
-  output      logic   [NS-1:0]       s_rvalid,   // rdata/rresp/rlast are shared
-  input  wire logic   [NS-1:0]       s_rready,
+    input  wire dma_a_t [NS-1:0] s_ar,
+    input  wire logic   [NS-1:0] s_arvalid,
+    output logic        [NS-1:0] s_arready,
+    output logic        [NS-1:0] s_rvalid,   // rdata/rresp/rlast are shared
+    input  wire logic   [NS-1:0] s_rready,
 
-  output      dma_a_t                m_ar,
-  output      logic                  m_arvalid,
-  input  wire logic                  m_arready,
-  input  wire dma_id_t               m_rid,
-  input  wire logic                  m_rvalid,
-  output      logic                  m_rready
+    output dma_a_t       m_ar,
+    output logic         m_arvalid,
+    input  wire logic    m_arready,
+    input  wire dma_id_t m_rid,
+    input  wire logic    m_rvalid,
+    output logic         m_rready
 );
 
   initial begin
@@ -37,12 +39,20 @@ module vf_dma_rd_arb import axi_pkg::*; #(
   // Read data is routed by ID, not by grant order.
   logic          unused_grant;
   logic [SW-1:0] unused_grant_idx;
-  vf_dma_addr_arb #(.NS(NS)) u_ar (
-    .clk, .rst,
-    .s_a(s_ar), .s_valid(s_arvalid), .s_ready(s_arready),
-    .hold(1'b0),
-    .m_a(m_ar), .m_valid(m_arvalid), .m_ready(m_arready),
-    .grant(unused_grant), .grant_idx(unused_grant_idx)
+  vf_dma_addr_arb #(
+      .NS(NS)
+  ) u_ar (
+      .clk,
+      .rst,
+      .s_a(s_ar),
+      .s_valid(s_arvalid),
+      .s_ready(s_arready),
+      .hold(1'b0),
+      .m_a(m_ar),
+      .m_valid(m_arvalid),
+      .m_ready(m_arready),
+      .grant(unused_grant),
+      .grant_idx(unused_grant_idx)
   );
 
   always_comb begin
@@ -60,7 +70,7 @@ module vf_dma_rd_arb import axi_pkg::*; #(
   always_ff @(posedge clk) begin
     if (!rst && m_rvalid) begin
       assert (int'(m_rid.kind) < NS)
-        else $error("%m: read data with an ID of no source: %0h", m_rid);
+      else $error("%m: read data with an ID of no source: %0h", m_rid);
     end
   end
 `endif

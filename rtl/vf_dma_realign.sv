@@ -11,27 +11,27 @@
 `default_nettype none
 
 module vf_dma_realign #(
-  parameter int DATA_W = 512,  // beat width in bits
-  localparam int KEEP_W = DATA_W / 8,
-  localparam int OFF_W  = $clog2(KEEP_W)
+    parameter int DATA_W = 512,  // beat width in bits
+    localparam int KEEP_W = DATA_W / 8,
+    localparam int OFF_W = $clog2(KEEP_W)
 ) (
-  input  logic              clk,
-  input  logic              rst,
+    input logic clk,
+    input logic rst,
 
-  input  logic [DATA_W-1:0] s_data,
-  input  logic [OFF_W-1:0]  s_lo,    // first valid byte of the beat
-  input  logic [OFF_W:0]    s_cnt,   // valid bytes, 1..KEEP_W
-  input  logic              s_last,  // last beat of the frame
-  input  logic              s_err,   // the beat is bad: mark the frame
-  input  logic              s_valid,
-  output logic              s_ready,
+    input  logic [DATA_W-1:0] s_data,
+    input  logic [ OFF_W-1:0] s_lo,     // first valid byte of the beat
+    input  logic [   OFF_W:0] s_cnt,    // valid bytes, 1..KEEP_W
+    input  logic              s_last,   // last beat of the frame
+    input  logic              s_err,    // the beat is bad: mark the frame
+    input  logic              s_valid,
+    output logic              s_ready,
 
-  output logic [DATA_W-1:0] m_data,
-  output logic [KEEP_W-1:0] m_keep,
-  output logic              m_last,
-  output logic              m_err,   // with m_last: some beat of the frame was bad
-  output logic              m_valid,
-  input  logic              m_ready
+    output logic [DATA_W-1:0] m_data,
+    output logic [KEEP_W-1:0] m_keep,
+    output logic              m_last,
+    output logic              m_err,    // with m_last: some beat of the frame was bad
+    output logic              m_valid,
+    input  logic              m_ready
 );
 
   initial begin
@@ -39,16 +39,16 @@ module vf_dma_realign #(
   end
 
   logic [DATA_W-1:0] acc_reg;
-  logic [OFF_W-1:0]  acc_cnt_reg;   // bytes held, < KEEP_W
-  logic              flush_reg;     // emit the held tail as the frame's last beat
+  logic [ OFF_W-1:0] acc_cnt_reg;  // bytes held, < KEEP_W
+  logic              flush_reg;  // emit the held tail as the frame's last beat
   logic              err_reg;
 
   logic [DATA_W-1:0] out_data_reg;
   logic [KEEP_W-1:0] out_keep_reg;
-  logic              out_last_reg, out_err_reg, out_valid_reg;
+  logic out_last_reg, out_err_reg, out_valid_reg;
 
   function automatic logic [KEEP_W-1:0] keep_of(input logic [OFF_W+1:0] n);
-    keep_of = (n >= (OFF_W+2)'(KEEP_W)) ? '1 : ((KEEP_W'(1) << n) - KEEP_W'(1));
+    keep_of = (n >= (OFF_W + 2)'(KEEP_W)) ? '1 : ((KEEP_W'(1) << n) - KEEP_W'(1));
   endfunction
 
   // The low n bytes of a beat set (all of them for n >= KEEP_W): the byte
@@ -64,9 +64,9 @@ module vf_dma_realign #(
   logic [2*DATA_W-1:0] merged;
   logic [OFF_W+1:0]    total;
   always_comb begin
-    shifted = (s_data >> (32'(s_lo) * 8)) & bytes_mask((OFF_W+2)'(s_cnt));
+    shifted = (s_data >> (32'(s_lo) * 8)) & bytes_mask((OFF_W + 2)'(s_cnt));
     merged  = {{DATA_W{1'b0}}, acc_reg} | ({{DATA_W{1'b0}}, shifted} << (32'(acc_cnt_reg) * 8));
-    total   = (OFF_W+2)'(acc_cnt_reg) + (OFF_W+2)'(s_cnt);
+    total   = (OFF_W + 2)'(acc_cnt_reg) + (OFF_W + 2)'(s_cnt);
   end
 
   assign s_ready = out_free && !flush_reg;
@@ -89,7 +89,7 @@ module vf_dma_realign #(
       if (flush_reg && out_free) begin
         out_valid_reg <= 1'b1;
         out_data_reg  <= acc_reg;
-        out_keep_reg  <= keep_of((OFF_W+2)'(acc_cnt_reg));
+        out_keep_reg  <= keep_of((OFF_W + 2)'(acc_cnt_reg));
         out_last_reg  <= 1'b1;
         out_err_reg   <= err_reg;
         acc_reg       <= '0;
@@ -97,16 +97,16 @@ module vf_dma_realign #(
         flush_reg     <= 1'b0;
         err_reg       <= 1'b0;
       end else if (take) begin
-        if (total >= (OFF_W+2)'(KEEP_W)) begin
+        if (total >= (OFF_W + 2)'(KEEP_W)) begin
           out_valid_reg <= 1'b1;
           out_data_reg  <= merged[DATA_W-1:0];
           out_keep_reg  <= '1;
-          out_last_reg  <= s_last && (total == (OFF_W+2)'(KEEP_W));
+          out_last_reg  <= s_last && (total == (OFF_W + 2)'(KEEP_W));
           out_err_reg   <= frame_err;
           acc_reg       <= merged[2*DATA_W-1:DATA_W];
-          acc_cnt_reg   <= OFF_W'(total - (OFF_W+2)'(KEEP_W));
-          flush_reg     <= s_last && (total != (OFF_W+2)'(KEEP_W));
-          err_reg       <= (s_last && total == (OFF_W+2)'(KEEP_W)) ? 1'b0 : frame_err;
+          acc_cnt_reg   <= OFF_W'(total - (OFF_W + 2)'(KEEP_W));
+          flush_reg     <= s_last && (total != (OFF_W + 2)'(KEEP_W));
+          err_reg       <= (s_last && total == (OFF_W + 2)'(KEEP_W)) ? 1'b0 : frame_err;
         end else if (s_last) begin
           out_valid_reg <= 1'b1;
           out_data_reg  <= merged[DATA_W-1:0];
@@ -134,8 +134,9 @@ module vf_dma_realign #(
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
     if (!rst && s_valid) begin
-      assert (s_cnt != '0 && s_cnt <= (OFF_W+1)'(KEEP_W) && (OFF_W+1)'(s_lo) + s_cnt <= (OFF_W+1)'(KEEP_W))
-        else $error("%m: bad input byte range lo=%0d cnt=%0d", s_lo, s_cnt);
+      assert (s_cnt != '0 && s_cnt <= (OFF_W+1)'(KEEP_W)
+              && (OFF_W+1)'(s_lo) + s_cnt <= (OFF_W+1)'(KEEP_W))
+      else $error("%m: bad input byte range lo=%0d cnt=%0d", s_lo, s_cnt);
     end
   end
 `endif

@@ -25,75 +25,77 @@
 
 `include "prim_assert.svh"
 
-module vf_dma_regs import nic_pkg::*, nic_regs_pkg::*; #(
-  parameter int        NUM_QUEUES = 1,          // queue pairs (<= 16: 0x100 each in 0x1000..0x1FFF)
-  parameter int        ADDR_W     = 64,         // host address width
-  parameter ring_fmt_e RING_FMT   = RING_FMT_A, // ring format of the queues
-  localparam int       ST_W       = 17          // ring state {gen, index[15:0]}
+module vf_dma_regs
+  import nic_pkg::*, nic_regs_pkg::*;
+#(
+    parameter int NUM_QUEUES = 1,  // queue pairs (<= 16: 0x100 each in 0x1000..0x1FFF)
+    parameter int ADDR_W = 64,  // host address width
+    parameter ring_fmt_e RING_FMT = RING_FMT_A,  // ring format of the queues
+    localparam int ST_W = 17  // ring state {gen, index[15:0]}
 ) (
-  input  logic                              clk,
-  input  logic                              rst,
-  input  logic [FUNC_W-1:0]                 func_num,
-  input  logic                              func_enable,
+    input logic              clk,
+    input logic              rst,
+    input logic [FUNC_W-1:0] func_num,
+    input logic              func_enable,
 
-  input  logic                              reg_wr,
-  input  logic                              reg_rd,
-  input  logic [FUNC_SPACE_W-1:0]           reg_addr,
-  input  logic [REG_W-1:0]                  reg_wdata,
-  output logic [REG_W-1:0]                  reg_rdata,
+    input  logic                    reg_wr,
+    input  logic                    reg_rd,
+    input  logic [FUNC_SPACE_W-1:0] reg_addr,
+    input  logic [       REG_W-1:0] reg_wdata,
+    output logic [       REG_W-1:0] reg_rdata,
 
-  output logic [NUM_QUEUES-1:0]             txq_en,
-  output logic [NUM_QUEUES-1:0]             txq_run,
-  output logic [NUM_QUEUES-1:0][ADDR_W-1:0] txq_base,
-  output logic [NUM_QUEUES-1:0][ADDR_W-1:0] txq_cpl_base,
-  output logic [NUM_QUEUES-1:0][3:0]        txq_size,
-  output logic [NUM_QUEUES-1:0][15:0]       txq_prod,
-  input  logic [NUM_QUEUES-1:0][15:0]       txq_cons,
-  input  logic [NUM_QUEUES-1:0]             txq_err,       // pulse from the engine
-  input  logic [NUM_QUEUES-1:0][7:0]        txq_err_code,
+    output logic [NUM_QUEUES-1:0]             txq_en,
+    output logic [NUM_QUEUES-1:0]             txq_run,
+    output logic [NUM_QUEUES-1:0][ADDR_W-1:0] txq_base,
+    output logic [NUM_QUEUES-1:0][ADDR_W-1:0] txq_cpl_base,
+    output logic [NUM_QUEUES-1:0][       3:0] txq_size,
+    output logic [NUM_QUEUES-1:0][      15:0] txq_prod,
+    input  logic [NUM_QUEUES-1:0][      15:0] txq_cons,
+    input  logic [NUM_QUEUES-1:0]             txq_err,       // pulse from the engine
+    input  logic [NUM_QUEUES-1:0][       7:0] txq_err_code,
 
-  output logic [NUM_QUEUES-1:0]             rxq_en,
-  output logic [NUM_QUEUES-1:0]             rxq_run,
-  output logic [NUM_QUEUES-1:0][ADDR_W-1:0] rxq_base,
-  output logic [NUM_QUEUES-1:0][ADDR_W-1:0] rxq_cpl_base,
-  output logic [NUM_QUEUES-1:0][3:0]        rxq_size,
-  output logic [NUM_QUEUES-1:0][15:0]       rxq_prod,
-  input  logic [NUM_QUEUES-1:0][15:0]       rxq_cons,
-  // format B: RX ring 2 and the RX completion ring size (format A: ring 1's size)
-  output logic [NUM_QUEUES-1:0][ADDR_W-1:0] rx2_base,
-  output logic [NUM_QUEUES-1:0][3:0]        rx2_size,
-  output logic [NUM_QUEUES-1:0][15:0]       rx2_prod,
-  input  logic [NUM_QUEUES-1:0][15:0]       rx2_cons,
-  output logic [NUM_QUEUES-1:0][3:0]        rxq_cpl_size,
-  input  logic [NUM_QUEUES-1:0]             rxq_err,
-  input  logic [NUM_QUEUES-1:0][7:0]        rxq_err_code,
-  input  logic [NUM_QUEUES-1:0]             rxq_drop,      // pulse: one frame dropped
-  input  logic [NUM_QUEUES-1:0]             txq_busy,      // DMA of the queue outstanding
-  input  logic [NUM_QUEUES-1:0]             rxq_busy,
-  input  logic [NUM_QUEUES-1:0][7:0]        txq_abandon,   // frames abandoned by disable, this cycle
-  input  logic [NUM_QUEUES-1:0][7:0]        rxq_abandon,
+    output logic [NUM_QUEUES-1:0] rxq_en,
+    output logic [NUM_QUEUES-1:0] rxq_run,
+    output logic [NUM_QUEUES-1:0][ADDR_W-1:0] rxq_base,
+    output logic [NUM_QUEUES-1:0][ADDR_W-1:0] rxq_cpl_base,
+    output logic [NUM_QUEUES-1:0][3:0] rxq_size,
+    output logic [NUM_QUEUES-1:0][15:0] rxq_prod,
+    input logic [NUM_QUEUES-1:0][15:0] rxq_cons,
+    // format B: RX ring 2 and the RX completion ring size (format A: ring 1's size)
+    output logic [NUM_QUEUES-1:0][ADDR_W-1:0] rx2_base,
+    output logic [NUM_QUEUES-1:0][3:0] rx2_size,
+    output logic [NUM_QUEUES-1:0][15:0] rx2_prod,
+    input logic [NUM_QUEUES-1:0][15:0] rx2_cons,
+    output logic [NUM_QUEUES-1:0][3:0] rxq_cpl_size,
+    input logic [NUM_QUEUES-1:0] rxq_err,
+    input logic [NUM_QUEUES-1:0][7:0] rxq_err_code,
+    input logic [NUM_QUEUES-1:0] rxq_drop,  // pulse: one frame dropped
+    input logic [NUM_QUEUES-1:0] txq_busy,  // DMA of the queue outstanding
+    input logic [NUM_QUEUES-1:0] rxq_busy,
+    input logic [NUM_QUEUES-1:0][7:0] txq_abandon,  // frames abandoned by disable, this cycle
+    input logic [NUM_QUEUES-1:0][7:0] rxq_abandon,
 
-  // ring state {gen, index}: live from the engines, start values to them (§4c)
-  input  logic [NUM_QUEUES-1:0][ST_W-1:0]   txd_live,
-  input  logic [NUM_QUEUES-1:0][ST_W-1:0]   txc_live,
-  input  logic [NUM_QUEUES-1:0][ST_W-1:0]   rxd_live,
-  input  logic [NUM_QUEUES-1:0][ST_W-1:0]   rxc_live,
-  input  logic [NUM_QUEUES-1:0][ST_W-1:0]   rx2_live,
-  output logic [NUM_QUEUES-1:0][ST_W-1:0]   txd_start,
-  output logic [NUM_QUEUES-1:0][ST_W-1:0]   txc_start,
-  output logic [NUM_QUEUES-1:0][ST_W-1:0]   rxd_start,
-  output logic [NUM_QUEUES-1:0][ST_W-1:0]   rxc_start,
-  output logic [NUM_QUEUES-1:0][ST_W-1:0]   rx2_start,
+    // ring state {gen, index}: live from the engines, start values to them (§4c)
+    input  logic [NUM_QUEUES-1:0][ST_W-1:0] txd_live,
+    input  logic [NUM_QUEUES-1:0][ST_W-1:0] txc_live,
+    input  logic [NUM_QUEUES-1:0][ST_W-1:0] rxd_live,
+    input  logic [NUM_QUEUES-1:0][ST_W-1:0] rxc_live,
+    input  logic [NUM_QUEUES-1:0][ST_W-1:0] rx2_live,
+    output logic [NUM_QUEUES-1:0][ST_W-1:0] txd_start,
+    output logic [NUM_QUEUES-1:0][ST_W-1:0] txc_start,
+    output logic [NUM_QUEUES-1:0][ST_W-1:0] rxd_start,
+    output logic [NUM_QUEUES-1:0][ST_W-1:0] rxc_start,
+    output logic [NUM_QUEUES-1:0][ST_W-1:0] rx2_start,
 
-  output logic                              rx_hash_en,    // RX_STEER.HASH
+    output logic rx_hash_en,  // RX_STEER.HASH
 
-  // interrupt vectors: 2q = TX queue q, 2q+1 = RX queue q
-  output logic [2*NUM_QUEUES-1:0]           irq_mask,
-  output logic [2*NUM_QUEUES-1:0][15:0]     irq_interval,
-  output logic [2*NUM_QUEUES-1:0][7:0]      irq_thresh
+    // interrupt vectors: 2q = TX queue q, 2q+1 = RX queue q
+    output logic [2*NUM_QUEUES-1:0]       irq_mask,
+    output logic [2*NUM_QUEUES-1:0][15:0] irq_interval,
+    output logic [2*NUM_QUEUES-1:0][ 7:0] irq_thresh
 );
 
-  localparam bit          FMT_B     = RING_FMT == RING_FMT_B;
+  localparam bit FMT_B = RING_FMT == RING_FMT_B;
   localparam logic [15:0] VENDOR_ID = FMT_B ? FMT_B_VENDOR_ID : FMT_A_VENDOR_ID;
   localparam logic [15:0] DEVICE_ID = FMT_B ? FMT_B_DEVICE_ID : FMT_A_DEVICE_ID;
   localparam int QW = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1;
@@ -101,23 +103,31 @@ module vf_dma_regs import nic_pkg::*, nic_regs_pkg::*; #(
   // block repeats it at +RX_BLOCK and format B's ring 2 at +R2_BLOCK (checked below)
   localparam logic [7:0] RX_BLOCK = 8'(FUNC_QUEUE_RXQ_BASE_LO - FUNC_QUEUE_TXQ_BASE_LO);
   localparam logic [7:0] R2_BLOCK = 8'(FUNC_QUEUE_RX2_BASE_LO - FUNC_QUEUE_TXQ_BASE_LO);
-  localparam logic [5:0] Q_BASE_LO = 6'(FUNC_QUEUE_TXQ_BASE_LO), Q_BASE_HI = 6'(FUNC_QUEUE_TXQ_BASE_HI),
-                         Q_CPL_LO = 6'(FUNC_QUEUE_TXQ_CPL_BASE_LO), Q_CPL_HI = 6'(FUNC_QUEUE_TXQ_CPL_BASE_HI),
-                         Q_SIZE = 6'(FUNC_QUEUE_TXQ_SIZE), Q_CTRL = 6'(FUNC_QUEUE_TXQ_CTRL),
-                         Q_PROD = 6'(FUNC_QUEUE_TXQ_PROD), Q_CONS = 6'(FUNC_QUEUE_TXQ_CONS),
-                         Q_STATUS = 6'(FUNC_QUEUE_TXQ_STATUS), Q_DROPS = 6'(FUNC_QUEUE_RXQ_DROPS),
-                         Q_IRQ_CTRL = 6'(FUNC_QUEUE_TXQ_IRQ_CTRL), Q_IRQ_MOD = 6'(FUNC_QUEUE_TXQ_IRQ_MOD),
-                         Q_ABANDONED = 6'(FUNC_QUEUE_TXQ_ABANDONED), Q_STATE = 6'(FUNC_QUEUE_TXQ_STATE),
-                         Q_CPL_STATE = 6'(FUNC_QUEUE_TXQ_CPL_STATE),
-                         Q_UPT_ERROR = 6'(FUNC_QUEUE_TXQ_UPT_ERROR);
+  localparam logic [5:0] Q_BASE_LO = 6'(FUNC_QUEUE_TXQ_BASE_LO);
+  localparam logic [5:0] Q_BASE_HI = 6'(FUNC_QUEUE_TXQ_BASE_HI);
+  localparam logic [5:0] Q_CPL_LO = 6'(FUNC_QUEUE_TXQ_CPL_BASE_LO);
+  localparam logic [5:0] Q_CPL_HI = 6'(FUNC_QUEUE_TXQ_CPL_BASE_HI);
+  localparam logic [5:0] Q_SIZE = 6'(FUNC_QUEUE_TXQ_SIZE);
+  localparam logic [5:0] Q_CTRL = 6'(FUNC_QUEUE_TXQ_CTRL);
+  localparam logic [5:0] Q_PROD = 6'(FUNC_QUEUE_TXQ_PROD);
+  localparam logic [5:0] Q_CONS = 6'(FUNC_QUEUE_TXQ_CONS);
+  localparam logic [5:0] Q_STATUS = 6'(FUNC_QUEUE_TXQ_STATUS);
+  localparam logic [5:0] Q_DROPS = 6'(FUNC_QUEUE_RXQ_DROPS);
+  localparam logic [5:0] Q_IRQ_CTRL = 6'(FUNC_QUEUE_TXQ_IRQ_CTRL);
+  localparam logic [5:0] Q_IRQ_MOD = 6'(FUNC_QUEUE_TXQ_IRQ_MOD);
+  localparam logic [5:0] Q_ABANDONED = 6'(FUNC_QUEUE_TXQ_ABANDONED);
+  localparam logic [5:0] Q_STATE = 6'(FUNC_QUEUE_TXQ_STATE);
+  localparam logic [5:0] Q_CPL_STATE = 6'(FUNC_QUEUE_TXQ_CPL_STATE);
+  localparam logic [5:0] Q_UPT_ERROR = 6'(FUNC_QUEUE_TXQ_UPT_ERROR);
   // in the ring-2 block: the RX completion ring size
   localparam logic [5:0] R2_CPL_SIZE = 6'(FUNC_QUEUE_RXQ_CPL_SIZE);
   localparam logic [3:0] Q_PAGE = FUNC_QUEUE[15:12];  // the queue pairs' 4 KiB page
-  localparam int C_ENABLE = FUNC_QUEUE_TXQ_CTRL_ENABLE_LSB, C_RESUME = FUNC_QUEUE_TXQ_CTRL_RESUME_LSB;
+  localparam int C_ENABLE = FUNC_QUEUE_TXQ_CTRL_ENABLE_LSB;
+  localparam int C_RESUME = FUNC_QUEUE_TXQ_CTRL_RESUME_LSB;
   // format B: vmxnet3's BAR0 page and its doorbells, offsets inside the page
-  localparam logic [11:0] UPT_IMR     = 12'(FUNC_UPT_IMR);      // + 8 * vector
-  localparam logic [11:0] UPT_TXPROD  = 12'(FUNC_UPT_TXPROD);   // + 8 * queue
-  localparam logic [11:0] UPT_RXPROD  = 12'(FUNC_UPT_RXPROD);   // + 8 * queue, ring 1
+  localparam logic [11:0] UPT_IMR = 12'(FUNC_UPT_IMR);  // + 8 * vector
+  localparam logic [11:0] UPT_TXPROD = 12'(FUNC_UPT_TXPROD);  // + 8 * queue
+  localparam logic [11:0] UPT_RXPROD = 12'(FUNC_UPT_RXPROD);  // + 8 * queue, ring 1
   localparam logic [11:0] UPT_RXPROD2 = 12'(FUNC_UPT_RXPROD2);  // + 8 * queue, ring 2
   localparam logic [ST_W-1:0] ST_INIT = {1'b1, 16'd0};  // index 0, gen 1
 
@@ -127,7 +137,8 @@ module vf_dma_regs import nic_pkg::*, nic_regs_pkg::*; #(
   initial begin
     if (NUM_QUEUES < 1 || NUM_QUEUES > FUNC_QUEUE_COUNT) $fatal(1, "%m: NUM_QUEUES must be 1..16");
     // the decode below takes the queue from offset bits [11:8], the block from [7:6]
-    if (FUNC_QUEUE[11:0] != '0 || FUNC_QUEUE_STRIDE != 256 || RX_BLOCK != 8'd64 || R2_BLOCK != 8'd128 ||
+    if (FUNC_QUEUE[11:0] != '0 || FUNC_QUEUE_STRIDE != 256 ||
+        RX_BLOCK != 8'd64 || R2_BLOCK != 8'd128 ||
         FUNC_QUEUE_RXQ_PROD - FUNC_QUEUE_TXQ_PROD != 16'(RX_BLOCK) ||
         FUNC_QUEUE_RX2_PROD - FUNC_QUEUE_TXQ_PROD != 16'(R2_BLOCK) ||
         FUNC_QUEUE_RX2_STATE - FUNC_QUEUE_TXQ_STATE != 16'(R2_BLOCK) ||
@@ -139,26 +150,26 @@ module vf_dma_regs import nic_pkg::*, nic_regs_pkg::*; #(
 
   // index 0: TX, 1: RX
   logic [1:0][NUM_QUEUES-1:0][63:0] base_reg, cpl_reg;
-  logic [1:0][NUM_QUEUES-1:0][4:0]  size_reg;
-  logic [1:0][NUM_QUEUES-1:0]       en_reg, en_d_reg, err_reg;
-  logic [1:0][NUM_QUEUES-1:0][7:0]  code_reg;
-  logic [1:0][NUM_QUEUES-1:0][15:0] prod_reg;
-  logic [NUM_QUEUES-1:0][63:0]      base2_reg;
-  logic [NUM_QUEUES-1:0][4:0]       size2_reg, cpl_size_reg;
-  logic [NUM_QUEUES-1:0][15:0]      prod2_reg;
-  logic [NUM_QUEUES-1:0][31:0]      drops_reg;
-  logic [1:0][NUM_QUEUES-1:0][31:0] aband_reg;
-  logic [1:0][NUM_QUEUES-1:0]       mask_reg;
-  logic                             hash_en_reg;
-  logic [1:0][NUM_QUEUES-1:0][23:0] mod_reg;
-  logic [NS-1:0][NUM_QUEUES-1:0][ST_W-1:0] state_reg;
+  logic [1:0][NUM_QUEUES-1:0][4:0] size_reg;
+  logic [1:0][NUM_QUEUES-1:0] en_reg, en_d_reg, err_reg;
+  logic [           1:0][NUM_QUEUES-1:0][ 7:0] code_reg;
+  logic [           1:0][NUM_QUEUES-1:0][15:0] prod_reg;
+  logic [NUM_QUEUES-1:0][          63:0]       base2_reg;
+  logic [NUM_QUEUES-1:0][4:0] size2_reg, cpl_size_reg;
+  logic [  NUM_QUEUES-1:0][          15:0]           prod2_reg;
+  logic [  NUM_QUEUES-1:0][          31:0]           drops_reg;
+  logic [             1:0][NUM_QUEUES-1:0][    31:0] aband_reg;
+  logic [             1:0][NUM_QUEUES-1:0]           mask_reg;
+  logic                                              hash_en_reg;
+  logic [             1:0][NUM_QUEUES-1:0][    23:0] mod_reg;
+  logic [          NS-1:0][NUM_QUEUES-1:0][ST_W-1:0] state_reg;
 
   // ---------------- decode ----------------
   // A format-B function's UPT page is decoded as the queue registers it aliases.
-  logic [FUNC_SPACE_W-1:0] addr;
+  logic [FUNC_SPACE_W-1:0]                           addr;
   always_comb begin
     logic [11:0] off;
-    logic [8:0]  slot;
+    logic [ 8:0] slot;
     off  = reg_addr[11:0];
     slot = 9'((off - UPT_IMR) >> 3);
     addr = reg_addr;
@@ -179,34 +190,34 @@ module vf_dma_regs import nic_pkg::*, nic_regs_pkg::*; #(
     end
   end
 
-  wire       in_q  = addr[15:12] == Q_PAGE;
-  wire [3:0] qa    = addr[11:8];
-  wire       q_ok  = in_q && int'(qa) < NUM_QUEUES;
+  wire          in_q = addr[15:12] == Q_PAGE;
+  wire [   3:0] qa = addr[11:8];
+  wire          q_ok = in_q && int'(qa) < NUM_QUEUES;
   wire [QW-1:0] qi = QW'(qa);
-  wire       dir   = addr[6];             // 0x40..0x7F: RX
-  wire [5:0] sub   = addr[5:0];
-  wire       hi_ok = addr[7] == 1'b0;
-  wire       r2_ok = FMT_B && addr[7:6] == 2'b10;  // 0x80..0xBF: RX ring 2 (format B)
+  wire          dir = addr[6];  // 0x40..0x7F: RX
+  wire [   5:0] sub = addr[5:0];
+  wire          hi_ok = addr[7] == 1'b0;
+  wire          r2_ok = FMT_B && addr[7:6] == 2'b10;  // 0x80..0xBF: RX ring 2 (format B)
 
   function automatic logic size_ok(input logic [4:0] s);
     size_ok = int'(s) >= RING_SIZE_LOG2_MIN && int'(s) <= RING_SIZE_LOG2_MAX;
   endfunction
 
   // format B RX: a completion ring of at least ring 1 + ring 2 entries
-  function automatic logic cpl_size_ok(input logic [4:0] c, input logic [4:0] s1, input logic [4:0] s2);
+  function automatic logic cpl_size_ok(input logic [4:0] c, input logic [4:0] s1,
+                                       input logic [4:0] s2);
     cpl_size_ok = int'(c) <= RX_CPL_SIZE_LOG2_MAX && c > s1 && c > s2;
   endfunction
 
   function automatic logic [31:0] upt_code(input logic [7:0] code);
     unique case (code)
-      ERR_NONE:          upt_code = 32'h0;
-      ERR_TOO_MANY_BUFS: upt_code = 32'h8000_0000;  // VMXNET3_ERR_NOEOP
-      ERR_DESC_LEN_MAX:  upt_code = 32'h8000_0002;  // VMXNET3_ERR_BIG_PKT
-      ERR_DESC_TYPE:     upt_code = 32'h8000_0003;  // VMXNET3_ERR_DESC_NOT_SPT
-      ERR_DESC_LEN_ZERO,
-      ERR_SMALL_BUF:     upt_code = 32'h8000_0004;  // VMXNET3_ERR_SMALL_BUF
-      ERR_DESC_GEN:      upt_code = 32'h8000_0007;  // VMXNET3_ERR_TXD_INVALID
-      default:           upt_code = 32'h8000_0100 | 32'(code);  // no vmxnet3 name
+      ERR_NONE:                         upt_code = 32'h0;
+      ERR_TOO_MANY_BUFS:                upt_code = 32'h8000_0000;  // VMXNET3_ERR_NOEOP
+      ERR_DESC_LEN_MAX:                 upt_code = 32'h8000_0002;  // VMXNET3_ERR_BIG_PKT
+      ERR_DESC_TYPE:                    upt_code = 32'h8000_0003;  // VMXNET3_ERR_DESC_NOT_SPT
+      ERR_DESC_LEN_ZERO, ERR_SMALL_BUF: upt_code = 32'h8000_0004;  // VMXNET3_ERR_SMALL_BUF
+      ERR_DESC_GEN:                     upt_code = 32'h8000_0007;  // VMXNET3_ERR_TXD_INVALID
+      default:                          upt_code = 32'h8000_0100 | 32'(code);  // no vmxnet3 name
     endcase
   endfunction
 
@@ -215,9 +226,9 @@ module vf_dma_regs import nic_pkg::*, nic_regs_pkg::*; #(
   wire flr = !func_enable || (reg_wr && reg_addr == FUNC_CTRL && reg_wdata[FUNC_CTRL_FLR_LSB]);
 
   // a CTRL write enabling a disabled queue, and whether it resumes (§4c)
-  wire ctrl_wr  = reg_wr && q_ok && hi_ok && sub == Q_CTRL;
+  wire ctrl_wr = reg_wr && q_ok && hi_ok && sub == Q_CTRL;
   wire enabling = ctrl_wr && reg_wdata[C_ENABLE] && !en_reg[dir][qi];
-  wire resume   = reg_wdata[C_RESUME];
+  wire resume = reg_wdata[C_RESUME];
 
   // statistics: reset by rst and FLR
   always_ff @(posedge clk) begin
@@ -226,7 +237,7 @@ module vf_dma_regs import nic_pkg::*, nic_regs_pkg::*; #(
       aband_reg <= '0;
     end else begin
       for (int q = 0; q < NUM_QUEUES; q++) begin
-        if (rxq_drop[q])    drops_reg[q]    <= drops_reg[q] + 1'b1;
+        if (rxq_drop[q]) drops_reg[q] <= drops_reg[q] + 1'b1;
         aband_reg[0][q] <= aband_reg[0][q] + 32'(txq_abandon[q]);
         aband_reg[1][q] <= aband_reg[1][q] + 32'(rxq_abandon[q]);
       end
@@ -249,7 +260,7 @@ module vf_dma_regs import nic_pkg::*, nic_regs_pkg::*; #(
 
   always_ff @(posedge clk) begin
     if (rst || flr) begin
-      state_reg <= {(NS * NUM_QUEUES){ST_INIT}};
+      state_reg <= {(NS * NUM_QUEUES) {ST_INIT}};
     end else begin
       for (int s = 0; s < NS; s++) begin
         for (int q = 0; q < NUM_QUEUES; q++) begin
@@ -261,8 +272,10 @@ module vf_dma_regs import nic_pkg::*, nic_regs_pkg::*; #(
         end
       end
       if (reg_wr && q_ok && !en_reg[dir][qi]) begin
-        if (hi_ok && sub == Q_STATE)     state_reg[dir ? S_RXD : S_TXD][qi] <= {reg_wdata[31], reg_wdata[15:0]};
-        if (hi_ok && sub == Q_CPL_STATE) state_reg[dir ? S_RXC : S_TXC][qi] <= {reg_wdata[31], reg_wdata[15:0]};
+        if (hi_ok && sub == Q_STATE)
+          state_reg[dir?S_RXD : S_TXD][qi] <= {reg_wdata[31], reg_wdata[15:0]};
+        if (hi_ok && sub == Q_CPL_STATE)
+          state_reg[dir?S_RXC : S_TXC][qi] <= {reg_wdata[31], reg_wdata[15:0]};
       end
       if (reg_wr && q_ok && r2_ok && sub == Q_STATE && !en_reg[1][qi]) begin
         state_reg[S_RX2][qi] <= {reg_wdata[31], reg_wdata[15:0]};
@@ -324,11 +337,11 @@ module vf_dma_regs import nic_pkg::*, nic_regs_pkg::*; #(
       end
       if (reg_wr && q_ok && hi_ok) begin
         unique case (sub)
-          Q_BASE_LO: base_reg[dir][qi][31:0]  <= reg_wdata;
-          Q_BASE_HI: base_reg[dir][qi][63:32] <= reg_wdata;
-          Q_CPL_LO:  cpl_reg[dir][qi][31:0]   <= reg_wdata;
-          Q_CPL_HI:  cpl_reg[dir][qi][63:32]  <= reg_wdata;
-          Q_SIZE:    size_reg[dir][qi]        <= (reg_wdata > 32'd31) ? 5'd31 : reg_wdata[4:0];
+          Q_BASE_LO:  base_reg[dir][qi][31:0] <= reg_wdata;
+          Q_BASE_HI:  base_reg[dir][qi][63:32] <= reg_wdata;
+          Q_CPL_LO:   cpl_reg[dir][qi][31:0] <= reg_wdata;
+          Q_CPL_HI:   cpl_reg[dir][qi][63:32] <= reg_wdata;
+          Q_SIZE:     size_reg[dir][qi] <= (reg_wdata > 32'd31) ? 5'd31 : reg_wdata[4:0];
           Q_CTRL: begin
             if (!reg_wdata[C_ENABLE]) begin
               en_reg[dir][qi]   <= 1'b0;
@@ -340,9 +353,13 @@ module vf_dma_regs import nic_pkg::*, nic_regs_pkg::*; #(
               en_reg[dir][qi]   <= 1'b1;
               err_reg[dir][qi]  <= 1'b0;
               code_reg[dir][qi] <= ERR_NONE;
-              if (!size_ok(size_reg[dir][qi]) ||
-                  (FMT_B && dir && (!size_ok(size2_reg[qi]) ||
-                                    !cpl_size_ok(cpl_size_reg[qi], size_reg[1][qi], size2_reg[qi])))) begin
+              if (!size_ok(
+                      size_reg[dir][qi]
+                  ) || (FMT_B && dir && (!size_ok(
+                      size2_reg[qi]
+                  ) || !cpl_size_ok(
+                      cpl_size_reg[qi], size_reg[1][qi], size2_reg[qi]
+                  )))) begin
                 err_reg[dir][qi]  <= 1'b1;
                 code_reg[dir][qi] <= ERR_RING_SIZE;
               end else if (base_reg[dir][qi][5:0] != '0 || cpl_reg[dir][qi][5:0] != '0 ||
@@ -363,16 +380,16 @@ module vf_dma_regs import nic_pkg::*, nic_regs_pkg::*; #(
             end
           end
           Q_IRQ_CTRL: mask_reg[dir][qi] <= reg_wdata[FUNC_QUEUE_TXQ_IRQ_CTRL_MASK_LSB];
-          Q_IRQ_MOD:  mod_reg[dir][qi]  <= reg_wdata[23:0];
-          default: ;
+          Q_IRQ_MOD:  mod_reg[dir][qi] <= reg_wdata[23:0];
+          default:    ;
         endcase
       end
       if (reg_wr && q_ok && r2_ok) begin
         unique case (sub)
-          Q_BASE_LO:   base2_reg[qi][31:0]  <= reg_wdata;
+          Q_BASE_LO:   base2_reg[qi][31:0] <= reg_wdata;
           Q_BASE_HI:   base2_reg[qi][63:32] <= reg_wdata;
-          R2_CPL_SIZE: cpl_size_reg[qi]     <= (reg_wdata > 32'd31) ? 5'd31 : reg_wdata[4:0];
-          Q_SIZE:      size2_reg[qi]        <= (reg_wdata > 32'd31) ? 5'd31 : reg_wdata[4:0];
+          R2_CPL_SIZE: cpl_size_reg[qi] <= (reg_wdata > 32'd31) ? 5'd31 : reg_wdata[4:0];
+          Q_SIZE:      size2_reg[qi] <= (reg_wdata > 32'd31) ? 5'd31 : reg_wdata[4:0];
           Q_PROD: begin
             if (reg_wdata >= (32'd1 << size2_reg[qi]) || !size_ok(size2_reg[qi])) begin
               if (en_reg[1][qi] && !err_reg[1][qi]) begin
@@ -383,7 +400,7 @@ module vf_dma_regs import nic_pkg::*, nic_regs_pkg::*; #(
               prod2_reg[qi] <= reg_wdata[15:0];
             end
           end
-          default: ;
+          default:     ;
         endcase
       end
     end
@@ -410,25 +427,27 @@ module vf_dma_regs import nic_pkg::*, nic_regs_pkg::*; #(
         reg_rdata <= {DEVICE_ID, VENDOR_ID};
       end else if (q_ok && hi_ok) begin
         unique case (sub)
-          Q_BASE_LO:   reg_rdata <= base_reg[dir][qi][31:0];
-          Q_BASE_HI:   reg_rdata <= base_reg[dir][qi][63:32];
-          Q_CPL_LO:    reg_rdata <= cpl_reg[dir][qi][31:0];
-          Q_CPL_HI:    reg_rdata <= cpl_reg[dir][qi][63:32];
-          Q_SIZE:      reg_rdata <= 32'(size_reg[dir][qi]);
-          Q_CTRL:      reg_rdata <= 32'(en_reg[dir][qi]);
-          Q_PROD:      reg_rdata <= 32'(prod_reg[dir][qi]);
+          Q_BASE_LO: reg_rdata <= base_reg[dir][qi][31:0];
+          Q_BASE_HI: reg_rdata <= base_reg[dir][qi][63:32];
+          Q_CPL_LO: reg_rdata <= cpl_reg[dir][qi][31:0];
+          Q_CPL_HI: reg_rdata <= cpl_reg[dir][qi][63:32];
+          Q_SIZE: reg_rdata <= 32'(size_reg[dir][qi]);
+          Q_CTRL: reg_rdata <= 32'(en_reg[dir][qi]);
+          Q_PROD: reg_rdata <= 32'(prod_reg[dir][qi]);
           // a disabled queue's fetcher holds its start index (§4c); CONS reads 0 as documented
-          Q_CONS:      reg_rdata <= !en_reg[dir][qi] ? '0 : dir ? 32'(rxq_cons[qi]) : 32'(txq_cons[qi]);
-          Q_STATUS:    reg_rdata <= {err_reg[dir][qi], dir ? rxq_busy[qi] : txq_busy[qi], 22'd0,
-                                     code_reg[dir][qi]};
-          Q_DROPS:     reg_rdata <= dir ? drops_reg[qi] : '0;
-          Q_IRQ_CTRL:  reg_rdata <= 32'(mask_reg[dir][qi]);
-          Q_IRQ_MOD:   reg_rdata <= 32'(mod_reg[dir][qi]);
+          Q_CONS: reg_rdata <= !en_reg[dir][qi] ? '0 : dir ? 32'(rxq_cons[qi]) : 32'(txq_cons[qi]);
+          Q_STATUS:
+          reg_rdata <= {
+            err_reg[dir][qi], dir ? rxq_busy[qi] : txq_busy[qi], 22'd0, code_reg[dir][qi]
+          };
+          Q_DROPS: reg_rdata <= dir ? drops_reg[qi] : '0;
+          Q_IRQ_CTRL: reg_rdata <= 32'(mask_reg[dir][qi]);
+          Q_IRQ_MOD: reg_rdata <= 32'(mod_reg[dir][qi]);
           Q_ABANDONED: reg_rdata <= aband_reg[dir][qi];
-          Q_STATE:     reg_rdata <= state_word(state_reg[dir ? S_RXD : S_TXD][qi]);
-          Q_CPL_STATE: reg_rdata <= state_word(state_reg[dir ? S_RXC : S_TXC][qi]);
+          Q_STATE: reg_rdata <= state_word(state_reg[dir?S_RXD : S_TXD][qi]);
+          Q_CPL_STATE: reg_rdata <= state_word(state_reg[dir?S_RXC : S_TXC][qi]);
           Q_UPT_ERROR: reg_rdata <= FMT_B && err_reg[dir][qi] ? upt_code(code_reg[dir][qi]) : '0;
-          default:     reg_rdata <= '0;
+          default: reg_rdata <= '0;
         endcase
       end else if (q_ok && r2_ok) begin
         unique case (sub)

@@ -11,16 +11,16 @@
 `default_nettype none
 
 module vf_dma_ring_ptr #(
-  parameter  int N    = 1,  // rings
-  localparam int ST_W = 17  // {gen, index[15:0]}
+    parameter  int N    = 1,  // rings
+    localparam int ST_W = 17  // {gen, index[15:0]}
 ) (
-  input  logic                     clk,
-  input  logic                     rst,
-  input  logic [N-1:0]             en,     // 0: the ring is loaded from start
-  input  logic [N-1:0][3:0]        size,   // log2 entries
-  input  logic [N-1:0][ST_W-1:0]   start,
-  input  logic [N-1:0]             step,   // one entry taken
-  output logic [N-1:0][ST_W-1:0]   ptr
+    input  logic                   clk,
+    input  logic                   rst,
+    input  logic [N-1:0]           en,     // 0: the ring is loaded from start
+    input  logic [N-1:0][     3:0] size,   // log2 entries
+    input  logic [N-1:0][ST_W-1:0] start,
+    input  logic [N-1:0]           step,   // one entry taken
+    output logic [N-1:0][ST_W-1:0] ptr
 );
 
   always_ff @(posedge clk) begin

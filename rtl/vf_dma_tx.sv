@@ -10,143 +10,204 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module vf_dma_tx import nic_pkg::*, axi_pkg::*; #(
-  parameter int NUM_QUEUES = 1,    // TX queues
-  parameter int DATA_W     = 512,  // AXI and stream data width
-  parameter int ADDR_W     = 64,   // AXI address width
-  parameter dma_rd_kind_e KIND = RD_TX_DATA,  // ID kind of data reads
-  parameter int DEPTH      = 32,   // descriptor FIFO entries per queue
-  parameter int MAX_BUFS   = 16,   // buffers per frame at most
-  parameter int TXF_BEATS  = 512,  // TX frame FIFO depth in beats
-  parameter int INFLIGHT   = 32,   // frames and bursts in flight at most (a power of two)
-  localparam int QW     = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
-  localparam int CNT_W  = $clog2(DEPTH) + 1,
-  localparam int KEEP_W = DATA_W / 8
+module vf_dma_tx
+  import nic_pkg::*, axi_pkg::*;
+#(
+    parameter int NUM_QUEUES = 1,  // TX queues
+    parameter int DATA_W = 512,  // AXI and stream data width
+    parameter int ADDR_W = 64,  // AXI address width
+    parameter dma_rd_kind_e KIND = RD_TX_DATA,  // ID kind of data reads
+    parameter int DEPTH = 32,  // descriptor FIFO entries per queue
+    parameter int MAX_BUFS = 16,  // buffers per frame at most
+    parameter int TXF_BEATS = 512,  // TX frame FIFO depth in beats
+    parameter int INFLIGHT = 32,  // frames and bursts in flight at most (a power of two)
+    localparam int QW = NUM_QUEUES > 1 ? $clog2(NUM_QUEUES) : 1,
+    localparam int CNT_W = $clog2(DEPTH) + 1,
+    localparam int KEEP_W = DATA_W / 8
 ) (
-  input  logic                              clk,
-  input  logic                              rst,
-  input  logic [FUNC_W-1:0]                 func_num,
+    input logic              clk,
+    input logic              rst,
+    input logic [FUNC_W-1:0] func_num,
 
-  input  logic [NUM_QUEUES-1:0]             q_en,
-  input  logic [NUM_QUEUES-1:0]             q_run,
-  output logic [NUM_QUEUES-1:0][CNT_W-1:0]  q_used,
-  output logic [NUM_QUEUES-1:0]             q_err,
-  output logic [NUM_QUEUES-1:0][7:0]        q_err_code,
-  output logic [NUM_QUEUES-1:0]             q_busy,     // frames of the queue in flight
-  output logic [NUM_QUEUES-1:0][7:0]        q_abandon,  // frames of a disabled queue dropped this cycle
+    input logic [NUM_QUEUES-1:0] q_en,
+    input logic [NUM_QUEUES-1:0] q_run,
+    output logic [NUM_QUEUES-1:0][CNT_W-1:0] q_used,
+    output logic [NUM_QUEUES-1:0] q_err,
+    output logic [NUM_QUEUES-1:0][7:0] q_err_code,
+    output logic [NUM_QUEUES-1:0] q_busy,  // frames of the queue in flight
+    output logic [NUM_QUEUES-1:0][7:0] q_abandon,  // frames of a disabled queue dropped this cycle
 
-  input  logic [63:0]                       d_addr,
-  input  logic [15:0]                       d_len,
-  input  logic                              d_sof,
-  input  logic                              d_eof,
-  input  logic                              d_vlan_ins,
-  input  logic [15:0]                       d_vlan_tci,
-  input  logic [7:0]                        d_err,       // q_err_e the ring format refused the entry with
-  input  logic [QW-1:0]                     d_q,
-  input  logic [15:0]                       d_idx,
-  input  logic                              d_valid,
-  output logic                              d_ready,
+    input  logic [  63:0] d_addr,
+    input  logic [  15:0] d_len,
+    input  logic          d_sof,
+    input  logic          d_eof,
+    input  logic          d_vlan_ins,
+    input  logic [  15:0] d_vlan_tci,
+    input  logic [   7:0] d_err,       // q_err_e the ring format refused the entry with
+    input  logic [QW-1:0] d_q,
+    input  logic [  15:0] d_idx,
+    input  logic          d_valid,
+    output logic          d_ready,
 
-  output dma_a_t                            m_ar,
-  output logic                              m_arvalid,
-  input  logic                              m_arready,
-  input  logic [DATA_W-1:0]                 s_rdata,
-  input  logic [1:0]                        s_rresp,
-  input  logic                              s_rlast,
-  input  logic                              s_rvalid,
-  output logic                              s_rready,
+    output dma_a_t              m_ar,
+    output logic                m_arvalid,
+    input  logic                m_arready,
+    input  logic   [DATA_W-1:0] s_rdata,
+    input  logic   [       1:0] s_rresp,
+    input  logic                s_rlast,
+    input  logic                s_rvalid,
+    output logic                s_rready,
 
-  output logic [DATA_W-1:0]                 m_axis_tx_tdata,
-  output logic [KEEP_W-1:0]                 m_axis_tx_tkeep,
-  output logic                              m_axis_tx_tlast,
-  output logic [TX_META_W-1:0]              m_axis_tx_tuser,
-  output logic                              m_axis_tx_tvalid,
-  input  logic                              m_axis_tx_tready,
+    output logic [   DATA_W-1:0] m_axis_tx_tdata,
+    output logic [   KEEP_W-1:0] m_axis_tx_tkeep,
+    output logic                 m_axis_tx_tlast,
+    output logic [TX_META_W-1:0] m_axis_tx_tuser,
+    output logic                 m_axis_tx_tvalid,
+    input  logic                 m_axis_tx_tready,
 
-  // completion requests {rx=0, q, idx, len, nbufs, vlan_stripped, vlan_tci, status}
-  output cpl_req_t                          cpl_data,
-  output logic                              cpl_valid,
-  input  logic                              cpl_ready
+    // completion requests {rx=0, q, idx, len, nbufs, vlan_stripped, vlan_tci, status}
+    output cpl_req_t cpl_data,
+    output logic     cpl_valid,
+    input  logic     cpl_ready
 );
 
-  localparam int OFF_W  = $clog2(KEEP_W);
+  localparam int OFF_W = $clog2(KEEP_W);
   localparam int INFO_W = QW + 16 + 16 + 1 + 16;
 
   // ---------------- scheduler ----------------
-  logic [2*OFF_W:0]  trk_in, trk_head;
-  logic              trk_push, trk_ready, trk_valid, trk_pop;
+  logic [2*OFF_W:0] trk_in, trk_head;
+  logic trk_push, trk_ready, trk_valid, trk_pop;
   logic [INFO_W-1:0] info_in, info_head;
-  logic              info_push, info_ready, info_valid, info_pop;
-  logic              txf_drop;
+  logic info_push, info_ready, info_valid, info_pop;
+  logic txf_drop;
   logic [NUM_QUEUES-1:0] sched_err, sched_busy;
   logic [NUM_QUEUES-1:0][7:0] sched_code, sched_flushed;
   // Fields of the frame at the head of the info FIFO (unpacked below); the
   // scheduler needs the length of a frame it drops.
   logic [QW-1:0] info_q;
-  logic [15:0]   info_idx, info_len, info_tci;
-  logic          info_vlan_ins;
+  logic [15:0] info_idx, info_len, info_tci;
+  logic info_vlan_ins;
 
   vf_dma_tx_sched #(
-    .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), .KIND(KIND),
-    .DEPTH(DEPTH), .MAX_BUFS(MAX_BUFS), .TXF_BEATS(TXF_BEATS)
+      .NUM_QUEUES(NUM_QUEUES),
+      .DATA_W(DATA_W),
+      .ADDR_W(ADDR_W),
+      .KIND(KIND),
+      .DEPTH(DEPTH),
+      .MAX_BUFS(MAX_BUFS),
+      .TXF_BEATS(TXF_BEATS)
   ) sched (
-    .clk, .rst, .q_en, .q_run, .q_used, .q_err(sched_err), .q_err_code(sched_code), .q_busy(sched_busy),
-    .q_flushed(sched_flushed),
-    .d_addr, .d_len, .d_sof, .d_eof, .d_vlan_ins, .d_vlan_tci, .d_err, .d_q, .d_idx, .d_valid, .d_ready,
-    .m_ar, .m_arvalid, .m_arready,
-    .trk_data(trk_in), .trk_valid(trk_push), .trk_ready,
-    .info_data(info_in), .info_valid(info_push), .info_ready,
-    .txf_pop(m_axis_tx_tvalid && m_axis_tx_tready),
-    .txf_drop, .txf_drop_len(info_len)
+      .clk,
+      .rst,
+      .q_en,
+      .q_run,
+      .q_used,
+      .q_err(sched_err),
+      .q_err_code(sched_code),
+      .q_busy(sched_busy),
+      .q_flushed(sched_flushed),
+      .d_addr,
+      .d_len,
+      .d_sof,
+      .d_eof,
+      .d_vlan_ins,
+      .d_vlan_tci,
+      .d_err,
+      .d_q,
+      .d_idx,
+      .d_valid,
+      .d_ready,
+      .m_ar,
+      .m_arvalid,
+      .m_arready,
+      .trk_data(trk_in),
+      .trk_valid(trk_push),
+      .trk_ready,
+      .info_data(info_in),
+      .info_valid(info_push),
+      .info_ready,
+      .txf_pop(m_axis_tx_tvalid && m_axis_tx_tready),
+      .txf_drop,
+      .txf_drop_len(info_len)
   );
 
   logic [$clog2(INFLIGHT):0] unused_trk_count, unused_info_count;
-  prim_fifo #(.WIDTH(2*OFF_W + 1), .DEPTH(INFLIGHT)) trk_fifo (
-    .clk, .rst, .clr(1'b0),
-    .s_data(trk_in), .s_valid(trk_push), .s_ready(trk_ready),
-    .m_data(trk_head), .m_valid(trk_valid), .m_ready(trk_pop),
-    .count(unused_trk_count)
+  prim_fifo #(
+      .WIDTH(2 * OFF_W + 1),
+      .DEPTH(INFLIGHT)
+  ) trk_fifo (
+      .clk,
+      .rst,
+      .clr(1'b0),
+      .s_data(trk_in),
+      .s_valid(trk_push),
+      .s_ready(trk_ready),
+      .m_data(trk_head),
+      .m_valid(trk_valid),
+      .m_ready(trk_pop),
+      .count(unused_trk_count)
   );
 
-  prim_fifo #(.WIDTH(INFO_W), .DEPTH(INFLIGHT)) info_fifo (
-    .clk, .rst, .clr(1'b0),
-    .s_data(info_in), .s_valid(info_push), .s_ready(info_ready),
-    .m_data(info_head), .m_valid(info_valid), .m_ready(info_pop),
-    .count(unused_info_count)
+  prim_fifo #(
+      .WIDTH(INFO_W),
+      .DEPTH(INFLIGHT)
+  ) info_fifo (
+      .clk,
+      .rst,
+      .clr(1'b0),
+      .s_data(info_in),
+      .s_valid(info_push),
+      .s_ready(info_ready),
+      .m_data(info_head),
+      .m_valid(info_valid),
+      .m_ready(info_pop),
+      .count(unused_info_count)
   );
 
   assign {info_q, info_idx, info_len, info_vlan_ins, info_tci} = info_head;
 
   // ---------------- read data -> realign ----------------
-  logic             r_first_reg;
+  logic r_first_reg;
   logic [OFF_W-1:0] tlo, thi;
-  logic             tflast;
+  logic tflast;
   assign {tlo, thi, tflast} = trk_head;
 
-  wire [OFF_W-1:0] lo  = r_first_reg ? tlo : '0;
-  wire [OFF_W-1:0] hi  = s_rlast ? thi : '1;
-  wire [OFF_W:0]   cnt = (OFF_W+1)'(hi) - (OFF_W+1)'(lo) + 1'b1;
+  wire [OFF_W-1:0] lo = r_first_reg ? tlo : '0;
+  wire [OFF_W-1:0] hi = s_rlast ? thi : '1;
+  wire [OFF_W:0] cnt = (OFF_W + 1)'(hi) - (OFF_W + 1)'(lo) + 1'b1;
 
   logic ra_ready;
   assign s_rready = ra_ready && trk_valid;
-  wire   r_beat   = s_rvalid && s_rready;
-  assign trk_pop  = r_beat && s_rlast;
+  wire r_beat = s_rvalid && s_rready;
+  assign trk_pop = r_beat && s_rlast;
 
   always_ff @(posedge clk) begin
-    if (rst)         r_first_reg <= 1'b1;
+    if (rst) r_first_reg <= 1'b1;
     else if (r_beat) r_first_reg <= s_rlast;
   end
 
   logic [DATA_W-1:0] ra_data;
   logic [KEEP_W-1:0] ra_keep;
-  logic              ra_last, ra_err, ra_valid, ra_ready_out;
+  logic ra_last, ra_err, ra_valid, ra_ready_out;
 
-  vf_dma_realign #(.DATA_W(DATA_W)) realign (
-    .clk, .rst,
-    .s_data(s_rdata), .s_lo(lo), .s_cnt(cnt), .s_last(s_rlast && tflast), .s_err(s_rresp != 2'b00),
-    .s_valid(s_rvalid && trk_valid), .s_ready(ra_ready),
-    .m_data(ra_data), .m_keep(ra_keep), .m_last(ra_last), .m_err(ra_err),
-    .m_valid(ra_valid), .m_ready(ra_ready_out)
+  vf_dma_realign #(
+      .DATA_W(DATA_W)
+  ) realign (
+      .clk,
+      .rst,
+      .s_data(s_rdata),
+      .s_lo(lo),
+      .s_cnt(cnt),
+      .s_last(s_rlast && tflast),
+      .s_err(s_rresp != 2'b00),
+      .s_valid(s_rvalid && trk_valid),
+      .s_ready(ra_ready),
+      .m_data(ra_data),
+      .m_keep(ra_keep),
+      .m_last(ra_last),
+      .m_err(ra_err),
+      .m_valid(ra_valid),
+      .m_ready(ra_ready_out)
   );
 
   // ---------------- frame FIFO and completions ----------------
@@ -156,17 +217,17 @@ module vf_dma_tx import nic_pkg::*, axi_pkg::*; #(
   assign meta.vlan_ins = info_vlan_ins;
   assign meta.src_func = func_num;
 
-  logic  cpl_room;
+  logic cpl_room;
   assign ra_ready_out = txf_ready && (!ra_last || cpl_room);
-  wire   frame_end = ra_valid && ra_ready_out && ra_last;
+  wire frame_end = ra_valid && ra_ready_out && ra_last;
   // a frame whose queue was disabled while it was in flight is abandoned:
   // dropped here, no completion
-  wire   abandon   = !q_en[info_q];
-  wire   bad       = ra_err || abandon;
-  assign info_pop  = frame_end;
-  assign txf_drop  = frame_end && bad;
-  logic [$clog2(INFLIGHT):0] unused_cplq_count;
-  cpl_req_t                  cpl_in;
+  wire abandon = !q_en[info_q];
+  wire bad = ra_err || abandon;
+  assign info_pop = frame_end;
+  assign txf_drop = frame_end && bad;
+  logic     [$clog2(INFLIGHT):0] unused_cplq_count;
+  cpl_req_t                      cpl_in;
   always_comb begin
     cpl_in        = '0;
     cpl_in.q      = 8'(info_q);
@@ -174,29 +235,55 @@ module vf_dma_tx import nic_pkg::*, axi_pkg::*; #(
     cpl_in.len    = info_len;
     cpl_in.status = ra_err ? ERR_BUS_READ : ERR_NONE;
   end
-  prim_fifo #(.WIDTH(CPL_REQ_W), .DEPTH(INFLIGHT)) cpl_fifo (
-    .clk, .rst, .clr(1'b0),
-    .s_data(cpl_in),
-    .s_valid(frame_end && !abandon), .s_ready(cpl_room),
-    .m_data(cpl_data), .m_valid(cpl_valid), .m_ready(cpl_ready),
-    .count(unused_cplq_count)
+  prim_fifo #(
+      .WIDTH(CPL_REQ_W),
+      .DEPTH(INFLIGHT)
+  ) cpl_fifo (
+      .clk,
+      .rst,
+      .clr(1'b0),
+      .s_data(cpl_in),
+      .s_valid(frame_end && !abandon),
+      .s_ready(cpl_room),
+      .m_data(cpl_data),
+      .m_valid(cpl_valid),
+      .m_ready(cpl_ready),
+      .count(unused_cplq_count)
   );
 
-  logic [15:0]                  unused_len;
-  logic [TX_META_W-1:0]         unused_user;
-  logic                         unused_iv, unused_ovf;
-  logic [$clog2(TXF_BEATS):0]   unused_used;
+  logic [         15:0] unused_len;
+  logic [TX_META_W-1:0] unused_user;
+  logic unused_iv, unused_ovf;
+  logic [$clog2(TXF_BEATS):0] unused_used;
 
   vf_dma_frame_fifo #(
-    .DATA_W(DATA_W), .USER_W(TX_META_W), .DEPTH(TXF_BEATS), .MAX_FRAMES(64), .DROP_WHEN_FULL(1'b0)
+      .DATA_W(DATA_W),
+      .USER_W(TX_META_W),
+      .DEPTH(TXF_BEATS),
+      .MAX_FRAMES(64),
+      .DROP_WHEN_FULL(1'b0)
   ) txf (
-    .clk, .rst,
-    .s_tdata(ra_data), .s_tkeep(ra_keep), .s_tlast(ra_last), .s_tuser(meta), .s_drop(bad),
-    .s_tvalid(ra_valid && (!ra_last || cpl_room)), .s_tready(txf_ready), .ovf_drop(unused_ovf),
-    .m_tdata(m_axis_tx_tdata), .m_tkeep(m_axis_tx_tkeep), .m_tlast(m_axis_tx_tlast),
-    .m_tuser(m_axis_tx_tuser), .m_tvalid(m_axis_tx_tvalid), .m_tready(m_axis_tx_tready),
-    .m_info_user(unused_user), .m_info_len(unused_len), .m_info_valid(unused_iv), .m_info_ready(1'b1),
-    .used(unused_used)
+      .clk,
+      .rst,
+      .s_tdata(ra_data),
+      .s_tkeep(ra_keep),
+      .s_tlast(ra_last),
+      .s_tuser(meta),
+      .s_drop(bad),
+      .s_tvalid(ra_valid && (!ra_last || cpl_room)),
+      .s_tready(txf_ready),
+      .ovf_drop(unused_ovf),
+      .m_tdata(m_axis_tx_tdata),
+      .m_tkeep(m_axis_tx_tkeep),
+      .m_tlast(m_axis_tx_tlast),
+      .m_tuser(m_axis_tx_tuser),
+      .m_tvalid(m_axis_tx_tvalid),
+      .m_tready(m_axis_tx_tready),
+      .m_info_user(unused_user),
+      .m_info_len(unused_len),
+      .m_info_valid(unused_iv),
+      .m_info_ready(1'b1),
+      .used(unused_used)
   );
 
   // ---------------- errors ----------------
@@ -235,8 +322,10 @@ module vf_dma_tx import nic_pkg::*, axi_pkg::*; #(
 `ifndef SYNTHESIS
   always_ff @(posedge clk) begin
     if (!rst) begin
-      assert (!(s_rvalid && !trk_valid)) else $error("%m: data beat with no burst outstanding");
-      assert (!(ra_valid && ra_last && !info_valid)) else $error("%m: frame end with no frame info");
+      assert (!(s_rvalid && !trk_valid))
+      else $error("%m: data beat with no burst outstanding");
+      assert (!(ra_valid && ra_last && !info_valid))
+      else $error("%m: frame end with no frame info");
     end
   end
 `endif

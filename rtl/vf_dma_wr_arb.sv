@@ -9,62 +9,81 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module vf_dma_wr_arb import axi_pkg::*; #(
-  parameter int NS        = 2,    // write masters
-  parameter int DATA_W    = 512,  // AXI data width
-  parameter int MAX_OUT   = 32,   // bursts granted whose W is not done yet (a power of two)
-  localparam int SW     = NS > 1 ? $clog2(NS) : 1,
-  localparam int STRB_W = DATA_W / 8
+module vf_dma_wr_arb
+  import axi_pkg::*;
+#(
+    parameter int NS = 2,  // write masters
+    parameter int DATA_W = 512,  // AXI data width
+    parameter int MAX_OUT = 32,  // bursts granted whose W is not done yet (a power of two)
+    localparam int SW = NS > 1 ? $clog2(NS) : 1,
+    localparam int STRB_W = DATA_W / 8
 ) (
-  input  wire logic                      clk,
-  input  wire logic                      rst,
+    input wire logic clk,
+    input wire logic rst,
 
-  input  wire dma_a_t [NS-1:0]           s_aw,
-  input  wire logic   [NS-1:0]           s_awvalid,
-  output      logic   [NS-1:0]           s_awready,
-  input  wire logic   [NS-1:0][DATA_W-1:0] s_wdata,
-  input  wire logic   [NS-1:0][STRB_W-1:0] s_wstrb,
-  input  wire logic   [NS-1:0]           s_wlast,
-  input  wire logic   [NS-1:0]           s_wvalid,
-  output      logic   [NS-1:0]           s_wready,
+    input  wire dma_a_t [NS-1:0]             s_aw,
+    input  wire logic   [NS-1:0]             s_awvalid,
+    output logic        [NS-1:0]             s_awready,
+    input  wire logic   [NS-1:0][DATA_W-1:0] s_wdata,
+    input  wire logic   [NS-1:0][STRB_W-1:0] s_wstrb,
+    input  wire logic   [NS-1:0]             s_wlast,
+    input  wire logic   [NS-1:0]             s_wvalid,
+    output logic        [NS-1:0]             s_wready,
 
-  output      dma_a_t                    m_aw,
-  output      logic                      m_awvalid,
-  input  wire logic                      m_awready,
-  output      logic [DATA_W-1:0]         m_wdata,
-  output      logic [STRB_W-1:0]         m_wstrb,
-  output      logic                      m_wlast,
-  output      logic                      m_wvalid,
-  input  wire logic                      m_wready,
-  input  wire axi_b_t                    m_b,
-  input  wire logic                      m_bvalid,
-  output      logic                      m_bready,
+    output dma_a_t                   m_aw,
+    output logic                     m_awvalid,
+    input  wire logic                m_awready,
+    output logic        [DATA_W-1:0] m_wdata,
+    output logic        [STRB_W-1:0] m_wstrb,
+    output logic                     m_wlast,
+    output logic                     m_wvalid,
+    input  wire logic                m_wready,
+    input  wire axi_b_t              m_b,
+    input  wire logic                m_bvalid,
+    output logic                     m_bready,
 
-  output      logic                      b_err,      // pulse: an error response
-  output      dma_id_t                   b_err_id,
-  output      logic                      b_done      // pulse: a write response arrived
+    output logic    b_err,     // pulse: an error response
+    output dma_id_t b_err_id,
+    output logic    b_done     // pulse: a write response arrived
 );
 
-  logic          order_ready, order_valid;
+  logic order_ready, order_valid;
   logic [SW-1:0] order_head;
   logic          granted;
   logic [SW-1:0] granted_idx;
 
   // A burst is granted only while the W-order queue has room for it.
-  vf_dma_addr_arb #(.NS(NS)) u_aw (
-    .clk, .rst,
-    .s_a(s_aw), .s_valid(s_awvalid), .s_ready(s_awready),
-    .hold(!order_ready),
-    .m_a(m_aw), .m_valid(m_awvalid), .m_ready(m_awready),
-    .grant(granted), .grant_idx(granted_idx)
+  vf_dma_addr_arb #(
+      .NS(NS)
+  ) u_aw (
+      .clk,
+      .rst,
+      .s_a(s_aw),
+      .s_valid(s_awvalid),
+      .s_ready(s_awready),
+      .hold(!order_ready),
+      .m_a(m_aw),
+      .m_valid(m_awvalid),
+      .m_ready(m_awready),
+      .grant(granted),
+      .grant_idx(granted_idx)
   );
 
   logic [$clog2(MAX_OUT):0] unused_order_count;
-  prim_fifo #(.WIDTH(SW), .DEPTH(MAX_OUT)) order_fifo (
-    .clk, .rst, .clr(1'b0),
-    .s_data(granted_idx), .s_valid(granted), .s_ready(order_ready),
-    .m_data(order_head), .m_valid(order_valid), .m_ready(m_wvalid && m_wready && m_wlast),
-    .count(unused_order_count)
+  prim_fifo #(
+      .WIDTH(SW),
+      .DEPTH(MAX_OUT)
+  ) order_fifo (
+      .clk,
+      .rst,
+      .clr(1'b0),
+      .s_data(granted_idx),
+      .s_valid(granted),
+      .s_ready(order_ready),
+      .m_data(order_head),
+      .m_valid(order_valid),
+      .m_ready(m_wvalid && m_wready && m_wlast),
+      .count(unused_order_count)
   );
 
   always_comb begin

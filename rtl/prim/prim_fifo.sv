@@ -8,39 +8,39 @@
 `include "prim_assert.svh"
 
 module prim_fifo #(
-  // Width of one entry in bits.
-  parameter int WIDTH = 8,
-  // Number of entries; a power of two, at least 2.
-  parameter int DEPTH = 16,
-  // 1: the writer does not wait for s_ready (it knows there is room), so a push
-  // while full would lose an entry; that is asserted in simulation.
-  parameter bit CHECK_OVERFLOW = 1'b0,
-  localparam int PTR_W = $clog2(DEPTH),
-  localparam int CNT_W = PTR_W + 1
+    // Width of one entry in bits.
+    parameter int WIDTH = 8,
+    // Number of entries; a power of two, at least 2.
+    parameter int DEPTH = 16,
+    // 1: the writer does not wait for s_ready (it knows there is room), so a push
+    // while full would lose an entry; that is asserted in simulation.
+    parameter bit CHECK_OVERFLOW = 1'b0,
+    localparam int PTR_W = $clog2(DEPTH),
+    localparam int CNT_W = PTR_W + 1
 ) (
-  input  wire logic             clk,
-  input  wire logic             rst,
-  input  wire logic             clr,      // synchronous flush: drops every entry
+    input wire logic clk,
+    input wire logic rst,
+    input wire logic clr,  // synchronous flush: drops every entry
 
-  input  wire logic [WIDTH-1:0] s_data,
-  input  wire logic             s_valid,
-  output      logic             s_ready,  // not full
+    input  wire logic [WIDTH-1:0] s_data,
+    input  wire logic             s_valid,
+    output logic                  s_ready,  // not full
 
-  output      logic [WIDTH-1:0] m_data,   // head entry, valid while m_valid
-  output      logic             m_valid,  // not empty
-  input  wire logic             m_ready,
+    output logic      [WIDTH-1:0] m_data,   // head entry, valid while m_valid
+    output logic                  m_valid,  // not empty
+    input  wire logic             m_ready,
 
-  output      logic [CNT_W-1:0] count     // entries held
+    output logic [CNT_W-1:0] count  // entries held
 );
 
   `ASSERT_PARAM(g_check_depth, DEPTH >= 2 && (1 << PTR_W) == DEPTH,
                 "DEPTH must be a power of two >= 2")
   `ASSERT_PARAM(g_check_width, WIDTH >= 1, "WIDTH must be positive")
 
-  logic [WIDTH-1:0] mem [DEPTH];
-  logic [PTR_W:0]   wr_ptr_reg, wr_ptr_next;
-  logic [PTR_W:0]   rd_ptr_reg, rd_ptr_next;
-  logic             push, pop;
+  logic [WIDTH-1:0] mem[DEPTH];
+  logic [PTR_W:0] wr_ptr_reg, wr_ptr_next;
+  logic [PTR_W:0] rd_ptr_reg, rd_ptr_next;
+  logic push, pop;
 
   always_comb begin
     count       = wr_ptr_reg - rd_ptr_reg;
@@ -49,8 +49,8 @@ module prim_fifo #(
     m_data      = mem[rd_ptr_reg[PTR_W-1:0]];
     push        = s_valid && s_ready;
     pop         = m_valid && m_ready;
-    wr_ptr_next = wr_ptr_reg + (PTR_W+1)'(push);
-    rd_ptr_next = rd_ptr_reg + (PTR_W+1)'(pop);
+    wr_ptr_next = wr_ptr_reg + (PTR_W + 1)'(push);
+    rd_ptr_next = rd_ptr_reg + (PTR_W + 1)'(pop);
     if (clr) begin
       wr_ptr_next = '0;
       rd_ptr_next = '0;

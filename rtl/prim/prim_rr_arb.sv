@@ -11,20 +11,20 @@
 `include "prim_assert.svh"
 
 module prim_rr_arb #(
-  // Number of requesters.
-  parameter int N = 4,
-  // Requester with the highest priority after reset.
-  parameter int FIRST = 0,
-  // Width of the grant index.
-  localparam int IDX_W = (N > 1) ? $clog2(N) : 1
+    // Number of requesters.
+    parameter int N = 4,
+    // Requester with the highest priority after reset.
+    parameter int FIRST = 0,
+    // Width of the grant index.
+    localparam int IDX_W = (N > 1) ? $clog2(N) : 1
 ) (
-  input  wire logic             clk,
-  input  wire logic             rst,
-  input  wire logic [N-1:0]     req,
-  // Advance the priority past the current grant (the granted transfer is accepted).
-  input  wire logic             advance,
-  output      logic             grant_valid,
-  output      logic [IDX_W-1:0] grant_idx
+    input  wire logic             clk,
+    input  wire logic             rst,
+    input  wire logic [    N-1:0] req,
+    // Advance the priority past the current grant (the granted transfer is accepted).
+    input  wire logic             advance,
+    output logic                  grant_valid,
+    output logic      [IDX_W-1:0] grant_idx
 );
 
   `ASSERT_PARAM(g_check_n, N >= 1, "N must be at least 1")

@@ -11,16 +11,16 @@
 `include "prim_assert.svh"
 
 module prim_vr_check #(
-  // Channels checked (a packed array of ports, lane i = element i).
-  parameter int N = 1,
-  // Payload width of one channel in bits (what must hold while valid waits).
-  parameter int W = 1
+    // Channels checked (a packed array of ports, lane i = element i).
+    parameter int N = 1,
+    // Payload width of one channel in bits (what must hold while valid waits).
+    parameter int W = 1
 ) (
-  input wire logic                  clk,
-  input wire logic                  rst,
-  input wire logic [N-1:0]          valid,
-  input wire logic [N-1:0]          ready,
-  input wire logic [N-1:0][W-1:0]   data
+    input wire logic                clk,
+    input wire logic                rst,
+    input wire logic [N-1:0]        valid,
+    input wire logic [N-1:0]        ready,
+    input wire logic [N-1:0][W-1:0] data
 );
 
   `ASSERT_PARAM(g_check_n, N >= 1 && W >= 1, "N and W must be positive")

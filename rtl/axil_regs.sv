@@ -13,36 +13,36 @@ module axil_regs #(
     // Width of the function number carried on a*user.
     parameter int USER_W = 8
 ) (
-    input  wire logic              clk,
-    input  wire logic              rst,
+    input wire logic clk,
+    input wire logic rst,
 
     input  wire logic [ADDR_W-1:0] s_axil_awaddr,
     input  wire logic [USER_W-1:0] s_axil_awuser,
     input  wire logic              s_axil_awvalid,
     output logic                   s_axil_awready,
-    input  wire logic [31:0]       s_axil_wdata,
-    input  wire logic [3:0]        s_axil_wstrb,
+    input  wire logic [      31:0] s_axil_wdata,
+    input  wire logic [       3:0] s_axil_wstrb,
     input  wire logic              s_axil_wvalid,
     output logic                   s_axil_wready,
-    output logic [1:0]             s_axil_bresp,
+    output logic      [       1:0] s_axil_bresp,
     output logic                   s_axil_bvalid,
     input  wire logic              s_axil_bready,
     input  wire logic [ADDR_W-1:0] s_axil_araddr,
     input  wire logic [USER_W-1:0] s_axil_aruser,
     input  wire logic              s_axil_arvalid,
     output logic                   s_axil_arready,
-    output logic [31:0]            s_axil_rdata,
-    output logic [1:0]             s_axil_rresp,
+    output logic      [      31:0] s_axil_rdata,
+    output logic      [       1:0] s_axil_rresp,
     output logic                   s_axil_rvalid,
     input  wire logic              s_axil_rready,
 
     // Register port towards the decode: strobes last one cycle.
     output logic                   reg_wr,
     output logic                   reg_rd,
-    output logic [ADDR_W-1:0]      reg_addr,
-    output logic [USER_W-1:0]      reg_func,
-    output logic [31:0]            reg_wdata,
-    input  wire logic [31:0]       reg_rdata
+    output logic      [ADDR_W-1:0] reg_addr,
+    output logic      [USER_W-1:0] reg_func,
+    output logic      [      31:0] reg_wdata,
+    input  wire logic [      31:0] reg_rdata
 );
 
   typedef enum logic [2:0] {
@@ -57,7 +57,7 @@ module axil_regs #(
 
   // Partial-word writes are not supported by any register; a write with a
   // partial strobe is ignored and answered SLVERR so a driver bug is visible.
-  logic full_strobe;
+  logic   full_strobe;
   assign full_strobe = (s_axil_wstrb == 4'hF);
 
   always_comb begin

@@ -14,31 +14,40 @@ module vf_dma_ring_ptr #(
     parameter  int N    = 1,  // rings
     localparam int ST_W = 17  // {gen, index[15:0]}
 ) (
-    input  logic                   clk,
-    input  logic                   rst,
-    input  logic [N-1:0]           en,     // 0: the ring is loaded from start
-    input  logic [N-1:0][     3:0] size,   // log2 entries
-    input  logic [N-1:0][ST_W-1:0] start,
-    input  logic [N-1:0]           step,   // one entry taken
-    output logic [N-1:0][ST_W-1:0] ptr
+    input  wire logic                   clk,
+    input  wire logic                   rst,
+    input  wire logic [N-1:0]           en,     // 0: the ring is loaded from start
+    input  wire logic [N-1:0][     3:0] size,   // log2 entries
+    input  wire logic [N-1:0][ST_W-1:0] start,
+    input  wire logic [N-1:0]           step,   // one entry taken
+    output logic      [N-1:0][ST_W-1:0] ptr
 );
 
-  always_ff @(posedge clk) begin
-    if (rst) begin
-      ptr <= {N{ST_W'({1'b1, 16'd0})}};
-    end else begin
-      for (int r = 0; r < N; r++) begin
-        logic [15:0] mask, nxt;
-        mask = (16'd1 << size[r]) - 16'd1;
-        nxt  = (ptr[r][15:0] + 16'd1) & mask;
-        if (!en[r]) begin
-          ptr[r] <= {start[r][16], start[r][15:0] & mask};
-        end else if (step[r]) begin
-          ptr[r] <= {ptr[r][16] ^ (nxt == '0), nxt};
-        end
+  logic [N-1:0][ST_W-1:0] ptr_reg, ptr_next;
+
+  always_comb begin
+    ptr_next = ptr_reg;
+    for (int r = 0; r < N; r++) begin
+      logic [15:0] mask, nxt;
+      mask = (16'd1 << size[r]) - 16'd1;
+      nxt  = (ptr_reg[r][15:0] + 16'd1) & mask;
+      if (!en[r]) begin
+        ptr_next[r] = {start[r][16], start[r][15:0] & mask};
+      end else if (step[r]) begin
+        ptr_next[r] = {ptr_reg[r][16] ^ (nxt == '0), nxt};
       end
     end
   end
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      ptr_reg <= {N{ST_W'({1'b1, 16'd0})}};
+    end else begin
+      ptr_reg <= ptr_next;
+    end
+  end
+
+  assign ptr = ptr_reg;
 
 endmodule
 

@@ -47,7 +47,8 @@ COVERING: dict[str, tuple[str, ...]] = {
     "rtl/eswitch": ("tests/test_eswitch.py",),
     "rtl/vf_dma": VF_DMA_TESTS,
     "rtl/ring_fmt_a.sv": VF_DMA_TESTS,
-    "rtl/rr_arbiter.sv": VF_DMA_TESTS,
+    # the FIFO and the round-robin pick serve vf_dma, the switch and dma_arbiter
+    "rtl/prim": (*VF_DMA_TESTS, "tests/test_eswitch.py", "tests/test_prim_rr_arb.py"),
 }
 DEFAULT_TESTS = (
     "tests/integration/test_sriov.py",

@@ -42,13 +42,16 @@ module prim_fifo #(
   logic [PTR_W:0] rd_ptr_reg, rd_ptr_next;
   logic push, pop;
 
+  // full: the pointers a whole lap apart (compares, no subtractor: count is
+  // built only where it is used)
   always_comb begin
-    count       = wr_ptr_reg - rd_ptr_reg;
-    s_ready     = count != CNT_W'(DEPTH);
-    m_valid     = wr_ptr_reg != rd_ptr_reg;
-    m_data      = mem[rd_ptr_reg[PTR_W-1:0]];
-    push        = s_valid && s_ready;
-    pop         = m_valid && m_ready;
+    count = wr_ptr_reg - rd_ptr_reg;
+    s_ready     = !(wr_ptr_reg[PTR_W] != rd_ptr_reg[PTR_W] &&
+                    wr_ptr_reg[PTR_W-1:0] == rd_ptr_reg[PTR_W-1:0]);
+    m_valid = wr_ptr_reg != rd_ptr_reg;
+    m_data = mem[rd_ptr_reg[PTR_W-1:0]];
+    push = s_valid && s_ready;
+    pop = m_valid && m_ready;
     wr_ptr_next = wr_ptr_reg + (PTR_W + 1)'(push);
     rd_ptr_next = rd_ptr_reg + (PTR_W + 1)'(pop);
     if (clr) begin

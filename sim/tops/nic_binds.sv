@@ -50,9 +50,10 @@ bind vf_dma prim_vr_check #(.W($bits({m_irq_func, m_irq_vector}))) u_vr_irq (
 // ---------------------------------------------------------------- eswitch
 // Its source ports. Its sink ports are checked where their sources are: the
 // engines' m_axis_tx (above) and nic_top's s_axis_uplink (below). Not at the switch
-// itself: tests/cocotb_eswitch.py's bus model, which drives them when the switch is
-// tested alone, drops tvalid before tready at random (in_valid_p < 1), an
-// AXI-Stream violation of the testbench, not of the RTL.
+// itself: when the switch is tested alone, tb/eswitch/saturation.py's offered load
+// stops at a fixed cycle, withdrawing a beat a shaped port has not taken (an
+// AXI-Stream violation of that test bench, not of the RTL; tb/eswitch/harness.py's
+// bus model holds tvalid until tready).
 bind eswitch prim_vr_check #(.N(NUM_FUNC), .W(DATA_W)) u_vr_m_func_tdata (
   .clk, .rst, .valid(m_axis_func_tvalid), .ready(m_axis_func_tready), .data(m_axis_func_tdata)
 );

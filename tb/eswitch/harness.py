@@ -167,6 +167,7 @@ class TB:
         (FUNC_TDATA, FUNC_TKEEP, FUNC_TLAST, FUNC_TUSER, FUNC_TVALID) = range(5)
         (UP_TDATA, UP_TKEEP, UP_TLAST, UP_TVALID, FUNC_TREADY, UP_TREADY) = range(5, 11)
         driven: list[int | None] = [None] * len(inputs)
+        held = [False] * self.num_ports  # a beat offered and not yet taken
 
         def drive(i: int, value: int) -> None:
             if driven[i] != value:
@@ -183,7 +184,11 @@ class TB:
                 if cur[p] is None and self.inq[p]:
                     f = self.inq[p].popleft()
                     cur[p], idx[p], cur_meta[p] = self._beats(f.frame), 0, f.meta.pack()
-                if cur[p] is not None and self.rng.random() < self.in_valid_p:
+                # a beat offered stays offered until taken (AXI-Stream: valid held
+                # until ready); the draw is made either way, so a seed's stimulus
+                # does not depend on when the switch was ready
+                offer = self.rng.random() < self.in_valid_p
+                if cur[p] is not None and (offer or held[p]):
                     valid[p] = True
             for p in range(n):
                 if valid[p]:
@@ -217,6 +222,7 @@ class TB:
             )
             activity = False
             for p in range(self.num_ports):
+                held[p] = valid[p] and not (in_ready >> p) & 1
                 if valid[p] and (in_ready >> p) & 1:
                     activity = True
                     if idx[p] == 0:

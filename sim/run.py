@@ -14,6 +14,7 @@ import argparse
 import importlib.util
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 from sim.runner import REPO_ROOT, nic_top, run
@@ -38,6 +39,19 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="ring format of each VF, e.g. AB = VF1 format A, VF2 format B (vmxnet3/UPT)",
     )
+    mig = ap.add_argument_group("migrate scenario (docs/MIGRATION.md §5)")
+    mig.add_argument("--vm-memory", type=_size, default=2 << 30, help="bytes; 2G, 512M (2G)")
+    mig.add_argument(
+        "--dirty-rate", type=_size, default=100_000_000, help="guest dirty rate, bytes/s (100M)"
+    )
+    mig.add_argument("--link-bps", type=_size, default=10**10, help="migration link, bit/s (10G)")
+    mig.add_argument(
+        "--hot-unplug",
+        type=_hot_unplug,
+        default="3/2",
+        help="guest hot-unplug time: acpi (1.5 s), pciehp (6.5 s) or seconds (acpi)",
+    )
+    mig.add_argument("--sweep", action="store_true", help="also sweep dirty rate x bandwidth")
     args = ap.parse_args(argv)
 
     module = f"sim.scenarios.{args.scenario}"
@@ -49,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"unknown scenario {args.scenario!r}; known: {', '.join(names)}", file=sys.stderr)
         return 2
+
+    if args.scenario == "migrate":  # two hosts, both modes: its own driver
+        from sim.scenarios.migrate_report import drive
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        return drive(args, args.out)
 
     report_path = args.out / f"{args.scenario}.json"
     report_path.unlink(missing_ok=True)
@@ -116,6 +136,40 @@ def _positive(text: str) -> int:
     return value
 
 
+def _size(text: str) -> int:
+    """A positive quantity with an optional decimal (k, M, G) or binary (Ki, Mi, Gi) suffix;
+    for memory, G means GiB (2G = 2 GiB, as QEMU's -m reads it)."""
+    units = {"KI": 1 << 10, "MI": 1 << 20, "GI": 1 << 30, "K": 10**3, "M": 10**6, "G": 10**9}
+    t = text.strip().upper().removesuffix("B")
+    for suffix, mult in units.items():
+        if t.endswith(suffix):
+            try:
+                value = float(t[: -len(suffix)]) * mult
+            except ValueError:
+                break
+            if value <= 0:
+                break
+            return int(value)
+    else:
+        if t.isdigit() and int(t) > 0:
+            return int(t)
+    raise argparse.ArgumentTypeError(f"{text!r} is not a positive size (e.g. 2G, 100M, 4096)")
+
+
+def _hot_unplug(text: str) -> str:
+    """``--hot-unplug``: the guest's PCIe hot-unplug time (docs/MIGRATION.md §5)."""
+    named = {"acpi": "3/2", "pciehp": "13/2"}
+    if text.lower() in named:
+        return named[text.lower()]
+    try:
+        seconds = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        seconds = Fraction(-1)
+    if seconds < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: acpi, pciehp or a time in seconds >= 0")
+    return str(seconds)
+
+
 def _flavours(text: str) -> str:
     """``--vf-flavours``: one letter per VF; empty (the default) = every VF format A, the
     default top."""
@@ -129,7 +183,7 @@ def _flavours(text: str) -> str:
 
 def _not_a_scenario(name: str) -> bool:
     """The scenarios folder's helpers (report formatting) are not scenarios."""
-    return name in ("__init__", "report") or name.endswith("_report")
+    return name in ("__init__", "report") or name.endswith(("_report", "_plot"))
 
 
 def _print_failure(log_file: Path, context: int = 40) -> None:

@@ -95,6 +95,13 @@ class ModeRun:
         start, end = self.window()
         return {f.name: f.longest_gap_ns(start, end + GAP_TAIL_NS) for f in self.work.flows}
 
+    def _steady_s(self) -> float:
+        """Simulated time on the passthrough path outside the migration: from the first
+        arrival to the migration's start, from its end to now."""
+        start, end = self.window()
+        first = min((t for f in self.work.flows for t, _ in f.arrivals[:1]), default=start)
+        return (max(0, start - first) + max(0, self.rack.now_ns() - end)) / 1e9
+
     def report(self) -> dict[str, Any]:
         """JSON-ready figures of this mode (docs/MIGRATION.md §8)."""
         mig = self.migration
@@ -111,7 +118,7 @@ class ModeRun:
             }
             for name, gap in gaps.items()
         }
-        path: dict[str, float] = {}
+        path: dict[str, float] = {"passthrough": self._steady_s()}
         for ph in phases:
             where = self.path_of_phase.get(ph.name, "emulated")
             path[where] = path.get(where, 0.0) + float(ph.duration_s)
@@ -157,6 +164,8 @@ class ModeRun:
                 ],
                 "rarps": [{"port": p, "t_ns": t, "out": list(o)} for p, t, o in self.rarps],
             },
+            "end_ns": self.rack.now_ns(),
+            "idle": [list(w) for w in self.work.idle],
             "arrivals": {f.name: [[t, n] for t, n in f.arrivals] for f in self.work.flows},
         }
 
@@ -197,7 +206,7 @@ async def finish(run: ModeRun, no_route0: int, p: RunParams) -> ModeRun:
     b0 = {port: await rack.b.pf.port_stats(port) for port in (0, 1)}
     snap = work.snapshot()
     await work.traffic(p.rounds_after)
-    await work.settle(p.quiet_cycles)
+    await work.settle(p.quiet_cycles, since=snap)
     run.after = work.since(snap)
     b1 = {port: await rack.b.pf.port_stats(port) for port in (0, 1)}
     run.dst_port_delta = {

@@ -175,6 +175,7 @@ class VmWorkload:
         self.vm_paused = vm_paused
         self.refused: list[bytes] = []
         self.rounds = 0
+        self.idle: list[tuple[int, int]] = []  # (ns, ns) windows settling, nothing sent
         ext = rack.outside
         vm_sink = FlowReceiver()
         self.flows = [
@@ -224,16 +225,23 @@ class VmWorkload:
         while not done():
             await self.traffic(1)
 
-    async def settle(self, quiet_cycles: int) -> None:
-        """Until every frame sent arrived, or none arrived for ``quiet_cycles``."""
-        total = sum(f.sent for f in self.flows)
+    async def settle(self, quiet_cycles: int, since: list[tuple[int, int]] | None = None) -> None:
+        """Until every frame sent (since the ``since`` snapshot) arrived, or none arrived for
+        ``quiet_cycles``."""
+        base = since or [(0, 0)] * len(self.flows)
+        total = sum(f.sent - s for f, (s, _) in zip(self.flows, base, strict=True))
         quiet, last = 0, -1
-        while (got := sum(f.received for f in self.flows)) < total:
+        t0 = self.rack.now_ns()
+        while (
+            got := sum(f.received - r for f, (_, r) in zip(self.flows, base, strict=True))
+        ) < total:
             quiet = quiet + SETTLE_STEP if got == last else 0
             if quiet >= quiet_cycles:
-                return  # the rest is lost; the ledger must name every one
+                break  # the rest is lost; the ledger must name every one
             last = got
             await self.rack.cycles(SETTLE_STEP)
+        if self.rack.now_ns() > t0:
+            self.idle.append((t0, self.rack.now_ns()))
 
     def snapshot(self) -> list[tuple[int, int]]:
         """(sent, received) per flow, to count a later window."""

@@ -19,6 +19,12 @@ SEED         ?= 1
 FRAMES       ?=
 VF_FLAVOURS  ?=
 VERBOSE      ?= 0
+# SCENARIO=migrate options (docs/MIGRATION.md §5); empty = the scenario's defaults
+VM_MEMORY    ?=
+DIRTY_RATE   ?=
+LINK_BPS     ?=
+HOT_UNPLUG   ?=
+SWEEP        ?= 0
 JOBS         ?= auto
 PYTEST_ARGS  ?=
 NUM_VF       ?= 4
@@ -37,6 +43,8 @@ all: test
 help:
 	@echo "make sim [SCENARIO=basic] [WAVES=1] [PCAP=1] [SEED=n]  run a scenario, print its report"
 	@echo "make sim VF_FLAVOURS=AB                                VF2 ring format B (npa: vendor B's plugin)"
+	@echo "make sim SCENARIO=migrate [SWEEP=1] [VM_MEMORY=2G] [DIRTY_RATE=100M] [LINK_BPS=10G] [HOT_UNPLUG=acpi|pciehp|s]"
+	@echo "                                                       NPA vs failover migration A -> B, side by side"
 	@echo "make test [JOBS=auto]                                  pytest regression (parallel)"
 	@echo "make lint                                              verilator -Wall + Verible lint/format check + ruff"
 	@echo "make format                                            Verible-format the RTL, ruff-format the Python"
@@ -60,7 +68,10 @@ sim: $(STAMP)
 	$(VPY) -m sim.run --scenario $(SCENARIO) --seed $(SEED) \
 	  $(if $(filter 1,$(WAVES)),--waves) $(if $(filter 1,$(PCAP)),--pcap) \
 	  $(if $(FRAMES),--frames $(FRAMES)) $(if $(filter 1,$(VERBOSE)),--verbose) \
-	  $(if $(VF_FLAVOURS),--vf-flavours $(VF_FLAVOURS))
+	  $(if $(VF_FLAVOURS),--vf-flavours $(VF_FLAVOURS)) \
+	  $(if $(VM_MEMORY),--vm-memory $(VM_MEMORY)) $(if $(DIRTY_RATE),--dirty-rate $(DIRTY_RATE)) \
+	  $(if $(LINK_BPS),--link-bps $(LINK_BPS)) $(if $(HOT_UNPLUG),--hot-unplug $(HOT_UNPLUG)) \
+	  $(if $(filter 1,$(SWEEP)),--sweep)
 
 test: $(STAMP)
 	$(VPY) -m pytest -n $(JOBS) $(PYTEST_ARGS) tests

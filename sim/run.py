@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         help="ring format of each VF, e.g. AB = VF1 format A, VF2 format B (vmxnet3/UPT)",
     )
     mig = ap.add_argument_group("migrate scenario (docs/MIGRATION.md §5)")
-    mig.add_argument("--vm-memory", type=_size, default=2 << 30, help="bytes; 2G, 512M (2G)")
+    mig.add_argument("--vm-memory", type=_memory, default=2 << 30, help="bytes; 2G, 512M (2G)")
     mig.add_argument(
         "--dirty-rate", type=_size, default=100_000_000, help="guest dirty rate, bytes/s (100M)"
     )
@@ -136,24 +136,30 @@ def _positive(text: str) -> int:
     return value
 
 
-def _size(text: str) -> int:
-    """A positive quantity with an optional decimal (k, M, G) or binary (Ki, Mi, Gi) suffix;
-    for memory, G means GiB (2G = 2 GiB, as QEMU's -m reads it)."""
-    units = {"KI": 1 << 10, "MI": 1 << 20, "GI": 1 << 30, "K": 10**3, "M": 10**6, "G": 10**9}
+def _quantity(text: str, k: int) -> int:
+    """A positive quantity with an optional suffix k, M, G (powers of ``k``) or Ki, Mi, Gi
+    (powers of 1024), and an optional trailing B."""
     t = text.strip().upper().removesuffix("B")
-    for suffix, mult in units.items():
-        if t.endswith(suffix):
-            try:
-                value = float(t[: -len(suffix)]) * mult
-            except ValueError:
-                break
-            if value <= 0:
-                break
-            return int(value)
-    else:
-        if t.isdigit() and int(t) > 0:
-            return int(t)
-    raise argparse.ArgumentTypeError(f"{text!r} is not a positive size (e.g. 2G, 100M, 4096)")
+    units = (("KI", 1 << 10), ("MI", 1 << 20), ("GI", 1 << 30), ("K", k), ("M", k**2), ("G", k**3))
+    mult = next((m for suffix, m in units if t.endswith(suffix)), 1)
+    digits = t.rstrip("KMGI")
+    try:
+        value = float(digits) * mult
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive size (e.g. 2G, 100M, 4096)")
+    return int(value)
+
+
+def _size(text: str) -> int:
+    """Rates and bandwidths: 100M = 10**8."""
+    return _quantity(text, 1000)
+
+
+def _memory(text: str) -> int:
+    """Memory, as QEMU's -m reads it: 2G = 2 GiB."""
+    return _quantity(text, 1024)
 
 
 def _hot_unplug(text: str) -> str:

@@ -62,7 +62,7 @@ def test_basic_scenario_report_and_pcaps(tmp_path: Path) -> None:
 
 def test_unknown_scenario_is_refused(capsys) -> None:
     assert main(["--scenario", "no_such_scenario"]) == 2
-    assert "known: basic, npa" in capsys.readouterr().err
+    assert "known: basic, migrate, npa, sriov" in capsys.readouterr().err
 
 
 def test_gtkw_save_file_is_current() -> None:
@@ -178,3 +178,65 @@ def test_vf_flavours_are_checked() -> None:
         for bad in ("AC", "ABA", "B"):
             with pytest.raises(SystemExit):
                 main(["--scenario", scenario, "--vf-flavours", bad])
+
+
+def test_migrate_scenario(tmp_path: Path) -> None:
+    """`make sim SCENARIO=migrate SWEEP=1`: both modes on one workload, balanced, plotted."""
+    rc = main(["--scenario", "migrate", "--frames", "16", "--sweep", "--out", str(tmp_path)])
+    assert rc == 0
+    data = json.loads((tmp_path / "migration.json").read_text())
+    assert sorted(data["modes"]) == ["failover", "npa"]
+    for mode, rep in data["modes"].items():
+        assert rep.get("host_faults") == [], mode
+        for f in rep["flows"]:  # the ledger's balance, as the report states it
+            assert (
+                f["sent"]
+                == f["delivered"] + f["lost_total"]
+                == f["delivered"] + sum(f["lost"].values())
+            ), (mode, f)
+            assert f["sent"] >= 2 * 16, (mode, f)  # rounds before and after at least
+        for d in rep["downtime"].values():
+            assert d["total_ms"] == pytest.approx(d["modelled_ms"] + d["simulated_ms"])
+            assert d["simulated_ms"] > 0, mode
+        assert rep["dst_switch_ports"]["port1"]["rx_packets"] > 0, mode  # host B's VF
+        assert rep["tor"]["moves"][0]["to"] == 1, mode  # the ToR moved the MAC to host B
+        kinds = {ph["kind"] for ph in rep["phases"]}
+        assert kinds == {"simulated", "modelled"}, mode
+    assert data["modes"]["npa"]["tx_lost"] == 0
+    # Both modes ran the same workload: the same frames in the same order from the outside.
+    sizes = {
+        m: [n for _, n in r["arrivals"]["vm -> outside"][:8]] for m, r in data["modes"].items()
+    }
+    assert sizes["npa"] == sizes["failover"]
+    grid = {(r["mode"], r["dirty_mb_s"], r["link_gbps"]) for r in data["sweep"]}
+    assert len(grid) == len(data["sweep"]) == 2 * 7 * 4
+    import matplotlib.image
+
+    for png in ("migration.png", "migration_sweep.png"):
+        img = matplotlib.image.imread(tmp_path / png)
+        assert img.shape[0] > 300 and img.shape[1] > 600, png
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--dirty-rate", "fast"),
+        ("--vm-memory", "-2G"),
+        ("--hot-unplug", "-1"),
+        ("--link-bps", "0"),
+        ("--vm-memory", "2X"),
+    ],
+)
+def test_migrate_options_refused(option: str, value: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--scenario", "migrate", f"{option}={value}"])
+    assert exc.value.code == 2
+    assert value in capsys.readouterr().err
+
+
+def test_migrate_sizes() -> None:
+    """Memory reads as QEMU's -m (binary), rates and bandwidths as SI."""
+    from sim.run import _memory, _size
+
+    assert _memory("2G") == 2 << 30 and _memory("512M") == 512 << 20 and _memory("4096") == 4096
+    assert _size("100M") == 10**8 and _size("10G") == 10**10 and _size("25Gi") == 25 << 30

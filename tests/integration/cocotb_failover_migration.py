@@ -117,7 +117,7 @@ async def failover_migration_a_to_b(dut) -> None:
     ]
     (t_reg_a, _), (t_unreg_a, _), (t_reg_b, _) = failover.history
     assert result.at("start") <= t_unreg_a <= result.at("vf_released")
-    assert t_reg_b == result.at("primary_registered")
+    assert result.at("vf_assigned") <= t_reg_b <= result.at("primary_registered")
     # Standby RX dropped only while a primary was registered; among it the outside
     # host's ARP request for the VM (a broadcast: the eswitch floods it to the PF too).
     dropped = [d for d in failover.dropped if d.reason == STANDBY_RX_DROPPED]

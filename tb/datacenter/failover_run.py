@@ -17,6 +17,7 @@ flow to the VM reaches a VF then), ``tx_no_slave``, ``rx_not_enslaved`` and
 from __future__ import annotations
 
 from tb.datacenter.migration_run import (
+    MOVE_PATHS,
     ModeRun,
     RunParams,
     bring_up,
@@ -34,7 +35,12 @@ from tb.guest.failover import (
 )
 from tb.guest.failover_slaves import VmxnetStandby
 from tb.guest.stack import InterfaceConfig, NetStack
-from tb.hypervisor.failover_migration import FailoverMigration, assign_vf, probe_primary
+from tb.hypervisor.failover_migration import (
+    FailoverMigration,
+    FailoverPlan,
+    assign_vf,
+    probe_primary,
+)
 
 VF_TX_RING_AT_UNPLUG = "vf_tx_ring_at_unplug"
 VF_RX_RING_AT_UNPLUG = "vf_rx_ring_at_unplug"
@@ -43,13 +49,9 @@ VF_RX_BEFORE_OPEN = "vf_rx_before_open"
 VF_RX_NO_UPPER = "vf_rx_no_upper"  # the VF driver reaped it with nothing above it
 
 FAILOVER_PATHS = {
+    **MOVE_PATHS,
     "hot_unplug_request": "passthrough",
     "unplug": "passthrough",
-    "precopy_sample": "emulated",
-    "precopy": "emulated",
-    "stop_and_copy": "paused",
-    "pause_to_resume": "paused",
-    "announce_and_source_teardown": "emulated",
     "hot_plug_request": "emulated",
     "vf_probe_and_register": "emulated",
 }
@@ -64,18 +66,8 @@ async def run_failover(rack: Rack, p: RunParams) -> ModeRun:
     stack = NetStack(InterfaceConfig(g.mac, g.ip), failover.xmit, now=rack.now_ns, name=g.name)
     life = await assign_vf(hosts["a"], v, g.vf)
     await probe_primary(life, v, failover)
-    mig = FailoverMigration(
-        g.name,
-        hosts["a"],
-        hosts["b"],
-        failover,
-        life,
-        g.vf,
-        p.announce,
-        hotplug=p.hotplug,
-        precopy=p.precopy,
-        sample_ns=p.sample_ns,
-    )
+    plan = FailoverPlan(failover, life, g.vf, p.hotplug)
+    mig = FailoverMigration(plan, hosts["b"], p.move_params())
     work = VmWorkload(rack, stack, vm_paused=lambda: mig.paused)
     failover.receiver = work.receive
     await work.ping_both_ways()

@@ -22,7 +22,13 @@ from tb.datacenter.workload import TO_VM, FlowAccount, LossLedger, VmWorkload, r
 from tb.env import TbConfig
 from tb.guest.stack import InterfaceConfig, NetStack
 from tb.hypervisor.failover_migration import HotplugParams
-from tb.hypervisor.migration import AnnounceSchedule, MigrationResult, NpaMigration, rarp_frame
+from tb.hypervisor.migration import (
+    AnnounceSchedule,
+    MigrationResult,
+    MoveParams,
+    NpaMigration,
+    rarp_frame,
+)
 from tb.hypervisor.migration_model import PrecopyParams
 from tb.hypervisor.npa import NpaHost
 from tb.net.tor_switch import Forwarding
@@ -61,6 +67,9 @@ class RunParams:
     def __post_init__(self) -> None:
         if min(self.rounds_before, self.rounds_after) < 1 or self.quiet_cycles <= 0:
             raise ValueError(f"a run needs traffic before and after and a settle time: {self}")
+
+    def move_params(self) -> MoveParams:
+        return MoveParams(self.announce, self.precopy, self.sample_ns)
 
     def rack_config(self) -> RackConfig:
         vfs = (1 + self.guest.vf,)
@@ -241,15 +250,15 @@ async def finish(
     return run
 
 
-NPA_PATHS = {
-    "back_to_emulated": "emulated",
+# The datapath of the phases every mode shares (LiveMigration's).
+MOVE_PATHS = {
     "precopy_sample": "emulated",
     "precopy": "emulated",
     "stop_and_copy": "paused",
     "pause_to_resume": "paused",
     "announce_and_source_teardown": "emulated",
-    "vf_attach": "emulated",
 }
+NPA_PATHS = {**MOVE_PATHS, "back_to_emulated": "emulated", "vf_attach": "emulated"}
 
 
 async def run_npa(rack: Rack, p: RunParams) -> ModeRun:
@@ -258,9 +267,7 @@ async def run_npa(rack: Rack, p: RunParams) -> ModeRun:
     hosts = await bring_up(rack)
     v = await hosts["a"].boot_vm(g.name, g.mac, g.mem_bytes)
     stack = NetStack(InterfaceConfig(g.mac, g.ip), v.shell.xmit, now=rack.now_ns, name=g.name)
-    mig = NpaMigration(
-        g.name, hosts["a"], hosts["b"], g.vf, p.announce, precopy=p.precopy, sample_ns=p.sample_ns
-    )
+    mig = NpaMigration(g.name, hosts["a"], hosts["b"], g.vf, p.move_params())
     work = VmWorkload(rack, stack, vm_paused=lambda: mig.paused)
     v.shell.receiver = work.receive
     if not await hosts["a"].attach_vf(g.name, g.vf):

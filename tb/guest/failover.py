@@ -235,19 +235,25 @@ class FailoverDevice:
 
     # -- configuration --------------------------------------------------------------------
 
+    def _on_slaves(self, apply: Callable[[Slave], None], undo: Callable[[Slave], None]) -> None:
+        """``apply`` on both slaves, primary first; if one refuses, ``undo`` on those that
+        took it and the refusal raised."""
+        done: list[Slave] = []
+        try:
+            for s in self.slaves:
+                apply(s)
+                done.append(s)
+        except SlaveConfigError:
+            for s in done:
+                undo(s)
+            raise
+
     def set_mtu(self, mtu: int) -> None:
         """Both slaves, primary first; a refusal rolls back the ones that took it."""
         if not 68 <= mtu <= 9000:
             raise ValueError(f"MTU {mtu} outside 68..9000")
-        old, done = self.config.mtu, []
-        try:
-            for s in self.slaves:
-                s.set_mtu(mtu)
-                done.append(s)
-        except SlaveConfigError:
-            for s in done:
-                s.set_mtu(old)
-            raise
+        old = self.config.mtu
+        self._on_slaves(lambda s: s.set_mtu(mtu), lambda s: s.set_mtu(old))
         self.config.mtu = mtu
 
     def set_rx_mode(self, *, promisc: bool = False, allmulti: bool = False) -> None:
@@ -268,15 +274,7 @@ class FailoverDevice:
         """A VLAN filter on both slaves; a refusal rolls it back on those that took it."""
         if not 0 <= vid <= 4094:
             raise ValueError(f"VLAN {vid} outside 0..4094")
-        done = []
-        try:
-            for s in self.slaves:
-                s.add_vid(vid)
-                done.append(s)
-        except SlaveConfigError:
-            for s in done:
-                s.kill_vid(vid)
-            raise
+        self._on_slaves(lambda s: s.add_vid(vid), lambda s: s.kill_vid(vid))
         self.config.vids.add(vid)
 
     def kill_vid(self, vid: int) -> None:

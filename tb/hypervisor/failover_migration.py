@@ -38,8 +38,13 @@ from fractions import Fraction
 
 from tb.guest.failover import FailoverDevice
 from tb.guest.failover_slaves import VfPrimary
-from tb.hypervisor.migration import AnnounceSchedule, LiveMigration, MigrationResult, Spans
-from tb.hypervisor.migration_model import PrecopyParams
+from tb.hypervisor.migration import (
+    LiveMigration,
+    MigrationResult,
+    MoveParams,
+    Spans,
+    move_spans,
+)
 from tb.hypervisor.npa import MAC_PIPE_NS, RX_PIPE_NS, NpaHost
 from tb.hypervisor.npa_vm import NpaVm
 from tb.hypervisor.vswitch import PF_PORT
@@ -55,9 +60,7 @@ HOT_PLUG_S = Fraction(1)
 
 FAILOVER_PHASES: Spans = (
     ("unplug", "start", "vf_released"),
-    ("precopy_sample", "vf_released", "precopy_sampled"),
-    ("pause_to_resume", "paused", "resumed_on_destination"),
-    ("announce_and_source_teardown", "resumed_on_destination", "source_forgot"),
+    *move_spans("vf_released"),
     ("vf_probe_and_register", "source_forgot", "primary_registered"),
 )
 
@@ -187,36 +190,35 @@ async def unplug_primary(life: VfLife, v: NpaVm, failover: FailoverDevice) -> Un
     return rec
 
 
+@dataclass(frozen=True)
+class FailoverPlan:
+    """What failover mode brings to a migration: the guest's failover device, the VF
+    its primary runs on at the source, the destination's VF and the hot-plug times."""
+
+    failover: FailoverDevice
+    src_life: VfLife
+    dst_vf: int
+    hotplug: HotplugParams = field(default_factory=HotplugParams)
+
+
 class FailoverMigration(LiveMigration):
-    """One failover VM's migration from ``src`` (on VF ``src_life``) to ``dst``, onto
-    VF ``dst_vf`` there."""
+    """One failover VM's migration from the host its primary's VF is on to ``dst``."""
 
     SPANS = FAILOVER_PHASES
 
-    def __init__(
-        self,
-        name: str,
-        src: NpaHost,
-        dst: NpaHost,
-        failover: FailoverDevice,
-        src_life: VfLife,
-        dst_vf: int,
-        announce: AnnounceSchedule | None = None,
-        *,
-        hotplug: HotplugParams | None = None,
-        precopy: PrecopyParams | None = None,
-        sample_ns: int = 20_000,
-    ) -> None:
-        super().__init__(name, src, dst, announce, precopy=precopy, sample_ns=sample_ns)
-        if src_life.host is not src:
-            raise ValueError(f"{name}: the primary's VF is not on the source host")
-        self.failover = failover
-        self.src_life = src_life
-        self.dst_vf = dst_vf
-        self.hotplug = hotplug or HotplugParams()
+    def __init__(self, plan: FailoverPlan, dst: NpaHost, params: MoveParams | None = None) -> None:
+        life = plan.src_life
+        if life.primary is None or plan.failover.primary is not life.primary:
+            raise FailoverMigrationError(f"VF {life.vf} is not the failover device's primary")
+        name = next((n for n, v in life.host.vms.items() if life.vf in v.vm.vfs), None)
+        if name is None:
+            raise FailoverMigrationError(f"VF {life.vf} is assigned to no VM of the source")
+        super().__init__(name, life.host, dst, plan.dst_vf, params)
+        self.failover = plan.failover
+        self.src_life = life
+        self.hotplug = plan.hotplug
         self.unplug = UnplugRecord()
         self.dst_life: VfLife | None = None
-        self.result.dst_vf = dst_vf
 
     async def run(self) -> MigrationResult:
         v = self.src.vms[self.name]

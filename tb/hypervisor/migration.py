@@ -128,11 +128,21 @@ class Phase:
 
 # The simulated phases: (name, the event it starts at, the event it ends at).
 Spans = tuple[tuple[str, str, str], ...]
-SIMULATED_PHASES: Spans = (
+
+
+def move_spans(emulated_on_source: str) -> Spans:
+    """The simulated phases of LiveMigration's shared steps, the first from the event at
+    which the VM is on its emulated device at the source."""
+    return (
+        ("precopy_sample", emulated_on_source, "precopy_sampled"),
+        ("pause_to_resume", "paused", "resumed_on_destination"),
+        ("announce_and_source_teardown", "resumed_on_destination", "source_forgot"),
+    )
+
+
+SIMULATED_PHASES: Spans = (  # NPA's
     ("back_to_emulated", "start", "emulated_on_source"),
-    ("precopy_sample", "emulated_on_source", "precopy_sampled"),
-    ("pause_to_resume", "paused", "resumed_on_destination"),
-    ("announce_and_source_teardown", "resumed_on_destination", "source_forgot"),
+    *move_spans("emulated_on_source"),
     ("vf_attach", "source_forgot", "plugin_on_destination"),
 )
 
@@ -172,24 +182,32 @@ class MigrationResult:
         raise KeyError(f"{self.vm}: no migration event {name!r}")
 
 
+@dataclass(frozen=True)
+class MoveParams:
+    """How the shared part of a migration runs: the announce schedule, the modelled
+    copy (None: not modelled) and the simulated traffic sampled for its working set."""
+
+    announce: AnnounceSchedule = field(default_factory=AnnounceSchedule)
+    precopy: PrecopyParams | None = None
+    sample_ns: int = 20_000
+
+    def __post_init__(self) -> None:
+        if self.sample_ns <= 0:
+            raise ValueError(f"sample_ns must be positive, not {self.sample_ns}")
+
+
 class LiveMigration:
-    """What every mode's migration of one VM from ``src`` to ``dst`` shares, once the VM
-    is on its emulated device at the source: the pre-copy sample (N4), the pause, the
-    copy and the resume on the destination (N5, N6), the announce and the source's
-    teardown (N7). ``paused`` is True while its vCPUs are stopped (a guest model must
-    not run then). A mode adds what happens before and after (its ``run``)."""
+    """What every mode's migration of one VM from ``src`` to ``dst`` (onto VF ``dst_vf``
+    there) shares, once the VM is on its emulated device at the source: the pre-copy
+    sample (N4), the pause, the copy and the resume on the destination (N5, N6), the
+    announce and the source's teardown (N7). ``paused`` is True while its vCPUs are
+    stopped (a guest model must not run then). A mode adds what happens before and
+    after (its ``run``)."""
 
     SPANS: Spans = SIMULATED_PHASES
 
     def __init__(
-        self,
-        name: str,
-        src: NpaHost,
-        dst: NpaHost,
-        announce: AnnounceSchedule | None = None,
-        *,
-        precopy: PrecopyParams | None = None,
-        sample_ns: int = 20_000,
+        self, name: str, src: NpaHost, dst: NpaHost, dst_vf: int, params: MoveParams | None = None
     ) -> None:
         if name not in src.vms:
             raise ValueError(f"VM {name!r} is not on the source host")
@@ -197,16 +215,16 @@ class LiveMigration:
             raise ValueError(f"VM {name!r} already on the destination host")
         if src is dst:
             raise ValueError("source and destination are the same host")
-        if sample_ns <= 0:
-            raise ValueError(f"sample_ns must be positive, not {sample_ns}")
         self.name = name
         self.src = src
         self.dst = dst
-        self.announce = announce or AnnounceSchedule()
-        self.precopy = precopy
-        self.sample_ns = sample_ns
+        self.dst_vf = dst_vf
+        p = params or MoveParams()
+        self.announce = p.announce
+        self.precopy = p.precopy
+        self.sample_ns = p.sample_ns
         self.paused = False
-        self.result = MigrationResult(name, spans=self.SPANS)
+        self.result = MigrationResult(name, dst_vf=dst_vf, spans=self.SPANS)
 
     def _event(self, name: str, detail: str = "") -> None:
         self.result.events.append(MigrationEvent(name, self.src.now_ns(), detail))
@@ -276,22 +294,8 @@ class LiveMigration:
 
 
 class NpaMigration(LiveMigration):
-    """One NPA VM's migration from ``src`` to ``dst``, onto VF ``dst_vf`` there."""
-
-    def __init__(
-        self,
-        name: str,
-        src: NpaHost,
-        dst: NpaHost,
-        dst_vf: int,
-        announce: AnnounceSchedule | None = None,
-        *,
-        precopy: PrecopyParams | None = None,
-        sample_ns: int = 20_000,
-    ) -> None:
-        super().__init__(name, src, dst, announce, precopy=precopy, sample_ns=sample_ns)
-        self.dst_vf = dst_vf
-        self.result.dst_vf = dst_vf
+    """One NPA VM's migration from ``src`` to ``dst``, onto VF ``dst_vf`` there with its
+    vendor's plugin."""
 
     async def run(self) -> MigrationResult:
         src, dst, name = self.src, self.dst, self.name

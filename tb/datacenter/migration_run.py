@@ -12,6 +12,7 @@ named drop points (:class:`~tb.datacenter.workload.LossLedger`).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -20,7 +21,14 @@ from tb.datacenter.rack import Rack, RackConfig
 from tb.datacenter.workload import TO_VM, FlowAccount, LossLedger, VmWorkload, run_with_traffic
 from tb.env import TbConfig
 from tb.guest.stack import InterfaceConfig, NetStack
-from tb.hypervisor.migration import AnnounceSchedule, MigrationResult, NpaMigration, rarp_frame
+from tb.hypervisor.failover_migration import HotplugParams
+from tb.hypervisor.migration import (
+    AnnounceSchedule,
+    MigrationResult,
+    MoveParams,
+    NpaMigration,
+    rarp_frame,
+)
 from tb.hypervisor.migration_model import PrecopyParams
 from tb.hypervisor.npa import NpaHost
 from tb.net.tor_switch import Forwarding
@@ -49,6 +57,7 @@ class RunParams:
     guest: GuestSpec = field(default_factory=GuestSpec)
     precopy: PrecopyParams = field(default_factory=PrecopyParams)
     announce: AnnounceSchedule = field(default_factory=AnnounceSchedule)
+    hotplug: HotplugParams = field(default_factory=HotplugParams)  # failover mode's F2, F5
     sample_ns: int = 20_000  # simulated traffic whose dirtied pages are the working set
     rounds_before: int = 30
     rounds_after: int = 40
@@ -58,6 +67,9 @@ class RunParams:
     def __post_init__(self) -> None:
         if min(self.rounds_before, self.rounds_after) < 1 or self.quiet_cycles <= 0:
             raise ValueError(f"a run needs traffic before and after and a settle time: {self}")
+
+    def move_params(self) -> MoveParams:
+        return MoveParams(self.announce, self.precopy, self.sample_ns)
 
     def rack_config(self) -> RackConfig:
         vfs = (1 + self.guest.vf,)
@@ -85,6 +97,7 @@ class ModeRun:
     path_of_phase: dict[str, str] = field(default_factory=dict)  # phase -> datapath
     first_event: str = "start"
     last_event: str = ""
+    extras: dict[str, Any] = field(default_factory=dict)  # the mode's own objects, not reported
 
     def window(self) -> tuple[int, int]:
         """[start, end] of the migration in simulated ns (end: last switch-over + tail)."""
@@ -170,14 +183,17 @@ class ModeRun:
         }
 
 
-async def bring_up(rack: Rack) -> dict[str, NpaHost]:
-    """Reset the rack; each host's PF probed, SR-IOV on, its NPA host ready."""
+async def bring_up(rack: Rack, *, mailbox: bool = False) -> dict[str, NpaHost]:
+    """Reset the rack; each host's PF probed, SR-IOV on, its NPA host ready; with
+    ``mailbox`` the PF answers its VFs' drivers over the mailbox."""
     await rack.reset()
     hosts = {}
     for h, tb in rack.hosts.items():
         await tb.pf.probe()
         await tb.pf.enable_sriov(tb.num_vf)
         hosts[h] = await tb.npa_host()
+        if mailbox:
+            tb.pf.start_mailbox(hosts[h].irq)
     return hosts
 
 
@@ -198,9 +214,27 @@ def watch_rarps(rack: Rack, mac: str, into: list[tuple[int, int, tuple[int, ...]
     rack.observers.append(watch)
 
 
-async def finish(run: ModeRun, no_route0: int, p: RunParams) -> ModeRun:
+async def migrate_under_traffic(run: ModeRun, p: RunParams, job: Awaitable[Any]) -> int:
+    """The migration in the middle of a run: RARPs for the VM watched, ``rounds_before``
+    rounds, then ``job`` while the flows keep running. Returns host A's uplink
+    ``DROP_NO_ROUTE`` from before (for :func:`finish`)."""
+    watch_rarps(run.rack, p.guest.mac, run.rarps)
+    no_route0 = await no_route_drops(run.rack, "a")
+    await run.work.traffic(p.rounds_before)
+    await run_with_traffic(run.work, job)
+    return no_route0
+
+
+async def finish(
+    run: ModeRun,
+    no_route0: int,
+    p: RunParams,
+    mode_losses: Callable[[], Awaitable[None]] | None = None,
+) -> ModeRun:
     """The common end of a run: what was in flight lands, ``rounds_after`` rounds on host
-    B (counted on its switch ports), settle, then every flow's loss balanced."""
+    B (counted on its switch ports), settle, then every flow's loss balanced;
+    ``mode_losses`` adds the mode's own drop points to the ledger first (the run has
+    settled then: nothing is on its way)."""
     rack, work = run.rack, run.work
     await work.settle(SETTLE_AFTER_MIGRATION)
     b0 = {port: await rack.b.pf.port_stats(port) for port in (0, 1)}
@@ -219,19 +253,21 @@ async def finish(run: ModeRun, no_route0: int, p: RunParams) -> ModeRun:
     for h, host in run.hosts.items():
         run.ledger.add_vswitch(h, host.vswitch.dropped)
     run.ledger.add_frames("guest_refused", work.refused)
+    if mode_losses is not None:
+        await mode_losses()
     run.accounts = run.ledger.balance(work.flows)
     return run
 
 
-NPA_PATHS = {
-    "back_to_emulated": "emulated",
+# The datapath of the phases every mode shares (LiveMigration's).
+MOVE_PATHS = {
     "precopy_sample": "emulated",
     "precopy": "emulated",
     "stop_and_copy": "paused",
     "pause_to_resume": "paused",
     "announce_and_source_teardown": "emulated",
-    "vf_attach": "emulated",
 }
+NPA_PATHS = {**MOVE_PATHS, "back_to_emulated": "emulated", "vf_attach": "emulated"}
 
 
 async def run_npa(rack: Rack, p: RunParams) -> ModeRun:
@@ -240,9 +276,7 @@ async def run_npa(rack: Rack, p: RunParams) -> ModeRun:
     hosts = await bring_up(rack)
     v = await hosts["a"].boot_vm(g.name, g.mac, g.mem_bytes)
     stack = NetStack(InterfaceConfig(g.mac, g.ip), v.shell.xmit, now=rack.now_ns, name=g.name)
-    mig = NpaMigration(
-        g.name, hosts["a"], hosts["b"], g.vf, p.announce, precopy=p.precopy, sample_ns=p.sample_ns
-    )
+    mig = NpaMigration(g.name, hosts["a"], hosts["b"], g.vf, p.move_params())
     work = VmWorkload(rack, stack, vm_paused=lambda: mig.paused)
     v.shell.receiver = work.receive
     if not await hosts["a"].attach_vf(g.name, g.vf):
@@ -250,10 +284,7 @@ async def run_npa(rack: Rack, p: RunParams) -> ModeRun:
     await work.ping_both_ways()
     run = ModeRun("npa", rack, hosts, mig.result, work, LossLedger(), path_of_phase=NPA_PATHS)
     run.last_event = "plugin_on_destination"
-    watch_rarps(rack, g.mac, run.rarps)
-    no_route0 = await no_route_drops(rack, "a")
-    await work.traffic(p.rounds_before)
-    await run_with_traffic(work, mig.run())
+    no_route0 = await migrate_under_traffic(run, p, mig.run())
     if not mig.result.plugin_attached:
         run.last_event = "plugin_refused"
     return await finish(run, no_route0, p)

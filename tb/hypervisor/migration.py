@@ -19,8 +19,15 @@ stop-and-copy from them; :meth:`MigrationResult.phases` puts the modelled
 durations beside the simulated ones. The real bytes still move in one bulk copy
 at the pause, with no simulated time passing.
 
+:class:`LiveMigration` holds the steps every mode shares once the VM is on its
+emulated device at the source (pre-copy sample, pause, copy, rebind, resume,
+announce, source teardown); :class:`NpaMigration` adds NPA's before (detach the
+plugin's VF) and after (attach the destination's VF and plugin), and
+tb/hypervisor/failover_migration.py's ``FailoverMigration`` failover mode's
+(hot-unplug and hot-plug of the VF under the guest's failover device).
+
 Not here yet (docs/MIGRATION.md §1): the later announce rounds on the wire,
-failover mode, the report, abort and roll back.
+abort and roll back.
 
 Frames that reach the VM while it cannot take them are dropped at a named
 point and recorded frame by frame in the source vswitch's ``dropped`` list:
@@ -120,11 +127,22 @@ class Phase:
 
 
 # The simulated phases: (name, the event it starts at, the event it ends at).
-SIMULATED_PHASES = (
+Spans = tuple[tuple[str, str, str], ...]
+
+
+def move_spans(emulated_on_source: str) -> Spans:
+    """The simulated phases of LiveMigration's shared steps, the first from the event at
+    which the VM is on its emulated device at the source."""
+    return (
+        ("precopy_sample", emulated_on_source, "precopy_sampled"),
+        ("pause_to_resume", "paused", "resumed_on_destination"),
+        ("announce_and_source_teardown", "resumed_on_destination", "source_forgot"),
+    )
+
+
+SIMULATED_PHASES: Spans = (  # NPA's
     ("back_to_emulated", "start", "emulated_on_source"),
-    ("precopy_sample", "emulated_on_source", "precopy_sampled"),
-    ("pause_to_resume", "paused", "resumed_on_destination"),
-    ("announce_and_source_teardown", "resumed_on_destination", "source_forgot"),
+    *move_spans("emulated_on_source"),
     ("vf_attach", "source_forgot", "plugin_on_destination"),
 )
 
@@ -139,15 +157,18 @@ class MigrationResult:
     plugin_attached: bool = False
     working_set_pages: int = 0  # pages the datapath dirtied in the sample window
     precopy: PrecopyPlan | None = None
+    spans: Spans = SIMULATED_PHASES  # the mode's simulated phases
+    modelled: list[Phase] = field(default_factory=list)  # the mode's own modelled phases
 
     def phases(self) -> list[Phase]:
         """Every phase in time order; modelled ones where they sit in simulated time."""
         t = {e.name: e.t_ns for e in self.events}
         out = [
             Phase(name, "simulated", t[a], Fraction(t[b] - t[a], 10**9))
-            for name, a, b in SIMULATED_PHASES
+            for name, a, b in self.spans
             if a in t and b in t
         ]
+        out += self.modelled
         if self.precopy is not None:
             out.append(Phase("precopy", "modelled", t["precopy_sampled"], self.precopy.precopy_s))
             out.append(Phase("stop_and_copy", "modelled", t["paused"], self.precopy.downtime_s))
@@ -161,20 +182,32 @@ class MigrationResult:
         raise KeyError(f"{self.vm}: no migration event {name!r}")
 
 
-class NpaMigration:
-    """One VM's migration from ``src`` to ``dst``; ``paused`` is True while its vCPUs are
-    stopped (a guest model must not run then)."""
+@dataclass(frozen=True)
+class MoveParams:
+    """How the shared part of a migration runs: the announce schedule, the modelled
+    copy (None: not modelled) and the simulated traffic sampled for its working set."""
+
+    announce: AnnounceSchedule = field(default_factory=AnnounceSchedule)
+    precopy: PrecopyParams | None = None
+    sample_ns: int = 20_000
+
+    def __post_init__(self) -> None:
+        if self.sample_ns <= 0:
+            raise ValueError(f"sample_ns must be positive, not {self.sample_ns}")
+
+
+class LiveMigration:
+    """What every mode's migration of one VM from ``src`` to ``dst`` (onto VF ``dst_vf``
+    there) shares, once the VM is on its emulated device at the source: the pre-copy
+    sample (N4), the pause, the copy and the resume on the destination (N5, N6), the
+    announce and the source's teardown (N7). ``paused`` is True while its vCPUs are
+    stopped (a guest model must not run then). A mode adds what happens before and
+    after (its ``run``)."""
+
+    SPANS: Spans = SIMULATED_PHASES
 
     def __init__(
-        self,
-        name: str,
-        src: NpaHost,
-        dst: NpaHost,
-        dst_vf: int,
-        announce: AnnounceSchedule | None = None,
-        *,
-        precopy: PrecopyParams | None = None,
-        sample_ns: int = 20_000,
+        self, name: str, src: NpaHost, dst: NpaHost, dst_vf: int, params: MoveParams | None = None
     ) -> None:
         if name not in src.vms:
             raise ValueError(f"VM {name!r} is not on the source host")
@@ -186,33 +219,37 @@ class NpaMigration:
         self.src = src
         self.dst = dst
         self.dst_vf = dst_vf
-        self.announce = announce or AnnounceSchedule()
-        if sample_ns <= 0:
-            raise ValueError(f"sample_ns must be positive, not {sample_ns}")
-        self.precopy = precopy
-        self.sample_ns = sample_ns
+        p = params or MoveParams()
+        self.announce = p.announce
+        self.precopy = p.precopy
+        self.sample_ns = p.sample_ns
         self.paused = False
-        self.result = MigrationResult(name, dst_vf=dst_vf)
+        self.result = MigrationResult(name, dst_vf=dst_vf, spans=self.SPANS)
 
     def _event(self, name: str, detail: str = "") -> None:
         self.result.events.append(MigrationEvent(name, self.src.now_ns(), detail))
 
-    async def run(self) -> MigrationResult:
+    def _modelled(self, name: str, duration_s: Fraction) -> None:
+        """A modelled phase of the mode, at the simulated time it sits at (now)."""
+        self.result.modelled.append(Phase(name, "modelled", self.src.now_ns(), duration_s))
+
+    async def _sample_precopy(self, v: NpaVm) -> None:
+        """N4: the guest runs on its emulated device; its datapath dirties pages."""
+        if self.precopy is None:
+            return
+        dirty = DirtyPages(v.vm.memory, self.precopy.page_bytes)
+        await self.src.wait_ns(self.sample_ns)
+        pages = dirty.mark()
+        self.result.working_set_pages = pages
+        wws = pages * self.precopy.page_bytes
+        self.result.precopy = plan_precopy(replace(self.precopy, working_set_bytes=wws))
+        self._event("precopy_sampled", f"{pages} pages dirtied in {self.sample_ns} ns")
+
+    async def _move(self, v: NpaVm) -> None:
+        """N5 to N7: pause, copy, resume on the destination (emulated), announce, and the
+        source forgets the VM."""
         src, dst, name = self.src, self.dst, self.name
-        v = src.vms[name]
-        self._event("start", f"on {'VF ' + str(v.vf) if v.vf is not None else 'emulated'}")
-        if v.vf is not None:  # N2, N3: back to the emulated path, VF reset and released
-            await src.detach_vf(name, "migration")
-            self._event("emulated_on_source")
         assert v.port is not None, f"{name}: emulated without a vswitch port"
-        if self.precopy is not None:  # N4: the guest runs on; its datapath dirties pages
-            dirty = DirtyPages(v.vm.memory, self.precopy.page_bytes)
-            await src.wait_ns(self.sample_ns)
-            pages = dirty.mark()
-            self.result.working_set_pages = pages
-            wws = pages * self.precopy.page_bytes
-            self.result.precopy = plan_precopy(replace(self.precopy, working_set_bytes=wws))
-            self._event("precopy_sampled", f"{pages} pages dirtied in {self.sample_ns} ns")
         # N5: pause. The guest stops, its device takes nothing more (the source records
         # what arrives), and what it sent leaves the source's PF queue.
         self.paused = True
@@ -241,10 +278,6 @@ class NpaMigration:
         await dst.wait_ns(SOURCE_LINGER_NS)
         await src.vswitch.detach(v.mac)  # the source's switch entry goes
         self._event("source_forgot")
-        # N8: a VF of the destination with its vendor's plugin.
-        self.result.plugin_attached = await dst.attach_vf(name, self.dst_vf)
-        self._event("plugin_on_destination" if self.result.plugin_attached else "plugin_refused")
-        return self.result
 
     def _rebind(self, v: NpaVm) -> None:
         """The VM's device and shell now belong to the destination host."""
@@ -258,3 +291,22 @@ class NpaMigration:
         dst.vms[name] = v
         del src.vms[name]
         src.loaders.pop(name, None)
+
+
+class NpaMigration(LiveMigration):
+    """One NPA VM's migration from ``src`` to ``dst``, onto VF ``dst_vf`` there with its
+    vendor's plugin."""
+
+    async def run(self) -> MigrationResult:
+        src, dst, name = self.src, self.dst, self.name
+        v = src.vms[name]
+        self._event("start", f"on {'VF ' + str(v.vf) if v.vf is not None else 'emulated'}")
+        if v.vf is not None:  # N2, N3: back to the emulated path, VF reset and released
+            await src.detach_vf(name, "migration")
+            self._event("emulated_on_source")
+        await self._sample_precopy(v)
+        await self._move(v)
+        # N8: a VF of the destination with its vendor's plugin.
+        self.result.plugin_attached = await dst.attach_vf(name, self.dst_vf)
+        self._event("plugin_on_destination" if self.result.plugin_attached else "plugin_refused")
+        return self.result

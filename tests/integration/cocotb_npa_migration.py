@@ -20,10 +20,17 @@ from fractions import Fraction
 
 import cocotb
 
-from tb.datacenter import PORT_HOST_A, PORT_HOST_B, PORT_OUTSIDE, Rack
+from tb.datacenter import Rack
 from tb.datacenter.migration_run import GuestSpec, RunParams, run_npa
 from tb.plugin_model import RingBPlugin
 from tb.shell_model.npa_shell import ShellMode
+from tests.integration.migration_checks import (
+    SHARED_EVENTS,
+    SHARED_PHASES,
+    check_hosts_and_gaps,
+    check_on_destination_vf,
+    check_tor_moved,
+)
 
 VF = 0
 NAME, MAC = "vm1", "02:00:00:00:0a:01"
@@ -36,19 +43,14 @@ async def npa_migration_a_to_b(dut) -> None:
     assert int(dut.NUM_VF.value) == 1
     rack = Rack(dut, PARAMS.rack_config())
     run = await run_npa(rack, PARAMS)
-    result, npa, rarps = run.migration, run.hosts, run.rarps
+    result, npa = run.migration, run.hosts
     v = npa["b"].vms[NAME]
     dut._log.info("migration events: %s", [(e.name, e.t_ns) for e in result.events])
     assert result.plugin_attached
     assert [e.name for e in result.events] == [
         "start",
         "emulated_on_source",
-        "precopy_sampled",
-        "paused",
-        "copied",
-        "resumed_on_destination",
-        "announced",
-        "source_forgot",
+        *SHARED_EVENTS,
         "plugin_on_destination",
     ]
     assert result.announce_offsets_ns == [0, 50_000_000, 200_000_000, 450_000_000, 800_000_000]
@@ -65,11 +67,7 @@ async def npa_migration_a_to_b(dut) -> None:
     phases = result.phases()
     assert [(ph.name, ph.kind) for ph in phases] == [
         ("back_to_emulated", "simulated"),
-        ("precopy_sample", "simulated"),
-        ("precopy", "modelled"),
-        ("stop_and_copy", "modelled"),
-        ("pause_to_resume", "simulated"),
-        ("announce_and_source_teardown", "simulated"),
+        *SHARED_PHASES,
         ("vf_attach", "simulated"),
     ]
     assert phases[1].duration_s >= Fraction(PARAMS.sample_ns, 10**9)
@@ -79,26 +77,14 @@ async def npa_migration_a_to_b(dut) -> None:
         result.working_set_pages,
     )
     # After the migration: vm's frames cross host B's VF, none host B's PF port.
-    sent_after, got_after = run.after
-    assert got_after == sent_after, "frames lost after the migration ended"
-    assert run.dst_port_delta["port1"]["rx_packets"] == sent_after[0]
-    assert run.dst_port_delta["port1"]["tx_packets"] == sent_after[1]
-    assert run.dst_port_delta["port0"]["rx_packets"] == 0
+    check_on_destination_vf(run)
 
     # The guest sees one interface, now on vendor B's plugin, on host B.
     assert v.shell.mode is ShellMode.PLUGIN and isinstance(v.shell.plugin, RingBPlugin)
     assert NAME in npa["b"].vms and NAME not in npa["a"].vms
     assert [vm.name for vm in rack.a.hv.vms] == [] and rack.a.iommu.has_domain(1 + VF) is False
     assert rack.b.iommu.has_domain(1 + VF)
-    # The ToR moved the VM's MAC to host B's port, on host B's RARP.
-    assert rack.tor.lookup(MAC, rack.now_ns()) == PORT_HOST_B
-    assert [(m.mac, m.old_port, m.new_port) for m in rack.tor.moves] == [
-        (MAC, PORT_HOST_A, PORT_HOST_B)
-    ]
-    # One RARP, from host B's port, flooded to host A and the outside; it moved the entry
-    # (the VM itself sent nothing from host B before it).
-    assert [(p, out) for p, _, out in rarps] == [(PORT_HOST_B, (PORT_HOST_A, PORT_OUTSIDE))]
-    assert rack.tor.moves[0].time == rarps[0][1] >= result.at("announced")
+    check_tor_moved(run, MAC)
 
     # Loss accounting: run_npa balanced sent = delivered + lost at named points.
     accounts = run.accounts
@@ -107,14 +93,9 @@ async def npa_migration_a_to_b(dut) -> None:
         assert (acct.duplicates, acct.reordered, acct.corrupted) == (0, 0, 0), acct
     assert accounts[0].lost == {}, "NPA lost frames the VM sent"
     assert accounts[1].lost, "no frame met the pause: the check proves nothing"
-    for tb in rack.hosts.values():
-        assert not tb.iommu.faults and not tb.host_bus.errors
     # Guest-visible downtime per direction, simulated part: the longest gap between two
-    # arrivals while the migration ran. No frame can arrive while the VM is paused.
-    pause = result.at("resumed_on_destination") - result.at("paused")
-    gaps = run.gaps_ns()
-    for name, gap in gaps.items():
-        assert gap >= pause, (name, gap, pause)
+    # arrivals while the migration ran.
+    gaps, pause = check_hosts_and_gaps(run)
     dut._log.info(
         "simulated downtime: vm -> outside %d ns, outside -> vm %d ns (paused %d ns); "
         "modelled stop-and-copy %.1f ms",

@@ -171,8 +171,8 @@ def _hot_unplug(text: str) -> str:
         seconds = Fraction(text)
     except (ValueError, ZeroDivisionError):
         seconds = Fraction(-1)
-    if seconds < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: acpi, pciehp or a time in seconds >= 0")
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: acpi, pciehp or a time in seconds > 0")
     return str(seconds)
 
 

@@ -20,7 +20,9 @@ from pathlib import Path
 import cocotb
 
 from tb.datacenter import Rack
+from tb.datacenter.failover_run import run_failover
 from tb.datacenter.migration_run import ModeRun, RunParams, run_npa
+from tb.hypervisor.failover_migration import HotplugParams
 from tb.hypervisor.migration_model import PrecopyParams
 
 MODES = ("npa", "failover")
@@ -44,8 +46,8 @@ class MigrateOptions:
             raise ValueError(f"migration mode {self.mode!r}: one of {', '.join(MODES)}")
         if self.frames < 1:
             raise ValueError(f"frames must be positive, not {self.frames}")
-        if min(self.hot_unplug_s, self.hot_plug_s) < 0:
-            raise ValueError(f"hot-plug delays must be >= 0: {self}")
+        if min(self.hot_unplug_s, self.hot_plug_s) <= 0:
+            raise ValueError(f"hot-plug delays must be positive: {self}")
 
     def env(self) -> dict[str, str]:
         return {
@@ -81,15 +83,17 @@ class MigrateOptions:
         )
         rounds = max(8, self.frames)
         return RunParams(
-            precopy=precopy, rounds_before=rounds, rounds_after=rounds, seed=40 + self.seed
+            precopy=precopy,
+            hotplug=HotplugParams(self.hot_unplug_s, self.hot_plug_s),
+            rounds_before=rounds,
+            rounds_after=rounds,
+            seed=40 + self.seed,
         )
 
 
 async def run_mode(rack: Rack, opts: MigrateOptions) -> ModeRun:
-    p = opts.run_params()
-    if opts.mode == "npa":
-        return await run_npa(rack, p)
-    raise ValueError(f"mode {opts.mode!r} is not built")
+    run = run_npa if opts.mode == "npa" else run_failover
+    return await run(rack, opts.run_params())
 
 
 @cocotb.test()

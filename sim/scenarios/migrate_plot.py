@@ -101,7 +101,11 @@ def _panel(ax: Any, mode: str, rep: dict[str, Any]) -> None:
         fontsize=9,
     )
     ax.set_ylabel("received Gbit/s (UDP payload)")
-    ax.legend(loc="lower left", fontsize=7)
+    from matplotlib.patches import Patch
+
+    shades = [Patch(color=c, alpha=0.3, label=f"{p} (simulated)") for p, c in PATH_COLOURS.items()]
+    handles = ax.get_legend_handles_labels()[0] + shades
+    ax.legend(handles=handles, loc="lower left", fontsize=7, ncol=2)
 
 
 def plot_migration(data: dict[str, Any], path: Path) -> Path:

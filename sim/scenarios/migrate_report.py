@@ -142,8 +142,8 @@ def comparison(data: dict[str, Any]) -> str:
         row(
             f"downtime {direction}",
             lambda r, _m, d=direction: (
-                f"{r['downtime'][d]['total_ms']:.1f} ms = {r['downtime'][d]['modelled_ms']:.1f}"
-                f" modelled + {r['downtime'][d]['simulated_ms'] * 1e3:.1f} us simulated"
+                f"{r['downtime'][d]['total_ms']:.1f} ms ({r['downtime'][d]['modelled_ms']:.1f}"
+                f" mod. + {r['downtime'][d]['simulated_ms'] * 1e3:.1f} us sim.)"
             ),
         )
     row("TX frames lost (simulated)", lambda r, _m: _lost(r, "vm -> outside"))
@@ -154,34 +154,39 @@ def comparison(data: dict[str, Any]) -> str:
         "pre-copy",
         lambda r, _m: (
             f"{len(r['precopy']['rounds'])} round(s), {r['precopy']['total_bytes'] / 2**30:.2f}"
-            f" GiB, {'converged' if r['precopy']['converged'] else 'NOT converged'}"
+            f" GiB{'' if r['precopy']['converged'] else ', NOT converged'}"
         ),
     )
-    row(
-        "time on path",
-        lambda r, _m: ", ".join(f"{k} {_dur(v)}" for k, v in sorted(r["path_time_s"].items())),
-    )
+    for path in ("passthrough", "emulated", "paused"):
+        row(f"time {path}", lambda r, _m, p=path: _dur(r["path_time_s"].get(p, 0.0)))
     row(
         "after migration on host B",
         lambda r, _m: (
-            f"VF port rx {r['dst_switch_ports']['port1']['rx_packets']} "
+            f"VF rx {r['dst_switch_ports']['port1']['rx_packets']} "
             f"tx {r['dst_switch_ports']['port1']['tx_packets']}, "
-            f"PF port rx {r['dst_switch_ports']['port0']['rx_packets']}"
+            f"PF rx {r['dst_switch_ports']['port0']['rx_packets']}"
         ),
     )
     width = max(len(label) for label, _ in rows)
     col = max(len(v) for _, vals in rows for v in vals)
     lines = [f"{'':{width}}  " + "  ".join(f"{m:{col}}" for m in modes)]
     lines += [f"{label:{width}}  " + "  ".join(f"{v:{col}}" for v in vals) for label, vals in rows]
+    refs = "; ".join(f"{name}: {ms:g} ms" for name, ms in data["references_ms"].items())
+    lines.append(f"published downtimes (docs/MIGRATION.md §11): {refs}")
     for m in modes:
-        lines.append(f"{m} phases: " + "; ".join(_fmt_phases(data["modes"][m])))
+        rep = data["modes"][m]
+        lines.append(f"\n{m}: frames lost by named reason")
+        for f in rep["flows"]:
+            why = ", ".join(f"{k} {v}" for k, v in f["lost"].items()) or "none"
+            lines.append(f"  {f['name']}: {why}")
+        lines.append(f"{m}: phases")
+        lines += [f"  {ph}" for ph in _fmt_phases(rep)]
     return "\n".join(lines)
 
 
 def _lost(rep: dict[str, Any], flow: str) -> str:
     f = next(x for x in rep["flows"] if x["name"] == flow)
-    why = ", ".join(f"{k} {v}" for k, v in f["lost"].items()) or "none"
-    return f"{f['lost_total']} of {f['sent']} ({why})"
+    return f"{f['lost_total']} of {f['sent']}"
 
 
 def drive(args: Any, out: Path) -> int:

@@ -52,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         help="guest hot-unplug time: acpi (1.5 s), pciehp (6.5 s) or seconds (acpi)",
     )
     mig.add_argument("--sweep", action="store_true", help="also sweep dirty rate x bandwidth")
+    mig.add_argument(
+        "--abort",
+        choices=("no_vf_free", "wrong_plugin", "link_precopy", "link_stop_and_copy"),
+        default="",
+        help="host B refuses the VM, or the migration link fails: roll back",
+    )
     args = ap.parse_args(argv)
 
     module = f"sim.scenarios.{args.scenario}"

@@ -21,11 +21,14 @@ import cocotb
 
 from tb.datacenter import Rack
 from tb.datacenter.failover_run import run_failover
-from tb.datacenter.migration_run import ModeRun, RunParams, run_npa
+from tb.datacenter.migration_run import REFUSALS, ModeRun, RunParams, run_npa
 from tb.hypervisor.failover_migration import HotplugParams
+from tb.hypervisor.migration import LinkFault
 from tb.hypervisor.migration_model import PrecopyParams
 
 MODES = ("npa", "failover")
+# --abort: host B refuses the VM, or the migration link fails halfway through a phase
+ABORTS = ("no_vf_free", "wrong_plugin", "link_precopy", "link_stop_and_copy")
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,11 @@ class MigrateOptions:
     link_bandwidth_bps: int = 10_000_000_000
     hot_unplug_s: Fraction = Fraction(3, 2)
     hot_plug_s: Fraction = Fraction(1)
+    abort: str = ""  # "" = the migration completes; else one of ABORTS
 
     def __post_init__(self) -> None:
+        if self.abort and self.abort not in ABORTS:
+            raise ValueError(f"abort {self.abort!r}: one of {', '.join(ABORTS)}")
         if self.mode not in MODES:
             raise ValueError(f"migration mode {self.mode!r}: one of {', '.join(MODES)}")
         if self.frames < 1:
@@ -59,6 +65,7 @@ class MigrateOptions:
             "MIGRATE_LINK_BPS": str(self.link_bandwidth_bps),
             "MIGRATE_HOT_UNPLUG_S": str(self.hot_unplug_s),
             "MIGRATE_HOT_PLUG_S": str(self.hot_plug_s),
+            "MIGRATE_ABORT": self.abort,
         }
 
     @classmethod
@@ -73,6 +80,7 @@ class MigrateOptions:
             link_bandwidth_bps=int(env.get("MIGRATE_LINK_BPS", d.link_bandwidth_bps)),
             hot_unplug_s=Fraction(env.get("MIGRATE_HOT_UNPLUG_S", str(d.hot_unplug_s))),
             hot_plug_s=Fraction(env.get("MIGRATE_HOT_PLUG_S", str(d.hot_plug_s))),
+            abort=env.get("MIGRATE_ABORT", d.abort),
         )
 
     def run_params(self) -> RunParams:
@@ -88,6 +96,10 @@ class MigrateOptions:
             rounds_before=rounds,
             rounds_after=rounds,
             seed=40 + self.seed,
+            refusal=self.abort if self.abort in REFUSALS else None,
+            link_fault=LinkFault(self.abort.removeprefix("link_"))
+            if self.abort.startswith("link_")
+            else None,
         )
 
 

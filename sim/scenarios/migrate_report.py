@@ -146,6 +146,14 @@ def comparison(data: dict[str, Any]) -> str:
                 f" mod. + {r['downtime'][d]['simulated_ms'] * 1e3:.1f} us sim.)"
             ),
         )
+    row(
+        "outcome",
+        lambda r, _m: (
+            "migrated to host B"
+            if r["abort"] is None
+            else f"rolled back on host A: {r['abort']['reason']}"
+        ),
+    )
     row("TX frames lost (simulated)", lambda r, _m: _lost(r, "vm -> outside"))
     row("RX frames lost (simulated)", lambda r, _m: _lost(r, "outside -> vm"))
     row("RX frames lost (modelled pause)", lambda _r, m: f"{m['to_vm_lost']:,}")
@@ -153,18 +161,23 @@ def comparison(data: dict[str, Any]) -> str:
     row(
         "pre-copy",
         lambda r, _m: (
-            f"{len(r['precopy']['rounds'])} round(s), {r['precopy']['total_bytes'] / 2**30:.2f}"
-            f" GiB{'' if r['precopy']['converged'] else ', NOT converged'}"
+            "none (refused before the copy)"
+            if r["precopy"] is None
+            else f"{len(r['precopy']['rounds'])} round(s), "
+            f"{r['precopy']['total_bytes'] / 2**30:.2f} GiB"
+            f"{'' if r['precopy']['converged'] else ', NOT converged'}"
+            f"{' planned, cut by the link loss' if _link_lost(r) else ''}"
         ),
     )
     for path in ("passthrough", "emulated", "paused"):
         row(f"time {path}", lambda r, _m, p=path: _dur(r["path_time_s"].get(p, 0.0)))
     row(
-        "after migration on host B",
+        "after the migration",
         lambda r, _m: (
-            f"VF rx {r['dst_switch_ports']['port1']['rx_packets']} "
-            f"tx {r['dst_switch_ports']['port1']['tx_packets']}, "
-            f"PF rx {r['dst_switch_ports']['port0']['rx_packets']}"
+            f"host {r['final_host'].upper()}: "
+            f"VF rx {r['final_host_switch_ports']['port1']['rx_packets']} "
+            f"tx {r['final_host_switch_ports']['port1']['tx_packets']}, "
+            f"PF rx {r['final_host_switch_ports']['port0']['rx_packets']}"
         ),
     )
     width = max(len(label) for label, _ in rows)
@@ -175,6 +188,8 @@ def comparison(data: dict[str, Any]) -> str:
     lines.append(f"published downtimes (docs/MIGRATION.md §11): {refs}")
     for m in modes:
         rep = data["modes"][m]
+        if rep["abort"] is not None:
+            lines.append(f"\n{m}: aborted: {rep['abort']['detail']}")
         lines.append(f"\n{m}: frames lost by named reason")
         for f in rep["flows"]:
             why = ", ".join(f"{k} {v}" for k, v in f["lost"].items()) or "none"
@@ -182,6 +197,10 @@ def comparison(data: dict[str, Any]) -> str:
         lines.append(f"{m}: phases")
         lines += [f"  {ph}" for ph in _fmt_phases(rep)]
     return "\n".join(lines)
+
+
+def _link_lost(rep: dict[str, Any]) -> bool:
+    return rep["abort"] is not None and rep["abort"]["reason"] == "link_lost"
 
 
 def _lost(rep: dict[str, Any], flow: str) -> str:
@@ -193,6 +212,9 @@ def drive(args: Any, out: Path) -> int:
     """Run both modes, merge, print, plot. ``args``: sim/run.py's parsed options."""
     from sim.scenarios.migrate import MigrateOptions
 
+    if args.sweep and args.abort:
+        print("--sweep needs migrations that complete: leave out --abort", file=sys.stderr)
+        return 2
     top = two_host_top(TOP_PARAMS, waves=args.waves)
     reports: dict[str, dict[str, Any]] = {}
     t0 = time.monotonic()
@@ -205,6 +227,7 @@ def drive(args: Any, out: Path) -> int:
             dirty_rate_bytes_per_s=args.dirty_rate,
             link_bandwidth_bps=args.link_bps,
             hot_unplug_s=Fraction(args.hot_unplug),
+            abort=args.abort,
         )
         path = out / f"migration-{mode}.json"
         path.unlink(missing_ok=True)
@@ -233,6 +256,7 @@ def drive(args: Any, out: Path) -> int:
             "link_bandwidth_bps": base.link_bandwidth_bps,
             "downtime_limit_s": float(base.downtime_limit_s),
             "hot_unplug_s": float(Fraction(args.hot_unplug)),
+            "abort": args.abort,
         },
         "modes": reports,
         "modelled": {m: modelled(r) for m, r in reports.items()},

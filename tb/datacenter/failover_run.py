@@ -79,14 +79,15 @@ async def run_failover(rack: Rack, p: RunParams) -> ModeRun:
     no_route0 = await migrate_under_traffic(run, p, mig.run())
 
     async def failover_losses() -> None:
-        ledger, rec = run.ledger, mig.unplug
-        if mig.dst_life is None:
-            raise RuntimeError(f"{g.name}: no VF was plugged on host B")
+        ledger, rec, final = run.ledger, mig.unplug, mig.final_life
+        if final is None:
+            raise RuntimeError(f"{g.name}: no VF was plugged again")
         ledger.add_frames(VF_TX_RING_AT_UNPLUG, rec.tx_lost)
         ledger.add_frames(VF_RX_RING_AT_UNPLUG, rec.rx_unreaped)
         ledger.add_count(TO_VM, f"{VF_RX_AT_UNPLUG} (host a)", rec.rx_dropped)
-        ledger.add_count(TO_VM, f"{VF_RX_BEFORE_OPEN} (host b)", await mig.dst_life.rx_lost())
-        for life in (mig.src_life, mig.dst_life):
+        where = "host a" if mig.result.aborted else "host b"
+        ledger.add_count(TO_VM, f"{VF_RX_BEFORE_OPEN} ({where})", await final.rx_lost())
+        for life in (mig.src_life, final):
             assert life.primary is not None
             ledger.add_frames(VF_RX_NO_UPPER, life.primary.rx_no_upper)
         for reason in (STANDBY_RX_DROPPED, TX_NO_SLAVE, RX_NOT_ENSLAVED, RX_NO_UPPER):

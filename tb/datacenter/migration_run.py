@@ -24,6 +24,7 @@ from tb.guest.stack import InterfaceConfig, NetStack
 from tb.hypervisor.failover_migration import HotplugParams
 from tb.hypervisor.migration import (
     AnnounceSchedule,
+    LinkFault,
     MigrationResult,
     MoveParams,
     NpaMigration,
@@ -34,6 +35,7 @@ from tb.hypervisor.npa import NpaHost
 from tb.net.tor_switch import Forwarding
 from tb.ref.regmap import Esw, PortCounter
 
+REFUSALS = ("no_vf_free", "wrong_plugin")
 UPLINK_PORT = 2  # the uplink's switch port on a 1-VF nic_top (PF 0, VF 1)
 SETTLE_AFTER_MIGRATION = 3_000  # cycles without an arrival before the after-window starts
 GAP_TAIL_NS = 20_000  # arrivals this long after the last switch-over still count for gaps
@@ -58,6 +60,10 @@ class RunParams:
     precopy: PrecopyParams = field(default_factory=PrecopyParams)
     announce: AnnounceSchedule = field(default_factory=AnnounceSchedule)
     hotplug: HotplugParams = field(default_factory=HotplugParams)  # failover mode's F2, F5
+    # Abort and roll back (docs/MIGRATION.md §10): host B refuses the VM ("no_vf_free":
+    # its VF is taken; "wrong_plugin": it has no plugin for its VF), or the link fails.
+    refusal: str | None = None
+    link_fault: LinkFault | None = None
     sample_ns: int = 20_000  # simulated traffic whose dirtied pages are the working set
     rounds_before: int = 30
     rounds_after: int = 40
@@ -67,9 +73,11 @@ class RunParams:
     def __post_init__(self) -> None:
         if min(self.rounds_before, self.rounds_after) < 1 or self.quiet_cycles <= 0:
             raise ValueError(f"a run needs traffic before and after and a settle time: {self}")
+        if self.refusal not in (None, *REFUSALS):
+            raise ValueError(f"refusal {self.refusal!r}: one of {', '.join(REFUSALS)}")
 
     def move_params(self) -> MoveParams:
-        return MoveParams(self.announce, self.precopy, self.sample_ns)
+        return MoveParams(self.announce, self.precopy, self.sample_ns, self.link_fault)
 
     def rack_config(self) -> RackConfig:
         vfs = (1 + self.guest.vf,)
@@ -92,12 +100,18 @@ class ModeRun:
     ledger: LossLedger
     accounts: list[FlowAccount] = field(default_factory=list)
     after: tuple[list[int], list[int]] = ([], [])  # per flow (sent, received) after the move
+    # switch ports 0 (PF) and 1 (the VF) of the host the VM ended on, after the move
     dst_port_delta: dict[str, dict[str, int]] = field(default_factory=dict)
     rarps: list[tuple[int, int, tuple[int, ...]]] = field(default_factory=list)
     path_of_phase: dict[str, str] = field(default_factory=dict)  # phase -> datapath
     first_event: str = "start"
     last_event: str = ""
     extras: dict[str, Any] = field(default_factory=dict)  # the mode's own objects, not reported
+
+    @property
+    def final_host(self) -> str:
+        """The host the VM ended on: B, or A after an abort."""
+        return "a" if self.migration.aborted else "b"
 
     def window(self) -> tuple[int, int]:
         """[start, end] of the migration in simulated ns (end: last switch-over + tail)."""
@@ -169,7 +183,11 @@ class ModeRun:
             },
             "path_time_s": path,
             "after_migration": {"sent": self.after[0], "received": self.after[1]},
-            "dst_switch_ports": self.dst_port_delta,
+            "final_host": self.final_host,
+            "abort": None
+            if mig.aborted is None
+            else {"reason": mig.aborted, "detail": mig.abort_detail},
+            "final_host_switch_ports": self.dst_port_delta,
             "tor": {
                 "moves": [
                     {"mac": m.mac, "from": m.old_port, "to": m.new_port, "t_ns": m.time}
@@ -214,10 +232,23 @@ def watch_rarps(rack: Rack, mac: str, into: list[tuple[int, int, tuple[int, ...]
     rack.observers.append(watch)
 
 
+async def refuse_on_destination(hosts: dict[str, NpaHost], p: RunParams) -> None:
+    """Make host B refuse the VM as ``p.refusal`` asks: its VF taken by another VM, or
+    no plugin for its VF's vendor."""
+    dst, vf = hosts["b"], p.guest.vf
+    if p.refusal == "no_vf_free":
+        dst.hv.create_vm("squatter", 1 << 20)
+        dst.hv.assign_vf("squatter", vf)
+    elif p.refusal == "wrong_plugin":
+        identity = await dst.vf_identity(dst.hv.vf_function(vf))
+        dst.vendors = tuple(v for v in dst.vendors if v.identity != identity)
+
+
 async def migrate_under_traffic(run: ModeRun, p: RunParams, job: Awaitable[Any]) -> int:
-    """The migration in the middle of a run: RARPs for the VM watched, ``rounds_before``
-    rounds, then ``job`` while the flows keep running. Returns host A's uplink
-    ``DROP_NO_ROUTE`` from before (for :func:`finish`)."""
+    """The migration in the middle of a run: host B made to refuse if asked, RARPs for
+    the VM watched, ``rounds_before`` rounds, then ``job`` while the flows keep running.
+    Returns host A's uplink ``DROP_NO_ROUTE`` from before (for :func:`finish`)."""
+    await refuse_on_destination(run.hosts, p)
     watch_rarps(run.rack, p.guest.mac, run.rarps)
     no_route0 = await no_route_drops(run.rack, "a")
     await run.work.traffic(p.rounds_before)
@@ -231,18 +262,22 @@ async def finish(
     p: RunParams,
     mode_losses: Callable[[], Awaitable[None]] | None = None,
 ) -> ModeRun:
-    """The common end of a run: what was in flight lands, ``rounds_after`` rounds on host
-    B (counted on its switch ports), settle, then every flow's loss balanced;
+    """The common end of a run: what was in flight lands, ``rounds_after`` rounds on the
+    host the VM ended on (counted on its switch ports), settle, then every flow's loss
+    balanced;
     ``mode_losses`` adds the mode's own drop points to the ledger first (the run has
     settled then: nothing is on its way)."""
     rack, work = run.rack, run.work
+    if run.migration.aborted:
+        run.last_event = "back_on_source_vf"
+    pf = rack.hosts[run.final_host].pf
     await work.settle(SETTLE_AFTER_MIGRATION)
-    b0 = {port: await rack.b.pf.port_stats(port) for port in (0, 1)}
+    b0 = {port: await pf.port_stats(port) for port in (0, 1)}
     snap = work.snapshot()
     await work.traffic(p.rounds_after)
     await work.settle(p.quiet_cycles, since=snap)
     run.after = work.since(snap)
-    b1 = {port: await rack.b.pf.port_stats(port) for port in (0, 1)}
+    b1 = {port: await pf.port_stats(port) for port in (0, 1)}
     run.dst_port_delta = {
         f"port{port}": {k: b1[port][k] - b0[port][k] for k in ("rx_packets", "tx_packets")}
         for port in (0, 1)
@@ -266,6 +301,7 @@ MOVE_PATHS = {
     "stop_and_copy": "paused",
     "pause_to_resume": "paused",
     "announce_and_source_teardown": "emulated",
+    "roll_back": "emulated",
 }
 NPA_PATHS = {**MOVE_PATHS, "back_to_emulated": "emulated", "vf_attach": "emulated"}
 

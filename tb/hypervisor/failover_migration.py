@@ -40,6 +40,7 @@ from tb.guest.failover import FailoverDevice
 from tb.guest.failover_slaves import VfPrimary
 from tb.hypervisor.migration import (
     LiveMigration,
+    MigrationAborted,
     MigrationResult,
     MoveParams,
     Spans,
@@ -219,6 +220,18 @@ class FailoverMigration(LiveMigration):
         self.hotplug = plan.hotplug
         self.unplug = UnplugRecord()
         self.dst_life: VfLife | None = None
+        self.back_life: VfLife | None = None  # the source VF plugged again on roll back
+
+    @property
+    def final_life(self) -> VfLife | None:
+        """The VF the VM's primary ended on: the destination's, or the source's again."""
+        return self.back_life if self.result.aborted else self.dst_life
+
+    async def _back_to_vf(self, v: NpaVm) -> None:
+        """Roll back: the source's VF is hot-plugged again and becomes the primary."""
+        self._modelled("hot_plug_request", self.hotplug.hot_plug_s)
+        self.back_life = await assign_vf(self.src, v, self.src_life.vf)
+        await probe_primary(self.back_life, v, self.failover)
 
     async def run(self) -> MigrationResult:
         v = self.src.vms[self.name]
@@ -229,8 +242,12 @@ class FailoverMigration(LiveMigration):
         self.unplug = await unplug_primary(self.src_life, v, self.failover)
         self._event("vf_released", f"{len(self.unplug.tx_lost)} TX frames lost in its ring")
         # F4: as NPA's, on the standby.
-        await self._sample_precopy(v)
-        await self._move(v)
+        try:
+            await self._admit(v)
+            await self._sample_precopy(v)
+            await self._move(v)
+        except MigrationAborted as why:
+            return await self._roll_back(v, why)
         # F5: a VF of the destination is plugged, probed and registered as primary.
         self._modelled("hot_plug_request", self.hotplug.hot_plug_s)
         self.dst_life = await assign_vf(self.dst, v, self.dst_vf)

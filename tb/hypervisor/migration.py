@@ -26,8 +26,15 @@ plugin's VF) and after (attach the destination's VF and plugin), and
 tb/hypervisor/failover_migration.py's ``FailoverMigration`` failover mode's
 (hot-unplug and hot-plug of the VF under the guest's failover device).
 
-Not here yet (docs/MIGRATION.md §1): the later announce rounds on the wire,
-abort and roll back.
+Abort and roll back (docs/MIGRATION.md §10): the destination admits the VM when
+the copy starts (its VF is free, and for NPA it has a plugin for that VF, whose image
+parses and names the VF's device); a refusal, or the migration link lost during the
+pre-copy or the stop-and-copy (``LinkFault``), raises :class:`MigrationAborted`
+inside the run, which then rolls back: the VM, paused or not, resumes on the source's
+emulated device (its memory never left) and returns to the source VF it had (the
+mode's ``_back_to_vf``). The result names the reason (``aborted``) and where it hit.
+
+Not here yet (docs/MIGRATION.md §1): the later announce rounds on the wire.
 
 Frames that reach the VM while it cannot take them are dropped at a named
 point and recorded frame by frame in the source vswitch's ``dropped`` list:
@@ -43,8 +50,9 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from tb.hypervisor.migration_model import DirtyPages, PrecopyParams, PrecopyPlan, plan_precopy
-from tb.hypervisor.npa import NpaHost
+from tb.hypervisor.npa import NpaCommandError, NpaHost
 from tb.hypervisor.npa_vm import ControlGate, NpaHooks, NpaVm, PortBackend
+from tb.plugin_model.image import PluginImage, PluginImageError
 
 # QEMU's announce parameters (qapi/net.json AnnounceParameters; net/announce.c).
 ANNOUNCE_INITIAL_NS = 50_000_000
@@ -140,6 +148,36 @@ def move_spans(emulated_on_source: str) -> Spans:
     )
 
 
+ROLL_BACK_SPAN = ("roll_back", "aborted", "back_on_source_vf")
+ABORT_REASONS = ("no_vf_free", "plugin_refused", "link_lost")
+LINK_FAULT_PHASES = ("precopy", "stop_and_copy")
+
+
+class MigrationAborted(Exception):
+    """The destination refused the VM or the migration link failed: roll back."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        if reason not in ABORT_REASONS:
+            raise ValueError(f"abort reason {reason!r}: one of {', '.join(ABORT_REASONS)}")
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class LinkFault:
+    """The migration link fails ``progress`` of the way through a modelled phase."""
+
+    during: str
+    progress: Fraction = Fraction(1, 2)
+
+    def __post_init__(self) -> None:
+        if self.during not in LINK_FAULT_PHASES:
+            raise ValueError(f"link fault during {self.during!r}: one of {LINK_FAULT_PHASES}")
+        if not 0 <= self.progress < 1:
+            raise ValueError(f"link fault progress must be in [0, 1), not {self.progress}")
+
+
 SIMULATED_PHASES: Spans = (  # NPA's
     ("back_to_emulated", "start", "emulated_on_source"),
     *move_spans("emulated_on_source"),
@@ -159,19 +197,30 @@ class MigrationResult:
     precopy: PrecopyPlan | None = None
     spans: Spans = SIMULATED_PHASES  # the mode's simulated phases
     modelled: list[Phase] = field(default_factory=list)  # the mode's own modelled phases
+    aborted: str | None = None  # the reason (ABORT_REASONS) when rolled back
+    abort_detail: str = ""
+    link_fault: LinkFault | None = None  # the fault that hit, if the link failed
 
     def phases(self) -> list[Phase]:
         """Every phase in time order; modelled ones where they sit in simulated time."""
         t = {e.name: e.t_ns for e in self.events}
         out = [
             Phase(name, "simulated", t[a], Fraction(t[b] - t[a], 10**9))
-            for name, a, b in self.spans
+            for name, a, b in (*self.spans, ROLL_BACK_SPAN)
             if a in t and b in t
         ]
         out += self.modelled
-        if self.precopy is not None:
-            out.append(Phase("precopy", "modelled", t["precopy_sampled"], self.precopy.precopy_s))
-            out.append(Phase("stop_and_copy", "modelled", t["paused"], self.precopy.downtime_s))
+        fault = self.link_fault
+        if self.precopy is not None and "precopy_sampled" in t:
+            share = fault.progress if fault and fault.during == "precopy" else 1
+            out.append(
+                Phase("precopy", "modelled", t["precopy_sampled"], self.precopy.precopy_s * share)
+            )
+        if self.precopy is not None and "paused" in t:
+            share = fault.progress if fault and fault.during == "stop_and_copy" else 1
+            out.append(
+                Phase("stop_and_copy", "modelled", t["paused"], self.precopy.downtime_s * share)
+            )
         return sorted(out, key=lambda ph: (ph.at_ns, ph.kind == "simulated"))
 
     def at(self, name: str) -> int:
@@ -190,10 +239,13 @@ class MoveParams:
     announce: AnnounceSchedule = field(default_factory=AnnounceSchedule)
     precopy: PrecopyParams | None = None
     sample_ns: int = 20_000
+    link_fault: LinkFault | None = None  # the migration link fails (abort and roll back)
 
     def __post_init__(self) -> None:
         if self.sample_ns <= 0:
             raise ValueError(f"sample_ns must be positive, not {self.sample_ns}")
+        if self.link_fault is not None and self.precopy is None:
+            raise ValueError("a link fault needs the modelled copy (precopy parameters)")
 
 
 class LiveMigration:
@@ -223,6 +275,7 @@ class LiveMigration:
         self.announce = p.announce
         self.precopy = p.precopy
         self.sample_ns = p.sample_ns
+        self.link_fault = p.link_fault
         self.paused = False
         self.result = MigrationResult(name, dst_vf=dst_vf, spans=self.SPANS)
 
@@ -244,6 +297,50 @@ class LiveMigration:
         wws = pages * self.precopy.page_bytes
         self.result.precopy = plan_precopy(replace(self.precopy, working_set_bytes=wws))
         self._event("precopy_sampled", f"{pages} pages dirtied in {self.sample_ns} ns")
+        self._link_check("precopy")
+
+    def _link_check(self, phase: str) -> None:
+        """The injected link fault, if it hits during ``phase``."""
+        fault = self.link_fault
+        if fault is not None and fault.during == phase:
+            self.result.link_fault = fault
+            raise MigrationAborted(
+                "link_lost", f"migration link lost {float(fault.progress):.0%} into {phase}"
+            )
+
+    async def _admit(self, v: NpaVm) -> None:
+        """The destination admits the VM when the copy starts: its VF is there and free,
+        and the mode's own checks pass (``_admit_mode``)."""
+        dst, vf = self.dst, self.dst_vf
+        if not 0 <= vf < dst.hv.sriov.num_vfs:
+            raise MigrationAborted("no_vf_free", f"destination has no VF {vf} enabled")
+        owner = dst.hv.owner_of(vf)
+        if owner is not None:
+            raise MigrationAborted("no_vf_free", f"destination's VF {vf} is assigned to {owner}")
+        await self._admit_mode(v)
+        self._event("destination_admitted", f"VF {vf}")
+
+    async def _admit_mode(self, v: NpaVm) -> None:
+        """A mode's own admission checks (none by default)."""
+
+    async def _back_to_vf(self, v: NpaVm) -> None:
+        """Roll back's last step: the VM returns to the source VF it had (the mode's)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot roll back")
+
+    async def _roll_back(self, v: NpaVm, why: MigrationAborted) -> MigrationResult:
+        """The VM stays on the source: resumed if it was paused (its memory never left),
+        then back on the source's VF."""
+        self.result.aborted, self.result.abort_detail = why.reason, why.detail
+        self._event("aborted", str(why))
+        if self.paused:
+            assert v.port is not None
+            v.port.deliver = self.src._deliver(v)
+            v.device.resume_emulation()
+            self.paused = False
+            self._event("resumed_on_source")
+        await self._back_to_vf(v)
+        self._event("back_on_source_vf")
+        return self.result
 
     async def _move(self, v: NpaVm) -> None:
         """N5 to N7: pause, copy, resume on the destination (emulated), announce, and the
@@ -258,6 +355,7 @@ class LiveMigration:
         src_port.deliver = lambda frame: "vm_paused"
         self._event("paused")
         await src.vswitch.drain(src_port)
+        self._link_check("stop_and_copy")
         vm_dst = dst.hv.immigrate_vm(v.vm)  # the memory, copied; GuestMemory rebound
         self.result.bytes_copied = vm_dst.mem_size
         src.hv.emigrate_vm(name)
@@ -297,15 +395,43 @@ class NpaMigration(LiveMigration):
     """One NPA VM's migration from ``src`` to ``dst``, onto VF ``dst_vf`` there with its
     vendor's plugin."""
 
+    src_vf: int | None = None
+
+    async def _admit_mode(self, v: NpaVm) -> None:
+        """NPA: the destination has its vendor's plugin for the VF, and the image is
+        sound and serves that device."""
+        identity = await self.dst.vf_identity(self.dst.hv.vf_function(self.dst_vf))
+        try:
+            vendor = self.dst.vendor_for(identity)
+            image = PluginImage.parse(vendor.image.pack())
+        except (NpaCommandError, PluginImageError) as exc:
+            raise MigrationAborted("plugin_refused", str(exc)) from exc
+        if (image.vendor_id, image.device_id) != (identity.vendor_id, identity.device_id):
+            raise MigrationAborted(
+                "plugin_refused",
+                f"plugin serves {image.vendor_id:04x}:{image.device_id:04x}, VF is {identity}",
+            )
+
+    async def _back_to_vf(self, v: NpaVm) -> None:
+        if self.src_vf is None:
+            return  # it came emulated and stays so
+        if not await self.src.attach_vf(self.name, self.src_vf):
+            raise RuntimeError(f"{self.name}: roll back: the source's plugin refused")
+
     async def run(self) -> MigrationResult:
         src, dst, name = self.src, self.dst, self.name
         v = src.vms[name]
+        self.src_vf = v.vf
         self._event("start", f"on {'VF ' + str(v.vf) if v.vf is not None else 'emulated'}")
         if v.vf is not None:  # N2, N3: back to the emulated path, VF reset and released
             await src.detach_vf(name, "migration")
             self._event("emulated_on_source")
-        await self._sample_precopy(v)
-        await self._move(v)
+        try:
+            await self._admit(v)
+            await self._sample_precopy(v)
+            await self._move(v)
+        except MigrationAborted as why:
+            return await self._roll_back(v, why)
         # N8: a VF of the destination with its vendor's plugin.
         self.result.plugin_attached = await dst.attach_vf(name, self.dst_vf)
         self._event("plugin_on_destination" if self.result.plugin_attached else "plugin_refused")

@@ -24,6 +24,7 @@ VM_MEMORY    ?=
 DIRTY_RATE   ?=
 LINK_BPS     ?=
 HOT_UNPLUG   ?=
+ABORT        ?=
 SWEEP        ?= 0
 JOBS         ?= auto
 PYTEST_ARGS  ?=
@@ -71,7 +72,7 @@ sim: $(STAMP)
 	  $(if $(VF_FLAVOURS),--vf-flavours $(VF_FLAVOURS)) \
 	  $(if $(VM_MEMORY),--vm-memory $(VM_MEMORY)) $(if $(DIRTY_RATE),--dirty-rate $(DIRTY_RATE)) \
 	  $(if $(LINK_BPS),--link-bps $(LINK_BPS)) $(if $(HOT_UNPLUG),--hot-unplug $(HOT_UNPLUG)) \
-	  $(if $(filter 1,$(SWEEP)),--sweep)
+	  $(if $(filter 1,$(SWEEP)),--sweep) $(if $(ABORT),--abort $(ABORT))
 
 test: $(STAMP)
 	$(VPY) -m pytest -n $(JOBS) $(PYTEST_ARGS) tests

@@ -190,10 +190,14 @@ def comparison(data: dict[str, Any]) -> str:
         rep = data["modes"][m]
         if rep["abort"] is not None:
             lines.append(f"\n{m}: aborted: {rep['abort']['detail']}")
-        lines.append(f"\n{m}: frames lost by named reason")
+        lines.append(f"\n{m}: frames lost by named reason [in flight at]")
         for f in rep["flows"]:
-            why = ", ".join(f"{k} {v}" for k, v in f["lost"].items()) or "none"
-            lines.append(f"  {f['name']}: {why}")
+            at = rep["lost_in_phase"][f["name"]]
+            why = [
+                f"{k} {v} [{', '.join(f'{ph} {n}' for ph, n in at[k].items())}]"
+                for k, v in f["lost"].items()
+            ]
+            lines.append(f"  {f['name']}: {'; '.join(why) or 'none'}")
         lines.append(f"{m}: phases")
         lines += [f"  {ph}" for ph in _fmt_phases(rep)]
     return "\n".join(lines)

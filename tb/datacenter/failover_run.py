@@ -82,15 +82,19 @@ async def run_failover(rack: Rack, p: RunParams) -> ModeRun:
         ledger, rec, final = run.ledger, mig.unplug, mig.final_life
         if final is None:
             raise RuntimeError(f"{g.name}: no VF was plugged again")
-        ledger.add_frames(VF_TX_RING_AT_UNPLUG, rec.tx_lost)
-        ledger.add_frames(VF_RX_RING_AT_UNPLUG, rec.rx_unreaped)
-        ledger.add_count(TO_VM, f"{VF_RX_AT_UNPLUG} (host a)", rec.rx_dropped)
+        unplugged = mig.result.at("vf_released")  # lost with the driver's removal
+        ledger.add_frames(VF_TX_RING_AT_UNPLUG, rec.tx_lost, [unplugged] * len(rec.tx_lost))
+        ledger.add_frames(VF_RX_RING_AT_UNPLUG, rec.rx_unreaped, [unplugged] * len(rec.rx_unreaped))
+        ledger.add_count(TO_VM, f"{VF_RX_AT_UNPLUG} (host a)", rec.rx_dropped, unplugged)
         where = "host a" if mig.result.aborted else "host b"
-        ledger.add_count(TO_VM, f"{VF_RX_BEFORE_OPEN} ({where})", await final.rx_lost())
+        plugged = mig.result.at("back_on_source_vf" if mig.result.aborted else "vf_assigned")
+        lost = await final.rx_lost()
+        ledger.add_count(TO_VM, f"{VF_RX_BEFORE_OPEN} ({where})", lost, plugged)
         for life in (mig.src_life, final):
             assert life.primary is not None
             ledger.add_frames(VF_RX_NO_UPPER, life.primary.rx_no_upper)
         for reason in (STANDBY_RX_DROPPED, TX_NO_SLAVE, RX_NOT_ENSLAVED, RX_NO_UPPER):
-            ledger.add_frames(reason, failover.drops(reason))
+            drops = [d for d in failover.dropped if d.reason == reason]
+            ledger.add_frames(reason, [d.frame for d in drops], [int(d.t) for d in drops])
 
     return await finish(run, no_route0, p, failover_losses)

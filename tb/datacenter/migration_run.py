@@ -129,6 +129,29 @@ class ModeRun:
         first = min((t for f in self.work.flows for t, _ in f.arrivals[:1]), default=start)
         return (max(0, start - first) + max(0, self.rack.now_ns() - end)) / 1e9
 
+    def lost_in_phase(self) -> dict[str, dict[str, dict[str, int]]]:
+        """Per flow and reason, how many frames met their drop point during each phase
+        (the switch-over they were in flight at); ``outside the migration`` otherwise,
+        ``time not recorded`` where the drop point only counts (a NIC counter)."""
+        spans = [
+            (ph.at_ns, ph.at_ns + int(ph.duration_s * 10**9), ph.name)
+            for ph in self.migration.phases()
+            if ph.kind == "simulated"
+        ]
+        out: dict[str, dict[str, dict[str, int]]] = {}
+        for f in self.work.flows:
+            per: dict[str, dict[str, int]] = {}
+            for reason, n in self.ledger.reasons(f.flow_id).items():
+                times = self.ledger.when.get((f.flow_id, reason), [])
+                cells = per.setdefault(reason, {})
+                for t in times:
+                    phase = next((nm for a, b, nm in spans if a <= t <= b), "outside the migration")
+                    cells[phase] = cells.get(phase, 0) + 1
+                if n > len(times):
+                    cells["time not recorded"] = n - len(times)
+            out[f.name] = per
+        return out
+
     def report(self) -> dict[str, Any]:
         """JSON-ready figures of this mode (docs/MIGRATION.md §8)."""
         mig = self.migration
@@ -165,6 +188,7 @@ class ModeRun:
             ],
             "downtime": downtime,
             "flows": [a.as_dict() for a in self.accounts],
+            "lost_in_phase": self.lost_in_phase(),
             "tx_lost": sum(a.as_dict()["lost_total"] for a in self.accounts if a.flow_id != TO_VM),
             "rx_lost": sum(a.as_dict()["lost_total"] for a in self.accounts if a.flow_id == TO_VM),
             "duplicates": sum(a.duplicates for a in self.accounts),
@@ -286,7 +310,7 @@ async def finish(
     no_route = await no_route_drops(rack, "a") - no_route0
     run.ledger.add_count(TO_VM, "nic_no_route (host a)", no_route)
     for h, host in run.hosts.items():
-        run.ledger.add_vswitch(h, host.vswitch.dropped)
+        run.ledger.add_vswitch(h, host.vswitch.dropped, host.vswitch.dropped_ns)
     run.ledger.add_frames("guest_refused", work.refused)
     if mode_losses is not None:
         await mode_losses()

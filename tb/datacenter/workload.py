@@ -100,25 +100,42 @@ class LossLedger:
 
     def __init__(self) -> None:
         self.named: Counter[tuple[int, str]] = Counter()
+        # when each dropped frame met its drop point (ns), where the drop point knows
+        self.when: dict[tuple[int, str], list[int]] = {}
 
-    def add_frames(self, reason: str, frames: Iterable[bytes]) -> None:
-        """Dropped frames, each attributed to its flow by scapy's parse of its header."""
-        for frame in frames:
+    def add_frames(
+        self, reason: str, frames: Iterable[bytes], times_ns: Iterable[int] | None = None
+    ) -> None:
+        """Dropped frames, each attributed to its flow by scapy's parse of its header, with
+        the simulated time of each drop if known."""
+        frames = list(frames)
+        times = list(times_ns) if times_ns is not None else [None] * len(frames)
+        if len(times) != len(frames):
+            raise ValueError(f"{reason}: {len(frames)} frames but {len(times)} times")
+        for frame, t in zip(frames, times, strict=True):
             if (ids := parse_flow(frame)) is not None:
                 self.named[ids[0], reason] += 1
+                if t is not None:
+                    self.when.setdefault((ids[0], reason), []).append(t)
 
-    def add_vswitch(self, host: str, dropped: Iterable[tuple[str, str, bytes]]) -> None:
-        """A vswitch's record of (where, reason, frame): reason named with its host."""
-        for _where, reason, frame in dropped:
-            self.add_frames(f"{reason} (host {host})", [frame])
+    def add_vswitch(
+        self, host: str, dropped: list[tuple[str, str, bytes]], times_ns: list[int]
+    ) -> None:
+        """A vswitch's record of (where, reason, frame) and their times: reason named with
+        its host."""
+        for (_where, reason, frame), t in zip(dropped, times_ns, strict=True):
+            self.add_frames(f"{reason} (host {host})", [frame], [t])
 
-    def add_count(self, flow_id: int, reason: str, n: int) -> None:
+    def add_count(self, flow_id: int, reason: str, n: int, at_ns: int | None = None) -> None:
         """``n`` frames of one flow lost where only a counter exists (a NIC drop counter
-        that only this flow's frames can reach)."""
+        that only this flow's frames can reach); ``at_ns``: the switch-over point the
+        counter belongs to, when it can only count frames of that one."""
         if n < 0:
             raise ValueError(f"negative loss count {n} for {reason!r}")
         if n:
             self.named[flow_id, reason] += n
+            if at_ns is not None:
+                self.when.setdefault((flow_id, reason), []).extend([at_ns] * n)
 
     def reasons(self, flow_id: int) -> dict[str, int]:
         return {r: n for (fid, r), n in self.named.items() if fid == flow_id and n}

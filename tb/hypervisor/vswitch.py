@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import cocotb
 from cocotb.task import Task
 from cocotb.triggers import Event
+from cocotb.utils import get_sim_time
 
 from tb.host.mmio import FunctionBar
 from tb.pf_driver.driver import PfDriver
@@ -91,6 +92,7 @@ class PfPortVswitch:
         # where is "<VM> device" (the VM's device refused it) or "vswitch" (no VM has
         # the destination MAC, e.g. it moved to its VF while the frame was on the way).
         self.dropped: list[tuple[str, str, bytes]] = []
+        self.dropped_ns: list[int] = []  # simulated time of each record in ``dropped``
         self._tx_backlog: deque[tuple[VswitchPort, bytes, int | None]] = deque()
         # sender and destination MAC of each frame on the PF ring
         self._tx_posted: deque[tuple[VswitchPort, str]] = deque()
@@ -238,6 +240,7 @@ class PfPortVswitch:
     def _record(self, where: str, reason: str, frame: bytes) -> None:
         if len(self.dropped) < DROP_RECORD_LIMIT:
             self.dropped.append((where, reason, frame))
+            self.dropped_ns.append(int(get_sim_time("ns")))
 
     async def _tx_pump(self) -> None:
         try:

@@ -90,6 +90,7 @@ async def failover_migration_a_to_b(dut) -> None:
     assert [vm.name for vm in rack.a.hv.vms] == [] and rack.a.iommu.has_domain(1 + VF) is False
     assert rack.b.iommu.has_domain(1 + VF)
     checks.check_tor_moved(run, MAC)
+    checks.check_losses_placed(run)
 
     # The failover device: registered on A, unregistered at the unplug, registered on B.
     assert [what.split()[0] for _, what in failover.history] == [

@@ -28,6 +28,7 @@ from tests.integration.migration_checks import (
     SHARED_EVENTS,
     SHARED_PHASES,
     check_hosts_and_gaps,
+    check_losses_placed,
     check_on_destination_vf,
     check_tor_moved,
 )
@@ -85,6 +86,7 @@ async def npa_migration_a_to_b(dut) -> None:
     assert [vm.name for vm in rack.a.hv.vms] == [] and rack.a.iommu.has_domain(1 + VF) is False
     assert rack.b.iommu.has_domain(1 + VF)
     check_tor_moved(run, MAC)
+    check_losses_placed(run)
 
     # Loss accounting: run_npa balanced sent = delivered + lost at named points.
     accounts = run.accounts

@@ -8,6 +8,7 @@ from tb.datacenter.migration_run import ModeRun
 
 # The events of the steps both modes share (docs/MIGRATION.md §4 N4-N7, §7 F4), in order.
 SHARED_EVENTS = [
+    "destination_admitted",
     "precopy_sampled",
     "paused",
     "copied",
@@ -59,3 +60,18 @@ def check_hosts_and_gaps(run: ModeRun) -> tuple[dict[str, int], int]:
     for name, gap in gaps.items():
         assert gap >= pause, (name, gap, pause)
     return gaps, pause
+
+
+def check_losses_placed(run: ModeRun) -> None:
+    """Every frame lost is named with the switch-over it was in flight at: each reason's
+    frames all fall inside one of the migration's simulated phases (only the NIC's
+    no-route counter, which cannot time its drops, is exempt)."""
+    for flow, per_reason in run.lost_in_phase().items():
+        for reason, cells in per_reason.items():
+            if reason.startswith("nic_no_route"):
+                continue
+            unplaced = {k: n for k, n in cells.items() if k in NOT_PLACED}
+            assert not unplaced, (flow, reason, cells)
+
+
+NOT_PLACED = ("outside the migration", "time not recorded")

@@ -34,7 +34,7 @@ inside the run, which then rolls back: the VM, paused or not, resumes on the sou
 emulated device (its memory never left) and returns to the source VF it had (the
 mode's ``_back_to_vf``). The result names the reason (``aborted``) and where it hit.
 
-Not here yet (docs/MIGRATION.md §1): the later announce rounds on the wire.
+The announce rounds after the first are on the report's timeline only (docs/MIGRATION.md §1).
 
 Frames that reach the VM while it cannot take them are dropped at a named
 point and recorded frame by frame in the source vswitch's ``dropped`` list:

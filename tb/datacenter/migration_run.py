@@ -207,6 +207,10 @@ class ModeRun:
             },
             "path_time_s": path,
             "after_migration": {"sent": self.after[0], "received": self.after[1]},
+            "announce": {
+                "schedule_ns": mig.announce_offsets_ns,
+                "sent_ns": mig.announced_ns,
+            },
             "final_host": self.final_host,
             "abort": None
             if mig.aborted is None

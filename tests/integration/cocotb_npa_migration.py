@@ -16,12 +16,14 @@ the VM's MAC to host B's port; afterwards the VM's traffic crosses host B's VF
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from fractions import Fraction
 
 import cocotb
 
-from tb.datacenter import Rack
+from tb.datacenter import PORT_HOST_A, PORT_HOST_B, PORT_OUTSIDE, Rack
 from tb.datacenter.migration_run import GuestSpec, RunParams, run_npa
+from tb.hypervisor.migration import AnnounceSchedule
 from tb.plugin_model import RingBPlugin
 from tb.shell_model.npa_shell import ShellMode
 from tests.integration.migration_checks import (
@@ -107,3 +109,31 @@ async def npa_migration_a_to_b(dut) -> None:
     report = json.loads(json.dumps(run.report()))  # what the scenario writes, JSON-clean
     assert (report["tx_lost"], report["rx_lost"]) == (0, accounts[1].as_dict()["lost_total"])
     assert report["downtime"]["outside -> vm"]["simulated_ms"] == gaps["outside -> vm"] / 1e6
+
+
+# A short announce schedule (the mechanism is QEMU's; the times fit a short run):
+# rounds at 0, 4, 10, 18 and 28 µs after the resume.
+SHORT_ANNOUNCE = AnnounceSchedule(initial_ns=4_000, rounds=5, step_ns=2_000, max_ns=20_000)
+RARP_PATH_NS = 3_000  # vswitch -> PF queue -> switch -> uplink -> ToR, at most
+
+
+@cocotb.test()
+async def npa_migration_announce_rounds(dut) -> None:
+    """Every round of a configured announce schedule goes on the wire from host B's port,
+    on time; the ToR moves the VM's MAC once, on the first."""
+    params = replace(PARAMS, announce=SHORT_ANNOUNCE, rounds_after=40)
+    rack = Rack(dut, params.rack_config())
+    run = await run_npa(rack, params)
+    result = run.migration
+    assert SHORT_ANNOUNCE.offsets_ns() == [0, 4_000, 10_000, 18_000, 28_000]
+    resumed = result.at("resumed_on_destination")
+    assert len(result.announced_ns) == SHORT_ANNOUNCE.rounds, result.announced_ns
+    for sent, offset in zip(result.announced_ns, SHORT_ANNOUNCE.offsets_ns(), strict=True):
+        assert resumed + offset <= sent <= resumed + offset + 8, (sent, offset)
+    assert [p for p, _, _ in run.rarps] == [PORT_HOST_B] * SHORT_ANNOUNCE.rounds
+    for (_, seen, out), sent in zip(run.rarps, result.announced_ns, strict=True):
+        assert sent <= seen <= sent + RARP_PATH_NS, (sent, seen)
+        assert out == (PORT_HOST_A, PORT_OUTSIDE)
+    assert [(m.old_port, m.new_port) for m in rack.tor.moves] == [(PORT_HOST_A, PORT_HOST_B)]
+    assert run.report()["announce"]["sent_ns"] == result.announced_ns
+    dut._log.info("announce rounds sent %s, at the ToR %s", result.announced_ns, run.rarps)

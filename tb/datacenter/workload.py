@@ -44,7 +44,7 @@ class Flow:
     flow: UdpFlow
     sender: NetStack
     rx: FlowReceiver
-    from_vm: bool
+    from_vm: bool = False  # sent by the migrating VM (it stops while the VM is paused)
     sent: int = 0
     arrivals: list[tuple[int, int]] = field(default_factory=list)  # (ns, frame bytes)
 

@@ -40,7 +40,6 @@ from tb.guest.failover import FailoverDevice
 from tb.guest.failover_slaves import VfPrimary
 from tb.hypervisor.migration import (
     LiveMigration,
-    MigrationAborted,
     MigrationResult,
     MoveParams,
     Spans,
@@ -242,12 +241,8 @@ class FailoverMigration(LiveMigration):
         self.unplug = await unplug_primary(self.src_life, v, self.failover)
         self._event("vf_released", f"{len(self.unplug.tx_lost)} TX frames lost in its ring")
         # F4: as NPA's, on the standby.
-        try:
-            await self._admit(v)
-            await self._sample_precopy(v)
-            await self._move(v)
-        except MigrationAborted as why:
-            return await self._roll_back(v, why)
+        if not await self._move_or_roll_back(v):
+            return self.result
         # F5: a VF of the destination is plugged, probed and registered as primary.
         self._modelled("hot_plug_request", self.hotplug.hot_plug_s)
         self.dst_life = await assign_vf(self.dst, v, self.dst_vf)

@@ -337,6 +337,19 @@ class LiveMigration:
         """Roll back's last step: the VM returns to the source VF it had (the mode's)."""
         raise NotImplementedError(f"{type(self).__name__} cannot roll back")
 
+    async def _move_or_roll_back(self, v: NpaVm) -> bool:
+        """The shared steps from the VM on its emulated device at the source: admission,
+        pre-copy, pause, copy, resume on the destination, announce. False when the
+        migration was aborted and rolled back instead (the VM stays on the source)."""
+        try:
+            await self._admit(v)
+            await self._sample_precopy(v)
+            await self._move(v)
+        except MigrationAborted as why:
+            await self._roll_back(v, why)
+            return False
+        return True
+
     async def _roll_back(self, v: NpaVm, why: MigrationAborted) -> MigrationResult:
         """The VM stays on the source: resumed if it was paused (its memory never left),
         then back on the source's VF."""
@@ -450,12 +463,8 @@ class NpaMigration(LiveMigration):
         if v.vf is not None:  # N2, N3: back to the emulated path, VF reset and released
             await src.detach_vf(name, "migration")
             self._event("emulated_on_source")
-        try:
-            await self._admit(v)
-            await self._sample_precopy(v)
-            await self._move(v)
-        except MigrationAborted as why:
-            return await self._roll_back(v, why)
+        if not await self._move_or_roll_back(v):
+            return self.result
         # N8: a VF of the destination with its vendor's plugin.
         self.result.plugin_attached = await dst.attach_vf(name, self.dst_vf)
         self._event("plugin_on_destination" if self.result.plugin_attached else "plugin_refused")

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 
 import cocotb
 
+from tb.datacenter.workload import Flow
 from tb.env import NicTb, TbConfig
 from tb.guest.flow_receiver import FlowReceiver
-from tb.guest.flows import UdpFlow, parse_flow
+from tb.guest.flows import parse_flow
 from tb.guest.stack import InterfaceConfig, NetStack, TxOutcome
 from tb.hypervisor.npa import NpaHost
 from tb.hypervisor.npa_vm import NpaVm
@@ -43,15 +44,6 @@ BURST = 24  # frames queued at once each way right before a switch-over
 QUIET = 20_000  # cycles without an arrival that end the wait for the rest
 CAPPED_MBPS = 1_000  # VF2's max_tx_rate before the second detach: 0.5 bytes per cycle
 CAPPED_CYCLES = 8_000  # how long it is held back
-
-
-@dataclass
-class Flow:
-    name: str
-    flow: UdpFlow
-    sender: NetStack
-    rx: FlowReceiver
-    sent: int = 0
 
 
 @dataclass

@@ -12,14 +12,12 @@ show the VM's frames on its VF's port and none on the PF's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cocotb
 
 from tb.datacenter import PORT_HOST_A, PORT_HOST_B, PORT_OUTSIDE, Rack, RackConfig
+from tb.datacenter.workload import Flow
 from tb.env import NicTb, TbConfig
 from tb.guest.flow_receiver import FlowReceiver
-from tb.guest.flows import UdpFlow
 from tb.guest.stack import InterfaceConfig, NetStack, TxOutcome
 from tb.hypervisor.npa import NpaHost
 from tb.plugin_model import RingAPlugin, RingBPlugin
@@ -36,15 +34,6 @@ SIZES = (64, 1518, 300, 1000, 128, 576)
 ROUNDS = 40  # one frame of every flow per round
 PACE = 150  # cycles between rounds
 QUIET = 20_000  # cycles without an arrival that end the wait for the rest
-
-
-@dataclass
-class Flow:
-    name: str
-    flow: UdpFlow
-    sender: NetStack
-    rx: FlowReceiver
-    sent: int = 0
 
 
 async def vm_on_vf(tb: NicTb, host: str) -> tuple[NpaHost, NetStack, FlowReceiver]:

@@ -70,7 +70,9 @@ def run_seed(job: SeedJob) -> SoakResult | None:
         "SOAK_BREAK": job.broken,
     }
     name = f"soak-seed{job.seed}" + (f"-{job.broken}" if job.broken else "")
-    run(soak_top(), MODULE, run_name=name, env=env, seed=job.seed, log_file=job.log)
+    # cocotb's runner exits on a failed test under pytest: the report says what failed
+    with contextlib.suppress(SystemExit):
+        run(soak_top(), MODULE, run_name=name, env=env, seed=job.seed, log_file=job.log)
     return SoakResult.load(job.report) if job.report.exists() else None
 
 

@@ -69,8 +69,8 @@ async def apply_break(w: SoakWorld, what: str) -> None:
         await pf.add_fdb(vm_mac("vm1"), w.func(HOSTILE))
     elif what == "delivery":  # every 25th frame to vm2 vanishes in its receive path
         w.drop_every["vm2"] = 25
-    elif what == "watchdog":  # vm1's VF capped to 1 Mbit/s: its TX ring stops completing
-        await pf.set_vf_rate(vm_vf("vm1"), 1)
+    elif what == "watchdog":  # vm1's VF TX queue disabled under its plugin: no completions
+        await w.tb.bar(w.func("vm1")).write(queue_reg(0, Queue.TXQ_CTRL), 0)
     elif what == "accounting":  # anti-spoofing off on the hostile VF
         await pf.set_vf_spoofchk(vm_vf(HOSTILE), False)
     elif what != "leak":
@@ -192,7 +192,8 @@ async def soak(dut) -> None:  # type: ignore[no-untyped-def]
     watcher.cancel()
 
     delivery = HonestDelivery(w.records)
-    delivery.check(outcomes(w), named_drops(w))
+    judged = outcomes(w)
+    delivery.check(judged, named_drops(w))
     accounting = DropAccounting(w.records)
     accounting.check(iso.arrivals, await honest_counters(w))
     sent, delivered = w.sent_total, w.received()
@@ -224,6 +225,9 @@ async def soak(dut) -> None:  # type: ignore[no-untyped-def]
         violations=[v for m in monitors for v in m.violations()],
         longest_wait=dict(dog.longest),
         broken=broken,
+        explained_losses=dict(delivery.explained),
+        judged_sent=sum(f.sent for f in judged),
+        judged_lost=sum(f.lost for f in judged),
     )
     result.save(report)
     assert not result.violations, "\n".join(v["detail"] for v in result.violations[:20])

@@ -30,6 +30,10 @@ class SoakResult:
     violations: list[dict[str, Any]]
     longest_wait: dict[str, int] = field(default_factory=dict)
     broken: str = ""
+    # honest frames lost legitimately, by reason (and the injection whose window allowed it)
+    explained_losses: dict[str, int] = field(default_factory=dict)
+    judged_sent: int = 0
+    judged_lost: int = 0
 
     @classmethod
     def build(
@@ -123,9 +127,17 @@ class Campaign:
             lines.append(f"{m:<24}{checks:>10}{bad:>12}")
         t = self.totals()
         us = t["cycles"] * NS_PER_CYCLE / 1000
+        judged = sum(r.judged_sent for r in self.results)
+        lost = sum(r.judged_lost for r in self.results)
+        why: Counter[str] = Counter()
+        for r in self.results:
+            why.update(r.explained_losses)
         lines += [
             "",
-            f"seeds {t['seeds']}: frames sent {t['sent']}, delivered {t['delivered']} "
+            f"honest frames (judged): {judged} sent, {lost} lost, each at a point its window "
+            "allows: " + (", ".join(f"{k} {n}" for k, n in sorted(why.items())) or "none"),
+            "",
+            f"{t['seeds']} seed(s): frames sent {t['sent']}, delivered {t['delivered']} "
             f"(UDP flow frames of every VM and the outside host)",
             f"simulated {t['cycles']:,} cycles = {us:,.1f} us at 250 MHz; "
             f"wall {t['wall_seconds']} s (simulators {t['sim_wall_seconds']} s)",

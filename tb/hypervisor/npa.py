@@ -110,6 +110,9 @@ class NpaHost:
     vf_rx_drops: dict[str, int] = field(default_factory=dict)  # RXQ_DROPS of released VFs
     _pending: list[Task] = field(default_factory=list)
     _retiring: list[Task] = field(default_factory=list)
+    # A plugin that raised: the VM taken back to the emulated path (NpaShell's fallback).
+    plugin_faults: list[tuple[int, str, str]] = field(default_factory=list)  # (ns, VM, error)
+    _fallbacks: list[Task] = field(default_factory=list)
     drops: dict[str, dict[str, int]] = field(default_factory=dict)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("cocotb.npa.host"))
     # The NIC's clock: the hypervisor's timed waits end on its edges, where an MMIO
@@ -186,6 +189,7 @@ class NpaHost:
             irq=lambda _vector: self.vms[name].shell.interrupt(),
         )
         shell = NpaShell(name, rings, device, self.now_ns, logger=self.logger.getChild(name))
+        shell.on_plugin_fault = lambda exc: self._plugin_fault(name, exc)
         driver = Vmxnet3Driver(vm.memory, rings, device, DriverConfig(mtu=mtu))
         v = NpaVm(vm, mac.lower(), policy or SecurityPolicy(), device, driver, rings, shell)
         self.vms[name] = v
@@ -232,6 +236,18 @@ class NpaHost:
         finally:
             v.pending_image = None
         return True
+
+    def _plugin_fault(self, name: str, exc: BaseException) -> None:
+        """The VM's plugin raised: take the VM back to the emulated path (the shell
+        stopped calling the plugin; the detach quiesces it as any other)."""
+        self.plugin_faults.append((self.now_ns(), name, f"{type(exc).__name__}: {exc}"))
+        self.logger.warning("%s: plugin fault (%s): back to the emulated path", name, exc)
+        self._fallbacks.append(cocotb.start_soon(self.detach_vf(name, f"plugin fault: {exc}")))
+
+    async def fallbacks_done(self) -> None:
+        """Until every fallback to the emulated path after a plugin fault has finished."""
+        while self._fallbacks:
+            await self._fallbacks.pop(0)
 
     async def _program_vf(self, v: NpaVm) -> None:
         """ACTIVATE_VF's hypervisor side: the PF driver points the VM's MAC at its VF."""

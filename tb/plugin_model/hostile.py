@@ -7,6 +7,11 @@ points a TX descriptor outside its VM's memory. None of it goes through the
 Shell API's checks (a plugin owns its VF's registers and rings); the protection
 has to come from the switch hardware and the IOMMU, and each attack is expected
 to be dropped or faulted there and counted.
+
+For soak campaigns (sim/soak) it also sends any frame it builds (``send_raw``),
+writes its own VF's registers (``write_own``: the register space is the plugin's,
+whatever it writes there), and can be told to raise from its next TX entry point
+(``crash_next_tx``), a vendor bug the shell must survive.
 """
 
 from __future__ import annotations
@@ -20,10 +25,37 @@ from tb.plugin_model.ring_a import RingAPlugin
 ROGUE_PLUGIN_ID = "vf-a-rogue"
 
 
+class PluginCrash(RuntimeError):
+    """The fault a test injects into a plugin's entry point."""
+
+
 class HostilePlugin(RingAPlugin):
     """RingAPlugin plus attacks sent on the plugin's own VF TX ring."""
 
     OWN_TX_BUFFERS = True  # the attack frames are its own, copied into its TX areas
+    crash_next_tx = False  # set: the next tx() raises PluginCrash (once)
+
+    async def tx(self, prod: int) -> int:
+        if self.crash_next_tx:
+            self.crash_next_tx = False
+            self.stats["crashed"] += 1
+            raise PluginCrash("injected fault in the plugin's TX entry point")
+        return await super().tx(prod)
+
+    async def send_raw(self, frame: bytes, vlan_tci: int | None = None) -> None:
+        """Send ``frame`` as it is from the plugin's VF (no check of any kind)."""
+        await self._inject(frame, vlan_tci)
+        self.stats["attack_raw"] += 1
+
+    async def write_own(self, addr: int, value: int) -> None:
+        """Write ``value`` at ``addr`` of the plugin's own VF register space."""
+        api, _, _ = self._live()
+        await api.vf.write(addr, value)
+        self.stats["attack_reg_writes"] += 1
+
+    async def read_own(self, addr: int) -> int:
+        api, _, _ = self._live()
+        return await api.vf.read(addr)
 
     def _attack_frame(self, src: str, dst: str, tag: int) -> bytes:
         pkt = (

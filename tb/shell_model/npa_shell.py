@@ -18,6 +18,11 @@ the emulated device's BAR1 (trapped; see tb/hypervisor).
 
 A frame the stack sends while the TX ring is full waits in a bounded queue
 (the qdisc, ``txqueuelen``); beyond it the frame is dropped and counted.
+
+A plugin is vendor code: if one of its entry points raises, the shell stops
+calling it (``plugin_faults`` counted, the exception noted), leaves the frames and
+buffers on its own rings, and asks the hypervisor (``on_plugin_fault``) to take
+the VM back to the emulated path, which quiesces the plugin as at any detach.
 """
 
 from __future__ import annotations
@@ -93,6 +98,9 @@ class NpaShell:
         self._work = Event()
         self._tasks: list[Task] = []
         self._irq_task: Task | None = None
+        # Told (once per plugin) when the plugin raised: the hypervisor's fallback.
+        self.on_plugin_fault: Callable[[BaseException], None] | None = None
+        self.plugin_fault: BaseException | None = None  # the loaded plugin's fault, if any
 
     # -- netdev ---------------------------------------------------------------------------
 
@@ -146,6 +154,7 @@ class NpaShell:
         services = ShellServices(device_rings, dma, vf, self.log.getChild("plugin"))
         await plugin.init(services)
         self.plugin, self.services = plugin, services
+        self.plugin_fault = None
         self._irq_task = cocotb.start_soon(self._vf_interrupts(irq, vf.func))
         # Buffers posted while emulated are the plugin's now.
         await plugin.rx_refill(self.rings.rx_prod)
@@ -201,7 +210,13 @@ class NpaShell:
             seen = await irq.wait_function(func, seen)
             services = self.services
             if services is not None and services.irq_handler is not None:
-                await services.irq_handler()
+                if self.plugin_fault is not None:
+                    continue  # a faulted plugin is not called again
+                try:
+                    await services.irq_handler()
+                except Exception as exc:  # vendor code: fall back, do not die
+                    self._fault(exc)
+                    continue
                 self.interrupt()
 
     # -- service loop ---------------------------------------------------------------------
@@ -244,12 +259,27 @@ class NpaShell:
 
     async def _doorbell(self, reg: Bar0, value: int) -> None:
         if self.mode is ShellMode.PLUGIN and self.plugin is not None:
-            if reg == Bar0.TXPROD:
-                await self.plugin.tx(value)
-            else:
-                await self.plugin.rx_refill(value)
+            if self.plugin_fault is not None:
+                return  # the frames wait on the rings for the emulated device
+            try:
+                if reg == Bar0.TXPROD:
+                    await self.plugin.tx(value)
+                else:
+                    await self.plugin.rx_refill(value)
+            except Exception as exc:  # vendor code: fall back, do not die
+                self._fault(exc)
         else:
             self.device.bar0_write(reg, value)
+
+    def _fault(self, exc: BaseException) -> None:
+        """The plugin raised: never call it again; the hypervisor takes the VM back."""
+        if self.plugin_fault is not None:
+            return
+        self.plugin_fault = exc
+        self.stats["plugin_faults"] += 1
+        self.note(f"plugin fault: {type(exc).__name__}: {exc}")
+        if self.on_plugin_fault is not None:
+            self.on_plugin_fault(exc)
 
 
 def _tag(frame: bytes, tci: int) -> bytes:

@@ -1,0 +1,169 @@
+"""`make soak`: one seed or a campaign of seeds, a progress bar, the merged report.
+
+python -m sim.soak [--seed N | --seeds 1-8] [--frames M] [--jobs J] [--cluster ADDR]
+
+Seeds run in parallel in a process pool on this machine (``--jobs``). With
+``--cluster`` the same per-seed function is submitted to a Dask cluster through
+``dask.distributed.Client(addr).get_executor()`` (not installed here; nothing else
+of a cluster is built). Exit code 1 on any violation or a seed that did not
+finish; each failing seed prints the one command that reproduces it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import threading
+import time
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from sim.runner import REPO_ROOT, SimTop, _build, nic_top, run
+from sim.soak.report import Campaign, SoakResult
+
+SOAK_PARAMS = {"NUM_VF": 4, "NUM_QUEUES": 2}  # shared with tests/integration/test_sriov.py
+MODULE = "sim.soak.cocotb_soak"
+REPORTS = REPO_ROOT / "reports"
+
+
+def soak_top() -> SimTop:
+    return nic_top(SOAK_PARAMS)
+
+
+@dataclass(frozen=True)
+class SeedJob:
+    seed: int
+    frames: int
+    out: Path
+    kinds: str = ""  # comma list, "" = every kind
+    repeats: int = 0  # injections per kind, 0 = from frames
+    broken: str = ""  # SOAK_BREAK
+
+    @property
+    def report(self) -> Path:
+        return self.out / "soak" / f"seed-{self.seed}.json"
+
+    @property
+    def progress(self) -> Path:
+        return self.out / "soak" / f"seed-{self.seed}.progress"
+
+    @property
+    def log(self) -> Path:
+        return self.out / "soak" / f"seed-{self.seed}.log"
+
+
+def run_seed(job: SeedJob) -> SoakResult | None:
+    """One seed's soak on the RTL; None if the simulation left no report."""
+    job.report.unlink(missing_ok=True)
+    job.report.parent.mkdir(parents=True, exist_ok=True)
+    env = {
+        "SOAK_REPORT": str(job.report),
+        "SOAK_SEED": str(job.seed),
+        "SOAK_FRAMES": str(job.frames),
+        "SOAK_PROGRESS": str(job.progress),
+        "SOAK_KINDS": job.kinds,
+        "SOAK_REPEATS": str(job.repeats),
+        "SOAK_BREAK": job.broken,
+    }
+    name = f"soak-seed{job.seed}" + (f"-{job.broken}" if job.broken else "")
+    # cocotb's runner exits on a failed test under pytest: the report says what failed
+    with contextlib.suppress(SystemExit):
+        run(soak_top(), MODULE, run_name=name, env=env, seed=job.seed, log_file=job.log)
+    return SoakResult.load(job.report) if job.report.exists() else None
+
+
+def executor(jobs: int, cluster: str | None) -> Executor:
+    """A process pool here, or a Dask cluster's executor (the hook for a cluster)."""
+    if cluster is None:
+        return ProcessPoolExecutor(max_workers=jobs)
+    try:
+        from dask.distributed import Client  # type: ignore[import-not-found]
+    except ImportError as exc:
+        raise SystemExit(f"--cluster {cluster}: dask.distributed is not installed ({exc})") from exc
+    return Client(cluster).get_executor()
+
+
+def _progress(jobs: list[SeedJob], stop: threading.Event) -> None:
+    """One bar on stderr: frames sent over all seeds, from the simulators' progress files."""
+    total = sum(j.frames for j in jobs)
+    with tqdm(total=total, unit="frame", file=sys.stderr, mininterval=1.0, desc="soak") as bar:
+        while not stop.wait(1.0):
+            done = 0
+            for j in jobs:
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    done += int(j.progress.read_text().split()[0])
+            bar.update(max(0, done - bar.n))
+        bar.update(max(0, total - bar.n) if stop.is_set() else 0)
+
+
+def campaign(
+    jobs: list[SeedJob], workers: int, cluster: str | None = None, bar: bool = True
+) -> Campaign:
+    t0 = time.monotonic()
+    for j in jobs:
+        j.progress.unlink(missing_ok=True)
+    (out := jobs[0].out / "soak").mkdir(parents=True, exist_ok=True)
+    _build(soak_top(), out / "build.log")  # once, before the workers share it
+    stop = threading.Event()
+    ticker = threading.Thread(target=_progress, args=(jobs, stop), daemon=True) if bar else None
+    if ticker is not None:
+        ticker.start()
+    results: list[SoakResult] = []
+    failed: list[tuple[int, int, str]] = []
+    try:
+        with executor(workers, cluster) as pool:
+            futures: list[tuple[SeedJob, Future]] = [(j, pool.submit(run_seed, j)) for j in jobs]
+            for j, fut in futures:
+                try:
+                    res = fut.result()
+                except Exception as exc:  # a crashed worker is a failed seed, not a crash here
+                    failed.append((j.seed, j.frames, f"{type(exc).__name__}: {exc}"))
+                    continue
+                if res is None:
+                    failed.append((j.seed, j.frames, f"no report; log {j.log}"))
+                else:
+                    results.append(res)
+    finally:
+        stop.set()
+        if ticker is not None:
+            ticker.join()
+    return Campaign(sorted(results, key=lambda r: r.seed), failed, time.monotonic() - t0)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``1-8`` or ``1,3,5`` or ``2``."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        seeds += range(int(lo), int(hi or lo) + 1)
+    return seeds
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seeds", type=parse_seeds, help="a campaign: 1-8, or 1,3,5")
+    ap.add_argument("--frames", type=int, default=2000, help="frames per seed")
+    ap.add_argument("--jobs", type=int, default=2, help="seeds at once on this machine")
+    ap.add_argument("--cluster", help="a Dask scheduler address (dask.distributed)")
+    ap.add_argument("--kinds", default="", help="comma list of kinds (default: all)")
+    ap.add_argument(
+        "--repeats", type=int, default=0, help="injections per kind (default: frames/1500)"
+    )
+    ap.add_argument("--out", type=Path, default=REPORTS)
+    args = ap.parse_args(argv)
+    seeds = args.seeds or [args.seed]
+    jobs = [SeedJob(s, args.frames, args.out, args.kinds, args.repeats) for s in seeds]
+    print(
+        f"soak: seeds {seeds}, {args.frames} frames each; logs in {args.out / 'soak'}", flush=True
+    )
+    result = campaign(jobs, args.jobs, args.cluster)
+    print(result.table())
+    md = args.out / "robustness.md"
+    md.write_text(result.markdown())
+    print(f"report: {md}")
+    return 0 if result.ok else 1

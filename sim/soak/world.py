@@ -1,0 +1,310 @@
+"""The soak's host: three honest NPA VMs, one hostile VM, the outside host, random traffic.
+
+Every VM is on vendor A's plugin on its own VF (vm1..vm3 on VFs 0..2 with
+:class:`FaultablePlugin`, vendor A's plugin with a fault-injection hook; vm4 on VF
+3 with the rogue plugin). Flows run between each VM and the outside host and
+around the honest VMs; the hostile VM has its own flows (not judged). Every frame
+a VM's shell hands up and every frame on the outside wire passes the isolation
+monitor first.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cocotb
+
+from sim.soak.model import FrameView, InjectionRecord
+from tb.env import NicTb, TbConfig
+from tb.guest.flow_receiver import FlowReceiver
+from tb.guest.flows import HEADER, UdpFlow
+from tb.guest.stack import InterfaceConfig, NetStack
+from tb.hypervisor.npa import NpaHost
+from tb.hypervisor.npa_vm import NpaVm, SecurityPolicy
+from tb.net.external_host import ExternalHost
+from tb.plugin_model.hostile import ROGUE_PLUGIN_ID, HostilePlugin
+from tb.plugin_model.ring_a import RING_A_PLUGIN_ID, RingAPlugin, ring_a_image
+from tb.ref.regmap import Esw, MacEntry, MacEntryCtrl, PortCounter
+
+EXT_MAC, EXT_IP = "02:00:00:00:ff:01", "10.0.0.254"
+VM_MEM = 8 << 20
+HONEST = ("vm1", "vm2", "vm3")
+HOSTILE = "vm4"
+VMS = (*HONEST, HOSTILE)
+FLOW_PORT = 6000
+SIZES = (64, 128, 300, 576, 1000, 1518)
+GAP_CYCLES = (10, 70)  # uniform gap between two frames of the whole workload
+WARMUP_CYCLES = 4_000
+HOSTILE_STALL_CYCLES = 20_000  # the rogue plugin gives up on a dead VF sooner
+
+
+def vm_mac(name: str) -> str:
+    return f"02:00:00:00:0{name[-1]}:01"
+
+
+def vm_ip(name: str) -> str:
+    return f"10.0.0.{name[-1]}"
+
+
+def vm_vf(name: str) -> int:
+    return int(name[-1]) - 1
+
+
+class FaultablePlugin(RingAPlugin):
+    """Vendor A's plugin with a fault-injection hook: ``crash_next_tx`` makes the next
+    TX entry point raise once (a vendor bug the shell must survive)."""
+
+    crash_next_tx = False
+
+    async def tx(self, prod: int) -> int:
+        if self.crash_next_tx:
+            self.crash_next_tx = False
+            raise RuntimeError("injected fault: vendor A's plugin raised in tx()")
+        return await super().tx(prod)
+
+
+class SoakRoguePlugin(HostilePlugin):
+    """The rogue plugin, giving up on a VF that stopped answering after
+    HOSTILE_STALL_CYCLES instead of the drivers' default."""
+
+    async def init(self, api) -> None:  # type: ignore[no-untyped-def]
+        await super().init(api)
+        _, txq, rxq = self._live()
+        txq.ring.stall_cycles = rxq.ring.stall_cycles = HOSTILE_STALL_CYCLES
+
+
+@dataclass
+class SoakFlow:
+    name: str
+    flow: UdpFlow
+    sender: NetStack
+    src: str  # VM name or "outside"
+    dst: str
+    sent: int = 0
+
+    @property
+    def judged(self) -> bool:
+        """Honest delivery judges frames between honest VMs and the outside host."""
+        return HOSTILE not in (self.src, self.dst)
+
+
+@dataclass
+class Guest:
+    name: str
+    v: NpaVm
+    stack: NetStack
+    sink: FlowReceiver
+    refused: list[tuple[int, str, bytes]] = field(default_factory=list)  # (ns, reason, frame)
+
+
+class SoakWorld:
+    """Everything the injections act on and the monitors read."""
+
+    def __init__(self, dut, seed: int, frames: int, progress: Path | None) -> None:  # type: ignore[no-untyped-def]
+        cfg = TbConfig(seed=seed, vm_vfs=tuple(1 + vm_vf(n) for n in VMS))
+        self.tb = NicTb(dut, cfg)
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self.frames = frames
+        self.progress = progress
+        self.host: NpaHost
+        self.ext: ExternalHost
+        self.guests: dict[str, Guest] = {}
+        self.flows: list[SoakFlow] = []
+        self.records: list[InjectionRecord] = []
+        self.refusals: Counter[tuple[str, str]] = Counter()  # (VM, loader reason)
+        self.observers: list = []  # isolation monitor(s): .observe(receiver, frame, ns)
+        self.traffic_done = False
+        self.injections_done = False
+        self.sent_total = 0
+        self.attack_serial = 0
+        self.mem_regions0: dict[int, int] = {}
+        self.valid_fdb0 = 0
+        self.guest_regions0: dict[str, dict[int, int]] = {}
+        # SOAK_BREAK=delivery: every n-th frame to the VM lost silently in its receive path
+        self.drop_every: dict[str, int] = {}
+        self._rx_count: Counter[str] = Counter()
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        tb = self.tb
+        await tb.reset()
+        await tb.pf.probe()
+        await tb.pf.enable_sriov(tb.num_vf)
+        self.host = host = await tb.npa_host()
+        host.factories[ROGUE_PLUGIN_ID] = lambda image: SoakRoguePlugin()
+        host.factories[RING_A_PLUGIN_ID] = lambda image: FaultablePlugin()
+        tb.pf.start_mailbox(host.irq)
+        self.mem_regions0 = dict(tb.mem.allocator.allocated)
+        self.valid_fdb0 = await self.valid_fdb_entries()
+        self.ext = ExternalHost(
+            InterfaceConfig(EXT_MAC, EXT_IP), tb.wire_in.send_nowait, now=tb.now_ns
+        )
+        cocotb.start_soon(self._outside_wire())
+        for name in VMS:
+            v = await host.boot_vm(name, vm_mac(name), VM_MEM, SecurityPolicy())
+            stack = NetStack(
+                InterfaceConfig(vm_mac(name), vm_ip(name)), v.shell.xmit, now=tb.now_ns, name=name
+            )
+            sink = FlowReceiver()
+            stack.bind_udp(FLOW_PORT, sink.deliver)
+            g = Guest(name, v, stack, sink)
+            v.shell.receiver = self._receiver(g)
+            self.guests[name] = g
+        self.guest_regions0 = {
+            n: dict(g.v.vm.memory.allocator.allocated) for n, g in self.guests.items()
+        }
+        for name in VMS:
+            assert await self.attach(name), f"{name}: plugin refused at start"
+        self._make_flows()
+        # ARP both ways before the judged traffic starts.
+        for g in self.guests.values():
+            g.stack.resolve(EXT_IP)
+            for o in HONEST:
+                if o != g.name:
+                    g.stack.resolve(vm_ip(o))
+        await tb.cycles(WARMUP_CYCLES)
+
+    def _make_flows(self) -> None:
+        ext, fid = self.ext, 1
+        for name in VMS:
+            g = self.guests[name]
+            self.flows.append(
+                SoakFlow(
+                    f"{name} -> outside", g.stack.udp_flow(fid, EXT_IP), g.stack, name, "outside"
+                )
+            )
+            self.flows.append(
+                SoakFlow(
+                    f"outside -> {name}", ext.source(fid + 1, vm_ip(name)), ext, "outside", name
+                )
+            )
+            fid += 2
+        ring = [*HONEST, HOSTILE]
+        for src, dst in zip(ring, [*HONEST[1:], HONEST[0], HONEST[0]], strict=True):
+            g = self.guests[src]
+            self.flows.append(
+                SoakFlow(f"{src} -> {dst}", g.stack.udp_flow(fid, vm_ip(dst)), g.stack, src, dst)
+            )
+            fid += 1
+
+    def _receiver(self, g: Guest):  # type: ignore[no-untyped-def]
+        foreign = g.stack.counters.foreign
+
+        def receive(frame: bytes) -> None:
+            now = self.tb.now_ns()
+            if g.name in self.drop_every:
+                self._rx_count[g.name] += 1
+                if self._rx_count[g.name] % self.drop_every[g.name] == 0:
+                    return
+            for obs in self.observers:
+                obs.observe(g.name, frame, now)
+            before = dict(foreign)
+            g.stack.receive(frame)
+            if foreign != before:
+                reason = next(r for r, n in foreign.items() if n != before.get(r, 0))
+                g.refused.append((now, f"{g.name} stack {reason.value}", frame))
+
+        return receive
+
+    async def _outside_wire(self) -> None:
+        while True:
+            frame = bytes((await self.tb.wire_out.recv()).tdata)
+            now = self.tb.now_ns()
+            for obs in self.observers:
+                obs.observe("outside", frame, now)
+            self.ext.receive(frame)
+
+    # -- NPA helpers ----------------------------------------------------------------------
+
+    async def attach(self, name: str, image: bytes | None = None) -> bool:
+        """Attach the VM's VF with ``image`` (default: the rogue plugin for the hostile VM,
+        vendor A's for the others); loader refusals are counted here."""
+        if image is None and name == HOSTILE:
+            image = ring_a_image(ROGUE_PLUGIN_ID).pack()
+        ok = await self.host.attach_vf(name, vm_vf(name), image)
+        for reason, n in self.host.loaders[name].refusals.items():
+            self.refusals[name, reason] += n
+        return ok
+
+    def rogue(self) -> HostilePlugin:
+        plugin = self.guests[HOSTILE].v.shell.plugin
+        assert isinstance(plugin, HostilePlugin), f"{HOSTILE} runs {type(plugin).__name__}"
+        return plugin
+
+    def func(self, name: str) -> int:
+        return 1 + vm_vf(name)
+
+    def next_attack_id(self) -> int:
+        self.attack_serial += 1
+        return self.attack_serial
+
+    # -- traffic --------------------------------------------------------------------------
+
+    async def traffic(self) -> None:
+        """Random frames on random flows, a random gap between them: FRAMES of them, and
+        more until the last injection's window closed (``injections_done``)."""
+        rng = random.Random(self.seed * 7919 + 1)
+        while self.sent_total < self.frames or not self.injections_done:
+            f = rng.choice(self.flows)
+            f.sender.send_flow(f.flow, rng.choice(SIZES))
+            f.sent += 1
+            self.sent_total += 1
+            if self.progress is not None and self.sent_total % 50 == 0:
+                self.progress.write_text(f"{min(self.sent_total, self.frames)} {self.frames}\n")
+            await self.tb.cycles(rng.randint(*GAP_CYCLES))
+        self.traffic_done = True
+
+    def receiver_of(self, f: SoakFlow) -> FlowReceiver:
+        return self.ext.sink if f.dst == "outside" else self.guests[f.dst].sink
+
+    def received(self) -> int:
+        return sum(
+            self.receiver_of(f).flows[f.flow.flow_id].received
+            for f in self.flows
+            if f.flow.flow_id in self.receiver_of(f).flows
+        )
+
+    async def drain(self, quiet_cycles: int = 20_000) -> None:
+        """Until every frame arrived, or nothing more arrived for ``quiet_cycles``."""
+        quiet, last = 0, self.received()
+        while last < self.sent_total and quiet < quiet_cycles:
+            await self.tb.cycles(500)
+            now = self.received()
+            quiet = 0 if now != last else quiet + 500
+            last = now
+        await self.tb.cycles(2_000)
+
+    # -- counters -------------------------------------------------------------------------
+
+    async def link_down_drops(self) -> int:
+        bar = self.tb.bar(0)
+        total = 0
+        for port in range(self.tb.num_func + 1):
+            total += await bar.read(
+                Esw.CNT_BASE + port * Esw.CNT_STRIDE + PortCounter.DROP_LINK_DOWN
+            )
+        return total
+
+    async def rx_drops(self, name: str) -> int:
+        st = await self.tb.pf.vf_stats(vm_vf(name))
+        return st["rx_dropped"]
+
+    async def valid_fdb_entries(self) -> int:
+        """Valid entries of the switch's MAC table, read from the hardware."""
+        bar, n, valid = self.tb.bar(0), 0, MacEntryCtrl.VALID.mask
+        for slot in range(self.tb.pf.mac_table_size):
+            n += bool(
+                await bar.read(Esw.MACT_BASE + slot * Esw.MACT_STRIDE + MacEntry.CTRL) & valid
+            )
+        return n
+
+
+def flow_id_of(view: FrameView) -> int | None:
+    if view.udp_dport != FLOW_PORT or len(view.payload) < HEADER.size:
+        return None
+    return HEADER.unpack_from(view.payload)[0]

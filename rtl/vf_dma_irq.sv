@@ -19,6 +19,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module vf_dma_irq
   import nic_pkg::*;
 #(
@@ -29,44 +31,51 @@ module vf_dma_irq
     localparam int NV         = 2 * NUM_QUEUES,
     localparam int VW         = $clog2(NV)
 ) (
-    input logic              clk,
-    input logic              rst,
-    input logic [FUNC_W-1:0] func_num,
+    input wire logic              clk,
+    input wire logic              rst,
+    input wire logic [FUNC_W-1:0] func_num,
 
-    input logic [NV-1:0]       v_en,        // queue enabled (0 clears the vector)
-    input logic [NV-1:0]       v_mask,
-    input logic [NV-1:0][15:0] v_interval,  // MIN_INTERVAL, cycles
-    input logic [NV-1:0][ 7:0] v_thresh,    // COUNT_THRESH, entries (0 = 1)
-    input logic [NV-1:0]       v_err,       // queue in the error state
+    input wire logic [NV-1:0]       v_en,        // queue enabled (0 clears the vector)
+    input wire logic [NV-1:0]       v_mask,
+    input wire logic [NV-1:0][15:0] v_interval,  // MIN_INTERVAL, cycles
+    input wire logic [NV-1:0][ 7:0] v_thresh,    // COUNT_THRESH, entries (0 = 1)
+    input wire logic [NV-1:0]       v_err,       // queue in the error state
 
-    input logic            ev_valid,  // completion entries written
-    input logic [  VW-1:0] ev_vec,
-    input logic [EV_W-1:0] ev_n,
+    input wire logic            ev_valid,  // completion entries written
+    input wire logic [  VW-1:0] ev_vec,
+    input wire logic [EV_W-1:0] ev_n,
 
-    output logic [FUNC_W-1:0] m_irq_func,
-    output logic [ VEC_W-1:0] m_irq_vector,
-    output logic              m_irq_valid,
-    input  logic              m_irq_ready
+    output logic      [FUNC_W-1:0] m_irq_func,
+    output logic      [ VEC_W-1:0] m_irq_vector,
+    output logic                   m_irq_valid,
+    input  wire logic              m_irq_ready
 );
 
-  initial begin
-    if ((1 << VEC_W) <= ERR_VEC) $fatal(1, "%m: VEC_W too small for vector %0d", ERR_VEC);
-    if (ERR_VEC < NV) $fatal(1, "%m: ERR_VEC (%0d) collides with a queue vector", ERR_VEC);
-  end
+  `ASSERT_PARAM(g_check_vec_w, (1 << VEC_W) > ERR_VEC, "VEC_W too small for vector ERR_VEC")
+  `ASSERT_PARAM(g_check_err_vec, ERR_VEC >= NV, "ERR_VEC collides with a queue vector")
 
-  logic [   NV-1:0][15:0] count_reg;  // entries pending
-  logic [   NV-1:0][15:0] since_reg;  // cycles since the last interrupt (saturating)
-  logic [   NV-1:0][15:0] age_reg;  // cycles the oldest pending entry waited (saturating)
-  logic                   valid_reg;
-  logic [VEC_W-1:0]       vec_reg;
-  logic [   NV-1:0]       err_prev_reg;  // v_err last cycle
-  logic [   NV-1:0]       err_pend_reg;  // error interrupt owed, per source
+  logic [NV-1:0][15:0] count_reg, count_next;  // entries pending
+  logic [NV-1:0][15:0] since_reg, since_next;  // cycles since the last interrupt (saturating)
+  logic [NV-1:0][15:0] age_reg, age_next;  // cycles the oldest pending entry waited (saturating)
+  logic valid_reg, valid_next;
+  logic [VEC_W-1:0] vec_reg, vec_next;  // data: qualified by valid_reg, not reset
+  logic [NV-1:0] err_prev_reg, err_prev_next;  // v_err last cycle
+  logic [NV-1:0] err_pend_reg, err_pend_next;  // error interrupt owed, per source
 
-  // error messages first: the lowest pending unmasked source
-  wire  [   NV-1:0]       err_ready = err_pend_reg & v_err & ~v_mask;
-  logic                   err_sel_valid;
-  logic [   VW-1:0]       err_sel;
+  logic [NV-1:0] err_ready;  // error interrupt owed and sendable
+  logic err_sel_valid;
+  logic [VW-1:0] err_sel;
+  logic [NV-1:0] ready_v;  // moderation satisfied: the vector may fire
+  logic [NV-1:0][15:0] add;  // entries the event adds to each vector
+  logic sel_valid;
+  logic [VW-1:0] sel;
+  logic out_free, fire, err_fire;
+
+  // Requests of the arbiter, a block of their own: the next state below depends
+  // on its grant, so one block would be a combinational loop through it.
   always_comb begin
+    // error messages first: the lowest pending unmasked source
+    err_ready     = err_pend_reg & v_err & ~v_mask;
     err_sel_valid = 1'b0;
     err_sel       = '0;
     for (int i = NV - 1; i >= 0; i--) begin
@@ -75,21 +84,14 @@ module vf_dma_irq
         err_sel       = VW'(i);
       end
     end
-  end
-
-  logic [NV-1:0] ready_v;
-  always_comb begin
     for (int v = 0; v < NV; v++) begin
       logic [15:0] th;
       th = (v_thresh[v] == '0) ? 16'd1 : 16'(v_thresh[v]);
       ready_v[v] = v_en[v] && !v_mask[v] && count_reg[v] != '0 && since_reg[v] >= v_interval[v] &&
-                   (count_reg[v] >= th || age_reg[v] >= v_interval[v]);
+          (count_reg[v] >= th || age_reg[v] >= v_interval[v]);
     end
   end
 
-  logic          sel_valid;
-  logic [VW-1:0] sel;
-  logic          fire;
   // Vector 1 first after reset (the order the engine was measured with).
   prim_rr_arb #(
       .N(NV),
@@ -103,13 +105,56 @@ module vf_dma_irq
       .grant_idx(sel)
   );
 
-  wire out_free = !valid_reg || m_irq_ready;
-  wire err_fire = err_sel_valid && out_free;
-  assign fire = sel_valid && out_free && !err_sel_valid;
+  always_comb begin
+    count_next    = count_reg;
+    since_next    = since_reg;
+    age_next      = age_reg;
+    valid_next    = valid_reg;
+    vec_next      = vec_reg;
+    err_prev_next = v_err;
+    err_pend_next = err_pend_reg;
+
+    // the output register takes a request when it is empty or being emptied;
+    // an error message goes ahead of the moderated vectors
+    out_free      = !valid_reg || m_irq_ready;
+    err_fire      = err_sel_valid && out_free;
+    fire          = sel_valid && out_free && !err_sel_valid;
+
+    if (err_fire) vec_next = VEC_W'(ERR_VEC);
+    else if (fire) vec_next = VEC_W'(sel);
+    if (fire || err_fire) valid_next = 1'b1;
+    else if (m_irq_ready) valid_next = 1'b0;
+
+    // an error interrupt is owed from v_err's rising edge until sent, and
+    // forgotten when the queue leaves the error state
+    for (int v = 0; v < NV; v++) begin
+      if (!v_err[v]) err_pend_next[v] = 1'b0;
+      else if (!err_prev_reg[v]) err_pend_next[v] = 1'b1;
+      else if (err_fire && err_sel == VW'(v)) err_pend_next[v] = 1'b0;
+    end
+
+    for (int v = 0; v < NV; v++) begin
+      add[v] = (ev_valid && ev_vec == VW'(v)) ? 16'(ev_n) : 16'd0;
+      if (!v_en[v]) begin
+        count_next[v] = '0;
+        since_next[v] = '1;
+        age_next[v]   = '0;
+      end else if (fire && sel == VW'(v)) begin
+        // entries of this cycle's event count towards the next interrupt
+        count_next[v] = add[v];
+        since_next[v] = '0;
+        age_next[v]   = '0;
+      end else begin
+        count_next[v] = count_reg[v] + add[v];
+        if (since_reg[v] != '1) since_next[v] = since_reg[v] + 1'b1;
+        if (count_reg[v] == '0) age_next[v] = '0;
+        else if (age_reg[v] != '1) age_next[v] = age_reg[v] + 1'b1;
+      end
+    end
+  end
 
   always_ff @(posedge clk) begin
-    if (err_fire) vec_reg <= VEC_W'(ERR_VEC);
-    else if (fire) vec_reg <= VEC_W'(sel);
+    vec_reg <= vec_next;
     if (rst) begin
       count_reg    <= '0;
       since_reg    <= '1;
@@ -118,32 +163,12 @@ module vf_dma_irq
       err_prev_reg <= '0;
       err_pend_reg <= '0;
     end else begin
-      if (fire || err_fire) valid_reg <= 1'b1;
-      else if (m_irq_ready) valid_reg <= 1'b0;
-      err_prev_reg <= v_err;
-      for (int v = 0; v < NV; v++) begin
-        if (!v_err[v]) err_pend_reg[v] <= 1'b0;
-        else if (!err_prev_reg[v]) err_pend_reg[v] <= 1'b1;
-        else if (err_fire && err_sel == VW'(v)) err_pend_reg[v] <= 1'b0;
-      end
-      for (int v = 0; v < NV; v++) begin
-        logic [15:0] add;
-        add = (ev_valid && ev_vec == VW'(v)) ? 16'(ev_n) : 16'd0;
-        if (!v_en[v]) begin
-          count_reg[v] <= '0;
-          since_reg[v] <= '1;
-          age_reg[v]   <= '0;
-        end else if (fire && sel == VW'(v)) begin
-          count_reg[v] <= add;
-          since_reg[v] <= '0;
-          age_reg[v]   <= '0;
-        end else begin
-          count_reg[v] <= count_reg[v] + add;
-          if (since_reg[v] != '1) since_reg[v] <= since_reg[v] + 1'b1;
-          if (count_reg[v] == '0) age_reg[v] <= '0;
-          else if (age_reg[v] != '1) age_reg[v] <= age_reg[v] + 1'b1;
-        end
-      end
+      count_reg    <= count_next;
+      since_reg    <= since_next;
+      age_reg      <= age_next;
+      valid_reg    <= valid_next;
+      err_prev_reg <= err_prev_next;
+      err_pend_reg <= err_pend_next;
     end
   end
 
@@ -151,14 +176,24 @@ module vf_dma_irq
   assign m_irq_vector = vec_reg;
   assign m_irq_valid  = valid_reg;
 
+  // events name a queue vector; the output carries a queue vector or ERR_VEC
+  `ASSERT(ev_vec_in_range, ev_valid |-> 32'(ev_vec) < NV)
+  `ASSERT(vec_legal, valid_reg |-> 32'(vec_reg) < NV || 32'(vec_reg) == ERR_VEC)
+  // a masked or disabled vector never fires; a masked queue sends no error message
+  `ASSERT_NEVER(fire_masked, fire && (v_mask[sel] || !v_en[sel]))
+  `ASSERT_NEVER(err_fire_masked, err_fire && v_mask[err_sel])
+  // a vector fires only with entries pending, and its pending count never wraps
+  `ASSERT(fire_pending, fire |-> count_reg[sel] != '0)
 `ifndef SYNTHESIS
-  always_ff @(posedge clk) begin
-    if (!rst && ev_valid) begin
-      assert (int'(ev_vec) < NV)
-      else $error("%m: event for vector %0d of %0d", ev_vec, NV);
+  logic [NV-1:0] count_wrap;
+  always_comb begin
+    for (int v = 0; v < NV; v++) begin
+      count_wrap[v] = v_en[v] && !(fire && sel == VW'(v)) &&
+          17'(count_reg[v]) + 17'(add[v]) > 17'hffff;
     end
   end
 `endif
+  `ASSERT_NEVER(count_wraps, count_wrap != '0)
 
 endmodule
 

@@ -10,6 +10,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module vf_dma_tx
   import nic_pkg::*, axi_pkg::*;
 #(
@@ -25,50 +27,50 @@ module vf_dma_tx
     localparam int CNT_W = $clog2(DEPTH) + 1,
     localparam int KEEP_W = DATA_W / 8
 ) (
-    input logic              clk,
-    input logic              rst,
-    input logic [FUNC_W-1:0] func_num,
+    input wire logic              clk,
+    input wire logic              rst,
+    input wire logic [FUNC_W-1:0] func_num,
 
-    input logic [NUM_QUEUES-1:0] q_en,
-    input logic [NUM_QUEUES-1:0] q_run,
+    input wire logic [NUM_QUEUES-1:0] q_en,
+    input wire logic [NUM_QUEUES-1:0] q_run,
     output logic [NUM_QUEUES-1:0][CNT_W-1:0] q_used,
     output logic [NUM_QUEUES-1:0] q_err,
     output logic [NUM_QUEUES-1:0][7:0] q_err_code,
     output logic [NUM_QUEUES-1:0] q_busy,  // frames of the queue in flight
     output logic [NUM_QUEUES-1:0][7:0] q_abandon,  // frames of a disabled queue dropped this cycle
 
-    input  logic [  63:0] d_addr,
-    input  logic [  15:0] d_len,
-    input  logic          d_sof,
-    input  logic          d_eof,
-    input  logic          d_vlan_ins,
-    input  logic [  15:0] d_vlan_tci,
-    input  logic [   7:0] d_err,       // q_err_e the ring format refused the entry with
-    input  logic [QW-1:0] d_q,
-    input  logic [  15:0] d_idx,
-    input  logic          d_valid,
-    output logic          d_ready,
+    input  wire logic [  63:0] d_addr,
+    input  wire logic [  15:0] d_len,
+    input  wire logic          d_sof,
+    input  wire logic          d_eof,
+    input  wire logic          d_vlan_ins,
+    input  wire logic [  15:0] d_vlan_tci,
+    input  wire logic [   7:0] d_err,       // q_err_e the ring format refused the entry with
+    input  wire logic [QW-1:0] d_q,
+    input  wire logic [  15:0] d_idx,
+    input  wire logic          d_valid,
+    output logic               d_ready,
 
-    output dma_a_t              m_ar,
-    output logic                m_arvalid,
-    input  logic                m_arready,
-    input  logic   [DATA_W-1:0] s_rdata,
-    input  logic   [       1:0] s_rresp,
-    input  logic                s_rlast,
-    input  logic                s_rvalid,
-    output logic                s_rready,
+    output dma_a_t                 m_ar,
+    output logic                   m_arvalid,
+    input  wire logic              m_arready,
+    input  wire logic [DATA_W-1:0] s_rdata,
+    input  wire logic [       1:0] s_rresp,
+    input  wire logic              s_rlast,
+    input  wire logic              s_rvalid,
+    output logic                   s_rready,
 
-    output logic [   DATA_W-1:0] m_axis_tx_tdata,
-    output logic [   KEEP_W-1:0] m_axis_tx_tkeep,
-    output logic                 m_axis_tx_tlast,
-    output logic [TX_META_W-1:0] m_axis_tx_tuser,
-    output logic                 m_axis_tx_tvalid,
-    input  logic                 m_axis_tx_tready,
+    output logic      [   DATA_W-1:0] m_axis_tx_tdata,
+    output logic      [   KEEP_W-1:0] m_axis_tx_tkeep,
+    output logic                      m_axis_tx_tlast,
+    output logic      [TX_META_W-1:0] m_axis_tx_tuser,
+    output logic                      m_axis_tx_tvalid,
+    input  wire logic                 m_axis_tx_tready,
 
     // completion requests {rx=0, q, idx, len, nbufs, vlan_stripped, vlan_tci, status}
-    output cpl_req_t cpl_data,
-    output logic     cpl_valid,
-    input  logic     cpl_ready
+    output cpl_req_t  cpl_data,
+    output logic      cpl_valid,
+    input  wire logic cpl_ready
 );
 
   localparam int OFF_W = $clog2(KEEP_W);
@@ -167,23 +169,29 @@ module vf_dma_tx
   assign {info_q, info_idx, info_len, info_vlan_ins, info_tci} = info_head;
 
   // ---------------- read data -> realign ----------------
-  logic r_first_reg;
+  logic r_first_reg, r_first_next;  // the next beat is the first of its burst
   logic [OFF_W-1:0] tlo, thi;
   logic tflast;
   assign {tlo, thi, tflast} = trk_head;
 
-  wire [OFF_W-1:0] lo = r_first_reg ? tlo : '0;
-  wire [OFF_W-1:0] hi = s_rlast ? thi : '1;
-  wire [OFF_W:0] cnt = (OFF_W + 1)'(hi) - (OFF_W + 1)'(lo) + 1'b1;
+  logic [OFF_W-1:0] lo, hi;  // the beat's first and last valid byte
+  logic [OFF_W:0] cnt;
+  logic ra_ready, r_beat;
 
-  logic ra_ready;
-  assign s_rready = ra_ready && trk_valid;
-  wire r_beat = s_rvalid && s_rready;
-  assign trk_pop = r_beat && s_rlast;
+  always_comb begin
+    lo = r_first_reg ? tlo : '0;
+    hi = s_rlast ? thi : '1;
+    cnt = (OFF_W + 1)'(hi) - (OFF_W + 1)'(lo) + 1'b1;
+    // a beat is taken only with its burst's tracking entry at the FIFO head
+    s_rready = ra_ready && trk_valid;
+    r_beat = s_rvalid && s_rready;
+    trk_pop = r_beat && s_rlast;
+    r_first_next = r_beat ? s_rlast : r_first_reg;
+  end
 
   always_ff @(posedge clk) begin
     if (rst) r_first_reg <= 1'b1;
-    else if (r_beat) r_first_reg <= s_rlast;
+    else r_first_reg <= r_first_next;
   end
 
   logic [DATA_W-1:0] ra_data;
@@ -211,24 +219,26 @@ module vf_dma_tx
   );
 
   // ---------------- frame FIFO and completions ----------------
-  logic     txf_ready;
+  logic txf_ready, cpl_room;
   tx_meta_t meta;
-  assign meta.vlan_tci = info_tci;
-  assign meta.vlan_ins = info_vlan_ins;
-  assign meta.src_func = func_num;
+  logic frame_end, abandon, bad;
+  logic [$clog2(INFLIGHT):0] unused_cplq_count;
+  cpl_req_t cpl_in;
 
-  logic cpl_room;
-  assign ra_ready_out = txf_ready && (!ra_last || cpl_room);
-  wire frame_end = ra_valid && ra_ready_out && ra_last;
-  // a frame whose queue was disabled while it was in flight is abandoned:
-  // dropped here, no completion
-  wire abandon = !q_en[info_q];
-  wire bad = ra_err || abandon;
-  assign info_pop = frame_end;
-  assign txf_drop = frame_end && bad;
-  logic     [$clog2(INFLIGHT):0] unused_cplq_count;
-  cpl_req_t                      cpl_in;
   always_comb begin
+    meta          = '0;
+    meta.vlan_tci = info_tci;
+    meta.vlan_ins = info_vlan_ins;
+    meta.src_func = func_num;
+    // a frame's last beat waits for room for its completion
+    ra_ready_out  = txf_ready && (!ra_last || cpl_room);
+    frame_end     = ra_valid && ra_ready_out && ra_last;
+    // a frame whose queue was disabled while it was in flight is abandoned:
+    // dropped here, no completion
+    abandon       = !q_en[info_q];
+    bad           = ra_err || abandon;
+    info_pop      = frame_end;
+    txf_drop      = frame_end && bad;
     cpl_in        = '0;
     cpl_in.q      = 8'(info_q);
     cpl_in.idx    = info_idx;
@@ -297,38 +307,46 @@ module vf_dma_tx
   // frames in flight per queue: from scheduling to their end in the frame FIFO;
   // completions per queue waiting in the completion FIFO
   localparam int FW = $clog2(INFLIGHT) + 1;
-  logic [NUM_QUEUES-1:0][FW-1:0] flight_reg, cplq_reg;
-  wire [QW-1:0] cpl_out_q = QW'(cpl_data.q);
+  logic [NUM_QUEUES-1:0][FW-1:0] flight_reg, flight_next, cplq_reg, cplq_next;
+  logic [QW-1:0] push_q, cpl_out_q;
+
+  always_comb begin
+    push_q    = info_in[INFO_W-1-:QW];
+    cpl_out_q = QW'(cpl_data.q);
+    for (int q = 0; q < NUM_QUEUES; q++) begin
+      flight_next[q] = flight_reg[q] + FW'(info_push && push_q == QW'(q)) -
+          FW'(frame_end && info_q == QW'(q));
+      cplq_next[q] = cplq_reg[q] + FW'(frame_end && !abandon && cpl_room && info_q == QW'(q)) -
+          FW'(cpl_valid && cpl_ready && cpl_out_q == QW'(q));
+      q_busy[q] = sched_busy[q] || flight_reg[q] != '0 || cplq_reg[q] != '0;
+      q_abandon[q] = sched_flushed[q] + 8'(frame_end && abandon && info_q == QW'(q));
+    end
+  end
+
   always_ff @(posedge clk) begin
     if (rst) begin
       flight_reg <= '0;
       cplq_reg   <= '0;
     end else begin
-      for (int q = 0; q < NUM_QUEUES; q++) begin
-        flight_reg[q] <= flight_reg[q] + FW'(info_push && info_in[INFO_W-1 -: QW] == QW'(q))
-                                       - FW'(frame_end && info_q == QW'(q));
-        cplq_reg[q]   <= cplq_reg[q] + FW'(frame_end && !abandon && cpl_room && info_q == QW'(q))
-                                     - FW'(cpl_valid && cpl_ready && cpl_out_q == QW'(q));
-      end
-    end
-  end
-  always_comb begin
-    for (int q = 0; q < NUM_QUEUES; q++) begin
-      q_busy[q]    = sched_busy[q] || flight_reg[q] != '0 || cplq_reg[q] != '0;
-      q_abandon[q] = sched_flushed[q] + 8'(frame_end && abandon && info_q == QW'(q));
+      flight_reg <= flight_next;
+      cplq_reg   <= cplq_next;
     end
   end
 
+  `ASSERT_NEVER(data_without_burst, s_rvalid && !trk_valid)
+  `ASSERT_NEVER(end_without_info, ra_valid && ra_last && !info_valid)
+  // the per-queue counts never wrap: at most INFLIGHT frames fit the info FIFO
+  // and as many completions the completion FIFO
 `ifndef SYNTHESIS
-  always_ff @(posedge clk) begin
-    if (!rst) begin
-      assert (!(s_rvalid && !trk_valid))
-      else $error("%m: data beat with no burst outstanding");
-      assert (!(ra_valid && ra_last && !info_valid))
-      else $error("%m: frame end with no frame info");
+  logic count_bad;
+  always_comb begin
+    count_bad = 1'b0;
+    for (int q = 0; q < NUM_QUEUES; q++) begin
+      if (32'(flight_reg[q]) > INFLIGHT || 32'(cplq_reg[q]) > INFLIGHT) count_bad = 1'b1;
     end
   end
 `endif
+  `ASSERT_NEVER(count_wraps, count_bad)
 
 endmodule
 

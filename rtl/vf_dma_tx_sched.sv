@@ -17,6 +17,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module vf_dma_tx_sched
   import nic_pkg::*, axi_pkg::*;
 #(
@@ -32,61 +34,60 @@ module vf_dma_tx_sched
     localparam int OFF_W = $clog2(DATA_W / 8),
     localparam int INFO_W = QW + 16 + 16 + 1 + 16  // {q, eof_idx, len, vlan_ins, vlan_tci}
 ) (
-    input logic clk,
-    input logic rst,
+    input wire logic clk,
+    input wire logic rst,
 
-    input  logic [NUM_QUEUES-1:0]            q_en,
-    input  logic [NUM_QUEUES-1:0]            q_run,
-    output logic [NUM_QUEUES-1:0][CNT_W-1:0] q_used,      // descriptor FIFO occupancy
-    output logic [NUM_QUEUES-1:0]            q_err,       // pulse: descriptor error
-    output logic [NUM_QUEUES-1:0][      7:0] q_err_code,
-    output logic [NUM_QUEUES-1:0]            q_busy,      // a frame of the queue is being issued
-    output logic [NUM_QUEUES-1:0][      7:0] q_flushed,   // frames dropped by a disable this cycle
+    input wire logic [NUM_QUEUES-1:0] q_en,
+    input wire logic [NUM_QUEUES-1:0] q_run,
+    output logic [NUM_QUEUES-1:0][CNT_W-1:0] q_used,  // descriptor FIFO occupancy
+    output logic [NUM_QUEUES-1:0] q_err,  // pulse: descriptor error
+    output logic [NUM_QUEUES-1:0][7:0] q_err_code,
+    output logic [NUM_QUEUES-1:0] q_busy,  // a frame of the queue is being issued
+    output logic [NUM_QUEUES-1:0][7:0] q_flushed,  // frames dropped by a disable this cycle
 
     // normalized descriptors from the fetcher
-    input  logic [  63:0] d_addr,
-    input  logic [  15:0] d_len,
-    input  logic          d_sof,
-    input  logic          d_eof,
-    input  logic          d_vlan_ins,
-    input  logic [  15:0] d_vlan_tci,
-    input  logic [   7:0] d_err,       // q_err_e the ring format refused the entry with
-    input  logic [QW-1:0] d_q,
-    input  logic [  15:0] d_idx,
-    input  logic          d_valid,
-    output logic          d_ready,
+    input  wire logic [  63:0] d_addr,
+    input  wire logic [  15:0] d_len,
+    input  wire logic          d_sof,
+    input  wire logic          d_eof,
+    input  wire logic          d_vlan_ins,
+    input  wire logic [  15:0] d_vlan_tci,
+    input  wire logic [   7:0] d_err,       // q_err_e the ring format refused the entry with
+    input  wire logic [QW-1:0] d_q,
+    input  wire logic [  15:0] d_idx,
+    input  wire logic          d_valid,
+    output logic               d_ready,
 
     // buffer reads
     output dma_a_t m_ar,
-    output logic   m_arvalid,
-    input  logic   m_arready,
+    output logic m_arvalid,
+    input wire logic m_arready,
 
     // per burst: {lo, hi, frame_last} to the read-data side
-    output logic [2*OFF_W:0] trk_data,
-    output logic             trk_valid,
-    input  logic             trk_ready,
+    output logic      [2*OFF_W:0] trk_data,
+    output logic                  trk_valid,
+    input  wire logic             trk_ready,
 
     // per frame: {q, eof_idx, len, vlan_ins, vlan_tci}
-    output logic [INFO_W-1:0] info_data,
-    output logic              info_valid,
-    input  logic              info_ready,
+    output logic      [INFO_W-1:0] info_data,
+    output logic                   info_valid,
+    input  wire logic              info_ready,
 
     // TX frame FIFO credit returns
-    input logic        txf_pop,      // one beat left the FIFO
-    input logic        txf_drop,     // a frame was discarded
-    input logic [15:0] txf_drop_len  // its length in bytes
+    input wire logic        txf_pop,      // one beat left the FIFO
+    input wire logic        txf_drop,     // a frame was discarded
+    input wire logic [15:0] txf_drop_len  // its length in bytes
 );
 
   localparam int NB_W = $clog2(MAX_BUFS + 1) + 1;
   localparam int TC_W = $clog2(TXF_BEATS) + 2;
   localparam int BEAT_BYTES = DATA_W / 8;
 
-  initial begin
-    if (MAX_BUFS > DEPTH) $fatal(1, "%m: MAX_BUFS must fit the descriptor FIFO");
-    if (DEPTH > 254) $fatal(1, "%m: DEPTH must be < 255 (abandoned frames counted in 8 bits)");
-    if (TXF_BEATS * BEAT_BYTES < 2 * MAX_FRAME_BYTES)
-      $fatal(1, "%m: TXF_BEATS too small for two frames");
-  end
+  `ASSERT_PARAM(g_check_bufs, MAX_BUFS <= DEPTH, "MAX_BUFS must fit the descriptor FIFO")
+  `ASSERT_PARAM(g_check_depth, DEPTH <= 254,
+                "DEPTH must be < 255 (abandoned frames counted in 8 bits)")
+  `ASSERT_PARAM(g_check_txf, TXF_BEATS * BEAT_BYTES >= 2 * MAX_FRAME_BYTES,
+                "TXF_BEATS too small for two frames")
 
   assign d_ready = 1'b1;  // FIFO room is guaranteed by the fetcher's credit
 
@@ -99,33 +100,76 @@ module vf_dma_tx_sched
   logic [NUM_QUEUES-1:0] fh_vlan_ins, fh_valid, fh_pop;
   logic [NUM_QUEUES-1:0] flush;
 
-  logic                  busy_reg;
-  logic [        QW-1:0] cur_q_reg;
+  logic busy_reg, busy_next;  // a frame is being issued
+  logic [QW-1:0] cur_q_reg, cur_q_next;  // ... of this queue
 
   for (genvar gq = 0; gq < NUM_QUEUES; gq++) begin : g_q
-    logic            in_frame_reg;
-    logic [NB_W-1:0] nbufs_reg;
-    logic [    15:0] flen_reg;
-    logic            vlan_ins_reg;
-    logic [    15:0] vlan_tci_reg;
+    // the frame being checked: buffers and bytes so far, VLAN request of its SOF
+    logic in_frame_reg, in_frame_next;
+    logic [NB_W-1:0] nbufs_reg, nbufs_next;
+    logic [15:0] flen_reg, flen_next;
+    logic vlan_ins_reg, vlan_ins_next;
+    logic [15:0] vlan_tci_reg, vlan_tci_next;
 
-    wire             mine = d_valid && d_q == QW'(gq) && q_run[gq];
-    wire  [NB_W-1:0] nb_new = in_frame_reg ? nbufs_reg + 1'b1 : NB_W'(1);
-    wire  [    16:0] fl_new = (in_frame_reg ? 17'(flen_reg) : 17'd0) + 17'(d_len);
-    logic [     7:0] code;
+    logic mine, good, sof_vlan;
+    logic [NB_W-1:0] nb_new;
+    logic [16:0] fl_new;
+    logic [7:0] code;
+    logic [15:0] sof_tci;
+    logic [CNT_W-1:0] fcount;  // checked frames waiting in this queue's frame FIFO
+
     always_comb begin
-      code = ERR_NONE;
+      mine   = d_valid && d_q == QW'(gq) && q_run[gq];
+      nb_new = in_frame_reg ? nbufs_reg + 1'b1 : NB_W'(1);
+      fl_new = (in_frame_reg ? 17'(flen_reg) : 17'd0) + 17'(d_len);
+      code   = ERR_NONE;
       if (d_err != ERR_NONE) code = d_err;
       else if (d_len == '0) code = ERR_DESC_LEN_ZERO;
       else if (fl_new > 17'(MAX_FRAME_BYTES)) code = ERR_DESC_LEN_MAX;
       else if (nb_new > NB_W'(MAX_BUFS)) code = ERR_TOO_MANY_BUFS;
-    end
-    wire good = mine && code == ERR_NONE;
-    // SOF is implied at a frame start; a SOF flag inside a frame is ignored.
-    wire sof_vlan = in_frame_reg ? vlan_ins_reg : d_vlan_ins;
-    wire [15:0] sof_tci = in_frame_reg ? vlan_tci_reg : d_vlan_tci;
+      good = mine && code == ERR_NONE;
+      // SOF is implied at a frame start; a SOF flag inside a frame is ignored.
+      sof_vlan = in_frame_reg ? vlan_ins_reg : d_vlan_ins;
+      sof_tci = in_frame_reg ? vlan_tci_reg : d_vlan_tci;
 
-    logic [CNT_W-1:0] fcount;  // checked frames waiting in this queue's frame FIFO
+      in_frame_next = in_frame_reg;
+      nbufs_next = nbufs_reg;
+      flen_next = flen_reg;
+      vlan_ins_next = vlan_ins_reg;
+      vlan_tci_next = vlan_tci_reg;
+      if (flush[gq]) begin
+        in_frame_next = 1'b0;
+        nbufs_next    = '0;
+        flen_next     = '0;
+        vlan_ins_next = 1'b0;
+        vlan_tci_next = '0;
+      end else if (good) begin
+        in_frame_next = !d_eof;
+        nbufs_next    = nb_new;
+        flen_next     = 16'(fl_new);
+        vlan_ins_next = sof_vlan;
+        vlan_tci_next = sof_tci;
+      end
+    end
+
+    always_ff @(posedge clk) begin
+      if (rst) begin
+        in_frame_reg <= 1'b0;
+        nbufs_reg    <= '0;
+        flen_reg     <= '0;
+        vlan_ins_reg <= 1'b0;
+        vlan_tci_reg <= '0;
+      end else begin
+        in_frame_reg <= in_frame_next;
+        nbufs_reg    <= nbufs_next;
+        flen_reg     <= flen_next;
+        vlan_ins_reg <= vlan_ins_next;
+        vlan_tci_reg <= vlan_tci_next;
+      end
+    end
+
+    // a queue is flushed while disabled, but not under the frame being issued
+    // (its descriptors are still being read from the FIFO head)
     assign flush[gq]      = !q_en[gq] && !(busy_reg && cur_q_reg == QW'(gq));
     assign q_err[gq]      = mine && code != ERR_NONE;
     assign q_err_code[gq] = code;
@@ -133,22 +177,6 @@ module vf_dma_tx_sched
     // a disabled queue's checked frames and its partly fetched one are abandoned (counted once:
     // the flush empties them)
     assign q_flushed[gq]  = flush[gq] ? 8'(fcount) + 8'(in_frame_reg) : 8'd0;
-
-    always_ff @(posedge clk) begin
-      if (rst || flush[gq]) begin
-        in_frame_reg <= 1'b0;
-        nbufs_reg    <= '0;
-        flen_reg     <= '0;
-        vlan_ins_reg <= 1'b0;
-        vlan_tci_reg <= '0;
-      end else if (good) begin
-        in_frame_reg <= !d_eof;
-        nbufs_reg    <= nb_new;
-        flen_reg     <= 16'(fl_new);
-        vlan_ins_reg <= sof_vlan;
-        vlan_tci_reg <= sof_tci;
-      end
-    end
 
     logic unused_sof;
     assign unused_sof = d_sof;
@@ -193,20 +221,22 @@ module vf_dma_tx_sched
   end
 
   // ---------------- frame scheduler and read issue ----------------
-  logic [  TC_W-1:0] txf_used_reg;  // TX FIFO beats reserved or held
-  logic [  NB_W-1:0] bufs_left_reg;
-  logic              loaded_reg;
-  logic [      63:0] addr_reg;
-  logic [      15:0] rem_reg;
+  logic [TC_W-1:0] txf_used_reg, txf_used_next;  // TX FIFO beats reserved or held
+  logic [NB_W-1:0] bufs_left_reg, bufs_left_next;  // buffers of the frame not yet done
+  logic loaded_reg, loaded_next;  // the current buffer is in addr/rem, not the FIFO head
+  logic [63:0] addr_reg, addr_next;
+  logic [15:0] rem_reg, rem_next;
 
-  logic              arvalid_reg;
-  logic [ADDR_W-1:0] araddr_reg;
-  logic [       7:0] arlen_reg;
+  logic arvalid_reg, arvalid_next;
+  logic [ADDR_W-1:0] araddr_reg, araddr_next;  // data: qualified by arvalid_reg, not reset
+  logic [7:0] arlen_reg, arlen_next;
 
   function automatic logic [TC_W-1:0] beats_of(input logic [15:0] len);
     beats_of = TC_W'((17'(len) + 17'(BEAT_BYTES - 1)) >> OFF_W);
   endfunction
 
+  // Requests of the arbiter, a block of their own: the issue logic below depends
+  // on its grant, so one block would be a combinational loop through it.
   logic [NUM_QUEUES-1:0] elig;
   always_comb begin
     for (int q = 0; q < NUM_QUEUES; q++) begin
@@ -214,9 +244,9 @@ module vf_dma_tx_sched
     end
   end
 
-  logic          sel_valid;
+  logic sel_valid;
   logic [QW-1:0] sel_q;
-  logic          start;
+  logic start;
   // Queue 1 first after reset (the order the engine was measured with).
   prim_rr_arb #(
       .N(NUM_QUEUES),
@@ -230,44 +260,80 @@ module vf_dma_tx_sched
       .grant_idx(sel_q)
   );
 
-  // A frame starts while idle, or in the cycle the last burst of the current
-  // frame issues (`done`), so one-burst frames go out one per cycle: waiting
-  // for idle cost a second cycle per frame (0.45 frames/cycle at 64 B, line
-  // rate needs 0.60). The new frame's first burst issues the cycle after.
-  logic done;
-  assign start = (!busy_reg || done) && sel_valid && info_ready;
-
-  // current buffer: the FIFO head until its first burst, then the registers
-  wire [63:0] eff_addr = loaded_reg ? addr_reg : dh_addr[cur_q_reg];
-  wire [15:0] eff_rem = loaded_reg ? rem_reg : dh_len[cur_q_reg];
-  wire [12:0] to_4k = 13'd4096 - 13'(eff_addr[11:0]);
-  wire [15:0] bytes = (17'(eff_rem) < 17'(to_4k)) ? eff_rem : 16'(to_4k);
-  wire [16:0] span = 17'(eff_addr[OFF_W-1:0]) + 17'(bytes) + 17'(BEAT_BYTES - 1);
-  wire        buf_done = (bytes == eff_rem);
-  wire        ar_free = !arvalid_reg || m_arready;
-  wire        issue = busy_reg && ar_free && trk_ready && (loaded_reg || dh_valid[cur_q_reg]);
-  wire        frame_last = buf_done && bufs_left_reg == NB_W'(1);
-  assign done = issue && frame_last;
+  logic [63:0] eff_addr;
+  logic [15:0] eff_rem, bytes;
+  logic [12:0] to_4k;
+  logic [16:0] span;
+  logic buf_done, ar_free, issue, frame_last, done;
 
   always_comb begin
+    // current buffer: the FIFO head until its first burst, then the registers
+    eff_addr = loaded_reg ? addr_reg : dh_addr[cur_q_reg];
+    eff_rem = loaded_reg ? rem_reg : dh_len[cur_q_reg];
+    // a burst ends at the buffer's end or the next 4 KiB boundary (AXI)
+    to_4k = 13'd4096 - 13'(eff_addr[11:0]);
+    bytes = (17'(eff_rem) < 17'(to_4k)) ? eff_rem : 16'(to_4k);
+    span = 17'(eff_addr[OFF_W-1:0]) + 17'(bytes) + 17'(BEAT_BYTES - 1);
+    buf_done = (bytes == eff_rem);
+    ar_free = !arvalid_reg || m_arready;
+    issue = busy_reg && ar_free && trk_ready && (loaded_reg || dh_valid[cur_q_reg]);
+    frame_last = buf_done && bufs_left_reg == NB_W'(1);
+    done = issue && frame_last;
+    // A frame starts while idle, or in the cycle the last burst of the current
+    // frame issues (`done`), so one-burst frames go out one per cycle: waiting
+    // for idle cost a second cycle per frame (0.45 frames/cycle at 64 B, line
+    // rate needs 0.60). The new frame's first burst issues the cycle after.
+    start = (!busy_reg || done) && sel_valid && info_ready;
+
     for (int q = 0; q < NUM_QUEUES; q++) begin
       fh_pop[q] = start && sel_q == QW'(q);
       dh_pop[q] = issue && !loaded_reg && cur_q_reg == QW'(q);
     end
+
+    busy_next = busy_reg;
+    cur_q_next = cur_q_reg;
+    bufs_left_next = bufs_left_reg;
+    loaded_next = loaded_reg;
+    addr_next = addr_reg;
+    rem_next = rem_reg;
+    arvalid_next = arvalid_reg;
+    araddr_next = araddr_reg;
+    arlen_next = arlen_reg;
+
+    // credit: reserved at a frame's start, returned per beat sent or per frame dropped
+    txf_used_next = txf_used_reg + (start ? beats_of(fh_len[sel_q]) : '0) -
+        (txf_pop ? TC_W'(1) : '0) - (txf_drop ? beats_of(txf_drop_len) : '0);
+
+    if (issue) begin
+      arvalid_next = 1'b1;
+      araddr_next  = {eff_addr[ADDR_W-1:OFF_W], OFF_W'(0)};
+      arlen_next   = 8'((span >> OFF_W) - 17'd1);
+    end else if (m_arready) begin
+      arvalid_next = 1'b0;
+    end
+
+    // a start in the cycle the last burst issues takes over at once
+    if (start) begin
+      busy_next      = 1'b1;
+      cur_q_next     = sel_q;
+      bufs_left_next = fh_nbufs[sel_q];
+      loaded_next    = 1'b0;
+    end else if (issue) begin
+      if (buf_done) begin
+        loaded_next    = 1'b0;
+        bufs_left_next = bufs_left_reg - 1'b1;
+        if (frame_last) busy_next = 1'b0;
+      end else begin
+        loaded_next = 1'b1;
+        addr_next   = eff_addr + 64'(bytes);
+        rem_next    = eff_rem - bytes;
+      end
+    end
   end
 
-  assign info_valid = start;
-  assign info_data = {sel_q, fh_idx[sel_q], fh_len[sel_q], fh_vlan_ins[sel_q], fh_tci[sel_q]};
-  assign trk_valid = issue;
-  assign trk_data = {
-    eff_addr[OFF_W-1:0], OFF_W'(eff_addr[OFF_W-1:0] + OFF_W'(bytes - 16'd1)), frame_last
-  };
-
   always_ff @(posedge clk) begin
-    if (issue) begin
-      araddr_reg <= {eff_addr[ADDR_W-1:OFF_W], OFF_W'(0)};
-      arlen_reg  <= 8'((span >> OFF_W) - 17'd1);
-    end
+    araddr_reg <= araddr_next;
+    arlen_reg  <= arlen_next;
     if (rst) begin
       busy_reg      <= 1'b0;
       cur_q_reg     <= '0;
@@ -278,51 +344,36 @@ module vf_dma_tx_sched
       arvalid_reg   <= 1'b0;
       txf_used_reg  <= '0;
     end else begin
-      txf_used_reg <= txf_used_reg + (start ? beats_of(
-          fh_len[sel_q]
-      ) : '0) - (txf_pop ? TC_W'(1) : '0) - (txf_drop ? beats_of(
-          txf_drop_len
-      ) : '0);
-      if (issue) begin
-        arvalid_reg <= 1'b1;
-      end else if (m_arready) begin
-        arvalid_reg <= 1'b0;
-      end
-      if (start) begin
-        busy_reg      <= 1'b1;
-        cur_q_reg     <= sel_q;
-        bufs_left_reg <= fh_nbufs[sel_q];
-        loaded_reg    <= 1'b0;
-      end else if (issue) begin
-        if (buf_done) begin
-          loaded_reg    <= 1'b0;
-          bufs_left_reg <= bufs_left_reg - 1'b1;
-          if (frame_last) busy_reg <= 1'b0;
-        end else begin
-          loaded_reg <= 1'b1;
-          addr_reg   <= eff_addr + 64'(bytes);
-          rem_reg    <= eff_rem - bytes;
-        end
-      end
+      busy_reg      <= busy_next;
+      cur_q_reg     <= cur_q_next;
+      bufs_left_reg <= bufs_left_next;
+      loaded_reg    <= loaded_next;
+      addr_reg      <= addr_next;
+      rem_reg       <= rem_next;
+      arvalid_reg   <= arvalid_next;
+      txf_used_reg  <= txf_used_next;
     end
   end
 
-  assign m_ar      = '{id: dma_rd_id(KIND, '0), addr: AXI_ADDR_W'(araddr_reg), len: arlen_reg};
+  assign info_valid = start;
+  assign info_data = {sel_q, fh_idx[sel_q], fh_len[sel_q], fh_vlan_ins[sel_q], fh_tci[sel_q]};
+  assign trk_valid = issue;
+  assign trk_data = {
+    eff_addr[OFF_W-1:0], OFF_W'(eff_addr[OFF_W-1:0] + OFF_W'(bytes - 16'd1)), frame_last
+  };
+
+  assign m_ar = '{id: dma_rd_id(KIND, '0), addr: AXI_ADDR_W'(araddr_reg), len: arlen_reg};
   assign m_arvalid = arvalid_reg;
 
-`ifndef SYNTHESIS
-  always_ff @(posedge clk) begin
-    if (!rst) begin
-      // the whole frame was checked before it was scheduled, so its buffers are all here
-      assert (!(busy_reg && !loaded_reg && !dh_valid[cur_q_reg]))
-      else $error("%m: frame descriptor missing");
-      assert (!(issue && span > 17'(4096 + BEAT_BYTES - 1)))
-      else $error("%m: burst too long");
-      assert (!(issue && 17'(eff_addr[11:0]) + 17'(bytes) > 17'd4096))
-      else $error("%m: burst crosses 4 KiB");
-    end
-  end
-`endif
+  // the whole frame was checked before it was scheduled, so its buffers are all here
+  `ASSERT_NEVER(desc_missing, busy_reg && !loaded_reg && !dh_valid[cur_q_reg])
+  // a burst is at most 4 KiB and does not cross a 4 KiB boundary (AXI)
+  `ASSERT_NEVER(burst_too_long, issue && span > 17'(4096 + BEAT_BYTES - 1))
+  `ASSERT_NEVER(burst_crosses_4k, issue && 17'(eff_addr[11:0]) + 17'(bytes) > 17'd4096)
+  // a frame being issued has a buffer left; the TX FIFO credit never exceeds its
+  // depth nor wraps below zero (returns match reservations)
+  `ASSERT_NEVER(busy_no_bufs, busy_reg && bufs_left_reg == '0)
+  `ASSERT(txf_credit_range, txf_used_reg <= TC_W'(TXF_BEATS))
 
 endmodule
 

@@ -10,6 +10,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module vf_dma_addr_arb
   import axi_pkg::*;
 #(
@@ -68,6 +70,12 @@ module vf_dma_addr_arb
 
   assign m_a     = a_reg;
   assign m_valid = valid_reg;
+
+  // one request taken per cycle, only from a master that offers one, never while held
+  `ASSERT_ONEHOT0(ready_onehot, s_ready)
+  `ASSERT(ready_only_valid, (s_ready & ~s_valid) == '0)
+  `ASSERT_NEVER(grant_while_hold, grant && hold)
+  `ASSERT(grant_is_ready, grant == (s_ready != '0))
 
 endmodule
 

@@ -9,6 +9,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module vf_dma_rd_arb
   import axi_pkg::*;
 #(
@@ -32,9 +34,7 @@ module vf_dma_rd_arb
     output logic         m_rready
 );
 
-  initial begin
-    if (NS > 4 || NS < 1) $fatal(1, "%m: NS (%0d) must be 1..4", NS);
-  end
+  `ASSERT_PARAM(g_check_ns, NS >= 1 && NS <= 4, "NS must be 1..4 (the ID kind is 2 bits)")
 
   // Read data is routed by ID, not by grant order.
   logic          unused_grant;
@@ -56,24 +56,23 @@ module vf_dma_rd_arb
   );
 
   always_comb begin
+    s_rvalid = '0;
     m_rready = 1'b0;
     for (int i = 0; i < NS; i++) begin
-      s_rvalid[i] = m_rvalid && m_rid.kind == DMA_KIND_W'(i);
-      if (m_rid.kind == DMA_KIND_W'(i)) m_rready = s_rready[i];
+      if (m_rid.kind == DMA_KIND_W'(i)) begin
+        s_rvalid[i] = m_rvalid;
+        m_rready    = s_rready[i];
+      end
     end
   end
 
   logic [DMA_QUEUE_W-1:0] unused_rid_queue;  // reads of every kind carry queue 0
   assign unused_rid_queue = m_rid.qnum;
 
-`ifndef SYNTHESIS
-  always_ff @(posedge clk) begin
-    if (!rst && m_rvalid) begin
-      assert (int'(m_rid.kind) < NS)
-      else $error("%m: read data with an ID of no source: %0h", m_rid);
-    end
-  end
-`endif
+  // every read data beat carries the ID of one of the sources, and goes to that one only
+  `ASSERT(rid_of_source, m_rvalid |-> int'(m_rid.kind) < NS)
+  `ASSERT_ONEHOT0(rvalid_onehot, s_rvalid)
+  `ASSERT(rvalid_routed, m_rvalid == (s_rvalid != '0))
 
 endmodule
 

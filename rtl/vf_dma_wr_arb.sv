@@ -9,6 +9,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module vf_dma_wr_arb
   import axi_pkg::*;
 #(
@@ -97,6 +99,12 @@ module vf_dma_wr_arb
     b_err    = m_bvalid && m_b.resp != AXI_RESP_OKAY;
     b_err_id = m_b.id;
   end
+
+  // W follows the granted order: only the head burst's master is served, and a burst is
+  // granted only with room to queue its order
+  `ASSERT_ONEHOT0(wready_onehot, s_wready)
+  `ASSERT(w_only_ordered, m_wvalid |-> order_valid)
+  `ASSERT(grant_has_room, granted |-> order_ready)
 
 endmodule
 

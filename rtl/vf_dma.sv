@@ -505,11 +505,12 @@ module vf_dma
   );
 
   // ---------------- AXI4 master port ----------------
+  axi_a_t bus_aw, bus_ar;
+  axi_w_t bus_w;
+
   vf_dma_bus #(
       .NUM_QUEUES(NUM_QUEUES),
       .DATA_W(DATA_W),
-      .ADDR_W(ADDR_W),
-      .ID_W(ID_W),
       .NRS(3),
       .NWS(2)
   ) bus (
@@ -532,45 +533,39 @@ module vf_dma
       .b_err,
       .b_err_id,
       .wr_busy,
-      .m_axi_awid,
-      .m_axi_awaddr,
-      .m_axi_awlen,
-      .m_axi_awsize,
-      .m_axi_awburst,
-      .m_axi_awuser,
-      .m_axi_awvalid,
-      .m_axi_awready,
-      .m_axi_wdata,
-      .m_axi_wstrb,
-      .m_axi_wlast,
-      .m_axi_wvalid,
-      .m_axi_wready,
-      .m_axi_bid,
-      .m_axi_bresp,
-      .m_axi_bvalid,
-      .m_axi_bready,
-      .m_axi_arid,
-      .m_axi_araddr,
-      .m_axi_arlen,
-      .m_axi_arsize,
-      .m_axi_arburst,
-      .m_axi_aruser,
-      .m_axi_arvalid,
-      .m_axi_arready,
-      .m_axi_rid,
-      .m_axi_rvalid,
-      .m_axi_rready
+      .m_aw(bus_aw),
+      .m_awvalid(m_axi_awvalid),
+      .m_awready(m_axi_awready),
+      .m_w(bus_w),
+      .m_wvalid(m_axi_wvalid),
+      .m_wready(m_axi_wready),
+      .m_b(axi_b_t'({m_axi_bid, m_axi_bresp})),
+      .m_bvalid(m_axi_bvalid),
+      .m_bready(m_axi_bready),
+      .m_ar(bus_ar),
+      .m_arvalid(m_axi_arvalid),
+      .m_arready(m_axi_arready),
+      .m_rid(dma_id_t'(m_axi_rid)),
+      .m_rvalid(m_axi_rvalid),
+      .m_rready(m_axi_rready)
   );
 
-  // ---------------- queue state: errors, busy, abandoned frames ----------------
+  // ---------------- the flat AXI4 port; queue state ----------------
+  // The flat AXI4 port (vf_dma is a cocotb top of its own) is packed here and only here.
   // Completions discarded (queue disabled before they were taken) count their frames as
   // abandoned; format B writes a completion per buffer, so only a frame's EOP one counts.
   // A queue is busy while DMA of it is outstanding (queue reset / FLR): descriptor reads
   // in flight, TX frames whose data is in flight, an RX frame being written, its writes.
   logic rx_discard_frame;
   always_comb begin
-    rx_discard_frame  = !FMT_B || cpl.req.nbufs[1];
-    stat_rx_drops     = '0;
+    {m_axi_awid, m_axi_awaddr, m_axi_awlen, m_axi_awsize, m_axi_awburst, m_axi_awuser} = bus_aw;
+    {m_axi_arid, m_axi_araddr, m_axi_arlen, m_axi_arsize, m_axi_arburst, m_axi_aruser} = bus_ar;
+    {m_axi_wdata, m_axi_wstrb, m_axi_wlast} = {
+      bus_w.data[DATA_W-1:0], bus_w.strb[KEEP_W-1:0], bus_w.last
+    };
+
+    rx_discard_frame = !FMT_B || cpl.req.nbufs[1];
+    stat_rx_drops = '0;
     stat_rx_abandoned = '0;
     stat_tx_abandoned = '0;
     for (int q = 0; q < NUM_QUEUES; q++) begin

@@ -17,8 +17,6 @@ module vf_dma_bus
 #(
     parameter  int NUM_QUEUES = 2,           // queue pairs
     parameter  int DATA_W     = 512,         // AXI data width in bits
-    parameter  int ADDR_W     = 64,          // host address width
-    parameter  int ID_W       = 4,           // AXI ID width: axi_pkg::ENGINE_ID_W
     parameter  int NRS        = 3,           // read sources; index = the kind of their reads
     parameter  int NWS        = 2,           // write sources
     localparam int KEEP_W     = DATA_W / 8,
@@ -50,39 +48,29 @@ module vf_dma_bus
     output dma_id_t                          b_err_id,
     output logic    [NK-1:0][NUM_QUEUES-1:0] wr_busy,
 
-    output logic      [  ID_W-1:0] m_axi_awid,
-    output logic      [ADDR_W-1:0] m_axi_awaddr,
-    output logic      [       7:0] m_axi_awlen,
-    output logic      [       2:0] m_axi_awsize,
-    output logic      [       1:0] m_axi_awburst,
-    output logic      [FUNC_W-1:0] m_axi_awuser,
-    output logic                   m_axi_awvalid,
-    input  wire logic              m_axi_awready,
-    output logic      [DATA_W-1:0] m_axi_wdata,
-    output logic      [KEEP_W-1:0] m_axi_wstrb,
-    output logic                   m_axi_wlast,
-    output logic                   m_axi_wvalid,
-    input  wire logic              m_axi_wready,
-    input  wire logic [  ID_W-1:0] m_axi_bid,
-    input  wire logic [       1:0] m_axi_bresp,
-    input  wire logic              m_axi_bvalid,
-    output logic                   m_axi_bready,
-    output logic      [  ID_W-1:0] m_axi_arid,
-    output logic      [ADDR_W-1:0] m_axi_araddr,
-    output logic      [       7:0] m_axi_arlen,
-    output logic      [       2:0] m_axi_arsize,
-    output logic      [       1:0] m_axi_arburst,
-    output logic      [FUNC_W-1:0] m_axi_aruser,
-    output logic                   m_axi_arvalid,
-    input  wire logic              m_axi_arready,
-    input  wire logic [  ID_W-1:0] m_axi_rid,
-    input  wire logic              m_axi_rvalid,
-    output logic                   m_axi_rready
+    // the host bus as typed channels (axi_pkg); vf_dma packs them into its flat AXI4 port
+    output axi_a_t       m_aw,
+    output logic         m_awvalid,
+    input  wire logic    m_awready,
+    output axi_w_t       m_w,
+    output logic         m_wvalid,
+    input  wire logic    m_wready,
+    input  wire axi_b_t  m_b,
+    input  wire logic    m_bvalid,
+    output logic         m_bready,
+    output axi_a_t       m_ar,
+    output logic         m_arvalid,
+    input  wire logic    m_arready,
+    input  wire dma_id_t m_rid,
+    input  wire logic    m_rvalid,
+    output logic         m_rready
 );
 
-  dma_a_t m_ar, m_aw;
-  axi_b_t m_b;
-  logic   b_done;
+  dma_a_t ar, aw;  // the arbiters' picks
+  logic [DATA_W-1:0] wdata;
+  logic [KEEP_W-1:0] wstrb;
+  logic              wlast;
+  logic              b_done;
 
   vf_dma_rd_arb #(
       .NS(NRS)
@@ -94,12 +82,12 @@ module vf_dma_bus
       .s_arready,
       .s_rvalid,
       .s_rready,
-      .m_ar,
-      .m_arvalid(m_axi_arvalid),
-      .m_arready(m_axi_arready),
-      .m_rid(dma_id_t'(m_axi_rid)),
-      .m_rvalid(m_axi_rvalid),
-      .m_rready(m_axi_rready)
+      .m_ar(ar),
+      .m_arvalid,
+      .m_arready,
+      .m_rid,
+      .m_rvalid,
+      .m_rready
   );
 
   vf_dma_wr_arb #(
@@ -116,37 +104,41 @@ module vf_dma_bus
       .s_wlast,
       .s_wvalid,
       .s_wready,
-      .m_aw,
-      .m_awvalid(m_axi_awvalid),
-      .m_awready(m_axi_awready),
-      .m_wdata  (m_axi_wdata),
-      .m_wstrb  (m_axi_wstrb),
-      .m_wlast  (m_axi_wlast),
-      .m_wvalid (m_axi_wvalid),
-      .m_wready (m_axi_wready),
+      .m_aw(aw),
+      .m_awvalid,
+      .m_awready,
+      .m_wdata(wdata),
+      .m_wstrb(wstrb),
+      .m_wlast(wlast),
+      .m_wvalid,
+      .m_wready,
       .m_b,
-      .m_bvalid (m_axi_bvalid),
-      .m_bready (m_axi_bready),
+      .m_bvalid,
+      .m_bready,
       .b_err,
       .b_err_id,
       .b_done
   );
 
-  // the flat AXI4 channels
+  // the engine's requests on the host bus: size, burst and user are its constants
   always_comb begin
-    m_axi_arid    = ID_W'(m_ar.id);
-    m_axi_araddr  = ADDR_W'(m_ar.addr);
-    m_axi_arlen   = m_ar.len;
-    m_axi_arsize  = 3'($clog2(KEEP_W));
-    m_axi_arburst = AXI_BURST_INCR;
-    m_axi_aruser  = func_num;
-    m_axi_awid    = ID_W'(m_aw.id);
-    m_axi_awaddr  = ADDR_W'(m_aw.addr);
-    m_axi_awlen   = m_aw.len;
-    m_axi_awsize  = 3'($clog2(KEEP_W));
-    m_axi_awburst = AXI_BURST_INCR;
-    m_axi_awuser  = func_num;
-    m_b           = '{id: dma_id_t'(m_axi_bid), resp: axi_resp_e'(m_axi_bresp)};
+    m_ar = '{
+        id: ar.id,
+        addr: ar.addr,
+        len: ar.len,
+        size: 3'($clog2(KEEP_W)),
+        burst: AXI_BURST_INCR,
+        user: func_num
+    };
+    m_aw = '{
+        id: aw.id,
+        addr: aw.addr,
+        len: aw.len,
+        size: 3'($clog2(KEEP_W)),
+        burst: AXI_BURST_INCR,
+        user: func_num
+    };
+    m_w = '{data: AXI_DATA_W'(wdata), strb: AXI_STRB_W'(wstrb), last: wlast};
   end
 
   // ---------------------------------------------------------------- writes outstanding
@@ -167,7 +159,7 @@ module vf_dma_bus
             if (s_awready[src]) inc = 1'b1;
           end
         end
-        dec = m_axi_bvalid && m_axi_bready && m_b.id == wr_qid[k][q];
+        dec = m_bvalid && m_bready && m_b.id == wr_qid[k][q];
         wr_out_next[k][q] = wr_out_reg[k][q] + 8'(inc) - 8'(dec);
       end
     end
@@ -202,7 +194,7 @@ module vf_dma_bus
   end
 `endif
   // no write response without its write; outstanding counts never wrap
-  `ASSERT(b_after_aw, m_axi_bvalid && m_axi_bready |-> b_expected)
+  `ASSERT(b_after_aw, m_bvalid && m_bready |-> b_expected)
   `ASSERT_NEVER(wr_out_wrap, wr_out_max)
   `ASSERT_ONEHOT0(rd_arb_one_source, s_arvalid & s_arready)
 

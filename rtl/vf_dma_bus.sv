@@ -120,25 +120,25 @@ module vf_dma_bus
       .b_done
   );
 
-  // the engine's requests on the host bus: size, burst and user are its constants
+  // an engine's request on the host bus: size, burst and user are the engine's constants
+  localparam logic [2:0] A_SIZE = 3'($clog2(KEEP_W));  // full beats
+  function automatic axi_a_t on_bus(dma_a_t a, logic [FUNC_W-1:0] user);
+    axi_a_t c;
+    c = '{
+        id: a.id,
+        addr: a.addr,
+        len: a.len,
+        size: A_SIZE,
+        burst: AXI_BURST_INCR,
+        user: user
+    };
+    return c;
+  endfunction
+
   always_comb begin
-    m_ar = '{
-        id: ar.id,
-        addr: ar.addr,
-        len: ar.len,
-        size: 3'($clog2(KEEP_W)),
-        burst: AXI_BURST_INCR,
-        user: func_num
-    };
-    m_aw = '{
-        id: aw.id,
-        addr: aw.addr,
-        len: aw.len,
-        size: 3'($clog2(KEEP_W)),
-        burst: AXI_BURST_INCR,
-        user: func_num
-    };
-    m_w = '{data: AXI_DATA_W'(wdata), strb: AXI_STRB_W'(wstrb), last: wlast};
+    m_ar = on_bus(ar, func_num);
+    m_aw = on_bus(aw, func_num);
+    m_w  = '{data: AXI_DATA_W'(wdata), strb: AXI_STRB_W'(wstrb), last: wlast};
   end
 
   // ---------------------------------------------------------------- writes outstanding

@@ -83,6 +83,8 @@ module vf_dma_cpl
   logic [  QW-1:0] ev_q;
   logic [SLOT_W:0] ev_n;
   logic [NV-1:0] irq_en, irq_err;
+  logic [7:0] cpl_status;  // the writer's status field, a q_err_e
+  assign cpl.req.status = q_err_e'(cpl_status);
 
   vf_dma_cpl_wr #(
       .NUM_QUEUES(NUM_QUEUES),
@@ -117,7 +119,7 @@ module vf_dma_cpl
       .f_nbufs(cpl.req.nbufs),
       .f_vlan_stripped(cpl.req.vlan_stripped),
       .f_vlan_tci(cpl.req.vlan_tci),
-      .f_status(cpl.req.status),
+      .f_status(cpl_status),
       .f_raw(cpl_raw),
       .m_aw,
       .m_awvalid,

@@ -6,6 +6,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module eswitch
   import nic_pkg::*, nic_regs_pkg::*;
 #(
@@ -73,34 +75,28 @@ module eswitch
   localparam int PORT_SH = $clog2(ESW_PORT_STRIDE);  // policy block: bits [12:7]
   localparam logic [1:0] CNT_PAGE = ESW_CNT[15:14];
 
-  initial begin
-    if (NUM_FUNC < 1 || NUM_FUNC > 63) begin
-      $fatal(1, "%m: NUM_FUNC (%0d) must be 1..63 (policy window)", NUM_FUNC);
-    end
-    if (DATA_W < 256 || DATA_W % 64 != 0) begin
-      $fatal(1, "%m: DATA_W (%0d) must be a multiple of 64, >= 256", DATA_W);
-    end
-    // the decode takes a table entry from bits [11:4], a port's policy block from
-    // [12:PORT_SH], its counters from [13:6]
-    if (ESW_MACT[11:0] != '0 || ESW_MACT_STRIDE != 16 || ESW_PORT[12:0] != '0 || ESW_CNT[13:0] != '0
-        || ESW_CNT_STRIDE != 64 || ESW_PORT_STRIDE * ESW_PORT_COUNT != 1 << 13
-        // and packs ESW_ID, ESW_CAPS, ESW_CTRL and ESW_LISTS in this field order
-        || ESW_ID_PORTS_LSB != 0 || ESW_ID_VERSION_LSB != 8 || ESW_ID_BLOCK_ID_LSB != 16
-        || ESW_CAPS_MAC_ENTRIES_LSB != 0 || ESW_CAPS_FIFO_BEATS_LSB != 16
-        || ESW_CTRL_UPLINK_LINK_LSB != 1 || ESW_LISTS_SMACS_LSB != 8 || ESW_LISTS_VLANS_LSB != 16
-        || ESW_LISTS_MCS_LSB != 24) begin
-      $fatal(1, "%m: switch window layout of nic_regs_pkg is not the one this decode assumes");
-    end
-    if (MAC_TABLE_SIZE < 1 || MAC_TABLE_SIZE > 256) begin
-      $fatal(1, "%m: MAC_TABLE_SIZE (%0d) must be 1..256", MAC_TABLE_SIZE);
-    end
-    if (MAX_BYTES < 64 || MAX_BYTES > 65535) begin
-      $fatal(1, "%m: MAX_BYTES (%0d) must be 64..65535", MAX_BYTES);
-    end
-    if (FIFO_BEATS < (MAX_BYTES + KEEP_W - 1) / KEEP_W || FIFO_BEATS > 65536) begin
-      $fatal(1, "%m: FIFO_BEATS (%0d) must hold one longest frame", FIFO_BEATS);
-    end
-  end
+  `ASSERT_PARAM(g_check_num_func, NUM_FUNC >= 1 && NUM_FUNC <= 63,
+                $sformatf("NUM_FUNC (%0d) must be 1..63 (policy window)", NUM_FUNC))
+  `ASSERT_PARAM(g_check_data_w, DATA_W >= 256 && DATA_W % 64 == 0,
+                $sformatf("DATA_W (%0d) must be a multiple of 64, >= 256", DATA_W))
+  // the decode takes a table entry from bits [11:4], a port's policy block from
+  // [12:PORT_SH], its counters from [13:6], and packs ESW_ID, ESW_CAPS, ESW_CTRL and
+  // ESW_LISTS in this field order
+  localparam bit LAYOUT_OK = ESW_MACT[11:0] == '0 && ESW_MACT_STRIDE == 16 && ESW_PORT[12:0] == '0
+      && ESW_CNT[13:0] == '0 && ESW_CNT_STRIDE == 64 && ESW_PORT_STRIDE * ESW_PORT_COUNT == 1 << 13
+      && ESW_ID_PORTS_LSB == 0 && ESW_ID_VERSION_LSB == 8 && ESW_ID_BLOCK_ID_LSB == 16
+      && ESW_CAPS_MAC_ENTRIES_LSB == 0 && ESW_CAPS_FIFO_BEATS_LSB == 16
+      && ESW_CTRL_UPLINK_LINK_LSB == 1 && ESW_LISTS_SMACS_LSB == 8 && ESW_LISTS_VLANS_LSB == 16
+      && ESW_LISTS_MCS_LSB == 24;
+  `ASSERT_PARAM(g_check_layout, LAYOUT_OK,
+                "switch window layout of nic_regs_pkg is not the one this decode assumes")
+  `ASSERT_PARAM(g_check_mac_table, MAC_TABLE_SIZE >= 1 && MAC_TABLE_SIZE <= 256,
+                $sformatf("MAC_TABLE_SIZE (%0d) must be 1..256", MAC_TABLE_SIZE))
+  `ASSERT_PARAM(g_check_max_bytes, MAX_BYTES >= 64 && MAX_BYTES <= 65535,
+                $sformatf("MAX_BYTES (%0d) must be 64..65535", MAX_BYTES))
+  `ASSERT_PARAM(g_check_fifo,
+                FIFO_BEATS >= (MAX_BYTES + KEEP_W - 1) / KEEP_W && FIFO_BEATS <= 65536,
+                $sformatf("FIFO_BEATS (%0d) must hold one longest frame", FIFO_BEATS))
 
   // ---------------------------------------------------------------- port bundling
   logic [NUM_PORTS-1:0][DATA_W-1:0] in_tdata;

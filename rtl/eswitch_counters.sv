@@ -5,6 +5,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module eswitch_counters
   import nic_regs_pkg::*;
 #(
@@ -31,11 +33,8 @@ module eswitch_counters
     output logic      [         31:0]       rd_data
 );
 
-  initial begin
-    if (NUM_PORTS < 2 || NUM_PORTS > 256) begin
-      $fatal(1, "%m: NUM_PORTS (%0d) must be 2..256", NUM_PORTS);
-    end
-  end
+  `ASSERT_PARAM(g_check_ports, NUM_PORTS >= 2 && NUM_PORTS <= 256,
+                $sformatf("NUM_PORTS (%0d) must be 2..256", NUM_PORTS))
 
   // word map of one port's block (docs §3.2)
   localparam logic [3:0] W_RX_FRAMES = ESW_CNT_RX_FRAMES[5:2];
@@ -46,19 +45,17 @@ module eswitch_counters
   localparam logic [3:0] W_DROP_BASE = ESW_CNT_DROP_NO_ROUTE[5:2] - 4'd1;  // + drop reason 1..7
   localparam logic [3:0] W_NO_BUF = ESW_CNT_DROP_NO_BUF[5:2];
 
-  initial begin
-    // HI follows LO; the drop counters follow the reason codes (1 NO_ROUTE .. 7 VLAN_POLICY)
-    if (ESW_CNT_STRIDE != 64 || ESW_CNT_RX_BYTES_HI != ESW_CNT_RX_BYTES_LO + 4
-        || ESW_CNT_TX_BYTES_HI != ESW_CNT_TX_BYTES_LO + 4
-        || ESW_CNT_DROP_SPOOF_MAC != ESW_CNT_DROP_NO_ROUTE + 4
-        || ESW_CNT_DROP_SPOOF_VLAN != ESW_CNT_DROP_NO_ROUTE + 8
-        || ESW_CNT_DROP_TOO_BIG != ESW_CNT_DROP_NO_ROUTE + 12
-        || ESW_CNT_DROP_LINK_DOWN != ESW_CNT_DROP_NO_ROUTE + 16
-        || ESW_CNT_DROP_BAD_LEN != ESW_CNT_DROP_NO_ROUTE + 20
-        || ESW_CNT_DROP_VLAN_POLICY != ESW_CNT_DROP_NO_ROUTE + 24) begin
-      $fatal(1, "%m: counter layout of nic_regs_pkg is not the one this decode assumes");
-    end
-  end
+  // HI follows LO; the drop counters follow the reason codes (1 NO_ROUTE .. 7 VLAN_POLICY)
+  localparam bit LAYOUT_OK = ESW_CNT_STRIDE == 64 && ESW_CNT_RX_BYTES_HI == ESW_CNT_RX_BYTES_LO + 4
+      && ESW_CNT_TX_BYTES_HI == ESW_CNT_TX_BYTES_LO + 4
+      && ESW_CNT_DROP_SPOOF_MAC == ESW_CNT_DROP_NO_ROUTE + 4
+      && ESW_CNT_DROP_SPOOF_VLAN == ESW_CNT_DROP_NO_ROUTE + 8
+      && ESW_CNT_DROP_TOO_BIG == ESW_CNT_DROP_NO_ROUTE + 12
+      && ESW_CNT_DROP_LINK_DOWN == ESW_CNT_DROP_NO_ROUTE + 16
+      && ESW_CNT_DROP_BAD_LEN == ESW_CNT_DROP_NO_ROUTE + 20
+      && ESW_CNT_DROP_VLAN_POLICY == ESW_CNT_DROP_NO_ROUTE + 24;
+  `ASSERT_PARAM(g_check_layout, LAYOUT_OK,
+                "counter layout of nic_regs_pkg is not the one this decode assumes")
 
   logic [NUM_PORTS-1:0][31:0] rx_frames_reg, rx_drops_reg, tx_frames_reg, no_buf_reg;
   logic [NUM_PORTS-1:0][63:0] rx_bytes_reg, tx_bytes_reg;

@@ -6,6 +6,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module eswitch_ingress
   import nic_pkg::*, nic_regs_pkg::*;
 #(
@@ -105,23 +107,17 @@ module eswitch_ingress
   localparam int PV_VID = ESW_PORT_VLAN_VID_LSB;
   localparam int PV_PCP = ESW_PORT_VLAN_PCP_LSB;
 
-  initial begin
-    if (ESW_PORT_VLAN_VID_W != 12 || ESW_PORT_VLAN_PCP_W != 3) begin
-      $fatal(1, "%m: PORT_VLAN fields of nic_regs_pkg are not an 802.1Q TCI's");
-    end
-    if (DATA_W < 256 || DATA_W % 64 != 0) begin
-      $fatal(1, "%m: DATA_W (%0d) must be a multiple of 64, >= 256", DATA_W);
-    end
-    if (NUM_PORTS < 2 || PORT < 0 || PORT >= NUM_PORTS) begin
-      $fatal(1, "%m: PORT (%0d) / NUM_PORTS (%0d) out of range", PORT, NUM_PORTS);
-    end
-    if (FIFO_BEATS < MAX_BEATS) begin
-      $fatal(1, "%m: FIFO_BEATS (%0d) < beats of the longest frame (%0d)", FIFO_BEATS, MAX_BEATS);
-    end
-    if (MAX_BYTES > 65535 || MIN_BYTES < 14 || MIN_BYTES > MAX_BYTES) begin
-      $fatal(1, "%m: MIN_BYTES/MAX_BYTES (%0d/%0d) out of range", MIN_BYTES, MAX_BYTES);
-    end
-  end
+  `ASSERT_PARAM(g_check_tci, ESW_PORT_VLAN_VID_W == 12 && ESW_PORT_VLAN_PCP_W == 3,
+                "PORT_VLAN fields of nic_regs_pkg are not an 802.1Q TCI's")
+  `ASSERT_PARAM(g_check_data_w, DATA_W >= 256 && DATA_W % 64 == 0,
+                $sformatf("DATA_W (%0d) must be a multiple of 64, >= 256", DATA_W))
+  `ASSERT_PARAM(g_check_port, NUM_PORTS >= 2 && PORT >= 0 && PORT < NUM_PORTS,
+                $sformatf("PORT (%0d) / NUM_PORTS (%0d) out of range", PORT, NUM_PORTS))
+  `ASSERT_PARAM(g_check_fifo, FIFO_BEATS >= MAX_BEATS,
+                $sformatf("FIFO_BEATS (%0d) < beats of the longest frame (%0d)", FIFO_BEATS,
+                          MAX_BEATS))
+  `ASSERT_PARAM(g_check_bytes, MAX_BYTES <= 65535 && MIN_BYTES >= 14 && MIN_BYTES <= MAX_BYTES,
+                $sformatf("MIN_BYTES/MAX_BYTES (%0d/%0d) out of range", MIN_BYTES, MAX_BYTES))
 
   // TX shaper bucket in 1/65536 byte, two's complement: down to minus a longest
   // frame (16 + 16 bits) and up to RATE_BURST (24 + 16 bits)

@@ -5,6 +5,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module eswitch_mac_table
   import nic_regs_pkg::*;
 #(
@@ -34,14 +36,10 @@ module eswitch_mac_table
   localparam logic [1:0] W_LO = ESW_MACT_LO[3:2], W_HI = ESW_MACT_HI[3:2];
   localparam logic [1:0] W_VLAN = ESW_MACT_VLAN[3:2], W_CTRL = ESW_MACT_CTRL[3:2];
 
-  initial begin
-    if (SIZE < 1 || SIZE > 256) begin
-      $fatal(1, "%m: SIZE (%0d) must be 1..256", SIZE);
-    end
-    if (NUM_LOOKUP < 1) begin
-      $fatal(1, "%m: NUM_LOOKUP (%0d) must be positive", NUM_LOOKUP);
-    end
-  end
+  `ASSERT_PARAM(g_check_size, SIZE >= 1 && SIZE <= 256, $sformatf("SIZE (%0d) must be 1..256",
+                                                                  SIZE))
+  `ASSERT_PARAM(g_check_lookup, NUM_LOOKUP >= 1, $sformatf("NUM_LOOKUP (%0d) must be positive",
+                                                           NUM_LOOKUP))
 
   // Unpacked: the lookups below read every entry every cycle, and an element of
   // an unpacked array is one machine word in simulation, where an entry of a

@@ -6,6 +6,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module eswitch_port_regs
   import nic_regs_pkg::*;
 #(
@@ -61,12 +63,9 @@ module eswitch_port_regs
   localparam logic [31:0] RATE_INC_MASK = (RATE_INC_BITS << ESW_PORT_RATE_INC_INC_LSB)
       | (32'd1 << ESW_PORT_RATE_INC_ENABLE_LSB);
 
-  initial begin
-    if (NUM_SMAC < 1 || NUM_SMAC > 4 || NUM_VLAN < 1 || NUM_VLAN > 8
-        || NUM_MC < 1 || NUM_MC > 4) begin
-      $fatal(1, "%m: list sizes out of range");
-    end
-  end
+  localparam bit LISTS_OK = NUM_SMAC >= 1 && NUM_SMAC <= 4 && NUM_VLAN >= 1 && NUM_VLAN <= 8
+      && NUM_MC >= 1 && NUM_MC <= 4;
+  `ASSERT_PARAM(g_check_lists, LISTS_OK, "list sizes out of range")
 
   always_ff @(posedge clk) begin
     rate_load <= 1'b0;

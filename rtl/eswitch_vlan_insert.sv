@@ -6,6 +6,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module eswitch_vlan_insert #(
     // Stream data width in bits (multiple of 64, >= 256).
     parameter int DATA_W = 512
@@ -31,11 +33,8 @@ module eswitch_vlan_insert #(
 
   localparam int KEEP_W = DATA_W / 8;
 
-  initial begin
-    if (DATA_W < 256 || DATA_W % 64 != 0) begin
-      $fatal(1, "%m: DATA_W (%0d) must be a multiple of 64, >= 256", DATA_W);
-    end
-  end
+  `ASSERT_PARAM(g_check_data_w, DATA_W >= 256 && DATA_W % 64 == 0,
+                $sformatf("DATA_W (%0d) must be a multiple of 64, >= 256", DATA_W))
 
   logic first_reg, first_next;
   logic extra_reg, extra_next;  // the carry alone still has to go out

@@ -7,6 +7,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module eswitch_xbar #(
     // Stream data width in bits.
     parameter int DATA_W = 512,
@@ -39,11 +41,8 @@ module eswitch_xbar #(
   localparam int PTR_W = (NUM_PORTS > 1) ? $clog2(NUM_PORTS) : 1;
   localparam int O_W = DATA_W + KEEP_W + 1 + USER_W;
 
-  initial begin
-    if (NUM_PORTS < 2 || NUM_PORTS > 256) begin
-      $fatal(1, "%m: NUM_PORTS (%0d) must be 2..256", NUM_PORTS);
-    end
-  end
+  `ASSERT_PARAM(g_check_ports, NUM_PORTS >= 2 && NUM_PORTS <= 256,
+                $sformatf("NUM_PORTS (%0d) must be 2..256", NUM_PORTS))
 
   // ---------------------------------------------------------------- allocation
   // Rotating priority over inputs. Walking from the priority pointer, a waiting

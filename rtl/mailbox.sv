@@ -67,15 +67,13 @@ module mailbox
   localparam logic [1:0] MSG_VF = VMBX_VF_MSG[7:6];
   localparam logic [1:0] MSG_PF = VMBX_PF_MSG[7:6];
 
-  initial begin
-    // the decode takes a message word from bits [5:2] of its 64-byte quarter
-    if (WORDS != 16 || VMBX_VF_MSG[5:0] != '0 || VMBX_PF_MSG[5:0] != '0
-        || PMBX_VF_MSG != VMBX_VF_MSG || PMBX_PF_MSG != VMBX_PF_MSG
-        || PMBX_CTRL_REQ_LSB != B_REQ || PMBX_CTRL_ACK_LSB != B_ACK || PMBX_CTRL_STS_LSB != B_STS
-        || PMBX_CTRL_OACK_LSB != B_OACK || PMBX_CTRL_RSTD_LSB != B_RSTD) begin
-      $fatal(1, "%m: mailbox layout of nic_regs_pkg is not the one this decode assumes");
-    end
-  end
+  // the decode takes a message word from bits [5:2] of its 64-byte quarter
+  localparam bit LAYOUT_OK = WORDS == 16 && VMBX_VF_MSG[5:0] == '0 && VMBX_PF_MSG[5:0] == '0
+      && PMBX_VF_MSG == VMBX_VF_MSG && PMBX_PF_MSG == VMBX_PF_MSG && PMBX_CTRL_REQ_LSB == B_REQ
+      && PMBX_CTRL_ACK_LSB == B_ACK && PMBX_CTRL_STS_LSB == B_STS && PMBX_CTRL_OACK_LSB == B_OACK
+      && PMBX_CTRL_RSTD_LSB == B_RSTD;
+  `ASSERT_PARAM(g_check_layout, LAYOUT_OK,
+                "mailbox layout of nic_regs_pkg is not the one this decode assumes")
 
   logic [WORDS-1:0][31:0] vf_msg_reg;  // VF -> PF
   logic [WORDS-1:0][31:0] pf_msg_reg;  // PF -> VF

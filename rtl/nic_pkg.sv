@@ -91,6 +91,35 @@ package nic_pkg;
 
   localparam int CPL_REQ_W = $bits(cpl_req_t);
 
+  // The ring format's view of its entries (ring_fmt_a, ring_fmt_b): what a descriptor
+  // says, decoded, and what a completion must say, to encode. The byte layouts stay in
+  // the format modules (docs/ARCHITECTURE.md §4, §4b).
+
+  // A TX descriptor, decoded: one buffer of a frame.
+  typedef struct packed {
+    logic [63:0] addr;      // buffer address in host memory
+    logic [15:0] len;       // buffer bytes
+    logic        sof;       // first buffer of a frame (format A; the engine goes by eof)
+    logic        eof;       // last buffer of a frame
+    logic        vlan_ins;  // insert vlan_tci into the frame
+    logic [15:0] vlan_tci;  // tag to insert
+    q_err_e      err;       // why the format refuses the entry, ERR_NONE when it does not
+  } txd_t;
+
+  // An RX descriptor, decoded: one buffer to receive into.
+  typedef struct packed {
+    logic [63:0] addr;  // buffer address in host memory
+    logic [15:0] len;   // buffer bytes
+    q_err_e      err;   // why the format refuses the entry, ERR_NONE when it does not
+  } rxd_t;
+
+  // A completion entry's fields: the request, and the gen bit of the ring position
+  // the completion writer puts it at.
+  typedef struct packed {
+    cpl_req_t req;
+    logic     gen;
+  } cpl_fields_t;
+
 endpackage
 
 `resetall

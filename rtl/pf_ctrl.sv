@@ -71,18 +71,16 @@ module pf_ctrl
   localparam logic [3:0] RX_ABAND_OFF = PFC_VF_STATS_RX_ABANDONED[3:0];
   localparam logic [3:0] TX_ABAND_OFF = PFC_VF_STATS_TX_ABANDONED[3:0];
 
-  initial begin
-    // the decode takes VF n from bits [11:4] of a 4 KiB page, a bitmap word from [7:2]
-    // of a 256-byte page, and packs VF_STATUS and CAPS in the field order below
-    if (PFC_VF_ADMIN[11:0] != '0 || PFC_VF_STATS[11:0] != '0 || PFC_VF_ADMIN_STRIDE != 16
-        || PFC_VF_STATS_STRIDE != 16 || PFC_MBX_VFREQ[7:0] != '0 || PFC_MBX_VFACK[7:0] != '0
-        || PFC_VFLR[7:0] != '0 || PFC_VF_ADMIN_STATUS_ENABLED_LSB != 0
-        || PFC_VF_ADMIN_STATUS_VFLR_LSB != 1
-        || PFC_VF_ADMIN_STATUS_MBX_REQ_LSB != 2 || PFC_VF_ADMIN_STATUS_MBX_ACK_LSB != 3
-        || PFC_CAPS_MBX_WORDS_LSB != 0 || PFC_CAPS_MBX_VECTOR_LSB != 8) begin
-      $fatal(1, "%m: PF control layout of nic_regs_pkg is not the one this decode assumes");
-    end
-  end
+  // the decode takes VF n from bits [11:4] of a 4 KiB page, a bitmap word from [7:2]
+  // of a 256-byte page, and packs VF_STATUS and CAPS in the field order below
+  localparam bit LAYOUT_OK = PFC_VF_ADMIN[11:0] == '0 && PFC_VF_STATS[11:0] == '0
+      && PFC_VF_ADMIN_STRIDE == 16 && PFC_VF_STATS_STRIDE == 16 && PFC_MBX_VFREQ[7:0] == '0
+      && PFC_MBX_VFACK[7:0] == '0 && PFC_VFLR[7:0] == '0 && PFC_VF_ADMIN_STATUS_ENABLED_LSB == 0
+      && PFC_VF_ADMIN_STATUS_VFLR_LSB == 1 && PFC_VF_ADMIN_STATUS_MBX_REQ_LSB == 2
+      && PFC_VF_ADMIN_STATUS_MBX_ACK_LSB == 3 && PFC_CAPS_MBX_WORDS_LSB == 0
+      && PFC_CAPS_MBX_VECTOR_LSB == 8;
+  `ASSERT_PARAM(g_check_layout, LAYOUT_OK,
+                "PF control layout of nic_regs_pkg is not the one this decode assumes")
 
   localparam int NVF_W = $clog2(NUM_VF + 1);
   localparam int NBITS = NUM_VF + 1;
@@ -90,9 +88,8 @@ module pf_ctrl
   localparam int WSEL_W = (NWORDS > 1) ? $clog2(NWORDS) : 1;
   localparam int VI_W = (NUM_VF > 1) ? $clog2(NUM_VF) : 1;
 
-  if (NUM_VF < 1 || NUM_VF > 254) begin : g_check
-    $fatal(1, "%m: NUM_VF=%0d outside 1..254", NUM_VF);
-  end
+  `ASSERT_PARAM(g_check_num_vf, NUM_VF >= 1 && NUM_VF <= 254,
+                $sformatf("NUM_VF=%0d outside 1..254", NUM_VF))
 
   logic [ NVF_W-1:0]       num_vfs_reg;
   logic [NUM_VF-1:0]       vflr_reg;

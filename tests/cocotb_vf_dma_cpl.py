@@ -175,6 +175,28 @@ async def test_cpl_hold_while_busy(dut):
         w,
     )
 
+    # output idle, a beat filled faster than HOLD: written at once, not HOLD cycles after
+    # its first entry (a full beat cannot take more entries)
+    while ring.prod % epb:
+        await frame(30)
+    await ClockCycles(dut.clk, CPL_HOLD_MAX + 40)
+    beat = ring.prod // epb
+    n4 = b.log_len()
+    burst = [make_frame(rng, 60) for _ in range(epb)]
+    for f in burst:
+        post_tx(txq, f, [len(f)], rng)
+    await txq.ring_doorbell()
+    left = []
+    for f in burst:
+        assert (await b.recv_tx("a burst frame")).data == f
+        sent.append(f)
+        left.append(now_cycle())
+    await ClockCycles(dut.clk, CPL_HOLD_MAX + 40)
+    assert left[-1] - left[0] <= CPL_HOLD - 8, f"burst too slow to show the rule: {left}"
+    w = writes(n4, beat)
+    assert len(w) == 1, (left, w)
+    assert w[0] <= left[-1] + 6 < left[0] + CPL_HOLD, (left, w)
+
     done = await b.reap_tx(txq, len(sent))
     cpls = [tx.completion for tx in done if tx.completion is not None]
     assert [c.desc_idx for c in cpls] == list(range(len(sent)))

@@ -198,7 +198,8 @@ def test_migrate_scenario(tmp_path: Path) -> None:
         for d in rep["downtime"].values():
             assert d["total_ms"] == pytest.approx(d["modelled_ms"] + d["simulated_ms"])
             assert d["simulated_ms"] > 0, mode
-        assert rep["dst_switch_ports"]["port1"]["rx_packets"] > 0, mode  # host B's VF
+        assert rep["final_host"] == "b", mode
+        assert rep["final_host_switch_ports"]["port1"]["rx_packets"] > 0, mode  # B's VF
         assert rep["tor"]["moves"][0]["to"] == 1, mode  # the ToR moved the MAC to host B
         kinds = {ph["kind"] for ph in rep["phases"]}
         assert kinds == {"simulated", "modelled"}, mode

@@ -94,7 +94,7 @@ def render_markdown(summary: Summary) -> str:
         "",
         *_table(summary.counted),
         "",
-        "Not elaborated by any run (no coverage points): "
+        "No coverage points (packages of constants and types only, or not elaborated by any run): "
         + (", ".join(f"`{f}`" for f in not_elaborated) or "none"),
         "",
         "## Simulation-only sources (sim/, not counted)",

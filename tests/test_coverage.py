@@ -4,6 +4,7 @@ per-file summary on a hand-written file, and one small top run under the switch 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -207,8 +208,12 @@ def test_coverage_end_to_end_on_prim_rr_arb(tmp_path: Path, monkeypatch) -> None
     assert tests == 2 and failures == 0
     (dat,) = (tmp_path / "build" / "coverage").glob("*.dat")
     assert dat.name.startswith("prim_rr_arb-") and "-cov__" in dat.name
+    shutil.copy(dat, dat.with_name("again.dat"))  # the same run twice: counts double
     out = tmp_path / "reports"
     s = coverage.report(tmp_path / "build" / "coverage", out, tmp_path / "none.toml")
+    one = {(p.site, p.hier): p.count for p in read_dat(dat)}
+    merged = {(p.site, p.hier): p.count for p in read_dat(out / "coverage.dat")}
+    assert merged == {k: 2 * c for k, c in one.items()}
     for name in ("coverage.dat", "coverage.info", "summary.md", "summary.json"):
         assert (out / name).stat().st_size > 0, name
     assert (out / "annotated" / "prim_rr_arb.sv").exists()

@@ -48,7 +48,7 @@ help:
 	@echo "make sim SCENARIO=migrate [SWEEP=1] [VM_MEMORY=2G] [DIRTY_RATE=100M] [LINK_BPS=10G] [HOT_UNPLUG=acpi|pciehp|s]"
 	@echo "                                                       NPA vs failover migration A -> B, side by side"
 	@echo "make test [JOBS=auto]                                  pytest regression (parallel)"
-	@echo "make coverage [JOBS=auto] [PYTEST_ARGS=...]          the regression with line+toggle coverage -> reports/coverage/"
+	@echo "make coverage [JOBS=auto] [PYTEST_ARGS=...]            the regression with line+toggle coverage -> reports/coverage/"
 	@echo "make lint                                              verilator -Wall + Verible lint/format check + ruff"
 	@echo "make format                                            Verible-format the RTL, ruff-format the Python"
 	@echo "make regs                                              regenerate the register map from rtl/regs/*.rdl"

@@ -159,28 +159,35 @@ def parse_toggle(what: str) -> Toggle:
 
 
 def bit_ranges(indices: Iterable[str]) -> str:
-    """Bits as ranges, highest first: ``[7],[6],[5],[1]`` -> ``[7:5],[1]``.
-
-    Indices that are not one number (``[2][3]``, or none) are listed as they are.
-    """
-    nums: list[int] = []
+    """Bits as ranges of the last index, highest first: ``[7],[6],[5],[1]`` -> ``[7:5],[1]``;
+    ``[0][3],[0][2],[1][3]`` -> ``[0][3:2],[1][3]``. An index that is not a list of
+    numbers is listed as it is."""
+    by_prefix: dict[tuple[int, ...], list[int]] = {}
     other: list[str] = []
     for ix in indices:
-        m = re.fullmatch(r"\[(\d+)\]", ix)
-        if m:
-            nums.append(int(m[1]))
-        else:
+        nums = [int(n) for n in re.findall(r"\[(\d+)\]", ix)]
+        if nums and "".join(f"[{n}]" for n in nums) == ix:
+            by_prefix.setdefault(tuple(nums[:-1]), []).append(nums[-1])
+        elif ix:
             other.append(ix)
     parts: list[str] = []
+    for prefix, bits in sorted(by_prefix.items()):
+        head = "".join(f"[{n}]" for n in prefix)
+        parts += [head + r for r in _ranges(bits)]
+    return ",".join(parts + sorted(set(other)))
+
+
+def _ranges(nums: list[int]) -> list[str]:
+    out: list[str] = []
     run: list[int] = []
     for n in sorted(set(nums), reverse=True):
         if run and n != run[-1] - 1:
-            parts.append(_range(run))
+            out.append(_range(run))
             run = []
         run.append(n)
     if run:
-        parts.append(_range(run))
-    return ",".join(parts + sorted(set(other)))
+        out.append(_range(run))
+    return out
 
 
 def _range(run: list[int]) -> str:

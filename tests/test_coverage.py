@@ -126,6 +126,7 @@ def test_span_lines() -> None:
 def test_bit_ranges() -> None:
     assert bit_ranges(["[7]", "[6]", "[5]", "[1]"]) == "[7:5],[1]"
     assert bit_ranges(["[0]", "[2][1]"]) == "[0],[2][1]"
+    assert bit_ranges(["[0][3]", "[1][3]", "[0][2]", "[x]", ""]) == "[0][3:2],[1][3],[x]"
 
 
 def test_summary_of_a_hand_written_dat(repo: Path) -> None:

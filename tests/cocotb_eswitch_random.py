@@ -16,8 +16,9 @@ import cocotb
 
 from tb.eswitch.frames import eth_frame, ext_mac, mac_of
 from tb.eswitch.harness import TB, Traffic, program_functions, setup
+from tb.functional_coverage import write_report
 from tb.pf_driver.switch_regs import entry_writes, max_len_writes, policy_writes, uplink_link_writes
-from tb.ref.eswitch_coverage import Bin, unreachable_table
+from tb.ref.eswitch_coverage import Bin, EswitchCoverage, unreachable_table
 from tb.ref.eswitch_model import MAX_FRAME_BYTES, EswitchModel, PortPolicy, TxMeta, mac_bytes
 
 RANDOM_VIDS = (7, 100)  # every function's MAC is in the table on VLAN 0, 7 and 100
@@ -266,6 +267,16 @@ def random_frame(
     return RandomFrame(src, eth_frame(dst, smac, size, seq, tags), meta, dst)
 
 
+def functional_report(cov: EswitchCoverage, seed: int) -> str:
+    """The coverage of one random run: summary, hits per reachable bin, unreachable bins."""
+    lines = [f"functional coverage (eswitch random, seed {seed}): {cov.summary()}"]
+    for b in cov.reachable():
+        lines.append(f"  {' x '.join(b):50s} {cov.hits.get(b, 0)}")
+    for why, count in unreachable_table().items():
+        lines.append(f"  unreachable ({count} bins): {why}")
+    return "\n".join(lines)
+
+
 @cocotb.test()
 async def test_random(dut):
     """Constrained-random policy and traffic on every port at once, random input gaps
@@ -312,6 +323,7 @@ async def test_random(dut):
     )
     for why, count in unreachable_table().items():
         dut._log.info("unreachable (%d bins): %s", count, why)
+    write_report(functional_report(t.cov, seed))
     assert t.frames == frames
     held = sum(sh.released_from_debt for sh in model.shapers)
     dut._log.info("shaper: %d frames started the edge their bucket left debt", held)

@@ -26,6 +26,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, Combine
 from pyuvm import ConfigDB, uvm_sequence, uvm_test
 
+from tb.functional_coverage import write_report
 from tb.ref.regmap import QSTATUS_ERROR, Queue, queue_reg
 from tb.uvm.vf_dma import (
     RxFrameItem,
@@ -169,6 +170,7 @@ class VfDmaRandomTest(VfDmaBaseTest):
         if out:
             with open(out, "w") as fh:
                 fh.write(summary + "\n")
+        write_report(summary)
         holes = cov.holes()
         assert not holes, f"coverage holes: {holes}"
         self.drop_objection()

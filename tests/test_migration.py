@@ -163,3 +163,15 @@ def test_precopy_with_a_writable_working_set() -> None:
     assert not plan_precopy(big).converged
     with pytest.raises(ValueError, match="working set"):
         PrecopyParams(working_set_bytes=-1)
+
+
+def test_a_mode_without_roll_back_cannot_be_built() -> None:
+    """Every migration mode must say how it returns to the source's VF (abort, roll back):
+    LiveMigration declares it abstract, so a mode that forgets it is refused at once."""
+    from tb.hypervisor.migration import LiveMigration
+
+    class NoRollBack(LiveMigration):
+        pass
+
+    with pytest.raises(TypeError, match="_back_to_vf"):
+        NoRollBack("vm", None, None, 0)  # type: ignore[arg-type]

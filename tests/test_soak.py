@@ -47,3 +47,21 @@ def test_soak_monitor_fires(tmp_path: Path, broken: str, monitor: str, text: str
     fired = [v["detail"] for v in result.violations if v["monitor"] == monitor]
     assert any(text in d for d in fired), (monitor, [v["detail"] for v in result.violations])
     assert not Campaign([result]).ok
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--frames", "0"], "0 is below 1"),
+        (["--seeds", "5-1"], "runs backwards"),
+        (["--jobs", "0"], "0 is below 1"),
+        (["--repeats", "-1"], "-1 is below 0"),
+    ],
+)
+def test_soak_refuses_bad_options(args: list[str], said: str, capsys) -> None:
+    """A malformed option stops before anything is built, with what was wrong."""
+    from sim.soak.campaign import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2 and said in capsys.readouterr().err

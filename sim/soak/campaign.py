@@ -16,6 +16,7 @@ import contextlib
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,24 +136,45 @@ def campaign(
 
 
 def parse_seeds(text: str) -> list[int]:
-    """``1-8`` or ``1,3,5`` or ``2``."""
+    """``1-8`` or ``1,3,5`` or ``2``; a reversed or empty range is an error, not no seeds."""
     seeds: list[int] = []
     for part in text.split(","):
         lo, _, hi = part.partition("-")
-        seeds += range(int(lo), int(hi or lo) + 1)
+        first, last = int(lo), int(hi or lo)
+        if last < first:
+            raise argparse.ArgumentTypeError(f"seed range {part!r} runs backwards")
+        seeds += range(first, last + 1)
     return seeds
+
+
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer no smaller than ``minimum``."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below {minimum}")
+        return value
+
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--seeds", type=parse_seeds, help="a campaign: 1-8, or 1,3,5")
-    ap.add_argument("--frames", type=int, default=2000, help="frames per seed")
-    ap.add_argument("--jobs", type=int, default=2, help="seeds at once on this machine")
+    ap.add_argument(
+        "--frames",
+        type=at_least(1),
+        default=2000,
+        help="random traffic frames per seed (sending goes on until the last injection's "
+        "window has closed, so more may be sent)",
+    )
+    ap.add_argument("--jobs", type=at_least(1), default=2, help="seeds at once on this machine")
     ap.add_argument("--cluster", help="a Dask scheduler address (dask.distributed)")
     ap.add_argument("--kinds", default="", help="comma list of kinds (default: all)")
     ap.add_argument(
-        "--repeats", type=int, default=0, help="injections per kind (default: frames/1500)"
+        "--repeats", type=at_least(0), default=0, help="injections per kind (default: frames/1500)"
     )
     ap.add_argument("--out", type=Path, default=REPORTS)
     args = ap.parse_args(argv)

@@ -50,6 +50,7 @@ route (its uplink port's ``DROP_NO_ROUTE``).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
@@ -257,7 +258,7 @@ class MoveParams:
             raise ValueError("a link fault needs the modelled copy (precopy parameters)")
 
 
-class LiveMigration:
+class LiveMigration(ABC):
     """What every mode's migration of one VM from ``src`` to ``dst`` (onto VF ``dst_vf``
     there) shares, once the VM is on its emulated device at the source: the pre-copy
     sample (N4), the pause, the copy and the resume on the destination (N5, N6), the
@@ -330,12 +331,14 @@ class LiveMigration:
         await self._admit_mode(v)
         self._event("destination_admitted", f"VF {vf}")
 
-    async def _admit_mode(self, v: NpaVm) -> None:
-        """A mode's own admission checks (none by default)."""
+    async def _admit_mode(self, v: NpaVm) -> None:  # noqa: B027 (an optional hook)
+        """A mode's own admission checks beyond a free VF: none by default (failover's
+        guest binds its ordinary VF driver to any VF); NPA overrides it."""
 
+    @abstractmethod
     async def _back_to_vf(self, v: NpaVm) -> None:
-        """Roll back's last step: the VM returns to the source VF it had (the mode's)."""
-        raise NotImplementedError(f"{type(self).__name__} cannot roll back")
+        """Roll back's last step: the VM returns to the source VF it had (each mode's own:
+        NPA attaches it with its plugin, failover hot-plugs it as the primary)."""
 
     async def _move_or_roll_back(self, v: NpaVm) -> bool:
         """The shared steps from the VM on its emulated device at the source: admission,

@@ -73,14 +73,17 @@ $(STAMP): requirements.txt sim/sysdeps.sh
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+# make sim's options, only those set (so the echoed command shows no empty lines)
+SIM_ARGS = --scenario $(SCENARIO) --seed $(SEED) \
+  $(if $(filter 1,$(WAVES)),--waves) $(if $(filter 1,$(PCAP)),--pcap) \
+  $(if $(FRAMES),--frames $(FRAMES)) $(if $(filter 1,$(VERBOSE)),--verbose) \
+  $(if $(VF_FLAVOURS),--vf-flavours $(VF_FLAVOURS)) \
+  $(if $(VM_MEMORY),--vm-memory $(VM_MEMORY)) $(if $(DIRTY_RATE),--dirty-rate $(DIRTY_RATE)) \
+  $(if $(LINK_BPS),--link-bps $(LINK_BPS)) $(if $(HOT_UNPLUG),--hot-unplug $(HOT_UNPLUG)) \
+  $(if $(filter 1,$(SWEEP)),--sweep) $(if $(ABORT),--abort $(ABORT))
+
 sim: $(STAMP)
-	$(VPY) -m sim.run --scenario $(SCENARIO) --seed $(SEED) \
-	  $(if $(filter 1,$(WAVES)),--waves) $(if $(filter 1,$(PCAP)),--pcap) \
-	  $(if $(FRAMES),--frames $(FRAMES)) $(if $(filter 1,$(VERBOSE)),--verbose) \
-	  $(if $(VF_FLAVOURS),--vf-flavours $(VF_FLAVOURS)) \
-	  $(if $(VM_MEMORY),--vm-memory $(VM_MEMORY)) $(if $(DIRTY_RATE),--dirty-rate $(DIRTY_RATE)) \
-	  $(if $(LINK_BPS),--link-bps $(LINK_BPS)) $(if $(HOT_UNPLUG),--hot-unplug $(HOT_UNPLUG)) \
-	  $(if $(filter 1,$(SWEEP)),--sweep) $(if $(ABORT),--abort $(ABORT))
+	$(VPY) -m sim.run $(strip $(SIM_ARGS))
 
 soak: $(STAMP)
 	$(VPY) -m sim.soak $(if $(SEEDS),--seeds $(SEEDS),--seed $(SEED)) --frames $(or $(FRAMES),2000) \

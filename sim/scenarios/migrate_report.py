@@ -154,10 +154,16 @@ def comparison(data: dict[str, Any]) -> str:
             else f"rolled back on host A: {r['abort']['reason']}"
         ),
     )
-    row("TX frames lost (simulated)", lambda r, _m: _lost(r, "vm -> outside"))
-    row("RX frames lost (simulated)", lambda r, _m: _lost(r, "outside -> vm"))
+    row("TX frames lost (simulated)", lambda r, _m: _lost(r, to_vm=False))
+    row("RX frames lost (simulated)", lambda r, _m: _lost(r, to_vm=True))
     row("RX frames lost (modelled pause)", lambda _r, m: f"{m['to_vm_lost']:,}")
     row("duplicates / reordered", lambda r, _m: f"{r['duplicates']} / {r['reordered']}")
+    for direction in ("vm -> outside", "outside -> vm"):
+        row(f"pings {direction} answered", lambda r, _m, d=direction: _pings(r["pings"][d]))
+    row(
+        "guest carrier down",
+        lambda r, _m: f"{len(r['carrier']['down_ns'])} of {r['carrier']['samples']} samples",
+    )
     row(
         "pre-copy",
         lambda r, _m: (
@@ -207,9 +213,19 @@ def _link_lost(rep: dict[str, Any]) -> bool:
     return rep["abort"] is not None and rep["abort"]["reason"] == "link_lost"
 
 
-def _lost(rep: dict[str, Any], flow: str) -> str:
-    f = next(x for x in rep["flows"] if x["name"] == flow)
-    return f"{f['lost_total']} of {f['sent']}"
+def _lost(rep: dict[str, Any], *, to_vm: bool) -> str:
+    """Frames lost of those sent in one direction (UDP and ICMP), and the UDP part."""
+    flows = [f for f in rep["flows"] if f["to_vm"] == to_vm]
+    lost, sent = (sum(f[k] for f in flows) for k in ("lost_total", "sent"))
+    udp = next(f for f in flows if not f["name"].startswith("ping"))
+    return f"{lost} of {sent} (UDP {udp['lost_total']} of {udp['sent']})"
+
+
+def _pings(p: dict[str, Any]) -> str:
+    return (
+        f"{p['answered']} of {p['sent']}, "
+        f"RTT {p['rtt_ns']['min'] / 1e3:.1f}-{p['rtt_ns']['max'] / 1e3:.1f} us"
+    )
 
 
 def drive(args: Any, out: Path) -> int:

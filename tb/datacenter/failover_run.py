@@ -25,7 +25,7 @@ from tb.datacenter.migration_run import (
     migrate_under_traffic,
 )
 from tb.datacenter.rack import Rack
-from tb.datacenter.workload import TO_VM, LossLedger, VmWorkload
+from tb.datacenter.workload import TO_VM_STREAMS, VmWorkload
 from tb.guest.failover import (
     RX_NO_UPPER,
     RX_NOT_ENSLAVED,
@@ -68,11 +68,11 @@ async def run_failover(rack: Rack, p: RunParams) -> ModeRun:
     await probe_primary(life, v, failover)
     plan = FailoverPlan(failover, life, g.vf, p.hotplug)
     mig = FailoverMigration(plan, hosts["b"], p.move_params())
-    work = VmWorkload(rack, stack, vm_paused=lambda: mig.paused)
+    work = VmWorkload(rack, stack, vm_paused=lambda: mig.paused, carrier=lambda: failover.carrier)
     failover.receiver = work.receive
     await work.ping_both_ways()
     run = ModeRun(
-        "failover", rack, hosts, mig.result, work, LossLedger(), path_of_phase=FAILOVER_PATHS
+        "failover", rack, hosts, mig.result, work, work.ledger(), path_of_phase=FAILOVER_PATHS
     )
     run.last_event = "primary_registered"
     run.extras.update(failover=failover, migration=mig, src_vf=life)
@@ -85,11 +85,11 @@ async def run_failover(rack: Rack, p: RunParams) -> ModeRun:
         unplugged = mig.result.at("vf_released")  # lost with the driver's removal
         ledger.add_frames(VF_TX_RING_AT_UNPLUG, rec.tx_lost, [unplugged] * len(rec.tx_lost))
         ledger.add_frames(VF_RX_RING_AT_UNPLUG, rec.rx_unreaped, [unplugged] * len(rec.rx_unreaped))
-        ledger.add_count(TO_VM, f"{VF_RX_AT_UNPLUG} (host a)", rec.rx_dropped, unplugged)
+        ledger.add_count(f"{VF_RX_AT_UNPLUG} (host a)", rec.rx_dropped, TO_VM_STREAMS, unplugged)
         where = "host a" if mig.result.aborted else "host b"
         plugged = mig.result.at("back_on_source_vf" if mig.result.aborted else "vf_assigned")
         lost = await final.rx_lost()
-        ledger.add_count(TO_VM, f"{VF_RX_BEFORE_OPEN} ({where})", lost, plugged)
+        ledger.add_count(f"{VF_RX_BEFORE_OPEN} ({where})", lost, TO_VM_STREAMS, plugged)
         for life in (mig.src_life, final):
             assert life.primary is not None
             ledger.add_frames(VF_RX_NO_UPPER, life.primary.rx_no_upper)

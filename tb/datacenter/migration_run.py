@@ -4,10 +4,11 @@
 and the ``migrate`` scenario read the same figures from the same code.
 
 A run: both hosts up (PF probed, SR-IOV on, NPA host), the VM booted on host A and
-moved to its passthrough path, ping both ways, ``rounds_before`` rounds of traffic,
-the migration while traffic runs, the frames in flight settle, ``rounds_after``
-rounds on host B, settle again; then every flow's loss is balanced against the
-named drop points (:class:`~tb.datacenter.workload.LossLedger`).
+moved to its passthrough path, ping both ways, ``rounds_before`` rounds of traffic
+(UDP both ways, pings both ways, the guest's carrier sampled), the migration while
+traffic runs, the frames in flight settle, ``rounds_after`` rounds on host B, settle
+again; then every stream's loss is balanced against the named drop points
+(:class:`~tb.datacenter.loss_ledger.LossLedger`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from tb.datacenter.loss_ledger import FlowAccount, LossLedger
 from tb.datacenter.rack import Rack, RackConfig
-from tb.datacenter.workload import TO_VM, FlowAccount, LossLedger, VmWorkload, run_with_traffic
+from tb.datacenter.workload import TO_VM_STREAMS, VmWorkload, run_with_traffic
 from tb.env import TbConfig
 from tb.guest.stack import InterfaceConfig, NetStack
 from tb.hypervisor.failover_migration import HotplugParams
@@ -99,7 +101,8 @@ class ModeRun:
     work: VmWorkload
     ledger: LossLedger
     accounts: list[FlowAccount] = field(default_factory=list)
-    after: tuple[list[int], list[int]] = ([], [])  # per flow (sent, received) after the move
+    # frames (sent, delivered) after the move, each as [from the VM, to the VM]
+    after: tuple[list[int], list[int]] = ([], [])
     # switch ports 0 (PF) and 1 (the VF) of the host the VM ended on, after the move
     dst_port_delta: dict[str, dict[str, int]] = field(default_factory=dict)
     rarps: list[tuple[int, int, tuple[int, ...]]] = field(default_factory=list)
@@ -139,7 +142,7 @@ class ModeRun:
             if ph.kind == "simulated"
         ]
         out: dict[str, dict[str, dict[str, int]]] = {}
-        for f in self.work.flows:
+        for f in self.work.streams:
             per: dict[str, dict[str, int]] = {}
             for reason, n in self.ledger.reasons(f.flow_id).items():
                 times = self.ledger.when.get((f.flow_id, reason), [])
@@ -150,6 +153,22 @@ class ModeRun:
                 if n > len(times):
                     cells["time not recorded"] = n - len(times)
             out[f.name] = per
+        return out
+
+    def _pings(self) -> dict[str, dict[str, Any]]:
+        """Each ping session: echo requests sent, answered, lost round trips, RTTs (ns)."""
+        out = {}
+        for name, s in (
+            ("vm -> outside", self.work.pings.from_vm),
+            ("outside -> vm", self.work.pings.from_ext),
+        ):
+            rtts = s.rtts()
+            out[name] = {
+                "sent": s.sent,
+                "answered": s.received,
+                "unanswered": s.lost,
+                "rtt_ns": {"min": min(rtts, default=0), "max": max(rtts, default=0)},
+            }
         return out
 
     def report(self) -> dict[str, Any]:
@@ -189,8 +208,13 @@ class ModeRun:
             "downtime": downtime,
             "flows": [a.as_dict() for a in self.accounts],
             "lost_in_phase": self.lost_in_phase(),
-            "tx_lost": sum(a.as_dict()["lost_total"] for a in self.accounts if a.flow_id != TO_VM),
-            "rx_lost": sum(a.as_dict()["lost_total"] for a in self.accounts if a.flow_id == TO_VM),
+            "tx_lost": sum(a.lost_total for a in self.accounts if not a.to_vm),
+            "rx_lost": sum(a.lost_total for a in self.accounts if a.to_vm),
+            "pings": self._pings(),
+            "carrier": {
+                "samples": self.work.carrier_samples,
+                "down_ns": self.work.carrier_down_ns,
+            },
             "duplicates": sum(a.duplicates for a in self.accounts),
             "reordered": sum(a.reordered for a in self.accounts),
             "precopy": None
@@ -312,13 +336,13 @@ async def finish(
     }
     # after the move only the flow to the VM reaches host A's uplink with nowhere to go
     no_route = await no_route_drops(rack, "a") - no_route0
-    run.ledger.add_count(TO_VM, "nic_no_route (host a)", no_route)
+    run.ledger.add_count("nic_no_route (host a)", no_route, TO_VM_STREAMS)
     for h, host in run.hosts.items():
         run.ledger.add_vswitch(h, host.vswitch.dropped, host.vswitch.dropped_ns)
     run.ledger.add_frames("guest_refused", work.refused)
     if mode_losses is not None:
         await mode_losses()
-    run.accounts = run.ledger.balance(work.flows)
+    run.accounts = run.ledger.balance(work.streams)
     return run
 
 
@@ -341,12 +365,12 @@ async def run_npa(rack: Rack, p: RunParams) -> ModeRun:
     v = await hosts["a"].boot_vm(g.name, g.mac, g.mem_bytes)
     stack = NetStack(InterfaceConfig(g.mac, g.ip), v.shell.xmit, now=rack.now_ns, name=g.name)
     mig = NpaMigration(g.name, hosts["a"], hosts["b"], g.vf, p.move_params())
-    work = VmWorkload(rack, stack, vm_paused=lambda: mig.paused)
+    work = VmWorkload(rack, stack, vm_paused=lambda: mig.paused, carrier=lambda: v.driver.link()[0])
     v.shell.receiver = work.receive
     if not await hosts["a"].attach_vf(g.name, g.vf):
         raise RuntimeError(f"{g.name}: vendor A's plugin refused on host A")
     await work.ping_both_ways()
-    run = ModeRun("npa", rack, hosts, mig.result, work, LossLedger(), path_of_phase=NPA_PATHS)
+    run = ModeRun("npa", rack, hosts, mig.result, work, work.ledger(), path_of_phase=NPA_PATHS)
     run.last_event = "plugin_on_destination"
     no_route0 = await migrate_under_traffic(run, p, mig.run())
     if not mig.result.plugin_attached:

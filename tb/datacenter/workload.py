@@ -1,5 +1,5 @@
-"""The migration workload: UDP flows both ways between a VM and the outside host, and the
-loss accounting both migration modes are judged by (docs/MIGRATION.md §6, §9).
+"""The migration workload: UDP flows and pings both ways between a VM and the outside
+host, every frame identifiable for the loss ledger (docs/MIGRATION.md §6, §9).
 
 :class:`VmWorkload` drives one flow from the VM's stack to the outside host and one
 back, in rounds of one frame per flow every ``pace`` cycles, sizes cycling through
@@ -7,32 +7,45 @@ back, in rounds of one frame per flow every ``pace`` cycles, sizes cycling throu
 throughput plot) and records frames the guest's stack refused. The VM's own flow
 sends nothing while its vCPUs are stopped (``vm_paused``).
 
-:class:`LossLedger` gathers the frames dropped at named points (the vswitches'
-records, the NIC's no-route counters, the failover device's drops) by flow id and
-:meth:`LossLedger.balance` checks, flow by flow, that what was sent is what was
-delivered plus what was lost under a named reason: an unnamed loss or a name with
-no loss behind it raises :class:`LossImbalance`.
+Every ``ping_every`` rounds the VM and the outside host each send one ICMP echo
+request to the other (:class:`PingTrack`; the VM's not while it is paused), so
+pings run through the whole migration; requests and replies are two more loss
+streams (:class:`PingStream`). ``carrier`` is the guest's view of its interface's
+link, sampled every round the guest runs: a sample with carrier down is recorded
+(``carrier_down_ns``), the link flap the guest must never see.
+
+Each stream (:class:`Flow`, :class:`PingStream`) tells the
+:class:`~tb.datacenter.loss_ledger.LossLedger` which of its frames never arrived and
+when each was sent; :meth:`VmWorkload.classify` puts a dropped frame in its stream.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
 import cocotb
+from scapy.layers.inet import ICMP, IP
+from scapy.layers.l2 import Ether
 
+from tb.datacenter.loss_ledger import FrameKey, LossLedger, LossStream
 from tb.datacenter.rack import Rack
-from tb.guest.flow_receiver import FlowReceiver
+from tb.guest.flow_receiver import FlowReceiver, FlowStats
 from tb.guest.flows import UdpFlow, parse_flow
+from tb.guest.ping import PingSession
 from tb.guest.stack import NetStack, TxOutcome, UdpDatagram, UdpHandler
 
 SIZES = (64, 1518, 300, 1000, 128, 576)  # frame sizes the flows cycle through
 PACE_CYCLES = 150  # cycles between rounds (one frame per flow per round)
 FLOW_PORT = 6000  # UDP port both ends sink their flow on
 TO_OUTSIDE, TO_VM = 1, 2  # flow ids
+PING_TO_OUTSIDE, PING_TO_VM = 3, 4  # the ICMP echo streams' ids (not UDP flow ids)
+TO_VM_STREAMS = (TO_VM, PING_TO_VM)  # every tracked frame a NIC counter on the way to the VM sees
+PING_EVERY = 8  # rounds between echo requests (each way)
+REPLY_KEY = 1 << 16  # a ping stream's key: is_reply << 16 | seq
+SEQ_MASK = 0xFFFF
 SETTLE_STEP = 500  # cycles between progress checks while settling
 
 
@@ -46,11 +59,31 @@ class Flow:
     rx: FlowReceiver
     from_vm: bool = False  # sent by the migrating VM (it stops while the VM is paused)
     sent: int = 0
+    sent_ns: list[int] = field(default_factory=list)  # send time by sequence number
     arrivals: list[tuple[int, int]] = field(default_factory=list)  # (ns, frame bytes)
 
     @property
     def flow_id(self) -> int:
         return self.flow.flow_id
+
+    @property
+    def to_vm(self) -> bool:
+        return not self.from_vm
+
+    def sent_frames(self) -> int:
+        return self.sent
+
+    def _stats(self) -> FlowStats:
+        self.rx.set_sent(self.flow_id, self.sent)
+        return self.rx.stats(self.flow_id)
+
+    def missing(self) -> dict[int, float]:
+        seen = self._stats().seen
+        return {seq: float(t) for seq, t in enumerate(self.sent_ns) if seq not in seen}
+
+    def quality(self) -> tuple[int, int, int]:
+        st = self._stats()
+        return st.duplicated, st.reordered, st.corrupted
 
     @property
     def received(self) -> int:
@@ -64,110 +97,102 @@ class Flow:
         return max((b - a for a, b in pairwise(inside)), default=0)
 
 
-@dataclass(frozen=True)
-class FlowAccount:
-    """A flow's balance: ``sent == delivered + sum(lost.values())``."""
+def _reorders(seqs: Iterable[int]) -> int:
+    """Arrivals with a sequence number below one that arrived before them."""
+    top, n = -1, 0
+    for seq in seqs:
+        if seq < top:
+            n += 1
+        top = max(top, seq)
+    return n
+
+
+@dataclass
+class PingStream:
+    """One direction of the ICMP echo frames between the VM and the outside host: the
+    requests of the session pinging this way and the replies to the session pinging the
+    other way. A frame's key is ``is_reply << 16 | seq``."""
 
     name: str
     flow_id: int
-    sent: int
-    delivered: int
-    lost: dict[str, int]
-    duplicates: int
-    reordered: int
-    corrupted: int
+    to_vm: bool
+    requests: PingSession  # its requests travel this way
+    replied: PingSession  # its replies travel this way
+    arrived: list[tuple[int, int]]  # (seq, ns) of ``requests`` the far end answered
+    answered: list[tuple[int, int]]  # (seq, ns) of ``replied`` this end answered (sent)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "flow_id": self.flow_id,
-            "sent": self.sent,
-            "delivered": self.delivered,
-            "lost": dict(sorted(self.lost.items())),
-            "lost_total": sum(self.lost.values()),
-            "duplicates": self.duplicates,
-            "reordered": self.reordered,
-            "corrupted": self.corrupted,
-        }
+    def sent_frames(self) -> int:
+        return self.requests.sent + len(self.answered)
 
-
-class LossImbalance(AssertionError):
-    """A flow's frames do not balance: sent != delivered + lost by named reason."""
-
-
-class LossLedger:
-    """Frames lost at named points, by (flow id, reason)."""
-
-    def __init__(self) -> None:
-        self.named: Counter[tuple[int, str]] = Counter()
-        # when each dropped frame met its drop point (ns), where the drop point knows
-        self.when: dict[tuple[int, str], list[int]] = {}
-
-    def add_frames(
-        self, reason: str, frames: Iterable[bytes], times_ns: Iterable[int] | None = None
-    ) -> None:
-        """Dropped frames, each attributed to its flow by scapy's parse of its header, with
-        the simulated time of each drop if known."""
-        frames = list(frames)
-        times = list(times_ns) if times_ns is not None else [None] * len(frames)
-        if len(times) != len(frames):
-            raise ValueError(f"{reason}: {len(frames)} frames but {len(times)} times")
-        for frame, t in zip(frames, times, strict=True):
-            if (ids := parse_flow(frame)) is not None:
-                self.named[ids[0], reason] += 1
-                if t is not None:
-                    self.when.setdefault((ids[0], reason), []).append(t)
-
-    def add_vswitch(
-        self, host: str, dropped: list[tuple[str, str, bytes]], times_ns: list[int]
-    ) -> None:
-        """A vswitch's record of (where, reason, frame) and their times: reason named with
-        its host."""
-        for (_where, reason, frame), t in zip(dropped, times_ns, strict=True):
-            self.add_frames(f"{reason} (host {host})", [frame], [t])
-
-    def add_count(self, flow_id: int, reason: str, n: int, at_ns: int | None = None) -> None:
-        """``n`` frames of one flow lost where only a counter exists (a NIC drop counter
-        that only this flow's frames can reach); ``at_ns``: the switch-over point the
-        counter belongs to, when it can only count frames of that one."""
-        if n < 0:
-            raise ValueError(f"negative loss count {n} for {reason!r}")
-        if n:
-            self.named[flow_id, reason] += n
-            if at_ns is not None:
-                self.when.setdefault((flow_id, reason), []).extend([at_ns] * n)
-
-    def reasons(self, flow_id: int) -> dict[str, int]:
-        return {r: n for (fid, r), n in self.named.items() if fid == flow_id and n}
-
-    def balance(self, flows: Iterable[Flow]) -> list[FlowAccount]:
-        """Each flow's account; raises :class:`LossImbalance` when one does not balance."""
-        out = []
-        for f in flows:
-            f.rx.set_sent(f.flow_id, f.sent)
-            st = f.rx.stats(f.flow_id)
-            lost = self.reasons(f.flow_id)
-            acct = FlowAccount(
-                f.name,
-                f.flow_id,
-                f.sent,
-                f.sent - st.lost,
-                lost,
-                st.duplicated,
-                st.reordered,
-                st.corrupted,
-            )
-            if st.lost != sum(lost.values()):
-                raise LossImbalance(
-                    f"{f.name}: sent {f.sent}, delivered {acct.delivered}, lost {st.lost} "
-                    f"but named {sum(lost.values())}: {lost}"
-                )
-            out.append(acct)
+    def missing(self) -> dict[int, float]:
+        got = {seq for seq, _ in self.arrived}
+        out = {seq: float(t) for seq, t in self.requests.send_times.items() if seq not in got}
+        out.update(
+            {REPLY_KEY | seq: t for seq, t in self.answered if seq not in self.replied.replies}
+        )
         return out
+
+    def quality(self) -> tuple[int, int, int]:
+        dup = len(self.arrived) - len({seq for seq, _ in self.arrived}) + self.replied.duplicates
+        reord = _reorders(s for s, _ in self.arrived) + _reorders(self.replied.replies)
+        return dup, reord, self.replied.corrupted
+
+
+class PingTrack:
+    """Pings both ways between the VM and the outside host, one echo per direction at a
+    time, as two :class:`PingStream` s of frames."""
+
+    def __init__(self, vm: NetStack, ext: NetStack) -> None:
+        self.vm, self.ext = vm, ext
+        self.from_vm = vm.ping(ext.ip, 0)
+        self.from_ext = ext.ping(vm.ip, 0)
+        at_vm: list[tuple[int, int]] = []  # requests from outside the VM answered
+        at_ext: list[tuple[int, int]] = []
+        vm.on_echo_request = self._recorder(at_vm, ext, self.from_ext)
+        ext.on_echo_request = self._recorder(at_ext, vm, self.from_vm)
+        self.streams = [
+            PingStream("ping vm -> outside", PING_TO_OUTSIDE, False, self.from_vm,
+                       self.from_ext, at_ext, at_vm),
+            PingStream("ping outside -> vm", PING_TO_VM, True, self.from_ext,
+                       self.from_vm, at_vm, at_ext),
+        ]  # fmt: skip
+
+    def _recorder(
+        self, log: list[tuple[int, int]], peer: NetStack, session: PingSession
+    ) -> Callable[[str, int, int], None]:
+        def record(src_ip: str, ident: int, seq: int) -> None:
+            if src_ip == peer.ip and ident == session.ident:
+                log.append((seq, int(self.vm.now())))
+
+        return record
+
+    def send(self, stack: NetStack) -> None:
+        """One more echo request from ``stack`` (the VM or the outside host)."""
+        session = self.from_vm if stack is self.vm else self.from_ext
+        if session.sent > SEQ_MASK:
+            raise RuntimeError(f"{stack.name}: ping sequence numbers would wrap; ping less often")
+        stack.send_echo(session)
+
+    def classify(self, frame: bytes) -> FrameKey | None:
+        """(stream, key) of an echo frame of these sessions, by scapy's parse; else None."""
+        pkt = Ether(frame)
+        if IP not in pkt or ICMP not in pkt or pkt[ICMP].type not in (0, 8):
+            return None
+        ip, icmp = pkt[IP], pkt[ICMP]
+        reply = icmp.type == 0
+        if (ip.src, ip.dst) == (self.ext.ip, self.vm.ip):
+            flow, session = PING_TO_VM, self.from_vm if reply else self.from_ext
+        elif (ip.src, ip.dst) == (self.vm.ip, self.ext.ip):
+            flow, session = PING_TO_OUTSIDE, self.from_ext if reply else self.from_vm
+        else:
+            return None
+        if icmp.id != session.ident:
+            return None
+        return flow, (REPLY_KEY if reply else 0) | icmp.seq
 
 
 class VmWorkload:
-    """UDP flows VM -> outside and outside -> VM through the rack, and ping both ways.
+    """UDP flows VM -> outside and outside -> VM through the rack, and pings both ways.
 
     ``vm`` is the guest's stack (its transmit is whatever datapath the mode gives
     it); wire :meth:`receive` as the guest datapath's receive handler so frames the
@@ -181,15 +206,24 @@ class VmWorkload:
         *,
         sizes: tuple[int, ...] = SIZES,
         pace_cycles: int = PACE_CYCLES,
+        ping_every: int = PING_EVERY,
         vm_paused: Callable[[], bool] = lambda: False,
+        carrier: Callable[[], bool] = lambda: True,
     ) -> None:
-        if not sizes or pace_cycles <= 0:
-            raise ValueError(f"workload needs sizes and pace_cycles > 0: {sizes}, {pace_cycles}")
+        if not sizes or pace_cycles <= 0 or ping_every <= 0:
+            raise ValueError(
+                f"workload needs sizes, pace_cycles > 0 and ping_every > 0: "
+                f"{sizes}, {pace_cycles}, {ping_every}"
+            )
         self.rack = rack
         self.vm = vm
         self.sizes = sizes
         self.pace_cycles = pace_cycles
+        self.ping_every = ping_every
         self.vm_paused = vm_paused
+        self.carrier = carrier
+        self.carrier_samples = 0
+        self.carrier_down_ns: list[int] = []  # samples the guest saw its link down
         self.refused: list[bytes] = []
         self.rounds = 0
         self.idle: list[tuple[int, int]] = []  # (ns, ns) windows settling, nothing sent
@@ -199,9 +233,25 @@ class VmWorkload:
             Flow("vm -> outside", vm.udp_flow(TO_OUTSIDE, ext.ip), vm, ext.sink, True),
             Flow("outside -> vm", ext.source(TO_VM, vm.ip), ext, vm_sink, False),
         ]
+        self.pings = PingTrack(vm, ext)
         ext.unbind_udp(FLOW_PORT)
         ext.bind_udp(FLOW_PORT, self._timed(self.flows[0]))
         vm.bind_udp(FLOW_PORT, self._timed(self.flows[1]))
+
+    @property
+    def streams(self) -> list[LossStream]:
+        """Every stream the loss ledger balances: the UDP flows, then the ping frames."""
+        return [*self.flows, *self.pings.streams]
+
+    def classify(self, frame: bytes) -> FrameKey | None:
+        """The (stream, key) of a frame of this workload (scapy's parse), else None."""
+        ids = parse_flow(frame)
+        if ids is not None:
+            return ids if ids[0] in (TO_OUTSIDE, TO_VM) else None
+        return self.pings.classify(frame)
+
+    def ledger(self) -> LossLedger:
+        return LossLedger(self.classify)
 
     def _timed(self, f: Flow) -> UdpHandler:
         def deliver(dgram: UdpDatagram) -> None:
@@ -218,22 +268,37 @@ class VmWorkload:
             self.refused.append(frame)
 
     async def ping_both_ways(self) -> None:
-        """One ping each way (ARP resolved on the way); waits until both are answered."""
-        ext = self.rack.outside
-        pings = [self.vm.ping(ext.ip, 1), ext.ping(self.vm.ip, 1)]
-        await self.rack.a.wait_until("pings", lambda: all(p.received == 1 for p in pings))
+        """One echo each way (ARP resolved on the way); waits until both are answered."""
+        track = self.pings
+        want = (track.from_vm.received + 1, track.from_ext.received + 1)
+        track.send(self.vm)
+        track.send(self.rack.outside)
+        await self.rack.a.wait_until(
+            "pings", lambda: (track.from_vm.received, track.from_ext.received) == want
+        )
 
     async def traffic(self, rounds: int) -> None:
-        """``rounds`` rounds: one frame per flow (the VM's only while it runs), then pace."""
+        """``rounds`` rounds: one frame per flow (the VM's only while it runs), an echo each
+        way every ``ping_every`` rounds, then pace."""
         for _ in range(rounds):
+            running = not self.vm_paused()
+            if running:
+                self.carrier_samples += 1
+                if not self.carrier():
+                    self.carrier_down_ns.append(self.rack.now_ns())
             for f in self.flows:
-                if f.from_vm and self.vm_paused():
+                if f.from_vm and not running:
                     continue  # the guest's vCPUs are stopped
                 size = self.sizes[(self.rounds + f.flow_id) % len(self.sizes)]
+                f.sent_ns.append(self.rack.now_ns())
                 out = f.sender.send_flow(f.flow, size)
                 if out is TxOutcome.NO_ROUTE:
                     raise AssertionError(f"{f.name}: no route at round {self.rounds}")
                 f.sent += 1
+            if self.rounds % self.ping_every == 0:
+                self.pings.send(self.rack.outside)
+                if running:
+                    self.pings.send(self.vm)
             self.rounds += 1
             await self.rack.cycles(self.pace_cycles)
 
@@ -242,32 +307,34 @@ class VmWorkload:
         while not done():
             await self.traffic(1)
 
+    def snapshot(self) -> list[tuple[int, int]]:
+        """(sent, delivered) per stream (:attr:`streams`), to count a later window."""
+        return [(s.sent_frames(), s.sent_frames() - len(s.missing())) for s in self.streams]
+
     async def settle(self, quiet_cycles: int, since: list[tuple[int, int]] | None = None) -> None:
-        """Until every frame sent (since the ``since`` snapshot) arrived, or none arrived for
-        ``quiet_cycles``."""
-        base = since or [(0, 0)] * len(self.flows)
-        total = sum(f.sent - s for f, (s, _) in zip(self.flows, base, strict=True))
+        """Until every frame sent (since the ``since`` snapshot) arrived, echo replies
+        included, or nothing arrived for ``quiet_cycles``."""
+        base = since or [(0, 0)] * len(self.streams)
         quiet, last = 0, -1
         t0 = self.rack.now_ns()
-        while (
-            got := sum(f.received - r for f, (_, r) in zip(self.flows, base, strict=True))
-        ) < total:
-            quiet = quiet + SETTLE_STEP if got == last else 0
+        while True:
+            sent, got = self.since(base)
+            if sum(got) >= sum(sent) and all(not p.missing() for p in self.pings.streams):
+                break
+            quiet = quiet + SETTLE_STEP if sum(got) == last else 0
             if quiet >= quiet_cycles:
                 break  # the rest is lost; the ledger must name every one
-            last = got
+            last = sum(got)
             await self.rack.cycles(SETTLE_STEP)
         if self.rack.now_ns() > t0:
             self.idle.append((t0, self.rack.now_ns()))
 
-    def snapshot(self) -> list[tuple[int, int]]:
-        """(sent, received) per flow, to count a later window."""
-        return [(f.sent, f.received) for f in self.flows]
-
     def since(self, snap: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
-        """(sent, received) per flow since ``snap``."""
-        sent = [f.sent - s for f, (s, _) in zip(self.flows, snap, strict=True)]
-        got = [f.received - r for f, (_, r) in zip(self.flows, snap, strict=True)]
+        """(sent, delivered) frames since ``snap``, each as [from the VM, to the VM]."""
+        sent, got = [0, 0], [0, 0]
+        for s, (s0, d0), (s1, d1) in zip(self.streams, snap, self.snapshot(), strict=True):
+            sent[s.to_vm] += s1 - s0
+            got[s.to_vm] += d1 - d0
         return sent, got
 
 

@@ -156,6 +156,8 @@ class NetStack:
         self.counters = StackCounters()
         self.arp = ArpCache(config.arp_queue_len, config.arp_timeout)
         self.pings: dict[int, PingSession] = {}
+        # told (source IP, ident, seq) of every echo request this stack answers
+        self.on_echo_request: Callable[[str, int, int], None] | None = None
         self._next_ident = 1
         self._udp: dict[int, UdpHandler] = {}
         self._network = ipaddress.IPv4Network(f"{config.ip}/{config.prefix_len}", strict=False)
@@ -352,6 +354,8 @@ class NetStack:
             c.rx_consumed += 1
             c.icmp_echo_requests_received += 1
             c.icmp_echo_replies_sent += 1
+            if self.on_echo_request is not None:
+                self.on_echo_request(ip.src, ident, seq)
             reply = ICMP(type=ICMP_ECHO_REPLY, id=ident, seq=seq) / Raw(load)
             self._send_l3(ip.src, IP(src=self.ip, dst=ip.src) / reply)
         elif icmp_type == ICMP_ECHO_REPLY and code == 0:

@@ -32,6 +32,7 @@ from tests.integration.migration_checks import (
     check_hosts_and_gaps,
     check_losses_placed,
     check_on_destination_vf,
+    check_pings_and_carrier,
     check_tor_moved,
 )
 
@@ -89,13 +90,15 @@ async def npa_migration_a_to_b(dut) -> None:
     assert rack.b.iommu.has_domain(1 + VF)
     check_tor_moved(run, MAC)
     check_losses_placed(run)
+    check_pings_and_carrier(run)
 
-    # Loss accounting: run_npa balanced sent = delivered + lost at named points.
+    # Loss accounting: run_npa balanced sent = delivered + lost at named points, for
+    # the UDP flows and the ping frames alike.
     accounts = run.accounts
-    dut._log.info("lost frames by drop point: %s", dict(run.ledger.named))
+    dut._log.info("lost frames by drop point: %s", dict(run.ledger.lost))
     for acct in accounts:
         assert (acct.duplicates, acct.reordered, acct.corrupted) == (0, 0, 0), acct
-    assert accounts[0].lost == {}, "NPA lost frames the VM sent"
+    assert [a.lost for a in accounts if not a.to_vm] == [{}, {}], "NPA lost frames the VM sent"
     assert accounts[1].lost, "no frame met the pause: the check proves nothing"
     # Guest-visible downtime per direction, simulated part: the longest gap between two
     # arrivals while the migration ran.
@@ -107,7 +110,9 @@ async def npa_migration_a_to_b(dut) -> None:
     )  # fmt: skip
     dut._log.info("flows: %s", [(a.name, a.sent) for a in accounts])
     report = json.loads(json.dumps(run.report()))  # what the scenario writes, JSON-clean
-    assert (report["tx_lost"], report["rx_lost"]) == (0, accounts[1].as_dict()["lost_total"])
+    rx_lost = sum(a.lost_total for a in accounts if a.to_vm)
+    assert (report["tx_lost"], report["rx_lost"]) == (0, rx_lost)
+    assert report["pings"]["outside -> vm"]["sent"] == run.work.pings.from_ext.sent
     assert report["downtime"]["outside -> vm"]["simulated_ms"] == gaps["outside -> vm"] / 1e6
 
 

@@ -75,3 +75,24 @@ def check_losses_placed(run: ModeRun) -> None:
 
 
 NOT_PLACED = ("outside the migration", "time not recorded")
+
+
+def check_pings_and_carrier(run: ModeRun) -> None:
+    """Pings ran both ways throughout: echo requests left each end before, during and
+    after the migration's window (the VM's except while it was paused), and after it
+    every one was answered; the guest's carrier, sampled every round it ran, never
+    dropped."""
+    start, end = run.window()
+    track, result = run.work.pings, run.migration
+    paused = (result.at("paused"), result.at("resumed_on_destination"))
+    for session in (track.from_vm, track.from_ext):
+        times = sorted(session.send_times.values())
+        assert times[0] < start and times[-1] > end, (session.dst_ip, times[0], times[-1])
+        assert any(start <= t <= end for t in times), f"no ping to {session.dst_ip} in the move"
+    vm_sent = track.from_vm.send_times.values()
+    assert not any(paused[0] < t < paused[1] for t in vm_sent), "the VM pinged while paused"
+    assert any(paused[0] < t < paused[1] for t in track.from_ext.send_times.values()), (
+        "no ping met the paused VM: the pause is untested for pings"
+    )
+    work = run.work
+    assert work.carrier_samples > 0 and work.carrier_down_ns == [], work.carrier_down_ns

@@ -334,7 +334,7 @@ async def finish(
         f"port{port}": {k: b1[port][k] - b0[port][k] for k in ("rx_packets", "tx_packets")}
         for port in (0, 1)
     }
-    # after the move only the flow to the VM reaches host A's uplink with nowhere to go
+    # after the move only frames to the VM (UDP, echo) reach host A's uplink with nowhere to go
     no_route = await no_route_drops(rack, "a") - no_route0
     run.ledger.add_count("nic_no_route (host a)", no_route, TO_VM_STREAMS)
     for h, host in run.hosts.items():

@@ -3,20 +3,24 @@
 python -m sim.soak [--seed N | --seeds 1-8] [--frames M] [--jobs J] [--cluster ADDR]
 
 Seeds run in parallel in a process pool on this machine (``--jobs``). With
-``--cluster`` the same per-seed function is submitted to a Dask cluster through
-``dask.distributed.Client(addr).get_executor()`` (not installed here; nothing else
-of a cluster is built). Exit code 1 on any violation or a seed that did not
-finish; each failing seed prints the one command that reproduces it.
+``--cluster ADDR`` the same per-seed function goes to a running Dask cluster
+(``dask.distributed``: ``Client(ADDR).get_executor()``); its workers share this
+checkout's file system (the simulator is built here first, the reports come back
+through ``--out``), and each seed's report says which host and process ran it.
+Exit code 1 on any violation or a seed that did not finish; each failing seed
+prints the one command that reproduces it.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +33,7 @@ from sim.soak.report import Campaign, SoakResult
 SOAK_PARAMS = {"NUM_VF": 4, "NUM_QUEUES": 2}  # shared with tests/integration/test_sriov.py
 MODULE = "sim.soak.cocotb_soak"
 REPORTS = REPO_ROOT / "reports"
+CLUSTER_TIMEOUT_S = 10  # to reach a Dask scheduler
 
 
 def soak_top() -> SimTop:
@@ -74,18 +79,29 @@ def run_seed(job: SeedJob) -> SoakResult | None:
     # cocotb's runner exits on a failed test under pytest: the report says what failed
     with contextlib.suppress(SystemExit):
         run(soak_top(), MODULE, run_name=name, env=env, seed=job.seed, log_file=job.log)
-    return SoakResult.load(job.report) if job.report.exists() else None
+    if not job.report.exists():
+        return None
+    result = SoakResult.load(job.report)
+    result.ran_on = f"{socket.gethostname()}:{os.getpid()}"
+    return result
 
 
-def executor(jobs: int, cluster: str | None) -> Executor:
-    """A process pool here, or a Dask cluster's executor (the hook for a cluster)."""
+@contextlib.contextmanager
+def executor(jobs: int, cluster: str | None) -> Iterator[Executor]:
+    """A process pool here, or an executor on a running Dask cluster (its client closed
+    when the campaign ends)."""
     if cluster is None:
-        return ProcessPoolExecutor(max_workers=jobs)
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            yield pool
+        return
+    from distributed import Client
+
     try:
-        from dask.distributed import Client  # type: ignore[import-not-found]
-    except ImportError as exc:
-        raise SystemExit(f"--cluster {cluster}: dask.distributed is not installed ({exc})") from exc
-    return Client(cluster).get_executor()
+        client = Client(cluster, timeout=CLUSTER_TIMEOUT_S)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"--cluster {cluster}: no Dask scheduler there ({exc})") from exc
+    with client, client.get_executor(pure=False) as pool:
+        yield pool
 
 
 def _progress(jobs: list[SeedJob], stop: threading.Event) -> None:
@@ -108,15 +124,15 @@ def campaign(
     for j in jobs:
         j.progress.unlink(missing_ok=True)
     (out := jobs[0].out / "soak").mkdir(parents=True, exist_ok=True)
-    _build(soak_top(), out / "build.log")  # once, before the workers share it
     stop = threading.Event()
     ticker = threading.Thread(target=_progress, args=(jobs, stop), daemon=True) if bar else None
-    if ticker is not None:
-        ticker.start()
     results: list[SoakResult] = []
     failed: list[tuple[int, int, str]] = []
     try:
-        with executor(workers, cluster) as pool:
+        with executor(workers, cluster) as pool:  # a cluster is reached before the build
+            _build(soak_top(), out / "build.log")  # once, before the workers share it
+            if ticker is not None:
+                ticker.start()
             futures: list[tuple[SeedJob, Future]] = [(j, pool.submit(run_seed, j)) for j in jobs]
             for j, fut in futures:
                 try:
@@ -130,7 +146,7 @@ def campaign(
                     results.append(res)
     finally:
         stop.set()
-        if ticker is not None:
+        if ticker is not None and ticker.is_alive():
             ticker.join()
     return Campaign(sorted(results, key=lambda r: r.seed), failed, time.monotonic() - t0)
 

@@ -34,6 +34,7 @@ class SoakResult:
     explained_losses: dict[str, int] = field(default_factory=dict)
     judged_sent: int = 0
     judged_lost: int = 0
+    ran_on: str = ""  # host:pid of the process that ran the seed (a campaign's worker)
 
     @classmethod
     def build(
@@ -174,13 +175,13 @@ class Campaign:
         out += [f"| {m} | {c} | {b} |" for m, c, b in self.per_monitor()]
         out += [
             "",
-            "| seed | frames | sent | delivered | cycles | simulator wall s | violations |",
-            "|---:|---:|---:|---:|---:|---:|---:|",
+            "| seed | frames | sent | delivered | cycles | simulator s | violations | ran on |",
+            "|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for r in self.results:
             out.append(
                 f"| {r.seed} | {r.frames} | {r.sent} | {r.delivered} | {r.cycles} | "
-                f"{r.wall_seconds:.1f} | {len(r.violations)} |"
+                f"{r.wall_seconds:.1f} | {len(r.violations)} | {r.ran_on} |"
             )
         out += [
             "",

@@ -330,9 +330,8 @@ class ProducerBeyondRing(MalformedTx):
         rogue = w.rogue()
         self.rx = self.rng.random() < 0.5
         reg = queue_reg(0, Queue.RXQ_PROD if self.rx else Queue.TXQ_PROD)
-        size = 1 << (await rogue.read_own(queue_reg(0, Queue.TXQ_SIZE)) & 0x1F)
-        if self.rx:
-            size = 1 << (await rogue.read_own(queue_reg(0, Queue.RXQ_SIZE)) & 0x1F)
+        size_reg = queue_reg(0, Queue.RXQ_SIZE if self.rx else Queue.TXQ_SIZE)
+        size = 1 << (await rogue.read_own(size_reg) & 0x1F)
         bad = self.rng.choice([size, self.rng.randint(size, 0xFFFF)])
         await rogue.write_own(reg, bad)
         rec.measured["prod_ignored"] = int(await rogue.read_own(reg) != bad)

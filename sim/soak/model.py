@@ -74,6 +74,7 @@ class Violation:
 ATTACK_PORT = 666
 ATTACK_MAGIC = b"ATTK"
 ATTACK_HDR = struct.Struct("!4sII")
+VLAN_TPIDS = (b"\x81\x00", b"\x88\xa8", b"\x91\x00")
 
 
 def attack_payload(attack_id: int, index: int) -> bytes:
@@ -96,8 +97,12 @@ class FrameView:
 
     @classmethod
     def parse(cls, frame: bytes) -> FrameView:
-        tagged = len(frame) >= 18 and frame[12:14] == b"\x81\x00"
-        off = 16 if tagged else 12
+        """Any number of VLAN tags (802.1Q, 802.1ad, the old 0x9100) is skipped: a
+        frame with one is ``tagged``, and its payload is still found."""
+        off = 12
+        while frame[off : off + 2] in VLAN_TPIDS and len(frame) >= off + 6:
+            off += 4
+        tagged = off > 12
         dport, payload = None, b""
         if frame[off : off + 2] == b"\x08\x00" and len(frame) >= off + 2 + 28:
             ip = off + 2

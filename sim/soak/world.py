@@ -25,9 +25,11 @@ from tb.guest.stack import InterfaceConfig, NetStack
 from tb.hypervisor.npa import NpaHost
 from tb.hypervisor.npa_vm import NpaVm, SecurityPolicy
 from tb.net.external_host import ExternalHost
+from tb.pf_driver.switch_regs import port_base
 from tb.plugin_model.hostile import ROGUE_PLUGIN_ID, HostilePlugin
 from tb.plugin_model.ring_a import RING_A_PLUGIN_ID, RingAPlugin, ring_a_image
 from tb.ref.regmap import Esw, MacEntry, MacEntryCtrl, PortCounter
+from tb.ref.regs import MacHiValid, MacPair, PortCtrl, PortPolicyReg, PortStatus
 
 EXT_MAC, EXT_IP = "02:00:00:00:ff:01", "10.0.0.254"
 VM_MEM = 8 << 20
@@ -293,6 +295,24 @@ class SoakWorld:
     async def rx_drops(self, name: str) -> int:
         st = await self.tb.pf.vf_stats(vm_vf(name))
         return st["rx_dropped"]
+
+    async def multicast_filter(self, name: str) -> tuple[list[bytes], bool]:
+        """The VM's VF port's multicast filter, read from the switch (ARCHITECTURE §3.2):
+        the addresses it receives (``RX_MCAST`` and its valid ``MC`` entries), and
+        whether it receives every multicast (effective all-multicast or promiscuous)."""
+        bar, base = self.tb.bar(0), Esw.BASE + port_base(self.func(name))
+        ctrl = await bar.read(base + PortPolicyReg.PORT_CTRL)
+        status = await bar.read(base + PortPolicyReg.PORT_STATUS)
+        every = bool(status & (PortStatus.PROMISC.mask | PortStatus.ALLMULTI.mask))
+        macs: list[bytes] = []
+        if ctrl & PortCtrl.RX_MCAST.mask:
+            for i in range(PortPolicyReg.MC_COUNT):
+                entry = base + PortPolicyReg.MC_BASE + PortPolicyReg.MC_STRIDE * i
+                lo, hi = await bar.read(entry + MacPair.LO), await bar.read(entry + MacPair.HI)
+                if hi & MacHiValid.VALID.mask:
+                    top = MacHiValid.MAC.decode(hi)
+                    macs.append(top.to_bytes(2, "big") + lo.to_bytes(4, "big"))
+        return macs, every
 
     async def valid_fdb_entries(self) -> int:
         """Valid entries of the switch's MAC table, read from the hardware."""

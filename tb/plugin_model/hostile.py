@@ -10,12 +10,15 @@ to be dropped or faulted there and counted.
 
 For soak campaigns (sim/soak) it also sends any frame it builds (``send_raw``),
 writes its own VF's registers (``write_own``: the register space is the plugin's,
-whatever it writes there), and can be told to raise from its next TX entry point
-(``crash_next_tx``), a vendor bug the shell must survive.
+whatever it writes there), posts TX frames the VF's engine must refuse
+(``post_malformed``: zero or oversized lengths, too many buffers), and can be told
+to raise from its next TX entry point (``crash_next_tx``) or never to return from it
+(``hang_next_tx``), vendor bugs the shell must survive.
 """
 
 from __future__ import annotations
 
+from cocotb.triggers import Event
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
@@ -34,12 +37,17 @@ class HostilePlugin(RingAPlugin):
 
     OWN_TX_BUFFERS = True  # the attack frames are its own, copied into its TX areas
     crash_next_tx = False  # set: the next tx() raises PluginCrash (once)
+    hang_next_tx = False  # set: the next tx() never returns (once)
 
     async def tx(self, prod: int) -> int:
         if self.crash_next_tx:
             self.crash_next_tx = False
             self.stats["crashed"] += 1
             raise PluginCrash("injected fault in the plugin's TX entry point")
+        if self.hang_next_tx:
+            self.hang_next_tx = False
+            self.stats["hung"] += 1
+            await Event().wait()  # nobody sets it: the call never returns
         return await super().tx(prod)
 
     async def send_raw(self, frame: bytes, vlan_tci: int | None = None) -> None:
@@ -84,6 +92,19 @@ class HostilePlugin(RingAPlugin):
         self._hw.append((txq.post_buffers([(gpa, length)]), None))
         await txq.ring_doorbell()
         self.stats["attack_dma_outside"] += 1
+
+    async def post_malformed(self, frags: list[tuple[int, int]]) -> None:
+        """One TX frame of the buffers ``(address, length)`` exactly as given: no check of
+        length or buffer count (the ring is the plugin's to write; the VF's engine has to
+        refuse what breaks its rules, ARCHITECTURE §3.1)."""
+        _, txq, _ = self._live()
+        while txq.ring.free_slots() < len(frags):
+            await self.reap()
+            await txq.ring.wait_completion_write("room for a malformed frame")
+        # past TxQueue.post_buffers' own limit checks, straight onto the ring
+        self._hw.append((txq._post_frags(b"", list(frags), None), None))
+        await txq.ring_doorbell()
+        self.stats["attack_malformed_tx"] += 1
 
     async def _inject(self, frame: bytes, vlan_tci: int | None) -> None:
         _, txq, _ = self._live()

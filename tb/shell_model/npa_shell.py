@@ -23,20 +23,23 @@ A plugin is vendor code: if one of its entry points raises, the shell stops
 calling it (``plugin_faults`` counted, the exception noted), leaves the frames and
 buffers on its own rings, and asks the hypervisor (``on_plugin_fault``) to take
 the VM back to the emulated path, which quiesces the plugin as at any detach.
+An entry point that does not return within ``PLUGIN_CALL_TIMEOUT_NS`` (a plugin
+that hangs) is a fault the same way: the call is abandoned (its coroutine killed),
+``plugin_hangs`` counted, and the fallback is the exception's (:class:`PluginHang`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 import cocotb
 from cocotb.task import Task
-from cocotb.triggers import Event
+from cocotb.triggers import Event, SimTimeoutError, with_timeout
 
 from tb.host.interrupts import IrqMonitor
 from tb.plugin_model.loader import PluginLoader
@@ -48,6 +51,13 @@ from tb.shell_model.shell_services import ShellServices
 from tb.shell_model.vmxnet3_defs import Bar0
 
 TXQUEUELEN = 1000  # Linux's default qdisc length
+# An entry point (TX, RX refill, the interrupt handler) that has not returned after this
+# long has hung: each does a few register accesses (well under a microsecond each).
+PLUGIN_CALL_TIMEOUT_NS = 50_000
+
+
+class PluginHang(RuntimeError):
+    """A plugin entry point did not return within ``PLUGIN_CALL_TIMEOUT_NS``."""
 
 
 class ShellMode(Enum):
@@ -213,7 +223,7 @@ class NpaShell:
                 if self.plugin_fault is not None:
                     continue  # a faulted plugin is not called again
                 try:
-                    await services.irq_handler()
+                    await self._entry("interrupt handler", services.irq_handler())
                 except Exception as exc:  # vendor code: fall back, do not die
                     self._fault(exc)
                     continue
@@ -263,13 +273,22 @@ class NpaShell:
                 return  # the frames wait on the rings for the emulated device
             try:
                 if reg == Bar0.TXPROD:
-                    await self.plugin.tx(value)
+                    await self._entry("tx", self.plugin.tx(value))
                 else:
-                    await self.plugin.rx_refill(value)
+                    await self._entry("rx_refill", self.plugin.rx_refill(value))
             except Exception as exc:  # vendor code: fall back, do not die
                 self._fault(exc)
         else:
             self.device.bar0_write(reg, value)
+
+    async def _entry(self, name: str, call: Coroutine[Any, Any, Any]) -> Any:
+        """Run a plugin entry point, at most ``PLUGIN_CALL_TIMEOUT_NS``: one that has not
+        returned by then is abandoned (killed) and raises :class:`PluginHang`."""
+        try:
+            return await with_timeout(call, PLUGIN_CALL_TIMEOUT_NS, "ns")
+        except SimTimeoutError:
+            self.stats["plugin_hangs"] += 1
+            raise PluginHang(f"{name} did not return within {PLUGIN_CALL_TIMEOUT_NS} ns") from None
 
     def _fault(self, exc: BaseException) -> None:
         """The plugin raised: never call it again; the hypervisor takes the VM back."""

@@ -30,8 +30,8 @@ from systemrdl.rdltypes import AccessType, OnWriteType
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RDL_DIR = REPO_ROOT / "rtl" / "regs"
-# Compilation order: types before their users, the spaces last.
-RDL_FILES = ("func.rdl", "eswitch.rdl", "pf_ctrl.rdl", "mailbox.rdl", "nic.rdl")
+# Compilation order: the project's properties, types before their users, the spaces last.
+RDL_FILES = ("props.rdl", "func.rdl", "eswitch.rdl", "pf_ctrl.rdl", "mailbox.rdl", "nic.rdl")
 TOPS = ("pf_space", "vf_space")
 SV_OUT = REPO_ROOT / "rtl" / "nic_regs_pkg.sv"
 PY_OUT = REPO_ROOT / "tb" / "ref" / "regs.py"

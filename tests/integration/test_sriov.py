@@ -19,17 +19,25 @@ CASES = {
     "dma_fairness": "fairness",
     "dma_write_fairness": "fairness",
     "isolation": "isolation",
+    "register_walk": "regwalk",
 }
 
 
 def module(case: str) -> str:
-    return f"tests.integration.cocotb_sriov_{CASES[case]}"
+    name = CASES[case]
+    return f"tests.integration.cocotb_{name if name == 'regwalk' else 'sriov_' + name}"
 
 
 # A larger configuration: 4 VFs, 2 queue pairs per function (mailbox vector 4).
 # The 100,000-accesses-per-VF isolation run is the default configuration's; here
 # 25,000 per VF check the decode of the wider VF and mailbox indices.
-LARGE_CASES = ["mailbox_hw_protocol", "dma_fairness", "dma_write_fairness", "isolation"]
+LARGE_CASES = [
+    "mailbox_hw_protocol",
+    "dma_fairness",
+    "dma_write_fairness",
+    "isolation",
+    "register_walk",
+]
 LARGE_ENV = {"ISOLATION_ACCESSES": "25000"}
 
 

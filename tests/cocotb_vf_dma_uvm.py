@@ -90,6 +90,7 @@ class VfDmaBaseTest(uvm_test):
             seed=self.seed,
             rx_hash=hash_ok,
             ring_fmt=ring_fmt_from_env(),
+            iova_base=int(os.environ.get("VF_DMA_IOVA_BASE", "0"), 0),
         )
 
     async def reset(self) -> None:

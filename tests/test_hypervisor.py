@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import numpy as np
 import pytest
 
 from tb.host.iommu import FaultKind, Iommu, IommuFault
 from tb.host.memory import HostMemory
 from tb.host.mmio import FunctionBar
 from tb.hypervisor import (
+    GuestMemory,
     GuestMemoryError,
     Hypervisor,
     NoSuchVmError,
@@ -96,6 +98,27 @@ def test_guest_access_outside_the_vm_is_refused() -> None:
         vm.memory.read(vm.mem_size - 2, 4)
     with pytest.raises(GuestMemoryError):
         vm.memory.write(-1, b"x")
+
+
+def test_guest_memory_at_a_high_base_is_addressed_there_only() -> None:
+    """A view whose addresses start at a high base (a device's IOVAs): allocations,
+    reads, scatters and views land at host base + (address - base); below the base
+    and past its end is refused."""
+    host = HostMemory(1 * MiB)
+    base = 0xAAAA_AAAA_A800_0000
+    view = GuestMemory(host, 0x4000, 64 * 1024, gpa_base=base)
+    a = view.alloc(256, 64)
+    assert base + 4096 <= a < base + 64 * 1024  # the bottom page is reserved
+    view.write(a, b"high")
+    assert host.read(0x4000 + (a - base), 4) == b"high"
+    view.write_each(np.array([a + 64, a + 128], dtype=np.uint64), b"xy")
+    assert host.read(0x4000 + (a - base) + 64, 66) == b"xy" + bytes(62) + b"xy"
+    assert bytes(view.view(a, 4)) == b"high"
+    for bad in (base - 4, base + 64 * 1024 - 2):
+        with pytest.raises(GuestMemoryError, match="outside guest memory"):
+            view.read(bad, 4)
+    with pytest.raises(GuestMemoryError, match="outside 64 bits"):
+        GuestMemory(host, 0, 4096, gpa_base=(1 << 64) - 2048)
 
 
 def test_assigned_vf_translates_gpa_to_its_vm_region_only() -> None:

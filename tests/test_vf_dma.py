@@ -40,6 +40,10 @@ def test_vf_dma(cfg, feature):
 # tb/vf_driver/upt_queues.py, every completion checked with the vmxnet3 codec)
 RANDOM_RUNS = [("q1", 11), ("q2", 12), ("w256", 13), ("b_q2", 14), ("b_w256", 15)]
 RANDOM_FRAMES = 10_000
+# Two runs put the function's rings and buffers at IOVAs with high bits set (the IOMMU
+# maps them to host memory at 0): every bit above the 64 MiB of memory is 1 in one
+# pattern or the other, so 64-bit address handling is checked bit by bit.
+IOVA_BASES = {"q2": 0x5555_5555_5400_0000, "b_w256": 0xAAAA_AAAA_A800_0000}
 
 
 @pytest.mark.parametrize(("cfg", "seed"), RANDOM_RUNS)
@@ -51,6 +55,7 @@ def test_vf_dma_random(cfg, seed, tmp_path):
         "VF_DMA_FRAMES": str(RANDOM_FRAMES),
         "VF_DMA_COVERAGE": str(cov),
         "VF_DMA_RING_FMT": "B" if CONFIGS[cfg].get("RING_FMT") else "A",
+        "VF_DMA_IOVA_BASE": hex(IOVA_BASES.get(cfg, 0)),
     }
     tests, fails = run(
         top, "tests.cocotb_vf_dma_uvm", "VfDmaRandomTest", run_name=f"vf_dma-random-{cfg}", env=env

@@ -10,6 +10,8 @@ device rings.
 
 from __future__ import annotations
 
+import numpy as np
+
 from tb.host.memory import PAGE_SIZE, HostMemory, Region, RegionAllocator, WriteWatch
 
 
@@ -20,16 +22,26 @@ class GuestMemoryError(ValueError):
 class GuestMemory:
     """Read, write, allocate and watch in guest-physical addresses of one VM.
 
-    ``reserve_low`` bytes at GPA 0 are never allocated, so a descriptor that
-    points at GPA 0 is always a visible bug (as in :class:`HostMemory`).
+    The memory is GPAs ``[gpa_base, gpa_base + size)``: 0 for a VM's RAM, higher for
+    a device's view through an IOMMU that maps it elsewhere (IOVAs with high bits
+    set). ``reserve_low`` bytes at its bottom are never allocated, so a descriptor
+    that points there is always a visible bug (as in :class:`HostMemory`).
     Satisfies the ``DmaMemory`` protocol of :mod:`tb.vf_driver.queues`.
     """
 
     def __init__(
-        self, host: HostMemory, host_base: int, size: int, *, reserve_low: int = PAGE_SIZE
+        self,
+        host: HostMemory,
+        host_base: int,
+        size: int,
+        *,
+        reserve_low: int = PAGE_SIZE,
+        gpa_base: int = 0,
     ) -> None:
         if size <= 0:
             raise GuestMemoryError(f"guest memory size must be positive, got {size}")
+        if gpa_base < 0 or gpa_base + size > 1 << 64:
+            raise GuestMemoryError(f"GPAs [{gpa_base:#x}, +{size:#x}) outside 64 bits")
         if host_base < 0 or host_base + size > host.size:
             raise GuestMemoryError(
                 f"host region [{host_base:#x}, {host_base + size:#x}) outside host memory"
@@ -37,7 +49,8 @@ class GuestMemory:
         self.host = host
         self.host_base = host_base
         self.size = size
-        self.allocator = RegionAllocator(min(reserve_low, size), size)
+        self.gpa_base = gpa_base
+        self.allocator = RegionAllocator(gpa_base + min(reserve_low, size), gpa_base + size)
 
     def rebind(self, host: HostMemory, host_base: int) -> None:
         """The VM's memory now lives at ``host_base`` of ``host`` (it migrated there; the
@@ -53,18 +66,31 @@ class GuestMemory:
 
     def to_host(self, gpa: int, length: int) -> int:
         """Host-physical address of ``[gpa, gpa + length)``; refuses anything outside the VM."""
-        if gpa < 0 or length < 0 or gpa + length > self.size:
+        off = gpa - self.gpa_base
+        if off < 0 or length < 0 or off + length > self.size:
             raise GuestMemoryError(
                 f"guest access [{gpa:#x}, {gpa + length:#x}) outside guest memory "
-                f"[0, {self.size:#x})"
+                f"[{self.gpa_base:#x}, {self.gpa_base + self.size:#x})"
             )
-        return self.host_base + gpa
+        return self.host_base + off
 
     def read(self, gpa: int, length: int) -> bytes:
         return self.host.read(self.to_host(gpa, length), length)
 
     def write(self, gpa: int, data: bytes | bytearray | memoryview) -> None:
         self.host.write(self.to_host(gpa, len(data)), data)
+
+    def write_each(self, gpas: np.ndarray, data: bytes) -> None:
+        """:meth:`HostMemory.write_each` in GPAs: ``data`` at every one of ``gpas``."""
+        if not len(gpas) or not data:
+            return
+        lo = int(gpas.min())
+        base = self.to_host(lo, int(gpas.max()) - lo + len(data))
+        self.host.write_each(gpas.astype(np.uint64) - np.uint64(lo) + np.uint64(base), data)
+
+    def view(self, gpa: int, n: int) -> np.ndarray:
+        """:meth:`HostMemory.view` of ``[gpa, gpa + n)``."""
+        return self.host.view(self.to_host(gpa, n), n)
 
     def read_u32(self, gpa: int) -> int:
         return int.from_bytes(self.read(gpa, 4), "little")

@@ -18,8 +18,10 @@ from pyuvm import (
 )
 
 from tb.host import AxiDmaResponder, DmaResponderConfig, HostMemory, Iommu, Perm
+from tb.hypervisor.guest_memory import GuestMemory
 from tb.uvm.axis import StreamFrame, StreamSink, StreamSource
 from tb.uvm.vf_dma.config import PAGE, VfDmaEnvConfig
+from tb.vf_driver.rings import DmaMemory
 
 
 @dataclass(frozen=True)
@@ -140,8 +142,16 @@ class HostBusAgent(uvm_component):
             self.iommu.map(c.func, 4 * PAGE, 4 * PAGE, c.mem_bytes - 4 * PAGE)
             self.iommu.map(c.func, self.fault_ro, self.fault_ro, PAGE, Perm.R)
             self.iommu.map(c.func, self.fault_wo, self.fault_wo, PAGE, Perm.W)
+        elif c.iova_base:
+            self.iommu.create_domain(c.func)
+            self.iommu.map(c.func, c.iova_base, 0, c.mem_bytes)
         else:
             self.iommu.create_domain(c.func, passthrough=True, limit=c.mem_bytes)
+        # what the driver allocates from and reads and writes: addresses as the DMA
+        # engine sees them
+        self.dma_mem: DmaMemory = self.mem
+        if c.iova_base:
+            self.dma_mem = GuestMemory(self.mem, 0, c.mem_bytes, gpa_base=c.iova_base)
         rcfg = DmaResponderConfig(
             read_latency=c.read_latency,
             read_latency_jitter=c.read_latency_jitter,

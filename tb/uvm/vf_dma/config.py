@@ -58,9 +58,17 @@ class VfDmaEnvConfig:
     ring_fmt: RingFmt = RingFmt.A
     rx_head_len: int = 1024
     rx_ring2_log2: int = 6
+    # The function's DMA addresses start here: rings and buffers at IOVAs with these
+    # high bits set, the IOMMU mapping them to host memory from 0 (every address bit
+    # of the engine's datapath carries both values); 0: the passthrough domain.
+    iova_base: int = 0
 
     def __post_init__(self) -> None:
         RingFmt(self.ring_fmt)  # refuses anything but A or B
+        if self.iova_base and (self.iommu_paged or self.iova_base % PAGE):
+            raise ValueError(
+                f"iova_base {self.iova_base:#x}: page-aligned, and not with iommu_paged"
+            )
 
 
 PAGE = 4096

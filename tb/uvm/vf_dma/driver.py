@@ -101,7 +101,7 @@ class DriverModel(uvm_driver):
         c = self.cfg
         self.regs = RegPortMaster(dut, c.func, c.period_ns)
         self.bar = FunctionBar(self.regs, c.func)  # type: ignore[arg-type]
-        self.mem = host.mem
+        self.mem = host.dma_mem
         nq = range(c.num_queues)
         self.txq = [self.tx_queue(q, c.tx_ring_log2) for q in nq]
         self.rxq = [self.rx_queue(q, c.rx_ring_log2, c.rx_buf_len) for q in nq]

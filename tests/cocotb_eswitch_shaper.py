@@ -82,7 +82,10 @@ async def test_shaper_window(dut):
             run += 1
         dut._log.info("burst %d B: %d frames back to back, %d in all", burst, run, len(out))
         assert run == n, f"burst {burst}: {run} frames back to back, want {n}"
-        assert len(out) <= n + 1, f"burst {burst}: {len(out)} frames in {n + 32} cycles"
+        # frames the port had offered by the window's end (the beat it still offered
+        # then is taken later, when the shaper lets it: AXI-Stream holds it)
+        offered = len(out) - sat.late[1]
+        assert offered <= n + 1, f"burst {burst}: {offered} frames in {n + 32} cycles"
     # rates in bytes per cycle: 10 and 50 Gb/s, and 100 Gb/s where the bus carries it
     rates = [5.0, 25.0] + ([50.0] if tb.keep_w >= 64 else [])
     for bpc in rates:

@@ -48,12 +48,27 @@ bind vf_dma prim_vr_check #(.W($bits({m_irq_func, m_irq_vector}))) u_vr_irq (
 );
 
 // ---------------------------------------------------------------- eswitch
-// Its source ports. Its sink ports are checked where their sources are: the
-// engines' m_axis_tx (above) and nic_top's s_axis_uplink (below). Not at the switch
-// itself: when the switch is tested alone, tb/eswitch/saturation.py's offered load
-// stops at a fixed cycle, withdrawing a beat a shaped port has not taken (an
-// AXI-Stream violation of that test bench, not of the RTL; tb/eswitch/harness.py's
-// bus model holds tvalid until tready).
+// Its sink ports (what the engines and the uplink offer it, and, when the switch is
+// tested alone, what its test benches offer: tb/eswitch/saturation.py ends its
+// offered load port by port, each after its beat was taken) and its source ports.
+bind eswitch prim_vr_check #(.N(NUM_FUNC), .W(DATA_W)) u_vr_s_func_tdata (
+  .clk, .rst, .valid(s_axis_func_tvalid), .ready(s_axis_func_tready), .data(s_axis_func_tdata)
+);
+bind eswitch prim_vr_check #(.N(NUM_FUNC), .W(DATA_W / 8)) u_vr_s_func_tkeep (
+  .clk, .rst, .valid(s_axis_func_tvalid), .ready(s_axis_func_tready), .data(s_axis_func_tkeep)
+);
+bind eswitch prim_vr_check #(.N(NUM_FUNC), .W(1)) u_vr_s_func_tlast (
+  .clk, .rst, .valid(s_axis_func_tvalid), .ready(s_axis_func_tready), .data(s_axis_func_tlast)
+);
+bind eswitch prim_vr_check #(.N(NUM_FUNC), .W($bits(s_axis_func_tuser[0]))) u_vr_s_func_tuser (
+  .clk, .rst, .valid(s_axis_func_tvalid), .ready(s_axis_func_tready), .data(s_axis_func_tuser)
+);
+bind eswitch prim_vr_check #(
+  .W($bits({s_axis_uplink_tdata, s_axis_uplink_tkeep, s_axis_uplink_tlast}))
+) u_vr_s_uplink (
+  .clk, .rst, .valid(s_axis_uplink_tvalid), .ready(s_axis_uplink_tready),
+  .data({s_axis_uplink_tdata, s_axis_uplink_tkeep, s_axis_uplink_tlast})
+);
 bind eswitch prim_vr_check #(.N(NUM_FUNC), .W(DATA_W)) u_vr_m_func_tdata (
   .clk, .rst, .valid(m_axis_func_tvalid), .ready(m_axis_func_tready), .data(m_axis_func_tdata)
 );

@@ -38,6 +38,9 @@ class Saturation:
         assert all(len(f) <= tb.keep_w and p < tb.num_func for p, f in flows.items())
         self.tb, self.flows = tb, flows
         self.out: list[list[int]] = [[] for _ in range(tb.num_ports)]
+        # per input port, beats taken after the offered load's end: the beat a port
+        # still offered then (valid stays until ready), in ``out`` but not offered in time
+        self.late = [0] * tb.num_func
 
     def _drive(self, on: bool) -> None:
         tb, d = self.tb, self.tb.dut
@@ -64,19 +67,40 @@ class Saturation:
         t0 = tb.edge()
         end = t0 + cycles
         if dense:
-            while tb.edge() < end + 64:
+            while tb.edge() < end:
                 await FallingEdge(d.clk)
-                if tb.edge() == end:
-                    self._drive(False)
+                self._sample_all()
+            await self._stop(sample=True)
+            until = tb.edge() + 64
+            while tb.edge() < until:
+                await FallingEdge(d.clk)
                 self._sample_all()
         else:
             await self._sparse_uplink(end)
             await FallingEdge(d.clk)
-            self._drive(False)
+            await self._stop(sample=False)
             await ClockCycles(d.clk, 64)
         await FallingEdge(d.clk)
         tb._idle_inputs()
         return t0
+
+    async def _stop(self, sample: bool) -> None:
+        """End the offered load from a falling edge: each port's tvalid goes only after
+        the beat it offers was taken (AXI-Stream: a beat once offered stays until
+        tready; a shaped port may hold it a while). The ports whose tready is high now
+        take their beat at the coming edge and drop at the falling edge after it."""
+        d = self.tb.dut
+        on = sum(1 << p for p in self.flows)
+        while on:
+            taking = on & d.s_axis_func_tready.value.to_unsigned()
+            for p in range(self.tb.num_func):
+                self.late[p] += (taking >> p) & 1
+            await FallingEdge(d.clk)
+            if sample:
+                self._sample_all()
+            on &= ~taking
+            d.s_axis_func_tvalid.value = on
+            d.s_axis_func_tlast.value = on
 
     def _sample_all(self) -> None:
         tb, d = self.tb, self.tb.dut

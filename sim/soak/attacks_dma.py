@@ -75,6 +75,15 @@ class MalformedTx(Injection):
         """A GPA beyond the VM's memory with ``n`` bytes after it unmapped too."""
         return VM_MEM + 0x1000 * self.rng.randint(1, 256) + self.rng.randrange(0, 64)
 
+    async def post_outside(self, w: SoakWorld, lens: list[int]) -> None:
+        """One TX frame of buffers of ``lens`` bytes, back to back outside the VM's
+        memory, posted by the hostile plugin without its own checks."""
+        frags, addr = [], self.outside(sum(lens))
+        for n in lens:
+            frags.append((addr, n))
+            addr += n
+        await w.rogue().post_malformed(frags)
+
     async def malform(self, w: SoakWorld, rec: InjectionRecord) -> QErr:
         """Do the malformed thing; return the error code the documentation gives for it."""
         raise NotImplementedError
@@ -143,11 +152,7 @@ class BadLength(MalformedTx):
             low = -(-(MAX_FRAME_BYTES + 1) // nbufs)
             lens = [rng.randint(low, min(MAX_DESC_LEN, 2 * low)) for _ in range(nbufs)]
             code = QErr.DESC_LEN_MAX
-        frags, addr = [], self.outside(sum(lens))
-        for n in lens:
-            frags.append((addr, n))
-            addr += n
-        await w.rogue().post_malformed(frags)
+        await self.post_outside(w, lens)
         rec.notes.append(f"TX frame of buffers {lens} ({sum(lens)} bytes) outside its memory")
         return code
 
@@ -160,10 +165,6 @@ class TooManyDescriptors(MalformedTx):
 
     async def malform(self, w: SoakWorld, rec: InjectionRecord) -> QErr:
         lens = [self.rng.randint(1, 256) for _ in range(self.rng.randint(MAX_TX_BUFS + 1, 24))]
-        frags, addr = [], self.outside(sum(lens))
-        for n in lens:
-            frags.append((addr, n))
-            addr += n
-        await w.rogue().post_malformed(frags)
+        await self.post_outside(w, lens)
         rec.notes.append(f"TX frame of {len(lens)} buffers ({sum(lens)} bytes)")
         return QErr.TOO_MANY_BUFS

@@ -85,9 +85,11 @@ SIM_ARGS = --scenario $(SCENARIO) --seed $(SEED) \
 sim: $(STAMP)
 	$(VPY) -m sim.run $(strip $(SIM_ARGS))
 
+SOAK_ARGS = $(if $(SEEDS),--seeds $(SEEDS),--seed $(SEED)) --frames $(or $(FRAMES),2000) \
+  --jobs $(SOAK_JOBS) $(if $(SOAK_CLUSTER),--cluster $(SOAK_CLUSTER))
+
 soak: $(STAMP)
-	$(VPY) -m sim.soak $(if $(SEEDS),--seeds $(SEEDS),--seed $(SEED)) --frames $(or $(FRAMES),2000) \
-	  --jobs $(SOAK_JOBS) $(if $(SOAK_CLUSTER),--cluster $(SOAK_CLUSTER))
+	$(VPY) -m sim.soak $(strip $(SOAK_ARGS))
 
 test: $(STAMP)
 	$(VPY) -m pytest -n $(JOBS) $(PYTEST_ARGS) tests

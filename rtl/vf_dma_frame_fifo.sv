@@ -10,6 +10,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "prim_assert.svh"
+
 module vf_dma_frame_fifo #(
     parameter int DATA_W = 512,  // beat width in bits
     parameter int USER_W = 1,  // per-frame sideband width
@@ -21,30 +23,30 @@ module vf_dma_frame_fifo #(
     localparam int LEN_W = 16,
     localparam int CNT_W = $clog2(DEPTH) + 1
 ) (
-    input logic clk,
-    input logic rst,
+    input wire logic clk,
+    input wire logic rst,
 
-    input logic [DATA_W-1:0] s_tdata,
-    input logic [KEEP_W-1:0] s_tkeep,
-    input logic s_tlast,
+    input wire logic [DATA_W-1:0] s_tdata,
+    input wire logic [KEEP_W-1:0] s_tkeep,
+    input wire logic s_tlast,
     // sampled on every beat, stored per beat; info takes the last beat's
-    input logic [USER_W-1:0] s_tuser,
-    input logic s_drop,  // with s_tlast: discard the whole frame
-    input logic s_tvalid,
+    input wire logic [USER_W-1:0] s_tuser,
+    input wire logic s_drop,  // with s_tlast: discard the whole frame
+    input wire logic s_tvalid,
     output logic s_tready,
     output logic ovf_drop,  // pulse: a frame was dropped for lack of space (DROP_WHEN_FULL)
 
-    output logic [DATA_W-1:0] m_tdata,
-    output logic [KEEP_W-1:0] m_tkeep,
-    output logic              m_tlast,
-    output logic [USER_W-1:0] m_tuser,
-    output logic              m_tvalid,
-    input  logic              m_tready,
+    output logic      [DATA_W-1:0] m_tdata,
+    output logic      [KEEP_W-1:0] m_tkeep,
+    output logic                   m_tlast,
+    output logic      [USER_W-1:0] m_tuser,
+    output logic                   m_tvalid,
+    input  wire logic              m_tready,
 
-    output logic [USER_W-1:0] m_info_user,
-    output logic [ LEN_W-1:0] m_info_len,
-    output logic              m_info_valid,
-    input  logic              m_info_ready,
+    output logic      [USER_W-1:0] m_info_user,
+    output logic      [ LEN_W-1:0] m_info_len,
+    output logic                   m_info_valid,
+    input  wire logic              m_info_ready,
 
     // beats stored, committed or not (not counting the output register)
     output logic [CNT_W-1:0] used
@@ -53,35 +55,67 @@ module vf_dma_frame_fifo #(
   localparam int PTR_W = $clog2(DEPTH);
   localparam int BYTE_W = $clog2(KEEP_W) + 1;
 
-  initial begin
-    if ((1 << PTR_W) != DEPTH || DEPTH < 2) $fatal(1, "%m: DEPTH must be a power of two");
-    if (DEPTH * KEEP_W > 65535) $fatal(1, "%m: DEPTH*KEEP_W must fit the 16-bit length");
-  end
+  `ASSERT_PARAM(g_check_depth, (1 << PTR_W) == DEPTH && DEPTH >= 2, "DEPTH must be a power of two")
+  `ASSERT_PARAM(g_check_len, DEPTH * KEEP_W <= 65535, "DEPTH*KEEP_W must fit the 16-bit length")
 
   localparam int W = DATA_W + KEEP_W + 1 + USER_W;
   logic [W-1:0] mem[DEPTH];
 
-  logic [PTR_W:0] wr_ptr_reg, commit_ptr_reg, rd_ptr_reg;
-  logic             dropping_reg;  // overflowed frame: discard until its last beat
-  logic [LEN_W-1:0] len_reg;  // bytes of the frame being written
-  logic             out_valid_reg;
-  logic [    W-1:0] out_reg;
+  logic [PTR_W:0] wr_ptr_reg, wr_ptr_next;
+  logic [PTR_W:0] commit_ptr_reg, commit_ptr_next;  // end of the last committed frame
+  logic [PTR_W:0] rd_ptr_reg, rd_ptr_next;
+  logic dropping_reg, dropping_next;  // overflowed frame: discard until its last beat
+  logic [LEN_W-1:0] len_reg, len_next;  // bytes of the frame being written
+  logic out_valid_reg, out_valid_next;
+  logic [W-1:0] out_reg;  // the RAM's registered read port (no reset: qualified by out_valid)
 
-  // ---- write side ----
-  wire              full = (wr_ptr_reg - rd_ptr_reg) == (PTR_W + 1)'(DEPTH);
-  logic             info_ready;
-  assign s_tready = DROP_WHEN_FULL ? 1'b1 : (!full && (!s_tlast || info_ready));
-  wire               wr_beat = s_tvalid && s_tready;
-  // Overflow (DROP_WHEN_FULL only): the beat does not fit, or the frame ends with no info slot.
-  wire               ovf_now = DROP_WHEN_FULL && wr_beat && (full || (s_tlast && !info_ready));
-  wire               store = wr_beat && !dropping_reg && !ovf_now;
+  logic full, info_ready, wr_beat, ovf_now, store, commit, discard, load;
   logic [BYTE_W-1:0] beat_bytes;
-  assign beat_bytes = BYTE_W'($countones(s_tkeep));
-  wire [LEN_W-1:0] frame_len = len_reg + LEN_W'(beat_bytes);
-  wire             commit = store && s_tlast && !s_drop;
-  wire             discard = wr_beat && s_tlast && (dropping_reg || ovf_now || s_drop);
+  logic [ LEN_W-1:0] frame_len;
 
-  assign ovf_drop = wr_beat && s_tlast && (dropping_reg || ovf_now);
+  always_comb begin
+    // ---- write side ----
+    full = (wr_ptr_reg - rd_ptr_reg) == (PTR_W + 1)'(DEPTH);
+    s_tready = DROP_WHEN_FULL ? 1'b1 : (!full && (!s_tlast || info_ready));
+    wr_beat = s_tvalid && s_tready;
+    // Overflow (DROP_WHEN_FULL only): the beat does not fit, or the frame ends with no info slot.
+    ovf_now = DROP_WHEN_FULL && wr_beat && (full || (s_tlast && !info_ready));
+    store = wr_beat && !dropping_reg && !ovf_now;
+    beat_bytes = BYTE_W'($countones(s_tkeep));
+    frame_len = len_reg + LEN_W'(beat_bytes);
+    commit = store && s_tlast && !s_drop;
+    discard = wr_beat && s_tlast && (dropping_reg || ovf_now || s_drop);
+    ovf_drop = wr_beat && s_tlast && (dropping_reg || ovf_now);
+
+    wr_ptr_next = wr_ptr_reg;
+    commit_ptr_next = commit_ptr_reg;
+    dropping_next = dropping_reg;
+    len_next = len_reg;
+    if (wr_beat) len_next = s_tlast ? '0 : frame_len;
+    // a discarded frame rewinds to the last commit; its beats were never visible
+    if (discard) begin
+      wr_ptr_next   = commit_ptr_reg;
+      dropping_next = 1'b0;
+    end else if (commit) begin
+      wr_ptr_next     = wr_ptr_reg + 1'b1;
+      commit_ptr_next = wr_ptr_reg + 1'b1;
+    end else if (store) begin
+      wr_ptr_next = wr_ptr_reg + 1'b1;
+    end else if (ovf_now) begin
+      dropping_next = 1'b1;
+    end
+
+    // ---- read side: one registered output beat, loaded from committed beats only ----
+    load = (rd_ptr_reg != commit_ptr_reg) && (!out_valid_reg || m_tready);
+    rd_ptr_next = rd_ptr_reg;
+    out_valid_next = out_valid_reg;
+    if (load) begin
+      rd_ptr_next    = rd_ptr_reg + 1'b1;
+      out_valid_next = 1'b1;
+    end else if (m_tready) begin
+      out_valid_next = 1'b0;
+    end
+  end
 
   logic [$clog2(MAX_FRAMES):0] unused_info_count;
   prim_fifo #(
@@ -101,45 +135,23 @@ module vf_dma_frame_fifo #(
   );
 
   always_ff @(posedge clk) begin
+    // RAM write port and registered read port, in the form synthesis infers block RAM from
     if (store) mem[wr_ptr_reg[PTR_W-1:0]] <= {s_tdata, s_tkeep, s_tlast, s_tuser};
+    if (load) out_reg <= mem[rd_ptr_reg[PTR_W-1:0]];
     if (rst) begin
       wr_ptr_reg     <= '0;
       commit_ptr_reg <= '0;
+      rd_ptr_reg     <= '0;
       dropping_reg   <= 1'b0;
       len_reg        <= '0;
+      out_valid_reg  <= 1'b0;
     end else begin
-      if (wr_beat) begin
-        len_reg <= s_tlast ? '0 : frame_len;
-      end
-      if (discard) begin
-        wr_ptr_reg   <= commit_ptr_reg;
-        dropping_reg <= 1'b0;
-      end else if (commit) begin
-        wr_ptr_reg     <= wr_ptr_reg + 1'b1;
-        commit_ptr_reg <= wr_ptr_reg + 1'b1;
-      end else if (store) begin
-        wr_ptr_reg <= wr_ptr_reg + 1'b1;
-      end else if (ovf_now) begin
-        dropping_reg <= 1'b1;
-      end
-    end
-  end
-
-  // ---- read side: one registered output beat ----
-  wire load = (rd_ptr_reg != commit_ptr_reg) && (!out_valid_reg || m_tready);
-
-  always_ff @(posedge clk) begin
-    if (load) out_reg <= mem[rd_ptr_reg[PTR_W-1:0]];
-    if (rst) begin
-      rd_ptr_reg    <= '0;
-      out_valid_reg <= 1'b0;
-    end else begin
-      if (load) begin
-        rd_ptr_reg    <= rd_ptr_reg + 1'b1;
-        out_valid_reg <= 1'b1;
-      end else if (m_tready) begin
-        out_valid_reg <= 1'b0;
-      end
+      wr_ptr_reg     <= wr_ptr_next;
+      commit_ptr_reg <= commit_ptr_next;
+      rd_ptr_reg     <= rd_ptr_next;
+      dropping_reg   <= dropping_next;
+      len_reg        <= len_next;
+      out_valid_reg  <= out_valid_next;
     end
   end
 
@@ -147,14 +159,16 @@ module vf_dma_frame_fifo #(
   assign m_tvalid                             = out_valid_reg;
   assign used                                 = wr_ptr_reg - rd_ptr_reg;
 
-`ifndef SYNTHESIS
-  always_ff @(posedge clk) begin
-    if (!rst) begin
-      assert (!(commit && !info_ready))
-      else $error("%m: frame committed with the info FIFO full");
-    end
-  end
-`endif
+  // s_tready waits for an info slot, and DROP_WHEN_FULL drops instead: a committed
+  // frame always finds one
+  `ASSERT_NEVER(commit_info_full, commit && !info_ready)
+  // the pointers keep their order: read <= commit <= write, never more than DEPTH apart
+  `ASSERT(used_in_range, used <= CNT_W'(DEPTH))
+  `ASSERT(commit_behind_wr, (wr_ptr_reg - commit_ptr_reg) <= (wr_ptr_reg - rd_ptr_reg))
+  // with DROP_WHEN_FULL the sink never waits
+  `ASSERT(drop_when_full_ready, !DROP_WHEN_FULL || s_tready)
+  // a drop is reported on the last beat of the frame only
+  `ASSERT(ovf_drop_on_last, ovf_drop |-> s_tlast && s_tvalid)
 
 endmodule
 

@@ -97,38 +97,6 @@ module vf_dma_rx
   localparam int PQ_W = $clog2(RX_MAX_FRAMES) + 1;  // completions pending per queue
   localparam int REL_W = $clog2(RX_MAX_FRAMES) + 1;  // completions released, not yet taken
 
-  // ---------------- flow hash of the first beat ----------------
-  // The hash reads bytes 12..41 of the first beat: those 42 bytes as a byte
-  // array (zero past the beat: no hash with beats < 42 bytes). Constant byte
-  // selects of it cost a word access in simulation, where a shift of the whole
-  // beat per byte cost a 512-bit shift each (docs/SIM_SPEED.md).
-  localparam int HDR_B = 42;
-  typedef logic [HDR_B-1:0][7:0] hdr_t;
-
-  function automatic logic [31:0] be32(input hdr_t d, input int i);
-    be32 = {d[i], d[i+1], d[i+2], d[i+3]};
-  endfunction
-
-  // the queue a frame starting with this header is steered to
-  function automatic logic [QW-1:0] hash_queue(input hdr_t d, input logic en);
-    logic [15:0] etype;
-    logic [31:0] h;
-    logic [ 7:0] f;
-    logic vlan, ipv4, l4;
-    vlan  = {d[12], d[13]} == 16'h8100;
-    etype = vlan ? {d[16], d[17]} : {d[12], d[13]};
-    ipv4  = etype == 16'h0800;
-    if (!vlan) begin
-      l4 = d[14] == 8'h45 && (d[23] == 8'd6 || d[23] == 8'd17);
-      h  = be32(d, 26) ^ be32(d, 30) ^ (l4 ? be32(d, 34) : '0);
-    end else begin
-      l4 = d[18] == 8'h45 && (d[27] == 8'd6 || d[27] == 8'd17);
-      h  = be32(d, 30) ^ be32(d, 34) ^ (l4 ? be32(d, 38) : '0);
-    end
-    f = h[31:24] ^ h[23:16] ^ h[15:8] ^ h[7:0];
-    hash_queue = (en && ipv4 && KEEP_W >= 42) ? QW'(int'(f) % NUM_QUEUES) : '0;
-  endfunction
-
   typedef enum logic [0:0] {
     S_IDLE,
     S_WRITE
@@ -208,6 +176,8 @@ module vf_dma_rx
   rx_meta_t p_meta;
   logic w_drop, w_last, w_beat;
   logic [BT_W-1:0] w_beats;
+  logic [  QW-1:0] hash_q;  // the queue the beat on s_axis_rx would steer its frame to
+  localparam int HDR_W = 42 * 8;  // vf_dma_rx_hash's header, zero-extended past the beat
 
   // One always_comb per stage, not one for the module: Verilator orders combinational
   // logic block by block, and a block that reads a neighbour's output while driving its
@@ -215,7 +185,7 @@ module vf_dma_rx
 
   // steering: the first beat's hash, kept for the rest of the frame
   always_comb begin
-    in_q = first_reg ? hash_queue(hdr_t'((HDR_B * 8)'(s_axis_rx_tdata)), hash_en) : frame_q_reg;
+    in_q = first_reg ? hash_q : frame_q_reg;
     first_next = first_reg;
     frame_q_next = frame_q_reg;
     if (s_axis_rx_tvalid && s_axis_rx_tready) begin
@@ -507,6 +477,16 @@ module vf_dma_rx
       wcnt_reg     <= wcnt_next;
     end
   end
+
+  // ---------------- flow hash of the first beat ----------------
+  vf_dma_rx_hash #(
+      .NUM_QUEUES(NUM_QUEUES),
+      .DATA_W(DATA_W)
+  ) u_hash (
+      .hdr(HDR_W'(s_axis_rx_tdata)),
+      .en(hash_en),
+      .queue(hash_q)
+  );
 
   // ---------------- store-and-forward FIFO ----------------
   logic [UW-1:0] unused_beat_user;

@@ -15,10 +15,13 @@ synthesis tool would not build: elaboration errors (including a failing
 ``$fatal`` parameter check), latches, and the problems ``check`` finds (multiple
 drivers, logic loops). Phase 2 maps each distinct module body once (the five
 identical DMA engines of NUM_VF=4 are one), split over two Yosys processes, the
-subtrees one maps being black boxes in the other. Phase 3 gives every instance
-the counts of its body. Writes ``reports/synth.md`` and ``reports/synth.json``
-(sim/synth_report.py). RTLIL handling and reuse are in sim/synth_rtlil.py, the
-counting in sim/synth_stats.py. See docs/SYNTHESIS.md.
+subtrees one maps being black boxes in the other; each module is written in a
+canonical form (auto names by rank, no source locations, names interned in sorted
+order), so it maps to the same cells whichever process maps it and whatever else
+that process holds. Phase 3 gives every instance the counts of its body. Writes
+``reports/synth.md`` and ``reports/synth.json`` (sim/synth_report.py). RTLIL
+handling, canonical form and reuse are in sim/synth_rtlil.py, the counting in
+sim/synth_stats.py. See docs/SYNTHESIS.md.
 """
 
 from __future__ import annotations
@@ -39,7 +42,13 @@ from types import MappingProxyType
 
 from sim.runner import rtl_include_dirs, rtl_sources
 from sim.synth_report import markdown, report_json
-from sim.synth_rtlil import CELL_RE, RtlilModule, dedupe, parse_rtlil
+from sim.synth_rtlil import (
+    RtlilModule,
+    canonical_module,
+    dedupe,
+    name_order_module,
+    parse_rtlil,
+)
 from sim.synth_stats import TOP, ModuleStat, parse_stat, subtree
 from sim.toolchain import REPO_ROOT
 
@@ -224,11 +233,12 @@ def plan_jobs(
     A module used in both parts is mapped in both. Returns (the top's part's
     modules, the second part's roots).
 
-    Why not by size alone: Yosys maps a module's carry chains differently
-    depending on what else is in the process, by up to 2.4 % for the eswitch's
-    when it is mapped alone; with the engines split off first (the work the split
-    exists for, NUM_VF + 1 instances of one or two bodies) the eswitch stays in
-    the top's process, as in a flat run, whichever of the two is larger today.
+    The engines go first because they are the work the split exists for
+    (NUM_VF + 1 instances of one or two bodies). Which part a module lands in
+    does not change its counts (``write_part``: canonical text, names interned
+    in a fixed order). Before that it did (the eswitch's carries by 2.4 % when
+    mapped apart from the top), and putting the engines first kept the eswitch
+    in the top's process, as in a flat run.
     """
     uniq = reachable(modules, TOP, rep)
     cost = {n: len(modules[n].body) for n in uniq}
@@ -283,18 +293,15 @@ def write_part(
 ) -> None:
     """RTLIL of one part: its modules (instances pointing at the unique copies),
     black boxes for the subtrees mapped elsewhere, and a wrapper top instantiating
-    ``wrapper`` (for a part that is a set of subtrees)."""
-    out = [*header]
-    for name in names:
-        mod = modules[name]
-        body = []
-        for line in mod.body:
-            cell = CELL_RE.match(line)
-            if cell and cell.group(1) in rep:
-                line = line.replace(cell.group(1), rep[cell.group(1)], 1)
-            body.append(line)
-        out.append(RtlilModule(name, mod.attrs, body).text())
-    out += [modules[n].text(blackbox=True) for n in blackboxes]
+    ``wrapper`` (for a part that is a set of subtrees).
+
+    Every module is written in its canonical form (``canonical_module``) after a
+    black box that interns all names in sorted order (``name_order_module``), and
+    the auto-name counter starts at ``AUTOIDX_BASE``: a module maps the same
+    whichever part it is in, with whatever else, and whatever its source lines.
+    """
+    out = [canonical_module(modules[n], rep).text() for n in names]
+    out += [canonical_module(modules[n], rep).text(blackbox=True) for n in blackboxes]
     if wrapper:
         out.append(f"module \\{WRAPPER}")
         for i, name in enumerate(wrapper):
@@ -302,7 +309,15 @@ def write_part(
             # unused, and its module with it, before the stats are written.
             out += ["  attribute \\keep 1", f"  cell \\{name} \\part{i}", "  end"]
         out.append("end")
-    path.write_text("\n".join(out) + "\n")
+    body = "\n".join(out) + "\n"
+    head = [AUTOIDX_RE.sub(f"autoidx {AUTOIDX_BASE}", line) for line in header]
+    path.write_text("\n".join(head) + "\n" + name_order_module(body) + body)
+
+
+# Names Yosys makes while mapping (``$auto$alumacc.cc:...$N``) count from here in
+# every process, so they have as many digits and sort by when they were made.
+AUTOIDX_BASE = 100_000_000
+AUTOIDX_RE = re.compile(r"^autoidx \d+$")
 
 
 WRAPPER = "synth_parts"

@@ -94,43 +94,109 @@ def dedupe(modules: Mapping[str, RtlilModule]) -> dict[str, str]:
 
     ``read_slang --keep-hierarchy`` gives every instance its own module, so the
     five DMA engines of ``NUM_VF=4`` are five copies. Two modules are identical
-    when their text is, up to the names of identical submodules and Yosys'
-    auto-numbered names (``$procmux$6352``: numbered through the whole design,
-    so each copy has other numbers, and ``write_rtlil`` sorts by name). A
-    module that differs in anything else (a parameter, a port width, a constant)
-    stays its own and is mapped separately, as without reuse.
+    when their canonical text (``canonical_module``: what the mapping process
+    reads) is, up to the module's own name: the same up to the names of
+    identical submodules, Yosys' auto-numbered names (``$procmux$6352``:
+    numbered through the whole design, so each copy has other numbers) and
+    source locations. A module that differs in anything else (a parameter, a
+    port width, a constant) stays its own and is mapped separately, as without
+    reuse.
     """
     rep: dict[str, str] = {}
     first: dict[str, str] = {}  # canonical text -> representative
     for name in bottom_up(modules):
-        rep[name] = first.setdefault(canonical(modules[name], rep), name)
+        mod = canonical_module(modules[name], rep)
+        rep[name] = first.setdefault("\n".join([*mod.attrs, *mod.body]), name)
     return rep
 
 
-def canonical(mod: RtlilModule, rep: Mapping[str, str]) -> str:
-    """A module's text with auto numbers by rank and declarations sorted."""
-    # Numbered per prefix: $procmux$N from the design-wide counter, $N from the frontend's.
+# Top-level statements of a module body in write_rtlil's order (a wire is
+# declared before a cell or connect names it), and where the declared name is.
+SECTIONS = ("wire", "memory", "cell", "process", "connect")
+DECLARED_AT = {"wire": -1, "memory": -1, "cell": 2, "process": 1}
+SRC_ATTR = "attribute \\src "
+RANK_DIGITS = 6  # zero-padded: string order of the names is their rank order
+
+
+def canonical_module(mod: RtlilModule, rep: Mapping[str, str]) -> RtlilModule:
+    """The module as a mapping process reads it, the same whatever its copy or source lines.
+
+    Yosys visits cells and wires in an order that depends on their names: by
+    their text (the ``sort`` pass at the end of ``synth_xilinx``'s prepare
+    step) and by the order the names were first seen in the process (sets and
+    sorted signal lists compare ``IdString`` indices), and another order makes
+    other choices (which adders share a carry chain: up to 3 % of the DMA
+    engine's carries). So the text carries nothing that differs between
+    identical bodies or moves with an edit that changes no logic:
+
+    - auto-numbered names (``$procmux$6352``, ``$17y``) renumbered per prefix
+      by rank, zero-padded (``$procmux$000041``);
+    - ``src`` attributes (file:line) dropped;
+    - submodule instances point at the representative of their module (``rep``);
+    - declarations sorted by name within each kind (wires, memories, cells),
+      connections by their text.
+
+    The interning order of the names is fixed separately (``name_order_module``).
+    """
     numbers: dict[str, set[int]] = {}
     for line in mod.body:
         for prefix, n in AUTO_NUM_RE.findall(line):
             numbers.setdefault(prefix, set()).add(int(n))
-    rank = {(p, str(n)): str(i) for p, ns in numbers.items() for i, n in enumerate(sorted(ns))}
+    rank = {
+        (p, str(n)): f"{i:0{RANK_DIGITS}d}"
+        for p, ns in numbers.items()
+        for i, n in enumerate(sorted(ns))
+    }
 
     def renumber(m: re.Match[str]) -> str:
         return f"{m.group(1) or ''}${rank[(m.group(1) or '', m.group(2))]}"
 
-    items: list[str] = []
+    sections: dict[str, list[tuple[str, list[str]]]] = {s: [] for s in SECTIONS}
+    item: list[str] = []
     pending: list[str] = []
     for line in mod.body:
+        if line.startswith("    ") or line == "  end":
+            item.append(AUTO_NUM_RE.sub(renumber, line))  # inside a cell, memory or process
+            continue
+        if line.startswith("  attribute "):
+            if not line.startswith("  " + SRC_ATTR):
+                pending.append(AUTO_NUM_RE.sub(renumber, line))
+            continue
         cell = CELL_RE.match(line)
         if cell and cell.group(1) in rep:
-            line = line.replace(cell.group(1), "<" + rep[cell.group(1)] + ">", 1)
+            line = line.replace(cell.group(1), rep[cell.group(1)], 1)
         line = AUTO_NUM_RE.sub(renumber, line)
-        if line.startswith("    ") or line == "  end":
-            items[-1] += "\n" + line  # inside a cell, memory or switch
-        elif line.startswith("  attribute "):
-            pending.append(line)
-        else:
-            items.append("\n".join([*pending, line]))
-            pending = []
-    return "\n".join([*mod.attrs, *sorted(items)])
+        words = line.split()
+        if words[0] not in sections:
+            raise ValueError(f"module {mod.name}: unexpected RTLIL statement {line!r}")
+        key = words[DECLARED_AT[words[0]]] if words[0] in DECLARED_AT else line
+        item = [*pending, line]
+        sections[words[0]].append((key, item))
+        pending = []
+    body = [ln for s in SECTIONS for _, it in sorted(sections[s], key=lambda t: t[0]) for ln in it]
+    attrs = [a for a in mod.attrs if not a.startswith(SRC_ATTR)]
+    return RtlilModule(mod.name, attrs, body, dict(mod.children))
+
+
+NAME_ORDER_MODULE = "synth_name_order"
+STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def name_order_module(text: str) -> str:
+    """A black box declaring every identifier of ``text`` as a wire, in sorted order.
+
+    Yosys compares names by the order they were first interned in the process
+    (``IdString`` index), not by their text, so the same module read after
+    other modules (which intern the names they share first: ``clk``, ``rst``,
+    ``$000001``) sees its names in another order than read alone. Read first,
+    this module interns every name of the part in string order, whatever else
+    is in the part; as a black box it is kept to the end (``hierarchy`` removes
+    unused modules but not black boxes), so none of these names is freed and
+    its index given to another. It has no cells and is not in ``stat``.
+    """
+    names: set[str] = set()
+    for line in text.splitlines():
+        names.update(w for w in STRING_RE.sub(" ", line).split() if w[0] in "\\$")
+    names.discard(f"\\{NAME_ORDER_MODULE}")
+    wires = [f"  wire {n}" for n in sorted(names)]
+    return "\n".join(["attribute \\blackbox 1", f"module \\{NAME_ORDER_MODULE}", *wires, "end", ""])

@@ -12,8 +12,8 @@ import cocotb
 
 from tb.env import NicTb, TbConfig
 from tb.guest.flows import UdpFlow
-from tb.ref.eswitch_model import CTRL_LINK_SHIFT, PORT_CTRL
 from tb.ref.regmap import Queue, queue_reg
+from tb.ref.regs import RESET, PortCtrl, PortPolicyReg
 from tests.integration.sriov_harness import EXT_MAC, make_tb, pol, vf_mac
 
 
@@ -26,8 +26,9 @@ async def dma_fairness(dut) -> None:
     bar0 = tb.bar(0)
     # Every function port's link down: the switch drops at 1 beat/cycle per
     # input, so the shared host bus is the only bottleneck.
+    link_down = RESET["PortCtrl"] & ~PortCtrl.LINK.mask | PortCtrl.LINK.encode(2)
     for port in range(tb.num_func):
-        await bar0.write(pol(port, PORT_CTRL), 0x0D00 | 2 << CTRL_LINK_SHIFT)
+        await bar0.write(pol(port, PortPolicyReg.PORT_CTRL), link_down)
     frame_len = 1024
     queues = []
     for f in range(tb.num_func):

@@ -15,8 +15,24 @@ import time
 import cocotb
 
 from tb.env import NicTb
-from tb.ref.regmap import Esw, Pf, PfMbx, Queue, VfAdmin, VfMbx, pf_mbx_reg, queue_reg, vf_admin_reg
+from tb.ref.regmap import (
+    Esw,
+    MacEntry,
+    Pf,
+    PfMbx,
+    Queue,
+    VfAdmin,
+    VfMbx,
+    VfSpace,
+    pf_mbx_reg,
+    queue_reg,
+    vf_admin_reg,
+)
+from tb.ref.regs import PortPolicyReg
 from tests.integration.sriov_harness import make_tb, pol, vf_mac
+
+SPACE_END = VfSpace.MBX_BASE + VfSpace.MBX_BYTES  # a VF's space: windows 0 and 1
+WINDOWS_END = 16 * VfSpace.FUNC_BYTES  # address bits [19:16] select one of 16 windows
 
 
 # ------------------------------------------------------------------ isolation
@@ -29,13 +45,23 @@ class IsolationChecker:
         self.rng = rng
         ports = tb.num_func + 1
         # Switch state: control, every port's policy block, the MAC table.
+        status = PortPolicyReg.PORT_STATUS  # the switch's own view: it may change
         self.esw = (
-            [Esw.BASE + 0x0008]
-            + [pol(p, off) for p in range(ports) for off in range(0, 0x80, 4) if off != 0x10]
-            + [Esw.BASE + 0x1000 + 0x10 * e + o for e in range(64) for o in range(0, 16, 4)]
+            [Esw.ESW_CTRL]
+            + [
+                pol(p, off)
+                for p in range(ports)
+                for off in range(0, Esw.PORT_STRIDE, 4)
+                if off != status
+            ]
+            + [
+                Esw.MACT_BASE + Esw.MACT_STRIDE * e + o
+                for e in range(int(tb.dut.MAC_TABLE_SIZE.value))
+                for o in MacEntry
+            ]
         )
         # PF addresses a hostile VF might try (its own space holds none of them).
-        self.targets = [a & 0xFFFFC for a in self.esw[: 1 + 31 * ports]] + [
+        self.targets = [a & (WINDOWS_END - 4) for a in self.esw[: 1 + 31 * ports]] + [
             Pf.NUM_VFS,
             Pf.IRQ_CTRL,
             Pf.VFLR,
@@ -52,12 +78,13 @@ class IsolationChecker:
         pf = tb.bar(0)
         vals = [await pf.read(a) for a in self.esw]
         vals += [await pf.read(a) for a in (Pf.NUM_VFS, Pf.IRQ_CTRL)]
-        vals += [await pf.read(queue_reg(0, Queue(o))) for o in (0x00, 0x04, 0x10, 0x14, 0x40)]
+        own = (Queue.TXQ_BASE_LO, Queue.TXQ_BASE_HI, Queue.TXQ_SIZE, Queue.TXQ_CTRL)
+        vals += [await pf.read(queue_reg(0, r)) for r in (*own, Queue.RXQ_BASE_LO)]
         for f in range(1, tb.num_func):
             if f == attacker:
                 continue
             bar = tb.bar(f)
-            vals += [await bar.read(queue_reg(0, Queue(o))) for o in (0x00, 0x04, 0x10, 0x40)]
+            vals += [await bar.read(queue_reg(0, r)) for r in (*own[:3], Queue.RXQ_BASE_LO)]
             vals += [await bar.read(VfMbx.VF_MSG + 4 * i) for i in range(0, 16, 5)]
             vals += [await pf.read(pf_mbx_reg(f, PfMbx.PF_MSG + 4 * i)) for i in range(0, 16, 5)]
             vals.append(await pf.read(pf_mbx_reg(f, PfMbx.ERRS)))
@@ -67,18 +94,19 @@ class IsolationChecker:
     def address(self) -> int:
         r = self.rng.random()
         if r < 0.25:  # its DMA window, anywhere
-            return self.rng.randrange(0, 0x10000) & ~3
+            return self.rng.randrange(0, VfSpace.FUNC_BYTES) & ~3
         if r < 0.45:  # its mailbox window, mapped and unmapped offsets
-            off = self.rng.choice((0, 4, 8, 0x40, 0x80, 0xC0, 0x100, 0xFFFC))
-            return 0x10000 + (off + 4 * self.rng.randrange(16)) % 0x10000
+            off = self.rng.choice((*(m - VfMbx.BASE for m in VfMbx), 0xC0, 0x100, 0xFFFC))
+            return VfMbx.BASE + (off + 4 * self.rng.randrange(16)) % VfSpace.MBX_BYTES
         if r < 0.75:  # PF addresses (in window 1 they are the VF's own mailbox)
             return self.rng.choice(self.targets)
-        return self.rng.randrange(0x20000, 0x100000) & ~3  # windows 2..15
+        return self.rng.randrange(SPACE_END, WINDOWS_END) & ~3  # windows 2..15
 
     @staticmethod
     def mailbox_reads_zero(addr: int) -> bool:
-        off = addr - 0x10000
-        return off >= 0x100 or 0x0C <= off < 0x40 or off >= 0xC0
+        """Nothing is mapped there in the VF's mailbox window (documented: reads 0)."""
+        msg_end = VfMbx.PF_MSG + VfMbx.PF_MSG_STRIDE * VfMbx.PF_MSG_COUNT
+        return not (VfMbx.CTRL <= addr <= VfMbx.INFO or VfMbx.VF_MSG <= addr < msg_end)
 
     async def attack(self, vf: int, n: int) -> int:
         """``n`` random accesses from VF ``vf``; returns the out-of-space count."""
@@ -86,13 +114,13 @@ class IsolationChecker:
         outside = 0
         for _ in range(n):
             addr = self.address()
-            out = addr >= 0x20000  # documented: a VF has windows 0 and 1 only
+            out = addr >= SPACE_END  # documented: a VF has windows 0 and 1 only
             outside += out
             if self.rng.random() < 0.5:
                 await mmio.write32(vf, addr, self.rng.getrandbits(32))
             else:
                 value = await mmio.read32(vf, addr)
-                if out or (0x10000 <= addr < 0x20000 and self.mailbox_reads_zero(addr)):
+                if out or (VfMbx.BASE <= addr < SPACE_END and self.mailbox_reads_zero(addr)):
                     assert value == 0, f"VF {vf} read {value:#x} at {addr:#07x}, documented 0"
         return outside
 

@@ -12,6 +12,16 @@ from tb.eswitch.frames import eth_frame, ext_mac, mac_of, raw_frame, udp_frame
 from tb.eswitch.harness import Traffic, program_functions, setup
 from tb.pf_driver.switch_regs import entry_writes, policy_writes, uplink_link_writes
 from tb.ref.eswitch_model import DropReason, PortPolicy, TxMeta, mac_bytes
+from tb.ref.regs import EswWindow, PortPolicyReg, PortStatus
+
+# PORT_STATUS: the policy the switch applies (docs/ARCHITECTURE.md §3.2)
+LINK = PortStatus.LINK.encode(1)
+PROMISC = PortStatus.PROMISC.encode(1)
+ALLMULTI = PortStatus.ALLMULTI.encode(1)
+
+
+def port_status(port: int) -> int:
+    return EswWindow.PORT_BASE + EswWindow.PORT_STRIDE * port + PortPolicyReg.PORT_STATUS
 
 
 @cocotb.test()
@@ -82,8 +92,8 @@ async def test_policy(dut):
         t.send(0, udp_frame(dst, mac_of(0), next(seq), 90, vid=100))
     t.send(up, udp_frame(mac_of(2), ext_mac(3), next(seq), 90, vid=100))
     await t.run()
-    assert await tb.regs.read(0x2000 + 0x80 * 1 + 0x10) == 0b001  # link; promisc clamped
-    assert await tb.regs.read(0x2000 + 0x80 * 2 + 0x10) == 0b011  # link, promisc
+    assert await tb.regs.read(port_status(1)) == LINK  # promisc clamped: not trusted
+    assert await tb.regs.read(port_status(2)) == LINK | PROMISC
 
     # all-multicast needs trust too: untrusted VF1 asks for it and gets only its list;
     # with RX_UCAST off it takes no unicast either
@@ -107,8 +117,8 @@ async def test_policy(dut):
         t.send(up, udp_frame(dst, ext_mac(3), next(seq), 90))
         t.send(0, udp_frame(dst, mac_of(0), next(seq), 90))
     await t.run()
-    assert await tb.regs.read(0x2000 + 0x80 * 1 + 0x10) == 0b001  # link; allmulti clamped
-    assert await tb.regs.read(0x2000 + 0x80 * 2 + 0x10) == 0b101  # link, allmulti
+    assert await tb.regs.read(port_status(1)) == LINK  # allmulti clamped: not trusted
+    assert await tb.regs.read(port_status(2)) == LINK | ALLMULTI
     assert model.counters[0].drops.get(DropReason.NO_ROUTE, 0) == before + 1
 
     await tb.program(model, policy_writes(1, PortPolicy(link="disable")))

@@ -3,6 +3,8 @@ malformed TX descriptors and doorbells (sim/soak/attacks.py)."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 from sim.soak.attack_steps import bounded, take_back
 from sim.soak.inject import Injection
 from sim.soak.model import Expect, InjectionRecord
@@ -84,9 +86,9 @@ class MalformedTx(Injection):
             addr += n
         await w.rogue().post_malformed(frags)
 
+    @abstractmethod
     async def malform(self, w: SoakWorld, rec: InjectionRecord) -> QErr:
         """Do the malformed thing; return the error code the documentation gives for it."""
-        raise NotImplementedError
 
     async def inject(self, w: SoakWorld, rec: InjectionRecord) -> None:
         func = w.func(HOSTILE)

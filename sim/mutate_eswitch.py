@@ -48,14 +48,14 @@ MUTANTS = (
     Mutant(
         "port VLAN: priority in the tag",
         ING,
-        "ins_tci = {port_pvlan[PORT][15:13], 1'b0,",
+        "ins_tci = {port_pvlan[PORT][PV_PCP+:3], 1'b0,",
         "ins_tci = {3'b000, 1'b0,",
     ),
     Mutant(
         "port VLAN: strip towards the VF",
         ING,
-        "strip[q]   = tagged_out && (port_pvlan[q][31] ||",
-        "strip[q]   = tagged_out && (1'b0 ||",
+        "strip[q] = tagged_out && (port_pvlan[q][PV_EN] ||",
+        "strip[q] = tagged_out && (1'b0 ||",
     ),
     Mutant(
         "port VLAN: guest-tagged frame dropped",
@@ -66,8 +66,8 @@ MUTANTS = (
     Mutant(
         "port VLAN: membership of the destination",
         ING,
-        "member[q]  = port_pvlan[q][31] ? (tagged_out && vid == port_pvlan[q][11:0]) :",
-        "member[q]  = port_pvlan[q][31] ? 1'b1 :",
+        "member[q]  = port_pvlan[q][PV_EN] ? (tagged_out && vid == port_pvlan[q][PV_VID +: 12]) :",
+        "member[q]  = port_pvlan[q][PV_EN] ? 1'b1 :",
     ),
     Mutant(
         "VLAN anti-spoofing (allowed VLAN set)",
@@ -96,14 +96,14 @@ MUTANTS = (
     Mutant(
         "trust clamp: untrusted promiscuous",
         "eswitch.sv",
-        "port_promisc[p]  = port_ctrl[p][12] && trust;",
-        "port_promisc[p]  = port_ctrl[p][12];",
+        "port_promisc[p]  = port_ctrl[p][ESW_PORT_CTRL_RX_PROMISC_LSB] && trust;",
+        "port_promisc[p]  = port_ctrl[p][ESW_PORT_CTRL_RX_PROMISC_LSB];",
     ),
     Mutant(
         "trust clamp: untrusted all-multicast",
         "eswitch.sv",
-        "port_allmulti[p] = port_ctrl[p][11] && trust;",
-        "port_allmulti[p] = port_ctrl[p][11];",
+        "port_allmulti[p] = port_ctrl[p][ESW_PORT_CTRL_RX_ALLMULTI_LSB] && trust;",
+        "port_allmulti[p] = port_ctrl[p][ESW_PORT_CTRL_RX_ALLMULTI_LSB];",
     ),
     Mutant(
         "link state: disable",
@@ -126,8 +126,8 @@ MUTANTS = (
     Mutant(
         "RX mode: unicast",
         ING,
-        "uc_ok[q]   = ok[q] && port_ctrl[q][C_RX_UCAST];",
-        "uc_ok[q]   = ok[q];",
+        "uc_ok[q] = ok[q] && port_ctrl[q][C_RX_UCAST];",
+        "uc_ok[q] = ok[q];",
     ),
     Mutant(
         "RX mode: multicast list membership",
@@ -138,8 +138,8 @@ MUTANTS = (
     Mutant(
         "RX mode: broadcast",
         ING,
-        "bc_ok[q]   = ok[q] && port_ctrl[q][C_RX_BCAST];",
-        "bc_ok[q]   = ok[q];",
+        "bc_ok[q] = ok[q] && port_ctrl[q][C_RX_BCAST];",
+        "bc_ok[q] = ok[q];",
     ),
     Mutant(
         "RX mode: all-multicast",

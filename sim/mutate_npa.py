@@ -39,7 +39,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ),
     (
         "N4 a MAC change the VM's policy rejects is applied",
-        "tb/hypervisor/npa.py",
+        "tb/hypervisor/npa_vm.py",
         "            if not p.mac_changes:",
         "            if False:",
         ["npa_scenario"],
@@ -81,7 +81,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ),
     (
         "N10 an allowed multicast/RX-mode request not applied to the VM's VF",
-        "tb/hypervisor/npa.py",
+        "tb/hypervisor/npa_vm.py",
         "        elif allowed and v.vf is not None:  # RX mode, multicast or VLAN filters",
         "        elif False:",
         ["npa_rx_filters_trapped"],
@@ -95,7 +95,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ),
     (
         "N12 a multicast list longer than a VF's filter allowed",
-        "tb/hypervisor/npa.py",
+        "tb/hypervisor/npa_vm.py",
         "            if len(req.macs) > NUM_MC:",
         "            if False:",
         ["npa_rx_filters_trapped"],
@@ -123,7 +123,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ),
     (
         "N16 an MTU above the port group's approved",
-        "tb/hypervisor/npa.py",
+        "tb/hypervisor/npa_vm.py",
         "            if req.mtu > p.max_mtu:",
         "            if False:",
         ["npa_mtu_trapped"],

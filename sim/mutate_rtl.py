@@ -37,6 +37,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sim.mutation import killed_by
 from sim.toolchain import REPO_ROOT
 
 # the tests that cover each RTL file (pytest node selections); the default for others
@@ -145,7 +146,7 @@ def run_tests(root: Path, tests: tuple[str, ...], timeout_s: int) -> tuple[str, 
         if len(args) == 2:
             cmd += ["-k", args[1]]
         r = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
-        if r.returncode != 0:
+        if killed_by(r, spec):
             out = r.stdout + r.stderr
             # a build that fails (an assertion's runtime %Error is a kill, not this)
             if "%Error: Exiting due to" in out:

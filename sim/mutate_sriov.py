@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from sim.mutation import killed_by
 from sim.toolchain import REPO_ROOT
 
 # (id and description, file, original text, mutated text, tests that must fail)
@@ -90,8 +91,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     (
         "R11 DMA read arbiter without rotation",
         "rtl/dma_arbiter.sv",
-        "      .advance     (m_axi_arvalid && m_axi_arready),",
-        "      .advance     (1'b0),",
+        "      .advance    (ar_fire),",
+        "      .advance    (1'b0),",
         ["dma_fairness"],
     ),
     (
@@ -104,15 +105,15 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     (
         "R13 VF mailbox writes not routed by function",
         "rtl/nic_top.sv",
-        ".vf_reg_wr    (reg_wr && sel == T_MBX_VF && reg_func[SEL_W-1:0] == SEL_W'(n)),",
-        ".vf_reg_wr    (reg_wr && sel == T_MBX_VF),",
+        ".vf_reg_wr   (reg_wr && sel == T_MBX_VF && reg_func[SEL_W-1:0] == SEL_W'(n)),",
+        ".vf_reg_wr   (reg_wr && sel == T_MBX_VF),",
         ["isolation"],
     ),
     (
         "R14 DMA write arbiter without rotation",
         "rtl/dma_arbiter.sv",
-        "      .advance     (aw_fire),",
-        "      .advance     (1'b0),",
+        "      .advance    (aw_fire),",
+        "      .advance    (1'b0),",
         ["dma_write_fairness"],
     ),
     (
@@ -132,8 +133,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     (
         "R17 engine RX drops not reported to the PF",
         "rtl/vf_dma.sv",
-        "      stat_rx_drops     = stat_rx_drops + 16'(rxq_drop[q]);",
-        "      stat_rx_drops     = stat_rx_drops;",
+        "      stat_rx_drops = stat_rx_drops + 16'(rxq_drop[q]);",
+        "      stat_rx_drops = stat_rx_drops;",
         ["rx_overload"],
     ),
     (
@@ -241,7 +242,7 @@ def run_mutant(
         )
         lines = r.stdout.splitlines()
         why = [x.strip() for x in lines if "AssertionError" in x or "Error:" in x][:1]
-        killed = r.returncode != 0
+        killed = killed_by(r, " or ".join(tests))
         verdict = "KILLED" if killed else "SURVIVED"
         print(f"{verdict:8s} {name} [{', '.join(tests)}] {why} {time.time() - t0:.0f}s", flush=True)
         return killed

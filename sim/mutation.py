@@ -1,0 +1,32 @@
+"""What a mutant's pytest run says, shared by the mutation scripts (sim.mutate_*).
+
+A mutant is killed only when pytest ran the selected tests and one of them failed
+(exit status 1). Exit status 5 means the selection matched no test: a mutant "killed"
+that way would be a check that cannot fail, so it stops the campaign with the
+selection to mend. Any other status (interrupted, internal or usage error) stops it
+too.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+PYTEST_TESTS_FAILED = 1
+PYTEST_NO_TESTS_COLLECTED = 5
+
+
+class MutationRunError(RuntimeError):
+    """The tests of a mutant could not give a verdict."""
+
+
+def killed_by(run: subprocess.CompletedProcess[str], selection: str) -> bool:
+    """True when a selected test failed (the mutant is killed), False when all
+    passed; raise when pytest gave no verdict."""
+    if run.returncode == 0:
+        return False
+    if run.returncode == PYTEST_TESTS_FAILED:
+        return True
+    if run.returncode == PYTEST_NO_TESTS_COLLECTED:
+        raise MutationRunError(f"no test selected by {selection!r}: mend the mutant's tests")
+    tail = "\n".join((run.stdout + run.stderr).splitlines()[-20:])
+    raise MutationRunError(f"pytest exit status {run.returncode} for {selection!r}:\n{tail}")

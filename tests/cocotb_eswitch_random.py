@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import cocotb
 
+from tb.eswitch.counter_preload import check_wrapped_and_clear, preload_counters
 from tb.eswitch.frames import eth_frame, ext_mac, mac_of
 from tb.eswitch.harness import TB, Traffic, program_functions, setup
 from tb.functional_coverage import write_report
@@ -288,6 +289,7 @@ async def test_random(dut):
     need_cov = os.environ.get("ESW_COVERAGE", "1") == "1"
     rng = random.Random(seed)
     tb, model = await setup(dut, in_valid_p=0.8, seed=seed)
+    preload_counters(dut, model, rng)  # every counter wraps in the first rounds
     hosts = await program_table(tb, model)
     t = Traffic(tb, model)
     seq = 0
@@ -325,6 +327,7 @@ async def test_random(dut):
         dut._log.info("unreachable (%d bins): %s", count, why)
     write_report(functional_report(t.cov, seed))
     assert t.frames == frames
+    await check_wrapped_and_clear(tb, model)
     held = sum(sh.released_from_debt for sh in model.shapers)
     dut._log.info("shaper: %d frames started the edge their bucket left debt", held)
     if need_cov:

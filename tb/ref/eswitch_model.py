@@ -227,28 +227,34 @@ class PortCounters:
     tx_bytes: int = 0
     drops: dict[DropReason, int] = field(default_factory=dict)
     no_buf: int = 0
+    # What the registers held when this model started counting, by register (a
+    # byte counter by its LO register, as one 64-bit value): a test that preloads
+    # the hardware's counters near their top, to see them wrap, preloads these.
+    offset: dict[Counter, int] = field(default_factory=dict)
 
     def value(self, counter: Counter) -> int:
-        """The 32-bit register value the hardware shows for ``counter``."""
+        """The 32-bit register value the hardware shows for ``counter``: counts wrap
+        at 2^32, the byte counters at 2^64 (HI is the upper half)."""
         m32 = 0xFFFF_FFFF
+        if counter in (Counter.RX_BYTES_HI, Counter.TX_BYTES_HI):
+            lo = Counter(counter - 4)
+            return ((self.count(lo) + self.offset.get(lo, 0)) >> 32) & m32
+        return (self.count(counter) + self.offset.get(counter, 0)) & m32
+
+    def count(self, counter: Counter) -> int:
+        """Events (or bytes) of ``counter`` this model has counted itself."""
         by_reason = {c: r for r, c in DROP_COUNTER.items()}
-        if counter == Counter.RX_FRAMES:
-            return self.rx_frames & m32
-        if counter == Counter.RX_DROPS:
-            return sum(self.drops.values()) & m32
-        if counter == Counter.RX_BYTES_LO:
-            return self.rx_bytes & m32
-        if counter == Counter.RX_BYTES_HI:
-            return (self.rx_bytes >> 32) & m32
-        if counter == Counter.TX_FRAMES:
-            return self.tx_frames & m32
-        if counter == Counter.TX_BYTES_LO:
-            return self.tx_bytes & m32
-        if counter == Counter.TX_BYTES_HI:
-            return (self.tx_bytes >> 32) & m32
-        if counter == Counter.DROP_NO_BUF:
-            return self.no_buf & m32
-        return self.drops.get(by_reason[counter], 0) & m32
+        counts = {
+            Counter.RX_FRAMES: self.rx_frames,
+            Counter.RX_DROPS: sum(self.drops.values()),
+            Counter.RX_BYTES_LO: self.rx_bytes,
+            Counter.TX_FRAMES: self.tx_frames,
+            Counter.TX_BYTES_LO: self.tx_bytes,
+            Counter.DROP_NO_BUF: self.no_buf,
+        }
+        if counter in counts:
+            return counts[counter]
+        return self.drops.get(by_reason[counter], 0)
 
 
 @dataclass(frozen=True)

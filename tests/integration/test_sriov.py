@@ -20,6 +20,7 @@ CASES = {
     "dma_write_fairness": "fairness",
     "isolation": "isolation",
     "register_walk": "regwalk",
+    "counter_limits": "counters",
 }
 
 
@@ -37,6 +38,7 @@ LARGE_CASES = [
     "dma_write_fairness",
     "isolation",
     "register_walk",
+    "counter_limits",
 ]
 LARGE_ENV = {"ISOLATION_ACCESSES": "25000"}
 

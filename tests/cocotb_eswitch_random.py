@@ -228,21 +228,31 @@ def random_frame(
     smac = mac_of(src) if src < n else ext_mac(seq & 0xFFFF)
     if src < n and (want.spoof or rng.random() < 0.12):
         smac = "02:66:66:66:66:66"
-    meta = TxMeta(src_func=src)
+    # Sideband the switch must not trust: a forged source function (it takes the
+    # port's own number) and, without vlan_ins, a TCI it must not read. Drawn from a
+    # generator of their own so that the frames and the coverage closure stay as
+    # the seed makes them.
+    side = random.Random(seq)
+    forged = side.getrandbits(8) if side.random() < 0.25 else src
+    meta = TxMeta(src_func=forged, vlan_tci=side.getrandbits(16) if side.random() < 0.25 else 0)
 
     def tci() -> int:
         return rng.randrange(8) << 13 | rng.choice([0, 7, 7, 100, 100, 200])
+
+    def ins_tci() -> int:  # now and then any TCI at all: DEI set, any VID
+        drawn = tci()
+        return side.getrandbits(16) if side.random() < 0.25 else drawn
 
     tags: tuple[tuple[int, int], ...] = ()
     case = case or rng.choice(["none", "none", "none", "tag", "tag", "meta", "qinq"])
     if case == "tag":
         tags = ((0x8100, tci()),)
     elif case == "meta":
-        meta = TxMeta(src, True, tci())
+        meta = TxMeta(forged, True, ins_tci())
     elif case == "qinq":
         pick = rng.randrange(4)
         if pick == 3:
-            tags, meta = ((0x8100, tci()),), TxMeta(src, True, tci())
+            tags, meta = ((0x8100, tci()),), TxMeta(forged, True, ins_tci())
         else:
             tags = (
                 ((0x88A8, tci()), (0x8100, tci())),

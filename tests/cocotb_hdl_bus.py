@@ -23,6 +23,7 @@ from cocotb.handle import HierarchyObject
 from cocotb.triggers import ClockCycles, Combine, RisingEdge
 from cocotbext.axi import AxiBurstType, AxiBus, AxiMaster
 
+from tb.host.axi import AxiResp
 from tb.host.dma_path import DmaResponderConfig
 from tb.host.dma_responder import AxiDmaResponder
 from tb.host.hdl_bus import HdlHostBus
@@ -351,3 +352,125 @@ async def reset_drops_bursts_in_flight(dut: HierarchyObject) -> None:
     assert not dut.s_axi_b_rvalid.value, "a dropped burst was returned after reset()"
     rd = await tb.b.master.read(0x4040, 64, arid=2)
     assert rd.data == bytes(range(64, 128))
+
+
+def both(tb: PairTb, method: str, *args: Any, **kw: Any) -> None:
+    """The same run-time fault call on both buses."""
+    for s in tb.sides:
+        getattr(s.bus, method)(*args, **kw)
+
+
+@cocotb.test()
+async def injected_errors(dut: HierarchyObject) -> None:
+    """inject_error: exactly the chosen bursts (function, direction, address range, count)
+    are answered SLVERR, logged as injected, with no IOMMU fault and no memory written;
+    the responder and the HDL bus agree edge for edge."""
+    seed = seed_of(dut)
+    tb = PairTb(dut, DmaResponderConfig(read_latency=20, write_latency=3), seed)
+    tb.setup_memory(random.Random(seed))
+    tb.both_iommu("create_domain", 0, passthrough=True)
+    tb.both_iommu("create_domain", VF, passthrough=True)
+    await tb.reset()
+    db = tb.data_bytes
+    lo, hi = span = (0x2100, 0x2F00)  # no burst below crosses a 4 KiB boundary
+    both(tb, "inject_error", VF, count=2, span=span)
+    both(tb, "inject_error", VF, write=True, count=1, span=span)
+    # (read?, function, address, bytes, answered with the injected error?)
+    plan = [
+        (True, 0, 0x2000, 4 * db, False),  # another function
+        (True, VF, 0x1000, 4 * db, False),  # outside the range
+        (False, VF, 0x2400, 2 * db, True),  # the one write
+        (True, VF, lo - db, 2 * db, True),  # meets the range's first bytes
+        (False, VF, 0x2800, db, False),  # writes used up
+        (True, VF, hi - db, 3 * db, True),  # the second read: meets its last bytes
+        (True, VF, lo, db, False),  # reads used up
+    ]
+    for is_read, func, addr, n, hit in plan:
+        if is_read:
+            kw: dict[str, Any] = {"address": addr, "length": n, "arid": 1, "user": func}
+            (ra, rb), = await run_both(tb, [("init_read", kw)])  # fmt: skip
+        else:
+            kw = {"address": addr, "data": bytes([0xA5]) * n, "awid": 2, "user": func}
+            (ra, rb), = await run_both(tb, [("init_write", kw)])  # fmt: skip
+        want = AxiResp.SLVERR if hit else AxiResp.OKAY
+        assert int(rb.resp) == int(ra.resp) == want, (is_read, hex(addr), ra.resp, rb.resp)
+    for s in tb.sides:
+        assert s.bus.injections_left == 0
+        errs = s.bus.errors
+        assert [(e.write, e.addr, e.resp, e.reason) for e in errs] == [
+            (True, 0x2400, AxiResp.SLVERR, "injected"),
+            (False, lo - db, AxiResp.SLVERR, "injected"),
+            (False, hi - db, AxiResp.SLVERR, "injected"),
+        ], errs
+        assert not s.iommu.faults
+        assert s.mem.read(0x2400, 2 * db) != bytes([0xA5]) * 2 * db, "a refused write landed"
+        assert s.mem.read(0x2800, db) == bytes([0xA5]) * db
+    # every beat of a refused read says SLVERR, every other beat OKAY
+    refused = {lo - db, hi - db}
+    ars = [(cycle, addr) for cycle, _, addr, *_ in tb.b.monitor.log.ar]
+    beats = iter(tb.b.monitor.log.r)
+    for _, addr in ars:
+        beat = next(beats)
+        resps = [beat[3]]
+        while not beat[4]:
+            beat = next(beats)
+            resps.append(beat[3])
+        want = AxiResp.SLVERR if addr in refused else AxiResp.OKAY
+        assert set(resps) == {want}, (hex(addr), resps)
+    bresp = [b[2] for b in tb.b.monitor.log.b]
+    assert bresp == [AxiResp.SLVERR, AxiResp.OKAY], bresp
+    tb.compare()
+
+
+@cocotb.test()
+async def latency_spike(dut: HierarchyObject) -> None:
+    """set_extra_latency: the bursts accepted while it is set (reads at AR, writes at their
+    last W beat) take exactly the extra cycles longer; bursts stay in order (a read
+    accepted after the spike ended waits behind a spiked one); the responder and the
+    HDL bus agree edge for edge."""
+    seed = seed_of(dut)
+    lat, wlat, extra, wextra = 20, 3, 300, 150
+    tb = PairTb(dut, DmaResponderConfig(read_latency=lat, write_latency=wlat), seed)
+    tb.setup_memory(random.Random(seed))
+    tb.both_iommu("create_domain", 0, passthrough=True)
+    await tb.reset()
+    db = tb.data_bytes
+    mon = tb.b.monitor.log
+
+    async def read(addr: int) -> int:
+        """One read alone on the bus: cycles from its AR handshake to its first R beat."""
+        n_ar, n_r = len(mon.ar), len(mon.r)
+        await run_both(tb, [("init_read", {"address": addr, "length": db, "arid": 3})])
+        return mon.r[n_r][0] - mon.ar[n_ar][0]
+
+    async def write(addr: int) -> int:
+        """One write alone: cycles from its last W beat to its B."""
+        n_w, n_b = len(mon.w), len(mon.b)
+        await run_both(tb, [("init_write", {"address": addr, "data": bytes(db), "awid": 4})])
+        return mon.b[n_b][0] - mon.w[n_w][0]
+
+    assert [await read(0x1000), await write(0x1000)] == [lat, wlat]
+    both(tb, "set_extra_latency", read=extra, write=wextra)
+    assert [await read(0x1040), await write(0x1040), await read(0x1080)] == [
+        lat + extra,
+        wlat + wextra,
+        lat + extra,
+    ]
+    # A spiked read, then the spike ends and a second read follows at once: the second
+    # is due long before the first but comes after it, the next edge its turn allows.
+    n_ar, n_r = len(mon.ar), len(mon.r)
+    first = [("init_read", {"address": 0x2000, "length": db, "arid": 5})]
+    second = [("init_read", {"address": 0x2040, "length": db, "arid": 6})]
+    spiked = cocotb.start_soon(run_both(tb, first))
+    while len(mon.ar) == n_ar:
+        await RisingEdge(dut.clk)
+    await RisingEdge(dut.clk)  # both buses have taken the AR with the spike
+    both(tb, "set_extra_latency")
+    await run_both(tb, second)
+    await spiked
+    (a0, *_), (a1, *_) = mon.ar[n_ar], mon.ar[n_ar + 1]
+    (r0, id0, *_), (r1, id1, *_) = mon.r[n_r], mon.r[n_r + 1]
+    assert (id0, id1) == (5, 6) and r0 - a0 == lat + extra, (a0, a1, r0, r1)
+    assert r1 == r0 + 1 and a1 + lat < r0, "the later read waits behind the spiked one"
+    assert [await read(0x3000), await write(0x3000)] == [lat, wlat]
+    tb.compare()

@@ -13,7 +13,13 @@ import pytest
 from sim.runner import SIM_DPI_SOURCES, SIM_TOPS, SimTop, run
 
 PAIR_TOP = SIM_TOPS / "hdl_bus_pair_top.sv"
-CASES = ["same_as_responder", "saturated_full_width", "reset_drops_bursts_in_flight"]
+CASES = [
+    "same_as_responder",
+    "saturated_full_width",
+    "reset_drops_bursts_in_flight",
+    "injected_errors",
+    "latency_spike",
+]
 
 
 def pair_top(data_w: int) -> SimTop:

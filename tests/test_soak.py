@@ -30,22 +30,34 @@ def test_soak_every_kind_no_violation(tmp_path: Path) -> None:
     assert Campaign([result]).ok
 
 
-# (SOAK_BREAK, the monitor that must fire, a violation text it must report)
+# (SOAK_BREAK, the kind injected, the monitors that must fire with a violation text each
+# must report): bus_drop removes the named drop point of host_bus_error's lost TX frame
+# (the plugin's tx_hw_errors), spike makes latency_spike's delay exceed the watchdog's bound
 BREAKS = [
-    ("isolation", "isolation", "got unicast for"),
-    ("delivery", "honest_delivery", "lost at no named point"),
-    ("watchdog", "watchdog", "no completion for"),
-    ("accounting", "drop_accounting", "tx_dropped_spoof"),
-    ("leak", "leaks", "host memory"),
+    ("isolation", "forged_src_mac", {"isolation": "got unicast for"}),
+    ("delivery", "forged_src_mac", {"honest_delivery": "lost at no named point"}),
+    ("watchdog", "forged_src_mac", {"watchdog": "no completion for"}),
+    ("accounting", "forged_src_mac", {"drop_accounting": "tx_dropped_spoof"}),
+    ("leak", "forged_src_mac", {"leaks": "host memory"}),
+    (
+        "bus_drop",
+        "host_bus_error",
+        {
+            "honest_delivery": "lost at no named point",
+            "drop_accounting": "want tx_bus_error_named == 1, got 0",
+        },
+    ),
+    ("spike", "latency_spike", {"watchdog": "no completion for"}),
 ]
 
 
-@pytest.mark.parametrize(("broken", "monitor", "text"), BREAKS, ids=[b[0] for b in BREAKS])
-def test_soak_monitor_fires(tmp_path: Path, broken: str, monitor: str, text: str) -> None:
-    result = run_seed(SeedJob(5, 200, tmp_path, "forged_src_mac", 1, broken))
+@pytest.mark.parametrize(("broken", "kind", "fire"), BREAKS, ids=[b[0] for b in BREAKS])
+def test_soak_monitor_fires(tmp_path: Path, broken: str, kind: str, fire: dict[str, str]) -> None:
+    result = run_seed(SeedJob(5, 200, tmp_path, kind, 1, broken))
     assert result is not None, f"no report; log {tmp_path / 'soak'}"
-    fired = [v["detail"] for v in result.violations if v["monitor"] == monitor]
-    assert any(text in d for d in fired), (monitor, [v["detail"] for v in result.violations])
+    for monitor, text in fire.items():
+        fired = [v["detail"] for v in result.violations if v["monitor"] == monitor]
+        assert any(text in d for d in fired), (monitor, [v["detail"] for v in result.violations])
     assert not Campaign([result]).ok
 
 

@@ -10,6 +10,11 @@
 // ranges are mirrors that Python keeps up to date. Semantics
 // follow tb/host/dma_responder.py (burst layout, whole-burst translation,
 // SLVERR/DECERR, statistics); tests/test_hdl_bus.py compares the two.
+// Run-time faults set from Python (the soak's host-bus faults, docs/ROBUSTNESS.md):
+// injected error responses (the next N read or write bursts of a function that
+// cover an address range answered SLVERR, logged as injected, never translated)
+// and an extra read/write latency that sim_host_bus adds to the bursts it
+// accepts while it is set (sim_host_extra_latency).
 
 #include <algorithm>
 #include <cstdint>
@@ -39,12 +44,15 @@ struct Domain {
   std::unordered_map<uint64_t, uint64_t> pages;  // IOVA page -> (PA page << 2) | perm
 };
 
-// One refused burst, for Python to turn into a BusError and an IOMMU fault record.
+// One refused burst, for Python to turn into a BusError (and, unless injected, an
+// IOMMU fault record).
 struct ErrorRecord {
   int32_t func;
   int32_t write;
   int32_t axi_id;
   int32_t resp;
+  int32_t injected;  // 1: answered by an injected error, not refused by translation
+  int32_t pad;
   uint64_t addr;  // the burst's start address
   uint64_t lo;    // first byte of the range the burst covers
   uint64_t len;   // bytes of that range
@@ -79,6 +87,14 @@ struct Segment {
   uint64_t pa, len;
 };
 
+// Injected error responses: the next ``count`` bursts of ``func`` in one direction
+// whose covered range meets [lo, hi) are answered SLVERR.
+struct Injection {
+  int func;
+  bool write;
+  uint64_t count, lo, hi;
+};
+
 struct Host {
   uint8_t* mem = nullptr;
   uint64_t mem_size = 0;
@@ -90,6 +106,8 @@ struct Host {
   std::deque<std::pair<uint64_t, uint64_t>> hits;  // written ranges that touched a watch
   std::deque<std::string> violations;
   std::map<int, Stats> stats;
+  std::vector<Injection> injections;  // oldest first; spent ones removed
+  int32_t extra_read = 0, extra_write = 0;  // cycles added to bursts accepted now
   std::vector<uint8_t> rbuf;  // beats of the read burst on the R channel
   std::vector<uint8_t> wdata, wstrb;  // beats received of the write burst at the W head
 };
@@ -174,6 +192,17 @@ bool touches_watch(const Host& g, uint64_t lo, uint64_t hi) {
   return false;
 }
 
+// Whether an injected error answers this burst (one of its count used up).
+bool take_injection(Host& g, int func, bool write, uint64_t lo, uint64_t hi) {
+  for (auto it = g.injections.begin(); it != g.injections.end(); ++it) {
+    if (it->func == func && it->write == write && it->lo < hi && lo < it->hi) {
+      if (--it->count == 0) g.injections.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
 void violation(Host& g, const char* fmt, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
                uint64_t e) {
   char buf[256];
@@ -208,6 +237,31 @@ void simhost_clear(int32_t inst) {
   g.hits.clear();
   g.violations.clear();
   g.stats.clear();
+  g.injections.clear();
+  g.extra_read = g.extra_write = 0;
+}
+
+// The next ``count`` read (write = 0) or write bursts of ``func`` whose covered range
+// meets [lo, hi) are answered SLVERR; added after any injection armed before.
+void simhost_inject_error(int32_t inst, int32_t func, int32_t write, uint64_t count, uint64_t lo,
+                          uint64_t hi) {
+  if (count > 0 && lo < hi) host(inst).injections.push_back({func, write != 0, count, lo, hi});
+}
+
+// Injected errors not yet used, over every function and direction.
+uint64_t simhost_injections_left(int32_t inst) {
+  uint64_t n = 0;
+  for (const Injection& i : host(inst).injections) n += i.count;
+  return n;
+}
+
+void simhost_clear_injections(int32_t inst) { host(inst).injections.clear(); }
+
+// Extra cycles of latency for the bursts sim_host_bus accepts from now on (0: none).
+void simhost_set_extra_latency(int32_t inst, int32_t read_extra, int32_t write_extra) {
+  Host& g = host(inst);
+  g.extra_read = std::max(read_extra, 0);
+  g.extra_write = std::max(write_extra, 0);
 }
 
 void simhost_domain_create(int32_t inst, int32_t func, int32_t passthrough, int32_t has_limit,
@@ -313,6 +367,13 @@ void sim_host_config(int inst, int data_bytes, int* read_latency, int* write_lat
   g.wstrb.clear();
 }
 
+// Extra latency for a burst accepted now: a read at its AR handshake, a write at its
+// last W beat (where its write latency starts).
+int sim_host_extra_latency(int inst, int write) {
+  const Host& g = host(inst);
+  return write ? g.extra_write : g.extra_read;
+}
+
 // AXI rules of an accepted AR/AW (AxiDmaResponder._check_burst); 1 if one is broken.
 int sim_host_check_burst(int inst, int write, int axi_id, long long addr_s, int beats, int size,
                          int burst) {
@@ -366,11 +427,12 @@ int sim_host_read_burst(int inst, int func, int axi_id, long long addr_s, int be
   st.read_beats += beats;
   g.rbuf.assign(static_cast<size_t>(beats) * db, 0);
   std::vector<Segment> segs;
-  const int resp = translate(g, func, lay.lo, lay.hi - lay.lo, false, segs);
+  const bool injected = take_injection(g, func, false, lay.lo, lay.hi);
+  const int resp = injected ? kSlverr : translate(g, func, lay.lo, lay.hi - lay.lo, false, segs);
   *notify = resp != kOkay;
   if (resp != kOkay) {
     st.read_errors++;
-    g.errors.push_back({func, 0, axi_id, resp, addr, lay.lo, lay.hi - lay.lo});
+    g.errors.push_back({func, 0, axi_id, resp, injected, 0, addr, lay.lo, lay.hi - lay.lo});
     return resp;
   }
   std::vector<uint8_t> buf(lay.hi - lay.lo);
@@ -457,11 +519,12 @@ int sim_host_write_burst(int inst, int func, int axi_id, long long addr_s, int b
     }
   }
   std::vector<Segment> segs;
-  const int resp = translate(g, func, lay.lo, n, true, segs);
+  const bool injected = take_injection(g, func, true, lay.lo, lay.hi);
+  const int resp = injected ? kSlverr : translate(g, func, lay.lo, n, true, segs);
   *notify = 0;
   if (resp != kOkay) {
     st.write_errors++;
-    g.errors.push_back({func, 1, axi_id, resp, addr, lay.lo, n});
+    g.errors.push_back({func, 1, axi_id, resp, injected, 0, addr, lay.lo, n});
     *notify = 1;
     return resp;
   }

@@ -5,7 +5,7 @@ Configured by the environment ``python -m sim.soak`` sets: ``SOAK_REPORT`` (JSON
 ``SOAK_REPEATS`` (injections per kind, default from FRAMES), ``SOAK_PROGRESS`` (a file
 the runner polls for its progress bar) and ``SOAK_BREAK`` (a deliberately broken
 configuration, to prove a monitor fires: isolation, delivery, watchdog, accounting,
-leak).
+leak, bus_drop, spike).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sim.soak.faults import FAULTS
 from sim.soak.inject import Injection, Schedule
 from sim.soak.monitors import (
     HONEST_COUNTERS,
+    STALL_BOUND_CYCLES,
     DropAccounting,
     FlowOutcome,
     HonestDelivery,
@@ -30,12 +31,21 @@ from sim.soak.monitors import (
     Watchdog,
 )
 from sim.soak.report import SoakResult
-from sim.soak.world import EXT_MAC, HONEST, HOSTILE, VMS, SoakWorld, vm_mac, vm_vf
+from sim.soak.world import (
+    EXT_MAC,
+    HONEST,
+    HOSTILE,
+    VMS,
+    FaultablePlugin,
+    SoakWorld,
+    vm_mac,
+    vm_vf,
+)
 from tb.guest.flows import parse_flow
 from tb.ref.regmap import Queue, RingCtrl, queue_reg
 
 KINDS: dict[str, type[Injection]] = {k.name: k for k in (*ATTACKS, *FAULTS)}
-BREAKS = ("isolation", "delivery", "watchdog", "accounting", "leak")
+BREAKS = ("isolation", "delivery", "watchdog", "accounting", "leak", "bus_drop", "spike")
 WATCH_STEP = 1_000  # cycles between two watchdog samples
 
 
@@ -73,6 +83,15 @@ async def apply_break(w: SoakWorld, what: str) -> None:
         await w.tb.bar(w.func("vm1")).write(queue_reg(0, Queue.TXQ_CTRL), 0)
     elif what == "accounting":  # anti-spoofing off on the hostile VF
         await pf.set_vf_spoofchk(vm_vf(HOSTILE), False)
+    elif what == "bus_drop":  # host_bus_error on a TX buffer, its named drop point removed
+        w.name_tx_bus_errors = False
+        w.bus_error_sites = ("tx_data",)
+        for name in HONEST:
+            plugin = w.guests[name].v.shell.plugin
+            if isinstance(plugin, FaultablePlugin):
+                plugin.drop_point = None
+    elif what == "spike":  # latency spikes beyond the watchdog's bound
+        w.spike_cycles = (STALL_BOUND_CYCLES + 5_000, STALL_BOUND_CYCLES + 5_000)
     elif what != "leak":
         raise ValueError(f"SOAK_BREAK={what!r}: one of {BREAKS}")
 

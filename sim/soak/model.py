@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 # frame-level ones as the vswitch and the emulated device name a drop, and counters.
 SWITCH_OVER_LOSSES = frozenset({"rx_not_ready", "no_such_vm", "rx_out_of_buf"})
 LINK_DOWN = "link_down"  # the switch's DROP_LINK_DOWN, summed over its ports
+# A TX frame the VF completed with an error (its buffer read answered with a bus error,
+# ARCHITECTURE §3.1: not sent, ERR_BUS_READ): named by vendor A's plugin (tx_hw_errors)
+TX_BUS_ERROR = "tx_bus_error"
 
 
 def rxq_drops(vm: str) -> str:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cocotb
 
-from sim.soak.model import FrameView, InjectionRecord
+from sim.soak.model import TX_BUS_ERROR, FrameView, InjectionRecord
 from tb.env import NicTb, TbConfig
 from tb.guest.flow_receiver import FlowReceiver
 from tb.guest.flows import HEADER, UdpFlow
@@ -30,6 +31,7 @@ from tb.plugin_model.hostile import ROGUE_PLUGIN_ID, HostilePlugin
 from tb.plugin_model.ring_a import RING_A_PLUGIN_ID, RingAPlugin, ring_a_image
 from tb.ref.regmap import Esw, MacEntry, MacEntryCtrl, PortCounter
 from tb.ref.regs import MacHiValid, MacPair, PortCtrl, PortPolicyReg, PortStatus
+from tb.vf_driver.queues import TxFrame
 
 EXT_MAC, EXT_IP = "02:00:00:00:ff:01", "10.0.0.254"
 VM_MEM = 8 << 20
@@ -56,16 +58,37 @@ def vm_vf(name: str) -> int:
 
 
 class FaultablePlugin(RingAPlugin):
-    """Vendor A's plugin with a fault-injection hook: ``crash_next_tx`` makes the next
-    TX entry point raise once (a vendor bug the shell must survive)."""
+    """Vendor A's plugin with fault-injection hooks: ``crash_next_tx`` makes the next
+    TX entry point raise once (a vendor bug the shell must survive); ``arm_next_tx``,
+    if set, is called once with the buffer range ([lo, hi)) of the next frame it puts
+    on the VF ring (the soak arms a host-bus error there). ``drop_point`` is the named
+    drop point of the frames the VF completed with an error (``tx_hw_errors``): it gets
+    each such frame's bytes (the soak's delivery monitor reads them, TX_BUS_ERROR)."""
 
     crash_next_tx = False
+    arm_next_tx: Callable[[tuple[int, int]], None] | None = None
+    drop_point: Callable[[bytes], None] | None = None
 
     async def tx(self, prod: int) -> int:
         if self.crash_next_tx:
             self.crash_next_tx = False
             raise RuntimeError("injected fault: vendor A's plugin raised in tx()")
         return await super().tx(prod)
+
+    async def _push_tx(self) -> int:
+        if self.arm_next_tx is not None and self._backlog and not self._quiescing:
+            gpa, n = self._backlog[0].frags[0]
+            self.arm_next_tx((gpa, gpa + n))
+            self.arm_next_tx = None
+        return await super()._push_tx()
+
+    def _complete_tx(self, frames: list[TxFrame]) -> int:
+        api = self._api
+        for (_, req), frame in zip(self._hw, frames, strict=False):
+            failed = frame.completion is not None and frame.completion.status
+            if failed and req is not None and self.drop_point is not None and api is not None:
+                self.drop_point(b"".join(api.dma.read(gpa, n) for gpa, n in req.frags))
+        return super()._complete_tx(frames)
 
 
 class SoakRoguePlugin(HostilePlugin):
@@ -99,7 +122,8 @@ class Guest:
     v: NpaVm
     stack: NetStack
     sink: FlowReceiver
-    refused: list[tuple[int, str, bytes]] = field(default_factory=list)  # (ns, reason, frame)
+    # named drops: its stack's refusals, its plugin's TX bus errors: (ns, reason, frame)
+    refused: list[tuple[int, str, bytes]] = field(default_factory=list)
 
 
 class SoakWorld:
@@ -128,6 +152,11 @@ class SoakWorld:
         self.guest_regions0: dict[str, dict[int, int]] = {}
         # SOAK_BREAK=delivery: every n-th frame to the VM lost silently in its receive path
         self.drop_every: dict[str, int] = {}
+        # SOAK_BREAK=bus_drop: the plugins' named drop point of TX bus errors removed (and
+        # every host_bus_error on a TX buffer read); =spike: spikes beyond the watchdog's bound
+        self.name_tx_bus_errors = True
+        self.bus_error_sites: tuple[str, ...] = ()  # () = every site (faults.BUS_ERROR_SITES)
+        self.spike_cycles: tuple[int, int] | None = None  # None = faults.SPIKE_READ_CYCLES
         self._rx_count: Counter[str] = Counter()
 
     # -- set-up ---------------------------------------------------------------------------
@@ -231,7 +260,16 @@ class SoakWorld:
         ok = await self.host.attach_vf(name, vm_vf(name), image)
         for reason, n in self.host.loaders[name].refusals.items():
             self.refusals[name, reason] += n
+        plugin = self.guests[name].v.shell.plugin
+        if ok and isinstance(plugin, FaultablePlugin) and self.name_tx_bus_errors:
+            plugin.drop_point = self._tx_bus_error(self.guests[name])
         return ok
+
+    def _tx_bus_error(self, g: Guest) -> Callable[[bytes], None]:
+        def drop(frame: bytes) -> None:
+            g.refused.append((self.tb.now_ns(), TX_BUS_ERROR, frame))
+
+        return drop
 
     def rogue(self) -> HostilePlugin:
         plugin = self.guests[HOSTILE].v.shell.plugin

@@ -6,7 +6,14 @@
 // rvalid at edge n + read_latency (bursts in order, never interleaved), a write
 // burst whose last W beat is taken at edge n shows bvalid at edge n + write_latency,
 // readies high while below the outstanding limits. Latencies and limits come from
-// the C side (sim_host_config), latched while rst is high. INSTANCE selects the C
+// the C side (sim_host_config), latched while rst is high. Run-time faults, set
+// from Python while the model runs (tb/host/hdl_bus.py): an extra latency, asked
+// of the C side once per burst (sim_host_extra_latency: a read at its AR
+// handshake, a write at its last W beat), is added to that burst's latency, so a
+// latency spike delays exactly the bursts accepted while it is set; bursts stay in
+// order (a later burst due earlier waits behind the head of its FIFO). Injected
+// error responses come from the C side like translation refusals (the read or
+// write burst call returns SLVERR). INSTANCE selects the C
 // side's state (its memory, IOMMU mirror and logs), so several instances in one
 // model serve independent hosts (sim/tops/two_host_top.sv). tests/test_hdl_bus.py
 // compares it with AxiDmaResponder handshake for handshake. Not part of rtl/.
@@ -79,6 +86,7 @@ module sim_host_bus #(
   import "DPI-C" function void sim_host_config(input int inst, input int data_bytes,
       output int read_latency, output int write_latency, output int max_reads,
       output int max_writes);
+  import "DPI-C" function int sim_host_extra_latency(input int inst, input int write);
   import "DPI-C" function int sim_host_check_burst(input int inst, input int write,
       input int axi_id, input longint addr, input int beats, input int size, input int burst);
   import "DPI-C" function void sim_host_wlast_violation(input int inst, input int beat,
@@ -157,7 +165,7 @@ module sim_host_bus #(
     automatic logic [WR_PTR_W:0] aw_n, bq_n;
     automatic logic [31:0] w_out_n;
     automatic req_t cand, head;
-    automatic logic [63:0] cand_due;
+    automatic logic [63:0] cand_due, ar_due, b_due;
     automatic logic [ID_W-1:0] b_id;
     automatic logic [1:0] b_resp;
     automatic logic [8:0] n;
@@ -192,10 +200,12 @@ module sim_host_bus #(
 
       // -- read address
       rq_n = rq_count;
+      ar_due = cycle + 64'(read_latency) - 64'd1;
       if (ar_acc) begin
+        ar_due = ar_due + 64'(32'(sim_host_extra_latency(INSTANCE, 0)));
         rq_req[rq_tail] <= '{s_axi_arid, 64'(s_axi_araddr), s_axi_arlen, s_axi_arsize,
                              s_axi_arburst, s_axi_aruser};
-        rq_due[rq_tail] <= cycle + 64'(read_latency) - 64'd1;
+        rq_due[rq_tail] <= ar_due;
         rq_tail <= rq_tail + 1'b1;
         rq_n = rq_n + 1'b1;
         events += sim_host_check_burst(INSTANCE, 0, int'(s_axi_arid), longint'(s_axi_araddr),
@@ -218,6 +228,7 @@ module sim_host_bus #(
       end
       b_id = '0;
       b_resp = '0;
+      b_due = cycle + 64'(write_latency) - 64'd1;
       if (w_take) begin  // wready was high: the head burst exists
         head = aw_req[aw_head];
         sim_host_write_beat(INSTANCE, int'(w_idx), s_axi_wdata, s_axi_wstrb);
@@ -237,7 +248,8 @@ module sim_host_bus #(
           w_idx <= '0;
           bq_id[bq_tail]   <= head.id;
           bq_resp[bq_tail] <= resp;
-          bq_due[bq_tail]  <= cycle + 64'(write_latency) - 64'd1;
+          b_due = b_due + 64'(32'(sim_host_extra_latency(INSTANCE, 1)));
+          bq_due[bq_tail]  <= b_due;
           bq_tail <= bq_tail + 1'b1;
           bq_n = bq_n + 1'b1;
           b_id = head.id;
@@ -254,7 +266,7 @@ module sim_host_bus #(
       end else begin
         cand = '{s_axi_arid, 64'(s_axi_araddr), s_axi_arlen, s_axi_arsize, s_axi_arburst,
                  s_axi_aruser};
-        cand_due = cycle + 64'(read_latency) - 64'd1;
+        cand_due = ar_due;
       end
       r_act_n = r_active && !r_done;
       if (!r_act_n) begin
@@ -294,7 +306,7 @@ module sim_host_bus #(
         b_resp = bq_resp[bq_head];
         cand_due = bq_due[bq_head];
       end else begin
-        cand_due = cycle + 64'(write_latency) - 64'd1;
+        cand_due = b_due;
       end
       b_busy_n = b_busy && !b_take;
       if (!b_busy_n) begin

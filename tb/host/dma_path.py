@@ -93,6 +93,51 @@ class BusError:
     reason: str
 
 
+INJECTED = "injected"  # BusError.reason of an injected error response (no translation ran)
+ANY_ADDRESS = (0, 1 << 64)
+
+
+@dataclass
+class ErrorInjection:
+    """The next ``count`` bursts of ``func`` in one direction whose covered range meets
+    ``[lo, hi)`` are answered SLVERR."""
+
+    func: int
+    write: bool
+    count: int
+    lo: int = ANY_ADDRESS[0]
+    hi: int = ANY_ADDRESS[1]
+
+
+class BusFaults:
+    """Run-time faults of a host bus (the Python responder's; sim/dpi/host_mem.cpp keeps
+    the HDL bus's): injected error responses and an extra latency for the bursts
+    accepted while it is set (a read at its AR handshake, a write at its last W beat)."""
+
+    def __init__(self) -> None:
+        self.injections: list[ErrorInjection] = []
+        self.extra_read = 0
+        self.extra_write = 0
+
+    def inject(self, inj: ErrorInjection) -> None:
+        if inj.count > 0 and inj.lo < inj.hi:
+            self.injections.append(inj)
+
+    def take(self, func: int, write: bool, lo: int, hi: int) -> bool:
+        """Whether an injected error answers this burst (one of its count used up)."""
+        for inj in self.injections:
+            if inj.func == func and inj.write == write and inj.lo < hi and lo < inj.hi:
+                inj.count -= 1
+                if not inj.count:
+                    self.injections.remove(inj)
+                return True
+        return False
+
+    @property
+    def left(self) -> int:
+        return sum(i.count for i in self.injections)
+
+
 class BurstRefused(Exception):
     """The IOMMU or the memory refused a burst; ``resp`` is the AXI answer."""
 

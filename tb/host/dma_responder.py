@@ -14,6 +14,12 @@ Timing model, in clock edges (cycles):
   are never interleaved with another's.
 * Write latency ``W``: a burst whose last W beat is taken at edge ``n`` shows
   ``bvalid`` at edge ``n + W`` at the earliest.
+* Run-time faults (:meth:`AxiDmaResponder.inject_error`,
+  :meth:`AxiDmaResponder.set_extra_latency`; the HDL bus has the same): the next
+  ``count`` bursts of a function in one direction meeting an address range are
+  answered SLVERR (logged with reason ``"injected"``, no translation, no IOMMU
+  fault); an extra latency is added to each read accepted (AR handshake) and
+  each write completed (last W beat) while it is set.
 
 Speed: one coroutine serves all five channels. It runs on every clock edge only
 while something moves (a beat is being presented, a write burst expects data, a
@@ -52,10 +58,14 @@ from tb.host.axi import (
     burst_layout,
 )
 from tb.host.dma_path import (
+    ANY_ADDRESS,
+    INJECTED,
     BurstRefused,
     BusError,
+    BusFaults,
     DmaPath,
     DmaResponderConfig,
+    ErrorInjection,
     ResponderStats,
 )
 from tb.host.iommu import Iommu
@@ -146,6 +156,7 @@ class AxiDmaResponder:
         self.stats = ResponderStats()
         self.errors: list[BusError] = []
         self.protocol_violations: list[str] = []
+        self.faults = BusFaults()
         self._db = self.port.data_bytes
         self._strb_all = (1 << self._db) - 1
         self._get = self.port.get
@@ -181,6 +192,25 @@ class AxiDmaResponder:
 
     def stop(self) -> None:
         self._task.cancel()
+
+    def inject_error(
+        self, func: int, *, write: bool = False, count: int = 1, span: tuple[int, int] = ANY_ADDRESS
+    ) -> None:
+        """Answer the next ``count`` read (or write) bursts of ``func`` whose covered range
+        meets ``span`` ([lo, hi)) with SLVERR."""
+        self.faults.inject(ErrorInjection(func, write, count, *span))
+
+    @property
+    def injections_left(self) -> int:
+        """Injected errors not yet used."""
+        return self.faults.left
+
+    def clear_injections(self) -> None:
+        self.faults.injections.clear()
+
+    def set_extra_latency(self, read: int = 0, write: int = 0) -> None:
+        """Extra cycles for the bursts accepted from now on (0, 0: none)."""
+        self.faults.extra_read, self.faults.extra_write = max(read, 0), max(write, 0)
 
     # -- state ----------------------------------------------------------------------------
 
@@ -322,7 +352,7 @@ class AxiDmaResponder:
     def _accept_ar(self, now: int) -> None:
         g = self._get
         cfg = self.config
-        lat = cfg.read_latency
+        lat = cfg.read_latency + self.faults.extra_read
         if cfg.read_latency_jitter:
             lat += self.rng.randint(0, cfg.read_latency_jitter)
         b = _Burst(
@@ -395,6 +425,8 @@ class AxiDmaResponder:
         st.read_beats += b.beats
         db = self._db
         try:
+            if self.faults.take(b.func, False, lay.lo, lay.hi):
+                raise BurstRefused(AxiResp.SLVERR, INJECTED)
             buf = self.path.read(b.func, lay.lo, lay.hi - lay.lo)
             resp = AxiResp.OKAY
             if lay.fast:
@@ -455,7 +487,8 @@ class AxiDmaResponder:
         if n == b.beats or last:
             self._writes.popleft()
             resp = self._finish_write(b, now)
-            self._bq.append((now + self.config.write_latency - 1, b.axi_id, resp))
+            due = now + self.config.write_latency + self.faults.extra_write - 1
+            self._bq.append((due, b.axi_id, resp))
 
     def _finish_write(self, b: _Burst, now: int) -> AxiResp:
         lay = burst_layout(b.addr, b.beats, b.size, b.burst, self._db)
@@ -491,6 +524,8 @@ class AxiDmaResponder:
                 )[:cnt].view(bool)
             data = bytes(buf)
         try:
+            if self.faults.take(b.func, True, lay.lo, lay.hi):
+                raise BurstRefused(AxiResp.SLVERR, INJECTED)
             self.path.write(b.func, lay.lo, data, mask)
         except BurstRefused as err:
             st.write_errors += 1

@@ -15,7 +15,15 @@ the Python responder produces:
   IOMMU fault and gives the same reason text) and appends the :class:`BusError`;
 * a bus write touching a watched range is logged the same way; the wake-up
   calls :meth:`HostMemory.notify`, so ``await watch.wait()`` works unchanged;
-* AXI rule violations are logged too and raised here (``strict``).
+* AXI rule violations are logged too and raised here (``strict``);
+* run-time faults, as on AxiDmaResponder (:meth:`HdlHostBus.inject_error`,
+  :meth:`HdlHostBus.set_extra_latency`), are set in C: an injected error is
+  answered SLVERR by the C side and logged as such; the wake-up appends a
+  :class:`BusError` with reason ``"injected"`` (not re-run through the IOMMU: no
+  fault record); the extra latency is read by the SV module once per burst (a
+  read at its AR handshake, a write at its last W beat) and added to that
+  burst's latency, so a spike delays exactly the bursts accepted while it is
+  set, in order.
 
 Bursts that hit no watch and no error cost Python nothing. Supported timing is
 the responder's default behaviour: in-order reads, no latency jitter,
@@ -50,7 +58,15 @@ from cocotb.task import Task
 from cocotb.triggers import RisingEdge
 
 from tb.host.axi import AxiProtocolError, AxiResp
-from tb.host.dma_path import BurstRefused, BusError, DmaPath, DmaResponderConfig, FunctionStats
+from tb.host.dma_path import (
+    ANY_ADDRESS,
+    INJECTED,
+    BurstRefused,
+    BusError,
+    DmaPath,
+    DmaResponderConfig,
+    FunctionStats,
+)
 from tb.host.iommu import Iommu, IommuDomain, Perm
 from tb.host.memory import HostMemory, WriteWatch
 from tb.simlib import loaded_library_path
@@ -66,6 +82,8 @@ class ErrorRecord(ctypes.Structure):
         ("write", ctypes.c_int32),
         ("axi_id", ctypes.c_int32),
         ("resp", ctypes.c_int32),
+        ("injected", ctypes.c_int32),
+        ("pad", ctypes.c_int32),
         ("addr", ctypes.c_uint64),
         ("lo", ctypes.c_uint64),
         ("len", ctypes.c_uint64),
@@ -101,6 +119,10 @@ class SimHostLib:
             "simhost_next_violation": ([ctypes.c_char_p, i32], i32),
             "simhost_stat_funcs": ([ctypes.POINTER(i32), i32], i32),
             "simhost_stats_of": ([i32, ctypes.POINTER(CStats)], None),
+            "simhost_inject_error": ([i32, i32, u64, u64, u64], None),
+            "simhost_injections_left": ([], u64),
+            "simhost_clear_injections": ([], None),
+            "simhost_set_extra_latency": ([i32, i32], None),
         }
         for name, (args, res) in sig.items():
             fn = getattr(lib, name)
@@ -345,6 +367,26 @@ class HdlHostBus:
         if self._reset_task is not None:
             self._reset_task.cancel()
 
+    def inject_error(
+        self, func: int, *, write: bool = False, count: int = 1, span: tuple[int, int] = ANY_ADDRESS
+    ) -> None:
+        """Answer the next ``count`` read (or write) bursts of ``func`` whose covered range
+        meets ``span`` ([lo, hi)) with SLVERR."""
+        lo, hi = span
+        self._lib.simhost_inject_error(func, int(write), count, lo, min(hi, (1 << 64) - 1))
+
+    @property
+    def injections_left(self) -> int:
+        """Injected errors not yet used."""
+        return int(self._lib.simhost_injections_left())
+
+    def clear_injections(self) -> None:
+        self._lib.simhost_clear_injections()
+
+    def set_extra_latency(self, read: int = 0, write: int = 0) -> None:
+        """Extra cycles for the bursts accepted from now on (0, 0: none)."""
+        self._lib.simhost_set_extra_latency(read, write)
+
     # -- internals ------------------------------------------------------------------------
 
     async def _release_reset(self) -> None:
@@ -385,8 +427,14 @@ class HdlHostBus:
             self._violation(buf.value.decode())
 
     def _error(self, rec: ErrorRecord) -> None:
-        """Re-run the translation in Python: it logs the IOMMU fault and names the reason."""
+        """An injected error as it is; a refusal re-run through the translation in Python
+        (which logs the IOMMU fault and names the reason)."""
         write = bool(rec.write)
+        if rec.injected:
+            resp = AxiResp(rec.resp)
+            self._log_error(BusError(self._cycle(), rec.func, write, rec.axi_id, rec.addr,
+                                     rec.len, resp, INJECTED))  # fmt: skip
+            return
         try:
             self.path._segments(rec.func, rec.lo, rec.len, write)
         except BurstRefused as err:
@@ -395,17 +443,18 @@ class HdlHostBus:
                     f"{self.prefix}: C answered {AxiResp(rec.resp).name}, Python "
                     f"{err.resp.name} for {err.reason}"
                 ) from None
-            e = BusError(
-                self._cycle(), rec.func, write, rec.axi_id, rec.addr, rec.len, err.resp, err.reason
-            )
-            self._errors.append(e)
-            self.log.info(
-                "%s burst answered %s: %s", "write" if write else "read", err.resp.name, err.reason
-            )
+            self._log_error(BusError(self._cycle(), rec.func, write, rec.axi_id, rec.addr,
+                                     rec.len, err.resp, err.reason))  # fmt: skip
             return
         raise AssertionError(
             f"{self.prefix}: the C IOMMU mirror refused func {rec.func} "
             f"{'write' if write else 'read'} {rec.lo:#x}+{rec.len}, which Python allows"
+        )
+
+    def _log_error(self, e: BusError) -> None:
+        self._errors.append(e)
+        self.log.info(
+            "%s burst answered %s: %s", "write" if e.write else "read", e.resp.name, e.reason
         )
 
     def _violation(self, msg: str) -> None:

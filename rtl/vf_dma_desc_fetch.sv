@@ -245,8 +245,10 @@ module vf_dma_desc_fetch
     r_beat = s_rvalid && s_rready;
     trk_pop = r_beat && s_rlast;
 
-    // unpack; a beat that returned an error or whose queue was disabled is dropped whole
-    head_discard = beat_head.err || !active_reg[beat_head.q];
+    // unpack; a beat that returned an error, or whose queue was disabled or stopped in
+    // error, is dropped whole: after a failed read the entries of a later read in
+    // flight would skip the lost ones (the queue sends nothing after its error)
+    head_discard = beat_head.err || !active_reg[beat_head.q] || !q_run[beat_head.q];
     slot_now = beat_head.first + SLOT_W'(k_reg);
     k_last = (k_reg + 1'b1) == beat_head.cnt;
     ent_raw = beat_head.data[slot_now*ENTRY_W+:ENTRY_W];

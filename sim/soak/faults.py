@@ -125,14 +125,11 @@ class PluginException(Injection):
 
 
 # Where host_bus_error answers one read burst of the VM's VF with SLVERR: the next TX
-# frame's buffer (the frame is not sent, its completion carries ERR_BUS_READ). Handled
-# below but not drawn: a descriptor fetch of its TX or RX ring ("tx_ring", "rx_ring").
-# An error there while a later fetch of the same ring is in flight stops the simulation
-# (rtl/vf_dma_fetch.sv's "ring pointer" assertion: the errored beat is discarded, the
-# later read's entries are handed on, to a queue already in error that ignores them;
-# seed 2, `--kinds host_bus_error --repeats 6`, "TX ring pointer 91, entry 92"):
-# reported, not changed here (rtl/ is not this branch's).
-BUS_ERROR_SITES = ("tx_data",)
+# frame's buffer (the frame is not sent, its completion carries ERR_BUS_READ), or a
+# descriptor fetch of its TX or RX ring (the queue stops in error with ERR_BUS_READ; the
+# entries of a later fetch of that ring already in flight are dropped, as
+# rtl/vf_dma_desc_fetch.sv drops every beat of a queue in error).
+BUS_ERROR_SITES = ("tx_data", "tx_ring", "rx_ring")
 BUS_ERROR_HIT_CYCLES = 20_000  # bound on the armed burst coming (the VM sends or refills)
 
 

@@ -442,3 +442,39 @@ def test_device_state_gives_back_taken_buffers_and_the_next_owner_resumes_there(
     assert pkt.data == frame
     with pytest.raises(ValueError, match="outside a ring of 32"):
         dev.set_device_state(replace(moved, tx=RingPoint(32, 0)))
+
+
+def test_reclaim_completes_held_tx_unsent_and_gives_held_rx_buffers_back_in_order() -> None:
+    """A backend that stopped without handing the rings back (failed quiesce): the
+    frames it fetched and never completed are completed unsent, the buffers it
+    claimed and never filled go to the next owner, oldest first."""
+    mem = guest()
+    shell = Vmxnet3Shell(mem, tx_size=32, rx_size=32, rx_buf_len=512)
+    dev = Vmxnet3DeviceRings(mem, shell.conf)
+    rng = random.Random(21)
+    frames = [rng.randbytes(100 + i) for i in range(6)]
+    for f in frames:
+        shell.post_tx(f)
+    reqs = dev.fetch_tx(shell.tx_prod)
+    dev.complete_tx(reqs[0])  # the backend finished the first,
+    dev.unfetch_tx(reqs[4])  # and gave back the last two (sent by the next owner)
+    shell.post_rx()
+    bufs = dev.claim_rx_buffers()
+    dev.complete_rx(bufs[:2], 700)  # it filled two buffers with one frame
+    assert [t.data for t in shell.reap_tx()] == frames[:1]
+    assert len(shell.reap_rx()) == 1
+    lost = dev.reclaim()
+    assert [dev.read_frame(r) for r in lost] == frames[1:4]
+    # The guest gets its buffers back as if sent: completions in ring order.
+    assert [t.data for t in shell.reap_tx()] == frames[1:4]
+    resent = dev.fetch_tx(shell.tx_prod)
+    assert [dev.read_frame(r) for r in resent] == frames[4:]
+    for req in resent:
+        dev.complete_tx(req)
+    assert (dev.stats["tx_reclaimed"], dev.stats["rx_reclaimed"]) == (3, len(bufs) - 2)
+    # The buffers the backend held are the device's again, the oldest filled first.
+    rx = rng.randbytes(300)
+    assert dev.deliver_rx(rx)
+    [pkt] = shell.reap_rx()
+    assert pkt.data == rx and mem.read(bufs[2].gpa, 300) == rx  # the oldest held buffer
+    assert dev.reclaim() == [] and dev.stats["rx_reclaimed"] == len(bufs) - 2

@@ -18,7 +18,7 @@ from tb.host.dma_path import INJECTED
 from tb.pf_driver.switch_regs import uplink_link_writes
 from tb.ref.layouts import ENTRY_BYTES
 from tb.ref.regmap import QSTATUS_ERROR, Esw, QErr, Queue, queue_reg
-from tb.shell_model.npa_shell import ShellMode
+from tb.shell_model.npa_shell import TX_DROPPED_QDISC, TX_UNCONFIRMED_AT_FAILED_QUIESCE, ShellMode
 
 RECOVERY_CYCLES = 40_000  # bound on a VM's first frame after it got its VF back
 FALLBACK_CYCLES = 50_000  # bound on a plugin fault being noticed (its next TX call)
@@ -122,6 +122,71 @@ class PluginException(Injection):
             Expect("fell_back", 1),
             Expect("back_on_plugin", 1),
         ]
+
+
+class QuiesceFault(Injection):
+    """An honest VM's plugin raises in its TX entry point and then, asked to quiesce
+    by the fallback, raises again or never returns (the shell gives up after
+    ``PLUGIN_QUIESCE_TIMEOUT_NS``). The shell has the VF reset and takes the rings
+    back (tb/shell_model/npa_shell.py): the TX frames the plugin held are completed
+    unsent, each counted and named at TX_UNCONFIRMED_AT_FAILED_QUIESCE; the VM runs emulated,
+    then gets its plugin again."""
+
+    name, category = "quiesce_fault", "fault"
+
+    def target(self, w: SoakWorld) -> str:
+        return self.rng.choice(HONEST)
+
+    def tolerated(self, w: SoakWorld, target: str) -> frozenset[str]:
+        return SWITCH_OVER_LOSSES | {
+            rxq_drops(target),
+            TX_UNCONFIRMED_AT_FAILED_QUIESCE,
+            TX_DROPPED_QDISC,
+        }
+
+    def excused(self, target: str) -> frozenset[str]:
+        return frozenset({target})
+
+    async def counters(self, w: SoakWorld, target: str) -> dict[str, int]:
+        stats = w.guests[target].v.shell.stats
+        return {
+            f"{key}.{target}": stats[key]
+            for key in ("plugin_faults", "quiesce_failures", "plugin_hangs")
+        }
+
+    async def inject(self, w: SoakWorld, rec: InjectionRecord) -> None:
+        g = w.guests[rec.target]
+        shell = g.v.shell
+        plugin = shell.plugin
+        assert isinstance(plugin, FaultablePlugin), type(plugin).__name__
+        mode = self.rng.choice(("raise", "hang"))
+        faults0, lost0 = shell.stats["plugin_faults"], shell.stats[TX_UNCONFIRMED_AT_FAILED_QUIESCE]
+        named0 = sum(reason == TX_UNCONFIRMED_AT_FAILED_QUIESCE for _, reason, _ in g.refused)
+        plugin.crash_next_tx, plugin.crash_quiesce = True, mode
+        g.stack.announce()  # a frame to send: the plugin's tx() is called
+        await w.tb.wait_until(
+            f"{rec.target}'s plugin fault noticed",
+            lambda: shell.stats["plugin_faults"] > faults0,
+            within=FALLBACK_CYCLES,
+        )
+        await w.host.fallbacks_done()  # the failed quiesce included
+        rec.measured["fell_back"] = int(shell.mode is ShellMode.EMULATED and shell.plugin is None)
+        lost = shell.stats[TX_UNCONFIRMED_AT_FAILED_QUIESCE] - lost0
+        named = (
+            sum(reason == TX_UNCONFIRMED_AT_FAILED_QUIESCE for _, reason, _ in g.refused) - named0
+        )
+        rec.measured["lost_not_named"] = lost - named
+        await w.tb.cycles(self.rng.randint(500, 3_000))  # on the emulated path a while
+        rec.measured["back_on_plugin"] = int(await w.attach(rec.target))
+        rec.expects += [
+            Expect(f"plugin_faults.{rec.target}", 1),
+            Expect(f"quiesce_failures.{rec.target}", 1),
+            Expect(f"plugin_hangs.{rec.target}", int(mode == "hang")),
+            Expect("fell_back", 1),
+            Expect("lost_not_named", 0),
+            Expect("back_on_plugin", 1),
+        ]
+        rec.notes.append(f"quiesce {mode}: {lost} TX frames completed unsent")
 
 
 # Where host_bus_error answers one read burst of the VM's VF with SLVERR: the next TX
@@ -259,6 +324,7 @@ FAULTS: tuple[type[Injection], ...] = (
     FlrHostileVf,
     UplinkFlap,
     PluginException,
+    QuiesceFault,
     HostBusError,
     LatencySpike,
 )

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cocotb
+from cocotb.triggers import Event
 
 from sim.soak.model import TX_BUS_ERROR, FrameView, InjectionRecord
 from tb.env import NicTb, TbConfig
@@ -28,6 +29,7 @@ from tb.hypervisor.npa_vm import NpaVm, SecurityPolicy
 from tb.net.external_host import ExternalHost
 from tb.pf_driver.switch_regs import port_base
 from tb.plugin_model.hostile import ROGUE_PLUGIN_ID, HostilePlugin
+from tb.plugin_model.plugin import QuiesceResult
 from tb.plugin_model.ring_a import RING_A_PLUGIN_ID, RingAPlugin, ring_a_image
 from tb.ref.regmap import Esw, MacEntry, MacEntryCtrl, PortCounter
 from tb.ref.regs import MacHiValid, MacPair, PortCtrl, PortPolicyReg, PortStatus
@@ -66,6 +68,10 @@ class FaultablePlugin(RingAPlugin):
     each such frame's bytes (the soak's delivery monitor reads them, TX_BUS_ERROR)."""
 
     crash_next_tx = False
+    # The next quiesce() raises ("raise") or never returns ("hang"), once.
+    crash_quiesce: str | None = None
+    # Wedged: it no longer serves its VF's interrupts (completions pile up unreaped).
+    wedged = False
     arm_next_tx: Callable[[tuple[int, int]], None] | None = None
     drop_point: Callable[[bytes], None] | None = None
 
@@ -74,6 +80,18 @@ class FaultablePlugin(RingAPlugin):
             self.crash_next_tx = False
             raise RuntimeError("injected fault: vendor A's plugin raised in tx()")
         return await super().tx(prod)
+
+    async def _interrupt(self) -> None:
+        if not self.wedged:
+            await super()._interrupt()
+
+    async def quiesce(self) -> QuiesceResult:
+        mode, self.crash_quiesce = self.crash_quiesce, None
+        if mode == "raise":
+            raise RuntimeError("injected fault: vendor A's plugin raised in quiesce()")
+        if mode == "hang":
+            await Event().wait()  # never set: the shell's time bound ends the call
+        return await super().quiesce()
 
     async def _push_tx(self) -> int:
         if self.arm_next_tx is not None and self._backlog and not self._quiescing:
@@ -185,6 +203,7 @@ class SoakWorld:
             stack.bind_udp(FLOW_PORT, sink.deliver)
             g = Guest(name, v, stack, sink)
             v.shell.receiver = self._receiver(g)
+            v.shell.drop_point = self._shell_drop(g)
             self.guests[name] = g
         self.guest_regions0 = {
             n: dict(g.v.vm.memory.allocator.allocated) for n, g in self.guests.items()
@@ -264,6 +283,14 @@ class SoakWorld:
         if ok and isinstance(plugin, FaultablePlugin) and self.name_tx_bus_errors:
             plugin.drop_point = self._tx_bus_error(self.guests[name])
         return ok
+
+    def _shell_drop(self, g: Guest) -> Callable[[str, bytes], None]:
+        """The shell's named drop points (a failed quiesce's TX frames)."""
+
+        def drop(reason: str, frame: bytes) -> None:
+            g.refused.append((self.tb.now_ns(), reason, frame))
+
+        return drop
 
     def _tx_bus_error(self, g: Guest) -> Callable[[bytes], None]:
         def drop(frame: bytes) -> None:

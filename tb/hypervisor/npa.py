@@ -321,16 +321,19 @@ class NpaHost:
         # Frames the switch sent towards the VF before its entry moved land in the
         # plugin's buffers before its ring closes.
         await self.wait_ns(RX_PIPE_NS)
+        func = self.hv.vf_function(vf)
         if v.shell.plugin is not None:
             result = await v.shell.detach_plugin(
-                reason, resume=v.device.resume_emulation, after_quiesce=self._tx_pipe(v)
+                reason,
+                resume=v.device.resume_emulation,
+                after_quiesce=self._tx_pipe(v),
+                stop_vf=lambda: self.pf.flr_vf(vf),  # if the plugin cannot quiesce
             )
             self.logger.info("%s: plugin quiesced: %s", name, result)
             await self._tx_fifo_drained(v, vf, result.tx_sent)
         v.device.resume_emulation()
         # Frames already past the switch towards the VF when its ring closed were
         # dropped by the VF (RXQ_DROPS); read before the FLR clears the counter.
-        func = self.hv.vf_function(vf)
         drops = await self.bar(func).read(queue_reg(0, Queue.RXQ_DROPS))
         self.vf_rx_drops[name] = self.vf_rx_drops.get(name, 0) + drops
         await self.pf.set_vf_mac(vf, "00:00:00:00:00:00")  # the VF's own entries go

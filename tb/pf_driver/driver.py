@@ -255,12 +255,20 @@ class PfDriver:
         return await VfStatsReader(self.bar).read(self._knobs().vf(vf))
 
     async def reset_vf(self, vf: int) -> None:
-        """Function-level reset of a VF from the PF (its DMA engine and mailbox)."""
-        f = self._knobs().vf(vf)
-        await self.bar.write(vf_admin_reg(f, VfAdmin.CTRL), VF_ADMIN_FLR)
+        """Function-level reset of a VF from the PF (its DMA engine and mailbox), then
+        its guest-chosen settings dropped and its policy applied again."""
+        f = await self.flr_vf(vf)
         self.vfs[f].reset_guest()
         await self.apply_vf(f)
         await self._notify_vf(f)
+
+    async def flr_vf(self, vf: int) -> int:
+        """Only the function-level reset of a VF: its DMA engine stops at once; its switch
+        port, MAC entries and the driver's view stay as they are (for a hypervisor that
+        must stop a VF's DMA before it can tidy up). Returns the VF's function number."""
+        f = self._knobs().vf(vf)
+        await self.bar.write(vf_admin_reg(f, VfAdmin.CTRL), VF_ADMIN_FLR)
+        return f
 
     async def _notify_vf(self, f: int) -> None:
         """Tell a VF whose driver talks to us that its configuration changed (ixgbe's

@@ -100,6 +100,11 @@ class Vmxnet3DeviceRings:
         self._rx2 = RingCursor(conf.rx2_ring, conf.rx2_size)
         self._rx_avail: deque[RxBuffer] = deque()
         self._tx_fetched: list[TxRequest] = []
+        # What a backend took and has not finished, for :meth:`reclaim`: TX frames
+        # fetched and neither completed nor given back (by SOP index, in fetch order),
+        # RX buffers claimed and neither filled nor given back (by index, in ring order).
+        self._tx_held: dict[int, TxRequest] = {}
+        self._rx_held: dict[int, RxBuffer] = {}
         self.errors: Counter[str] = Counter()
         self.stats: Counter[str] = Counter()
 
@@ -148,6 +153,7 @@ class Vmxnet3DeviceRings:
                 frags, sop = [], None
         self._tx_fetched = []
         self.stats["tx_fetched"] += len(frames)
+        self._tx_held.update((f.sop_idx, f) for f in frames)
         return frames
 
     def unfetch_tx(self, req: TxRequest) -> None:
@@ -163,6 +169,9 @@ class Vmxnet3DeviceRings:
             self._tx.gen ^= 1
         self._tx.index = req.sop_idx
         self._tx_fetched = []
+        held = list(self._tx_held)
+        for sop in held[held.index(req.sop_idx) :] if req.sop_idx in self._tx_held else ():
+            del self._tx_held[sop]
         self.stats["tx_unfetched"] += 1
 
     def read_frame(self, req: TxRequest) -> bytes:
@@ -173,6 +182,7 @@ class Vmxnet3DeviceRings:
         cpl = TxCompDesc(txd_idx=req.eop_idx, gen=self._tx_comp.gen)
         self.mem.write(self._tx_comp.addr(), cpl.pack())
         self._tx_comp.advance()
+        self._tx_held.pop(req.sop_idx, None)
         self.stats["tx_completed"] += 1
 
     # -- RX --------------------------------------------------------------------------------
@@ -205,10 +215,13 @@ class Vmxnet3DeviceRings:
         self.take_rx_buffers()
         bufs = list(self._rx_avail)
         self._rx_avail.clear()
+        self._rx_held.update((b.idx, b) for b in bufs)
         return bufs
 
     def return_rx_buffers(self, bufs: list[RxBuffer]) -> None:
         """Put claimed, unfilled buffers back in front, oldest first, for the next owner."""
+        for b in bufs:
+            self._rx_held.pop(b.idx, None)
         self._rx_avail.extendleft(reversed(bufs))
 
     def deliver_rx(self, frame: bytes, *, vlan_tci: int | None = None, err: bool = False) -> bool:
@@ -244,6 +257,7 @@ class Vmxnet3DeviceRings:
         """Write the completions of a frame of ``length`` bytes that fills ``bufs`` in order."""
         left = length
         for k, buf in enumerate(bufs):
+            self._rx_held.pop(buf.idx, None)
             chunk = min(left, buf.length)
             left -= chunk
             cpl = RxCompDesc(
@@ -290,7 +304,31 @@ class Vmxnet3DeviceRings:
             self._rx2.move_to(state.rx2)
         self._rx_avail.clear()
         self._tx_fetched = []
+        self._tx_held.clear()
+        self._rx_held.clear()
         self.stats["state_updates"] += 1
+
+    def reclaim(self) -> list[TxRequest]:
+        """Take back what a backend held when it stopped without handing the rings back.
+
+        For a backend whose quiesce failed and whose VF was then reset, so that it
+        writes nothing more. TX frames it fetched and never completed are completed
+        here, unsent: whether its VF sent them before the reset is unknown, so they
+        are not sent again (the guest frees them as after a vmxnet3 device reset; the
+        caller counts them). Receive buffers it claimed and never filled go back in
+        front of the available ones, in ring order, for the next owner. Returns the
+        TX frames completed unsent.
+        """
+        lost = list(self._tx_held.values())
+        for req in lost:
+            self.complete_tx(req)
+        bufs = list(self._rx_held.values())
+        self._rx_held.clear()
+        self._rx_avail.extendleft(reversed(bufs))
+        self._tx_fetched = []
+        self.stats["tx_reclaimed"] += len(lost)
+        self.stats["rx_reclaimed"] += len(bufs)
+        return lost
 
     def _refuse(self, error: DeviceRingError) -> NoReturn:
         self.errors[error.reason] += 1

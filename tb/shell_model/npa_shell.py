@@ -26,6 +26,18 @@ the VM back to the emulated path, which quiesces the plugin as at any detach.
 An entry point that does not return within ``PLUGIN_CALL_TIMEOUT_NS`` (a plugin
 that hangs) is a fault the same way: the call is abandoned (its coroutine killed),
 ``plugin_hangs`` counted, and the fallback is the exception's (:class:`PluginHang`).
+
+The plugin's ``quiesce()`` (at every detach, the fallback's included) runs under
+``PLUGIN_QUIESCE_TIMEOUT_NS``. If it raises or hangs, the rings cannot be handed back
+by the plugin: the shell has the hypervisor reset the VF (``stop_vf``, an FLR, after
+which it writes nothing more), then the device end takes back what the plugin held
+(:meth:`Vmxnet3DeviceRings.reclaim`): TX frames it fetched and never completed are
+completed unsent, as a vmxnet3 device reset does (whether the VF sent them first is
+unknown, so they are not sent twice), counted in ``tx_unconfirmed_at_failed_quiesce`` and
+handed to ``drop_point``; receive buffers it held go to the emulated device, and the
+guest memory it allocated (its VF rings) is freed (``plugin_allocations_freed``).
+``quiesce_failures`` counts these. A frame the stack sends while the qdisc is full is
+handed to ``drop_point`` too (``tx_dropped_qdisc``).
 """
 
 from __future__ import annotations
@@ -47,7 +59,7 @@ from tb.plugin_model.plugin import Plugin, QuiesceResult
 from tb.plugin_model.shell_api import DmaMemory, VfRegisters
 from tb.shell_model.device_rings import Vmxnet3DeviceRings
 from tb.shell_model.shell import RxPacket, Vmxnet3Shell
-from tb.shell_model.shell_services import ShellServices
+from tb.shell_model.shell_services import PluginMemory, ShellServices
 from tb.shell_model.vmxnet3_defs import Bar0
 
 TXQUEUELEN = 1000  # Linux's default qdisc length
@@ -56,8 +68,20 @@ TXQUEUELEN = 1000  # Linux's default qdisc length
 PLUGIN_CALL_TIMEOUT_NS = 50_000
 
 
+# quiesce() drains the frames the VF holds: it may wait for the VF's completions until
+# its queues' stall watchdog gives up (tb/vf_driver/rings.py: DEFAULT_STALL_CYCLES,
+# noticed within twice that, 800 us at 4 ns a cycle), but not for ever.
+PLUGIN_QUIESCE_TIMEOUT_NS = 1_000_000
+TX_UNCONFIRMED_AT_FAILED_QUIESCE = "tx_unconfirmed_at_failed_quiesce"
+TX_DROPPED_QDISC = "tx_dropped_qdisc"
+
+
 class PluginHang(RuntimeError):
-    """A plugin entry point did not return within ``PLUGIN_CALL_TIMEOUT_NS``."""
+    """A plugin entry point did not return within its time bound."""
+
+
+class QuiesceFailed(RuntimeError):
+    """The plugin's quiesce failed and nobody can stop its VF: the rings stay its."""
 
 
 class ShellMode(Enum):
@@ -111,6 +135,10 @@ class NpaShell:
         # Told (once per plugin) when the plugin raised: the hypervisor's fallback.
         self.on_plugin_fault: Callable[[BaseException], None] | None = None
         self.plugin_fault: BaseException | None = None  # the loaded plugin's fault, if any
+        # Given each TX frame lost at a named point (TX_DROPPED_QDISC,
+        # TX_UNCONFIRMED_AT_FAILED_QUIESCE) with its reason.
+        self.drop_point: Callable[[str, bytes], None] | None = None
+        self._device_rings: Vmxnet3DeviceRings | None = None
 
     # -- netdev ---------------------------------------------------------------------------
 
@@ -123,7 +151,9 @@ class NpaShell:
     def xmit(self, frame: bytes) -> bool:
         """The stack sends ``frame``; False when the qdisc is full (dropped, counted)."""
         if len(self._qdisc) >= TXQUEUELEN:
-            self.stats["tx_dropped_qdisc"] += 1
+            self.stats[TX_DROPPED_QDISC] += 1
+            if self.drop_point is not None:
+                self.drop_point(TX_DROPPED_QDISC, frame)
             return False
         self._qdisc.append(frame)
         self.stats["tx_queued"] += 1
@@ -161,9 +191,10 @@ class NpaShell:
         """
         loaded = loader.load_from_guest(dma, image_gpa, image_len)  # type: ignore[arg-type]
         plugin = loaded.plugin
-        services = ShellServices(device_rings, dma, vf, self.log.getChild("plugin"))
+        services = ShellServices(device_rings, PluginMemory(dma), vf, self.log.getChild("plugin"))
         await plugin.init(services)
         self.plugin, self.services = plugin, services
+        self._device_rings = device_rings
         self.plugin_fault = None
         self._irq_task = cocotb.start_soon(self._vf_interrupts(irq, vf.func))
         # Buffers posted while emulated are the plugin's now.
@@ -187,16 +218,22 @@ class NpaShell:
         reason: str,
         resume: Callable[[], None] | None = None,
         after_quiesce: Callable[[], Awaitable[None]] | None = None,
+        stop_vf: Callable[[], Awaitable[None]] | None = None,
     ) -> QuiesceResult:
         """Quiesce the plugin and go back to the emulated device, losing no TX frame.
 
         ``after_quiesce`` (the hypervisor's) runs once the plugin stopped its VF, and
         ``resume`` once the plugin let go of the rings, before the shell rings the
-        emulated device's doorbells again.
+        emulated device's doorbells again. ``stop_vf`` (the hypervisor's FLR) stops the
+        VF by force when the plugin's quiesce fails (module docstring); without it such
+        a failure raises :class:`QuiesceFailed`.
         """
         if self.plugin is None:
             raise RuntimeError(f"{self.name}: no plugin loaded")
-        result = await self.plugin.quiesce()
+        try:
+            result = await self._entry("quiesce", self.plugin.quiesce(), PLUGIN_QUIESCE_TIMEOUT_NS)
+        except Exception as exc:  # vendor code: stop its VF by force, take the rings back
+            result = await self._quiesce_failed(exc, stop_vf)
         if self._irq_task is not None:
             self._irq_task.cancel()
             self._irq_task = None
@@ -281,14 +318,40 @@ class NpaShell:
         else:
             self.device.bar0_write(reg, value)
 
-    async def _entry(self, name: str, call: Coroutine[Any, Any, Any]) -> Any:
-        """Run a plugin entry point, at most ``PLUGIN_CALL_TIMEOUT_NS``: one that has not
-        returned by then is abandoned (killed) and raises :class:`PluginHang`."""
+    async def _entry(
+        self, name: str, call: Coroutine[Any, Any, Any], limit_ns: int = PLUGIN_CALL_TIMEOUT_NS
+    ) -> Any:
+        """Run a plugin entry point, at most ``limit_ns``: one that has not returned by
+        then is abandoned (killed) and raises :class:`PluginHang`."""
         try:
-            return await with_timeout(call, PLUGIN_CALL_TIMEOUT_NS, "ns")
+            return await with_timeout(call, limit_ns, "ns")
         except SimTimeoutError:
             self.stats["plugin_hangs"] += 1
-            raise PluginHang(f"{name} did not return within {PLUGIN_CALL_TIMEOUT_NS} ns") from None
+            raise PluginHang(f"{name} did not return within {limit_ns} ns") from None
+
+    async def _quiesce_failed(
+        self, exc: Exception, stop_vf: Callable[[], Awaitable[None]] | None
+    ) -> QuiesceResult:
+        """The plugin's quiesce raised or hung: reset its VF, take the rings back."""
+        self.stats["quiesce_failures"] += 1
+        self.note(f"plugin quiesce failed: {type(exc).__name__}: {exc}")
+        if self.plugin_fault is None:  # never called again (not a second fallback)
+            self.plugin_fault = exc
+        if stop_vf is None or self._device_rings is None:
+            raise QuiesceFailed(f"{self.name}: quiesce failed, the VF cannot be stopped") from exc
+        await stop_vf()  # the VF's DMA has stopped: nothing more lands in the rings
+        lost = self._device_rings.reclaim()
+        self.stats[TX_UNCONFIRMED_AT_FAILED_QUIESCE] += len(lost)
+        if self.services is not None:  # its rings and buffers: nothing writes there now
+            self.stats["plugin_allocations_freed"] += self.services.dma.free_all()
+        if self.drop_point is not None:
+            for req in lost:
+                self.drop_point(
+                    TX_UNCONFIRMED_AT_FAILED_QUIESCE, self._device_rings.read_frame(req)
+                )
+        # Counted above, not as abandoned by the plugin; the reset emptied the VF's TX
+        # FIFO too, so no frame of it is still to reach the switch.
+        return QuiesceResult(tx_abandoned=0, tx_backlog=0, tx_sent=0)
 
     def _fault(self, exc: BaseException) -> None:
         """The plugin raised: never call it again; the hypervisor takes the VM back."""

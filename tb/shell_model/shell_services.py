@@ -14,9 +14,45 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
+from tb.host.memory import WriteWatch
 from tb.plugin_model.shell_api import DmaMemory, IrqHandler, VfRegisters
 from tb.shell_model.device_rings import RxBuffer, TxRequest, Vmxnet3DeviceRings
 from tb.shell_model.rings import DeviceState, RingConf
+
+
+class PluginMemory:
+    """Guest memory as one plugin allocates from it, with what it holds: a plugin that
+    fails to quiesce cannot free its own rings, so the shell frees what it left
+    (:meth:`free_all`, once its VF was reset and can no longer write there)."""
+
+    def __init__(self, dma: DmaMemory) -> None:
+        self._dma = dma
+        self.held: dict[int, int] = {}  # gpa -> size
+
+    def alloc(self, size: int, align: int = 64) -> int:
+        gpa = self._dma.alloc(size, align)
+        self.held[gpa] = size
+        return gpa
+
+    def free(self, gpa: int) -> None:
+        self._dma.free(gpa)
+        del self.held[gpa]
+
+    def read(self, gpa: int, length: int) -> bytes:
+        return self._dma.read(gpa, length)
+
+    def write(self, gpa: int, data: bytes) -> None:
+        self._dma.write(gpa, data)
+
+    def watch(self, lo: int, hi: int) -> WriteWatch:
+        return self._dma.watch(lo, hi)
+
+    def free_all(self) -> int:
+        """Free every allocation still held; returns how many."""
+        left = list(self.held)
+        for gpa in left:
+            self.free(gpa)
+        return len(left)
 
 
 @dataclass
@@ -24,7 +60,7 @@ class ShellServices:
     """Implements :class:`tb.plugin_model.shell_api.ShellApi` for one plugin."""
 
     rings: Vmxnet3DeviceRings
-    dma: DmaMemory
+    dma: PluginMemory
     vf: VfRegisters
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("cocotb.npa.plugin"))
     irq_handler: IrqHandler | None = None

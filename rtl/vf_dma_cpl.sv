@@ -83,8 +83,6 @@ module vf_dma_cpl
   logic [  QW-1:0] ev_q;
   logic [SLOT_W:0] ev_n;
   logic [NV-1:0] irq_en, irq_err;
-  logic [7:0] cpl_status;  // the writer's status field, a q_err_e
-  assign cpl.req.status = q_err_e'(cpl_status);
 
   vf_dma_cpl_wr #(
       .NUM_QUEUES(NUM_QUEUES),
@@ -111,15 +109,7 @@ module vf_dma_cpl
       .rx_data(rxc_data),
       .rx_valid(rxc_valid),
       .rx_ready(rxc_ready),
-      .f_rx(cpl.req.rx),
-      .f_gen(cpl.gen),
-      .f_q(cpl.req.q),
-      .f_idx(cpl.req.idx),
-      .f_len(cpl.req.len),
-      .f_nbufs(cpl.req.nbufs),
-      .f_vlan_stripped(cpl.req.vlan_stripped),
-      .f_vlan_tci(cpl.req.vlan_tci),
-      .f_status(cpl_status),
+      .f_cpl(cpl),
       .f_raw(cpl_raw),
       .m_aw,
       .m_awvalid,

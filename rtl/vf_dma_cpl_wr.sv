@@ -75,17 +75,9 @@ module vf_dma_cpl_wr
     input  wire logic     rx_valid,
     output logic          rx_ready,
 
-    // to / from the ring format
-    output logic                    f_rx,
-    output logic                    f_gen,
-    output logic      [        7:0] f_q,
-    output logic      [       15:0] f_idx,
-    output logic      [       15:0] f_len,
-    output logic      [        7:0] f_nbufs,
-    output logic                    f_vlan_stripped,
-    output logic      [       15:0] f_vlan_tci,
-    output logic      [        7:0] f_status,
-    input  wire logic [ENTRY_W-1:0] f_raw,
+    // to / from the ring format: the entry's fields, and the entry
+    output cpl_fields_t               f_cpl,
+    input  wire logic   [ENTRY_W-1:0] f_raw,
 
     output dma_a_t                   m_aw,
     output logic                     m_awvalid,
@@ -204,15 +196,11 @@ module vf_dma_cpl_wr
     req_data = pick_rx ? rx_data : tx_data;
     r_rx = req_data.rx;
     r_q = QW'(req_data.q);
-    f_rx = pick_rx;
-    f_q = 8'(r_q);
-    f_gen = pick_rx ? rx_gen_reg[r_q] : tx_gen_reg[r_q];
-    f_idx = req_data.idx;
-    f_len = req_data.len;
-    f_nbufs = req_data.nbufs;
-    f_vlan_stripped = req_data.vlan_stripped;
-    f_vlan_tci = req_data.vlan_tci;
-    f_status = req_data.status;
+    // the request as it came, on the ring of the port it came on
+    f_cpl.req = req_data;
+    f_cpl.req.rx = pick_rx;
+    f_cpl.req.q = 8'(r_q);
+    f_cpl.gen = pick_rx ? rx_gen_reg[r_q] : tx_gen_reg[r_q];
 
     widx = pick_rx ? rx_idx_reg[r_q] : tx_idx_reg[r_q];
     base = pick_rx ? rxq_cpl_base[r_q] : txq_cpl_base[r_q];
@@ -412,9 +400,7 @@ module vf_dma_cpl_wr
   assign ev_q     = wf_head.q;
   assign ev_n     = wf_head.n;
 
-  logic unused_rx;
   logic [OFF_W-1:0] unused_eaddr_lo;  // entries are addressed by beat and lane
-  assign unused_rx = ^{r_rx, req_data.q};  // r_q: the low bits of the queue field
   assign unused_eaddr_lo = eaddr[OFF_W-1:0];
 
   `ASSERT(req_on_its_port, take || discard |-> r_rx == pick_rx)

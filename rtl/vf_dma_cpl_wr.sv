@@ -79,14 +79,12 @@ module vf_dma_cpl_wr
     output cpl_fields_t               f_cpl,
     input  wire logic   [ENTRY_W-1:0] f_raw,
 
-    output dma_a_t                   m_aw,
-    output logic                     m_awvalid,
-    input  wire logic                m_awready,
-    output logic      [  DATA_W-1:0] m_wdata,
-    output logic      [DATA_W/8-1:0] m_wstrb,
-    output logic                     m_wlast,
-    output logic                     m_wvalid,
-    input  wire logic                m_wready,
+    output dma_a_t    m_aw,
+    output logic      m_awvalid,
+    input  wire logic m_awready,
+    output axi_w_t    m_w,
+    output logic      m_wvalid,
+    input  wire logic m_wready,
 
     // event: entries of one ring became visible (their W beat was accepted)
     output logic            ev_valid,
@@ -391,9 +389,7 @@ module vf_dma_cpl_wr
       .count(unused_wf_count)
   );
   // one beat per write; its entries become visible (an event) when W is accepted
-  assign m_wdata  = wf_head.data;
-  assign m_wstrb  = wf_head.strb;
-  assign m_wlast  = 1'b1;
+  assign m_w      = '{data: AXI_DATA_W'(wf_head.data), strb: AXI_STRB_W'(wf_head.strb), last: 1'b1};
   assign m_wvalid = wf_valid;
   assign ev_valid = wf_valid && m_wready;
   assign ev_rx    = wf_head.rx;

@@ -74,14 +74,12 @@ module vf_dma_rx
     input  wire logic          d_valid,
     output logic               d_ready,
 
-    output dma_a_t                 m_aw,
-    output logic                   m_awvalid,
-    input  wire logic              m_awready,
-    output logic      [DATA_W-1:0] m_wdata,
-    output logic      [KEEP_W-1:0] m_wstrb,
-    output logic                   m_wlast,
-    output logic                   m_wvalid,
-    input  wire logic              m_wready,
+    output dma_a_t    m_aw,
+    output logic      m_awvalid,
+    input  wire logic m_awready,
+    output axi_w_t    m_w,
+    output logic      m_wvalid,
+    input  wire logic m_wready,
 
     output cpl_req_t  cpl_data,
     output logic      cpl_valid,
@@ -421,9 +419,7 @@ module vf_dma_rx
     w_drop = wcmd_head[WCMD_W-1];
     w_beats = wcmd_head[BT_W-1:0];
     w_last = (wcnt_reg + 1'b1) == w_beats;
-    m_wdata = ff_data;
-    m_wstrb = ff_keep;
-    m_wlast = w_last;
+    m_w = '{data: AXI_DATA_W'(ff_data), strb: AXI_STRB_W'(ff_keep), last: w_last};
     m_wvalid = wcmd_valid && !w_drop && ff_valid;
     ff_ready = wcmd_valid && (w_drop || m_wready);
     w_beat = ff_valid && ff_ready;
@@ -584,7 +580,7 @@ module vf_dma_rx
   // a frame is accepted only with its buffers fetched
   `ASSERT_NEVER(write_without_buffer, state_reg == S_WRITE && !loaded_reg && !dh_valid[cur_r])
   // bursts are cut at the frame's end: the FIFO's last beat is the last of a burst
-  `ASSERT_NEVER(frame_ends_in_burst, m_wvalid && m_wlast != ff_last && ff_last)
+  `ASSERT_NEVER(frame_ends_in_burst, m_wvalid && m_w.last != ff_last && ff_last)
   // a burst stays inside one 4 KiB page and one buffer, and is never empty
   `ASSERT(burst_in_page, issue |-> bytes != '0 && 17'(eff_addr[11:0]) + 17'(bytes) <= 17'd4096)
   // a completion is released only once its frame's data AW went: never more than queued

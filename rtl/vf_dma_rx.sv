@@ -66,9 +66,7 @@ module vf_dma_rx
     output logic [NR-1:0] q_starve,  // the head frame waits for this ring's buffers
     output logic [NR-1:0] q_taken,  // pulse: the ring's next buffer was taken (§4c)
 
-    input  wire logic [  63:0] d_addr,
-    input  wire logic [  15:0] d_len,
-    input  wire logic [   7:0] d_err,    // q_err_e the ring format refused the entry with
+    input  wire rxd_t          d,        // the descriptor, as the ring format decoded it
     input  wire logic [RW-1:0] d_q,      // ring
     input  wire logic [  15:0] d_idx,
     input  wire logic          d_valid,
@@ -196,9 +194,9 @@ module vf_dma_rx
   always_comb begin
     d_ready = 1'b1;  // FIFO room is guaranteed by the fetcher's credit
     d_code  = ERR_NONE;
-    if (d_err != ERR_NONE) d_code = d_err;
-    else if (d_len == '0) d_code = ERR_DESC_LEN_ZERO;
-    else if (d_addr[OFF_W-1:0] != '0 || d_len[OFF_W-1:0] != '0) d_code = ERR_DESC_ALIGN;
+    if (d.err != ERR_NONE) d_code = d.err;
+    else if (d.len == '0) d_code = ERR_DESC_LEN_ZERO;
+    else if (d.addr[OFF_W-1:0] != '0 || d.len[OFF_W-1:0] != '0) d_code = ERR_DESC_ALIGN;
     // one descriptor per cycle: at most one ring of a queue reports an error at a time
     q_err      = '0;
     q_err_code = '0;
@@ -284,7 +282,7 @@ module vf_dma_rx
     q_taken  = dh_pop;
 
     for (int r = 0; r < NR; r++) begin
-      fetched_next[r] = flush[r] ? '0 : fetched_reg[r] + (d_good[r] ? FB_W'(d_len) : '0)
+      fetched_next[r] = flush[r] ? '0 : fetched_reg[r] + (d_good[r] ? FB_W'(d.len) : '0)
           - (dh_pop[r] ? FB_W'(dh_len[r]) : '0);
     end
 
@@ -531,7 +529,7 @@ module vf_dma_rx
         .clk,
         .rst,
         .clr(flush[gr]),
-        .s_data({d_addr, d_len, d_idx}),
+        .s_data({d.addr, d.len, d_idx}),
         .s_valid(d_good[gr]),
         .s_ready(unused_dready),
         .m_data({dh_addr[gr], dh_len[gr], dh_idx[gr]}),

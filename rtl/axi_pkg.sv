@@ -1,7 +1,8 @@
 // SR-IOV NIC: the host bus's AXI4 types. The widths are the design's fixed ones
 // (docs/ARCHITECTURE.md §2: 64-bit host addresses, the function number on a*user,
 // beats of at most 512 bits); a narrower engine (DATA_W 256) uses the low bits
-// of the data fields. The DMA engine's AXI ID and its kinds are defined here too.
+// of the data fields. The DMA engine's AXI ID and its kinds are defined here too,
+// and the host side's channels, which carry the function number besides.
 
 `resetall
 `timescale 1ns / 1ps
@@ -34,7 +35,7 @@ package axi_pkg;
   // ------------------------------------------------------------ DMA engine ID
   // Every request of a function's engine carries {queue, kind}: reads of one
   // kind return in order (one ID per kind, queue 0), writes carry their queue so
-  // that a B error is charged to it. dma_arbiter prepends the function.
+  // that a B error is charged to it. dma_arbiter prepends the function (host_*_t).
   localparam int DMA_KIND_W = 2;
   localparam int DMA_QUEUE_W = 2;  // queue pairs per function: at most 4
 
@@ -100,6 +101,26 @@ package axi_pkg;
     axi_resp_e             resp;
     logic                  last;
   } axi_r_t;
+
+  // --------------------------------------- the host bus's channels (dma_arbiter)
+  // An engine's channel with the function that issued it: its AXI ID on the host
+  // bus is {func, id}, func the high bits. The widths do not depend on the number
+  // of functions; nic_top's flat m_axi_*id keeps the low bits of func that its
+  // functions need. W has no ID (AXI4): it stays axi_w_t.
+  typedef struct packed {
+    logic [FUNC_W-1:0] func;
+    axi_a_t            a;
+  } host_a_t;
+
+  typedef struct packed {
+    logic [FUNC_W-1:0] func;
+    axi_b_t            b;
+  } host_b_t;
+
+  typedef struct packed {
+    logic [FUNC_W-1:0] func;
+    axi_r_t            r;
+  } host_r_t;
 
 endpackage
 

@@ -2,8 +2,9 @@
 // host-bus master. Round-robin per burst on AR and on AW (W beats follow in AW
 // order), so a saturating function cannot starve another; the source index is
 // prepended to the ID so R and B responses route back without a lookup table.
-// Upstream channels are the engines' typed AXI4 channels (axi_pkg); downstream
-// is nic_top's flat host-bus port (its ID is {function, engine ID}).
+// Both sides are typed (axi_pkg): upstream the engines' channels, downstream
+// the same channels with the function number (host_*_t, ID {func, engine ID}),
+// which nic_top flattens into its host-bus port.
 
 `resetall
 `timescale 1ns / 1ps
@@ -12,21 +13,16 @@
 `include "prim_assert.svh"
 
 module dma_arbiter
-  import axi_pkg::*;
+  import nic_pkg::FUNC_W, axi_pkg::*;
 #(
     // Number of upstream masters (functions).
     parameter int N = 3,
+    // Data width of the engines: the low DATA_W bits of the channels' data fields.
     parameter int DATA_W = 512,
-    parameter int ADDR_W = 64,
-    // ID width of one upstream master: axi_pkg::ENGINE_ID_W.
-    parameter int S_ID_W = ENGINE_ID_W,
-    parameter int USER_W = AXI_USER_W,
     // Write bursts granted whose W beats are not all through (a power of two):
     // how far AW may run ahead of W.
     parameter int W_ORDER = 8,
-    localparam int SEL_W = (N > 1) ? $clog2(N) : 1,
-    localparam int M_ID_W = S_ID_W + SEL_W,
-    localparam int STRB_W = DATA_W / 8
+    localparam int SEL_W = (N > 1) ? $clog2(N) : 1
 ) (
     input wire logic clk,
     input wire logic rst,
@@ -48,55 +44,28 @@ module dma_arbiter
     output logic        [N-1:0] s_axi_rvalid,
     input  wire logic   [N-1:0] s_axi_rready,
 
-    // Downstream host-bus master.
-    output logic      [M_ID_W-1:0] m_axi_awid,
-    output logic      [ADDR_W-1:0] m_axi_awaddr,
-    output logic      [       7:0] m_axi_awlen,
-    output logic      [       2:0] m_axi_awsize,
-    output logic      [       1:0] m_axi_awburst,
-    output logic      [USER_W-1:0] m_axi_awuser,
-    output logic                   m_axi_awvalid,
-    input  wire logic              m_axi_awready,
-    output logic      [DATA_W-1:0] m_axi_wdata,
-    output logic      [STRB_W-1:0] m_axi_wstrb,
-    output logic                   m_axi_wlast,
-    output logic                   m_axi_wvalid,
-    input  wire logic              m_axi_wready,
-    input  wire logic [M_ID_W-1:0] m_axi_bid,
-    input  wire logic [       1:0] m_axi_bresp,
-    input  wire logic              m_axi_bvalid,
-    output logic                   m_axi_bready,
-    output logic      [M_ID_W-1:0] m_axi_arid,
-    output logic      [ADDR_W-1:0] m_axi_araddr,
-    output logic      [       7:0] m_axi_arlen,
-    output logic      [       2:0] m_axi_arsize,
-    output logic      [       1:0] m_axi_arburst,
-    output logic      [USER_W-1:0] m_axi_aruser,
-    output logic                   m_axi_arvalid,
-    input  wire logic              m_axi_arready,
-    input  wire logic [M_ID_W-1:0] m_axi_rid,
-    input  wire logic [DATA_W-1:0] m_axi_rdata,
-    input  wire logic [       1:0] m_axi_rresp,
-    input  wire logic              m_axi_rlast,
-    input  wire logic              m_axi_rvalid,
-    output logic                   m_axi_rready
+    // Downstream host-bus master: the granted engine's channels and its function.
+    output host_a_t      m_axi_aw,
+    output logic         m_axi_awvalid,
+    input  wire logic    m_axi_awready,
+    output axi_w_t       m_axi_w,
+    output logic         m_axi_wvalid,
+    input  wire logic    m_axi_wready,
+    input  wire host_b_t m_axi_b,
+    input  wire logic    m_axi_bvalid,
+    output logic         m_axi_bready,
+    output host_a_t      m_axi_ar,
+    output logic         m_axi_arvalid,
+    input  wire logic    m_axi_arready,
+    input  wire host_r_t m_axi_r,
+    input  wire logic    m_axi_rvalid,
+    output logic         m_axi_rready
 );
 
-  if (N < 1) begin : g_check_n
-    $fatal(1, "%m: dma_arbiter needs at least one upstream master (N=%0d)", N);
-  end
-  if (S_ID_W != ENGINE_ID_W || USER_W != AXI_USER_W || ADDR_W != AXI_ADDR_W) begin : g_check_w
-    $fatal(
-        1,
-        "%m: S_ID_W, USER_W and ADDR_W must be axi_pkg's (%0d, %0d, %0d)",
-        ENGINE_ID_W,
-        AXI_USER_W,
-        AXI_ADDR_W
-    );
-  end
-  if (DATA_W > AXI_DATA_W) begin : g_check_data
-    $fatal(1, "%m: DATA_W (%0d) above axi_pkg::AXI_DATA_W (%0d)", DATA_W, AXI_DATA_W);
-  end
+  `ASSERT_PARAM(g_check_n, N >= 1 && N <= (1 << FUNC_W),
+                $sformatf("N (%0d) must be 1..%0d (function numbers)", N, 1 << FUNC_W))
+  `ASSERT_PARAM(g_check_data, DATA_W >= 8 && DATA_W <= AXI_DATA_W,
+                $sformatf("DATA_W (%0d) must be 8..axi_pkg::AXI_DATA_W (%0d)", DATA_W, AXI_DATA_W))
 
   // ---------------------------------------------------------------- reads
   // AR is granted round-robin per burst; as on AW, the winner keeps AR until it is
@@ -143,29 +112,20 @@ module dma_arbiter
   end
 
   always_comb begin
-    m_axi_arid    = {ar_grant_idx, s_axi_ar[ar_grant_idx].id};
-    m_axi_araddr  = s_axi_ar[ar_grant_idx].addr;
-    m_axi_arlen   = s_axi_ar[ar_grant_idx].len;
-    m_axi_arsize  = s_axi_ar[ar_grant_idx].size;
-    m_axi_arburst = s_axi_ar[ar_grant_idx].burst;
-    m_axi_aruser  = s_axi_ar[ar_grant_idx].user;
+    m_axi_ar = '{func: FUNC_W'(ar_grant_idx), a: s_axi_ar[ar_grant_idx]};
     m_axi_arvalid = ar_grant_valid;
     s_axi_arready = '0;
     s_axi_arready[ar_grant_idx] = ar_grant_valid && m_axi_arready;
   end
 
-  // R beats go back to the master named by the ID's top bits.
+  // R beats go back to the master named by the ID's function.
   logic [SEL_W-1:0] r_sel;
-  assign r_sel = m_axi_rid[M_ID_W-1-:SEL_W];
+  assign r_sel = m_axi_r.func[SEL_W-1:0];
 
   always_comb begin
     for (int i = 0; i < N; i++) begin
-      s_axi_r[i] = '{
-          id: dma_id_t'(m_axi_rid[S_ID_W-1:0]),
-          data: AXI_DATA_W'(m_axi_rdata),
-          resp: axi_resp_e'(m_axi_rresp),
-          last: m_axi_rlast
-      };
+      s_axi_r[i] = m_axi_r.r;
+      s_axi_r[i].data = AXI_DATA_W'(m_axi_r.r.data[DATA_W-1:0]);
       s_axi_rvalid[i] = m_axi_rvalid && (r_sel == SEL_W'(i));
     end
     m_axi_rready = s_axi_rready[r_sel];
@@ -214,7 +174,7 @@ module dma_arbiter
 
   assign aw_fire    = m_axi_awvalid && m_axi_awready;
   assign aw_new     = aw_grant_valid && !aw_lock_reg;  // first cycle of a grant: queue its W
-  assign wlast_fire = m_axi_wvalid && m_axi_wready && m_axi_wlast;
+  assign wlast_fire = m_axi_wvalid && m_axi_wready && m_axi_w.last;
 
   logic [$clog2(W_ORDER):0] unused_order_count;
   prim_fifo #(
@@ -234,19 +194,16 @@ module dma_arbiter
   );
 
   always_comb begin
-    m_axi_awid    = {aw_sel, s_axi_aw[aw_sel].id};
-    m_axi_awaddr  = s_axi_aw[aw_sel].addr;
-    m_axi_awlen   = s_axi_aw[aw_sel].len;
-    m_axi_awsize  = s_axi_aw[aw_sel].size;
-    m_axi_awburst = s_axi_aw[aw_sel].burst;
-    m_axi_awuser  = s_axi_aw[aw_sel].user;
+    m_axi_aw = '{func: FUNC_W'(aw_sel), a: s_axi_aw[aw_sel]};
     m_axi_awvalid = aw_grant_valid;
     s_axi_awready = '0;
     s_axi_awready[aw_sel] = aw_grant_valid && m_axi_awready;
 
-    m_axi_wdata  = DATA_W'(s_axi_w[w_sel].data);
-    m_axi_wstrb  = STRB_W'(s_axi_w[w_sel].strb);
-    m_axi_wlast  = s_axi_w[w_sel].last;
+    m_axi_w = '{
+        data: AXI_DATA_W'(s_axi_w[w_sel].data[DATA_W-1:0]),
+        strb: AXI_STRB_W'(s_axi_w[w_sel].strb[DATA_W/8-1:0]),
+        last: s_axi_w[w_sel].last
+    };
     m_axi_wvalid = order_valid && s_axi_wvalid[w_sel];
     s_axi_wready = '0;
     s_axi_wready[w_sel] = order_valid && m_axi_wready;
@@ -265,11 +222,11 @@ module dma_arbiter
   end
 
   logic [SEL_W-1:0] b_sel;
-  assign b_sel = m_axi_bid[M_ID_W-1-:SEL_W];
+  assign b_sel = m_axi_b.func[SEL_W-1:0];
 
   always_comb begin
     for (int i = 0; i < N; i++) begin
-      s_axi_b[i]      = '{id: dma_id_t'(m_axi_bid[S_ID_W-1:0]), resp: axi_resp_e'(m_axi_bresp)};
+      s_axi_b[i]      = m_axi_b.b;
       s_axi_bvalid[i] = m_axi_bvalid && (b_sel == SEL_W'(i));
     end
     m_axi_bready = s_axi_bready[b_sel];
@@ -282,11 +239,11 @@ module dma_arbiter
 `ifndef SYNTHESIS
   // A response naming a master that does not exist is a host-model bug.
   always_ff @(posedge clk) begin
-    if (!rst && m_axi_rvalid && int'(r_sel) >= N) begin
-      $error("%m: R beat with ID 0x%0h routes to no master", m_axi_rid);
+    if (!rst && m_axi_rvalid && int'(m_axi_r.func) >= N) begin
+      $error("%m: R beat of function %0d routes to no master", m_axi_r.func);
     end
-    if (!rst && m_axi_bvalid && int'(b_sel) >= N) begin
-      $error("%m: B response with ID 0x%0h routes to no master", m_axi_bid);
+    if (!rst && m_axi_bvalid && int'(m_axi_b.func) >= N) begin
+      $error("%m: B response of function %0d routes to no master", m_axi_b.func);
     end
   end
 `endif

@@ -121,6 +121,12 @@ module nic_top
     $fatal(1, "%m: register windows of nic_regs_pkg are not the ones this decode assumes");
   end
 
+  // the host-bus port flattens the engines' typed channels (axi_pkg) as they are
+  `ASSERT_PARAM(
+      g_check_bus, DMA_ID_W == ENGINE_ID_W && ADDR_W == AXI_ADDR_W && DATA_W <= AXI_DATA_W,
+      $sformatf("DMA_ID_W (%0d), ADDR_W (%0d), DATA_W (%0d): axi_pkg has %0d, %0d, <= %0d",
+                DMA_ID_W, ADDR_W, DATA_W, ENGINE_ID_W, AXI_ADDR_W, AXI_DATA_W))
+
   // ------------------------------------------------------- register access
   // Windows (address bits [19:16]). PF: 0 its DMA engine, 1 the switch, 2 PF
   // control, 3 the PF side of every VF's mailbox (0x100 per VF, VF n at n).
@@ -465,12 +471,38 @@ module nic_top
     );
   end
 
+  // the host bus: dma_arbiter's typed channels (axi_pkg::host_*_t), flattened
+  // into the flat AXI4 port here and only here; the ID is {function, engine ID}
+  // with the SEL_W low bits of the function
+  host_a_t h_aw, h_ar;
+  axi_w_t  h_w;
+  host_b_t h_b;
+  host_r_t h_r;
+
+  always_comb begin
+    {m_axi_awid, m_axi_awaddr, m_axi_awlen, m_axi_awsize, m_axi_awburst, m_axi_awuser} = {
+      h_aw.func[SEL_W-1:0], h_aw.a
+    };
+    {m_axi_arid, m_axi_araddr, m_axi_arlen, m_axi_arsize, m_axi_arburst, m_axi_aruser} = {
+      h_ar.func[SEL_W-1:0], h_ar.a
+    };
+    {m_axi_wdata, m_axi_wstrb, m_axi_wlast} = {
+      h_w.data[DATA_W-1:0], h_w.strb[STRB_W-1:0], h_w.last
+    };
+    h_b.func = FUNC_W'(m_axi_bid[M_ID_W-1-:SEL_W]);
+    h_b.b = '{id: dma_id_t'(m_axi_bid[DMA_ID_W-1:0]), resp: axi_resp_e'(m_axi_bresp)};
+    h_r.func = FUNC_W'(m_axi_rid[M_ID_W-1-:SEL_W]);
+    h_r.r = '{
+        id: dma_id_t'(m_axi_rid[DMA_ID_W-1:0]),
+        data: AXI_DATA_W'(m_axi_rdata),
+        resp: axi_resp_e'(m_axi_rresp),
+        last: m_axi_rlast
+    };
+  end
+
   dma_arbiter #(
       .N     (NUM_FUNC),
-      .DATA_W(DATA_W),
-      .ADDR_W(ADDR_W),
-      .S_ID_W(DMA_ID_W),
-      .USER_W(FUNC_W)
+      .DATA_W(DATA_W)
   ) u_dma_arbiter (
       .clk,
       .rst,
@@ -489,35 +521,19 @@ module nic_top
       .s_axi_r(f_r),
       .s_axi_rvalid(f_rvalid),
       .s_axi_rready(f_rready),
-      .m_axi_awid,
-      .m_axi_awaddr,
-      .m_axi_awlen,
-      .m_axi_awsize,
-      .m_axi_awburst,
-      .m_axi_awuser,
+      .m_axi_aw(h_aw),
       .m_axi_awvalid,
       .m_axi_awready,
-      .m_axi_wdata,
-      .m_axi_wstrb,
-      .m_axi_wlast,
+      .m_axi_w(h_w),
       .m_axi_wvalid,
       .m_axi_wready,
-      .m_axi_bid,
-      .m_axi_bresp,
+      .m_axi_b(h_b),
       .m_axi_bvalid,
       .m_axi_bready,
-      .m_axi_arid,
-      .m_axi_araddr,
-      .m_axi_arlen,
-      .m_axi_arsize,
-      .m_axi_arburst,
-      .m_axi_aruser,
+      .m_axi_ar(h_ar),
       .m_axi_arvalid,
       .m_axi_arready,
-      .m_axi_rid,
-      .m_axi_rdata,
-      .m_axi_rresp,
-      .m_axi_rlast,
+      .m_axi_r(h_r),
       .m_axi_rvalid,
       .m_axi_rready
   );
@@ -565,6 +581,9 @@ module nic_top
   `ASSERT_ONEHOT0(irq_ready_onehot, {mbx_irq_ready, irq_ready})
   `ASSERT(irq_ready_granted, {mbx_irq_ready, irq_ready} != '0 |-> m_irq_valid && m_irq_ready)
   `ASSERT(flr_of_enabled_vf, (vf_flr & ~vf_enable) == '0)
+  // the arbiter grants functions that exist: the ID's SEL_W bits hold the whole number
+  `ASSERT(aw_func_in_range, m_axi_awvalid |-> 32'(h_aw.func) < NUM_FUNC)
+  `ASSERT(ar_func_in_range, m_axi_arvalid |-> 32'(h_ar.func) < NUM_FUNC)
   `ASSERT_NEVER(strobe_to_absent, (reg_wr || reg_rd) && sel == T_ABSENT && (vf_self_flr != '0))
 
 endmodule

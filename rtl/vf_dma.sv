@@ -222,9 +222,8 @@ module vf_dma
   dma_a_t [2:0] ar;
   logic [2:0] ar_valid, ar_ready, r_valid, r_ready;
   dma_a_t [1:0] aw;
-  logic [1:0] aw_valid, aw_ready, w_last, w_valid, w_ready;
-  logic [1:0][DATA_W-1:0] w_data;
-  logic [1:0][KEEP_W-1:0] w_strb;
+  logic [1:0] aw_valid, aw_ready, w_valid, w_ready;
+  axi_w_t [1:0] w;
   logic b_err;
   dma_id_t b_err_id;
   logic [1:0][NUM_QUEUES-1:0] wr_busy;  // writes outstanding per [dma_wr_kind_e][queue]
@@ -370,13 +369,7 @@ module vf_dma
       .q_err_code(txe_code),
       .q_busy(txe_busy),
       .q_abandon(txe_abandon),
-      .d_addr(txd.addr),
-      .d_len(txd.len),
-      .d_sof(txd.sof),
-      .d_eof(txd.eof),
-      .d_vlan_ins(txd.vlan_ins),
-      .d_vlan_tci(txd.vlan_tci),
-      .d_err(txd.err),
+      .d(txd),
       .d_q(txd_q),
       .d_idx(txd_idx),
       .d_valid(txd_valid),
@@ -434,9 +427,7 @@ module vf_dma
       .q_abandon(rxe_abandon),
       .q_starve(rxq_starve),
       .q_taken(rxq_taken),
-      .d_addr(rxd.addr),
-      .d_len(rxd.len),
-      .d_err(rxd.err),
+      .d(rxd),
       .d_q(rxd_q),
       .d_idx(rxd_idx),
       .d_valid(rxd_valid),
@@ -444,9 +435,7 @@ module vf_dma
       .m_aw(aw[WR_RX_SRC]),
       .m_awvalid(aw_valid[WR_RX_SRC]),
       .m_awready(aw_ready[WR_RX_SRC]),
-      .m_wdata(w_data[WR_RX_SRC]),
-      .m_wstrb(w_strb[WR_RX_SRC]),
-      .m_wlast(w_last[WR_RX_SRC]),
+      .m_w(w[WR_RX_SRC]),
       .m_wvalid(w_valid[WR_RX_SRC]),
       .m_wready(w_ready[WR_RX_SRC]),
       .cpl_data(rxc_data),
@@ -493,9 +482,7 @@ module vf_dma
       .m_aw(aw[WR_CPL_SRC]),
       .m_awvalid(aw_valid[WR_CPL_SRC]),
       .m_awready(aw_ready[WR_CPL_SRC]),
-      .m_wdata(w_data[WR_CPL_SRC]),
-      .m_wstrb(w_strb[WR_CPL_SRC]),
-      .m_wlast(w_last[WR_CPL_SRC]),
+      .m_w(w[WR_CPL_SRC]),
       .m_wvalid(w_valid[WR_CPL_SRC]),
       .m_wready(w_ready[WR_CPL_SRC]),
       .m_irq_func,
@@ -525,9 +512,7 @@ module vf_dma
       .s_aw(aw),
       .s_awvalid(aw_valid),
       .s_awready(aw_ready),
-      .s_wdata(w_data),
-      .s_wstrb(w_strb),
-      .s_wlast(w_last),
+      .s_w(w),
       .s_wvalid(w_valid),
       .s_wready(w_ready),
       .b_err,

@@ -34,14 +34,12 @@ module vf_dma_bus
     input  wire logic   [NRS-1:0] s_rready,
 
     // write sources
-    input  wire dma_a_t [NWS-1:0]             s_aw,
-    input  wire logic   [NWS-1:0]             s_awvalid,
-    output logic        [NWS-1:0]             s_awready,
-    input  wire logic   [NWS-1:0][DATA_W-1:0] s_wdata,
-    input  wire logic   [NWS-1:0][KEEP_W-1:0] s_wstrb,
-    input  wire logic   [NWS-1:0]             s_wlast,
-    input  wire logic   [NWS-1:0]             s_wvalid,
-    output logic        [NWS-1:0]             s_wready,
+    input  wire dma_a_t [NWS-1:0] s_aw,
+    input  wire logic   [NWS-1:0] s_awvalid,
+    output logic        [NWS-1:0] s_awready,
+    input  wire axi_w_t [NWS-1:0] s_w,
+    input  wire logic   [NWS-1:0] s_wvalid,
+    output logic        [NWS-1:0] s_wready,
 
     // pulse: an error response, and its ID; writes outstanding per [kind][queue]
     output logic                             b_err,
@@ -67,10 +65,7 @@ module vf_dma_bus
 );
 
   dma_a_t ar, aw;  // the arbiters' picks
-  logic [DATA_W-1:0] wdata;
-  logic [KEEP_W-1:0] wstrb;
-  logic              wlast;
-  logic              b_done;
+  logic b_done;
 
   vf_dma_rd_arb #(
       .NS(NRS)
@@ -99,17 +94,13 @@ module vf_dma_bus
       .s_aw,
       .s_awvalid,
       .s_awready,
-      .s_wdata,
-      .s_wstrb,
-      .s_wlast,
+      .s_w,
       .s_wvalid,
       .s_wready,
       .m_aw(aw),
       .m_awvalid,
       .m_awready,
-      .m_wdata(wdata),
-      .m_wstrb(wstrb),
-      .m_wlast(wlast),
+      .m_w,
       .m_wvalid,
       .m_wready,
       .m_b,
@@ -138,7 +129,6 @@ module vf_dma_bus
   always_comb begin
     m_ar = on_bus(ar, func_num);
     m_aw = on_bus(aw, func_num);
-    m_w  = '{data: AXI_DATA_W'(wdata), strb: AXI_STRB_W'(wstrb), last: wlast};
   end
 
   // ---------------------------------------------------------------- writes outstanding

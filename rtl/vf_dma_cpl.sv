@@ -59,14 +59,12 @@ module vf_dma_cpl
     input  wire logic   [ENTRY_W-1:0] cpl_raw,
 
     // completion writes (a vf_dma_bus write source)
-    output dma_a_t                   m_aw,
-    output logic                     m_awvalid,
-    input  wire logic                m_awready,
-    output logic      [  DATA_W-1:0] m_wdata,
-    output logic      [DATA_W/8-1:0] m_wstrb,
-    output logic                     m_wlast,
-    output logic                     m_wvalid,
-    input  wire logic                m_wready,
+    output dma_a_t    m_aw,
+    output logic      m_awvalid,
+    input  wire logic m_awready,
+    output axi_w_t    m_w,
+    output logic      m_wvalid,
+    input  wire logic m_wready,
 
     output logic      [FUNC_W-1:0] m_irq_func,
     output logic      [       7:0] m_irq_vector,
@@ -83,8 +81,6 @@ module vf_dma_cpl
   logic [  QW-1:0] ev_q;
   logic [SLOT_W:0] ev_n;
   logic [NV-1:0] irq_en, irq_err;
-  logic [7:0] cpl_status;  // the writer's status field, a q_err_e
-  assign cpl.req.status = q_err_e'(cpl_status);
 
   vf_dma_cpl_wr #(
       .NUM_QUEUES(NUM_QUEUES),
@@ -111,22 +107,12 @@ module vf_dma_cpl
       .rx_data(rxc_data),
       .rx_valid(rxc_valid),
       .rx_ready(rxc_ready),
-      .f_rx(cpl.req.rx),
-      .f_gen(cpl.gen),
-      .f_q(cpl.req.q),
-      .f_idx(cpl.req.idx),
-      .f_len(cpl.req.len),
-      .f_nbufs(cpl.req.nbufs),
-      .f_vlan_stripped(cpl.req.vlan_stripped),
-      .f_vlan_tci(cpl.req.vlan_tci),
-      .f_status(cpl_status),
+      .f_cpl(cpl),
       .f_raw(cpl_raw),
       .m_aw,
       .m_awvalid,
       .m_awready,
-      .m_wdata,
-      .m_wstrb,
-      .m_wlast,
+      .m_w,
       .m_wvalid,
       .m_wready,
       .ev_valid,

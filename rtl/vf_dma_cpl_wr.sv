@@ -75,26 +75,16 @@ module vf_dma_cpl_wr
     input  wire logic     rx_valid,
     output logic          rx_ready,
 
-    // to / from the ring format
-    output logic                    f_rx,
-    output logic                    f_gen,
-    output logic      [        7:0] f_q,
-    output logic      [       15:0] f_idx,
-    output logic      [       15:0] f_len,
-    output logic      [        7:0] f_nbufs,
-    output logic                    f_vlan_stripped,
-    output logic      [       15:0] f_vlan_tci,
-    output logic      [        7:0] f_status,
-    input  wire logic [ENTRY_W-1:0] f_raw,
+    // to / from the ring format: the entry's fields, and the entry
+    output cpl_fields_t               f_cpl,
+    input  wire logic   [ENTRY_W-1:0] f_raw,
 
-    output dma_a_t                   m_aw,
-    output logic                     m_awvalid,
-    input  wire logic                m_awready,
-    output logic      [  DATA_W-1:0] m_wdata,
-    output logic      [DATA_W/8-1:0] m_wstrb,
-    output logic                     m_wlast,
-    output logic                     m_wvalid,
-    input  wire logic                m_wready,
+    output dma_a_t    m_aw,
+    output logic      m_awvalid,
+    input  wire logic m_awready,
+    output axi_w_t    m_w,
+    output logic      m_wvalid,
+    input  wire logic m_wready,
 
     // event: entries of one ring became visible (their W beat was accepted)
     output logic            ev_valid,
@@ -204,15 +194,11 @@ module vf_dma_cpl_wr
     req_data = pick_rx ? rx_data : tx_data;
     r_rx = req_data.rx;
     r_q = QW'(req_data.q);
-    f_rx = pick_rx;
-    f_q = 8'(r_q);
-    f_gen = pick_rx ? rx_gen_reg[r_q] : tx_gen_reg[r_q];
-    f_idx = req_data.idx;
-    f_len = req_data.len;
-    f_nbufs = req_data.nbufs;
-    f_vlan_stripped = req_data.vlan_stripped;
-    f_vlan_tci = req_data.vlan_tci;
-    f_status = req_data.status;
+    // the request as it came, on the ring of the port it came on
+    f_cpl.req = req_data;
+    f_cpl.req.rx = pick_rx;
+    f_cpl.req.q = 8'(r_q);
+    f_cpl.gen = pick_rx ? rx_gen_reg[r_q] : tx_gen_reg[r_q];
 
     widx = pick_rx ? rx_idx_reg[r_q] : tx_idx_reg[r_q];
     base = pick_rx ? rxq_cpl_base[r_q] : txq_cpl_base[r_q];
@@ -403,18 +389,14 @@ module vf_dma_cpl_wr
       .count(unused_wf_count)
   );
   // one beat per write; its entries become visible (an event) when W is accepted
-  assign m_wdata  = wf_head.data;
-  assign m_wstrb  = wf_head.strb;
-  assign m_wlast  = 1'b1;
+  assign m_w      = '{data: AXI_DATA_W'(wf_head.data), strb: AXI_STRB_W'(wf_head.strb), last: 1'b1};
   assign m_wvalid = wf_valid;
   assign ev_valid = wf_valid && m_wready;
   assign ev_rx    = wf_head.rx;
   assign ev_q     = wf_head.q;
   assign ev_n     = wf_head.n;
 
-  logic unused_rx;
   logic [OFF_W-1:0] unused_eaddr_lo;  // entries are addressed by beat and lane
-  assign unused_rx = ^{r_rx, req_data.q};  // r_q: the low bits of the queue field
   assign unused_eaddr_lo = eaddr[OFF_W-1:0];
 
   `ASSERT(req_on_its_port, take || discard |-> r_rx == pick_rx)

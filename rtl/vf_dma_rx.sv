@@ -66,22 +66,18 @@ module vf_dma_rx
     output logic [NR-1:0] q_starve,  // the head frame waits for this ring's buffers
     output logic [NR-1:0] q_taken,  // pulse: the ring's next buffer was taken (§4c)
 
-    input  wire logic [  63:0] d_addr,
-    input  wire logic [  15:0] d_len,
-    input  wire logic [   7:0] d_err,    // q_err_e the ring format refused the entry with
+    input  wire rxd_t          d,        // the descriptor, as the ring format decoded it
     input  wire logic [RW-1:0] d_q,      // ring
     input  wire logic [  15:0] d_idx,
     input  wire logic          d_valid,
     output logic               d_ready,
 
-    output dma_a_t                 m_aw,
-    output logic                   m_awvalid,
-    input  wire logic              m_awready,
-    output logic      [DATA_W-1:0] m_wdata,
-    output logic      [KEEP_W-1:0] m_wstrb,
-    output logic                   m_wlast,
-    output logic                   m_wvalid,
-    input  wire logic              m_wready,
+    output dma_a_t    m_aw,
+    output logic      m_awvalid,
+    input  wire logic m_awready,
+    output axi_w_t    m_w,
+    output logic      m_wvalid,
+    input  wire logic m_wready,
 
     output cpl_req_t  cpl_data,
     output logic      cpl_valid,
@@ -198,9 +194,9 @@ module vf_dma_rx
   always_comb begin
     d_ready = 1'b1;  // FIFO room is guaranteed by the fetcher's credit
     d_code  = ERR_NONE;
-    if (d_err != ERR_NONE) d_code = d_err;
-    else if (d_len == '0) d_code = ERR_DESC_LEN_ZERO;
-    else if (d_addr[OFF_W-1:0] != '0 || d_len[OFF_W-1:0] != '0) d_code = ERR_DESC_ALIGN;
+    if (d.err != ERR_NONE) d_code = d.err;
+    else if (d.len == '0) d_code = ERR_DESC_LEN_ZERO;
+    else if (d.addr[OFF_W-1:0] != '0 || d.len[OFF_W-1:0] != '0) d_code = ERR_DESC_ALIGN;
     // one descriptor per cycle: at most one ring of a queue reports an error at a time
     q_err      = '0;
     q_err_code = '0;
@@ -286,7 +282,7 @@ module vf_dma_rx
     q_taken  = dh_pop;
 
     for (int r = 0; r < NR; r++) begin
-      fetched_next[r] = flush[r] ? '0 : fetched_reg[r] + (d_good[r] ? FB_W'(d_len) : '0)
+      fetched_next[r] = flush[r] ? '0 : fetched_reg[r] + (d_good[r] ? FB_W'(d.len) : '0)
           - (dh_pop[r] ? FB_W'(dh_len[r]) : '0);
     end
 
@@ -421,9 +417,7 @@ module vf_dma_rx
     w_drop = wcmd_head[WCMD_W-1];
     w_beats = wcmd_head[BT_W-1:0];
     w_last = (wcnt_reg + 1'b1) == w_beats;
-    m_wdata = ff_data;
-    m_wstrb = ff_keep;
-    m_wlast = w_last;
+    m_w = '{data: AXI_DATA_W'(ff_data), strb: AXI_STRB_W'(ff_keep), last: w_last};
     m_wvalid = wcmd_valid && !w_drop && ff_valid;
     ff_ready = wcmd_valid && (w_drop || m_wready);
     w_beat = ff_valid && ff_ready;
@@ -535,7 +529,7 @@ module vf_dma_rx
         .clk,
         .rst,
         .clr(flush[gr]),
-        .s_data({d_addr, d_len, d_idx}),
+        .s_data({d.addr, d.len, d_idx}),
         .s_valid(d_good[gr]),
         .s_ready(unused_dready),
         .m_data({dh_addr[gr], dh_len[gr], dh_idx[gr]}),
@@ -584,7 +578,7 @@ module vf_dma_rx
   // a frame is accepted only with its buffers fetched
   `ASSERT_NEVER(write_without_buffer, state_reg == S_WRITE && !loaded_reg && !dh_valid[cur_r])
   // bursts are cut at the frame's end: the FIFO's last beat is the last of a burst
-  `ASSERT_NEVER(frame_ends_in_burst, m_wvalid && m_wlast != ff_last && ff_last)
+  `ASSERT_NEVER(frame_ends_in_burst, m_wvalid && m_w.last != ff_last && ff_last)
   // a burst stays inside one 4 KiB page and one buffer, and is never empty
   `ASSERT(burst_in_page, issue |-> bytes != '0 && 17'(eff_addr[11:0]) + 17'(bytes) <= 17'd4096)
   // a completion is released only once its frame's data AW went: never more than queued

@@ -39,13 +39,7 @@ module vf_dma_tx
     output logic [NUM_QUEUES-1:0] q_busy,  // frames of the queue in flight
     output logic [NUM_QUEUES-1:0][7:0] q_abandon,  // frames of a disabled queue dropped this cycle
 
-    input  wire logic [  63:0] d_addr,
-    input  wire logic [  15:0] d_len,
-    input  wire logic          d_sof,
-    input  wire logic          d_eof,
-    input  wire logic          d_vlan_ins,
-    input  wire logic [  15:0] d_vlan_tci,
-    input  wire logic [   7:0] d_err,       // q_err_e the ring format refused the entry with
+    input  wire txd_t          d,        // the descriptor, as the ring format decoded it
     input  wire logic [QW-1:0] d_q,
     input  wire logic [  15:0] d_idx,
     input  wire logic          d_valid,
@@ -108,13 +102,7 @@ module vf_dma_tx
       .q_err_code(sched_code),
       .q_busy(sched_busy),
       .q_flushed(sched_flushed),
-      .d_addr,
-      .d_len,
-      .d_sof,
-      .d_eof,
-      .d_vlan_ins,
-      .d_vlan_tci,
-      .d_err,
+      .d,
       .d_q,
       .d_idx,
       .d_valid,

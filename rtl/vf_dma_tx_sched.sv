@@ -46,13 +46,7 @@ module vf_dma_tx_sched
     output logic [NUM_QUEUES-1:0][7:0] q_flushed,  // frames dropped by a disable this cycle
 
     // normalized descriptors from the fetcher
-    input  wire logic [  63:0] d_addr,
-    input  wire logic [  15:0] d_len,
-    input  wire logic          d_sof,
-    input  wire logic          d_eof,
-    input  wire logic          d_vlan_ins,
-    input  wire logic [  15:0] d_vlan_tci,
-    input  wire logic [   7:0] d_err,       // q_err_e the ring format refused the entry with
+    input  wire txd_t          d,        // the descriptor, as the ring format decoded it
     input  wire logic [QW-1:0] d_q,
     input  wire logic [  15:0] d_idx,
     input  wire logic          d_valid,
@@ -121,16 +115,16 @@ module vf_dma_tx_sched
     always_comb begin
       mine   = d_valid && d_q == QW'(gq) && q_run[gq];
       nb_new = in_frame_reg ? nbufs_reg + 1'b1 : NB_W'(1);
-      fl_new = (in_frame_reg ? 17'(flen_reg) : 17'd0) + 17'(d_len);
+      fl_new = (in_frame_reg ? 17'(flen_reg) : 17'd0) + 17'(d.len);
       code   = ERR_NONE;
-      if (d_err != ERR_NONE) code = d_err;
-      else if (d_len == '0) code = ERR_DESC_LEN_ZERO;
+      if (d.err != ERR_NONE) code = d.err;
+      else if (d.len == '0) code = ERR_DESC_LEN_ZERO;
       else if (fl_new > 17'(MAX_FRAME_BYTES)) code = ERR_DESC_LEN_MAX;
       else if (nb_new > NB_W'(MAX_BUFS)) code = ERR_TOO_MANY_BUFS;
       good = mine && code == ERR_NONE;
       // SOF is implied at a frame start; a SOF flag inside a frame is ignored.
-      sof_vlan = in_frame_reg ? vlan_ins_reg : d_vlan_ins;
-      sof_tci = in_frame_reg ? vlan_tci_reg : d_vlan_tci;
+      sof_vlan = in_frame_reg ? vlan_ins_reg : d.vlan_ins;
+      sof_tci = in_frame_reg ? vlan_tci_reg : d.vlan_tci;
 
       in_frame_next = in_frame_reg;
       nbufs_next = nbufs_reg;
@@ -144,7 +138,7 @@ module vf_dma_tx_sched
         vlan_ins_next = 1'b0;
         vlan_tci_next = '0;
       end else if (good) begin
-        in_frame_next = !d_eof;
+        in_frame_next = !d.eof;
         nbufs_next    = nb_new;
         flen_next     = 16'(fl_new);
         vlan_ins_next = sof_vlan;
@@ -179,7 +173,7 @@ module vf_dma_tx_sched
     assign q_flushed[gq]  = flush[gq] ? 8'(fcount) + 8'(in_frame_reg) : 8'd0;
 
     logic unused_sof;
-    assign unused_sof = d_sof;
+    assign unused_sof = d.sof;
 
     // the fetcher reads only as far as the descriptor FIFO has room, and a frame
     // entry has at least one descriptor entry: neither waits for s_ready, an
@@ -193,7 +187,7 @@ module vf_dma_tx_sched
         .clk,
         .rst,
         .clr(flush[gq]),
-        .s_data({d_addr, d_len}),
+        .s_data({d.addr, d.len}),
         .s_valid(good),
         .s_ready(unused_dready),
         .m_data({dh_addr[gq], dh_len[gq]}),
@@ -211,7 +205,7 @@ module vf_dma_tx_sched
         .rst,
         .clr(flush[gq]),
         .s_data({16'(fl_new), nb_new, d_idx, sof_vlan, sof_tci}),
-        .s_valid(good && d_eof),
+        .s_valid(good && d.eof),
         .s_ready(unused_fready),
         .m_data({fh_len[gq], fh_nbufs[gq], fh_idx[gq], fh_vlan_ins[gq], fh_tci[gq]}),
         .m_valid(fh_valid[gq]),

@@ -23,26 +23,22 @@ module vf_dma_wr_arb
     input wire logic clk,
     input wire logic rst,
 
-    input  wire dma_a_t [NS-1:0]             s_aw,
-    input  wire logic   [NS-1:0]             s_awvalid,
-    output logic        [NS-1:0]             s_awready,
-    input  wire logic   [NS-1:0][DATA_W-1:0] s_wdata,
-    input  wire logic   [NS-1:0][STRB_W-1:0] s_wstrb,
-    input  wire logic   [NS-1:0]             s_wlast,
-    input  wire logic   [NS-1:0]             s_wvalid,
-    output logic        [NS-1:0]             s_wready,
+    input  wire dma_a_t [NS-1:0] s_aw,
+    input  wire logic   [NS-1:0] s_awvalid,
+    output logic        [NS-1:0] s_awready,
+    input  wire axi_w_t [NS-1:0] s_w,
+    input  wire logic   [NS-1:0] s_wvalid,
+    output logic        [NS-1:0] s_wready,
 
-    output dma_a_t                   m_aw,
-    output logic                     m_awvalid,
-    input  wire logic                m_awready,
-    output logic        [DATA_W-1:0] m_wdata,
-    output logic        [STRB_W-1:0] m_wstrb,
-    output logic                     m_wlast,
-    output logic                     m_wvalid,
-    input  wire logic                m_wready,
-    input  wire axi_b_t              m_b,
-    input  wire logic                m_bvalid,
-    output logic                     m_bready,
+    output dma_a_t      m_aw,
+    output logic        m_awvalid,
+    input  wire logic   m_awready,
+    output axi_w_t      m_w,
+    output logic        m_wvalid,
+    input  wire logic   m_wready,
+    input  wire axi_b_t m_b,
+    input  wire logic   m_bvalid,
+    output logic        m_bready,
 
     output logic    b_err,     // pulse: an error response
     output dma_id_t b_err_id,
@@ -84,14 +80,17 @@ module vf_dma_wr_arb
       .s_ready(order_ready),
       .m_data(order_head),
       .m_valid(order_valid),
-      .m_ready(m_wvalid && m_wready && m_wlast),
+      .m_ready(m_wvalid && m_wready && m_w.last),
       .count(unused_order_count)
   );
 
   always_comb begin
-    m_wdata  = s_wdata[order_head];
-    m_wstrb  = s_wstrb[order_head];
-    m_wlast  = s_wlast[order_head];
+    // the multiplexer is DATA_W wide: above it the sources' fields are 0 (axi_w_t is 512)
+    m_w = '{
+        data: AXI_DATA_W'(s_w[order_head].data[DATA_W-1:0]),
+        strb: AXI_STRB_W'(s_w[order_head].strb[STRB_W-1:0]),
+        last: s_w[order_head].last
+    };
     m_wvalid = order_valid && s_wvalid[order_head];
     for (int i = 0; i < NS; i++) s_wready[i] = order_valid && m_wready && order_head == SW'(i);
     m_bready = 1'b1;

@@ -104,30 +104,20 @@ bind dma_arbiter prim_vr_check #(.N(N), .W($bits(s_axi_ar[0]))) u_vr_s_ar (
 bind dma_arbiter prim_vr_check #(.N(N), .W($bits(s_axi_r[0]))) u_vr_s_r (
   .clk, .rst, .valid(s_axi_rvalid), .ready(s_axi_rready), .data(s_axi_r)
 );
-bind dma_arbiter prim_vr_check #(
-  .W($bits({m_axi_awid, m_axi_awaddr, m_axi_awlen, m_axi_awsize, m_axi_awburst, m_axi_awuser}))
-) u_vr_m_aw (
-  .clk, .rst, .valid(m_axi_awvalid), .ready(m_axi_awready),
-  .data({m_axi_awid, m_axi_awaddr, m_axi_awlen, m_axi_awsize, m_axi_awburst, m_axi_awuser})
+bind dma_arbiter prim_vr_check #(.W($bits(m_axi_aw))) u_vr_m_aw (
+  .clk, .rst, .valid(m_axi_awvalid), .ready(m_axi_awready), .data(m_axi_aw)
 );
-bind dma_arbiter prim_vr_check #(.W($bits({m_axi_wdata, m_axi_wstrb, m_axi_wlast}))) u_vr_m_w (
-  .clk, .rst, .valid(m_axi_wvalid), .ready(m_axi_wready),
-  .data({m_axi_wdata, m_axi_wstrb, m_axi_wlast})
+bind dma_arbiter prim_vr_check #(.W($bits(m_axi_w))) u_vr_m_w (
+  .clk, .rst, .valid(m_axi_wvalid), .ready(m_axi_wready), .data(m_axi_w)
 );
-bind dma_arbiter prim_vr_check #(.W($bits({m_axi_bid, m_axi_bresp}))) u_vr_m_b (
-  .clk, .rst, .valid(m_axi_bvalid), .ready(m_axi_bready), .data({m_axi_bid, m_axi_bresp})
+bind dma_arbiter prim_vr_check #(.W($bits(m_axi_b))) u_vr_m_b (
+  .clk, .rst, .valid(m_axi_bvalid), .ready(m_axi_bready), .data(m_axi_b)
 );
-bind dma_arbiter prim_vr_check #(
-  .W($bits({m_axi_arid, m_axi_araddr, m_axi_arlen, m_axi_arsize, m_axi_arburst, m_axi_aruser}))
-) u_vr_m_ar (
-  .clk, .rst, .valid(m_axi_arvalid), .ready(m_axi_arready),
-  .data({m_axi_arid, m_axi_araddr, m_axi_arlen, m_axi_arsize, m_axi_arburst, m_axi_aruser})
+bind dma_arbiter prim_vr_check #(.W($bits(m_axi_ar))) u_vr_m_ar (
+  .clk, .rst, .valid(m_axi_arvalid), .ready(m_axi_arready), .data(m_axi_ar)
 );
-bind dma_arbiter prim_vr_check #(
-  .W($bits({m_axi_rid, m_axi_rdata, m_axi_rresp, m_axi_rlast}))
-) u_vr_m_r (
-  .clk, .rst, .valid(m_axi_rvalid), .ready(m_axi_rready),
-  .data({m_axi_rid, m_axi_rdata, m_axi_rresp, m_axi_rlast})
+bind dma_arbiter prim_vr_check #(.W($bits(m_axi_r))) u_vr_m_r (
+  .clk, .rst, .valid(m_axi_rvalid), .ready(m_axi_rready), .data(m_axi_r)
 );
 
 // ---------------------------------------------------------------- nic_top

@@ -27,6 +27,7 @@ FORWARDING = "tests.cocotb_eswitch_forwarding"
 POLICY = "tests.cocotb_eswitch_policy"
 SHAPER = "tests.cocotb_eswitch_shaper"
 RANDOM = "tests.cocotb_eswitch_random"
+REGWALK = "tests.cocotb_eswitch_regwalk"
 LINE_RATE = "sim.benches.eswitch_cocotb"
 
 # test -> cocotb module
@@ -39,8 +40,9 @@ BLOCK_TESTS = {
     "test_shaper": SHAPER,
     "test_shaper_window": SHAPER,
     "test_throughput": FORWARDING,
+    "test_register_walk": REGWALK,
 }
-BIG_TESTS = ["test_registers", "test_broadcast", "test_throughput"]
+BIG_TESTS = ["test_registers", "test_broadcast", "test_throughput", "test_register_walk"]
 
 # (config, cocotb module, test, random seed or None, frames)
 CASES = [

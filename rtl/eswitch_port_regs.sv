@@ -71,7 +71,7 @@ module eswitch_port_regs
     rate_load <= 1'b0;
     if (wr) begin
       unique casez (addr)
-        A_CTRL: ctrl <= wdata;
+        A_CTRL: ctrl <= wdata & ESW_PORT_CTRL_FIELDS;  // bits no field defines read 0
         A_PVLAN: pvlan <= wdata & PVLAN_MASK;
         A_RATE_INC: begin
           rate_inc  <= wdata & RATE_INC_MASK;

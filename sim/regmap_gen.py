@@ -236,6 +236,9 @@ def sv_lines_for(prefix: str, node: AddressableNode, out: list[str]) -> None:
             if rv is not None and (rv or not whole_word(child)):
                 out.append(f"  localparam logic [31:0] {name}_RESET = {sv_hex(32, rv)};")
             if not whole_word(child):
+                defined = sum(((1 << f.width) - 1) << f.lsb for f in child.fields())
+                # the bits its fields define: a block storing the register keeps only these
+                out.append(f"  localparam logic [31:0] {name}_FIELDS = {sv_hex(32, defined)};")
                 for f in child.fields():
                     fname = f"{name}_{f.inst_name}"
                     out.append(f"  localparam int unsigned {fname}_LSB = {f.lsb};")

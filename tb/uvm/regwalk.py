@@ -70,6 +70,13 @@ class Reg:
                 value |= int(r) << f.lsb
         return mask, value
 
+    def reserved(self) -> int:
+        """Mask of the bits no field defines."""
+        defined = 0
+        for f in self.fields:
+            defined |= ((1 << f.width) - 1) << f.lsb
+        return ~defined & 0xFFFF_FFFF
+
     def read_only(self) -> int:
         """Mask of the fields software cannot write."""
         mask = 0
@@ -169,6 +176,11 @@ class Walker:
                 want = 0 if self.absent(reg) else pattern
                 self.check(reg, got, want, mask, f"after writing {pattern & mask:#010x}")
                 self.check(reg, got, before, ro, "read-only bits after a write")
+            # bits no field defines read 0 whatever is written there (and the plain
+            # fields with them: no other field of the register is written)
+            await self.bar.write(reg.addr, mask | reg.reserved())
+            got = await self.bar.read(reg.addr)
+            self.check(reg, got, 0, reg.reserved(), "bits no field defines")
         return bashed
 
     async def aliasing(self) -> None:

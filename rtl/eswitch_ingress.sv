@@ -9,7 +9,7 @@
 `include "prim_assert.svh"
 
 module eswitch_ingress
-  import nic_pkg::*, nic_regs_pkg::*;
+  import nic_pkg::*, nic_regs_pkg::*, axi_pkg::*;
 #(
     // Stream data width in bits (>= 256 so that the first beat holds every header field).
     parameter int DATA_W = 512,
@@ -28,52 +28,48 @@ module eswitch_ingress
     parameter int NUM_VLAN = 8,
     parameter int NUM_MC = 4
 ) (
-    input  wire logic                                     clk,
-    input  wire logic                                     rst,
-    // frames from the port
-    input  wire logic [   DATA_W-1:0]                     s_axis_tdata,
-    input  wire logic [ DATA_W/8-1:0]                     s_axis_tkeep,
-    input  wire logic                                     s_axis_tlast,
-    input  wire logic [TX_META_W-1:0]                     s_axis_tuser,
-    input  wire logic                                     s_axis_tvalid,
-    output logic                                          s_axis_tready,
+    input  wire logic                                      clk,
+    input  wire logic                                      rst,
+    // frames from the port (DATA_W low bits)
+    input  wire axis_t                                     s_axis,
+    input  wire logic  [TX_META_W-1:0]                     s_axis_tuser,
+    input  wire logic                                      s_axis_tvalid,
+    output logic                                           s_axis_tready,
     // forwarding table lookup (combinational answer)
-    output logic      [         47:0]                     lk_mac,
-    output logic      [         11:0]                     lk_vid,
-    input  wire logic                                     lk_hit,
-    input  wire logic [          7:0]                     lk_port,
+    output logic       [         47:0]                     lk_mac,
+    output logic       [         11:0]                     lk_vid,
+    input  wire logic                                      lk_hit,
+    input  wire logic  [          7:0]                     lk_port,
     // policy of every port (docs §3.2): PORT_CTRL, PORT_VLAN, effective link/promisc/allmulti
-    input  wire logic [NUM_PORTS-1:0][        31:0]       port_ctrl,
-    input  wire logic [NUM_PORTS-1:0][        31:0]       port_pvlan,
-    input  wire logic [NUM_PORTS-1:0]                     port_link,
-    input  wire logic [NUM_PORTS-1:0]                     port_promisc,
-    input  wire logic [NUM_PORTS-1:0]                     port_allmulti,
+    input  wire logic  [NUM_PORTS-1:0][        31:0]       port_ctrl,
+    input  wire logic  [NUM_PORTS-1:0][        31:0]       port_pvlan,
+    input  wire logic  [NUM_PORTS-1:0]                     port_link,
+    input  wire logic  [NUM_PORTS-1:0]                     port_promisc,
+    input  wire logic  [NUM_PORTS-1:0]                     port_allmulti,
     // PORT_MAX_LEN: the largest frame each port sends or receives, an 802.1Q tag not counted
-    input  wire logic [NUM_PORTS-1:0][        15:0]       port_max_len,
-    input  wire logic [NUM_PORTS-1:0][NUM_VLAN-1:0][11:0] port_vlan,
-    input  wire logic [NUM_PORTS-1:0][NUM_VLAN-1:0]       port_vlan_valid,
-    input  wire logic [NUM_PORTS-1:0][  NUM_MC-1:0][47:0] port_mc,
-    input  wire logic [NUM_PORTS-1:0][  NUM_MC-1:0]       port_mc_valid,
+    input  wire logic  [NUM_PORTS-1:0][        15:0]       port_max_len,
+    input  wire logic  [NUM_PORTS-1:0][NUM_VLAN-1:0][11:0] port_vlan,
+    input  wire logic  [NUM_PORTS-1:0][NUM_VLAN-1:0]       port_vlan_valid,
+    input  wire logic  [NUM_PORTS-1:0][  NUM_MC-1:0][47:0] port_mc,
+    input  wire logic  [NUM_PORTS-1:0][  NUM_MC-1:0]       port_mc_valid,
     // this port's allowed source MACs and TX rate limit
-    input  wire logic [ NUM_SMAC-1:0][        47:0]       smac,
-    input  wire logic [ NUM_SMAC-1:0]                     smac_valid,
-    input  wire logic [         31:0]                     rate_inc,
-    input  wire logic [         23:0]                     rate_burst,
-    input  wire logic                                     rate_load,
+    input  wire logic  [ NUM_SMAC-1:0][        47:0]       smac,
+    input  wire logic  [ NUM_SMAC-1:0]                     smac_valid,
+    input  wire logic  [         31:0]                     rate_inc,
+    input  wire logic  [         23:0]                     rate_burst,
+    input  wire logic                                      rate_load,
     // frames to the crossbar: fwd_req and fwd_mask hold for the whole frame;
     // fwd_tuser is the per-output strip mask
-    output logic                                          fwd_req,
-    output logic      [NUM_PORTS-1:0]                     fwd_mask,
-    output logic      [   DATA_W-1:0]                     fwd_tdata,
-    output logic      [ DATA_W/8-1:0]                     fwd_tkeep,
-    output logic                                          fwd_tlast,
-    output logic      [NUM_PORTS-1:0]                     fwd_tuser,
-    output logic                                          fwd_tvalid,
-    input  wire logic                                     fwd_pop,
+    output logic                                           fwd_req,
+    output logic       [NUM_PORTS-1:0]                     fwd_mask,
+    output axis_t                                          fwd,
+    output logic       [NUM_PORTS-1:0]                     fwd_tuser,
+    output logic                                           fwd_tvalid,
+    input  wire logic                                      fwd_pop,
     // counter events: one per received frame, with its length and drop reason (0 = forwarded)
-    output logic                                          ev_rx,
-    output logic      [         15:0]                     ev_len,
-    output logic      [          2:0]                     ev_drop
+    output logic                                           ev_rx,
+    output logic       [         15:0]                     ev_len,
+    output logic       [          2:0]                     ev_drop
 );
 
   localparam int KEEP_W = DATA_W / 8;
@@ -151,9 +147,9 @@ module eswitch_ingress
     s_axis_tready  = d_ready && !(rate_on && first_reg && tokens_reg[TOK_W-1]);
     beat           = s_axis_tvalid && s_axis_tready;
     d_push         = beat && (32'(beats_reg) < MAX_BEATS);
-    stored_last    = s_axis_tlast || (32'(beats_reg) == MAX_BEATS - 1);
-    d_push_data    = {stored_last, s_axis_tkeep, s_axis_tdata};
-    len_sum        = {1'b0, len_reg} + 17'($countones(s_axis_tkeep));
+    stored_last    = s_axis.last || (32'(beats_reg) == MAX_BEATS - 1);
+    d_push_data    = {stored_last, s_axis.keep[KEEP_W-1:0], s_axis.data[DATA_W-1:0]};
+    len_sum        = {1'b0, len_reg} + 17'($countones(s_axis.keep[KEEP_W-1:0]));
 
     first_next     = first_reg;
     beats_next     = beats_reg;
@@ -166,7 +162,7 @@ module eswitch_ingress
     evt_len_next   = evt_len_reg;
     if (beat) begin
       if (first_reg) begin
-        hdr_next  = s_axis_tdata[HDR_BYTES*8-1:0];
+        hdr_next  = s_axis.data[HDR_BYTES*8-1:0];
         user_next = s_axis_tuser;
       end
       if (32'(beats_reg) < MAX_BEATS) begin
@@ -174,9 +170,9 @@ module eswitch_ingress
       end
       len_next   = len_sum[16] ? 16'hFFFF : len_sum[15:0];
       first_next = 1'b0;
-      if (s_axis_tlast) begin
+      if (s_axis.last) begin
         evt_valid_next = 1'b1;
-        evt_hdr_next   = first_reg ? s_axis_tdata[HDR_BYTES*8-1:0] : hdr_reg;
+        evt_hdr_next   = first_reg ? s_axis.data[HDR_BYTES*8-1:0] : hdr_reg;
         evt_user_next  = first_reg ? s_axis_tuser : user_reg;
         evt_len_next   = len_next;
         first_next     = 1'b1;
@@ -394,7 +390,7 @@ module eswitch_ingress
       tokens_fill = tokens_cap;
     end
     tokens_next = tokens_fill;
-    if (rate_on && beat && s_axis_tlast) begin
+    if (rate_on && beat && s_axis.last) begin
       tokens_next = tokens_fill - TOK_W'({evt_len_next, 16'h0000});
     end
     if (rate_load) begin
@@ -434,16 +430,22 @@ module eswitch_ingress
 
   // ---------------------------------------------------------------- read side
   logic dropping, h_ins, ins_ready, pop_now;
+  axis_t d_beat;
   logic [15:0] h_tci;
-  logic [ 2:0] h_drop;
+  logic [2:0] h_drop;
   logic [NUM_PORTS-1:0] h_strip, h_mask;
 
   always_comb begin
     {h_drop, h_strip, h_mask, h_ins, h_tci} = i_head;
-    dropping   = i_valid && h_drop != DROP_NONE;
-    fwd_req    = i_valid && h_drop == DROP_NONE;
-    fwd_mask   = h_mask;
-    fwd_tuser  = h_strip;
+    dropping = i_valid && h_drop != DROP_NONE;
+    fwd_req = i_valid && h_drop == DROP_NONE;
+    fwd_mask = h_mask;
+    fwd_tuser = h_strip;
+    d_beat = '{
+        data: AXI_DATA_W'(d_head[DATA_W-1:0]),
+        keep: AXI_STRB_W'(d_head[DATA_W+:KEEP_W]),
+        last: d_head[D_W-1]
+    };
   end
 
   eswitch_vlan_insert #(
@@ -453,16 +455,12 @@ module eswitch_ingress
       .rst,
       .ins(h_ins),
       .tci(h_tci),
-      .s_tdata(d_head[DATA_W-1:0]),
-      .s_tkeep(d_head[DATA_W+:KEEP_W]),
-      .s_tlast(d_head[D_W-1]),
-      .s_tvalid(fwd_req && d_valid),
-      .s_tready(ins_ready),
-      .m_tdata(fwd_tdata),
-      .m_tkeep(fwd_tkeep),
-      .m_tlast(fwd_tlast),
-      .m_tvalid(fwd_tvalid),
-      .m_tready(fwd_pop)
+      .s_axis(d_beat),
+      .s_axis_tvalid(fwd_req && d_valid),
+      .s_axis_tready(ins_ready),
+      .m_axis(fwd),
+      .m_axis_tvalid(fwd_tvalid),
+      .m_axis_tready(fwd_pop)
   );
 
   always_comb begin
@@ -470,7 +468,7 @@ module eswitch_ingress
     i_empty = !i_valid;
     pop_now = fwd_req && d_valid && ins_ready;
     d_pop   = dropping ? d_valid : pop_now;
-    i_pop   = dropping ? (d_valid && d_head[D_W-1]) : (fwd_pop && fwd_tvalid && fwd_tlast);
+    i_pop   = dropping ? (d_valid && d_head[D_W-1]) : (fwd_pop && fwd_tvalid && fwd.last);
   end
 
 `ifndef SYNTHESIS

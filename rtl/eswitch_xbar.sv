@@ -9,7 +9,9 @@
 
 `include "prim_assert.svh"
 
-module eswitch_xbar #(
+module eswitch_xbar
+  import axi_pkg::*;
+#(
     // Stream data width in bits.
     parameter int DATA_W = 512,
     // Sideband width carried with every beat.
@@ -17,24 +19,21 @@ module eswitch_xbar #(
     // Number of switch ports (inputs = outputs).
     parameter int NUM_PORTS = 4
 ) (
-    input  wire logic                                clk,
-    input  wire logic                                rst,
-    // input frames (from eswitch_ingress); req and mask hold for the whole frame
-    input  wire logic [NUM_PORTS-1:0]                in_req,
-    input  wire logic [NUM_PORTS-1:0][NUM_PORTS-1:0] in_mask,
-    input  wire logic [NUM_PORTS-1:0][   DATA_W-1:0] in_tdata,
-    input  wire logic [NUM_PORTS-1:0][ DATA_W/8-1:0] in_tkeep,
-    input  wire logic [NUM_PORTS-1:0]                in_tlast,
-    input  wire logic [NUM_PORTS-1:0][   USER_W-1:0] in_tuser,
-    input  wire logic [NUM_PORTS-1:0]                in_tvalid,
-    output logic      [NUM_PORTS-1:0]                in_pop,
+    input  wire logic                                 clk,
+    input  wire logic                                 rst,
+    // input frames (from eswitch_ingress), DATA_W low bits; req and mask hold for
+    // the whole frame
+    input  wire logic  [NUM_PORTS-1:0]                in_req,
+    input  wire logic  [NUM_PORTS-1:0][NUM_PORTS-1:0] in_mask,
+    input  wire axis_t [NUM_PORTS-1:0]                in_axis,
+    input  wire logic  [NUM_PORTS-1:0][   USER_W-1:0] in_tuser,
+    input  wire logic  [NUM_PORTS-1:0]                in_tvalid,
+    output logic       [NUM_PORTS-1:0]                in_pop,
     // outputs
-    output logic      [NUM_PORTS-1:0][   DATA_W-1:0] m_axis_tdata,
-    output logic      [NUM_PORTS-1:0][ DATA_W/8-1:0] m_axis_tkeep,
-    output logic      [NUM_PORTS-1:0]                m_axis_tlast,
-    output logic      [NUM_PORTS-1:0][   USER_W-1:0] m_axis_tuser,
-    output logic      [NUM_PORTS-1:0]                m_axis_tvalid,
-    input  wire logic [NUM_PORTS-1:0]                m_axis_tready
+    output axis_t      [NUM_PORTS-1:0]                m_axis,
+    output logic       [NUM_PORTS-1:0][   USER_W-1:0] m_axis_tuser,
+    output logic       [NUM_PORTS-1:0]                m_axis_tvalid,
+    input  wire logic  [NUM_PORTS-1:0]                m_axis_tready
 );
 
   localparam int KEEP_W = DATA_W / 8;
@@ -92,7 +91,7 @@ module eswitch_xbar #(
       sel[i]         = active_reg[i] || grant[i];
       cur_mask[i]    = active_reg[i] ? amask_reg[i] : in_mask[i];
       in_pop[i]      = sel[i] && in_tvalid[i] && ((cur_mask[i] & ~out_rdy) == '0);
-      active_next[i] = sel[i] && !(in_pop[i] && in_tlast[i]);
+      active_next[i] = sel[i] && !(in_pop[i] && in_axis[i].last);
       amask_next[i]  = grant[i] ? in_mask[i] : amask_reg[i];
     end
 
@@ -101,8 +100,10 @@ module eswitch_xbar #(
     for (int o = 0; o < NUM_PORTS; o++) begin
       for (int i = 0; i < NUM_PORTS; i++) begin
         if (in_pop[i] && cur_mask[i][o]) begin
-          out_wr[o]   = 1'b1;
-          out_data[o] = {in_tuser[i], in_tlast[i], in_tkeep[i], in_tdata[i]};
+          out_wr[o] = 1'b1;
+          out_data[o] = {
+            in_tuser[i], in_axis[i].last, in_axis[i].keep[KEEP_W-1:0], in_axis[i].data[DATA_W-1:0]
+          };
         end
       end
     end
@@ -122,8 +123,11 @@ module eswitch_xbar #(
 
   // ---------------------------------------------------------------- output buffers
   for (genvar o = 0; o < NUM_PORTS; o++) begin : g_out
-    logic [O_W-1:0] head;
-    logic [    1:0] unused_count;
+    logic [   O_W-1:0] head;
+    logic [DATA_W-1:0] head_data;
+    logic [KEEP_W-1:0] head_keep;
+    logic              head_last;
+    logic [       1:0] unused_count;
 
     // out_wr only while out_rdy (in_pop needs every output of the frame ready)
     prim_fifo #(
@@ -143,7 +147,12 @@ module eswitch_xbar #(
         .count(unused_count)
     );
 
-    assign {m_axis_tuser[o], m_axis_tlast[o], m_axis_tkeep[o], m_axis_tdata[o]} = head;
+    assign {m_axis_tuser[o], head_last, head_keep, head_data} = head;
+    assign m_axis[o] = '{
+            data: AXI_DATA_W'(head_data),
+            keep: AXI_STRB_W'(head_keep),
+            last: head_last
+        };
   end
 
 `ifndef SYNTHESIS

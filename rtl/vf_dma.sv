@@ -341,6 +341,20 @@ module vf_dma
     );
   end
 
+  // ---------------- the frame streams: flat at the port, axis_t inside ----------------
+  axis_t tx_axis, rx_axis;
+
+  always_comb begin
+    m_axis_tx_tdata = tx_axis.data[DATA_W-1:0];
+    m_axis_tx_tkeep = tx_axis.keep[KEEP_W-1:0];
+    m_axis_tx_tlast = tx_axis.last;
+    rx_axis = '{
+        data: AXI_DATA_W'(s_axis_rx_tdata),
+        keep: AXI_STRB_W'(s_axis_rx_tkeep),
+        last: s_axis_rx_tlast
+    };
+  end
+
   // ---------------- TX ----------------
   logic [NUM_QUEUES-1:0]      txe_err;
   logic [NUM_QUEUES-1:0][7:0] txe_abandon;
@@ -382,9 +396,7 @@ module vf_dma
       .s_rlast(m_axi_rlast),
       .s_rvalid(r_valid[RD_TXDATA]),
       .s_rready(r_ready[RD_TXDATA]),
-      .m_axis_tx_tdata,
-      .m_axis_tx_tkeep,
-      .m_axis_tx_tlast,
+      .m_axis_tx(tx_axis),
       .m_axis_tx_tuser,
       .m_axis_tx_tvalid,
       .m_axis_tx_tready,
@@ -409,9 +421,7 @@ module vf_dma
   ) rx (
       .clk,
       .rst,
-      .s_axis_rx_tdata,
-      .s_axis_rx_tkeep,
-      .s_axis_rx_tlast,
+      .s_axis_rx(rx_axis),
       .s_axis_rx_tuser,
       .s_axis_rx_tvalid,
       .s_axis_rx_tready,

@@ -12,12 +12,14 @@
 
 `include "prim_assert.svh"
 
-module vf_dma_frame_fifo #(
+module vf_dma_frame_fifo
+  import axi_pkg::*;
+#(
     parameter int DATA_W = 512,  // beat width in bits
     parameter int USER_W = 1,  // per-frame sideband width
     parameter int DEPTH = 512,  // beats, a power of two
     parameter int MAX_FRAMES = 64,  // committed frames held at most, a power of two
-    // 1: s_tready is always 1, frames that do not fit are dropped
+    // 1: s_axis_tready is always 1, frames that do not fit are dropped
     parameter bit DROP_WHEN_FULL = 1'b0,
     localparam int KEEP_W = DATA_W / 8,
     localparam int LEN_W = 16,
@@ -26,22 +28,18 @@ module vf_dma_frame_fifo #(
     input wire logic clk,
     input wire logic rst,
 
-    input wire logic [DATA_W-1:0] s_tdata,
-    input wire logic [KEEP_W-1:0] s_tkeep,
-    input wire logic s_tlast,
+    input wire axis_t s_axis,  // DATA_W low bits
     // sampled on every beat, stored per beat; info takes the last beat's
-    input wire logic [USER_W-1:0] s_tuser,
-    input wire logic s_drop,  // with s_tlast: discard the whole frame
-    input wire logic s_tvalid,
-    output logic s_tready,
+    input wire logic [USER_W-1:0] s_axis_tuser,
+    input wire logic s_drop,  // with the last beat: discard the whole frame
+    input wire logic s_axis_tvalid,
+    output logic s_axis_tready,
     output logic ovf_drop,  // pulse: a frame was dropped for lack of space (DROP_WHEN_FULL)
 
-    output logic      [DATA_W-1:0] m_tdata,
-    output logic      [KEEP_W-1:0] m_tkeep,
-    output logic                   m_tlast,
-    output logic      [USER_W-1:0] m_tuser,
-    output logic                   m_tvalid,
-    input  wire logic              m_tready,
+    output axis_t                  m_axis,
+    output logic      [USER_W-1:0] m_axis_tuser,
+    output logic                   m_axis_tvalid,
+    input  wire logic              m_axis_tready,
 
     output logic      [USER_W-1:0] m_info_user,
     output logic      [ LEN_W-1:0] m_info_len,
@@ -72,16 +70,21 @@ module vf_dma_frame_fifo #(
   logic full, info_ready, wr_beat, ovf_now, store, commit, discard, load;
   logic [BYTE_W-1:0] beat_bytes;
   logic [ LEN_W-1:0] frame_len;
+  logic [DATA_W-1:0] out_data;
+  logic [KEEP_W-1:0] out_keep;
+  logic out_last, s_tlast;
+
+  assign s_tlast = s_axis.last;
 
   always_comb begin
     // ---- write side ----
     full = (wr_ptr_reg - rd_ptr_reg) == (PTR_W + 1)'(DEPTH);
-    s_tready = DROP_WHEN_FULL ? 1'b1 : (!full && (!s_tlast || info_ready));
-    wr_beat = s_tvalid && s_tready;
+    s_axis_tready = DROP_WHEN_FULL ? 1'b1 : (!full && (!s_tlast || info_ready));
+    wr_beat = s_axis_tvalid && s_axis_tready;
     // Overflow (DROP_WHEN_FULL only): the beat does not fit, or the frame ends with no info slot.
     ovf_now = DROP_WHEN_FULL && wr_beat && (full || (s_tlast && !info_ready));
     store = wr_beat && !dropping_reg && !ovf_now;
-    beat_bytes = BYTE_W'($countones(s_tkeep));
+    beat_bytes = BYTE_W'($countones(s_axis.keep[KEEP_W-1:0]));
     frame_len = len_reg + LEN_W'(beat_bytes);
     commit = store && s_tlast && !s_drop;
     discard = wr_beat && s_tlast && (dropping_reg || ovf_now || s_drop);
@@ -106,13 +109,13 @@ module vf_dma_frame_fifo #(
     end
 
     // ---- read side: one registered output beat, loaded from committed beats only ----
-    load = (rd_ptr_reg != commit_ptr_reg) && (!out_valid_reg || m_tready);
+    load = (rd_ptr_reg != commit_ptr_reg) && (!out_valid_reg || m_axis_tready);
     rd_ptr_next = rd_ptr_reg;
     out_valid_next = out_valid_reg;
     if (load) begin
       rd_ptr_next    = rd_ptr_reg + 1'b1;
       out_valid_next = 1'b1;
-    end else if (m_tready) begin
+    end else if (m_axis_tready) begin
       out_valid_next = 1'b0;
     end
   end
@@ -125,7 +128,7 @@ module vf_dma_frame_fifo #(
       .clk,
       .rst,
       .clr(1'b0),
-      .s_data({s_tuser, frame_len}),
+      .s_data({s_axis_tuser, frame_len}),
       .s_valid(commit),
       .s_ready(info_ready),
       .m_data({m_info_user, m_info_len}),
@@ -136,7 +139,10 @@ module vf_dma_frame_fifo #(
 
   always_ff @(posedge clk) begin
     // RAM write port and registered read port, in the form synthesis infers block RAM from
-    if (store) mem[wr_ptr_reg[PTR_W-1:0]] <= {s_tdata, s_tkeep, s_tlast, s_tuser};
+    if (store)
+      mem[wr_ptr_reg[PTR_W-1:0]] <= {
+        s_axis.data[DATA_W-1:0], s_axis.keep[KEEP_W-1:0], s_tlast, s_axis_tuser
+      };
     if (load) out_reg <= mem[rd_ptr_reg[PTR_W-1:0]];
     if (rst) begin
       wr_ptr_reg     <= '0;
@@ -155,20 +161,21 @@ module vf_dma_frame_fifo #(
     end
   end
 
-  assign {m_tdata, m_tkeep, m_tlast, m_tuser} = out_reg;
-  assign m_tvalid                             = out_valid_reg;
-  assign used                                 = wr_ptr_reg - rd_ptr_reg;
+  assign {out_data, out_keep, out_last, m_axis_tuser} = out_reg;
+  assign m_axis = '{data: AXI_DATA_W'(out_data), keep: AXI_STRB_W'(out_keep), last: out_last};
+  assign m_axis_tvalid = out_valid_reg;
+  assign used = wr_ptr_reg - rd_ptr_reg;
 
-  // s_tready waits for an info slot, and DROP_WHEN_FULL drops instead: a committed
+  // s_axis_tready waits for an info slot, and DROP_WHEN_FULL drops instead: a committed
   // frame always finds one
   `ASSERT_NEVER(commit_info_full, commit && !info_ready)
   // the pointers keep their order: read <= commit <= write, never more than DEPTH apart
   `ASSERT(used_in_range, used <= CNT_W'(DEPTH))
   `ASSERT(commit_behind_wr, (wr_ptr_reg - commit_ptr_reg) <= (wr_ptr_reg - rd_ptr_reg))
   // with DROP_WHEN_FULL the sink never waits
-  `ASSERT(drop_when_full_ready, !DROP_WHEN_FULL || s_tready)
+  `ASSERT(drop_when_full_ready, !DROP_WHEN_FULL || s_axis_tready)
   // a drop is reported on the last beat of the frame only
-  `ASSERT(ovf_drop_on_last, ovf_drop |-> s_tlast && s_tvalid)
+  `ASSERT(ovf_drop_on_last, ovf_drop |-> s_tlast && s_axis_tvalid)
 
 endmodule
 

@@ -12,7 +12,9 @@
 
 `include "prim_assert.svh"
 
-module vf_dma_realign #(
+module vf_dma_realign
+  import axi_pkg::*;
+#(
     parameter int DATA_W = 512,  // beat width in bits
     localparam int KEEP_W = DATA_W / 8,
     localparam int OFF_W = $clog2(KEEP_W)
@@ -28,12 +30,10 @@ module vf_dma_realign #(
     input  wire logic              s_valid,
     output logic                   s_ready,
 
-    output logic      [DATA_W-1:0] m_data,
-    output logic      [KEEP_W-1:0] m_keep,
-    output logic                   m_last,
-    output logic                   m_err,    // with m_last: some beat of the frame was bad
-    output logic                   m_valid,
-    input  wire logic              m_ready
+    output axis_t     m_axis,         // DATA_W low bits
+    output logic      m_err,          // with last: some beat of the frame was bad
+    output logic      m_axis_tvalid,
+    input  wire logic m_axis_tready
 );
 
   `ASSERT_PARAM(g_check_keep_pow2, (1 << OFF_W) == KEEP_W, "DATA_W/8 must be a power of two")
@@ -71,7 +71,7 @@ module vf_dma_realign #(
   logic [   OFF_W+1:0] total;  // bytes held plus the new beat's
 
   always_comb begin
-    out_free = !out_valid_reg || m_ready;
+    out_free = !out_valid_reg || m_axis_tready;
     // a held tail is flushed before the next frame's first beat is taken
     s_ready = out_free && !flush_reg;
     take = s_valid && s_ready;
@@ -90,7 +90,7 @@ module vf_dma_realign #(
     out_err_next = out_err_reg;
     out_valid_next = out_valid_reg;
 
-    if (m_ready) out_valid_next = 1'b0;
+    if (m_axis_tready) out_valid_next = 1'b0;
     if (flush_reg && out_free) begin
       out_valid_next = 1'b1;
       out_data_next  = acc_reg;
@@ -154,21 +154,24 @@ module vf_dma_realign #(
     end
   end
 
-  assign m_data  = out_data_reg;
-  assign m_keep  = out_keep_reg;
-  assign m_last  = out_last_reg;
-  assign m_err   = out_err_reg;
-  assign m_valid = out_valid_reg;
+  assign m_axis = '{
+          data: AXI_DATA_W'(out_data_reg),
+          keep: AXI_STRB_W'(out_keep_reg),
+          last: out_last_reg
+      };
+  assign m_err = out_err_reg;
+  assign m_axis_tvalid = out_valid_reg;
 
   // every input beat carries a byte range inside the beat, at least one byte
   `ASSERT(in_range,
           s_valid |-> s_cnt != '0 && s_cnt <= CNT_FULL && (OFF_W + 1)'(s_lo) + s_cnt <= CNT_FULL)
   // only a frame's last beat is partial
-  `ASSERT(partial_only_last, m_valid && m_keep != '1 |-> m_last)
+  `ASSERT(partial_only_last, out_valid_reg && out_keep_reg != '1 |-> out_last_reg)
   // a tail waits for flushing only at the end of a frame
   `ASSERT(flush_holds_bytes, flush_reg |-> acc_cnt_reg != '0)
   // an output beat carries at least one byte, from byte 0 on (dense packing)
-  `ASSERT(keep_dense, m_valid |-> m_keep != '0 && ((m_keep + 1'b1) & m_keep) == '0)
+  `ASSERT(keep_dense,
+          out_valid_reg |-> out_keep_reg != '0 && ((out_keep_reg + 1'b1) & out_keep_reg) == '0)
 
 endmodule
 

@@ -46,12 +46,10 @@ module vf_dma_rx
     input wire logic clk,
     input wire logic rst,
 
-    input  wire logic [   DATA_W-1:0] s_axis_rx_tdata,
-    input  wire logic [   KEEP_W-1:0] s_axis_rx_tkeep,
-    input  wire logic                 s_axis_rx_tlast,
-    input  wire logic [RX_META_W-1:0] s_axis_rx_tuser,
-    input  wire logic                 s_axis_rx_tvalid,
-    output logic                      s_axis_rx_tready,
+    input  wire axis_t                 s_axis_rx,         // DATA_W low bits
+    input  wire logic  [RX_META_W-1:0] s_axis_rx_tuser,
+    input  wire logic                  s_axis_rx_tvalid,
+    output logic                       s_axis_rx_tready,
 
     input wire logic hash_en,  // RX_STEER.HASH: steer by flow hash
     input wire logic [NUM_QUEUES-1:0] q_en,
@@ -137,9 +135,8 @@ module vf_dma_rx
   logic [QW-1:0] fi_q;
   logic [15:0] fi_len;
   logic fi_valid, fi_pop;
-  logic [DATA_W-1:0] ff_data;
-  logic [KEEP_W-1:0] ff_keep;
-  logic ff_last, ff_valid, ff_ready;
+  axis_t ff;
+  logic ff_valid, ff_ready;
   logic ovf_drop;
 
   logic [NR-1:0][63:0] dh_addr;
@@ -185,7 +182,7 @@ module vf_dma_rx
     first_next = first_reg;
     frame_q_next = frame_q_reg;
     if (s_axis_rx_tvalid && s_axis_rx_tready) begin
-      first_next = s_axis_rx_tlast;
+      first_next = s_axis_rx.last;
       if (first_reg) frame_q_next = in_q;
     end
   end
@@ -417,11 +414,15 @@ module vf_dma_rx
     w_drop = wcmd_head[WCMD_W-1];
     w_beats = wcmd_head[BT_W-1:0];
     w_last = (wcnt_reg + 1'b1) == w_beats;
-    m_w = '{data: AXI_DATA_W'(ff_data), strb: AXI_STRB_W'(ff_keep), last: w_last};
+    m_w = '{
+        data: AXI_DATA_W'(ff.data[DATA_W-1:0]),
+        strb: AXI_STRB_W'(ff.keep[KEEP_W-1:0]),
+        last: w_last
+    };
     m_wvalid = wcmd_valid && !w_drop && ff_valid;
     ff_ready = wcmd_valid && (w_drop || m_wready);
     w_beat = ff_valid && ff_ready;
-    wcmd_pop = w_beat && (w_drop ? ff_last : w_last);
+    wcmd_pop = w_beat && (w_drop ? ff.last : w_last);
     wcnt_next = wcnt_reg;
     if (wcmd_pop) wcnt_next = '0;
     else if (w_beat) wcnt_next = wcnt_reg + 1'b1;
@@ -477,7 +478,7 @@ module vf_dma_rx
       .NUM_QUEUES(NUM_QUEUES),
       .DATA_W(DATA_W)
   ) u_hash (
-      .hdr(HDR_W'(s_axis_rx_tdata)),
+      .hdr(HDR_W'(s_axis_rx.data[DATA_W-1:0])),
       .en(hash_en),
       .queue(hash_q)
   );
@@ -495,20 +496,16 @@ module vf_dma_rx
   ) rxf (
       .clk,
       .rst,
-      .s_tdata(s_axis_rx_tdata),
-      .s_tkeep(s_axis_rx_tkeep),
-      .s_tlast(s_axis_rx_tlast),
-      .s_tuser({in_q, s_axis_rx_tuser}),
+      .s_axis(s_axis_rx),
+      .s_axis_tuser({in_q, s_axis_rx_tuser}),
       .s_drop(1'b0),
-      .s_tvalid(s_axis_rx_tvalid),
-      .s_tready(s_axis_rx_tready),
+      .s_axis_tvalid(s_axis_rx_tvalid),
+      .s_axis_tready(s_axis_rx_tready),
       .ovf_drop,
-      .m_tdata(ff_data),
-      .m_tkeep(ff_keep),
-      .m_tlast(ff_last),
-      .m_tuser(unused_beat_user),
-      .m_tvalid(ff_valid),
-      .m_tready(ff_ready),
+      .m_axis(ff),
+      .m_axis_tuser(unused_beat_user),
+      .m_axis_tvalid(ff_valid),
+      .m_axis_tready(ff_ready),
       .m_info_user({fi_q, fi_meta}),
       .m_info_len(fi_len),
       .m_info_valid(fi_valid),
@@ -578,7 +575,7 @@ module vf_dma_rx
   // a frame is accepted only with its buffers fetched
   `ASSERT_NEVER(write_without_buffer, state_reg == S_WRITE && !loaded_reg && !dh_valid[cur_r])
   // bursts are cut at the frame's end: the FIFO's last beat is the last of a burst
-  `ASSERT_NEVER(frame_ends_in_burst, m_wvalid && m_w.last != ff_last && ff_last)
+  `ASSERT_NEVER(frame_ends_in_burst, m_wvalid && m_w.last != ff.last && ff.last)
   // a burst stays inside one 4 KiB page and one buffer, and is never empty
   `ASSERT(burst_in_page, issue |-> bytes != '0 && 17'(eff_addr[11:0]) + 17'(bytes) <= 17'd4096)
   // a completion is released only once its frame's data AW went: never more than queued

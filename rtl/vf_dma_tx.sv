@@ -54,9 +54,7 @@ module vf_dma_tx
     input  wire logic              s_rvalid,
     output logic                   s_rready,
 
-    output logic      [   DATA_W-1:0] m_axis_tx_tdata,
-    output logic      [   KEEP_W-1:0] m_axis_tx_tkeep,
-    output logic                      m_axis_tx_tlast,
+    output axis_t                     m_axis_tx,         // DATA_W low bits
     output logic      [TX_META_W-1:0] m_axis_tx_tuser,
     output logic                      m_axis_tx_tvalid,
     input  wire logic                 m_axis_tx_tready,
@@ -182,9 +180,8 @@ module vf_dma_tx
     else r_first_reg <= r_first_next;
   end
 
-  logic [DATA_W-1:0] ra_data;
-  logic [KEEP_W-1:0] ra_keep;
-  logic ra_last, ra_err, ra_valid, ra_ready_out;
+  axis_t ra;
+  logic ra_err, ra_valid, ra_ready_out;
 
   vf_dma_realign #(
       .DATA_W(DATA_W)
@@ -198,12 +195,10 @@ module vf_dma_tx
       .s_err(s_rresp != 2'b00),
       .s_valid(s_rvalid && trk_valid),
       .s_ready(ra_ready),
-      .m_data(ra_data),
-      .m_keep(ra_keep),
-      .m_last(ra_last),
+      .m_axis(ra),
       .m_err(ra_err),
-      .m_valid(ra_valid),
-      .m_ready(ra_ready_out)
+      .m_axis_tvalid(ra_valid),
+      .m_axis_tready(ra_ready_out)
   );
 
   // ---------------- frame FIFO and completions ----------------
@@ -219,8 +214,8 @@ module vf_dma_tx
     meta.vlan_ins = info_vlan_ins;
     meta.src_func = func_num;
     // a frame's last beat waits for room for its completion
-    ra_ready_out  = txf_ready && (!ra_last || cpl_room);
-    frame_end     = ra_valid && ra_ready_out && ra_last;
+    ra_ready_out  = txf_ready && (!ra.last || cpl_room);
+    frame_end     = ra_valid && ra_ready_out && ra.last;
     // a frame whose queue was disabled while it was in flight is abandoned:
     // dropped here, no completion
     abandon       = !q_en[info_q];
@@ -263,20 +258,16 @@ module vf_dma_tx
   ) txf (
       .clk,
       .rst,
-      .s_tdata(ra_data),
-      .s_tkeep(ra_keep),
-      .s_tlast(ra_last),
-      .s_tuser(meta),
+      .s_axis(ra),
+      .s_axis_tuser(meta),
       .s_drop(bad),
-      .s_tvalid(ra_valid && (!ra_last || cpl_room)),
-      .s_tready(txf_ready),
+      .s_axis_tvalid(ra_valid && (!ra.last || cpl_room)),
+      .s_axis_tready(txf_ready),
       .ovf_drop(unused_ovf),
-      .m_tdata(m_axis_tx_tdata),
-      .m_tkeep(m_axis_tx_tkeep),
-      .m_tlast(m_axis_tx_tlast),
-      .m_tuser(m_axis_tx_tuser),
-      .m_tvalid(m_axis_tx_tvalid),
-      .m_tready(m_axis_tx_tready),
+      .m_axis(m_axis_tx),
+      .m_axis_tuser(m_axis_tx_tuser),
+      .m_axis_tvalid(m_axis_tx_tvalid),
+      .m_axis_tready(m_axis_tx_tready),
       .m_info_user(unused_user),
       .m_info_len(unused_len),
       .m_info_valid(unused_iv),
@@ -322,7 +313,7 @@ module vf_dma_tx
   end
 
   `ASSERT_NEVER(data_without_burst, s_rvalid && !trk_valid)
-  `ASSERT_NEVER(end_without_info, ra_valid && ra_last && !info_valid)
+  `ASSERT_NEVER(end_without_info, ra_valid && ra.last && !info_valid)
   // the per-queue counts never wrap: at most INFLIGHT frames fit the info FIFO
   // and as many completions the completion FIFO
 `ifndef SYNTHESIS

@@ -192,7 +192,7 @@ MUTANTS = (
     Mutant(
         "shaper: every frame is charged its length",
         ING,
-        "if (rate_on && beat && s_axis_tlast) begin",
+        "if (rate_on && beat && s_axis.last) begin",
         "if (1'b0) begin",
     ),
     Mutant(

@@ -99,6 +99,9 @@ class SimTop:
     parameters: Mapping[str, int] = field(default_factory=dict)
     waves: bool = False
     extra_sources: tuple[Path, ...] = ()
+    # Include folders of extra_sources, besides the RTL's (sim/tops/ for the shared
+    # parameter list of nic_sim_top and two_host_top, nic_sim_params.svh).
+    include_dirs: tuple[Path, ...] = ()
     # A Verilator control file that lists what VPI may see. None takes the top's own,
     # sim/verilator/<toplevel>.vlt, where there is one, else cocotb's default
     # (--public-flat-rw: every variable public read-write, and so kept unoptimised),
@@ -191,7 +194,7 @@ def _build(top: SimTop, log_file: Path | None = None):
                 *([SIM_BINDS] if top.rtl_dir is None else []),
                 *top.extra_sources,
             ],
-            includes=rtl_include_dirs(top.rtl_dir or RTL_DIR),
+            includes=[*rtl_include_dirs(top.rtl_dir or RTL_DIR), *top.include_dirs],
             hdl_toplevel=top.toplevel,
             parameters=dict(top.parameters),
             build_dir=top.build_dir,
@@ -386,6 +389,7 @@ def nic_sim_top(
         dict(parameters),
         waves=waves,
         extra_sources=(*SIM_DPI_SOURCES, SIM_TOPS / "nic_sim_top.sv"),
+        include_dirs=(SIM_TOPS,),
         visibility=NIC_SIM_TOP_VISIBILITY,
         build_args=NIC_TOP_BUILD_ARGS if build_args is None else tuple(build_args),
         simhost=True,
@@ -417,6 +421,7 @@ def two_host_top(
         params,
         waves=waves,
         extra_sources=(*SIM_DPI_SOURCES, SIM_TOPS / "nic_sim_top.sv", SIM_TOPS / "two_host_top.sv"),
+        include_dirs=(SIM_TOPS,),
         visibility=TWO_HOST_TOP_VISIBILITY,
         build_args=NIC_TOP_BUILD_ARGS if build_args is None else tuple(build_args),
         simhost=True,

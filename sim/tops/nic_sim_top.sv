@@ -14,14 +14,11 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "nic_sim_params.svh"
+
 module nic_sim_top import nic_pkg::*; #(
-    // nic_top's parameters, passed through.
-    parameter int NUM_VF = 2,
-    parameter int NUM_QUEUES = 1,
-    parameter int DATA_W = 512,
-    parameter int ADDR_W = 64,
-    parameter int DMA_ID_W = 4,
-    parameter int MAC_TABLE_SIZE = 64,
+    // nic_top's parameters, passed through (NUM_VF … MAC_TABLE_SIZE: nic_sim_params.svh).
+    `NIC_SIM_PARAMS,
     parameter logic [255:0] VF_RING_FMT = '0,
     // Host bus FIFOs: the most read/write bursts the C side may allow in flight.
     parameter int HOST_RD_DEPTH = 256,
@@ -103,11 +100,7 @@ module nic_sim_top import nic_pkg::*; #(
   logic              s_axis_uplink_tlast, s_axis_uplink_tvalid, s_axis_uplink_tready;
   logic              m_axis_uplink_tlast, m_axis_uplink_tvalid, m_axis_uplink_tready;
 
-  nic_top #(
-      .NUM_VF(NUM_VF), .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W),
-      .VF_RING_FMT(VF_RING_FMT),
-      .DMA_ID_W(DMA_ID_W), .MAC_TABLE_SIZE(MAC_TABLE_SIZE)
-  ) u_nic (.*);
+  nic_top #(`NIC_SIM_PARAMS_PASS, .VF_RING_FMT(VF_RING_FMT)) u_nic (.*);
 
   sim_host_bus #(
       .DATA_W(DATA_W), .ADDR_W(ADDR_W), .ID_W(M_ID_W), .USER_W(FUNC_W),

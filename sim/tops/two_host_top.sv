@@ -16,14 +16,11 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "nic_sim_params.svh"
+
 module two_host_top import nic_pkg::*; #(
-    // nic_top's parameters, the same on both hosts.
-    parameter int NUM_VF = 2,
-    parameter int NUM_QUEUES = 1,
-    parameter int DATA_W = 512,
-    parameter int ADDR_W = 64,
-    parameter int DMA_ID_W = 4,
-    parameter int MAC_TABLE_SIZE = 64,
+    // nic_top's parameters, the same on both hosts (nic_sim_top's, nic_sim_params.svh).
+    `NIC_SIM_PARAMS,
     // Ring format of each host's VFs (bit n-1: VF n is format B).
     parameter logic [255:0] A_VF_RING_FMT = '0,
     parameter logic [255:0] B_VF_RING_FMT = '1,
@@ -108,8 +105,7 @@ module two_host_top import nic_pkg::*; #(
 
 `define TWO_HOST_INST(h, H) \
   nic_sim_top #( \
-      .NUM_VF(NUM_VF), .NUM_QUEUES(NUM_QUEUES), .DATA_W(DATA_W), .ADDR_W(ADDR_W), \
-      .DMA_ID_W(DMA_ID_W), .MAC_TABLE_SIZE(MAC_TABLE_SIZE), .VF_RING_FMT(H``_VF_RING_FMT), \
+      `NIC_SIM_PARAMS_PASS, .VF_RING_FMT(H``_VF_RING_FMT), \
       .HOST_BUS_INST(H``_HOST_BUS_INST), .UPLINK_IN_CH(H``_UPLINK_IN_CH), \
       .UPLINK_OUT_CH(H``_UPLINK_OUT_CH), .TAP_CH(H``_TAP_CH) \
   ) u_host_``h ( \

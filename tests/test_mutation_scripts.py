@@ -68,13 +68,19 @@ def test_every_rtl_file_has_sites_and_covering_tests() -> None:
             assert (REPO_ROOT / spec.split(" -k ", 1)[0]).is_file(), f"{rel}: {spec}"
 
 
-def _run(code: int) -> subprocess.CompletedProcess[str]:
-    return subprocess.CompletedProcess(["pytest"], code, stdout="", stderr="")
+def _run(code: int, out: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.CompletedProcess(["pytest"], code, stdout=out, stderr="")
 
 
-def test_verdict_needs_a_test_that_ran() -> None:
-    assert killed_by(_run(1), "x") is True
-    assert killed_by(_run(0), "x") is False
-    for code in (2, 3, 4, 5):  # interrupted, internal, usage error, nothing selected
+def test_verdict_needs_a_test_that_ran_and_failed() -> None:
+    assert killed_by(_run(1, "1 failed, 3 passed in 5.0s"), "x") is True
+    # -x under xdist: the session stops at the first failure with status 2
+    stopped = "!! xdist.dsession.Interrupted: stopping after 1 failures !!\n1 failed, 3 passed"
+    assert killed_by(_run(2, stopped), "x") is True
+    assert killed_by(_run(0, "4 passed"), "x") is False
+    # interrupted without a failure, internal or usage error, nothing selected
+    for code, out in ((2, "1 error in 0.5s"), (3, ""), (4, ""), (5, "no tests ran")):
         with pytest.raises(MutationRunError):
-            killed_by(_run(code), "x")
+            killed_by(_run(code, out), "x")
+    with pytest.raises(MutationRunError):  # status 1 without a failure in the summary
+        killed_by(_run(1, "0 passed"), "x")

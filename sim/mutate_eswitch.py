@@ -305,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         for m in MUTANTS
         if not args.only or any(s.strip() in m.name for s in args.only.split(","))
     ]
+    if not picked:
+        ap.error(f"--only {args.only!r} names no mutant (--list shows them)")
     if args.list:
         for m in picked:
             print(m.name)

@@ -167,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     files = [f for f in args.files.split(",") if f] or sorted(
         str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "rtl").glob("*.sv")
     )
+    missing = [f for f in files if not (REPO_ROOT / f).is_file()]
+    if missing:
+        ap.error(f"no such RTL file: {', '.join(missing)}")
     pool = [m for f in files for m in sites(f, (REPO_ROOT / f).read_text())]
     if not pool:
         print(f"no mutation site in {files}", file=sys.stderr)

@@ -256,6 +256,10 @@ def run_all(
     argv: list[str],
 ) -> int:
     """Each chosen mutant (by id, default all) in a copy of the tree; 1 if any survived."""
+    ids = [m[0].split()[0] for m in mutants]
+    unknown = [a for a in argv if a not in ids]
+    if unknown:  # a run of nothing would report every mutant killed
+        raise SystemExit(f"unknown mutant id {', '.join(unknown)}; known: {' '.join(ids)}")
     with tempfile.TemporaryDirectory(prefix="mutate_") as tmp:
         root = Path(tmp) / "repo"
         shutil.copytree(REPO_ROOT, root, ignore=_SKIP, symlinks=True)

@@ -84,3 +84,15 @@ def test_verdict_needs_a_test_that_ran_and_failed() -> None:
             killed_by(_run(code, out), "x")
     with pytest.raises(MutationRunError):  # status 1 without a failure in the summary
         killed_by(_run(1, "0 passed"), "x")
+
+
+def test_a_selection_of_nothing_is_refused() -> None:
+    """A campaign over no mutant would report every one killed: each script refuses."""
+    with pytest.raises(SystemExit, match="unknown mutant id R99"):
+        mutate_sriov.main(["R99"])
+    with pytest.raises(SystemExit, match="unknown mutant id N99"):
+        mutate_npa.main(["N99"])
+    with pytest.raises(SystemExit):
+        mutate_eswitch.main(["--only", "no such rule", "--list"])
+    with pytest.raises(SystemExit):
+        mutate_rtl.main(["--files", "rtl/nope.sv", "--list"])

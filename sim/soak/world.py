@@ -70,8 +70,6 @@ class FaultablePlugin(RingAPlugin):
     crash_next_tx = False
     # The next quiesce() raises ("raise") or never returns ("hang"), once.
     crash_quiesce: str | None = None
-    # Wedged: it no longer serves its VF's interrupts (completions pile up unreaped).
-    wedged = False
     arm_next_tx: Callable[[tuple[int, int]], None] | None = None
     drop_point: Callable[[bytes], None] | None = None
 
@@ -80,10 +78,6 @@ class FaultablePlugin(RingAPlugin):
             self.crash_next_tx = False
             raise RuntimeError("injected fault: vendor A's plugin raised in tx()")
         return await super().tx(prod)
-
-    async def _interrupt(self) -> None:
-        if not self.wedged:
-            await super()._interrupt()
 
     async def quiesce(self) -> QuiesceResult:
         mode, self.crash_quiesce = self.crash_quiesce, None

@@ -36,7 +36,7 @@ def attack_frame(src: str, dst: str, attack_id: int, index: int) -> bytes:
 
 
 async def vf_stat(w: SoakWorld, name: str, counter: str) -> int:
-    return (await w.tb.pf.vf_stats(vm_vf(name)))[counter]
+    return (await w.tb_of(name).pf.vf_stats(vm_vf(name)))[counter]
 
 
 async def bounded(w: SoakWorld, done, within: int, step: int = 50) -> bool:  # type: ignore[no-untyped-def]
@@ -54,7 +54,7 @@ async def bounded(w: SoakWorld, done, within: int, step: int = 50) -> bool:  # t
 async def take_back(w: SoakWorld, rec: InjectionRecord, why: str, name: str = HOSTILE) -> None:
     """The hypervisor takes the VM (the hostile one unless named) back to the emulated
     path (the VF reset and released) and gives it its VF and plugin again."""
-    await w.host.detach_vf(name, why)
+    await w.host_of(name).detach_vf(name, why)
     rec.measured["back_on_plugin"] = int(await w.attach(name))
     rec.expects.append(Expect("back_on_plugin", 1))
 
@@ -75,7 +75,7 @@ async def queue_error(
     bit 31, code in [7:0]), ``FUNC_STATUS.ERROR``, exactly one message on the function's
     error vector (2·NUM_QUEUES+1) within ERROR_IRQ_CYCLES."""
     func = w.func(name)
-    bar, irq = w.tb.bar(func), w.host.irq
+    bar, irq = w.tb_of(name).bar(func), w.host_of(name).irq
     vector = 2 * await queue_pairs(w, name) + 1
     irq0 = irq.count(func, vector)
     code, rx = await act()
@@ -103,7 +103,8 @@ RECOVERY_CYCLES = 40_000  # bound on a VM's first frame after it got its VF back
 
 
 async def queue_pairs(w: SoakWorld, name: str) -> int:
-    return (await w.tb.bar(w.func(name)).read(Func.FUNC_ID) >> FUNC_ID_QUEUES_SHIFT) & 0xFF
+    bar = w.tb_of(name).bar(w.func(name))
+    return (await bar.read(Func.FUNC_ID) >> FUNC_ID_QUEUES_SHIFT) & 0xFF
 
 
 async def receives_again(w: SoakWorld, name: str) -> bool:

@@ -32,7 +32,7 @@ from sim.soak.attacks_wire import (
 )
 from sim.soak.inject import Injection
 from sim.soak.model import Expect, InjectionRecord
-from sim.soak.world import HONEST, HOSTILE, SoakWorld, vm_mac, vm_vf
+from sim.soak.world import HONEST, HONEST_A, HOSTILE, SoakWorld, vm_mac, vm_vf
 from tb.plugin_model.hostile import ROGUE_PLUGIN_ID
 from tb.plugin_model.ring_a import ring_a_image
 from tb.ref.mailbox import MSGTYPE_NACK, MsgType
@@ -65,7 +65,7 @@ class IrqMaskAbuse(Injection):
 
     async def counters(self, w: SoakWorld, target: str) -> dict[str, int]:
         out = {}
-        for vm in HONEST:
+        for vm in HONEST_A:
             func = w.func(vm)
             out[f"irqs.{vm}"] = w.host.irq.function_count(func)
             bar = w.tb.bar(func)
@@ -86,7 +86,7 @@ class IrqMaskAbuse(Injection):
             await w.tb.cycles(rng.randint(0, 200))
         await take_back(w, rec, "interrupt registers abused")
         rec.measured["receives_again"] = int(await receives_again(w, HOSTILE))
-        for vm in HONEST:
+        for vm in HONEST_A:
             rec.expects += [Expect(f"irqs.{vm}", 1, exact=False), Expect(f"irq_regs.{vm}", 0)]
         rec.expects.append(Expect("receives_again", 1))
         rec.notes.append(f"{n} writes to its {queues} queue pairs' interrupt registers")
@@ -100,7 +100,7 @@ class OwnRegisterWrites(Injection):
 
     async def counters(self, w: SoakWorld, target: str) -> dict[str, int]:
         out = {}
-        for vm in (*HONEST, HOSTILE):
+        for vm in (*HONEST_A, HOSTILE):
             st = await w.tb.pf.vf_stats(vm_vf(vm))
             out[f"vf{vm_vf(vm)}.bad_register_accesses"] = st["bad_register_accesses"]
             out[f"vf{vm_vf(vm)}.mbx_errors"] = st["mbx_errors"]
@@ -118,7 +118,7 @@ class OwnRegisterWrites(Injection):
         mbx = rng.randint(4, 16)
         for _ in range(mbx):
             await rogue.write_own(rng.choice(refused), rng.getrandbits(32))
-        for vm in HONEST:
+        for vm in HONEST_A:
             rec.expects += [
                 Expect(f"vf{vm_vf(vm)}.bad_register_accesses", 0),
                 Expect(f"vf{vm_vf(vm)}.mbx_errors", 0),

@@ -27,17 +27,18 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from sim.runner import REPO_ROOT, SimTop, _build, nic_top, run
+from sim.runner import REPO_ROOT, SimTop, _build, run, two_host_top
 from sim.soak.report import Campaign, SoakResult
 
-SOAK_PARAMS = {"NUM_VF": 4, "NUM_QUEUES": 2}  # shared with tests/integration/test_sriov.py
+# Each host of two_host_top: 4 VFs of 2 queue pairs (host A's format A, host B's format B).
+SOAK_PARAMS = {"NUM_VF": 4, "NUM_QUEUES": 2}
 MODULE = "sim.soak.cocotb_soak"
 REPORTS = REPO_ROOT / "reports"
 CLUSTER_TIMEOUT_S = 10  # to reach a Dask scheduler
 
 
 def soak_top() -> SimTop:
-    return nic_top(SOAK_PARAMS)
+    return two_host_top(SOAK_PARAMS)
 
 
 @dataclass(frozen=True)

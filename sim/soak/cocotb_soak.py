@@ -33,8 +33,10 @@ from sim.soak.monitors import (
 from sim.soak.report import SoakResult
 from sim.soak.world import (
     EXT_MAC,
+    HOME,
     HONEST,
     HOSTILE,
+    SPARE_VF_B,
     VMS,
     FaultablePlugin,
     SoakWorld,
@@ -58,7 +60,7 @@ def kinds_from_env() -> list[type[Injection]]:
 
 
 async def watch(w: SoakWorld, dog: Watchdog) -> None:
-    """Sample every guest's TX path and the PF's queue every WATCH_STEP cycles."""
+    """Sample every guest's TX path and each host's PF queue every WATCH_STEP cycles."""
     while True:
         await w.tb.cycles(WATCH_STEP)
         cycle, now = w.tb.cycle(), w.tb.now_ns()
@@ -67,9 +69,10 @@ async def watch(w: SoakWorld, dog: Watchdog) -> None:
             dog.sample(
                 f"{name} tx", cycle, shell.stats["tx_completed"], not shell.idle(), now, name
             )
-        vs = w.host.vswitch
-        done = vs.stats["pf_tx_sent"] + vs.stats["pf_tx_errors"]
-        dog.sample("pf tx (vswitch)", cycle, done, not vs.idle(), now, "pf")
+        for h, host in w.hosts.items():
+            vs = host.vswitch
+            done = vs.stats["pf_tx_sent"] + vs.stats["pf_tx_errors"]
+            dog.sample(f"host {h} pf tx (vswitch)", cycle, done, not vs.idle(), now, "pf")
 
 
 async def apply_break(w: SoakWorld, what: str) -> None:
@@ -122,9 +125,10 @@ def outcomes(w: SoakWorld) -> list[FlowOutcome]:
 def named_drops(w: SoakWorld) -> dict[int, list[tuple[int, str]]]:
     """Per flow id, (time, reason) of each frame a drop point recorded."""
     out: dict[int, list[tuple[int, str]]] = {}
-    vs = w.host.vswitch
     records = [
-        (t, reason, fr) for (_, reason, fr), t in zip(vs.dropped, vs.dropped_ns, strict=True)
+        (t, reason, fr)
+        for vs in (host.vswitch for host in w.hosts.values())
+        for (_, reason, fr), t in zip(vs.dropped, vs.dropped_ns, strict=True)
     ]
     for g in w.guests.values():
         records += g.refused
@@ -137,14 +141,22 @@ def named_drops(w: SoakWorld) -> dict[int, list[tuple[int, str]]]:
 async def honest_counters(w: SoakWorld) -> dict[str, int]:
     out = {}
     for vm in HONEST:
-        st = await w.tb.pf.vf_stats(vm_vf(vm))
+        st = await w.tb_of(vm).pf.vf_stats(vm_vf(vm))
         out.update({f"{vm}.{c}": st[c] for c in HONEST_COUNTERS})
     return out
 
 
-async def leak_snapshot(w: SoakWorld, guest_regions: dict[str, dict[int, int]]) -> LeakSnapshot:
-    tb = w.tb
-    funcs = [w.func(n) for n in VMS]
+def host_funcs(h: str) -> list[int]:
+    """The VF functions of the host's VMs (and host B's spare VF, a migration's
+    destination): none may keep an IOMMU domain or an enabled queue after teardown."""
+    funcs = [1 + vm_vf(n) for n in VMS if HOME[n] == h]
+    return funcs + ([1 + SPARE_VF_B] if h == "b" else [])
+
+
+async def leak_snapshot(
+    w: SoakWorld, h: str, guest_regions: dict[str, dict[int, int]]
+) -> LeakSnapshot:
+    tb, funcs = w.tbs[h], host_funcs(h)
     live = []
     for f in funcs:
         for q in range(2):
@@ -156,18 +168,20 @@ async def leak_snapshot(w: SoakWorld, guest_regions: dict[str, dict[int, int]]) 
         host_regions=dict(tb.mem.allocator.allocated),
         vm_domains=frozenset(f for f in domains if f in funcs),
         mapped_pages=sum(tb.iommu.domain(f).mapped_pages for f in domains if f not in funcs),
-        fdb_entries=await w.valid_fdb_entries(),
-        guest_regions=guest_regions,
+        fdb_entries=await w.valid_fdb_entries(h),
+        guest_regions={n: r for n, r in guest_regions.items() if HOME[n] == h},
         live_queues=frozenset(live),
-        vswitch_ports=len(w.host.vswitch.ports),
+        vswitch_ports=len(w.hosts[h].vswitch.ports),
     )
 
 
 async def teardown(w: SoakWorld, leak: bool) -> dict[str, dict[int, int]]:
     """Every VM back to emulated, its vswitch port gone, destroyed (FLR before unmap).
     Returns each VM's own allocations after its VF was taken back."""
-    host, regions = w.host, {}
+    regions = {}
     for name in VMS:
+        h = w.home(name)
+        host = w.hosts[h]
         v = host.vms[name]
         if v.vf is not None:
             await host.detach_vf(name, "teardown")
@@ -177,7 +191,7 @@ async def teardown(w: SoakWorld, leak: bool) -> dict[str, dict[int, int]]:
         if v.port is not None:
             await host.vswitch.detach(v.mac)
             v.port = None
-        await w.tb.hv.destroy_vm(name, host._flr)
+        await w.tbs[h].hv.destroy_vm(name, host._flr)
     return regions
 
 
@@ -217,12 +231,19 @@ async def soak(dut) -> None:  # type: ignore[no-untyped-def]
     accounting.check(iso.arrivals, await honest_counters(w))
     sent, delivered = w.sent_total, w.received()
     cycles = w.tb.cycle() - cycle0
-    before = LeakSnapshot(
-        dict(w.mem_regions0), frozenset(), 0, w.valid_fdb0, w.guest_regions0, frozenset(), 0
-    )
     regions = await teardown(w, broken == "leak")
     leaks = Leaks()
-    leaks.check(before, await leak_snapshot(w, regions))
+    for h in w.tbs:
+        before = LeakSnapshot(
+            dict(w.mem_regions0[h]),
+            frozenset(),
+            0,
+            w.valid_fdb0[h],
+            {n: r for n, r in w.guest_regions0.items() if HOME[n] == h},
+            frozenset(),
+            0,
+        )
+        leaks.check(before, await leak_snapshot(w, h, regions), f"host {h}")
 
     monitors = (delivery, iso, dog, accounting, leaks)
     result = SoakResult.build(
@@ -239,7 +260,7 @@ async def soak(dut) -> None:  # type: ignore[no-untyped-def]
             "isolation": iso.checked,
             "watchdog": len(dog._last),
             "drop_accounting": sum(len(r.expects) for r in w.records),
-            "leaks": 7,
+            "leaks": 7 * len(w.tbs),
         },
         violations=[v for m in monitors for v in m.violations()],
         longest_wait=dict(dog.longest),

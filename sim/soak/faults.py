@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sim.soak.attack_steps import bounded, queue_error, take_back
+from sim.soak.faults_migration import MigrationAbort
 from sim.soak.inject import Injection
 from sim.soak.model import (
     LINK_DOWN,
@@ -13,7 +14,7 @@ from sim.soak.model import (
     rxq_drops,
 )
 from sim.soak.monitors import STALL_BOUND_CYCLES
-from sim.soak.world import HONEST, HOSTILE, FaultablePlugin, SoakWorld, vm_vf
+from sim.soak.world import HONEST, HONEST_A, HOSTILE, FaultablePlugin, FaultHooks, SoakWorld, vm_vf
 from tb.host.dma_path import INJECTED
 from tb.pf_driver.switch_regs import uplink_link_writes
 from tb.ref.layouts import ENTRY_BYTES
@@ -104,7 +105,7 @@ class PluginException(Injection):
     async def inject(self, w: SoakWorld, rec: InjectionRecord) -> None:
         shell = w.guests[rec.target].v.shell
         plugin = shell.plugin
-        assert isinstance(plugin, FaultablePlugin), type(plugin).__name__
+        assert isinstance(plugin, FaultHooks), type(plugin).__name__
         faults0 = shell.stats["plugin_faults"]
         plugin.crash_next_tx = True
         w.guests[rec.target].stack.announce()  # a frame to send: the plugin's tx() is called
@@ -113,7 +114,7 @@ class PluginException(Injection):
             lambda: shell.stats["plugin_faults"] > faults0,
             within=FALLBACK_CYCLES,
         )
-        await w.host.fallbacks_done()
+        await w.host_of(rec.target).fallbacks_done()
         rec.measured["fell_back"] = int(shell.mode is ShellMode.EMULATED and shell.plugin is None)
         await w.tb.cycles(self.rng.randint(500, 3_000))  # on the emulated path a while
         rec.measured["back_on_plugin"] = int(await w.attach(rec.target))
@@ -158,7 +159,7 @@ class QuiesceFault(Injection):
         g = w.guests[rec.target]
         shell = g.v.shell
         plugin = shell.plugin
-        assert isinstance(plugin, FaultablePlugin), type(plugin).__name__
+        assert isinstance(plugin, FaultHooks), type(plugin).__name__
         mode = self.rng.choice(("raise", "hang"))
         faults0, lost0 = shell.stats["plugin_faults"], shell.stats[TX_UNCONFIRMED_AT_FAILED_QUIESCE]
         named0 = sum(reason == TX_UNCONFIRMED_AT_FAILED_QUIESCE for _, reason, _ in g.refused)
@@ -169,7 +170,7 @@ class QuiesceFault(Injection):
             lambda: shell.stats["plugin_faults"] > faults0,
             within=FALLBACK_CYCLES,
         )
-        await w.host.fallbacks_done()  # the failed quiesce included
+        await w.host_of(rec.target).fallbacks_done()  # the failed quiesce included
         rec.measured["fell_back"] = int(shell.mode is ShellMode.EMULATED and shell.plugin is None)
         lost = shell.stats[TX_UNCONFIRMED_AT_FAILED_QUIESCE] - lost0
         named = (
@@ -210,7 +211,7 @@ class HostBusError(Injection):
     name, category = "host_bus_error", "fault"
 
     def target(self, w: SoakWorld) -> str:
-        return self.rng.choice(HONEST)
+        return self.rng.choice(HONEST_A)
 
     def tolerated(self, w: SoakWorld, target: str) -> frozenset[str]:
         return SWITCH_OVER_LOSSES | {rxq_drops(target), TX_BUS_ERROR}
@@ -302,7 +303,7 @@ class LatencySpike(Injection):
         return "host bus"
 
     async def counters(self, w: SoakWorld, target: str) -> dict[str, int]:
-        out = {f"rx_dropped.{vm}": await w.rx_drops(vm) for vm in HONEST}
+        out = {f"rx_dropped.{vm}": await w.rx_drops(vm) for vm in HONEST_A}
         out["read_bursts"] = w.tb.host_bus.stats.total().read_bursts
         return out
 
@@ -315,7 +316,7 @@ class LatencySpike(Injection):
         await w.tb.cycles(window)
         bus.set_extra_latency()
         await w.tb.cycles(max(extra, wextra))  # the last delayed burst answered
-        rec.expects += [Expect(f"rx_dropped.{vm}", 0) for vm in HONEST]
+        rec.expects += [Expect(f"rx_dropped.{vm}", 0) for vm in HONEST_A]
         rec.expects.append(Expect("read_bursts", 1, exact=False))
         rec.notes.append(f"+{extra} read / +{wextra} write cycles for {window} cycles")
 
@@ -327,4 +328,5 @@ FAULTS: tuple[type[Injection], ...] = (
     QuiesceFault,
     HostBusError,
     LatencySpike,
+    MigrationAbort,
 )

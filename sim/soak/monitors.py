@@ -293,9 +293,11 @@ class Leaks:
     name: str = "leaks"
     found: list[Violation] = field(default_factory=list)
 
-    def check(self, before: LeakSnapshot, after: LeakSnapshot) -> list[Violation]:
+    def check(self, before: LeakSnapshot, after: LeakSnapshot, where: str = "") -> list[Violation]:
+        """``where``: the host the snapshots are of, named in each violation."""
+
         def fail(detail: str) -> None:
-            self.found.append(Violation(self.name, "-", detail))
+            self.found.append(Violation(self.name, "-", f"{where}: {detail}" if where else detail))
 
         extra = {a: n for a, n in after.host_regions.items() if before.host_regions.get(a) != n}
         if extra:

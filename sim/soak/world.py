@@ -1,11 +1,14 @@
-"""The soak's host: three honest NPA VMs, one hostile VM, the outside host, random traffic.
+"""The soak's rack: two hosts, five honest NPA VMs, one hostile VM, the outside host.
 
-Every VM is on vendor A's plugin on its own VF (vm1..vm3 on VFs 0..2 with
-:class:`FaultablePlugin`, vendor A's plugin with a fault-injection hook; vm4 on VF
-3 with the rogue plugin). Flows run between each VM and the outside host and
-around the honest VMs; the hostile VM has its own flows (not judged). Every frame
-a VM's shell hands up and every frame on the outside wire passes the isolation
-monitor first.
+The rack is tb/datacenter's (``two_host_top``: two NICs, a top-of-rack switch between
+their uplinks and the outside host). Host A's VMs are on vendor A's plugin on
+format-A VFs (vm1..vm3 on VFs 0..2 with :class:`FaultablePlugin`, vendor A's plugin
+with fault-injection hooks; vm4 on VF 3 with the rogue plugin); host B's on vendor
+B's plugin on format-B VFs (vm5, vm6 on VFs 0, 1 with :class:`FaultableRingB`), its
+VF 2 kept free as a migration's destination. Flows run between each VM and the
+outside host, around host A's honest VMs, within host B and across the two hosts;
+the hostile VM has its own flows (not judged). Every frame a VM's shell hands up and
+every frame the ToR hands the outside host passes the isolation monitor first.
 """
 
 from __future__ import annotations
@@ -16,30 +19,49 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cocotb
 from cocotb.triggers import Event
 
 from sim.soak.model import TX_BUS_ERROR, FrameView, InjectionRecord
+from tb.datacenter import PORT_OUTSIDE, Rack, RackConfig
 from tb.env import NicTb, TbConfig
 from tb.guest.flow_receiver import FlowReceiver
 from tb.guest.flows import HEADER, UdpFlow
 from tb.guest.stack import InterfaceConfig, NetStack
+from tb.hypervisor.migration import LiveMigration
 from tb.hypervisor.npa import NpaHost
 from tb.hypervisor.npa_vm import NpaVm, SecurityPolicy
 from tb.net.external_host import ExternalHost
+from tb.net.tor_switch import Forwarding
 from tb.pf_driver.switch_regs import port_base
 from tb.plugin_model.hostile import ROGUE_PLUGIN_ID, HostilePlugin
-from tb.plugin_model.plugin import QuiesceResult
+from tb.plugin_model.plugin import Plugin, QuiesceResult
 from tb.plugin_model.ring_a import RING_A_PLUGIN_ID, RingAPlugin, ring_a_image
+from tb.plugin_model.ring_b import RING_B_PLUGIN_ID, RingBPlugin
 from tb.ref.regmap import Esw, MacEntry, MacEntryCtrl, PortCounter
 from tb.ref.regs import MacHiValid, MacPair, PortCtrl, PortPolicyReg, PortStatus
 from tb.vf_driver.queues import TxFrame
 
 EXT_MAC, EXT_IP = "02:00:00:00:ff:01", "10.0.0.254"
 VM_MEM = 8 << 20
-HONEST = ("vm1", "vm2", "vm3")
-HOSTILE = "vm4"
-VMS = (*HONEST, HOSTILE)
+HONEST_A = ("vm1", "vm2", "vm3")  # host A, vendor A's plugin
+HONEST_B = ("vm5", "vm6")  # host B, vendor B's plugin
+HONEST = (*HONEST_A, *HONEST_B)
+HOSTILE = "vm4"  # host A
+VMS = (*HONEST_A, HOSTILE, *HONEST_B)
+HOME = {**{vm: "a" for vm in (*HONEST_A, HOSTILE)}, **{vm: "b" for vm in HONEST_B}}
+VF_OF = {"vm1": 0, "vm2": 1, "vm3": 2, "vm4": 3, "vm5": 0, "vm6": 1}  # on its home host
+SPARE_VF_B = 2  # host B's VF no VM holds: a migration's destination
+# Frames between VMs, beside each VM's two flows with the outside host.
+PEER_FLOWS = (
+    ("vm1", "vm2"),
+    ("vm2", "vm3"),
+    ("vm3", "vm1"),
+    ("vm4", "vm1"),
+    ("vm1", "vm5"),  # across the ToR
+    ("vm5", "vm2"),
+    ("vm6", "vm3"),
+    ("vm5", "vm6"),  # within host B, format-B VF to format-B VF
+)
 FLOW_PORT = 6000
 SIZES = (64, 128, 300, 576, 1000, 1518)
 GAP_CYCLES = (10, 70)  # uniform gap between two frames of the whole workload
@@ -56,36 +78,43 @@ def vm_ip(name: str) -> str:
 
 
 def vm_vf(name: str) -> int:
-    return int(name[-1]) - 1
+    """The VM's VF on its home host."""
+    return VF_OF[name]
 
 
-class FaultablePlugin(RingAPlugin):
-    """Vendor A's plugin with fault-injection hooks: ``crash_next_tx`` makes the next
-    TX entry point raise once (a vendor bug the shell must survive); ``arm_next_tx``,
-    if set, is called once with the buffer range ([lo, hi)) of the next frame it puts
-    on the VF ring (the soak arms a host-bus error there). ``drop_point`` is the named
-    drop point of the frames the VF completed with an error (``tx_hw_errors``): it gets
-    each such frame's bytes (the soak's delivery monitor reads them, TX_BUS_ERROR)."""
+class FaultHooks(Plugin):
+    """Fault-injection hooks for any vendor's plugin (a mixin before its class):
+    ``crash_next_tx`` makes the next TX entry point raise once (a vendor bug the shell
+    must survive); ``crash_quiesce`` makes the next ``quiesce()`` raise ("raise") or
+    never return ("hang"), once."""
 
     crash_next_tx = False
-    # The next quiesce() raises ("raise") or never returns ("hang"), once.
     crash_quiesce: str | None = None
-    arm_next_tx: Callable[[tuple[int, int]], None] | None = None
-    drop_point: Callable[[bytes], None] | None = None
 
     async def tx(self, prod: int) -> int:
         if self.crash_next_tx:
             self.crash_next_tx = False
-            raise RuntimeError("injected fault: vendor A's plugin raised in tx()")
-        return await super().tx(prod)
+            raise RuntimeError(f"injected fault: {type(self).__name__} raised in tx()")
+        return await super().tx(prod)  # type: ignore[safe-super]
 
     async def quiesce(self) -> QuiesceResult:
         mode, self.crash_quiesce = self.crash_quiesce, None
         if mode == "raise":
-            raise RuntimeError("injected fault: vendor A's plugin raised in quiesce()")
+            raise RuntimeError(f"injected fault: {type(self).__name__} raised in quiesce()")
         if mode == "hang":
             await Event().wait()  # never set: the shell's time bound ends the call
-        return await super().quiesce()
+        return await super().quiesce()  # type: ignore[safe-super]
+
+
+class FaultablePlugin(FaultHooks, RingAPlugin):
+    """Vendor A's plugin with the fault hooks and two more: ``arm_next_tx``, if set, is
+    called once with the buffer range ([lo, hi)) of the next frame it puts on the VF
+    ring (the soak arms a host-bus error there); ``drop_point`` is the named drop point
+    of the frames the VF completed with an error (``tx_hw_errors``): it gets each such
+    frame's bytes (the soak's delivery monitor reads them, TX_BUS_ERROR)."""
+
+    arm_next_tx: Callable[[tuple[int, int]], None] | None = None
+    drop_point: Callable[[bytes], None] | None = None
 
     async def _push_tx(self) -> int:
         if self.arm_next_tx is not None and self._backlog and not self._quiescing:
@@ -101,6 +130,10 @@ class FaultablePlugin(RingAPlugin):
             if failed and req is not None and self.drop_point is not None and api is not None:
                 self.drop_point(b"".join(api.dma.read(gpa, n) for gpa, n in req.frags))
         return super()._complete_tx(frames)
+
+
+class FaultableRingB(FaultHooks, RingBPlugin):
+    """Vendor B's plugin with the fault hooks (host B's honest VMs)."""
 
 
 class SoakRoguePlugin(HostilePlugin):
@@ -139,17 +172,31 @@ class Guest:
 
 
 class SoakWorld:
-    """Everything the injections act on and the monitors read."""
+    """Everything the injections act on and the monitors read. ``tb`` and ``host`` are
+    host A's (the hostile VM's, the uplink that flaps, the bus that errs and spikes);
+    ``tbs`` and ``hosts`` both hosts' by "a" and "b"."""
 
     def __init__(self, dut, seed: int, frames: int, progress: Path | None) -> None:  # type: ignore[no-untyped-def]
-        cfg = TbConfig(seed=seed, vm_vfs=tuple(1 + vm_vf(n) for n in VMS))
-        self.tb = NicTb(dut, cfg)
+        on_a = tuple(1 + vm_vf(n) for n in VMS if HOME[n] == "a")
+        on_b = (*(1 + vm_vf(n) for n in VMS if HOME[n] == "b"), 1 + SPARE_VF_B)
+        self.rack = Rack(
+            dut,
+            RackConfig(
+                host_a=TbConfig(seed=seed, vm_vfs=on_a),
+                host_b=TbConfig(seed=seed + 1, vm_vfs=on_b),
+                outside_mac=EXT_MAC,
+                outside_ip=EXT_IP,
+            ),
+        )
+        self.tbs: dict[str, NicTb] = dict(self.rack.hosts)
+        self.tb = self.rack.a
         self.rng = random.Random(seed)
         self.seed = seed
         self.frames = frames
         self.progress = progress
+        self.hosts: dict[str, NpaHost] = {}
         self.host: NpaHost
-        self.ext: ExternalHost
+        self.ext: ExternalHost = self.rack.outside
         self.guests: dict[str, Guest] = {}
         self.flows: list[SoakFlow] = []
         self.records: list[InjectionRecord] = []
@@ -159,8 +206,8 @@ class SoakWorld:
         self.injections_done = False
         self.sent_total = 0
         self.attack_serial = 0
-        self.mem_regions0: dict[int, int] = {}
-        self.valid_fdb0 = 0
+        self.mem_regions0: dict[str, dict[int, int]] = {}  # per host
+        self.valid_fdb0: dict[str, int] = {}  # per host
         self.guest_regions0: dict[str, dict[int, int]] = {}
         # SOAK_BREAK=delivery: every n-th frame to the VM lost silently in its receive path
         self.drop_every: dict[str, int] = {}
@@ -170,25 +217,28 @@ class SoakWorld:
         self.bus_error_sites: tuple[str, ...] = ()  # () = every site (faults.BUS_ERROR_SITES)
         self.spike_cycles: tuple[int, int] | None = None  # None = faults.SPIKE_READ_CYCLES
         self._rx_count: Counter[str] = Counter()
+        # Migrations under way, by VM: a paused VM's stack sends nothing (its vCPUs stopped).
+        self.migrations: dict[str, LiveMigration] = {}
 
     # -- set-up ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        tb = self.tb
-        await tb.reset()
-        await tb.pf.probe()
-        await tb.pf.enable_sriov(tb.num_vf)
-        self.host = host = await tb.npa_host()
-        host.factories[ROGUE_PLUGIN_ID] = lambda image: SoakRoguePlugin()
-        host.factories[RING_A_PLUGIN_ID] = lambda image: FaultablePlugin()
-        tb.pf.start_mailbox(host.irq)
-        self.mem_regions0 = dict(tb.mem.allocator.allocated)
-        self.valid_fdb0 = await self.valid_fdb_entries()
-        self.ext = ExternalHost(
-            InterfaceConfig(EXT_MAC, EXT_IP), tb.wire_in.send_nowait, now=tb.now_ns
-        )
-        cocotb.start_soon(self._outside_wire())
+        await self.rack.reset()  # both hosts, and the ToR moving frames
+        for h, tb in self.tbs.items():
+            await tb.pf.probe()
+            await tb.pf.enable_sriov(tb.num_vf)
+            host = await tb.npa_host()
+            host.factories[ROGUE_PLUGIN_ID] = lambda image: SoakRoguePlugin()
+            host.factories[RING_A_PLUGIN_ID] = lambda image: FaultablePlugin()
+            host.factories[RING_B_PLUGIN_ID] = lambda image: FaultableRingB()
+            tb.pf.start_mailbox(host.irq)
+            self.hosts[h] = host
+            self.mem_regions0[h] = dict(tb.mem.allocator.allocated)
+            self.valid_fdb0[h] = await self.valid_fdb_entries(h)
+        self.host = self.hosts["a"]
+        self.rack.observers.append(self._to_outside)
         for name in VMS:
+            host, tb = self.hosts[HOME[name]], self.tbs[HOME[name]]
             v = await host.boot_vm(name, vm_mac(name), VM_MEM, SecurityPolicy())
             stack = NetStack(
                 InterfaceConfig(vm_mac(name), vm_ip(name)), v.shell.xmit, now=tb.now_ns, name=name
@@ -211,7 +261,7 @@ class SoakWorld:
             for o in HONEST:
                 if o != g.name:
                     g.stack.resolve(vm_ip(o))
-        await tb.cycles(WARMUP_CYCLES)
+        await self.tb.cycles(WARMUP_CYCLES)
 
     def _make_flows(self) -> None:
         ext, fid = self.ext, 1
@@ -228,8 +278,7 @@ class SoakWorld:
                 )
             )
             fid += 2
-        ring = [*HONEST, HOSTILE]
-        for src, dst in zip(ring, [*HONEST[1:], HONEST[0], HONEST[0]], strict=True):
+        for src, dst in PEER_FLOWS:
             g = self.guests[src]
             self.flows.append(
                 SoakFlow(f"{src} -> {dst}", g.stack.udp_flow(fid, vm_ip(dst)), g.stack, src, dst)
@@ -255,28 +304,43 @@ class SoakWorld:
 
         return receive
 
-    async def _outside_wire(self) -> None:
-        while True:
-            frame = bytes((await self.tb.wire_out.recv()).tdata)
-            now = self.tb.now_ns()
+    def _to_outside(self, port: int, frame: bytes, out: Forwarding, now: int) -> None:
+        """The ToR's observer: a frame it hands the outside host (the rack delivers it)."""
+        if PORT_OUTSIDE in out.ports:
             for obs in self.observers:
                 obs.observe("outside", frame, now)
-            self.ext.receive(frame)
 
     # -- NPA helpers ----------------------------------------------------------------------
 
+    def home(self, name: str) -> str:
+        """The host ("a" or "b") the VM runs on now."""
+        return next(h for h, host in self.hosts.items() if name in host.vms)
+
+    def host_of(self, name: str) -> NpaHost:
+        return self.hosts[self.home(name)]
+
+    def tb_of(self, name: str) -> NicTb:
+        return self.tbs[self.home(name)]
+
     async def attach(self, name: str, image: bytes | None = None) -> bool:
         """Attach the VM's VF with ``image`` (default: the rogue plugin for the hostile VM,
-        vendor A's for the others); loader refusals are counted here."""
+        its host's vendor's for the others); loader refusals are counted here."""
         if image is None and name == HOSTILE:
             image = ring_a_image(ROGUE_PLUGIN_ID).pack()
-        ok = await self.host.attach_vf(name, vm_vf(name), image)
-        for reason, n in self.host.loaders[name].refusals.items():
+        host = self.host_of(name)
+        ok = await host.attach_vf(name, vm_vf(name), image)
+        for reason, n in host.loaders[name].refusals.items():
             self.refusals[name, reason] += n
-        plugin = self.guests[name].v.shell.plugin
-        if ok and isinstance(plugin, FaultablePlugin) and self.name_tx_bus_errors:
-            plugin.drop_point = self._tx_bus_error(self.guests[name])
+        if ok:
+            self.bind_plugin(name)
         return ok
+
+    def bind_plugin(self, name: str) -> None:
+        """The soak's hooks on the VM's plugin (after every attach, the hypervisor's own
+        included): vendor A's plugin names the TX frames its VF failed."""
+        plugin = self.guests[name].v.shell.plugin
+        if isinstance(plugin, FaultablePlugin) and self.name_tx_bus_errors:
+            plugin.drop_point = self._tx_bus_error(self.guests[name])
 
     def _shell_drop(self, g: Guest) -> Callable[[str, bytes], None]:
         """The shell's named drop points (a failed quiesce's TX frames)."""
@@ -298,6 +362,7 @@ class SoakWorld:
         return plugin
 
     def func(self, name: str) -> int:
+        """The VM's VF's PCI function on its home host."""
         return 1 + vm_vf(name)
 
     def next_attack_id(self) -> int:
@@ -311,10 +376,12 @@ class SoakWorld:
         more until the last injection's window closed (``injections_done``)."""
         rng = random.Random(self.seed * 7919 + 1)
         while self.sent_total < self.frames or not self.injections_done:
-            f = rng.choice(self.flows)
-            f.sender.send_flow(f.flow, rng.choice(SIZES))
-            f.sent += 1
-            self.sent_total += 1
+            f, size = rng.choice(self.flows), rng.choice(SIZES)
+            mig = self.migrations.get(f.src)
+            if mig is None or not mig.paused:
+                f.sender.send_flow(f.flow, size)
+                f.sent += 1
+                self.sent_total += 1
             if self.progress is not None and self.sent_total % 50 == 0:
                 self.progress.write_text(f"{min(self.sent_total, self.frames)} {self.frames}\n")
             await self.tb.cycles(rng.randint(*GAP_CYCLES))
@@ -343,6 +410,8 @@ class SoakWorld:
     # -- counters -------------------------------------------------------------------------
 
     async def link_down_drops(self) -> int:
+        """Host A's DROP_LINK_DOWN, over its switch's ports (its uplink is the one that
+        flaps)."""
         bar = self.tb.bar(0)
         total = 0
         for port in range(self.tb.num_func + 1):
@@ -352,14 +421,14 @@ class SoakWorld:
         return total
 
     async def rx_drops(self, name: str) -> int:
-        st = await self.tb.pf.vf_stats(vm_vf(name))
+        st = await self.tb_of(name).pf.vf_stats(vm_vf(name))
         return st["rx_dropped"]
 
     async def multicast_filter(self, name: str) -> tuple[list[bytes], bool]:
         """The VM's VF port's multicast filter, read from the switch (ARCHITECTURE §3.2):
         the addresses it receives (``RX_MCAST`` and its valid ``MC`` entries), and
         whether it receives every multicast (effective all-multicast or promiscuous)."""
-        bar, base = self.tb.bar(0), Esw.BASE + port_base(self.func(name))
+        bar, base = self.tb_of(name).bar(0), Esw.BASE + port_base(self.func(name))
         ctrl = await bar.read(base + PortPolicyReg.PORT_CTRL)
         status = await bar.read(base + PortPolicyReg.PORT_STATUS)
         every = bool(status & (PortStatus.PROMISC.mask | PortStatus.ALLMULTI.mask))
@@ -373,10 +442,11 @@ class SoakWorld:
                     macs.append(top.to_bytes(2, "big") + lo.to_bytes(4, "big"))
         return macs, every
 
-    async def valid_fdb_entries(self) -> int:
-        """Valid entries of the switch's MAC table, read from the hardware."""
-        bar, n, valid = self.tb.bar(0), 0, MacEntryCtrl.VALID.mask
-        for slot in range(self.tb.pf.mac_table_size):
+    async def valid_fdb_entries(self, host: str) -> int:
+        """Valid entries of the host's switch's MAC table, read from the hardware."""
+        tb = self.tbs[host]
+        bar, n, valid = tb.bar(0), 0, MacEntryCtrl.VALID.mask
+        for slot in range(tb.pf.mac_table_size):
             n += bool(
                 await bar.read(Esw.MACT_BASE + slot * Esw.MACT_STRIDE + MacEntry.CTRL) & valid
             )

@@ -478,3 +478,52 @@ def test_reclaim_completes_held_tx_unsent_and_gives_held_rx_buffers_back_in_orde
     [pkt] = shell.reap_rx()
     assert pkt.data == rx and mem.read(bufs[2].gpa, 300) == rx  # the oldest held buffer
     assert dev.reclaim() == [] and dev.stats["rx_reclaimed"] == len(bufs) - 2
+
+
+def test_reclaim_after_a_vf_served_the_rings_catches_up_then_completes_the_rest_unsent() -> None:
+    """A VF that served the shell's rings itself (ring format B) and was reset after a
+    failed quiesce: it wrote completions for the frames it sent and the buffers it
+    filled, and nobody told the device end. Reclaim moves over those (nothing sent
+    twice, no used buffer reused), completes unsent the frames it may have read (up to
+    the TXPROD its plugin was given), and leaves the later frames to the next owner."""
+    mem = guest()
+    shell = Vmxnet3Shell(mem, tx_size=32, rx_size=32, rx_buf_len=512)
+    dev = Vmxnet3DeviceRings(mem, shell.conf)
+    rng = random.Random(34)
+    for _ in range(30):  # the device end served a while: its TX cursor at 30
+        shell.post_tx(rng.randbytes(80))
+        for req in dev.fetch_tx(shell.tx_prod):
+            dev.complete_tx(req)
+        shell.reap_tx()
+    shell.post_rx()
+    start = dev.device_state()  # the VF takes over here
+    assert start.tx == RingPoint(30, 1) and start.rx == RingPoint(0, 1)
+    frames = [rng.randbytes(90 + i) for i in range(7)]
+    for f in frames:
+        shell.post_tx(f)  # descriptors 30, 31, 0, ..., 4: across the wrap
+    handed = (30 + 5) % 32  # its plugin rang the VF with the first five
+    # The VF sent the first three (one completion each, the third after the wrap) and
+    # filled buffers 0 and 1 with one frame each; then it was reset.
+    for k, idx in enumerate((30, 31, 0)):
+        slot = (30 + k) % 32
+        mem.write(shell.conf.tx_comp + 16 * slot, tcd_bytes(idx, 1 if slot >= 30 else 0))
+    for k in range(2):
+        mem.write(shell.conf.rx_comp + 16 * k, rcd_bytes(k, 64, 1, sop=True, eop=True))
+    lost = dev.reclaim(vf_tx_prod=handed)
+    assert [dev.read_frame(r) for r in lost] == frames[3:5]  # read maybe, sent maybe
+    assert dev.stats["caught_up"] == 1 and dev.stats["tx_reclaimed"] == 2
+    # The guest sees the three sent and the two completed unsent, each once, in order.
+    assert [t.data for t in shell.reap_tx()] == frames[:5]
+    assert len(shell.reap_rx()) == 2
+    # The next owner sends only the two the VF was never given, and fills buffer 2 next.
+    rest = dev.fetch_tx(shell.tx_prod)
+    assert [dev.read_frame(r) for r in rest] == frames[5:]
+    for req in rest:
+        dev.complete_tx(req)
+    rx = rng.randbytes(200)
+    assert dev.deliver_rx(rx)
+    [pkt] = shell.reap_rx()
+    ring1 = RxDesc.unpack(read_desc(mem, shell.conf.rx_ring, 2))
+    assert pkt.data == rx and mem.read(ring1.addr, 200) == rx
+    # Without the VF's TXPROD (a plugin that fetched through the device end), no catch-up.
+    assert dev.reclaim() == [] and dev.stats["caught_up"] == 1

@@ -49,8 +49,14 @@ from tb.ref.regmap import (
     QErr,
     upt_reg,
 )
-from tb.shell_model.rings import DeviceState, RingConf, RingCursor, RingPoint
-from tb.shell_model.vmxnet3_defs import DESC_BYTES, Bar0, RxCompDesc, TxCompDesc, TxDesc, desc_gen
+from tb.shell_model.rings import (
+    DeviceState,
+    RingConf,
+    RingCursor,
+    RingPoint,
+    written_completions,
+)
+from tb.shell_model.vmxnet3_defs import DESC_BYTES, Bar0, RxCompDesc, TxCompDesc, TxDesc
 from tb.vf_driver.queues import (
     RING_LOG2_MAX,
     RING_LOG2_MIN,
@@ -64,8 +70,6 @@ from tb.vf_driver.upt_queues import UptRxQueue, UptTxQueue, check_identity
 RING_B_VENDOR_ID = RING_B_IDENTITY.vendor_id
 RING_B_VF_DEVICE_ID = RING_B_IDENTITY.device_id
 RING_B_PLUGIN_ID = "sriovnic-vf-b"
-CPL_GEN_DWORD = 3  # a completion's gen: bit 31 of dword 3
-SCAN_RUN = 64  # completion entries read from guest memory at once
 
 
 def ring_b_image(plugin_id: str = RING_B_PLUGIN_ID, abi_minor: int | None = None) -> PluginImage:
@@ -115,24 +119,6 @@ class RingBGeometry:
         return cls(tx, rx, rx2, cpl)
 
 
-def _written(mem: DmaMemory, cursor: RingCursor) -> list[bytes]:
-    """The completion entries written this lap from ``cursor`` on (``cursor`` moves past
-    them): read in runs of up to ``SCAN_RUN``, an entry is new while its gen is the
-    cursor's."""
-    out: list[bytes] = []
-    while True:
-        run = min(SCAN_RUN, cursor.size - cursor.index)
-        chunk = mem.read(cursor.addr(), run * DESC_BYTES)
-        k = 0
-        while k < run:
-            raw = chunk[k * DESC_BYTES : (k + 1) * DESC_BYTES]
-            if desc_gen(raw, CPL_GEN_DWORD) != cursor.gen:
-                return out
-            out.append(raw)
-            cursor.advance()
-            k += 1
-
-
 class HwProgress:
     """How far the VF got on the shell's rings, read from the completions it wrote there.
 
@@ -163,11 +149,11 @@ class HwProgress:
         if st is None:
             raise PluginStateError("progress scanned before the VF started")
         tx = st.tx
-        txs = _written(self.mem, self._tx_comp)
+        txs = written_completions(self.mem, self._tx_comp)
         for raw in txs:
             tx = tx.after(TxCompDesc.unpack(raw).txd_idx, self.conf.tx_size)
         rx, rx2, frames = st.rx, st.rx2, 0
-        for raw in _written(self.mem, self._rx_comp):
+        for raw in written_completions(self.mem, self._rx_comp):
             cpl = RxCompDesc.unpack(raw)
             if cpl.rq_id == self.q:
                 rx = rx.after(cpl.rxd_idx, self.conf.rx_size)

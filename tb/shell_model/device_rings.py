@@ -23,7 +23,14 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import NoReturn
 
-from tb.shell_model.rings import DeviceState, GuestMemoryLike, RingConf, RingCursor, RingPoint
+from tb.shell_model.rings import (
+    DeviceState,
+    GuestMemoryLike,
+    RingConf,
+    RingCursor,
+    RingPoint,
+    written_completions,
+)
 from tb.shell_model.vmxnet3_defs import (
     DESC_BYTES,
     MAX_TXD_PER_PKT,
@@ -308,7 +315,7 @@ class Vmxnet3DeviceRings:
         self._rx_held.clear()
         self.stats["state_updates"] += 1
 
-    def reclaim(self) -> list[TxRequest]:
+    def reclaim(self, vf_tx_prod: int | None = None) -> list[TxRequest]:
         """Take back what a backend held when it stopped without handing the rings back.
 
         For a backend whose quiesce failed and whose VF was then reset, so that it
@@ -316,12 +323,24 @@ class Vmxnet3DeviceRings:
         here, unsent: whether its VF sent them before the reset is unknown, so they
         are not sent again (the guest frees them as after a vmxnet3 device reset; the
         caller counts them). Receive buffers it claimed and never filled go back in
-        front of the available ones, in ring order, for the next owner. Returns the
-        TX frames completed unsent.
+        front of the available ones, in ring order, for the next owner.
+
+        ``vf_tx_prod``: the backend's VF served these rings itself (ring format B) and
+        may have read TX descriptors up to that TXPROD. The device end first moves over
+        the completions that VF wrote here (:meth:`catch_up`: those frames it sent,
+        those buffers it filled); the frames from there up to ``vf_tx_prod`` are then
+        completed unsent like the fetched ones above. Returns the TX frames completed
+        unsent.
         """
         lost = list(self._tx_held.values())
         for req in lost:
             self.complete_tx(req)
+        if vf_tx_prod is not None:
+            self.catch_up()
+            unconfirmed = self.fetch_tx(vf_tx_prod)
+            for req in unconfirmed:
+                self.complete_tx(req)
+            lost += unconfirmed
         bufs = list(self._rx_held.values())
         self._rx_held.clear()
         self._rx_avail.extendleft(reversed(bufs))
@@ -329,6 +348,28 @@ class Vmxnet3DeviceRings:
         self.stats["tx_reclaimed"] += len(lost)
         self.stats["rx_reclaimed"] += len(bufs)
         return lost
+
+    def catch_up(self) -> None:
+        """Move the device end over the completions a VF serving these rings wrote since
+        it last said where it got (:meth:`set_device_state`): each TX completion names
+        the EOP of a frame it sent, each RX completion a buffer it used (ring 1 for this
+        queue's ``rx_qid``, ring 2 for any other: the shell posts on those two only)."""
+        tx = self._tx.point
+        for raw in written_completions(self.mem, self._tx_comp):
+            tx = tx.after(TxCompDesc.unpack(raw).txd_idx, self._tx.size)
+        rx, rx2 = self._rx.point, self._rx2.point
+        for raw in written_completions(self.mem, self._rx_comp):
+            cpl = RxCompDesc.unpack(raw)
+            if cpl.rq_id == self.conf.rx_qid:
+                rx = rx.after(cpl.rxd_idx, self._rx.size)
+            elif self._rx2.size:
+                rx2 = rx2.after(cpl.rxd_idx, self._rx2.size)
+        self._tx.move_to(tx)
+        self._rx.move_to(rx)
+        if self._rx2.size:
+            self._rx2.move_to(rx2)
+        self._rx_avail.clear()
+        self.stats["caught_up"] += 1
 
     def _refuse(self, error: DeviceRingError) -> NoReturn:
         self.errors[error.reason] += 1

@@ -139,6 +139,9 @@ class NpaShell:
         # TX_UNCONFIRMED_AT_FAILED_QUIESCE) with its reason.
         self.drop_point: Callable[[str, bytes], None] | None = None
         self._device_rings: Vmxnet3DeviceRings | None = None
+        # The last TXPROD given to the plugin (its tx() may have rung its VF with it, even
+        # if it then raised or hung): how far a VF reading the shell's rings may have read.
+        self._tx_handed: int | None = None
 
     # -- netdev ---------------------------------------------------------------------------
 
@@ -204,6 +207,7 @@ class NpaShell:
         self.mode = ShellMode.PLUGIN
         self.history.append(ModeChange(self.now_ns(), ShellMode.PLUGIN, loaded.image.plugin_id))
         # Frames the stack queued meanwhile (on the ring or in the qdisc) go out on the VF.
+        self._tx_handed = self.rings.tx_prod
         await plugin.tx(self.rings.tx_prod)
         self._work.set()
         return plugin
@@ -310,6 +314,7 @@ class NpaShell:
                 return  # the frames wait on the rings for the emulated device
             try:
                 if reg == Bar0.TXPROD:
+                    self._tx_handed = value
                     await self._entry("tx", self.plugin.tx(value))
                 else:
                     await self._entry("rx_refill", self.plugin.rx_refill(value))
@@ -340,7 +345,11 @@ class NpaShell:
         if stop_vf is None or self._device_rings is None:
             raise QuiesceFailed(f"{self.name}: quiesce failed, the VF cannot be stopped") from exc
         await stop_vf()  # the VF's DMA has stopped: nothing more lands in the rings
-        lost = self._device_rings.reclaim()
+        # A plugin that took the rings over (asked where the device end stands: its VF
+        # reads and completes the shell's rings itself, ring format B) hands nothing
+        # through the device end: how far its VF got is in the completions it wrote.
+        serves_rings = self.services is not None and self.services.calls["device_state"] > 0
+        lost = self._device_rings.reclaim(self._tx_handed if serves_rings else None)
         self.stats[TX_UNCONFIRMED_AT_FAILED_QUIESCE] += len(lost)
         if self.services is not None:  # its rings and buffers: nothing writes there now
             self.stats["plugin_allocations_freed"] += self.services.dma.free_all()

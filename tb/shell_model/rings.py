@@ -14,7 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from tb.shell_model.vmxnet3_defs import DESC_BYTES, INIT_GEN, RingKind, check_ring
+from tb.shell_model.vmxnet3_defs import DESC_BYTES, INIT_GEN, RingKind, check_ring, desc_gen
+
+CPL_GEN_DWORD = 3  # a TX or RX completion's gen: bit 31 of dword 3
+SCAN_RUN = 64  # completion entries read from guest memory at once
 
 
 class GuestMemoryLike(Protocol):
@@ -113,3 +116,23 @@ class DeviceState:
     rx: RingPoint
     rx_comp: RingPoint
     rx2: RingPoint
+
+
+class ReadableMemory(Protocol):
+    def read(self, gpa: int, length: int) -> bytes: ...
+
+
+def written_completions(mem: ReadableMemory, cursor: RingCursor) -> list[bytes]:
+    """The completion entries written this lap from ``cursor`` on (``cursor`` moves past
+    them): read in runs of up to ``SCAN_RUN``, an entry is new while its gen is the
+    cursor's. Whoever wrote them (a VF serving the rings, or the device end itself)."""
+    out: list[bytes] = []
+    while True:
+        run = min(SCAN_RUN, cursor.size - cursor.index)
+        chunk = mem.read(cursor.addr(), run * DESC_BYTES)
+        for k in range(run):
+            raw = chunk[k * DESC_BYTES : (k + 1) * DESC_BYTES]
+            if desc_gen(raw, CPL_GEN_DWORD) != cursor.gen:
+                return out
+            out.append(raw)
+            cursor.advance()

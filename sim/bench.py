@@ -19,6 +19,7 @@ import sys
 import time
 
 from sim.benches import BenchRecord
+from sim.runner import BuildFailed
 from sim.toolchain import REPO_ROOT
 
 REPORTS = REPO_ROOT / "reports"
@@ -93,22 +94,26 @@ def main(argv: list[str] | None = None) -> int:
     speed: list[dict] = []
     work = REPO_ROOT / "build" / "bench"
     t_all = time.monotonic()
-    for block in args.only.split(","):
-        t0 = time.monotonic()
-        if block == SIM_SPEED:
-            from sim.simspeed import collect as collect_speed
+    try:
+        for block in args.only.split(","):
+            t0 = time.monotonic()
+            if block == SIM_SPEED:
+                from sim.simspeed import collect as collect_speed
 
-            speed = collect_speed()
-            print(f"bench {block}: {len(speed)} rows in {time.monotonic() - t0:.0f} s wall")
-            continue
-        if block not in BLOCKS:
-            known = ", ".join((*BLOCKS, SIM_SPEED))
-            print(f"unknown bench block {block!r}; known: {known}", file=sys.stderr)
-            return 2
-        mod = importlib.import_module(f"sim.benches.{block}")
-        got = mod.collect(work / block)
-        print(f"bench {block}: {len(got)} records in {time.monotonic() - t0:.0f} s wall")
-        records += got
+                speed = collect_speed()
+                print(f"bench {block}: {len(speed)} rows in {time.monotonic() - t0:.0f} s wall")
+                continue
+            if block not in BLOCKS:
+                known = ", ".join((*BLOCKS, SIM_SPEED))
+                print(f"unknown bench block {block!r}; known: {known}", file=sys.stderr)
+                return 2
+            mod = importlib.import_module(f"sim.benches.{block}")
+            got = mod.collect(work / block)
+            print(f"bench {block}: {len(got)} records in {time.monotonic() - t0:.0f} s wall")
+            records += got
+    except BuildFailed as exc:  # its log's last lines are printed already
+        print(f"make bench stopped: {exc}", file=sys.stderr)
+        return 1
     REPORTS.mkdir(exist_ok=True)
     doc = {"records": [r.to_json() for r in records], "sim_speed": speed}
     (REPORTS / "bench.json").write_text(json.dumps(doc, indent=1))

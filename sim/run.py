@@ -5,7 +5,8 @@ python -m sim.run [--scenario S] --vf-flavours AB   (VF1 ring format A, VF2 form
 
 Quiet by default: the terminal shows the report; the simulator's full output
 (cocotb's log, warnings) goes to reports/<scenario>.log, the build's to
-reports/<scenario>.log.build. --verbose shows both live instead.
+reports/<scenario>.log.build (its last lines printed if the build fails).
+--verbose shows both live instead.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -138,6 +139,17 @@ class SimTop:
         suffix = ("-fst" if self.waves else "") + ("-cov" if coverage_enabled() else "")
         return BUILD_ROOT / f"{self.toplevel}-{tag}{suffix}"
 
+    @property
+    def build_log(self) -> Path:
+        """A quiet build's log in the build folder (``run(build_log=...)``, make bench)."""
+        return self.build_dir / "build.log"
+
+    @property
+    def label(self) -> str:
+        """The top and its parameters, as messages name a build: ``nic_sim_top (NUM_VF=2)``."""
+        params = ", ".join(f"{k}={v}" for k, v in sorted(self.parameters.items()))
+        return f"{self.toplevel} ({params})" if params else self.toplevel
+
 
 # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so g++ is handed the
 # precompiled header as an input file and fails ("Vtop__pch.h.fast: linker input
@@ -175,7 +187,44 @@ def verilator_args(top: SimTop) -> list[str]:
     return args
 
 
-def _build(top: SimTop, log_file: Path | None = None):
+# A logged build that fails prints this many of its last lines (the compiler's or
+# Verilator's errors) and the log's path.
+BUILD_LOG_TAIL_LINES = 40
+# The build logs this process has written to: its first build into a log replaces the
+# file, later ones (mostly no-op rebuilds of the same top) are appended to it.
+_started_logs: set[Path] = set()
+
+
+class BuildFailed(RuntimeError):
+    """A build whose output went to a log file failed; the message names the log."""
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when inside it, as messages show it."""
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def _keep_build_output(part: Path, log_file: Path, top: SimTop, started: str) -> list[str]:
+    """Move one build's output (``part``) into ``log_file`` under a header; its lines."""
+    lines = part.read_text(errors="replace").splitlines() if part.exists() else []
+    part.unlink(missing_ok=True)
+    mode = "a" if log_file in _started_logs else "w"
+    _started_logs.add(log_file)
+    with log_file.open(mode) as log:
+        log.write(f"=== {started} build of {top.label} in {_shown(top.build_dir)}\n")
+        log.writelines(line + "\n" for line in lines)
+    return lines
+
+
+def _build(top: SimTop, log_file: Path | None = None, *, announce: bool = False):
+    """Build ``top`` (Verilator and make; both skip what is up to date).
+
+    Without ``log_file`` the build's output goes to the terminal. With it, the output
+    goes to that file instead (the first build of this process into it replaces it,
+    later ones are appended), and a failed build prints the file's path and its last
+    BUILD_LOG_TAIL_LINES lines to stderr and raises BuildFailed. ``announce`` prints one
+    line, ``building <top>: log <file>``, the first time this process builds into it.
+    """
     apply_verilator_env()
     apply_pch_workaround()
     control = top.control_file
@@ -185,24 +234,54 @@ def _build(top: SimTop, log_file: Path | None = None):
     if top.simhost:
         build_simhost()
         build_args += list(simhost_link_args())
+    log = None if log_file is None else log_file.absolute()
+    # cocotb's runner writes each build's output to a file of its own, replacing it:
+    # ``part``, moved into the log afterwards
+    part = None if log is None else log.with_name(log.name + ".part")
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        if announce and log not in _started_logs:
+            print(f"building {top.label}: log {_shown(log)}", flush=True)
     with FileLock(str(top.build_dir) + ".lock"):
-        runner.build(
-            sources=[
-                *([VerilatorControlFile(control)] if control else []),
-                *rtl_sources(top.rtl_dir or RTL_DIR),
-                # the checkers bind to this tree's RTL, not to an older one
-                *([SIM_BINDS] if top.rtl_dir is None else []),
-                *top.extra_sources,
-            ],
-            includes=[*rtl_include_dirs(top.rtl_dir or RTL_DIR), *top.include_dirs],
-            hdl_toplevel=top.toplevel,
-            parameters=dict(top.parameters),
-            build_dir=top.build_dir,
-            build_args=build_args,
-            waves=top.waves,
-            timescale=("1ns", "1ps"),
-            log_file=log_file,
-        )
+        started = time.strftime("%Y-%m-%d %H:%M:%S")
+        kept = False
+        try:
+            runner.build(
+                sources=[
+                    *([VerilatorControlFile(control)] if control else []),
+                    *rtl_sources(top.rtl_dir or RTL_DIR),
+                    # the checkers bind to this tree's RTL, not to an older one
+                    *([SIM_BINDS] if top.rtl_dir is None else []),
+                    *top.extra_sources,
+                ],
+                includes=[*rtl_include_dirs(top.rtl_dir or RTL_DIR), *top.include_dirs],
+                hdl_toplevel=top.toplevel,
+                parameters=dict(top.parameters),
+                build_dir=top.build_dir,
+                build_args=build_args,
+                waves=top.waves,
+                timescale=("1ns", "1ps"),
+                log_file=part,
+            )
+        except RuntimeError as exc:  # a command of the build failed
+            if log is None or part is None:
+                raise
+            lines = _keep_build_output(part, log, top, started)
+            kept = True
+            tail = lines[-BUILD_LOG_TAIL_LINES:]
+            print(
+                f"build of {top.label} FAILED ({exc}); the last {len(tail)} lines of "
+                f"{_shown(log)}:",
+                *tail,
+                f"--- end of {_shown(log)}",
+                sep="\n",
+                file=sys.stderr,
+                flush=True,
+            )
+            raise BuildFailed(f"build of {top.label} failed ({exc}); log: {log}") from exc
+        finally:  # success, or interrupted: what the build wrote goes into the log too
+            if log is not None and part is not None and not kept:
+                _keep_build_output(part, log, top, started)
     return runner
 
 
@@ -248,20 +327,26 @@ def run(
     seed: int | None = None,
     trace_file: Path | None = None,
     log_file: Path | None = None,
+    build_log: Path | None = None,
 ) -> tuple[int, int]:
     """Build ``top`` if needed, run cocotb ``test_module`` on it.
 
     With ``log_file``, the build's and the simulation's output go to that file
-    (the build's to ``<log_file>.build``) instead of the terminal.
+    (the build's to ``<log_file>.build``) instead of the terminal. With
+    ``build_log`` (``top.build_log``, say), the build's output goes there, announced
+    by one line the first time this process builds into it. Either way a failed
+    build prints its log's last lines and path and raises BuildFailed (``_build``).
 
     Returns ``(tests, failures)`` read from the results file. The caller
     asserts on them; this function does not decide what a pass is.
     """
     _kill_simulator_on_sigterm()
-    build_log = None if log_file is None else log_file.with_suffix(log_file.suffix + ".build")
+    announce = build_log is not None
+    if build_log is None and log_file is not None:
+        build_log = log_file.with_suffix(log_file.suffix + ".build")
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-    runner = _build(top, build_log)
+    runner = _build(top, build_log, announce=announce)
     name = _safe(run_name or f"{test_module}-{testcase or 'all'}")
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     test_dir = top.build_dir / "runs" / f"{name}-{worker}"

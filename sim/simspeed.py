@@ -142,6 +142,7 @@ def measure(
                 run_name=f"simspeed-{variant}-{name}",
                 env={**env, **(extra or {})},
                 log_file=log,
+                build_log=top.build_log,
             )
             if fails:
                 raise RuntimeError(

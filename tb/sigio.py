@@ -8,11 +8,14 @@ write a few signals per beat, so they go through the GPI handle underneath, as
 ``handle.value`` itself does, with the same value and the same write
 scheduling. Verilator is two-state: there is no X to lose. Without those
 internals (another cocotb) both fall back to the public API.
+
+:func:`pack_array` builds the value of a packed array from its elements, for a
+deposit into an array register (``reg.value = pack_array(values, width)``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 try:  # cocotb 2.1 internals; see the module docstring
@@ -56,3 +59,21 @@ def int_writer(handle: Any) -> Callable[[int], None]:
     set_binstr = raw.set_signal_val_binstr
     fmt = f"0{width}b"
     return lambda v: _schedule_write(handle, set_binstr, deposit, format(v, fmt))
+
+
+def pack_array(values: Iterable[int], width: int) -> int:
+    """The value of a packed array of ``width``-bit elements: element ``i`` of ``values``
+    at bits ``[i*width +: width]``, element 0 in the lowest bits.
+
+    Raises ValueError if ``width`` is not positive or an element is negative or does
+    not fit in ``width`` bits (a deposit would otherwise spill it into its neighbour).
+    """
+    if width < 1:
+        raise ValueError(f"element width {width}: must be at least 1 bit")
+    top = 1 << width
+    packed = 0
+    for i, v in enumerate(values):
+        if not 0 <= v < top:
+            raise ValueError(f"element {i} = {v:#x} does not fit in {width} unsigned bits")
+        packed |= v << (i * width)
+    return packed

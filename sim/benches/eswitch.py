@@ -46,7 +46,11 @@ def collect(work: Path) -> list[BenchRecord]:
         out = work / f"{test}.json"
         out.unlink(missing_ok=True)
         tests, failures = run(
-            TOP, "sim.benches.eswitch_cocotb", test, env={"ESW_BENCH_OUT": str(out)}
+            TOP,
+            "sim.benches.eswitch_cocotb",
+            test,
+            env={"ESW_BENCH_OUT": str(out)},
+            build_log=TOP.build_log,
         )
         if tests != 1 or failures:
             raise RuntimeError(f"eswitch {test} failed ({failures} of {tests} tests)")

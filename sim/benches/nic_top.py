@@ -39,7 +39,11 @@ def collect(
             "BENCH_PATHS": ",".join(paths if num_vf == builds[0] else ("all",)),
         }
         tests, fails = run(
-            top, "sim.benches.nic_top_cocotb", run_name=f"nic_top-bench-vf{num_vf}", env=env
+            top,
+            "sim.benches.nic_top_cocotb",
+            run_name=f"nic_top-bench-vf{num_vf}",
+            env=env,
+            build_log=top.build_log,
         )
         if tests != 1 or fails:
             raise RuntimeError(f"nic_top bench (NUM_VF {num_vf}) failed ({fails} of {tests})")

@@ -38,7 +38,11 @@ def collect(
             "BENCH_RING_FMT": fmt,
         }
         tests, fails = run(
-            top, "sim.benches.vf_dma_cocotb", run_name=f"vf_dma-bench-{fmt}", env=env
+            top,
+            "sim.benches.vf_dma_cocotb",
+            run_name=f"vf_dma-bench-{fmt}",
+            env=env,
+            build_log=top.build_log,
         )
         if tests != 1 or fails:
             raise RuntimeError(f"vf_dma bench ({fmt}) failed ({fails} of {tests} cocotb tests)")

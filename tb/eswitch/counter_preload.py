@@ -23,6 +23,7 @@ from tb.ref.eswitch_model import (
     Counter,
     EswitchModel,
 )
+from tb.sigio import pack_array
 
 COUNT_W = 32
 BYTES_W = 64
@@ -52,12 +53,12 @@ def preload_counters(dut, model: EswitchModel, rng: random.Random) -> None:
     ports = model.num_ports
     for name, counter in COUNTS.items():
         values = [_top(rng, COUNT_W, MAX_COUNT_GAP) for _ in range(ports)]
-        getattr(cnt, name).value = _pack(values, COUNT_W)
+        getattr(cnt, name).value = pack_array(values, COUNT_W)
         for p, v in enumerate(values):
             model.counters[p].offset[counter] = v
     for name, counter in BYTES.items():
         values = [_top(rng, BYTES_W, MAX_BYTE_GAP) for _ in range(ports)]
-        getattr(cnt, name).value = _pack(values, BYTES_W)
+        getattr(cnt, name).value = pack_array(values, BYTES_W)
         for p, v in enumerate(values):
             model.counters[p].offset[counter] = v
     by_code = {int(reason): counter for reason, counter in DROP_COUNTER.items()}
@@ -67,12 +68,7 @@ def preload_counters(dut, model: EswitchModel, rng: random.Random) -> None:
             v = _top(rng, COUNT_W, MAX_COUNT_GAP)
             drops.append(v)
             model.counters[p].offset[by_code[code]] = v
-    cnt.drop_reg.value = _pack(drops, COUNT_W)
-
-
-def _pack(values: list[int], width: int) -> int:
-    """A packed array's value, element 0 in the lowest bits."""
-    return sum(v << (width * i) for i, v in enumerate(values))
+    cnt.drop_reg.value = pack_array(drops, COUNT_W)
 
 
 def wrapped(model: EswitchModel, port: int, counter: Counter) -> bool:

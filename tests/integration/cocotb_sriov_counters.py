@@ -26,19 +26,16 @@ from tb.ref.regmap import (
     vf_stats_reg,
 )
 from tb.ref.regs import VfAdminCtrl
+from tb.sigio import pack_array
 from tests.integration.sriov_harness import make_tb
 
-TOP = 0xFFFF_FFFF
+COUNTER_W = 32  # every counter preloaded here
+TOP = (1 << COUNTER_W) - 1
 SATURATE_GAP = 3  # BAD_ACCESS starts this far below its top
 OVERSHOOT = 5  # accesses beyond the top
 SPACE_END = VfSpace.MBX_BASE + VfSpace.MBX_BYTES  # a VF's space: windows 0 and 1
 QUEUE_COUNTERS = (Queue.RXQ_DROPS, Queue.TXQ_ABANDONED, Queue.RXQ_ABANDONED)
 FLR_SETTLE_CYCLES = 64
-
-
-def _pack(values: list[int], width: int = 32) -> int:
-    """A packed array's value, element 0 in the lowest bits."""
-    return sum(v << (width * i) for i, v in enumerate(values))
 
 
 def _nic(dut):
@@ -71,7 +68,7 @@ async def counter_limits(dut) -> None:
     await pf.enable_sriov(nvf)
 
     # BAD_ACCESS saturates: SATURATE_GAP + OVERSHOOT accesses outside the VF's space.
-    _nic(dut).u_pf_ctrl.bad_reg.value = _pack([TOP - SATURATE_GAP] * nvf)
+    _nic(dut).u_pf_ctrl.bad_reg.value = pack_array([TOP - SATURATE_GAP] * nvf, COUNTER_W)
     await ClockCycles(dut.clk, 2)
     for vf in range(1, nvf + 1):
         for i in range(SATURATE_GAP + OVERSHOOT):
@@ -82,12 +79,12 @@ async def counter_limits(dut) -> None:
 
     # The PF's per-VF statistics read all 32 bits, and are cleared by disabling the VFs.
     for name in ("rx_drops_reg", "rx_aband_reg", "tx_aband_reg"):
-        getattr(_nic(dut).u_pf_ctrl, name).value = _pack([TOP] * nvf)
+        getattr(_nic(dut).u_pf_ctrl, name).value = pack_array([TOP] * nvf, COUNTER_W)
     # The VF's queue counters read all 32 bits, and are cleared by its FLR.
     for vf in range(1, nvf + 1):
         regs = _engine_regs(dut, vf)
-        regs.drops_reg.value = _pack([TOP] * nq)
-        regs.aband_reg.value = _pack([TOP] * (2 * nq))
+        regs.drops_reg.value = pack_array([TOP] * nq, COUNTER_W)
+        regs.aband_reg.value = pack_array([TOP] * (2 * nq), COUNTER_W)
     await ClockCycles(dut.clk, 2)
     for vf in range(1, nvf + 1):
         assert await _stats(tb, vf) == [TOP] * len(VfStats), f"VF {vf} statistics"

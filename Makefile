@@ -86,7 +86,8 @@ sim: $(STAMP)
 	$(VPY) -m sim.run $(strip $(SIM_ARGS))
 
 SOAK_ARGS = $(if $(SEEDS),--seeds $(SEEDS),--seed $(SEED)) --frames $(or $(FRAMES),2000) \
-  --jobs $(SOAK_JOBS) $(if $(SOAK_CLUSTER),--cluster $(SOAK_CLUSTER))
+  --jobs $(SOAK_JOBS) $(if $(SOAK_CLUSTER),--cluster $(SOAK_CLUSTER)) \
+  $(if $(REPEATS),--repeats $(REPEATS))
 
 soak: $(STAMP)
 	$(VPY) -m sim.soak $(strip $(SOAK_ARGS))

@@ -60,6 +60,10 @@ class IrqMaskAbuse(Injection):
 
     name, category = "irq_mask_abuse", "attack"
 
+    def claims(self, w: SoakWorld, target: str) -> frozenset[str]:
+        # every honest function of host A keeps its interrupt registers and interrupts
+        return frozenset({target, *HONEST_A})
+
     def excused(self, target: str) -> frozenset[str]:
         return frozenset({target})
 

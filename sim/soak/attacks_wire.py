@@ -52,6 +52,11 @@ class UnicastToVm(Injection):
 
     name, category = "unicast_to_vm", "attack"
 
+    def claims(self, w: SoakWorld, target: str) -> frozenset[str]:
+        # exactly n at the outside host (the uplink must stay up), at most n at (or
+        # exactly n to) honest VMs, whose RX drops its window tolerates
+        return frozenset({target, "uplink", *HONEST})
+
     async def counters(self, w: SoakWorld, target: str) -> dict[str, int]:
         return {
             "vf3.tx_dropped_spoof": await vf_stat(w, HOSTILE, "tx_dropped_spoof"),
@@ -74,6 +79,11 @@ class BroadcastFlood(Injection):
 
     name, category = "broadcast_flood", "attack"
 
+    def claims(self, w: SoakWorld, target: str) -> frozenset[str]:
+        # exactly n at the outside host (the uplink must stay up), at most n at (or
+        # exactly n to) honest VMs, whose RX drops its window tolerates
+        return frozenset({target, "uplink", *HONEST})
+
     def tolerated(self, w: SoakWorld, target: str) -> frozenset[str]:
         return frozenset(rxq_drops(v) for v in HONEST)
 
@@ -95,6 +105,11 @@ class MulticastFlood(Injection):
     the hostile VF's port."""
 
     name, category = "multicast_flood", "attack"
+
+    def claims(self, w: SoakWorld, target: str) -> frozenset[str]:
+        # exactly n at the outside host (the uplink must stay up), at most n at (or
+        # exactly n to) honest VMs, whose RX drops its window tolerates
+        return frozenset({target, "uplink", *HONEST})
 
     def tolerated(self, w: SoakWorld, target: str) -> frozenset[str]:
         return frozenset(rxq_drops(v) for v in HONEST)

@@ -111,6 +111,7 @@ def outcomes(w: SoakWorld) -> list[FlowOutcome]:
             FlowOutcome(
                 f.name,
                 f.flow.flow_id,
+                f.src,
                 f.dst,
                 f.sent,
                 st.lost,
@@ -204,7 +205,8 @@ async def soak(dut) -> None:  # type: ignore[no-untyped-def]
     progress = Path(p) if (p := os.environ.get("SOAK_PROGRESS")) else None
     broken = os.environ.get("SOAK_BREAK", "")
     kinds = kinds_from_env()
-    repeats = int(os.environ.get("SOAK_REPEATS", "0")) or max(1, frames // 1500)
+    asked = int(os.environ.get("SOAK_REPEATS", "0"))
+    repeats = asked or max(1, frames // 1500)
 
     w = SoakWorld(dut, seed, frames, progress)
     await w.start()
@@ -268,6 +270,7 @@ async def soak(dut) -> None:  # type: ignore[no-untyped-def]
         explained_losses=dict(delivery.explained),
         judged_sent=sum(f.sent for f in judged),
         judged_lost=sum(f.lost for f in judged),
+        repeats=asked,
     )
     result.save(report)
     assert not result.violations, "\n".join(v["detail"] for v in result.violations[:20])

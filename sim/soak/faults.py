@@ -210,6 +210,9 @@ class HostBusError(Injection):
 
     name, category = "host_bus_error", "fault"
 
+    def claims(self, w: SoakWorld, target: str) -> frozenset[str]:
+        return frozenset({target, "host bus"})
+
     def target(self, w: SoakWorld) -> str:
         return self.rng.choice(HONEST_A)
 
@@ -298,6 +301,11 @@ class LatencySpike(Injection):
     bound: the spike is inside its tolerance (above)."""
 
     name, category = "latency_spike", "fault"
+
+    def claims(self, w: SoakWorld, target: str) -> frozenset[str]:
+        # host A's bus: no honest VF of host A may drop a frame, the hostile VM's bounded
+        # waits (error interrupts, IOMMU faults) are not stretched by it
+        return frozenset({target, HOSTILE, *HONEST_A})
 
     def target(self, w: SoakWorld) -> str:
         return "host bus"

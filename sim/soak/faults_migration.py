@@ -43,6 +43,10 @@ class MigrationAbort(Injection):
 
     name, category = "migration_abort", "fault"
 
+    def claims(self, w: SoakWorld, target: str) -> frozenset[str]:
+        # host B's VMs: their VFs stay assigned (no_vf_free draws one of them)
+        return frozenset({target, *HONEST_B})
+
     def target(self, w: SoakWorld) -> str:
         return self.rng.choice(HONEST_A)
 

@@ -5,8 +5,12 @@ makes legitimate and the VMs whose queues may stall meanwhile, ``counters()`` (t
 counters it expects to move, read before and after) and ``inject()``, which acts on
 the world and fills its record: what it did, and what each monitor should then see
 (expected counter deltas, where its attack frames may arrive). The schedule draws
-when each kind runs from the seed; kinds run one after the other (their windows do
-not overlap), each window closed ``GRACE_CYCLES`` after the injection returns.
+when each kind runs from the seed. Attacks and faults run in two lanes at the same
+time, each lane one injection after the other, each window closed ``GRACE_CYCLES``
+after the injection returns; so an attack's window and a fault's overlap wherever the
+draw puts them, unless they claim something in common (``claims``: the VMs whose
+counters, deliveries or interrupts one measures and the other may move, the uplink,
+the host bus), in which case the later one waits for the earlier to close.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ from __future__ import annotations
 import random
 from abc import ABC, abstractmethod
 from typing import ClassVar
+
+import cocotb
+from cocotb.triggers import Event
 
 from sim.soak.model import LINK_DOWN, InjectionRecord
 from sim.soak.world import SoakWorld
@@ -39,6 +46,11 @@ class Injection(ABC):
         """VMs whose queues may legitimately stop completing during the window."""
         return frozenset()
 
+    def claims(self, w: SoakWorld, target: str) -> frozenset[str]:
+        """What no other injection may act on while this one's window is open: what it
+        measures exactly or makes move (by default its target)."""
+        return frozenset({target})
+
     async def counters(self, w: SoakWorld, target: str) -> dict[str, int]:
         """The counters this kind expects to move, read now."""
         return {}
@@ -59,9 +71,8 @@ async def read_tolerated(w: SoakWorld, reasons: frozenset[str]) -> dict[str, int
     return out
 
 
-async def run_injection(w: SoakWorld, inj: Injection) -> InjectionRecord:
-    """One injection, its window and its counter deltas."""
-    target = inj.target(w)
+async def run_injection(w: SoakWorld, inj: Injection, target: str) -> InjectionRecord:
+    """One injection on ``target``, its window and its counter deltas."""
     tolerated = inj.tolerated(w, target)
     rec = InjectionRecord(
         inj.name,
@@ -85,8 +96,46 @@ async def run_injection(w: SoakWorld, inj: Injection) -> InjectionRecord:
     return rec
 
 
+class Claims:
+    """Who holds what (``Injection.claims``). An injection takes all of its claims at once,
+    in the order the injections asked: it waits while anything it wants is held or
+    wanted by one that asked before it (a lane that gives a claim back and asks for it
+    again at once does not starve the other lane), and never holds some while waiting
+    for others (no two injections wait on each other)."""
+
+    def __init__(self) -> None:
+        self.held: set[str] = set()
+        self._queue: list[tuple[frozenset[str], Event]] = []
+
+    def _free_for(self, entry: tuple[frozenset[str], Event]) -> bool:
+        want = entry[0]
+        if self.held & want:
+            return False
+        for earlier in self._queue:
+            if earlier is entry:
+                return True
+            if earlier[0] & want:
+                return False
+        raise AssertionError("a claim that is not queued")
+
+    async def take(self, want: frozenset[str]) -> None:
+        entry = (want, Event())
+        self._queue.append(entry)
+        while not self._free_for(entry):
+            entry[1].clear()
+            await entry[1].wait()
+        self._queue.remove(entry)
+        self.held |= want
+
+    def give_back(self, want: frozenset[str]) -> None:
+        self.held -= want
+        for _, freed in self._queue:
+            freed.set()
+
+
 class Schedule:
-    """When each kind runs: ``repeats`` times each, at random points of the traffic."""
+    """When each kind runs: ``repeats`` times each, at random points of the traffic; the
+    attacks in one lane, the faults in another, the two lanes at once."""
 
     def __init__(self, kinds: list[type[Injection]], frames: int, seed: int, repeats: int) -> None:
         rng = random.Random(seed * 104729 + 7)
@@ -96,10 +145,25 @@ class Schedule:
                 at = rng.randint(frames // 20, max(frames // 20, frames * 3 // 4))
                 self.plan.append((at, kind(random.Random(rng.getrandbits(32)))))
         self.plan.sort(key=lambda p: p[0])
+        self.claims = Claims()
 
     async def run(self, w: SoakWorld) -> None:
-        for at, inj in self.plan:
+        lanes = [
+            cocotb.start_soon(self._lane(w, [p for p in self.plan if p[1].category == cat]))
+            for cat in ("attack", "fault")
+        ]
+        for lane in lanes:
+            await lane
+        w.injections_done = True
+
+    async def _lane(self, w: SoakWorld, plan: list[tuple[int, Injection]]) -> None:
+        for at, inj in plan:
             while w.sent_total < at and not w.traffic_done:
                 await w.tb.cycles(100)
-            await run_injection(w, inj)
-        w.injections_done = True
+            target = inj.target(w)
+            claims = inj.claims(w, target)
+            await self.claims.take(claims)
+            try:
+                await run_injection(w, inj, target)
+            finally:
+                self.claims.give_back(claims)

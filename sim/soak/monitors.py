@@ -99,6 +99,7 @@ class FlowOutcome:
 
     name: str
     flow_id: int
+    src: str  # VM name or "outside"
     dst: str  # VM name or "outside"
     sent: int
     lost: int
@@ -117,9 +118,17 @@ class HonestDelivery:
     found: list[Violation] = field(default_factory=list)
     explained: Counter[str] = field(default_factory=Counter)  # by reason
 
-    def _window(self, t_ns: int, reason: str) -> InjectionRecord | None:
+    def _window(self, t_ns: int, reason: str, f: FlowOutcome) -> InjectionRecord | None:
+        """The window that allows a frame of ``f`` named at ``reason`` at ``t_ns``: active
+        then, allowing that reason, and acting on one end of the flow (a named drop
+        point is a VM's: windows overlap, and a fault on one VM explains nothing of
+        another's frames)."""
         for r in self.records:
-            if reason in r.tolerated and r.active(t_ns, WINDOW_GRACE_NS):
+            if (
+                reason in r.tolerated
+                and r.target in (f.src, f.dst)
+                and r.active(t_ns, WINDOW_GRACE_NS)
+            ):
                 return r
         return None
 
@@ -141,7 +150,7 @@ class HonestDelivery:
             # quiesce held) may also have arrived: it explains at most one loss.
             maybe = sum(reason in MAYBE_LOST for _, reason in drops)
             for t, reason in drops:
-                rec = self._window(t, reason)
+                rec = self._window(t, reason, f)
                 if rec is None:
                     self.found.append(Violation(self.name, active_kind(self.records, t), (
                         f"{f.name}: a frame dropped at '{reason}' outside any window that "

@@ -35,6 +35,14 @@ class SoakResult:
     judged_sent: int = 0
     judged_lost: int = 0
     ran_on: str = ""  # host:pid of the process that ran the seed (a campaign's worker)
+    repeats: int = 0  # injections per kind (0: the default for FRAMES)
+
+    def overlapping(self) -> int:
+        """Pairs of injection windows open at the same time (an attack's and a fault's)."""
+        spans = sorted((i["start_ns"], i["end_ns"]) for i in self.injections)
+        return sum(
+            1 for k, (_, end) in enumerate(spans) for start, _ in spans[k + 1 :] if start < end
+        )
 
     @classmethod
     def build(
@@ -62,7 +70,8 @@ class SoakResult:
         return cls(**json.loads(path.read_text()))
 
     def reproduce(self) -> str:
-        return f"make soak SEED={self.seed} FRAMES={self.frames}"
+        extra = f" REPEATS={self.repeats}" if self.repeats else ""
+        return f"make soak SEED={self.seed} FRAMES={self.frames}{extra}"
 
 
 @dataclass
@@ -133,8 +142,11 @@ class Campaign:
         why: Counter[str] = Counter()
         for r in self.results:
             why.update(r.explained_losses)
+        windows = sum(len(r.injections) for r in self.results)
         lines += [
             "",
+            f"injection windows: {windows}, "
+            f"{sum(r.overlapping() for r in self.results)} pairs of them open at once",
             f"honest frames (judged): {judged} sent, {lost} lost, each at a point its window "
             "allows: " + (", ".join(f"{k} {n}" for k, n in sorted(why.items())) or "none"),
             "",
@@ -159,6 +171,7 @@ class Campaign:
 
     def markdown(self) -> str:
         t = self.totals()
+        overlapping = sum(r.overlapping() for r in self.results)
         out = [
             "# Robustness soak report",
             "",
@@ -186,7 +199,8 @@ class Campaign:
         out += [
             "",
             f"Total: {t['sent']} frames sent, {t['delivered']} delivered, {t['cycles']:,} cycles "
-            f"simulated, campaign wall time {t['wall_seconds']} s.",
+            f"simulated, campaign wall time {t['wall_seconds']} s; "
+            f"{overlapping} pairs of injection windows open at once.",
             "",
         ]
         if self.violations or self.failed:

@@ -32,7 +32,8 @@ def test_soak_every_kind_no_violation(tmp_path: Path) -> None:
 
 # (SOAK_BREAK, the kind injected, the monitors that must fire with a violation text each
 # must report): bus_drop removes the named drop point of host_bus_error's lost TX frame
-# (the plugin's tx_hw_errors), spike makes latency_spike's delay exceed the watchdog's bound
+# (the plugin's tx_hw_errors), spike makes latency_spike's delay exceed the watchdog's bound,
+# rollback leaves migration_abort's VM on the emulated device
 BREAKS = [
     ("isolation", "forged_src_mac", {"isolation": "got unicast for"}),
     ("delivery", "forged_src_mac", {"honest_delivery": "lost at no named point"}),
@@ -48,6 +49,7 @@ BREAKS = [
         },
     ),
     ("spike", "latency_spike", {"watchdog": "no completion for"}),
+    ("rollback", "migration_abort", {"drop_accounting": "want back_on_plugin == 1, got 0"}),
 ]
 
 

@@ -5,7 +5,7 @@ Configured by the environment ``python -m sim.soak`` sets: ``SOAK_REPORT`` (JSON
 ``SOAK_REPEATS`` (injections per kind, default from FRAMES), ``SOAK_PROGRESS`` (a file
 the runner polls for its progress bar) and ``SOAK_BREAK`` (a deliberately broken
 configuration, to prove a monitor fires: isolation, delivery, watchdog, accounting,
-leak, bus_drop, spike).
+leak, bus_drop, spike, rollback).
 """
 
 from __future__ import annotations
@@ -47,7 +47,16 @@ from tb.guest.flows import parse_flow
 from tb.ref.regmap import Queue, RingCtrl, queue_reg
 
 KINDS: dict[str, type[Injection]] = {k.name: k for k in (*ATTACKS, *FAULTS)}
-BREAKS = ("isolation", "delivery", "watchdog", "accounting", "leak", "bus_drop", "spike")
+BREAKS = (
+    "isolation",
+    "delivery",
+    "watchdog",
+    "accounting",
+    "leak",
+    "bus_drop",
+    "spike",
+    "rollback",
+)
 WATCH_STEP = 1_000  # cycles between two watchdog samples
 
 
@@ -95,6 +104,8 @@ async def apply_break(w: SoakWorld, what: str) -> None:
                 plugin.drop_point = None
     elif what == "spike":  # latency spikes beyond the watchdog's bound
         w.spike_cycles = (STALL_BOUND_CYCLES + 5_000, STALL_BOUND_CYCLES + 5_000)
+    elif what == "rollback":  # an aborted migration's VM not given its VF back
+        w.roll_back_to_vf = False
     elif what != "leak":
         raise ValueError(f"SOAK_BREAK={what!r}: one of {BREAKS}")
 

@@ -17,6 +17,7 @@ from tb.hypervisor.migration import (
     rarp_frame,
 )
 from tb.hypervisor.migration_model import PrecopyParams
+from tb.hypervisor.npa_vm import NpaVm
 from tb.net.tor_switch import Forwarding
 from tb.shell_model.npa_shell import ShellMode
 
@@ -30,6 +31,13 @@ ABORT_CASES = {
 }
 # Frames for the VM while it is paused, named at host A's vswitch (tb/hypervisor/migration.py).
 VM_PAUSED = "vm_paused"
+
+
+class StaysEmulated(NpaMigration):
+    """SOAK_BREAK=rollback: a roll back that leaves the VM on the emulated device."""
+
+    async def _back_to_vf(self, v: NpaVm) -> None:
+        return None
 
 
 class MigrationAbort(Injection):
@@ -75,9 +83,8 @@ class MigrationAbort(Injection):
             if frame == rarp:
                 rarps.append(port)
 
-        mig = NpaMigration(
-            name, src, dst, dst_vf, MoveParams(precopy=PrecopyParams(), link_fault=fault)
-        )
+        kind = NpaMigration if w.roll_back_to_vf else StaysEmulated
+        mig = kind(name, src, dst, dst_vf, MoveParams(precopy=PrecopyParams(), link_fault=fault))
         w.rack.observers.append(watch)
         w.migrations[name] = mig
         try:

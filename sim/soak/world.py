@@ -216,6 +216,8 @@ class SoakWorld:
         self.name_tx_bus_errors = True
         self.bus_error_sites: tuple[str, ...] = ()  # () = every site (faults.BUS_ERROR_SITES)
         self.spike_cycles: tuple[int, int] | None = None  # None = faults.SPIKE_READ_CYCLES
+        # SOAK_BREAK=rollback: an aborted migration leaves the VM on the emulated device
+        self.roll_back_to_vf = True
         self._rx_count: Counter[str] = Counter()
         # Migrations under way, by VM: a paused VM's stack sends nothing (its vCPUs stopped).
         self.migrations: dict[str, LiveMigration] = {}

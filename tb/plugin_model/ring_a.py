@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import replace
+from functools import partial
 
 from tb.plugin_model.image import PluginImage, vendor_image
 from tb.plugin_model.plugin import Plugin, PluginStateError, QuiesceResult, ReapResult
@@ -102,9 +103,16 @@ class RingAPlugin(Plugin):
         return taken
 
     async def reap(self) -> ReapResult:
-        api, txq, rxq = self._live()
+        _, txq, _ = self._live()
         tx_done = self._complete_tx(txq.reap())
         await self._push_tx()
+        delivered = self._deliver_rx()
+        await self._push_rx()
+        return ReapResult(tx_done, delivered, 0)
+
+    def _deliver_rx(self) -> int:
+        """Hand the frames the VF completed into the shell's buffers to the shell."""
+        api, _, rxq = self._live()
         delivered = 0
         for f in rxq.reap(gather=False):
             bufs = [self._rx_posted.popleft() for _ in f.bufs]
@@ -113,9 +121,8 @@ class RingAPlugin(Plugin):
             tci = f.completion.vlan_tci if f.completion.vlan_stripped else None
             api.rx_complete(bufs, f.completion.length, vlan_tci=tci, err=f.completion.status != 0)
             delivered += 1
-        await self._push_rx()
         self.stats["rx_delivered"] += delivered
-        return ReapResult(tx_done, delivered, 0)
+        return delivered
 
     def _complete_tx(self, frames: list[TxFrame]) -> int:
         api, _, _ = self._live()
@@ -147,9 +154,11 @@ class RingAPlugin(Plugin):
             except QueueStall as stall:  # the VF stopped completing: its frames are lost
                 api.log(f"quiesce: {stall}")
                 break
-        for queue in (txq, rxq):
+        # Disabled, drained (not BUSY), rings given back. Frames the VF received until its
+        # RX queue went idle (after the switch stopped sending it any) reach the shell.
+        for close in (txq.close, partial(rxq.close, drained=self._deliver_rx)):
             try:
-                await queue.close()  # disabled, drained (not BUSY), rings given back
+                await close()
             except QueueStall as stall:  # its DMA never drained: its memory stays allocated
                 api.log(f"quiesce: {stall}")
                 self.stats["queue_not_idle"] += 1

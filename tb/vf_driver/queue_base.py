@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -389,14 +390,21 @@ class _RxQueueBase(ABC):
         """Everything the engine may DMA for this queue: its rings and its own buffers."""
         return self.ring_regions() + self.buffer_regions()
 
-    async def close(self, polls: int = BUSY_POLLS) -> None:
+    async def close(
+        self, polls: int = BUSY_POLLS, drained: Callable[[], None] | None = None
+    ) -> None:
         """Disable the queue, wait until its DMA drained (``RXQ_STATUS.BUSY`` 0, bounded:
         :class:`QueueStall` names the queue), then give its descriptor rings, completion
         ring and own receive buffers back to the memory they came from (frames reaped
         without copying point into those buffers: read them before). Buffers a caller
-        posted stay the caller's. A function that is gone keeps its memory."""
+        posted stay the caller's. A function that is gone keeps its memory.
+
+        ``drained`` is called once the DMA has drained and before anything is freed: the
+        completions the queue wrote up to then can be reaped there (none comes later)."""
         if not await self.ring.close(polls):
             return
+        if drained is not None:
+            drained()
         self.ring.free()
         ring2 = self._ring2()
         if ring2 is not None:

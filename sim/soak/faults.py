@@ -235,7 +235,7 @@ class HostBusError(Injection):
         assert isinstance(plugin, FaultablePlugin), type(plugin).__name__
         site = self.rng.choice(w.bus_error_sites or BUS_ERROR_SITES)
         rx = site == "rx_ring"
-        _, txq, rxq = plugin._live()
+        txq, rxq = plugin.vf_queues()
         hw_errors0 = plugin.stats["tx_hw_errors"]
         named0 = self.named(w, name)
 

@@ -39,7 +39,7 @@ from tb.plugin_model.ring_a import RING_A_PLUGIN_ID, RingAPlugin, ring_a_image
 from tb.plugin_model.ring_b import RING_B_PLUGIN_ID, RingBPlugin
 from tb.ref.regmap import Esw, MacEntry, MacEntryCtrl, PortCounter
 from tb.ref.regs import MacHiValid, MacPair, PortCtrl, PortPolicyReg, PortStatus
-from tb.vf_driver.queues import TxFrame
+from tb.vf_driver.queues import RxQueue, TxFrame, TxQueue
 
 EXT_MAC, EXT_IP = "02:00:00:00:ff:01", "10.0.0.254"
 VM_MEM = 8 << 20
@@ -115,6 +115,11 @@ class FaultablePlugin(FaultHooks, RingAPlugin):
 
     arm_next_tx: Callable[[tuple[int, int]], None] | None = None
     drop_point: Callable[[bytes], None] | None = None
+
+    def vf_queues(self) -> tuple[TxQueue, RxQueue]:
+        """Its VF's TX and RX queue (the soak arms host-bus errors on their rings)."""
+        _, txq, rxq = self._live()
+        return txq, rxq
 
     async def _push_tx(self) -> int:
         if self.arm_next_tx is not None and self._backlog and not self._quiescing:

@@ -16,6 +16,11 @@ class ForgedSourceMac(Injection):
 
     name, category = "forged_src_mac", "attack"
 
+    def claims(self, w: SoakWorld, target: str) -> frozenset[str]:
+        # the sender's link follows the uplink's: down, its frames are dropped as
+        # DROP_LINK_DOWN before the checks this counts (ARCHITECTURE §3.2)
+        return frozenset({target, "uplink"})
+
     async def counters(self, w: SoakWorld, target: str) -> dict[str, int]:
         return {"vf3.tx_dropped_spoof": await vf_stat(w, HOSTILE, "tx_dropped_spoof")}
 
@@ -32,6 +37,11 @@ class ForgedVlan(Injection):
     """Frames tagged with a VLAN the VF was never given: dropped, counted."""
 
     name, category = "forged_vlan", "attack"
+
+    def claims(self, w: SoakWorld, target: str) -> frozenset[str]:
+        # the sender's link follows the uplink's: down, its frames are dropped as
+        # DROP_LINK_DOWN before the checks this counts (ARCHITECTURE §3.2)
+        return frozenset({target, "uplink"})
 
     async def counters(self, w: SoakWorld, target: str) -> dict[str, int]:
         return {"vf3.tx_dropped_spoof_vlan": await vf_stat(w, HOSTILE, "tx_dropped_spoof_vlan")}
@@ -154,6 +164,11 @@ class DoubleVlan(Injection):
     allowed-VLAN check): none arrives anywhere."""
 
     name, category = "double_vlan", "attack"
+
+    def claims(self, w: SoakWorld, target: str) -> frozenset[str]:
+        # the sender's link follows the uplink's: down, its frames are dropped as
+        # DROP_LINK_DOWN before the checks this counts (ARCHITECTURE §3.2)
+        return frozenset({target, "uplink"})
 
     async def counters(self, w: SoakWorld, target: str) -> dict[str, int]:
         return {

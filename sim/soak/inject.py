@@ -5,12 +5,13 @@ makes legitimate and the VMs whose queues may stall meanwhile, ``counters()`` (t
 counters it expects to move, read before and after) and ``inject()``, which acts on
 the world and fills its record: what it did, and what each monitor should then see
 (expected counter deltas, where its attack frames may arrive). The schedule draws
-when each kind runs from the seed. Attacks and faults run in two lanes at the same
-time, each lane one injection after the other, each window closed ``GRACE_CYCLES``
-after the injection returns; so an attack's window and a fault's overlap wherever the
-draw puts them, unless they claim something in common (``claims``: the VMs whose
-counters, deliveries or interrupts one measures and the other may move, the uplink,
-the host bus), in which case the later one waits for the earlier to close.
+when each kind runs from the seed. Attacks run in one lane and faults in
+``FAULT_LANES`` more, all at the same time, each lane one injection after the other,
+each window closed ``GRACE_CYCLES`` after the injection returns; so an attack's window
+and faults' windows overlap wherever the draw puts them, unless they claim something in
+common (``claims``: the VMs whose counters, deliveries or interrupts one measures and
+the other may move, the uplink, the host bus), in which case the later one waits for
+the earlier to close.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sim.soak.model import LINK_DOWN, InjectionRecord
 from sim.soak.world import SoakWorld
 
 GRACE_CYCLES = 3_000  # after an injection: frames in flight reach their drop point
+FAULT_LANES = 2  # faults that may run at once (on different VMs, ``claims``)
 
 
 class Injection(ABC):
@@ -147,11 +149,14 @@ class Schedule:
         self.plan.sort(key=lambda p: p[0])
         self.claims = Claims()
 
+    def lanes(self) -> list[list[tuple[int, Injection]]]:
+        """One lane of attacks (one attacker), FAULT_LANES of faults (dealt in turn)."""
+        attacks = [p for p in self.plan if p[1].category == "attack"]
+        faults = [p for p in self.plan if p[1].category == "fault"]
+        return [attacks, *(faults[k::FAULT_LANES] for k in range(FAULT_LANES))]
+
     async def run(self, w: SoakWorld) -> None:
-        lanes = [
-            cocotb.start_soon(self._lane(w, [p for p in self.plan if p[1].category == cat]))
-            for cat in ("attack", "fault")
-        ]
+        lanes = [cocotb.start_soon(self._lane(w, plan)) for plan in self.lanes() if plan]
         for lane in lanes:
             await lane
         w.injections_done = True

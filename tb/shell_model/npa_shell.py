@@ -142,6 +142,10 @@ class NpaShell:
         # The last TXPROD given to the plugin (its tx() may have rung its VF with it, even
         # if it then raised or hung): how far a VF reading the shell's rings may have read.
         self._tx_handed: int | None = None
+        # Set from the moment the plugin is asked to quiesce: no entry point of it is
+        # called again (a doorbell meanwhile waits on the rings for the emulated device).
+        # Its quiesce may finish, and stop it, a little before this shell resumes.
+        self._quiesce_asked = False
 
     # -- netdev ---------------------------------------------------------------------------
 
@@ -234,6 +238,7 @@ class NpaShell:
         """
         if self.plugin is None:
             raise RuntimeError(f"{self.name}: no plugin loaded")
+        self._quiesce_asked = True
         try:
             result = await self._entry("quiesce", self.plugin.quiesce(), PLUGIN_QUIESCE_TIMEOUT_NS)
         except Exception as exc:  # vendor code: stop its VF by force, take the rings back
@@ -243,6 +248,7 @@ class NpaShell:
             self._irq_task = None
         self.plugin = self.services = None
         self.mode = ShellMode.EMULATED
+        self._quiesce_asked = False
         self.history.append(ModeChange(self.now_ns(), ShellMode.EMULATED, reason))
         self.stats["tx_lost_at_quiesce"] += result.tx_abandoned
         if after_quiesce is not None:  # doorbells meanwhile meet the stopped device
@@ -261,8 +267,8 @@ class NpaShell:
             seen = await irq.wait_function(func, seen)
             services = self.services
             if services is not None and services.irq_handler is not None:
-                if self.plugin_fault is not None:
-                    continue  # a faulted plugin is not called again
+                if self.plugin_fault is not None or self._quiesce_asked:
+                    continue  # a faulted or quiescing plugin is not called again
                 try:
                     await self._entry("interrupt handler", services.irq_handler())
                 except Exception as exc:  # vendor code: fall back, do not die
@@ -310,7 +316,7 @@ class NpaShell:
 
     async def _doorbell(self, reg: Bar0, value: int) -> None:
         if self.mode is ShellMode.PLUGIN and self.plugin is not None:
-            if self.plugin_fault is not None:
+            if self.plugin_fault is not None or self._quiesce_asked:
                 return  # the frames wait on the rings for the emulated device
             try:
                 if reg == Bar0.TXPROD:

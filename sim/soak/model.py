@@ -116,6 +116,12 @@ class FrameView:
                 payload = frame[udp + 8 :]
         return cls(frame[:6], frame[6:12], tagged, dport, payload)
 
+    def describe(self) -> str:
+        """What a violation names: destination, tags, UDP port, payload head."""
+        tag = ", tagged" if self.tagged else ""
+        udp = f", UDP to {self.udp_dport}" if self.udp_dport is not None else ", not UDP"
+        return f"to {self.dst.hex(':')}{tag}{udp}, payload {self.payload[:12].hex()}"
+
     def attack(self) -> tuple[int, int] | None:
         """(attack id, index) of an attack frame."""
         if self.udp_dport != ATTACK_PORT or len(self.payload) < ATTACK_HDR.size:

@@ -82,7 +82,7 @@ class Isolation:
             if v.unicast and dst != self.macs[receiver]:
                 self._fail(t_ns, f"{receiver} got unicast for {dst} (not its MAC)")
             if src not in vm_macs | {self.outside_mac} or src == self.macs[receiver]:
-                self._fail(t_ns, f"{receiver} got a frame with source {src}")
+                self._fail(t_ns, f"{receiver} got a frame with source {src} ({v.describe()})")
         if v.udp_dport == 6000 and len(v.payload) >= 4:
             fid = int.from_bytes(v.payload[:4], "big")
             want = self.flow_dst.get(fid)

@@ -252,12 +252,6 @@ class NpaHost:
     async def _program_vf(self, v: NpaVm) -> None:
         """ACTIVATE_VF's hypervisor side: the PF driver points the VM's MAC at its VF."""
         assert v.vf is not None
-        if v.port is not None:  # emulated frames leave before the first one on the VF
-            waited = await self.vswitch.drain(v.port)
-            if waited:
-                self.logger.info(
-                    "%s: %d emulated TX frames left the PF's queue first", v.name, waited
-                )
         await self.pf.set_vf_spoofchk(v.vf, True)
         await self.pf.set_vf_max_frame(v.vf, v.max_frame)
         if v.policy.port_vlan:  # before the MAC: its forwarding entry is on that VLAN
@@ -274,6 +268,15 @@ class NpaHost:
             result = v.driver.command(cmd)
             if result != DeviceResult.OK:
                 raise NpaCommandError(f"{Cmd(cmd).name} returned {result:#x}")
+            if cmd == Cmd.STOP_EMULATION and v.port is not None:
+                # The device sends nothing more; what it sent leaves the PF's queue before
+                # the plugin opens the VF: none overtaken by a frame on the VF, and no
+                # broadcast of the VM's own flooded back to it through its VF's port.
+                waited = await self.vswitch.drain(v.port)
+                if waited:
+                    self.logger.info(
+                        "%s: %d emulated TX frames left the PF's queue first", v.name, waited
+                    )
         off = DriverShared.offset_of("dev_read.plugin_conf_desc")
         conf = PluginConfDesc.unpack(v.vm.memory.read(v.driver.shared_gpa + off, 16))
         # The guest's loader serves the vendor and device its VF reports.

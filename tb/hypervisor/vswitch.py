@@ -7,8 +7,10 @@ is sent through the PF's own TX queue in the RTL, so emulated traffic crosses
 the real embedded switch and its policy. Frames the embedded switch forwards
 to the PF's port (the hypervisor put each emulated VM's MAC in the switch's
 forwarding table for port 0) arrive on the PF's RX queue and are delivered to
-the VM whose MAC they name; a broadcast or multicast to every VM. Nothing is
-dropped silently: each undeliverable frame is counted under its reason.
+the VM whose MAC they name; a broadcast or multicast to every VM but one whose MAC
+is the frame's source (a VM's own frame, sent on its VF, back from the NIC: counted
+``rx_own_source``). Nothing is dropped silently: each undeliverable frame is counted
+under its reason.
 
 The PF's rings live in host memory with the host's identity IOMMU domain; the
 pumps wake per completion batch (WriteWatch), never per clock.
@@ -288,12 +290,19 @@ class PfPortVswitch:
                     self.stats["pf_rx_errors"] += 1
                     continue
                 vid, frame = untag(f)
-                dst = dst_mac(frame)
+                dst, src = dst_mac(frame), frame[6:12].hex(":")
                 port = self.ports.get(dst)
+                if src in self.ports and (is_group(dst) or dst == src):
+                    # A VM's own frame back from the NIC (sent on its VF before it came
+                    # here, flooded to the PF's port): never handed to it, as a vSwitch's
+                    # reverse-path filter drops an uplink frame from a local port's MAC.
+                    self.stats["rx_own_source"] += 1
                 if is_group(dst):
-                    for p in self.ports.values():
-                        if p.pvid == vid:
+                    for mac, p in self.ports.items():
+                        if p.pvid == vid and mac != src:
                             self._deliver(p, frame, "flood")
+                elif dst == src:
+                    pass  # its own unicast: counted above
                 elif port is not None and port.pvid == vid:
                     self._deliver(port, frame, "pf")
                 else:  # e.g. the VM's MAC moved to its VF while the frame was on the way

@@ -12,12 +12,14 @@ reports/<scenario>.log.build (its last lines printed if the build fails).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import sys
 import time
 from fractions import Fraction
 from pathlib import Path
 
+from sim.progress import progress_bar
 from sim.runner import REPO_ROOT, nic_top, run
 from sim.scenarios.report import ScenarioReport, vf_ring_fmt
 
@@ -102,16 +104,24 @@ def main(argv: list[str] | None = None) -> int:
     log_file = None if args.verbose else args.out / f"{args.scenario}.log"
     if log_file is not None:
         print(f"simulating {args.scenario} (seed {args.seed}); full log: {log_file}", flush=True)
-    t0 = time.monotonic()
-    tests, failed = run(
-        top,
-        module,
-        run_name=f"sim-{args.scenario}",
-        env=env,
-        seed=args.seed,
-        trace_file=trace,
-        log_file=log_file,
+    progress = args.out / f"{args.scenario}.progress"
+    env["SCENARIO_PROGRESS"] = str(progress)
+    bar = (  # with --verbose the log is the progress
+        progress_bar([progress], None, " rounds", args.scenario)
+        if log_file is not None
+        else contextlib.nullcontext()
     )
+    t0 = time.monotonic()
+    with bar:
+        tests, failed = run(
+            top,
+            module,
+            run_name=f"sim-{args.scenario}",
+            env=env,
+            seed=args.seed,
+            trace_file=trace,
+            log_file=log_file,
+        )
     wall = time.monotonic() - t0
     if trace is not None and trace.exists():
         latest = trace.parent / "latest.fst"

@@ -40,10 +40,12 @@ import dataclasses
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import cocotb
 from cocotb.triggers import Event
 
+from sim.progress import write_progress
 from sim.scenarios.npa_report import (
     FlowSummary,
     ModeChange,
@@ -133,7 +135,19 @@ class Traffic:
     flows: list[Flow]
     rounds: int = 0
     running: bool = True
+    phase: str = ""
+    progress: Path | None = None  # sim/run.py's progress bar reads it (sim/progress.py)
     _tick: Event = field(default_factory=Event)
+
+    def enter(self, phase: str) -> None:
+        """The story's next phase: logged, and shown beside ``make sim``'s progress bar."""
+        self.phase = phase
+        self.tb.dut._log.info("%s", phase)
+        self._report()
+
+    def _report(self) -> None:
+        if self.progress is not None:
+            write_progress(self.progress, self.rounds, self.phase)
 
     async def run(self) -> None:
         while self.running:
@@ -143,6 +157,7 @@ class Traffic:
             self.rounds += 1
             if self.rounds % 50 == 0:
                 self.tb.dut._log.info("traffic: %d rounds", self.rounds)
+                self._report()
             self._tick.set()
             await self.tb.cycles(ROUND_CYCLES)
 
@@ -206,7 +221,7 @@ async def run_scenario(dut) -> None:
         Flow("vm1 -> vm2", g1.stack.udp_flow(5, GUESTS["vm2"][1]), g1.stack, "vm1", "vm2"),
         Flow("vm2 -> vm1", g2.stack.udp_flow(6, GUESTS["vm1"][1]), g2.stack, "vm2", "vm1"),
     ]
-    traffic = Traffic(tb, flows)
+    traffic = Traffic(tb, flows, progress=cfg.progress)
     pings: dict[str, list[tuple[str, PingSession]]] = {n: [] for n in guests}
 
     async def ping_round(label: str) -> None:
@@ -218,13 +233,13 @@ async def run_scenario(dut) -> None:
     phase = max(8, cfg.frames)
     cocotb.start_soon(traffic.run())
     # 1. Emulated.
-    log.info("phase 1: emulated")
+    traffic.enter("phase 1: emulated")
     await ping_round("emulated")
     await traffic.more(phase)
 
     # 2. Passthrough: VFs attached, shells switched to their VF vendor's plugin (by the
     # VF's FUNC_PCI_ID: vendor A's unless VF_FLAVOURS gives a VM a format-B VF).
-    log.info("phase 2: attach VFs")
+    traffic.enter("phase 2: attach VFs")
     plugins: list[tuple[str, Plugin]] = []  # (VM, plugin), every attach
     for name in GUESTS:
         assert await host.attach_vf(name, vfs[name]), f"{name}: plugin refused"
@@ -234,7 +249,7 @@ async def run_scenario(dut) -> None:
     shaped = await shaped_phase(tb, traffic, vfs["vm1"])
     await traffic.more(phase)  # vm1's backlog drains at line rate
 
-    log.info("phase 3: MAC changes")
+    traffic.enter("phase 3: MAC changes")
     spoof0 = {n: (await tb.pf.vf_stats(vf))["tx_dropped_spoof"] for n, vf in vfs.items()}
     # 3. Control trapped: vm1's policy accepts MAC changes, vm2's rejects them.
     for name, g in guests.items():
@@ -254,7 +269,7 @@ async def run_scenario(dut) -> None:
     spoofed_at_mac_change = {
         n: (await tb.pf.vf_stats(vf))["tx_dropped_spoof"] - spoof0[n] for n, vf in vfs.items()
     }
-    log.info("phase 4: rogue plugin")
+    traffic.enter("phase 4: rogue plugin")
     # 4. A compromised vm2 loads a rogue plugin (validly signed) and attacks from its VF.
     await host.detach_vf("vm2", "guest reloads its plugin")
     assert await host.attach_vf("vm2", vfs["vm2"], ring_a_image(ROGUE_PLUGIN_ID).pack())
@@ -292,7 +307,7 @@ async def run_scenario(dut) -> None:
     await host.detach_vf("vm2", "VF TX queue error (IOMMU fault)")
     await traffic.more(phase)
 
-    log.info("phase 5: bad image")
+    traffic.enter("phase 5: bad image")
     # 5. A plugin image with a bad checksum: refused, vm2 stays emulated.
     bad = bytearray(ring_a_image().pack())
     bad[-1] ^= 0xFF
@@ -312,7 +327,7 @@ async def run_scenario(dut) -> None:
     )
     assert refused and g2.v.shell.plugin is None
     if "B" in cfg.vf_flavours:
-        log.info("phase 6: vm1 back to emulation, a wrong-vendor image, vendor B again")
+        traffic.enter("phase 6: vm1 back to emulation, a wrong-vendor image, vendor B again")
         story_events.append(await vendor_b_round_trip(host, g1, vfs["vm1"], traffic, phase))
         plugins.append(("vm1", _plugin(g1)))
     await ping_round("end")

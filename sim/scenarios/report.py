@@ -20,6 +20,7 @@ class ScenarioConfig:
     seed: int
     report_path: Path
     vf_flavours: str = ""  # one letter per VF (A, B: ring format), "" = all A (VF_FLAVOURS)
+    progress: Path | None = None  # where the scenario says how far it got (sim/progress.py)
 
 
 def scenario_config() -> ScenarioConfig:
@@ -35,6 +36,7 @@ def scenario_config() -> ScenarioConfig:
         seed=seed,
         report_path=Path(report),
         vf_flavours=os.environ.get("SCENARIO_VF_FLAVOURS", ""),
+        progress=Path(progress) if (progress := os.environ.get("SCENARIO_PROGRESS")) else None,
     )
 
 

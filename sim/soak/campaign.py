@@ -17,16 +17,13 @@ import argparse
 import contextlib
 import os
 import socket
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
+from sim.progress import progress_bar
 from sim.runner import REPO_ROOT, SimTop, _build, run, two_host_top
 from sim.soak.report import Campaign, SoakResult
 
@@ -105,35 +102,23 @@ def executor(jobs: int, cluster: str | None) -> Iterator[Executor]:
         yield pool
 
 
-def _progress(jobs: list[SeedJob], stop: threading.Event) -> None:
-    """One bar on stderr: frames sent over all seeds, from the simulators' progress files."""
-    total = sum(j.frames for j in jobs)
-    with tqdm(total=total, unit="frame", file=sys.stderr, mininterval=1.0, desc="soak") as bar:
-        while not stop.wait(1.0):
-            done = 0
-            for j in jobs:
-                with contextlib.suppress(OSError, ValueError, IndexError):
-                    done += int(j.progress.read_text().split()[0])
-            bar.update(max(0, done - bar.n))
-        bar.update(max(0, total - bar.n) if stop.is_set() else 0)
-
-
 def campaign(
     jobs: list[SeedJob], workers: int, cluster: str | None = None, bar: bool = True
 ) -> Campaign:
+    """Every seed's soak (the simulator built once first), a bar of frames sent over all
+    seeds on stderr while they run (with one seed, its injections beside it)."""
     t0 = time.monotonic()
-    for j in jobs:
-        j.progress.unlink(missing_ok=True)
     (out := jobs[0].out / "soak").mkdir(parents=True, exist_ok=True)
-    stop = threading.Event()
-    ticker = threading.Thread(target=_progress, args=(jobs, stop), daemon=True) if bar else None
     results: list[SoakResult] = []
     failed: list[tuple[int, int, str]] = []
-    try:
-        with executor(workers, cluster) as pool:  # a cluster is reached before the build
-            _build(soak_top(), out / "build.log")  # once, before the workers share it
-            if ticker is not None:
-                ticker.start()
+    with executor(workers, cluster) as pool:  # a cluster is reached before the build
+        _build(soak_top(), out / "build.log")  # once, before the workers share it
+        ticker = (
+            progress_bar([j.progress for j in jobs], sum(j.frames for j in jobs), "frame", "soak")
+            if bar
+            else contextlib.nullcontext()
+        )
+        with ticker:
             futures: list[tuple[SeedJob, Future]] = [(j, pool.submit(run_seed, j)) for j in jobs]
             for j, fut in futures:
                 try:
@@ -145,10 +130,6 @@ def campaign(
                     failed.append((j.seed, j.frames, f"no report; log {j.log}"))
                 else:
                     results.append(res)
-    finally:
-        stop.set()
-        if ticker is not None and ticker.is_alive():
-            ticker.join()
     return Campaign(sorted(results, key=lambda r: r.seed), failed, time.monotonic() - t0)
 
 

@@ -156,6 +156,7 @@ class Schedule:
         return [attacks, *(faults[k::FAULT_LANES] for k in range(FAULT_LANES))]
 
     async def run(self, w: SoakWorld) -> None:
+        w.planned_injections = len(self.plan)
         lanes = [cocotb.start_soon(self._lane(w, plan)) for plan in self.lanes() if plan]
         for lane in lanes:
             await lane

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from cocotb.triggers import Event
 
+from sim.progress import write_progress
 from sim.soak.model import TX_BUS_ERROR, FrameView, InjectionRecord
 from tb.datacenter import PORT_OUTSIDE, Rack, RackConfig
 from tb.env import NicTb, TbConfig
@@ -209,6 +210,7 @@ class SoakWorld:
         self.observers: list = []  # isolation monitor(s): .observe(receiver, frame, ns)
         self.traffic_done = False
         self.injections_done = False
+        self.planned_injections = 0  # the schedule's
         self.sent_total = 0
         self.attack_serial = 0
         self.mem_regions0: dict[str, dict[int, int]] = {}  # per host
@@ -390,7 +392,9 @@ class SoakWorld:
                 f.sent += 1
                 self.sent_total += 1
             if self.progress is not None and self.sent_total % 50 == 0:
-                self.progress.write_text(f"{min(self.sent_total, self.frames)} {self.frames}\n")
+                done = sum(r.end_ns >= 0 for r in self.records)
+                note = f"injections {done}/{self.planned_injections}"
+                write_progress(self.progress, min(self.sent_total, self.frames), note)
             await self.tb.cycles(rng.randint(*GAP_CYCLES))
         self.traffic_done = True
 

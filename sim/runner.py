@@ -190,9 +190,14 @@ def verilator_args(top: SimTop) -> list[str]:
 # A logged build that fails prints this many of its last lines (the compiler's or
 # Verilator's errors) and the log's path.
 BUILD_LOG_TAIL_LINES = 40
-# The build logs this process has written to: its first build into a log replaces the
-# file, later ones (mostly no-op rebuilds of the same top) are appended to it.
-_started_logs: set[Path] = set()
+# A build log last written before this process started is replaced by its first build
+# into it; later ones (mostly no-op rebuilds of the same top) are appended.
+PROCESS_START = time.time()
+
+
+def _log_is_old(log_file: Path) -> bool:
+    """Whether ``log_file`` holds nothing of this process (missing, or written before)."""
+    return not log_file.exists() or log_file.stat().st_mtime < PROCESS_START
 
 
 class BuildFailed(RuntimeError):
@@ -208,9 +213,7 @@ def _keep_build_output(part: Path, log_file: Path, top: SimTop, started: str) ->
     """Move one build's output (``part``) into ``log_file`` under a header; its lines."""
     lines = part.read_text(errors="replace").splitlines() if part.exists() else []
     part.unlink(missing_ok=True)
-    mode = "a" if log_file in _started_logs else "w"
-    _started_logs.add(log_file)
-    with log_file.open(mode) as log:
+    with log_file.open("w" if _log_is_old(log_file) else "a") as log:
         log.write(f"=== {started} build of {top.label} in {_shown(top.build_dir)}\n")
         log.writelines(line + "\n" for line in lines)
     return lines
@@ -240,7 +243,7 @@ def _build(top: SimTop, log_file: Path | None = None, *, announce: bool = False)
     part = None if log is None else log.with_name(log.name + ".part")
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
-        if announce and log not in _started_logs:
+        if announce and _log_is_old(log):
             print(f"building {top.label}: log {_shown(log)}", flush=True)
     with FileLock(str(top.build_dir) + ".lock"):
         started = time.strftime("%Y-%m-%d %H:%M:%S")

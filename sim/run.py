@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     progress = args.out / f"{args.scenario}.progress"
     env["SCENARIO_PROGRESS"] = str(progress)
     bar = (  # with --verbose the log is the progress
-        progress_bar([progress], None, " rounds", args.scenario)
+        progress_bar([progress], None, "", args.scenario)
         if log_file is not None
         else contextlib.nullcontext()
     )

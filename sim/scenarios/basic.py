@@ -13,7 +13,7 @@ import time
 import cocotb
 from cocotb.triggers import Combine
 
-from sim.scenarios.report import conclude, gather, scenario_config
+from sim.scenarios.report import conclude, gather, report_progress, scenario_config
 from tb.env import NicTb
 from tb.guest.flows import UdpFlow
 from tb.ref.regmap import Queue, queue_reg
@@ -68,6 +68,8 @@ async def run_scenario(dut) -> None:
     async def vf_sender(f: int) -> None:
         txq, _ = queues[f]
         for k in range(n):
+            if f == vfs[0]:
+                report_progress(cfg, k)
             size = sizes[k % len(sizes)]
             if f == 1 and k % 4 == 3:
                 frame = vf1_to_vf2.frame(size)

@@ -147,7 +147,7 @@ class Traffic:
 
     def _report(self) -> None:
         if self.progress is not None:
-            write_progress(self.progress, self.rounds, self.phase)
+            write_progress(self.progress, self.rounds, f"traffic rounds; {self.phase}")
 
     async def run(self) -> None:
         while self.running:

@@ -8,6 +8,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from sim.progress import write_progress
 from tb.env import NicTb, TbConfig
 from tb.net.pcap import NS_PER_CYCLE
 from tb.ref.scoreboard import FrameScoreboard
@@ -38,6 +39,12 @@ def scenario_config() -> ScenarioConfig:
         vf_flavours=os.environ.get("SCENARIO_VF_FLAVOURS", ""),
         progress=Path(progress) if (progress := os.environ.get("SCENARIO_PROGRESS")) else None,
     )
+
+
+def report_progress(cfg: ScenarioConfig, frames: int) -> None:
+    """Frames per flow sent so far, for ``make sim``'s bar (every 100th)."""
+    if cfg.progress is not None and frames % 100 == 0:
+        write_progress(cfg.progress, frames, f"of {cfg.frames} frames per flow")
 
 
 def vf_ring_fmt(flavours: str) -> int:

@@ -24,7 +24,7 @@ import cocotb
 from cocotb.triggers import Combine
 from scapy.layers.l2 import Dot1Q, Ether
 
-from sim.scenarios.report import conclude, gather, scenario_config
+from sim.scenarios.report import conclude, gather, report_progress, scenario_config
 from tb.env import NicTb
 from tb.guest.flows import UdpFlow
 from tb.host.interrupts import IrqMonitor
@@ -89,6 +89,7 @@ async def run_scenario(dut) -> None:
 
     async def vf0_sender() -> None:
         for k in range(n):
+            report_progress(cfg, k)
             size = SIZES[k % len(SIZES)]
             if k % FORGE_EVERY == FORGE_EVERY - 1:
                 frame = forged.frame(size)

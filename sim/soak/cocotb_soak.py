@@ -135,18 +135,15 @@ def outcomes(w: SoakWorld) -> list[FlowOutcome]:
 
 
 def named_drops(w: SoakWorld) -> dict[int, list[tuple[int, str]]]:
-    """Per flow id, (time, reason) of each frame a drop point recorded."""
+    """Per flow id, (time, reason) of each frame a drop point recorded: both vswitches
+    (every drop, SoakWorld.vswitch_drops) and each guest's own points."""
     out: dict[int, list[tuple[int, str]]] = {}
-    records = [
-        (t, reason, fr)
-        for vs in (host.vswitch for host in w.hosts.values())
-        for (_, reason, fr), t in zip(vs.dropped, vs.dropped_ns, strict=True)
-    ]
+    for fid, t, reason in w.vswitch_drops:
+        out.setdefault(fid, []).append((t, reason))
     for g in w.guests.values():
-        records += g.refused
-    for t, reason, frame in records:
-        if (ids := parse_flow(frame)) is not None:
-            out.setdefault(ids[0], []).append((t, reason))
+        for t, reason, frame in g.refused:
+            if (ids := parse_flow(frame)) is not None:
+                out.setdefault(ids[0], []).append((t, reason))
     return out
 
 

@@ -26,7 +26,7 @@ from sim.soak.model import TX_BUS_ERROR, FrameView, InjectionRecord
 from tb.datacenter import PORT_OUTSIDE, Rack, RackConfig
 from tb.env import NicTb, TbConfig
 from tb.guest.flow_receiver import FlowReceiver
-from tb.guest.flows import HEADER, UdpFlow
+from tb.guest.flows import HEADER, UdpFlow, parse_flow
 from tb.guest.stack import InterfaceConfig, NetStack
 from tb.hypervisor.migration import LiveMigration
 from tb.hypervisor.npa import NpaHost
@@ -211,6 +211,9 @@ class SoakWorld:
         self.traffic_done = False
         self.injections_done = False
         self.planned_injections = 0  # the schedule's
+        # (flow id, ns, reason) of every flow frame a vswitch dropped at a named point
+        # (its own record list stops at DROP_RECORD_LIMIT; a long soak drops more)
+        self.vswitch_drops: list[tuple[int, int, str]] = []
         self.sent_total = 0
         self.attack_serial = 0
         self.mem_regions0: dict[str, dict[int, int]] = {}  # per host
@@ -242,6 +245,7 @@ class SoakWorld:
             host.factories[RING_B_PLUGIN_ID] = lambda image: FaultableRingB()
             tb.pf.start_mailbox(host.irq)
             self.hosts[h] = host
+            host.vswitch.drop_observers.append(self._vswitch_drop)
             self.mem_regions0[h] = dict(tb.mem.allocator.allocated)
             self.valid_fdb0[h] = await self.valid_fdb_entries(h)
         self.host = self.hosts["a"]
@@ -312,6 +316,10 @@ class SoakWorld:
                 g.refused.append((now, f"{g.name} stack {reason.value}", frame))
 
         return receive
+
+    def _vswitch_drop(self, now: int, where: str, reason: str, frame: bytes) -> None:
+        if (ids := parse_flow(frame)) is not None:
+            self.vswitch_drops.append((ids[0], now, reason))
 
     def _to_outside(self, port: int, frame: bytes, out: Forwarding, now: int) -> None:
         """The ToR's observer: a frame it hands the outside host (the rack delivers it)."""

@@ -95,6 +95,9 @@ class PfPortVswitch:
         # the destination MAC, e.g. it moved to its VF while the frame was on the way).
         self.dropped: list[tuple[str, str, bytes]] = []
         self.dropped_ns: list[int] = []  # simulated time of each record in ``dropped``
+        # Told of every such frame, beyond DROP_RECORD_LIMIT too: (time in ns, where,
+        # reason, frame), for a long run that keeps what it needs of each (the soak).
+        self.drop_observers: list[Callable[[int, str, str, bytes], None]] = []
         self._tx_backlog: deque[tuple[VswitchPort, bytes, int | None]] = deque()
         # sender and destination MAC of each frame on the PF ring
         self._tx_posted: deque[tuple[VswitchPort, str]] = deque()
@@ -240,9 +243,12 @@ class PfPortVswitch:
         self._record(f"{src.name} vswitch", f"tx_{reason}", frame)
 
     def _record(self, where: str, reason: str, frame: bytes) -> None:
+        now = int(get_sim_time("ns"))
+        for observe in self.drop_observers:
+            observe(now, where, reason, frame)
         if len(self.dropped) < DROP_RECORD_LIMIT:
             self.dropped.append((where, reason, frame))
-            self.dropped_ns.append(int(get_sim_time("ns")))
+            self.dropped_ns.append(now)
 
     async def _tx_pump(self) -> None:
         try:

@@ -70,6 +70,7 @@ def test_soak_monitor_fires(tmp_path: Path, broken: str, kind: str, fire: dict[s
         (["--seeds", "5-1"], "runs backwards"),
         (["--jobs", "0"], "0 is below 1"),
         (["--repeats", "-1"], "-1 is below 0"),
+        (["--kinds", "forged_vlan,nope"], "unknown kind ['nope']"),
     ],
 )
 def test_soak_refuses_bad_options(args: list[str], said: str, capsys) -> None:

@@ -145,6 +145,17 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def kind_list(text: str) -> str:
+    """An argparse type: a comma list of attack and fault kinds, each one that exists
+    (refused here, before anything is built, rather than inside the simulation)."""
+    from sim.soak.cocotb_soak import KINDS
+
+    unknown = [k for k in text.split(",") if k and k not in KINDS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown kind {unknown}; known: {', '.join(KINDS)}")
+    return text
+
+
 def at_least(minimum: int) -> Callable[[str], int]:
     """An argparse type: an integer no smaller than ``minimum``."""
 
@@ -170,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--jobs", type=at_least(1), default=2, help="seeds at once on this machine")
     ap.add_argument("--cluster", help="a Dask scheduler address (dask.distributed)")
-    ap.add_argument("--kinds", default="", help="comma list of kinds (default: all)")
+    ap.add_argument(
+        "--kinds", type=kind_list, default="", help="comma list of kinds (default: all)"
+    )
     ap.add_argument(
         "--repeats", type=at_least(0), default=0, help="injections per kind (default: frames/1500)"
     )
